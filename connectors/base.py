@@ -1,0 +1,50 @@
+"""The base class every document connector derives from."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar, Protocol
+
+from followthrough.errors import InputError
+from followthrough.types import SourceDocument
+
+
+class ErrorSink(Protocol):
+    """Receives problems with single records so the rest of a batch goes on."""
+
+    def __call__(self, error: InputError) -> None: ...
+
+
+def raise_error(error: InputError) -> None:
+    """The default sink: stop at the first problem."""
+    raise error
+
+
+class Connector(ABC):
+    """Reads one input (a file, a folder or an archive) into documents.
+
+    ``documents()`` is the one required method. A problem with the whole input
+    raises :class:`InputError`; a problem with one record inside it (one bad
+    message in an mbox, one broken day file in a Slack export) is passed to
+    ``on_error`` and the connector goes on with the next record.
+
+    ``detect(path)`` answers whether this connector reads ``path``; the
+    registry asks each connector in turn, cheapest checks first.
+    """
+
+    name: ClassVar[str]
+
+    def __init__(self, path: Path, *, on_error: ErrorSink = raise_error) -> None:
+        self.path = path
+        self.on_error = on_error
+
+    @classmethod
+    @abstractmethod
+    def detect(cls, path: Path) -> bool:
+        """True when this connector reads ``path`` (by name and a peek at content)."""
+
+    @abstractmethod
+    def documents(self) -> Iterator[SourceDocument]:
+        """Yield every document in the input, in source order."""

@@ -1,0 +1,53 @@
+"""The exception tree. Every error this project raises on purpose is one of these.
+
+    FollowthroughError            root: the CLI prints it as one line, exit 1
+     ├── ConfigError              bad or missing configuration (URL, key, domains)
+     ├── InputError               a file or record a user gave us cannot be read
+     ├── ExtractionError          an extractor backend failed on a document
+     └── StoreError               the database refused or is unreachable
+
+SDK and driver errors are wrapped at the boundary (``raise ... from e``) so
+that nothing raw reaches a user.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class FollowthroughError(Exception):
+    """Root of every deliberate error in followthrough."""
+
+
+class ConfigError(FollowthroughError):
+    """Configuration is missing or invalid; the message says how to fix it."""
+
+
+class InputError(FollowthroughError):
+    """An input file (or one record in it) cannot be read.
+
+    ``path`` names the file; ``problem`` says what is wrong in words a user
+    understands. ``str(err)`` is the one line the CLI prints.
+    """
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+class ExtractionError(FollowthroughError):
+    """An extraction backend failed on a document (after its retries)."""
+
+
+class StoreError(FollowthroughError):
+    """The store could not read or write."""
+
+
+__all__ = [
+    "ConfigError",
+    "ExtractionError",
+    "FollowthroughError",
+    "InputError",
+    "StoreError",
+]

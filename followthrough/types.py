@@ -1,0 +1,227 @@
+"""Shared value types: the contracts between connectors, extractor and store.
+
+Everything in the project may import this module; it imports nothing else from
+the project. These are plain pydantic models for data in flight. Database rows
+(``store``), LLM wire payloads (``extractor``) and API payloads
+(``followthrough.api``) are separate classes that convert to and from these.
+
+Offsets (``char_start``/``char_end``) always count Python ``str`` characters
+(code points) of the document's normalized ``text``, never bytes, so that
+``doc.text[start:end]`` is the quoted span for any script.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SourceKind = Literal["email", "slack", "meeting"]
+ItemType = Literal["commitment", "request"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class Participant(_Model):
+    """A person in a conversation.
+
+    ``role`` says how they took part: ``sender`` (email From / Slack author),
+    ``recipient`` (To), ``cc``, ``speaker`` (said something in a meeting),
+    ``attendee`` (listed in meeting notes) or ``mentioned`` (@-mentioned).
+    ``internal`` is filled by the pipeline from the configured company domains
+    (``None`` until then, or when the email is unknown).
+    """
+
+    name: str | None = None
+    email: str | None = None
+    handle: str | None = None
+    role: str = "recipient"
+    internal: bool | None = None
+
+    def label(self) -> str:
+        return self.name or self.email or self.handle or "unknown"
+
+
+class Segment(_Model):
+    """A span of ``SourceDocument.text`` said or written by one speaker."""
+
+    speaker: str | None = None
+    speaker_email: str | None = None
+    char_start: int = Field(ge=0)
+    char_end: int = Field(ge=0)
+    text: str
+
+
+class SourceDocument(_Model):
+    """One message, thread or meeting, normalized.
+
+    ``text`` holds only the new content: quoted replies and signatures are
+    stripped and kept in ``quoted_text`` and ``signature`` for context.
+    ``origin`` is the file (and position in it) the document came from, used in
+    error messages and provenance.
+    """
+
+    source: SourceKind
+    external_id: str
+    thread_id: str | None = None
+    occurred_at: datetime
+    title: str | None = None
+    participants: list[Participant] = Field(default_factory=list)
+    segments: list[Segment] = Field(default_factory=list)
+    text: str
+    quoted_text: str = ""
+    signature: str = ""
+    url: str | None = None
+    origin: str = ""
+    metadata: dict[str, str] = Field(default_factory=dict)
+    content_hash: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.occurred_at.tzinfo is None or self.occurred_at.utcoffset() is None:
+            raise ValueError("occurred_at must be timezone-aware")
+        for seg in self.segments:
+            if not (0 <= seg.char_start <= seg.char_end <= len(self.text)):
+                raise ValueError(f"segment offsets {seg.char_start}:{seg.char_end} out of range")
+            if self.text[seg.char_start : seg.char_end] != seg.text:
+                raise ValueError(f"segment text does not match text[{seg.char_start}:{seg.char_end}]")
+        if not self.content_hash:
+            self.content_hash = compute_content_hash(self.source, self.external_id, self.text)
+        return self
+
+    @property
+    def sender(self) -> Participant | None:
+        """The author of an email or Slack message (``None`` for meetings)."""
+        for p in self.participants:
+            if p.role == "sender":
+                return p
+        return None
+
+    def speaker_at(self, offset: int) -> Segment | None:
+        """The segment that holds character ``offset`` of ``text``, if any."""
+        for seg in self.segments:
+            if seg.char_start <= offset < seg.char_end:
+                return seg
+        return None
+
+
+def compute_content_hash(source: str, external_id: str, text: str) -> str:
+    """A stable hash of what an extractor sees: the cache key's content part."""
+    h = hashlib.sha256()
+    for part in (source, external_id, text):
+        h.update(part.encode("utf-8"))
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+class AlignmentStatus(StrEnum):
+    """How an evidence quote was found in its source text."""
+
+    EXACT = "exact"
+    FUZZY = "fuzzy"
+    NONE = "none"
+
+
+class Evidence(_Model):
+    """A verbatim quote and where it sits in ``SourceDocument.text``."""
+
+    quote: str
+    char_start: int | None = None
+    char_end: int | None = None
+    alignment: AlignmentStatus = AlignmentStatus.EXACT
+
+    @property
+    def grounded(self) -> bool:
+        return self.alignment is not AlignmentStatus.NONE and self.char_start is not None
+
+
+class ExtractedItem(_Model):
+    """A commitment we made or a request made to us, found in one document.
+
+    ``due`` is the normalized deadline (resolved against the document's
+    ``occurred_at``); ``due_text`` is the phrase as written. ``flags`` carries
+    warnings such as ``ungrounded`` or ``owner_not_participant``.
+    """
+
+    type: ItemType
+    owner: str | None = None
+    owner_email: str | None = None
+    counterparty: str | None = None
+    counterparty_email: str | None = None
+    action: str
+    due: date | None = None
+    due_text: str | None = None
+    evidence: Evidence
+    confidence: float = Field(default=0.5, ge=0.0, le=1.0)
+    flags: list[str] = Field(default_factory=list)
+
+    @property
+    def grounded(self) -> bool:
+        return self.evidence.grounded and "ungrounded" not in self.flags
+
+
+class Account(_Model):
+    """A customer account from the CRM."""
+
+    name: str
+    domains: list[str] = Field(default_factory=list)
+    tier: str | None = None
+    crm_id: str | None = None
+
+
+class Contact(_Model):
+    """A person at an account."""
+
+    email: str
+    name: str | None = None
+    account_name: str | None = None
+    role: str | None = None
+
+
+class Deal(_Model):
+    """An opportunity in the CRM."""
+
+    crm_id: str
+    name: str
+    account_name: str
+    stage: str | None = None
+    amount: float | None = None
+    close_date: date | None = None
+    owner_email: str | None = None
+
+
+class CrmData(_Model):
+    """Everything one CRM export holds."""
+
+    accounts: list[Account] = Field(default_factory=list)
+    contacts: list[Contact] = Field(default_factory=list)
+    deals: list[Deal] = Field(default_factory=list)
+
+    def merge(self, other: CrmData) -> CrmData:
+        return CrmData(
+            accounts=[*self.accounts, *other.accounts],
+            contacts=[*self.contacts, *other.contacts],
+            deals=[*self.deals, *other.deals],
+        )
+
+
+__all__ = [
+    "Account",
+    "AlignmentStatus",
+    "Contact",
+    "CrmData",
+    "Deal",
+    "Evidence",
+    "ExtractedItem",
+    "ItemType",
+    "Participant",
+    "Segment",
+    "SourceDocument",
+    "SourceKind",
+    "compute_content_hash",
+]

@@ -1,0 +1,1 @@
+"""Versioned prompt files (data, not Python strings) and their loader."""
