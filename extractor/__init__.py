@@ -4,6 +4,6 @@ Each backend subclasses :class:`extractor.base.Extractor`. ``extractor`` never
 imports ``store`` or ``connectors``.
 """
 
-from extractor.base import Extractor
+from extractor.base import ExtractionResult, Extractor
 
-__all__ = ["Extractor"]
+__all__ = ["ExtractionResult", "Extractor"]

@@ -3,19 +3,40 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import ClassVar
 
+from followthrough.errors import ExtractionError
 from followthrough.types import ExtractedItem, SourceDocument
+
+
+@dataclass
+class ExtractionResult:
+    """What one document's extraction produced and what it cost."""
+
+    items: list[ExtractedItem] = field(default_factory=list)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    llm_calls: int = 0
+    prefiltered: bool = False
+    """True when the pre-filter decided the document needs no model call."""
+    tokens_saved: int = 0
+    """Prompt tokens the pre-filter kept away from the model."""
+    ungrounded: int = 0
+    """Items the model returned whose evidence could not be found in the source."""
 
 
 class Extractor(ABC):
     """Finds the commitments and requests in one document.
 
     ``extract(doc)`` is the one required method. It returns items whose
-    evidence is aligned to ``doc.text`` (offsets set, alignment status set).
-    ``name`` and ``version`` identify the backend in the cache key and in each
-    stored extraction; ``model`` names the model (``"offline"`` for the
-    embedded detector).
+    evidence is aligned to ``doc.text`` (offsets and alignment status set).
+    ``name``, ``model`` and ``prompt_version`` identify the backend in the
+    cache key and in each stored extraction.
+
+    ``run``/``run_many`` add accounting and batching; backends that call a
+    remote model override them (concurrency, rate limits, token counts).
     """
 
     name: ClassVar[str]
@@ -25,6 +46,37 @@ class Extractor(ABC):
     def model(self) -> str:
         return self.name
 
+    @property
+    def prompt_version(self) -> str:
+        """Identifies the prompt (or rule set / detector model) in use."""
+        return self.version
+
+    @property
+    def cache_key(self) -> str:
+        """Results are cached by (content hash, this key)."""
+        return f"{self.name}:{self.model}:{self.prompt_version}"
+
     @abstractmethod
     def extract(self, doc: SourceDocument) -> list[ExtractedItem]:
         """Return every commitment and request found in ``doc``."""
+
+    def run(self, doc: SourceDocument) -> ExtractionResult:
+        """Extract one document and report what it cost."""
+        return ExtractionResult(items=self.extract(doc))
+
+    def run_many(
+        self, docs: Iterable[SourceDocument]
+    ) -> Iterator[tuple[SourceDocument, ExtractionResult | ExtractionError]]:
+        """Extract many documents, yielding each as it completes.
+
+        A document that fails yields its :class:`ExtractionError` instead of a
+        result, so one failure never stops the batch.
+        """
+        for doc in docs:
+            try:
+                yield doc, self.run(doc)
+            except ExtractionError as e:
+                yield doc, e
+
+    def close(self) -> None:
+        """Release clients and pools (no-op by default)."""
