@@ -14,7 +14,7 @@ from followthrough.types import SourceDocument
 class ErrorSink(Protocol):
     """Receives problems with single records so the rest of a batch goes on."""
 
-    def __call__(self, error: InputError) -> None: ...
+    def __call__(self, error: InputError, /) -> None: ...
 
 
 def raise_error(error: InputError) -> None:

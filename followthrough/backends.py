@@ -1,0 +1,57 @@
+"""Build the configured extraction backend (the one place that chooses it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from extractor.base import Extractor
+from followthrough.config import Settings
+from followthrough.errors import ConfigError
+
+
+@dataclass
+class LlmOptions:
+    """Knobs for the OpenAI-compatible backend (ignored by the offline one)."""
+
+    concurrency: int = 8
+    rpm: int | None = None
+    tpm: int | None = None
+    prefilter: bool = True
+
+
+def build_extractor(
+    settings: Settings,
+    *,
+    domains: set[str],
+    directory: dict[str, str],
+    options: LlmOptions | None = None,
+) -> Extractor:
+    """The offline detector, or the LLM backend when one is configured."""
+    if settings.extractor == "offline":
+        from extractor.offline import OfflineExtractor
+
+        return OfflineExtractor(company_domains=domains, directory=directory)
+    if settings.extractor == "openai":
+        return _openai(settings, domains=domains, directory=directory, options=options or LlmOptions())
+    raise ConfigError(f"unknown extractor {settings.extractor!r}")
+
+
+def _openai(
+    settings: Settings, *, domains: set[str], directory: dict[str, str], options: LlmOptions
+) -> Extractor:
+    try:
+        from extractor.openai_backend import OpenAIExtractor
+    except ImportError as e:  # pragma: no cover - the backend ships with the package
+        raise ConfigError(f"the OpenAI backend is unavailable: {e}") from e
+    from extractor.offline import OfflineExtractor
+
+    prefilter = OfflineExtractor(company_domains=domains, directory=directory) if options.prefilter else None
+    return OpenAIExtractor(
+        model=settings.model,
+        concurrency=options.concurrency,
+        rpm=options.rpm,
+        tpm=options.tpm,
+        prefilter=prefilter,
+        company_domains=domains,
+        directory=directory,
+    )

@@ -1,0 +1,83 @@
+"""The ``followthrough`` command line (Typer): one module per command group.
+
+Known errors (:class:`followthrough.errors.FollowthroughError`) print as one
+line on stderr and exit 1; usage errors exit 2. Anything else is a bug and
+keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from followthrough import __version__
+from followthrough.cli import commitments, deals, evaluate, export, run, runs
+from followthrough.cli.state import State
+from followthrough.errors import FollowthroughError
+
+app = typer.Typer(
+    name="followthrough",
+    help="Find every commitment made to a customer, link it to its deal, and surface what is due.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"followthrough {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="Treat this date (YYYY-MM-DD) as today: makes every report deterministic."
+        ),
+    ] = None,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--database", "--db", help="Database URL [env: FOLLOWTHROUGH_DATABASE_URL].", show_default=False
+        ),
+    ] = None,
+    domains: Annotated[
+        str | None,
+        typer.Option(
+            "--company-domains",
+            help="Our own email domains, comma separated [env: FOLLOWTHROUGH_COMPANY_DOMAINS; "
+            "default: the CRM deal owners' domains].",
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    ctx.obj = State(as_of=as_of, database=database, domains=domains, quiet=quiet)
+
+
+run.register(app)
+app.add_typer(commitments.app, name="commitments")
+deals.register(app)
+export.register(app)
+evaluate.register(app)
+runs.register(app)
+
+
+def main() -> None:
+    """Console entry point: known errors become one line and exit code 1."""
+    try:
+        app()
+    except FollowthroughError as e:
+        typer.echo(f"error: {e}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)

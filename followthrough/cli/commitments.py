@@ -1,0 +1,196 @@
+"""``commitments list|show|done|snooze|dismiss|reopen|link``."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from followthrough.cli.report import _all, _ranked, commitments_table
+from followthrough.cli.state import state
+from followthrough.errors import ConfigError
+from store.views import CommitmentFilter, CommitmentView
+
+app = typer.Typer(help="List, inspect and update commitments and requests.", no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+IdArg = Annotated[int, typer.Argument(help="Commitment id (see `commitments list`).")]
+STATUSES = ("open", "done", "dismissed", "snoozed", "all")
+
+
+def _date(value: str | None, flag: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as e:
+        raise ConfigError(f"{flag} {value!r} is not a date: use YYYY-MM-DD") from e
+
+
+@app.command("list")
+def list_cmd(
+    ctx: typer.Context,
+    status: Annotated[str, typer.Option(help="open | done | dismissed | snoozed | all")] = "open",
+    owner: Annotated[str | None, typer.Option(help="Owner email or name.")] = None,
+    deal: Annotated[str | None, typer.Option(help="Deal CRM id.")] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only past their due date.")] = False,
+    unlinked: Annotated[bool, typer.Option("--unlinked", help="Only those linked to no deal.")] = False,
+    source: Annotated[str | None, typer.Option(help="email | slack | meeting")] = None,
+    type_: Annotated[str | None, typer.Option("--type", help="commitment | request")] = None,
+    due_before: Annotated[str | None, typer.Option("--due-before", help="YYYY-MM-DD")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many rows.")] = 200,
+    as_json: JsonOpt = False,
+) -> None:
+    """Open commitments (or other statuses), ranked by what is at stake."""
+    if status not in STATUSES:
+        raise ConfigError(f"--status {status!r}: choose one of {', '.join(STATUSES)}")
+    if source not in (None, "email", "slack", "meeting"):
+        raise ConfigError(f"--source {source!r}: choose one of email, slack, meeting")
+    if type_ not in (None, "commitment", "request"):
+        raise ConfigError(f"--type {type_!r}: choose commitment or request")
+    st = state(ctx)
+    as_of = st.settings().as_of
+    f = CommitmentFilter(
+        status=None if status == "all" else status,
+        owner=owner,
+        deal=deal,
+        overdue=overdue,
+        unlinked=unlinked,
+        source=source,
+        type=type_,
+        due_before=_date(due_before, "--due-before"),
+        as_of=as_of,
+        limit=min(limit, 500),
+    )
+    store = st.open_store()
+    try:
+        items = _ranked(_all(store, f))[:limit]
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps([i.model_dump(mode="json") for i in items], indent=2))
+        return
+    if not items:
+        st.out.print("No commitments match.")
+        return
+    st.out.print(commitments_table(f"{len(items)} {status} item(s)", items, as_of))
+
+
+def _show(view: CommitmentView, as_json: bool, ctx: typer.Context) -> None:
+    st = state(ctx)
+    if as_json:
+        typer.echo(json.dumps(view.model_dump(mode="json"), indent=2))
+        return
+    t = Table(show_header=False, title=f"Commitment {view.id}", title_justify="left")
+    t.add_column("field", style="bold")
+    t.add_column("value", overflow="fold")
+    deal = f"{view.deal.name} ({view.deal.crm_id}, {view.link_method})" if view.deal else "unlinked"
+    rows = [
+        ("type", view.type),
+        ("status", view.status + (f" until {view.snoozed_until}" if view.snoozed_until else "")),
+        (
+            "owner",
+            " ".join(x for x in (view.owner or "", f"<{view.owner_email}>" if view.owner_email else "") if x),
+        ),
+        ("counterparty", view.counterparty or ""),
+        ("action", view.action),
+        ("due", f"{view.due or ''} {f'({view.due_text})' if view.due_text else ''}".strip()),
+        ("deal", deal),
+        ("priority", f"{view.priority:.1f}: " + "; ".join(view.priority_reasons)),
+        ("source", f"{view.source} {view.message_id}"),
+        ("flags", ", ".join(view.flags)),
+    ]
+    for k, v in rows:
+        t.add_row(k, v)
+    for ev in view.evidence:
+        t.add_row("evidence", f'"{ev.quote}"  [{ev.char_start}:{ev.char_end} {ev.alignment}] {ev.message_id}')
+    st.out.print(t)
+
+
+@app.command("show")
+def show_cmd(ctx: typer.Context, cid: IdArg, as_json: JsonOpt = False) -> None:
+    """One commitment with its evidence, source and deal link."""
+    store = state(ctx).open_store()
+    try:
+        view = store.get_commitment(cid)
+    finally:
+        store.close()
+    _show(view, as_json, ctx)
+
+
+def _set(
+    ctx: typer.Context, cid: int, status: str, until: date | None, note: str | None, as_json: bool
+) -> None:
+    store = state(ctx).open_store()
+    try:
+        view = store.set_status(cid, status, until=until, actor="cli", note=note)
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps(view.model_dump(mode="json"), indent=2))
+    else:
+        state(ctx).out.print(
+            f"Commitment {cid} is now {view.status}" + (f" until {until}" if until else "") + "."
+        )
+
+
+NoteOpt = Annotated[str | None, typer.Option("--note", help="Why (kept in the history).")]
+
+
+@app.command("done")
+def done_cmd(ctx: typer.Context, cid: IdArg, note: NoteOpt = None, as_json: JsonOpt = False) -> None:
+    """Mark a commitment kept."""
+    _set(ctx, cid, "done", None, note, as_json)
+
+
+@app.command("dismiss")
+def dismiss_cmd(ctx: typer.Context, cid: IdArg, note: NoteOpt = None, as_json: JsonOpt = False) -> None:
+    """Dismiss a false alarm."""
+    _set(ctx, cid, "dismissed", None, note, as_json)
+
+
+@app.command("reopen")
+def reopen_cmd(ctx: typer.Context, cid: IdArg, note: NoteOpt = None, as_json: JsonOpt = False) -> None:
+    """Open a commitment again."""
+    _set(ctx, cid, "open", None, note, as_json)
+
+
+@app.command("snooze")
+def snooze_cmd(
+    ctx: typer.Context,
+    cid: IdArg,
+    until: Annotated[str, typer.Option("--until", help="YYYY-MM-DD: hidden until then.")],
+    note: NoteOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Hide a commitment until a date."""
+    _set(ctx, cid, "snoozed", _date(until, "--until"), note, as_json)
+
+
+@app.command("link")
+def link_cmd(
+    ctx: typer.Context,
+    cid: IdArg,
+    deal: Annotated[
+        str | None, typer.Option("--deal", help="Deal CRM id; omit with --none to unlink.")
+    ] = None,
+    none: Annotated[bool, typer.Option("--none", help="Remove the deal link.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Link a commitment to a deal by hand (or unlink it)."""
+    if not deal and not none:
+        raise ConfigError("give --deal CRM_ID, or --none to unlink")
+    store = state(ctx).open_store()
+    try:
+        view = store.set_deal(cid, None if none else deal, actor="cli")
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps(view.model_dump(mode="json"), indent=2))
+    else:
+        state(ctx).out.print(
+            f"Commitment {cid} " + (f"linked to {view.deal.name}." if view.deal else "unlinked.")
+        )

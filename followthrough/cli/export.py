@@ -1,0 +1,81 @@
+"""``export --format jsonl|csv``: every commitment, one per line or row."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, TextIO
+
+import typer
+
+from followthrough.cli.state import state
+
+FIELDS = [
+    "message_id",
+    "type",
+    "evidence",
+    "owner",
+    "due",
+    "status",
+    "deal",
+    "id",
+    "action",
+    "due_text",
+    "counterparty",
+    "source",
+    "thread_id",
+    "char_start",
+    "char_end",
+    "alignment",
+    "confidence",
+    "link_method",
+    "occurred_at",
+]
+
+
+class Format(StrEnum):
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+def _write(rows: object, fmt: Format, out: TextIO) -> int:
+    n = 0
+    if fmt is Format.csv:
+        writer = csv.DictWriter(out, fieldnames=FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:  # type: ignore[attr-defined]
+            writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in FIELDS})
+            n += 1
+    else:
+        for row in rows:  # type: ignore[attr-defined]
+            out.write(json.dumps(row, default=str, ensure_ascii=False) + "\n")
+            n += 1
+    return n
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("export")
+    def export_cmd(
+        ctx: typer.Context,
+        fmt: Annotated[Format, typer.Option("--format", "-f", help="jsonl or csv.")] = Format.jsonl,
+        output: Annotated[
+            Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+        ] = None,
+    ) -> None:
+        """Export every commitment and request (message_id, type, evidence, owner, due, status, deal, ...)."""
+        st = state(ctx)
+        store = st.open_store()
+        try:
+            rows = store.export_rows()
+            if output is None:
+                n = _write(rows, fmt, sys.stdout)
+            else:
+                with output.open("w", encoding="utf-8", newline="") as fh:
+                    n = _write(rows, fmt, fh)
+        finally:
+            store.close()
+        if output is not None:
+            st.err.print(f"Wrote {n} rows to {output}.")

@@ -1,0 +1,167 @@
+"""The attention report: what is overdue, due soon, unlinked, and who owns it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+
+from rich.console import Console
+from rich.table import Table
+
+from followthrough.pipeline import RunReport
+from store import Store
+from store.views import CommitmentFilter, CommitmentView
+
+DUE_SOON_DAYS = 7
+_MAX_ROWS = 50
+
+
+@dataclass
+class Attention:
+    overdue: list[CommitmentView] = field(default_factory=list)
+    due_soon: list[CommitmentView] = field(default_factory=list)
+    unlinked: list[CommitmentView] = field(default_factory=list)
+    requests: list[CommitmentView] = field(default_factory=list)
+    by_owner: dict[str, dict[str, int]] = field(default_factory=dict)
+    open_total: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        def rows(items: list[CommitmentView]) -> list[dict[str, object]]:
+            return [i.model_dump(mode="json") for i in items]
+
+        return {
+            "open_total": self.open_total,
+            "overdue": rows(self.overdue),
+            "due_soon": rows(self.due_soon),
+            "unlinked": rows(self.unlinked),
+            "open_requests": rows(self.requests),
+            "by_owner": self.by_owner,
+        }
+
+
+def _all(store: Store, f: CommitmentFilter) -> list[CommitmentView]:
+    out: list[CommitmentView] = []
+    while True:
+        page = store.list_commitments(f)
+        out.extend(page.items)
+        if not page.next_cursor:
+            return out
+        f = f.model_copy(update={"cursor": page.next_cursor})
+
+
+def _ranked(items: list[CommitmentView]) -> list[CommitmentView]:
+    return sorted(items, key=lambda c: (-c.priority, c.due or date.max, c.id))
+
+
+def collect(store: Store, as_of: date) -> Attention:
+    """Gather the report's sections from the store, each ranked by priority."""
+    base = CommitmentFilter(status="open", as_of=as_of, limit=500)
+    open_items = _all(store, base)
+    att = Attention(open_total=len(open_items))
+    att.overdue = _ranked([c for c in open_items if c.type == "commitment" and c.due and c.due < as_of])
+    att.due_soon = _ranked(
+        [
+            c
+            for c in open_items
+            if c.type == "commitment" and c.due and as_of <= c.due and (c.due - as_of).days <= DUE_SOON_DAYS
+        ]
+    )
+    att.unlinked = _ranked([c for c in open_items if c.deal is None])
+    att.requests = _ranked([c for c in open_items if c.type == "request"])
+    owners: dict[str, Counter[str]] = {}
+    for c in open_items:
+        who = c.owner_email or c.owner or "(no owner)"
+        counts = owners.setdefault(who, Counter())
+        counts["open"] += 1
+        if c.due and c.due < as_of and c.type == "commitment":
+            counts["overdue"] += 1
+        if c in att.due_soon:
+            counts["due_soon"] += 1
+        if c.deal is None:
+            counts["unlinked"] += 1
+    att.by_owner = {k: dict(v) for k, v in sorted(owners.items(), key=lambda kv: -kv[1]["open"])}
+    return att
+
+
+def commitments_table(title: str, items: list[CommitmentView], as_of: date) -> Table:
+    table = Table(title=title, title_justify="left", show_lines=False, expand=False)
+    table.add_column("ID", justify="right", no_wrap=True)
+    table.add_column("Type", no_wrap=True)
+    table.add_column("Owner", no_wrap=True)
+    table.add_column("Action", overflow="fold", max_width=60)
+    table.add_column("Due", no_wrap=True)
+    table.add_column("Deal", overflow="fold", max_width=28)
+    table.add_column("Why", overflow="fold", max_width=40)
+    for c in items[:_MAX_ROWS]:
+        due = ""
+        if c.due:
+            delta = (c.due - as_of).days
+            due = f"{c.due.isoformat()} ({-delta}d late)" if delta < 0 else c.due.isoformat()
+        deal = f"{c.deal.name}" if c.deal else "[dim]unlinked[/dim]"
+        table.add_row(
+            str(c.id),
+            c.type,
+            c.owner_email or c.owner or "",
+            c.action,
+            due,
+            deal,
+            "; ".join(c.priority_reasons),
+        )
+    if len(items) > _MAX_ROWS:
+        table.caption = f"{len(items) - _MAX_ROWS} more: followthrough commitments list"
+    return table
+
+
+def render_run(out: Console, rep: RunReport) -> None:
+    parts = [f"{rep.documents_seen} documents read ({rep.documents_new} new or changed)"]
+    if rep.crm:
+        parts.append("CRM " + ", ".join(f"{n} {k}" for k, n in rep.crm.items() if n))
+    if rep.extracted or rep.cached or rep.failed:
+        parts.append(f"{rep.extracted} extracted, {rep.cached} from cache, {len(rep.failed)} failed")
+        parts.append(f"{rep.items} items")
+    if rep.ungrounded:
+        parts.append(f"{rep.ungrounded} ungrounded (not stored as open)")
+    if rep.llm_calls or rep.prompt_tokens:
+        parts.append(
+            f"{rep.llm_calls} LLM calls, {rep.prompt_tokens} prompt"
+            f" + {rep.completion_tokens} completion tokens"
+            + (f", ~${rep.cost_usd:.4f}" if rep.cost_usd else "")
+        )
+    if rep.prefiltered:
+        parts.append(f"pre-filter skipped {rep.prefiltered} documents (~{rep.tokens_saved} tokens saved)")
+    if rep.links:
+        parts.append("linked " + ", ".join(f"{n} by {m}" for m, n in rep.links.items() if n))
+    if rep.errors or rep.skipped:
+        parts.append(f"{len(rep.errors)} errors, {len(rep.skipped)} skipped")
+    out.print("; ".join(parts) + ".", highlight=False)
+
+
+def render_attention(out: Console, att: Attention, as_of: date) -> None:
+    out.print(f"\n[bold]Needs attention as of {as_of.isoformat()}[/bold] ({att.open_total} open)")
+    if att.overdue:
+        out.print(commitments_table(f"Overdue ({len(att.overdue)})", att.overdue, as_of))
+    else:
+        out.print("Overdue: none")
+    if att.due_soon:
+        out.print(
+            commitments_table(
+                f"Due in the next {DUE_SOON_DAYS} days ({len(att.due_soon)})", att.due_soon, as_of
+            )
+        )
+    else:
+        out.print(f"Due in the next {DUE_SOON_DAYS} days: none")
+    if att.unlinked:
+        out.print(commitments_table(f"Unlinked to any deal ({len(att.unlinked)})", att.unlinked, as_of))
+    else:
+        out.print("Unlinked: none")
+    if att.by_owner:
+        table = Table(title="By owner", title_justify="left")
+        table.add_column("Owner")
+        for col in ("open", "overdue", "due_soon", "unlinked"):
+            table.add_column(col.replace("_", " ").title(), justify="right")
+        for owner, counts in att.by_owner.items():
+            table.add_row(
+                owner, *(str(counts.get(c, 0)) for c in ("open", "overdue", "due_soon", "unlinked"))
+            )
+        out.print(table)

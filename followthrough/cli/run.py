@@ -1,0 +1,238 @@
+"""``run``, ``ingest`` and ``extract``: the batch side of the CLI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from followthrough import pipeline
+from followthrough.backends import LlmOptions, build_extractor
+from followthrough.cli import report as report_view
+from followthrough.cli.state import State, state
+from followthrough.pipeline import RunReport
+from store import Store
+
+PathsArg = Annotated[
+    list[Path],
+    typer.Argument(
+        help="Files, folders or archives: .eml, mbox, Slack export (folder or ZIP), notes, .vtt, CRM CSV."
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+ExtractorOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--extractor",
+        help="offline | openai [env: FOLLOWTHROUGH_EXTRACTOR; default: openai when OPENAI_API_KEY or "
+        "OPENAI_BASE_URL is set, else offline].",
+        show_default=False,
+    ),
+]
+ModelOpt = Annotated[
+    str | None, typer.Option("--model", help="Model name [env: FOLLOWTHROUGH_MODEL].", show_default=False)
+]
+ConcurrencyOpt = Annotated[
+    int, typer.Option("--concurrency", min=1, max=256, help="Documents in flight (LLM).")
+]
+RpmOpt = Annotated[int | None, typer.Option("--rpm", min=1, help="Requests per minute limit (LLM).")]
+TpmOpt = Annotated[int | None, typer.Option("--tpm", min=1, help="Tokens per minute limit (LLM).")]
+PrefilterOpt = Annotated[
+    bool,
+    typer.Option("--prefilter/--no-prefilter", help="Skip text the offline detector finds nothing in (LLM)."),
+]
+
+
+class _Bar:
+    """Adapts pipeline progress callbacks to a rich progress bar."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.tasks: dict[str, int] = {}
+
+    def __call__(self, stage: str, advance: int, total: int | None) -> None:
+        if self.progress is None:
+            return
+        if stage not in self.tasks:
+            label = {"ingest": "Reading", "extract": "Extracting"}.get(stage, stage)
+            self.tasks[stage] = int(self.progress.add_task(label, total=total))
+        task = self.tasks[stage]
+        if total is not None:
+            self.progress.update(task, total=total)  # type: ignore[arg-type]
+        if advance:
+            self.progress.advance(task, advance)  # type: ignore[arg-type]
+
+
+def _progress(st: State, as_json: bool) -> tuple[AbstractContextManager[object], _Bar]:
+    if st.quiet or as_json or not st.err.is_terminal:
+        return nullcontext(), _Bar(None)
+    bar = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=st.err,
+        transient=True,
+    )
+    return bar, _Bar(bar)
+
+
+def _domains(st: State, store: Store) -> set[str]:
+    return st.settings().company_domains or store.company_domains_from_crm()
+
+
+def _print_problems(st: State, rep: RunReport) -> None:
+    for e in rep.errors:
+        st.err.print(f"[red]error[/red]: {e}", highlight=False, markup=True)
+    for e in rep.skipped:
+        st.err.print(f"[yellow]skipped[/yellow]: {e}", highlight=False)
+    for f in rep.failed:
+        st.err.print(f"[red]extraction failed[/red]: {f}", highlight=False)
+
+
+def _exit_code(rep: RunReport) -> int:
+    """0 when something was processed; 1 when inputs were given but nothing could be read."""
+    return 0 if rep.processed_anything else 1
+
+
+def _extract(
+    st: State,
+    store: Store,
+    rep: RunReport,
+    bar: _Bar,
+    *,
+    extractor: str | None,
+    model: str | None,
+    options: LlmOptions,
+) -> None:
+    settings = st.settings(extractor=extractor, model=model)
+    domains = _domains(st, store)
+    backend = build_extractor(settings, domains=domains, directory=store.directory(), options=options)
+    try:
+        pipeline.extract_pending(store, backend, rep, domains, bar, cost=_cost_fn(backend.model))
+    finally:
+        backend.close()
+    pipeline.link(store, rep, domains)
+
+
+def _cost_fn(model: str) -> Callable[[int, int], float] | None:
+    try:
+        from extractor.pricing import estimate_cost
+    except ImportError:
+        return None
+
+    def cost(prompt: int, completion: int) -> float:
+        return float(estimate_cost(model, prompt, completion))
+
+    return cost
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("run")
+    def run_cmd(
+        ctx: typer.Context,
+        paths: PathsArg,
+        extractor: ExtractorOpt = None,
+        model: ModelOpt = None,
+        concurrency: ConcurrencyOpt = 8,
+        rpm: RpmOpt = None,
+        tpm: TpmOpt = None,
+        prefilter: PrefilterOpt = True,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Ingest, extract, link, then report what needs attention."""
+        st = state(ctx)
+        store = st.open_store()
+        rep = RunReport()
+        ctxm, bar = _progress(st, as_json)
+        try:
+            with ctxm:
+                pipeline.ingest_paths(store, paths, rep, st.settings().company_domains, bar)
+                _extract(
+                    st,
+                    store,
+                    rep,
+                    bar,
+                    extractor=extractor,
+                    model=model,
+                    options=LlmOptions(concurrency=concurrency, rpm=rpm, tpm=tpm, prefilter=prefilter),
+                )
+            attention = report_view.collect(store, st.settings().as_of)
+        finally:
+            store.close()
+        if as_json:
+            typer.echo(
+                json.dumps({"run": rep.as_dict(), "attention": attention.as_dict()}, default=str, indent=2)
+            )
+        else:
+            _print_problems(st, rep)
+            report_view.render_run(st.out, rep)
+            report_view.render_attention(st.out, attention, st.settings().as_of)
+        raise typer.Exit(_exit_code(rep))
+
+    @app.command("ingest")
+    def ingest_cmd(ctx: typer.Context, paths: PathsArg, as_json: JsonOpt = False) -> None:
+        """Read inputs into the store (idempotent: re-ingesting adds nothing)."""
+        st = state(ctx)
+        store = st.open_store()
+        rep = RunReport()
+        ctxm, bar = _progress(st, as_json)
+        try:
+            with ctxm:
+                pipeline.ingest_paths(store, paths, rep, st.settings().company_domains, bar)
+        finally:
+            store.close()
+        if as_json:
+            typer.echo(json.dumps(rep.as_dict(), default=str, indent=2))
+        else:
+            _print_problems(st, rep)
+            report_view.render_run(st.out, rep)
+        raise typer.Exit(_exit_code(rep))
+
+    @app.command("extract")
+    def extract_cmd(
+        ctx: typer.Context,
+        extractor: ExtractorOpt = None,
+        model: ModelOpt = None,
+        concurrency: ConcurrencyOpt = 8,
+        rpm: RpmOpt = None,
+        tpm: TpmOpt = None,
+        prefilter: PrefilterOpt = True,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Extract every stored document not yet extracted (or failed) with this extractor, then link."""
+        st = state(ctx)
+        store = st.open_store()
+        rep = RunReport()
+        ctxm, bar = _progress(st, as_json)
+        try:
+            with ctxm:
+                _extract(
+                    st,
+                    store,
+                    rep,
+                    bar,
+                    extractor=extractor,
+                    model=model,
+                    options=LlmOptions(concurrency=concurrency, rpm=rpm, tpm=tpm, prefilter=prefilter),
+                )
+        finally:
+            store.close()
+        if as_json:
+            typer.echo(json.dumps(rep.as_dict(), default=str, indent=2))
+        else:
+            _print_problems(st, rep)
+            report_view.render_run(st.out, rep)

@@ -1,0 +1,118 @@
+"""Turn the paths a user names into inputs, and inputs into documents.
+
+``plan(paths)`` walks files, folders and archives and decides, per input,
+which connector reads it (or that it is a CRM export). A folder that a
+connector reads as a whole (an unpacked Slack export) is one input; any other
+folder is walked. Problems never stop the batch: each becomes one
+:class:`InputError` line and the rest goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from connectors.base import Connector
+from connectors.crm import is_crm_csv, read_crm_csv
+from connectors.registry import connector_for
+from followthrough.errors import InputError
+from followthrough.types import CrmData, SourceDocument
+
+_IGNORED_NAMES = {"LICENSE", "COMMIT", "ORIGIN", "NOTICE", ".DS_Store", "Thumbs.db"}
+
+
+@dataclass
+class Input:
+    """One thing to read: a CRM CSV, or a path and the connector for it."""
+
+    path: Path
+    connector: type[Connector] | None = None
+    crm: bool = False
+
+
+@dataclass
+class Plan:
+    inputs: list[Input] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    skipped: list[InputError] = field(default_factory=list)
+
+    @property
+    def crm_inputs(self) -> list[Input]:
+        return [i for i in self.inputs if i.crm]
+
+    @property
+    def document_inputs(self) -> list[Input]:
+        return [i for i in self.inputs if not i.crm]
+
+
+def plan(paths: list[Path]) -> Plan:
+    """Decide how to read every path; unknown files named explicitly are errors."""
+    result = Plan()
+    seen: set[Path] = set()
+    for path in paths:
+        if not path.exists():
+            result.errors.append(InputError(path, "no such file or directory"))
+            continue
+        _visit(path, result, seen, explicit=True)
+    return result
+
+
+def _visit(path: Path, result: Plan, seen: set[Path], *, explicit: bool) -> None:
+    real = path.resolve()
+    if real in seen:
+        return
+    seen.add(real)
+    if path.is_file() and path.suffix.lower() == ".csv":
+        try:
+            if is_crm_csv(path):
+                result.inputs.append(Input(path, crm=True))
+                return
+        except InputError as e:
+            result.errors.append(e)
+            return
+    try:
+        cls = connector_for(path)
+    except InputError as e:
+        result.errors.append(e)
+        return
+    except OSError as e:
+        result.errors.append(InputError(path, f"cannot read: {e.strerror or e}"))
+        return
+    if cls is not None:
+        result.inputs.append(Input(path, connector=cls))
+        return
+    if path.is_dir():
+        for child in sorted(path.iterdir()):
+            if child.name.startswith(".") or child.name in _IGNORED_NAMES:
+                continue
+            _visit(child, result, seen, explicit=False)
+        return
+    problem = "unsupported file type" + (f" ({path.suffix})" if path.suffix else "")
+    if explicit:
+        result.errors.append(InputError(path, problem))
+    else:
+        result.skipped.append(InputError(path, problem))
+
+
+def read_crm(inputs: list[Input], errors: list[InputError]) -> CrmData:
+    """Read every CRM CSV; a broken one becomes an error line, the rest still counts."""
+    crm = CrmData()
+    for item in inputs:
+        try:
+            crm = crm.merge(read_crm_csv(item.path, on_error=errors.append))
+        except InputError as e:
+            errors.append(e)
+    return crm
+
+
+def documents(item: Input, errors: list[InputError]) -> Iterator[SourceDocument]:
+    """Documents of one input; problems go to ``errors`` and reading goes on."""
+    assert item.connector is not None
+    connector = item.connector(item.path, on_error=errors.append)
+    try:
+        yield from connector.documents()
+    except InputError as e:
+        errors.append(e)
+    except (OSError, UnicodeError, ValueError) as e:
+        errors.append(InputError(item.path, f"cannot read: {e}"))
