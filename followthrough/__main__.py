@@ -1,0 +1,5 @@
+"""``python -m followthrough`` is the ``followthrough`` command."""
+
+from followthrough.cli import main
+
+main()

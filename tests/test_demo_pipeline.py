@@ -1,0 +1,118 @@
+"""The main job on the demo workspace finds what was planted there (fixtures/demo/expected.json)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.clirunner import followthrough
+from tests.conftest import DEMO
+
+EXPECTED = DEMO / "expected.json"
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    if not EXPECTED.exists():
+        pytest.skip("demo workspace not present")
+    tmp = tmp_path_factory.mktemp("demo")
+    db = tmp / "demo.db"
+    expected = json.loads(EXPECTED.read_text())
+    as_of = expected["as_of"]
+    run = followthrough("--as-of", as_of, "run", "fixtures/demo", "--json", db=db)
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    text_run = followthrough("--as-of", as_of, "run", "fixtures/demo", db=db)
+    export = followthrough("export", "--format", "jsonl", db=db)
+    assert export.returncode == 0, export.stderr
+    rows = [json.loads(line) for line in export.stdout.splitlines() if line.strip()]
+    return {
+        "expected": expected,
+        "report": json.loads(run.stdout),
+        "text": text_run.stdout,
+        "rows": rows,
+        "db": db,
+    }
+
+
+def _find(rows: list[dict[str, Any]], item: dict[str, Any]) -> dict[str, Any] | None:
+    needle = item["evidence_contains"].lower()
+    for row in rows:
+        if row["type"] != item["type"]:
+            continue
+        if item.get("message_id") and row["message_id"] != item["message_id"]:
+            continue
+        if item.get("file") and item["file"] not in row["message_id"]:
+            continue
+        if needle in (row["evidence"] or "").lower():
+            return row
+    return None
+
+
+def test_every_planted_item_is_found_with_owner_due_and_deal(demo_run: dict[str, Any]) -> None:
+    rows = demo_run["rows"]
+    problems = []
+    for item in demo_run["expected"]["items"]:
+        row = _find(rows, item)
+        if row is None:
+            problems.append(f"missing {item['type']}: {item['evidence_contains']!r}")
+            continue
+        if item.get("owner_email") and row["owner"] != item["owner_email"]:
+            problems.append(f"owner {row['owner']!r} != {item['owner_email']!r} for {item['evidence_contains']!r}")
+        if "due" in item and row["due"] != item["due"]:
+            problems.append(f"due {row['due']!r} != {item['due']!r} for {item['evidence_contains']!r}")
+        if "deal" in item and row["deal"] != item["deal"]:
+            problems.append(f"deal {row['deal']!r} != {item['deal']!r} for {item['evidence_contains']!r}")
+    assert not problems, "\n".join(problems)
+
+
+def test_noise_is_not_extracted(demo_run: dict[str, Any]) -> None:
+    for noise in demo_run["expected"].get("not_extracted", []):
+        hits = [r for r in demo_run["rows"] if noise.lower() in (r["evidence"] or "").lower()]
+        assert not hits, f"noise extracted: {noise!r}"
+
+
+def test_each_item_once(demo_run: dict[str, Any]) -> None:
+    keys = [(r["message_id"], r["type"], r["char_start"], r["char_end"]) for r in demo_run["rows"]]
+    assert len(keys) == len(set(keys))
+
+
+def test_report_names_overdue_and_unlinked(demo_run: dict[str, Any]) -> None:
+    expected = demo_run["expected"]
+    attention = demo_run["report"]["attention"]
+    overdue_quotes = " ".join(" ".join(e["quote"] for e in c["evidence"]) for c in attention["overdue"]).lower()
+    for item in expected["items"]:
+        if item.get("overdue") and not item.get("fulfilled"):
+            assert item["evidence_contains"].lower() in overdue_quotes, item
+    unlinked_quotes = " ".join(" ".join(e["quote"] for e in c["evidence"]) for c in attention["unlinked"]).lower()
+    for item in expected["items"]:
+        if item["type"] == "commitment" and item.get("deal") is None and "deal" in item:
+            assert item["evidence_contains"].lower() in unlinked_quotes, item
+    text = demo_run["text"]
+    assert "Overdue (" in text and "Unlinked to any deal (" in text and "By owner" in text
+
+
+def test_rerun_adds_nothing(demo_run: dict[str, Any]) -> None:
+    again = followthrough("--as-of", demo_run["expected"]["as_of"], "run", "fixtures/demo", "--json", db=demo_run["db"])
+    rep = json.loads(again.stdout)["run"]
+    assert rep["documents_new"] == 0
+    assert rep["extracted"] == 0
+    export = followthrough("export", "--format", "jsonl", db=demo_run["db"])
+    assert len(export.stdout.splitlines()) == len(demo_run["rows"])
+
+
+def test_done_sticks_and_leaves_the_open_list(demo_run: dict[str, Any]) -> None:
+    db = demo_run["db"]
+    as_of = demo_run["expected"]["as_of"]
+    listed = json.loads(followthrough("--as-of", as_of, "commitments", "list", "--json", db=db).stdout)
+    assert listed
+    cid = str(listed[0]["id"])
+    assert followthrough("commitments", "done", cid, db=db).returncode == 0
+    shown = json.loads(followthrough("commitments", "show", cid, "--json", db=db).stdout)
+    assert shown["status"] == "done"
+    again = json.loads(followthrough("--as-of", as_of, "commitments", "list", "--json", db=db).stdout)
+    assert cid not in {str(c["id"]) for c in again}
+    assert followthrough("commitments", "reopen", cid, db=db).returncode == 0
