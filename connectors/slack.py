@@ -1,0 +1,369 @@
+"""Slack: workspace exports (ZIP or folder) and single JSON files of messages.
+
+One :class:`SourceDocument` per **thread**: the parent message first, then its
+replies in ``ts`` order, one :class:`Segment` per message (speaker = the
+author's real name, ``speaker_email`` from ``users.json``). A message nobody
+replied to is a thread of one. So every promise keeps its own author even when
+it is the third reply, and the extractor still sees the question it answers.
+
+    text           the messages' plain text joined with "\\n" (no name prefixes;
+                   the segments say who wrote what)
+    external_id    "<channel>/<thread_ts>" (= "<channel>/<ts>" for a lone message)
+    thread_id      the same
+    occurred_at    the latest message's ts, UTC
+    participants   the thread starter (role "sender"), the other authors
+                   ("speaker"), then @-mentioned users who did not write ("mentioned")
+    metadata       "channel"; "segment_ts": a JSON list, one ts per segment
+
+Noise left out: joins/leaves/topic changes and other system subtypes, bot
+messages (``bot_message`` or no human ``user``), and messages with no text. A
+``thread_broadcast`` reply is kept once, inside its thread. Edited messages use
+their current text (what the export holds). Replies are grouped across day
+files, one channel at a time, so memory grows with one channel, not the export.
+
+A broken day file is passed to ``on_error`` as an :class:`InputError` naming it
+and the rest of the export is read.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from connectors.base import Connector
+from connectors.registry import register
+from connectors.slack_export import (
+    METADATA_FILES,
+    Export,
+    FolderExport,
+    SlackUser,
+    ZipExport,
+    parse_json,
+    zip_root,
+)
+from connectors.slack_text import render_mrkdwn
+from followthrough.errors import InputError
+from followthrough.types import Participant, Segment, SourceDocument
+
+SKIP_SUBTYPES = frozenset(
+    {
+        "bot_message",
+        "bot_add",
+        "bot_remove",
+        "bot_enable",
+        "bot_disable",
+        "channel_join",
+        "channel_leave",
+        "group_join",
+        "group_leave",
+        "channel_topic",
+        "channel_purpose",
+        "channel_name",
+        "channel_archive",
+        "channel_unarchive",
+        "group_topic",
+        "group_purpose",
+        "group_name",
+        "group_archive",
+        "group_unarchive",
+        "channel_convert_to_private",
+        "channel_convert_to_public",
+        "pinned_item",
+        "unpinned_item",
+        "reminder_add",
+        "reminder_delete",
+        "joiner_notification",
+        "tombstone",
+        "message_deleted",
+        "message_changed",
+        "sh_room_created",
+        "huddle_thread",
+        "slackbot_response",
+        "app_conversation_join",
+        "ekm_access_denied",
+    }
+)
+_PEEK_BYTES = 64 * 1024
+
+
+@dataclass
+class _Message:
+    ts: str
+    key: tuple[int, int]
+    thread_ts: str
+    user: str
+    text: str
+    mentions: list[str]
+    origin: str
+    permalink: str | None = None
+
+
+@dataclass
+class _Names:
+    """Who is who: users.json plus what messages' ``user_profile`` tell us."""
+
+    users: dict[str, SlackUser] = field(default_factory=dict)
+    channels: dict[str, str] = field(default_factory=dict)
+    display: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.display = {uid: u.name for uid, u in self.users.items()}
+
+    def learn(self, msg: dict[str, Any]) -> None:
+        uid, profile = msg.get("user"), msg.get("user_profile")
+        if isinstance(uid, str) and uid not in self.users and isinstance(profile, dict):
+            name = next(
+                (
+                    v.strip()
+                    for k in ("real_name", "display_name", "name")
+                    if isinstance(v := profile.get(k), str) and v.strip()
+                ),
+                uid,
+            )
+            handle = profile.get("name") if isinstance(profile.get("name"), str) else None
+            self.users[uid] = SlackUser(id=uid, name=name, handle=handle)
+            self.display[uid] = name
+
+    def user(self, uid: str) -> SlackUser:
+        return self.users.get(uid) or SlackUser(id=uid, name=uid)
+
+
+def parse_ts(ts: object) -> tuple[int, int] | None:
+    """``"1434139102.000002"`` → ``(1434139102, 2)``; ``None`` when it is not a Slack ts."""
+    if not isinstance(ts, str):
+        return None
+    sec, _, frac = ts.partition(".")
+    if not sec.isdigit() or (frac and not frac.isdigit()):
+        return None
+    return int(sec), int((frac + "000000")[:6])
+
+
+def ts_datetime(key: tuple[int, int]) -> datetime:
+    return datetime.fromtimestamp(key[0], UTC).replace(microsecond=key[1])
+
+
+@register("slack")
+class SlackConnector(Connector):
+    """Reads a Slack export folder or ZIP, or one JSON file holding a message or a list of them."""
+
+    @classmethod
+    def detect(cls, path: Path) -> bool:
+        if path.is_dir():
+            return any((path / m).is_file() for m in ("channels.json", "users.json"))
+        suffix = path.suffix.lower()
+        if suffix == ".zip":
+            return _zip_is_export(path)
+        if suffix == ".json":
+            return path.name not in METADATA_FILES and _looks_like_messages(path)
+        return False
+
+    def documents(self) -> Iterator[SourceDocument]:
+        if self.path.is_dir():
+            export: Export = FolderExport(self.path, self.on_error)
+            yield from self._read_export(export)
+        elif self.path.suffix.lower() == ".zip" or zipfile.is_zipfile(self.path):
+            try:
+                archive = zipfile.ZipFile(self.path)
+            except (zipfile.BadZipFile, OSError, EOFError) as e:
+                raise InputError(self.path, "not a valid ZIP archive") from e
+            with archive:
+                yield from self._read_export(ZipExport(self.path, archive, self.on_error))
+        else:
+            yield from self._read_message_file()
+
+    # -- sources -------------------------------------------------------------------
+    def _read_export(self, export: Export) -> Iterator[SourceDocument]:
+        export.load_metadata()
+        names = _Names(users=dict(export.users), channels=dict(export.channel_names))
+        channel: str | None = None
+        pending: list[_Message] = []
+        for day in export.day_files():
+            if day.channel != channel:
+                if channel is not None:
+                    yield from self._threads(channel, pending, names)
+                channel, pending = day.channel, []
+            try:
+                data = parse_json(day.read(), day.origin)
+            except InputError as e:
+                self.on_error(e)
+                continue
+            if not isinstance(data, list):
+                self.on_error(InputError(day.origin, "expected a JSON list of messages"))
+                continue
+            pending.extend(self._messages(data, day.origin, names))
+        if channel is not None:
+            yield from self._threads(channel, pending, names)
+
+    def _read_message_file(self) -> Iterator[SourceDocument]:
+        try:
+            raw = self.path.read_bytes()
+        except OSError as e:
+            raise InputError(self.path, f"cannot read file ({e.strerror or e})") from e
+        data = parse_json(raw, str(self.path))
+        if isinstance(data, dict) and "ts" in data:
+            data = [data]
+        if not isinstance(data, list):
+            raise InputError(self.path, "expected a Slack message or a JSON list of them")
+        root = _export_root_above(self.path)
+        names = _Names()
+        if root is not None:
+            meta = FolderExport(root, self.on_error)
+            meta.load_metadata()
+            names = _Names(users=dict(meta.users), channels=dict(meta.channel_names))
+        default_channel = self.path.parent.name if root == self.path.parent.parent else self.path.stem
+        by_channel: dict[str, list[dict[str, Any]]] = {}
+        for obj in data:
+            if isinstance(obj, dict):
+                ch = obj.get("channel_name") or obj.get("channel")
+                by_channel.setdefault(ch if isinstance(ch, str) and ch else default_channel, []).append(obj)
+        for ch, objs in by_channel.items():
+            yield from self._threads(ch, list(self._messages(objs, str(self.path), names)), names)
+
+    # -- messages and threads ------------------------------------------------------
+    def _messages(self, objs: Iterable[object], origin: str, names: _Names) -> Iterator[_Message]:
+        for obj in objs:
+            if not isinstance(obj, dict):
+                continue
+            names.learn(obj)
+            msg = _accept(obj, origin, names)
+            if msg is not None:
+                yield msg
+
+    def _threads(self, channel: str, messages: list[_Message], names: _Names) -> Iterator[SourceDocument]:
+        threads: dict[str, dict[str, _Message]] = {}
+        for m in messages:
+            threads.setdefault(m.thread_ts, {}).setdefault(m.ts, m)
+
+        def start_key(item: tuple[str, dict[str, _Message]]) -> tuple[int, int]:
+            return parse_ts(item[0]) or min(m.key for m in item[1].values())
+
+        for thread_ts, by_ts in sorted(threads.items(), key=start_key):
+            parent = by_ts.get(thread_ts)
+            replies = sorted((m for ts, m in by_ts.items() if ts != thread_ts), key=lambda m: m.key)
+            yield _document(channel, thread_ts, [parent, *replies] if parent else replies, names)
+
+
+def _accept(obj: dict[str, Any], origin: str, names: _Names) -> _Message | None:
+    """A message worth reading, rendered; ``None`` for system noise, bots and empty text."""
+    if obj.get("type", "message") != "message" or obj.get("hidden"):
+        return None
+    subtype = obj.get("subtype")
+    if isinstance(subtype, str) and subtype in SKIP_SUBTYPES:
+        return None
+    user = obj.get("user")
+    if not isinstance(user, str) or not user:
+        comment = obj.get("comment")
+        user = comment.get("user") if isinstance(comment, dict) else None
+        if not isinstance(user, str) or not user:
+            return None
+    ts = obj.get("ts")
+    key = parse_ts(ts)
+    raw = obj.get("text")
+    if key is None or not isinstance(raw, str):
+        return None
+    assert isinstance(ts, str)
+    rendered = render_mrkdwn(raw, names.display, names.channels)
+    text = rendered.text.strip()
+    if not text:
+        return None
+    thread_ts = obj.get("thread_ts")
+    permalink = obj.get("permalink")
+    return _Message(
+        ts=ts,
+        key=key,
+        thread_ts=thread_ts if isinstance(thread_ts, str) and parse_ts(thread_ts) else ts,
+        user=user,
+        text=text,
+        mentions=rendered.mentions,
+        origin=origin,
+        permalink=permalink if isinstance(permalink, str) else None,
+    )
+
+
+def _document(channel: str, thread_ts: str, msgs: list[_Message], names: _Names) -> SourceDocument:
+    parts: list[str] = []
+    segments: list[Segment] = []
+    pos = 0
+    for m in msgs:
+        if parts:
+            parts.append("\n")
+            pos += 1
+        author = names.user(m.user)
+        segments.append(
+            Segment(
+                speaker=author.name,
+                speaker_email=author.email,
+                char_start=pos,
+                char_end=pos + len(m.text),
+                text=m.text,
+            )
+        )
+        parts.append(m.text)
+        pos += len(m.text)
+
+    participants: list[Participant] = []
+    seen: set[str] = set()
+    for m in msgs:
+        if m.user not in seen:
+            seen.add(m.user)
+            participants.append(_participant(names.user(m.user), "sender" if not participants else "speaker"))
+    for m in msgs:
+        for uid in m.mentions:
+            if uid not in seen:
+                seen.add(uid)
+                participants.append(_participant(names.user(uid), "mentioned"))
+
+    ident = f"{channel}/{thread_ts}"
+    return SourceDocument(
+        source="slack",
+        external_id=ident,
+        thread_id=ident,
+        occurred_at=ts_datetime(max(m.key for m in msgs)),
+        title=f"#{channel}",
+        participants=participants,
+        segments=segments,
+        text="".join(parts),
+        url=next((m.permalink for m in msgs if m.permalink), None),
+        origin=msgs[0].origin,
+        metadata={"channel": channel, "segment_ts": json.dumps([m.ts for m in msgs])},
+    )
+
+
+def _participant(user: SlackUser, role: str) -> Participant:
+    return Participant(name=user.name, email=user.email, handle=user.handle, role=role)
+
+
+def _zip_is_export(path: Path) -> bool:
+    """A ZIP holding an export; also a broken ``.zip`` (only we read ZIPs), so its error is reported."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return zip_root(archive.namelist()) is not None
+    except (zipfile.BadZipFile, OSError, EOFError):
+        return path.is_file()
+
+
+def _looks_like_messages(path: Path) -> bool:
+    """A cheap peek: a JSON message object, or a list of them, carrying ``ts`` and ``text`` or ``type``."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(_PEEK_BYTES).decode("utf-8-sig", errors="ignore").lstrip()
+    except OSError:
+        return False
+    body = head[1:].lstrip() if head.startswith("[") else head
+    return body.startswith("{") and '"ts"' in head and ('"text"' in head or '"type"' in head)
+
+
+def _export_root_above(path: Path) -> Path | None:
+    """The export folder a message file sits in (its own folder or the one above), if any."""
+    for candidate in (path.parent, path.parent.parent):
+        if any((candidate / m).is_file() for m in ("users.json", "channels.json")):
+            return candidate
+    return None
+
+
+__all__ = ["SKIP_SUBTYPES", "SlackConnector", "parse_ts", "ts_datetime"]

@@ -1,0 +1,231 @@
+"""Reading the files of a Slack workspace export, unpacked or as a ZIP.
+
+An export holds metadata files at its root (``users.json``, ``channels.json``,
+``integration_logs.json``, ``dms.json``…) and one folder per conversation with
+one file per day: ``<channel>/<YYYY-MM-DD>.json``, each a JSON list of
+messages. A ZIP is read in place (never extracted to disk); its files may sit
+under one top folder. Both shapes answer the same three questions — who the
+users are, what the channels are called, and which day files exist — so the
+connector above never knows which one it reads.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from connectors.base import ErrorSink
+from followthrough.errors import InputError
+
+METADATA_FILES = frozenset(
+    {
+        "users.json",
+        "channels.json",
+        "groups.json",
+        "dms.json",
+        "mpims.json",
+        "integration_logs.json",
+        "org_users.json",
+        "canvases.json",
+        "huddles.json",
+        "file_conversations.json",
+        "lists.json",
+    }
+)
+_ROOT_MARKERS = ("channels.json", "users.json")
+_DAY_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
+
+
+@dataclass(frozen=True)
+class SlackUser:
+    """One workspace member as ``users.json`` (or a message's ``user_profile``) describes them."""
+
+    id: str
+    name: str
+    email: str | None = None
+    handle: str | None = None
+
+
+@dataclass(frozen=True)
+class DayFile:
+    """One ``<channel>/<date>.json`` file: where it is and how to read its bytes."""
+
+    channel: str
+    origin: str
+    read: Callable[[], bytes]
+
+
+def user_from_json(obj: dict[str, Any]) -> SlackUser | None:
+    """A :class:`SlackUser` from a ``users.json`` entry; ``None`` when it has no id."""
+    uid = obj.get("id")
+    if not isinstance(uid, str) or not uid:
+        return None
+    profile = obj.get("profile") if isinstance(obj.get("profile"), dict) else {}
+    assert isinstance(profile, dict)
+    name = _first_text(
+        obj.get("real_name"), profile.get("real_name"), profile.get("display_name"), obj.get("name")
+    )
+    email = _first_text(profile.get("email"), obj.get("email"))
+    handle = _first_text(obj.get("name"), profile.get("display_name"))
+    return SlackUser(id=uid, name=name or uid, email=email, handle=handle)
+
+
+def _first_text(*values: object) -> str | None:
+    for v in values:
+        if isinstance(v, str) and v.strip():
+            return v.strip()
+    return None
+
+
+def parse_json(data: bytes, origin: str) -> Any:
+    """Decode a JSON file, turning any failure into an :class:`InputError` naming ``origin``."""
+    try:
+        return json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as e:
+        raise InputError(origin, f"invalid JSON: not UTF-8 ({e.reason})") from e
+    except json.JSONDecodeError as e:
+        raise InputError(origin, f"invalid JSON: {e.msg} at line {e.lineno} column {e.colno}") from e
+
+
+class Export:
+    """The common reading logic; subclasses list files and read bytes."""
+
+    def __init__(self, on_error: ErrorSink) -> None:
+        self.on_error = on_error
+        self.users: dict[str, SlackUser] = {}
+        self.channel_names: dict[str, str] = {}
+
+    # -- what subclasses provide -------------------------------------------------
+    def _read_root_file(self, name: str) -> tuple[bytes, str] | None:
+        raise NotImplementedError
+
+    def day_files(self) -> Iterator[DayFile]:
+        raise NotImplementedError
+
+    # -- shared ------------------------------------------------------------------
+    def load_metadata(self) -> None:
+        """Read users and channel names; a broken metadata file is reported, not fatal."""
+        users = self._load_list("users.json")
+        for obj in users:
+            user = user_from_json(obj)
+            if user is not None:
+                self.users[user.id] = user
+        for fname in ("channels.json", "groups.json", "mpims.json"):
+            for obj in self._load_list(fname):
+                cid, name = obj.get("id"), obj.get("name")
+                if isinstance(cid, str) and isinstance(name, str):
+                    self.channel_names[cid] = name
+
+    def _load_list(self, name: str) -> list[dict[str, Any]]:
+        found = self._read_root_file(name)
+        if found is None:
+            return []
+        data, origin = found
+        try:
+            value = parse_json(data, origin)
+        except InputError as e:
+            self.on_error(e)
+            return []
+        if not isinstance(value, list):
+            self.on_error(InputError(origin, "expected a JSON list"))
+            return []
+        return [v for v in value if isinstance(v, dict)]
+
+
+class FolderExport(Export):
+    """An unpacked export: a folder holding ``channels.json`` or ``users.json``."""
+
+    def __init__(self, root: Path, on_error: ErrorSink) -> None:
+        super().__init__(on_error)
+        self.root = root
+
+    def _read_root_file(self, name: str) -> tuple[bytes, str] | None:
+        path = self.root / name
+        if not path.is_file():
+            return None
+        return path.read_bytes(), str(path)
+
+    def day_files(self) -> Iterator[DayFile]:
+        for folder in sorted(p for p in self.root.iterdir() if p.is_dir()):
+            for file in sorted(folder.iterdir()):
+                if file.is_file() and _DAY_FILE.match(file.name):
+                    yield DayFile(channel=folder.name, origin=str(file), read=file.read_bytes)
+
+
+class ZipExport(Export):
+    """A zipped export, read member by member without extracting it."""
+
+    def __init__(self, path: Path, archive: zipfile.ZipFile, on_error: ErrorSink) -> None:
+        super().__init__(on_error)
+        self.path = path
+        self.archive = archive
+        self.prefix = zip_root(archive.namelist()) or ""
+
+    def _origin(self, member: str) -> str:
+        return f"{self.path}/{member}"
+
+    def _read_member(self, member: str) -> bytes:
+        try:
+            return self.archive.read(member)
+        except (zipfile.BadZipFile, OSError, EOFError) as e:
+            raise InputError(self._origin(member), f"cannot read from the ZIP archive ({e})") from e
+
+    def _read_root_file(self, name: str) -> tuple[bytes, str] | None:
+        member = self.prefix + name
+        try:
+            self.archive.getinfo(member)
+        except KeyError:
+            return None
+        try:
+            return self._read_member(member), self._origin(member)
+        except InputError as e:
+            self.on_error(e)
+            return None
+
+    def day_files(self) -> Iterator[DayFile]:
+        found: list[tuple[str, str, str]] = []
+        for member in self.archive.namelist():
+            if not member.startswith(self.prefix) or member.endswith("/"):
+                continue
+            rel = PurePosixPath(member[len(self.prefix) :])
+            if len(rel.parts) == 2 and _DAY_FILE.match(rel.name):
+                found.append((rel.parts[0], rel.name, member))
+        for channel, _, member in sorted(found):
+            yield DayFile(
+                channel=channel,
+                origin=self._origin(member),
+                read=functools.partial(self._read_member, member),
+            )
+
+
+def zip_root(names: list[str]) -> str | None:
+    """The folder prefix (``""`` or ``"top/"``) holding an export's root markers, if any."""
+    best: str | None = None
+    for name in names:
+        if name.startswith("__MACOSX/"):
+            continue
+        posix = PurePosixPath(name)
+        if posix.name in _ROOT_MARKERS and len(posix.parts) <= 2:
+            prefix = name[: -len(posix.name)]
+            if best is None or len(prefix) < len(best):
+                best = prefix
+    return best
+
+
+__all__ = [
+    "METADATA_FILES",
+    "DayFile",
+    "Export",
+    "FolderExport",
+    "SlackUser",
+    "ZipExport",
+    "parse_json",
+    "user_from_json",
+    "zip_root",
+]
