@@ -4,6 +4,7 @@ Each backend subclasses :class:`extractor.base.Extractor`. ``extractor`` never
 imports ``store`` or ``connectors``.
 """
 
-from extractor.base import ExtractionResult, Extractor
+from extractor.base import Extractor
+from extractor.offline import OfflineExtractor
 
-__all__ = ["ExtractionResult", "Extractor"]
+__all__ = ["Extractor", "OfflineExtractor"]

@@ -1,0 +1,320 @@
+"""Linguistic cues for commitments and requests.
+
+Each cue is a small, general pattern from the linguistics of commitments
+(speech acts), not a rule fitted to any example sentence:
+
+* **commissives** (commitments): first-person subject plus future/volitional
+  modality ("I'll", "we will", "I'm going to", "let me", "happy to", "will
+  do", "I can take"), a named owner with a future ("Marco will send"), an
+  action-item line ("Action item: Priya to schedule ..."), or a passive future
+  of a delivery verb ("the notes will be posted") said by the sender;
+* **directives** (requests): questions, "please", modal questions addressed to
+  the reader ("can/could/would you", "can anyone"), "let me know", indirect
+  asks ("I was wondering if", "I'd appreciate it if you"), imperatives;
+* **blockers**: hedges ("I might", "maybe I'll"), self-conditions ("if I get a
+  chance"), declines ("I can't", "we won't"), past tense and perfect ("I sent",
+  "I've attached": already done), states rather than actions ("I'll be out of
+  the office"), pleasantries and rhetorical questions, boilerplate.
+
+``analyze(sentence)`` returns a :class:`Cues`; ``Cues.names()`` lists the cues
+that fired, which the detector model also uses as features.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields
+
+_I = re.IGNORECASE
+
+# Delivery / work verbs that typically head a promised or requested action.
+ACTION_VERBS = frozenset(
+    """add adjust answer approve arrange ask attach book bring call cancel change check circulate clarify
+    coordinate collect compile complete confirm connect contact create dig discuss do double-check draft
+    drop email e-mail escalate explain file find finalize fix follow forward get give go have help
+    include investigate invite let look loop make move note notify organize organise pass phone ping
+    pick post prepare present print provide publish pull push put raise reach read reply report
+    request reschedule resend respond return review revise run schedule send set setup share ship sign
+    sort speak start submit summarize take talk test tell touch try update upload verify walk work
+    write mention think consider decide hold host join come meet suggest investigate answer assign
+    draw keep remind inform enlighten express represent""".split()
+)
+
+_FP_FUTURE = re.compile(
+    r"\b(?:i|we)(?:'ll|’ll| will| shall|'m going to|’m going to| am going to|'re going to|’re going to"
+    r"| are going to| plan to| intend to| promise to| commit to| aim to| want to make sure| still plan to"
+    r"| will make sure|'ll make sure| am planning to|'m planning to| are planning to"
+    r"|'re planning to)\b(?! not\b)",
+    _I,
+)
+_FP_OFFER = re.compile(
+    r"\b(?:i|we)(?:'d| would|'m| am|'re| are| will be|'ll be)\s+(?:more than\s+|very\s+|really\s+)?"
+    r"(?:happy|glad|willing|pleased|prepared|able)\s+to\b"
+    r"|\b(?:happy|glad|willing)\s+to\s+(?!hear|see|help\s+if|report)\w+"
+    r"|\b(?:i|we)\s+(?:can|could)\s+(?:offer|volunteer|take|send|do|check|test|provide|set|get|share"
+    r"|help|draft"
+    r"|write|put|add|arrange|look|follow|prepare|reach|host|hold|organi[sz]e|investigate|ask|update"
+    r"|run|bring)\b"
+    r"|\b(?:let me|allow me to)\s+(?!know\b)\w+"
+    r"|\blet us\s+(?!know\b)(?:check|look|get|see|follow|confirm|send|review|take|figure)\b"
+    r"|\bwill do\b|\bi'm on it\b|\bi am on it\b|\bleave it with me\b|\bconsider it done\b"
+    r"|\bi(?:'ll| will) (?:take care|handle|own)\b|\bi volunteer\b|\bcount me in\b",
+    _I,
+)
+_FP_NEED = re.compile(r"\b(?:i|we)\s+(?:need to|have to|must|should)\s+(?!be\b)\w+", _I)
+_BARE_WILL = re.compile(r"^(?:(?:ok|okay|sure|yes|yep|sounds good|great|thanks)[,!.]?\s+)?will\s+\w+", _I)
+_PASSIVE_FUTURE = re.compile(
+    r"\bwill\s+be\s+(?:sent|posted|circulated|shared|provided|distributed|published|updated|forwarded"
+    r"|available|delivered|uploaded|scheduled|announced|added|included|ready|done|fixed|emailed)\b",
+    _I,
+)
+_ACTION_ITEM = re.compile(
+    r"^\W*(?:action\s*items?|ai|todo|to-do|to do|next steps?|follow[- ]ups?)\s*[:\-–]", _I
+)
+
+# Blockers.
+_HEDGE = re.compile(
+    r"\b(?:i|we)\s+(?:might|may|could possibly|probably will|will probably|will possibly)\b"
+    r"|\b(?:maybe|perhaps|possibly)\s+(?:i|we)\b|\bnot sure (?:if|whether|that) (?:i|we)\b"
+    r"|\b(?:i|we)(?:'ll| will)\s+(?:see|think about)\b|\bhopefully\b|\bi hope to\b",
+    _I,
+)
+_SELF_COND = re.compile(
+    r"\bif\s+(?:i|we)\s+(?:can|could|have|get|find|manage|am able|are able)\b"
+    r"|\bif\s+(?:time|possible|needed|necessary)\b|\btime permitting\b",
+    _I,
+)
+_DECLINE = re.compile(
+    r"\b(?:i|we)\s*(?:won't|wont|will not|can't|cant|cannot|can not|couldn't|could not|am not able"
+    r"|'m not able|are not able|'re not able|am unable|'m unable|are unable|'re unable|shall not"
+    r"|'m not going to|am not going to|are not going to|'re not going to|'ll not|do not plan|don't plan)\b"
+    r"|\bunfortunately\b|\bnot be able to\b|\bno longer\b|\bhave to decline\b",
+    _I,
+)
+_PAST = re.compile(
+    r"\b(?:i|we)\s+(?:have|'ve|’ve|had|'d)\s+(?:already\s+|just\s+)?(?:\w+ed|sent|done|made|written"
+    r"|given|taken"
+    r"|put|set|told|spoken|met|got|gotten|shared|read|run|begun|built|found|left|heard|seen)\b"
+    r"|\b(?:i|we)\s+(?:already|just)\s+\w+|\b(?:i|we)\s+(?:sent|did|was|were|made|wrote|gave|took|told|spoke"
+    r"|met|got|shared|forwarded|attached|called|emailed|submitted|posted|talked|mentioned|informed"
+    r"|checked|asked|went|thought|decided|agreed|tried|went|held)\b"
+    r"|\balready\b|\battached (?:is|are|please find)\b|\bplease find attached\b|\benclosed (?:is|are)\b",
+    _I,
+)
+_STATE_FUTURE = re.compile(
+    r"\b(?:i|we)(?:'ll|’ll| will| shall)\s+(?:be\s+(?:out|away|off|on (?:vacation|holiday|leave|pto)"
+    r"|traveling"
+    r"|travelling|in (?:the office|town|the air)|back|unavailable|offline|late|there|around|here|in\b)"
+    r"|(?:still\s+)?have\b|need\b|miss\b|remember\b|never\b|always\b|see\b|be\s+\w+ing\s+(?:in|at|to)\b)",
+    _I,
+)
+_FUTURE_MEANING_NOT_PROMISE = re.compile(
+    r"\b(?:i|we)(?:'ll|’ll| will)\s+(?:be (?:happy|glad|pleased|sorry|fine|ok|okay|interested|curious"
+    r"|grateful)"
+    r"\s+(?:if|when|that|for)|be\s+(?:grateful|interested)\b|assume\b|let you know if\b)",
+    _I,
+)
+
+# Directives.
+_YOU_MODAL = re.compile(
+    r"\b(?:can|could|would|will|won't|wouldn't|do|did|might|may)\s+(?:you|u|y'all|ya|anyone|anybody|someone"
+    r"|somebody|everyone|everybody|people|all of you|one of you|any of you)\b"
+    r"|\b(?:you|anyone|someone|somebody|everyone)\s+(?:could|can|should|need to|must|might want to"
+    r"|will need to)\b"
+    r"|\bare you (?:able|willing|still up|ok|okay|free|available)\b|\bwould it be possible\b"
+    r"|\bwould you mind\b|\bdo you mind\b|\bis it possible\b|\bany chance\b",
+    _I,
+)
+_PLEASE = re.compile(r"\b(?:please|pls|plz|kindly)\b", _I)
+_PLEASE_BOILER = re.compile(
+    r"\bplease (?:find|see) (?:attached|enclosed|below)\b|\bplease do(?: not|n't) hesitate\b"
+    r"|\bplease (?:do not|don't) reply\b|\bplease consider the environment\b|\bplease notify the sender\b",
+    _I,
+)
+_LET_KNOW = re.compile(
+    r"\blet (?:me|us|them|him|her|the \w+|everyone|people)\s+know\b|\bget back to (?:me|us)\b"
+    r"|\bkeep (?:me|us) posted\b"
+    r"|\bsend (?:me|us)\b|\bping (?:me|us)\b|\bgive (?:me|us) a (?:call|shout|ring)\b"
+    r"|\b(?:drop|shoot) (?:me|us) (?:a|an) \w+\b|\breach out to (?:me|us)\b"
+    r"|\blooking forward to (?:your|hearing)\b",
+    _I,
+)
+_INDIRECT = re.compile(
+    r"\b(?:i|we)\s+(?:was|were|am|are|'m|'re)?\s*(?:just\s+)?wonder(?:ing)?\b"
+    r"|\b(?:i|we)(?:'d| would| will|'ll)\s+(?:really\s+)?(?:appreciate|be (?:glad|grateful|thankful"
+    r"|happy) if)\b"
+    r"|\b(?:i|we)\s+(?:need|want|would like|'d like)\s+(?:you|someone|somebody|one of you|everyone)\s+to\b"
+    r"|\bit would be (?:great|good|nice|helpful|useful|best) (?:if|to)\b|\bwould be (?:appreciated"
+    r"|beneficial)\b"
+    r"|\b(?:you|everyone|people)\s+(?:should|must|need to|have to)\b|\bmake sure (?:you|to)\b"
+    r"|\bdon't forget\b|\bdo not forget\b|\bremember to\b|\bbe sure to\b|\bfeel free to\b"
+    r"|\b(?:i|we)\s+(?:need|require)\s+(?:a|an|the|your|some|more)\b|\bi(?:'d| would) like to (?:get"
+    r"|ask|see|have|know|request)\b"
+    r"|\bi(?:'m| am) (?:looking for|trying to find)\b|\bcan i (?:get|ask|have)\b|\bmay i\b"
+    r"|\bany (?:thoughts|ideas|comments|suggestions|feedback|update|news|objections|volunteers|takers"
+    r"|offers)\b",
+    _I,
+)
+_ANYONE = re.compile(r"\b(?:anyone|anybody|someone|somebody|somone|any of you|does any one)\b", _I)
+_LETS = re.compile(r"\blet's\b|\blet us (?!know\b)\w+", _I)
+_PLEASANTRY = re.compile(
+    r"^\W*(?:how are (?:you|things)|how(?:'s| is) (?:it going|everything|your (?:week|day|weekend))"
+    r"|how have you been"
+    r"|hope (?:you|all|this|everything)|what's up|how was (?:your|the) (?:weekend|trip|holiday|vacation))",
+    _I,
+)
+_RHETORICAL = re.compile(
+    r"\b(?:who cares|who knows|what's the point|why not|isn't it|aren't they|wasn't it"
+    r"|don't you think|right)\?\W*$"
+    r"|^\W*(?:guess what|you know what|what else)\b|\?!|!\?",
+    _I,
+)
+_GREETING = re.compile(
+    r"^\W*(?:hi|hello|hey|dear|thanks|thank you|cheers|regards|best|all|folks|team|ok|okay|sure|yes|no|great)"
+    r"\b[^\s]*\s*",
+    _I,
+)
+_VOCATIVE = re.compile(r"^\W*(?:@?[A-Z][\w.'-]{1,20}(?:\s+[A-Z][\w.'-]{1,20})?)\s*(?:[,:]|\s[-–—]\s)\s*")
+_FIRST_WORD = re.compile(r"^\W*([A-Za-z][a-z'-]*)")
+_BOILERPLATE = re.compile(
+    r"\bunsubscribe\b|\bsent from my (?:iphone|ipad|android|blackberry|mobile|phone|galaxy)\b"
+    r"|\bget outlook for\b|\bconfidential(?:ity)?\b.*\b(?:intended|recipient)\b|\bintended recipient\b"
+    r"|\bthis (?:e-?mail|message) (?:and any attachments )?(?:is|may be|contains)\b"
+    r"|\bdisclaimer\b|\bprivileged\b.*\binformation\b|\bcopyright\b|\ball rights reserved\b"
+    r"|\bview (?:this email )?in (?:your )?browser\b|\bclick here\b|\bmanage (?:your )?preferences\b"
+    r"|^\W*(?:-- ?|__+|==+)\s*$|^\W*(?:on .{5,80} wrote:|-+ ?original message ?-+|from: .+|sent: .+|to: .+"
+    r"|subject: .+|cc: .+)\s*$",
+    _I,
+)
+_SIGNOFF = re.compile(
+    r"^\W*(?:thanks|thank you|thx|cheers|regards|best|best regards|kind regards|warm regards"
+    r"|sincerely|br|ttyl"
+    r"|talk soon|all the best|many thanks|have a (?:good|great|nice) \w+)\W*(?:\w+\W*)?$",
+    _I,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Cues:
+    """Which cues fired in one sentence."""
+
+    question: bool = False
+    please: bool = False
+    you_modal: bool = False
+    let_know: bool = False
+    indirect: bool = False
+    anyone: bool = False
+    imperative: bool = False
+    lets: bool = False
+    fp_future: bool = False
+    fp_offer: bool = False
+    fp_need: bool = False
+    bare_will: bool = False
+    passive_future: bool = False
+    action_item: bool = False
+    hedge: bool = False
+    self_cond: bool = False
+    decline: bool = False
+    past: bool = False
+    state_future: bool = False
+    not_promise: bool = False
+    pleasantry: bool = False
+    rhetorical: bool = False
+    boilerplate: bool = False
+    signoff: bool = False
+
+    def names(self) -> list[str]:
+        return [f.name for f in fields(self) if getattr(self, f.name)]
+
+    @property
+    def commissive(self) -> bool:
+        return self.fp_future or self.fp_offer or self.bare_will or self.action_item
+
+    @property
+    def directive(self) -> bool:
+        return (
+            self.question
+            or self.please
+            or self.you_modal
+            or self.let_know
+            or self.indirect
+            or self.imperative
+            or (self.anyone and self.question)
+        )
+
+
+def strip_lead(sentence: str) -> str:
+    """The sentence without a leading bullet, greeting or vocative ("Jan - ", "Dana, ")."""
+    s = sentence.lstrip(" \t-*•>·#0123456789.)[]xX")
+    for _ in range(2):
+        m = _VOCATIVE.match(s)
+        if m and len(s) - m.end() > 8:
+            s = s[m.end() :]
+            continue
+        m = _GREETING.match(s)
+        if (
+            m
+            and m.end() < len(s)
+            and len(s) - m.end() > 8
+            and s[m.end() - 1] in ",!:- "
+            and m.group(0).strip()
+        ):
+            if s[: m.end()].rstrip().endswith((",", "!", ":", "-")):
+                s = s[m.end() :]
+                continue
+        break
+    return s
+
+
+def first_word(sentence: str) -> str:
+    m = _FIRST_WORD.match(sentence)
+    return m.group(1).lower() if m else ""
+
+
+def analyze(sentence: str) -> Cues:
+    """The cues in one sentence."""
+    body = strip_lead(sentence)
+    stripped = sentence.rstrip()
+    question = stripped.endswith("?") or bool(
+        re.search(r"\?\s*[)\"'”]?\s*(?:[:;)(]-?[)(DP]|:-?\))?$", stripped)
+    )
+    fw = first_word(body)
+    imperative = fw in ACTION_VERBS and not re.match(
+        r"^\W*\w+\s+(?:you|i|we|they|he|she|it|is|are|was|were|has|have)\b", body, _I
+    )
+    if fw in ("let", "have", "do", "go", "come", "get", "make", "keep", "take") and imperative:
+        imperative = bool(
+            re.match(
+                r"^\W*(?:let (?:me|us|them) know|have a look|take a look|do (?:not|n't)|go (?:ahead|to)"
+                r"|come (?:to|join)|get (?:me|us|back|in touch)|make sure|keep (?:me|us)"
+                r"|take (?:a|the|care))\b",
+                body,
+                _I,
+            )
+        )
+    return Cues(
+        question=question,
+        please=bool(_PLEASE.search(sentence)) and not _PLEASE_BOILER.search(sentence),
+        you_modal=bool(_YOU_MODAL.search(sentence)),
+        let_know=bool(_LET_KNOW.search(sentence)),
+        indirect=bool(_INDIRECT.search(sentence)),
+        anyone=bool(_ANYONE.search(sentence)),
+        imperative=imperative,
+        lets=bool(_LETS.search(sentence)),
+        fp_future=bool(_FP_FUTURE.search(sentence)),
+        fp_offer=bool(_FP_OFFER.search(sentence)),
+        fp_need=bool(_FP_NEED.search(sentence)),
+        bare_will=bool(_BARE_WILL.match(body)),
+        passive_future=bool(_PASSIVE_FUTURE.search(sentence)),
+        action_item=bool(_ACTION_ITEM.match(sentence)),
+        hedge=bool(_HEDGE.search(sentence)),
+        self_cond=bool(_SELF_COND.search(sentence)),
+        decline=bool(_DECLINE.search(sentence)),
+        past=bool(_PAST.search(sentence)),
+        state_future=bool(_STATE_FUTURE.search(sentence)),
+        not_promise=bool(_FUTURE_MEANING_NOT_PROMISE.search(sentence)),
+        pleasantry=bool(_PLEASANTRY.search(body)),
+        rhetorical=bool(_RHETORICAL.search(sentence)),
+        boilerplate=bool(_BOILERPLATE.search(sentence)),
+        signoff=bool(_SIGNOFF.match(sentence)),
+    )

@@ -1,0 +1,367 @@
+"""Due-date phrases, found with fast regular expressions and resolved against
+the message time.
+
+``find_due(sentence, now)`` returns a :class:`DueDate` (the resolved date, the
+phrase as written and its offsets in the sentence) or ``None``.
+
+Resolution rules (``now`` is the message's ``occurred_at``; weeks start on
+Monday):
+
+======================================  =========================================
+phrase                                  resolves to
+======================================  =========================================
+today, tonight, EOD, COB, end of day    the message's date
+tomorrow (EOD)                          the next day
+"by/on/before/this Friday", "Friday"    the next Friday after the message date;
+                                        said on a Friday, "Friday" means the one
+                                        a week later (use "today" for today)
+"next Friday"                           Friday of next calendar week
+this week, end of (the) week, EOW       Friday of this week (next Friday if the
+                                        message is sent on a weekend)
+next week, end of next week             Friday of next week
+early next week, beginning of next week Monday of next week
+end of (the) month, EOM, this month     last day of this month
+next month, end of next month           last day of next month
+end of (the) quarter, EOQ, this quarter last day of this calendar quarter
+end of (the) year, EOY                  31 December
+in/within N days|weeks|business days    now + N (business days skip weekends)
+in a couple of days / a few days        now + 2 / 3 days
+March 13, 13 March, Mar 13th, the 13th  that date; without a year, this year's
+3/13, 3/13/2026, 2026-03-13, 13.03.2026 date unless it is more than 14 days past,
+                                        then next year's; "the 13th" is this
+                                        month's 13th, or next month's if past.
+                                        Slashes are US month/day unless the
+                                        first number is over 12.
+======================================  =========================================
+
+``asap`` and ``as soon as possible`` are returned with ``due=None`` and
+``text`` set. ``dateparser`` is used only as a last resort on a short phrase
+after "by/before/until/due" that looks like a date but matched no rule.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+
+WEEKDAYS = {
+    "monday": 0,
+    "mon": 0,
+    "tuesday": 1,
+    "tue": 1,
+    "tues": 1,
+    "wednesday": 2,
+    "wed": 2,
+    "thursday": 3,
+    "thu": 3,
+    "thur": 3,
+    "thurs": 3,
+    "friday": 4,
+    "fri": 4,
+    "saturday": 5,
+    "sat": 5,
+    "sunday": 6,
+    "sun": 6,
+}
+MONTHS = {
+    "january": 1,
+    "jan": 1,
+    "february": 2,
+    "feb": 2,
+    "march": 3,
+    "mar": 3,
+    "april": 4,
+    "apr": 4,
+    "may": 5,
+    "june": 6,
+    "jun": 6,
+    "july": 7,
+    "jul": 7,
+    "august": 8,
+    "aug": 8,
+    "september": 9,
+    "sep": 9,
+    "sept": 9,
+    "october": 10,
+    "oct": 10,
+    "november": 11,
+    "nov": 11,
+    "december": 12,
+    "dec": 12,
+}
+
+_WD = r"(?P<wd>monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues?|wed|thu(?:rs?)?|fri)"
+_MON = (
+    r"(?:january|february|march|april|may|june|july|august|september|october|november|december"
+    r"|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.?"
+)
+_ORD = r"(?:st|nd|rd|th)?"
+_NUMWORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
+
+_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("iso", re.compile(r"\b(?P<y>20\d\d)-(?P<m>[01]?\d)-(?P<d>[0-3]?\d)\b")),
+    (
+        "mdy",
+        re.compile(r"(?<![\d/.])(?P<a>[01]?\d)/(?P<b>[0-3]?\d)(?:/(?P<y>(?:20)?\d\d))?(?![\d/])"),
+    ),
+    ("dmy_dot", re.compile(r"(?<![\d.])(?P<d>[0-3]?\d)\.(?P<m>[01]?\d)\.(?P<y>20\d\d)\b")),
+    (
+        "month_day",
+        re.compile(
+            rf"\b(?:{_WD},?\s+)?(?P<mon>{_MON})\s+(?P<d>[0-3]?\d){_ORD}\b(?:,?\s+(?P<y>20\d\d))?",
+            re.I,
+        ),
+    ),
+    (
+        "day_month",
+        re.compile(
+            rf"\b(?:{_WD},?\s+)?(?:the\s+)?(?P<d>[0-3]?\d){_ORD}\s+(?:of\s+)?(?P<mon>{_MON})(?:,?\s+(?P<y>20\d\d))?\b",
+            re.I,
+        ),
+    ),
+    ("quarter", re.compile(r"\b(?:(?:the\s+)?end\s+of\s+)?Q(?P<q>[1-4])(?:\s+(?P<y>20\d\d))?\b")),
+    ("eoq", re.compile(r"\b(?:(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?quarter|EOQ|this\s+quarter)\b", re.I)),
+    ("eoy", re.compile(r"\b(?:(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?year|EOY)\b", re.I)),
+    ("next_month", re.compile(r"\b(?:(?:the\s+)?end\s+of\s+next\s+month|next\s+month)\b", re.I)),
+    ("eom", re.compile(r"\b(?:(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?month|EOM|this\s+month)\b", re.I)),
+    (
+        "early_next_week",
+        re.compile(r"\b(?:early|(?:the\s+)?(?:beginning|start)\s+of)\s+next\s+week\b", re.I),
+    ),
+    ("next_week", re.compile(r"\b(?:(?:the\s+)?end\s+of\s+next\s+week|next\s+week)\b", re.I)),
+    (
+        "eow",
+        re.compile(r"\b(?:(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?week|EOW|this\s+week)\b", re.I),
+    ),
+    ("next_wd", re.compile(rf"\bnext\s+{_WD}\b", re.I)),
+    ("wd", re.compile(rf"\b(?:(?:by|on|before|until|till|this|from|due|for)\s+)?{_WD}\b", re.I)),
+    (
+        "tomorrow",
+        re.compile(r"\b(?:tomorrow|tmrw|tmr)(?:\s+(?:morning|afternoon|evening|night|EOD|COB))?\b", re.I),
+    ),
+    (
+        "today",
+        re.compile(
+            r"\b(?:today|tonight|this\s+(?:morning|afternoon|evening)|EOD|COB|EOB"
+            r"|(?:the\s+)?end\s+of\s+(?:the\s+)?(?:business\s+)?day|close\s+of\s+business)\b",
+            re.I,
+        ),
+    ),
+    (
+        "in_n",
+        re.compile(
+            r"\b(?:in|within)\s+(?:the\s+next\s+)?(?P<n>\d{1,3}|a|an|one|two|three|four|five|six|seven)"
+            r"\s+(?P<biz>business\s+|working\s+)?(?P<unit>days?|weeks?|hours?)\b",
+            re.I,
+        ),
+    ),
+    ("in_few", re.compile(r"\b(?:in|within)\s+a\s+(?P<q>couple|few)\s+(?:of\s+)?days\b", re.I)),
+    ("the_nth", re.compile(r"\b(?:by|on|before|until)\s+the\s+(?P<d>[0-3]?\d)(?:st|nd|rd|th)\b", re.I)),
+    ("asap", re.compile(r"\b(?:asap|a\.s\.a\.p\.?|as\s+soon\s+as\s+(?:possible|you\s+can))\b", re.I)),
+]
+
+_PREFIX = re.compile(r"(?:\b(?:by|before|until|till|no\s+later\s+than|due|on)\s+)$", re.I)
+_FALLBACK = re.compile(r"\b(?:by|before|until|due(?:\s+on)?)\s+(?P<p>[A-Za-z0-9][\w ,./-]{2,30})", re.I)
+
+
+@dataclass(frozen=True)
+class DueDate:
+    """A due phrase found in a sentence, and the date it resolves to."""
+
+    due: date | None
+    text: str
+    start: int
+    end: int
+
+
+def _friday_of_week(d: date, weeks_ahead: int = 0) -> date:
+    monday = d - timedelta(days=d.weekday())
+    return monday + timedelta(days=4 + 7 * weeks_ahead)
+
+
+def _last_day(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _add_business_days(d: date, n: int) -> date:
+    while n > 0:
+        d += timedelta(days=1)
+        if d.weekday() < 5:
+            n -= 1
+    return d
+
+
+def _safe_date(y: int, m: int, d: int) -> date | None:
+    try:
+        return date(y, m, d)
+    except ValueError:
+        return None
+
+
+def _infer_year(today: date, m: int, d: int, y: int | None) -> date | None:
+    if y is not None:
+        if y < 100:
+            y += 2000
+        return _safe_date(y, m, d)
+    cand = _safe_date(today.year, m, d)
+    if cand is None:
+        return None
+    if cand < today - timedelta(days=14):
+        return _safe_date(today.year + 1, m, d)
+    return cand
+
+
+def _resolve(kind: str, m: re.Match[str], today: date) -> date | None:
+    g = m.groupdict()
+    if kind == "iso":
+        return _safe_date(int(g["y"]), int(g["m"]), int(g["d"]))
+    if kind == "mdy":
+        a, b = int(g["a"]), int(g["b"])
+        mon, day = (a, b) if a <= 12 else (b, a)
+        if mon > 12 or mon == 0 or day == 0:
+            return None
+        return _infer_year(today, mon, day, int(g["y"]) if g.get("y") else None)
+    if kind == "dmy_dot":
+        return _safe_date(int(g["y"]), int(g["m"]), int(g["d"]))
+    if kind in ("month_day", "day_month"):
+        mon = MONTHS[g["mon"].lower().rstrip(".")]
+        return _infer_year(today, mon, int(g["d"]), int(g["y"]) if g.get("y") else None)
+    if kind == "quarter":
+        year = int(g["y"]) if g.get("y") else today.year
+        end = _last_day(year, int(g["q"]) * 3)
+        if not g.get("y") and end < today:
+            end = _last_day(year + 1, int(g["q"]) * 3)
+        return end
+    if kind == "eoq":
+        q_end = ((today.month - 1) // 3 + 1) * 3
+        return _last_day(today.year, q_end)
+    if kind == "eoy":
+        return date(today.year, 12, 31)
+    if kind == "next_month":
+        y, mo = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
+        return _last_day(y, mo)
+    if kind == "eom":
+        return _last_day(today.year, today.month)
+    if kind == "early_next_week":
+        return today - timedelta(days=today.weekday()) + timedelta(days=7)
+    if kind == "next_week":
+        return _friday_of_week(today, 1)
+    if kind == "eow":
+        return _friday_of_week(today, 1 if today.weekday() >= 5 else 0)
+    if kind == "next_wd":
+        monday_next = today - timedelta(days=today.weekday()) + timedelta(days=7)
+        return monday_next + timedelta(days=WEEKDAYS[g["wd"].lower()])
+    if kind == "wd":
+        delta = (WEEKDAYS[g["wd"].lower()] - today.weekday()) % 7
+        return today + timedelta(days=delta or 7)
+    if kind == "tomorrow":
+        return today + timedelta(days=1)
+    if kind == "today":
+        return today
+    if kind == "in_n":
+        raw = g["n"].lower()
+        n = int(raw) if raw.isdigit() else _NUMWORDS[raw]
+        unit = g["unit"].lower()
+        if unit.startswith("hour"):
+            return today + timedelta(days=(n + 23) // 24 if n > 8 else 0)
+        if unit.startswith("week"):
+            return today + timedelta(weeks=n)
+        if g.get("biz"):
+            return _add_business_days(today, n)
+        return today + timedelta(days=n)
+    if kind == "in_few":
+        return today + timedelta(days=2 if g["q"].lower() == "couple" else 3)
+    if kind == "the_nth":
+        day = int(g["d"])
+        cand = _safe_date(today.year, today.month, day)
+        if cand is not None and cand >= today:
+            return cand
+        y, mo = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
+        return _safe_date(y, mo, day)
+    return None
+
+
+# Words that make a bare weekday a past reference or not a deadline at all.
+_PAST_WD = re.compile(r"\b(?:last|past|previous|since)\s+$", re.I)
+
+
+def find_due(sentence: str, now: datetime | date) -> DueDate | None:
+    """The first due phrase in ``sentence`` (by rule priority), resolved against ``now``."""
+    today = now.date() if isinstance(now, datetime) else now
+    best: tuple[int, DueDate] | None = None
+    for rank, (kind, pat) in enumerate(_PATTERNS):
+        for m in pat.finditer(sentence):
+            if kind == "wd":
+                if _PAST_WD.search(sentence[: m.start()]):
+                    continue
+                wd = m.group("wd")
+                if len(wd) <= 4 and (m.start("wd") == m.start() or not wd[0].isupper()):
+                    continue  # "sat", "sun", "wed", "mon" alone are words, not days
+            if (
+                kind == "month_day"
+                and m.group("mon").lower() in ("may", "mar")
+                and not m.group("mon")[0].isupper()
+            ):
+                continue
+            if kind == "mdy" and not m.group("y") and not _PREFIX.search(sentence[: m.start()]):
+                # "3/13" alone is ambiguous (a ratio, a score); require "by/on/due" before it.
+                if not re.search(r"\b(?:by|on|before|until|due)\s*$", sentence[: m.start()], re.I):
+                    continue
+            if kind == "asap":
+                found = DueDate(None, m.group(0), m.start(), m.end())
+            else:
+                resolved = _resolve(kind, m, today)
+                if resolved is None:
+                    continue
+                found = DueDate(resolved, m.group(0).strip(), m.start(), m.end())
+            if best is None or rank < best[0]:
+                best = (rank, found)
+            break
+        if best is not None and best[0] <= rank:
+            break
+    if best is not None:
+        return _with_prefix(sentence, best[1])
+    return _fallback(sentence, today)
+
+
+def _with_prefix(sentence: str, found: DueDate) -> DueDate:
+    """Include a preceding "by"/"before"/"until" in the phrase as written."""
+    m = _PREFIX.search(sentence[: found.start])
+    if m and not found.text.lower().startswith(("by ", "on ", "before ", "until ", "due ")):
+        start = m.start()
+        return DueDate(found.due, sentence[start : found.end].strip(), start, found.end)
+    return found
+
+
+def _fallback(sentence: str, today: date) -> DueDate | None:
+    m = _FALLBACK.search(sentence)
+    if not m:
+        return None
+    phrase = m.group("p").strip(" ,.")
+    low = phrase.lower()
+    if not (any(ch.isdigit() for ch in phrase) or any(w in low.split() for w in MONTHS)):
+        return None
+    resolved = _dateparser(phrase, today.isoformat())
+    if resolved is None:
+        return None
+    return DueDate(
+        resolved, sentence[m.start() : m.start() + len(m.group(0).rstrip(" ,."))], m.start(), m.end()
+    )
+
+
+@lru_cache(maxsize=1024)
+def _dateparser(phrase: str, base_iso: str) -> date | None:
+    try:
+        import dateparser
+    except ImportError:  # pragma: no cover - dateparser is a dependency
+        return None
+    base = datetime.fromisoformat(base_iso)
+    got = dateparser.parse(
+        phrase,
+        languages=["en"],
+        settings={"RELATIVE_BASE": base, "PREFER_DATES_FROM": "future", "STRICT_PARSING": False},
+    )
+    return got.date() if got else None
