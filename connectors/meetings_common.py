@@ -65,12 +65,13 @@ def parse_when(value: str) -> datetime | None:
     if not value:
         return None
     parsed: datetime | None = None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            parsed = du_parser.parse(value, default=datetime(2000, 1, 1, 12, 0), tzinfos=_TZINFOS)
-    except (ValueError, OverflowError):
-        parsed = None
+    if re.search(r"\d{4}", value):  # with no year, dateutil would invent one
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                parsed = du_parser.parse(value, default=datetime(2000, 1, 1, 12, 0), tzinfos=_TZINFOS)
+        except (ValueError, OverflowError):
+            parsed = None
     if parsed is None:
         import dateparser
 
