@@ -1,0 +1,209 @@
+"""Deciding which deal a commitment belongs to. Pure functions, no database.
+
+For one commitment, in order:
+
+1. **mention** (confidence 0.9): a deal name, or an account name (with or
+   without a suffix such as "Inc" or "Corp"), appears in the evidence quotes,
+   the document title or the document text. A deal name wins over an account
+   name; an account name picks that account's best open deal.
+2. **contact** (0.8): an external participant's email (or the commitment's
+   owner/counterparty email) is a CRM contact → that contact's account → its
+   best open deal.
+3. **domain** (0.6): an external participant's email domain is one of an
+   account's domains → its best open deal. Never for an internal-only
+   conversation (every participant with an email is internal).
+4. otherwise the commitment stays unlinked.
+
+"Best open deal": not Closed Won/Lost; the latest stage first, then the close
+date nearest to the conversation. A participant is internal when the pipeline
+marked it so or its email domain (or a parent domain) is in
+``internal_domains``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from store.priority import is_closed, stage_rank
+
+MENTION, CONTACT, DOMAIN, MANUAL = "mention", "contact", "domain", "manual"
+CONFIDENCE = {MENTION: 0.9, CONTACT: 0.8, DOMAIN: 0.6, MANUAL: 1.0}
+
+_SUFFIXES = re.compile(
+    r"[\s,]+(inc\.?|incorporated|corp\.?|corporation|co\.?|company|llc|l\.l\.c\.|ltd\.?|limited|gmbh|ag|"
+    r"s\.a\.|sa|plc|bv|b\.v\.|pty|group|holdings)$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class DealInfo:
+    id: int
+    crm_id: str
+    name: str
+    account_id: int
+    stage: str | None
+    close_date: date | None
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    id: int
+    name: str
+    domains: tuple[str, ...] = ()
+
+
+@dataclass
+class LinkIndex:
+    """The CRM, prepared once for linking many commitments."""
+
+    deals: list[DealInfo]
+    accounts: list[AccountInfo]
+    contact_accounts: dict[str, int]  # lowercased email -> account id
+    internal_domains: set[str] = field(default_factory=set)
+    _deal_patterns: list[tuple[re.Pattern[str], DealInfo]] = field(default_factory=list, init=False)
+    _account_patterns: list[tuple[re.Pattern[str], AccountInfo]] = field(default_factory=list, init=False)
+    _domain_accounts: dict[str, int] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        self.internal_domains = {d.lower().lstrip("@") for d in self.internal_domains if d}
+        for deal in sorted(self.deals, key=lambda d: -len(d.name)):
+            if len(deal.name.strip()) >= 4:
+                self._deal_patterns.append((_phrase(deal.name), deal))
+        for acc in sorted(self.accounts, key=lambda a: -len(a.name)):
+            for alias in account_aliases(acc.name):
+                self._account_patterns.append((_phrase(alias), acc))
+        for acc in self.accounts:
+            for d in acc.domains:
+                self._domain_accounts.setdefault(d.lower(), acc.id)
+
+    def is_internal(self, email: str, flagged: bool | None = None) -> bool:
+        if flagged is True:
+            return True
+        dom = domain_of(email)
+        return dom is not None and any(dom == d or dom.endswith("." + d) for d in self.internal_domains)
+
+    def open_deals(self, account_id: int) -> list[DealInfo]:
+        return [d for d in self.deals if d.account_id == account_id and not is_closed(d.stage)]
+
+    def account_for_domain(self, dom: str) -> int | None:
+        parts = dom.lower().split(".")
+        for i in range(len(parts) - 1):  # mail.acme.com → acme.com
+            hit = self._domain_accounts.get(".".join(parts[i:]))
+            if hit is not None:
+                return hit
+        return None
+
+
+@dataclass(frozen=True)
+class Participation:
+    """One person in the commitment's conversation: an email and the pipeline's internal flag."""
+
+    email: str
+    internal: bool | None = None
+
+
+@dataclass(frozen=True)
+class LinkInput:
+    """What linking looks at for one commitment."""
+
+    texts: Sequence[str]  # evidence quotes first, then the document title and text
+    participants: Sequence[Participation]
+    occurred: date | None = None
+
+
+@dataclass(frozen=True)
+class LinkDecision:
+    deal_id: int
+    method: str
+    confidence: float
+
+
+def domain_of(email: str) -> str | None:
+    if "@" not in email:
+        return None
+    dom = email.rsplit("@", 1)[1].strip().lower().rstrip(">")
+    return dom or None
+
+
+def account_aliases(name: str) -> list[str]:
+    """The account's name and, when it has one, the name without its legal suffix."""
+    out = [name.strip()]
+    short = _SUFFIXES.sub("", name.strip()).strip()
+    if short and short.lower() != name.strip().lower() and len(short) >= 3:
+        out.append(short)
+    return [a for a in out if len(a) >= 3]
+
+
+def _phrase(text: str) -> re.Pattern[str]:
+    words = [re.escape(w) for w in text.split()]
+    return re.compile(r"(?<![\w@.])" + r"\s+".join(words) + r"(?![\w@])", re.IGNORECASE)
+
+
+def best_deal(deals: Iterable[DealInfo], near: date | None) -> DealInfo | None:
+    """The latest stage first, then the close date nearest ``near`` (missing dates last)."""
+
+    def key(d: DealInfo) -> tuple[int, int, str]:
+        if d.close_date is None:
+            distance = 10**6
+        elif near is None:
+            distance = d.close_date.toordinal()
+        else:
+            distance = abs((d.close_date - near).days)
+        return (-stage_rank(d.stage), distance, d.crm_id)
+
+    ranked = sorted(deals, key=key)
+    return ranked[0] if ranked else None
+
+
+def _by_mention(inp: LinkInput, index: LinkIndex) -> DealInfo | None:
+    for text in inp.texts:
+        if not text:
+            continue
+        for pattern, deal in index._deal_patterns:
+            if pattern.search(text):
+                return deal
+        for pattern, acc in index._account_patterns:
+            if pattern.search(text):
+                best = best_deal(index.open_deals(acc.id), inp.occurred)
+                if best is not None:
+                    return best
+    return None
+
+
+def _best_for_accounts(account_ids: list[int], index: LinkIndex, near: date | None) -> DealInfo | None:
+    """Accounts in order of how many participants point at them; the first with an open deal wins."""
+    counts: dict[int, int] = {}
+    for a in account_ids:
+        counts[a] = counts.get(a, 0) + 1
+    for acc in sorted(counts, key=lambda a: (-counts[a], account_ids.index(a))):
+        deal = best_deal(index.open_deals(acc), near)
+        if deal is not None:
+            return deal
+    return None
+
+
+def decide(inp: LinkInput, index: LinkIndex) -> LinkDecision | None:
+    """The deal for one commitment, or ``None`` when it stays unlinked."""
+    deal = _by_mention(inp, index)
+    if deal is not None:
+        return LinkDecision(deal.id, MENTION, CONFIDENCE[MENTION])
+    external = [
+        p.email.lower() for p in inp.participants if p.email and not index.is_internal(p.email, p.internal)
+    ]
+    via_contacts = [index.contact_accounts[e] for e in external if e in index.contact_accounts]
+    deal = _best_for_accounts(via_contacts, index, inp.occurred)
+    if deal is not None:
+        return LinkDecision(deal.id, CONTACT, CONFIDENCE[CONTACT])
+    if not external:  # internal-only conversation: never by domain
+        return None
+    via_domain = [
+        a for a in (index.account_for_domain(domain_of(e) or "") for e in external) if a is not None
+    ]
+    deal = _best_for_accounts(via_domain, index, inp.occurred)
+    if deal is not None:
+        return LinkDecision(deal.id, DOMAIN, CONFIDENCE[DOMAIN])
+    return None

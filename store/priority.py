@@ -1,0 +1,164 @@
+"""Deal stages, account tiers and the priority score that says why an item matters.
+
+Pure functions, no database. The score adds up what is at stake:
+
+- the deal's amount, scaled by how far along its stage is
+  (``10 * log10(1 + amount / 10k) * stage_weight``; $120k in Negotiation → ~11);
+- lateness: ``5 + 2 * days overdue`` (capped at 40); due within 3 days: +4;
+- the account tier: tier 1 +8, tier 2 +4;
+- an inbound request (someone asked us): +3; a low-confidence item: -2.
+
+Each part that contributes also adds a human reason
+("$120k deal in Negotiation", "3 days overdue", "tier 1 account").
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import date
+
+# Keyword → rank: later stages rank higher. Covers common custom names and the
+# internal ids of HubSpot's default pipeline and Salesforce's default stages.
+_STAGE_RANKS: list[tuple[str, int]] = [
+    ("closedwon", 9),
+    ("closed won", 9),
+    ("closedlost", 9),
+    ("closed lost", 9),
+    ("contractsent", 6),
+    ("contract", 6),
+    ("negotiat", 6),
+    ("commit", 6),
+    ("legal", 6),
+    ("procurement", 6),
+    ("decisionmakerboughtin", 5),
+    ("decision", 5),
+    ("proposal", 5),
+    ("quote", 5),
+    ("pricing", 5),
+    ("perception analysis", 4),
+    ("id. decision makers", 4),
+    ("presentationscheduled", 4),
+    ("evaluat", 4),
+    ("validation", 4),
+    ("technical", 4),
+    ("poc", 4),
+    ("pilot", 4),
+    ("trial", 4),
+    ("demo", 3),
+    ("value proposition", 3),
+    ("needs analysis", 3),
+    ("qualifiedtobuy", 2),
+    ("qualif", 2),
+    ("discovery", 2),
+    ("appointmentscheduled", 1),
+    ("prospect", 1),
+    ("lead", 1),
+]
+
+_STAGE_WEIGHT = {0: 0.5, 1: 0.3, 2: 0.4, 3: 0.5, 4: 0.6, 5: 0.8, 6: 1.0}
+
+
+def is_closed(stage: str | None) -> bool:
+    """Closed Won / Closed Lost (any spelling: ``closedwon``, ``Closed - Lost``)."""
+    if not stage:
+        return False
+    s = re.sub(r"[\s_\-]+", "", stage.lower())
+    return s.startswith("closed") or s in {"won", "lost"}
+
+
+def stage_rank(stage: str | None) -> int:
+    """How far along a stage is: 0 unknown, 1 (lead) … 6 (negotiation/contract)."""
+    if not stage:
+        return 0
+    s = stage.lower()
+    if is_closed(stage):
+        return 0
+    for key, rank in _STAGE_RANKS:
+        if key in s:
+            return rank
+    return 0
+
+
+def stage_weight(stage: str | None) -> float:
+    return _STAGE_WEIGHT.get(stage_rank(stage), 0.5)
+
+
+def tier_rank(tier: str | None) -> int | None:
+    """``"1"``, ``"Tier 1"``, ``"T1"``, ``"Enterprise"``/``"Strategic"`` → 1, and so on."""
+    if not tier:
+        return None
+    t = tier.strip().lower()
+    m = re.search(r"(\d+)", t)
+    if m:
+        return int(m.group(1))
+    if t in {"enterprise", "strategic", "key", "platinum", "a"}:
+        return 1
+    if t in {"mid-market", "midmarket", "gold", "b"}:
+        return 2
+    if t in {"smb", "small", "silver", "c"}:
+        return 3
+    return None
+
+
+def money(amount: float) -> str:
+    """$950, $12.5k, $120k, $1.2M."""
+    if amount >= 1_000_000:
+        return f"${amount / 1_000_000:.1f}M".replace(".0M", "M")
+    if amount >= 10_000:
+        return f"${amount / 1000:.0f}k"
+    if amount >= 1000:
+        return f"${amount / 1000:.1f}k".replace(".0k", "k")
+    return f"${amount:.0f}"
+
+
+@dataclass(frozen=True)
+class Stake:
+    """What the score looks at for one commitment."""
+
+    type: str
+    due: date | None
+    is_open: bool
+    confidence: float = 0.5
+    amount: float | None = None
+    stage: str | None = None
+    tier: str | None = None
+
+
+def overdue_days(due: date | None, as_of: date, is_open: bool) -> int | None:
+    if due is None or not is_open or due >= as_of:
+        return None
+    return (as_of - due).days
+
+
+def score(stake: Stake, as_of: date) -> tuple[float, list[str]]:
+    """The priority of one commitment on ``as_of`` and the reasons for it."""
+    points = 1.0
+    reasons: list[str] = []
+    if stake.amount:
+        points += 10 * math.log10(1 + stake.amount / 10_000) * stage_weight(stake.stage)
+        where = f" in {stake.stage}" if stake.stage else ""
+        reasons.append(f"{money(stake.amount)} deal{where}")
+    late = overdue_days(stake.due, as_of, stake.is_open)
+    if late is not None:
+        points += min(40.0, 5 + 2 * late)
+        reasons.append("1 day overdue" if late == 1 else f"{late} days overdue")
+    elif stake.is_open and stake.due is not None and (stake.due - as_of).days <= 3:
+        days = (stake.due - as_of).days
+        points += 4
+        reasons.append("due today" if days == 0 else ("due tomorrow" if days == 1 else f"due in {days} days"))
+    tier = tier_rank(stake.tier)
+    if tier == 1:
+        points += 8
+        reasons.append("tier 1 account")
+    elif tier == 2:
+        points += 4
+        reasons.append("tier 2 account")
+    if stake.type == "request":
+        points += 3
+        reasons.append("customer request")
+    if stake.confidence < 0.4:
+        points -= 2
+        reasons.append("low confidence")
+    return round(max(points, 0.0), 2), reasons

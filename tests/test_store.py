@@ -1,0 +1,133 @@
+"""The store on SQLite (always) and PostgreSQL (when FOLLOWTHROUGH_TEST_POSTGRES_URL is set)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, inspect
+
+from followthrough.errors import StoreError
+from store import CommitmentFilter, NotFound, Store
+from store.models import Base
+from tests.store_fixtures import demo_crm, make_doc, make_item, store, store_url  # noqa: F401
+
+AS_OF = date(2026, 3, 16)
+
+
+def test_migrations_create_every_table_on_a_fresh_file(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "dir" / "ft.db"
+    Store(f"sqlite:///{path}").close()
+    assert path.exists()
+    engine = create_engine(f"sqlite:///{path}")
+    tables = set(inspect(engine).get_table_names())
+    assert {
+        "accounts",
+        "contacts",
+        "deals",
+        "documents",
+        "extraction_runs",
+        "extractions",
+        "commitments",
+        "commitment_history",
+        "evidence",
+        "commitment_deal_links",
+        "api_tokens",
+        "alembic_version",
+    } <= tables
+    engine.dispose()
+    # opening again is a no-op
+    Store(f"sqlite:///{path}").close()
+
+
+def test_migrations_match_the_models(store: Store) -> None:  # noqa: F811
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_unreachable_database_is_a_store_error() -> None:
+    with pytest.raises(StoreError, match="cannot open the database"):
+        Store("postgresql+psycopg://nobody:secret@127.0.0.1:1/none")
+    with pytest.raises(StoreError) as info:
+        Store("postgresql+psycopg://nobody:secret@127.0.0.1:1/none")
+    assert "secret" not in str(info.value)
+
+
+def test_add_document_is_idempotent_by_source_and_external_id(store: Store) -> None:  # noqa: F811
+    doc = make_doc()
+    doc_id, changed = store.add_document(doc)
+    assert changed
+    assert store.add_document(doc) == (doc_id, False)
+    back = store.get_document(doc_id)
+    assert back == doc
+    assert back.occurred_at.utcoffset() == doc.occurred_at.utcoffset()
+    edited = make_doc(text="Thanks Dana. I'll send the revised pricing by Monday.")
+    assert store.add_document(edited) == (doc_id, True)
+    assert store.get_document(doc_id).text == edited.text
+    with pytest.raises(NotFound):
+        store.get_document(9999)
+
+
+def test_pending_and_cached(store: Store) -> None:  # noqa: F811
+    doc = make_doc()
+    doc_id, _ = store.add_document(doc)
+    assert store.pending_documents("k1") == [doc_id]
+    run = store.start_run(extractor="offline", model="m", prompt_version="v1")
+    store.record_extraction(run, doc_id, "k1", [], status="failed", error="boom")
+    assert store.pending_documents("k1") == [doc_id]
+    assert store.cached_items(doc.content_hash, "k1") is None
+    item = make_item(doc, "I'll send the revised pricing to you by Friday")
+    store.record_extraction(run, doc_id, "k1", [item], prompt_tokens=10, completion_tokens=5)
+    assert store.pending_documents("k1") == []
+    assert store.pending_documents("k2") == [doc_id]
+    assert store.cached_items(doc.content_hash, "k1") == [item]
+    store.finish_run(run, {"cost_usd": 0.01, "note": "x"})
+    (view,) = store.list_runs()
+    assert (view.documents, view.items, view.failed, view.prompt_tokens, view.status) == (2, 1, 1, 10, "ok")
+    assert view.stats == {"note": "x"} and view.finished_at is not None
+    # the content changes: pending again
+    store.add_document(make_doc(text="Thanks Dana. I'll send the revised pricing by Monday."))
+    assert store.pending_documents("k1") == [doc_id]
+
+
+def test_ungrounded_items_are_never_open(store: Store) -> None:  # noqa: F811
+    doc = make_doc()
+    doc_id, _ = store.add_document(doc)
+    run = store.start_run(extractor="llm", model="m", prompt_version="v1")
+    ids = store.record_extraction(
+        run, doc_id, "k", [make_item(doc, "We will give you a 50% discount", grounded=False)]
+    )
+    assert ids == []
+    assert store.list_commitments(CommitmentFilter(as_of=AS_OF)).items == []
+    everything = store.list_commitments(CommitmentFilter(status=None, as_of=AS_OF)).items
+    assert [(c.status, c.flags) for c in everything] == [("dismissed", ["ungrounded"])]
+    assert store.list_runs()[0].ungrounded == 1
+    assert list(store.export_rows()) == []
+    assert len(list(store.export_rows(include_ungrounded=True))) == 1
+
+
+def test_set_status_and_history(store: Store) -> None:  # noqa: F811
+    doc = make_doc()
+    doc_id, _ = store.add_document(doc)
+    run = store.start_run(extractor="offline", model="m", prompt_version="v1")
+    (cid,) = store.record_extraction(run, doc_id, "k", [make_item(doc, "I'll send the revised pricing")])
+    v = store.set_status(cid, "snoozed", until=date(2026, 3, 20), note="waiting on legal", as_of=AS_OF)
+    assert v.status == "snoozed" and v.snoozed_until == date(2026, 3, 20)
+    assert store.list_commitments(CommitmentFilter(as_of=AS_OF)).items == []
+    snoozed = store.list_commitments(CommitmentFilter(status="snoozed", as_of=AS_OF)).items
+    assert [c.id for c in snoozed] == [cid]
+    # once the snooze date comes, it is open again
+    later = CommitmentFilter(as_of=date(2026, 3, 20))
+    assert [c.status for c in store.list_commitments(later).items] == ["open"]
+    done = store.set_status(cid, "done", actor="api:bot", as_of=AS_OF)
+    assert done.status == "done" and done.snoozed_until is None
+    fields = [(h.field, h.new, h.actor) for h in done.history]
+    assert ("status", "done", "api:bot") in fields and ("status", "snoozed", "cli") in fields
+    with pytest.raises(StoreError, match="unknown status"):
+        store.set_status(cid, "finished")
+    with pytest.raises(NotFound):
+        store.set_status(4242, "done")
