@@ -80,7 +80,10 @@ _HEDGE = re.compile(
     _I,
 )
 _SELF_COND = re.compile(
-    r"\bif\s+(?:i|we)\s+(?:can|could|have|get|find|manage|am able|are able)\b"
+    r"(?<!see )(?<!check )(?<!out )(?<!ask )(?<!know )(?<!wonder )"
+    r"\bif\s+(?:i|we)\s+(?:can|could|have (?:the )?time|get (?:a |the )?chance|get around|manage"
+    r"|find (?:the )?time"
+    r"|am able|are able|'m able|'re able|remember)\b"
     r"|\bif\s+(?:time|possible|needed|necessary)\b|\btime permitting\b",
     _I,
 )
@@ -119,15 +122,22 @@ _FUTURE_MEANING_NOT_PROMISE = re.compile(
 _YOU_MODAL = re.compile(
     r"\b(?:can|could|would|will|won't|wouldn't|do|did|might|may)\s+(?:you|u|y'all|ya|anyone|anybody|someone"
     r"|somebody|everyone|everybody|people|all of you|one of you|any of you)\b"
-    r"|\b(?:you|anyone|someone|somebody|everyone)\s+(?:could|can|should|need to|must|might want to"
-    r"|will need to)\b"
     r"|\bare you (?:able|willing|still up|ok|okay|free|available)\b|\bwould it be possible\b"
     r"|\bwould you mind\b|\bdo you mind\b|\bis it possible\b|\bany chance\b",
     _I,
 )
+_YOU_SHOULD = re.compile(
+    r"\b(?:you|anyone|someone|somebody|everyone)\s+(?:could|can|should|need to|must|might want to"
+    r"|will need to)\b",
+    _I,
+)
+_OFFER_Q = re.compile(
+    r"^\W*(?:does|do|would|will)\s+(?:anyone|anybody|someone|you|everyone)\s+(?:need|want|like)\b", _I
+)
 _PLEASE = re.compile(r"\b(?:please|pls|plz|kindly)\b", _I)
 _PLEASE_BOILER = re.compile(
-    r"\bplease (?:find|see) (?:attached|enclosed|below)\b|\bplease do(?: not|n't) hesitate\b"
+    r"\bplease (?:excuse|forgive|pardon|accept my apolog)|^\W*please do\W*$"
+    r"|\bplease (?:find|see) (?:attached|enclosed|below)\b|\bplease do(?: not|n't) hesitate\b"
     r"|\bplease (?:do not|don't) reply\b|\bplease consider the environment\b|\bplease notify the sender\b",
     _I,
 )
@@ -151,8 +161,26 @@ _INDIRECT = re.compile(
     r"|\b(?:i|we)\s+(?:need|require)\s+(?:a|an|the|your|some|more)\b|\bi(?:'d| would) like to (?:get"
     r"|ask|see|have|know|request)\b"
     r"|\bi(?:'m| am) (?:looking for|trying to find)\b|\bcan i (?:get|ask|have)\b|\bmay i\b"
+    r"|\bwould be (?:best|preferable|ideal|great|good|helpful)\b|^\W*(?:quick|one|a|another) question\b"
+    r"|\bi(?:'m| am)\s+(?:just\s+)?not sure (?:what|how|why|where|which|who)\b"
     r"|\bany (?:thoughts|ideas|comments|suggestions|feedback|update|news|objections|volunteers|takers"
     r"|offers)\b",
+    _I,
+)
+_INTERROGATIVE = re.compile(
+    r"^(?:is|are|was|were|do|does|did|can|could|would|will|should|has|have|shall|may)\s+"
+    r"(?:i|you|we|they|he|she|it|this|that|these|those|there|anyone|anybody|everyone|someone|people|any"
+    r"|the)\b"
+    r"|^(?:is|are|does|did|can|could|should|would)\s+(?!be\b|you have\b|not\b)[a-z0-9]+\s+[a-z]+"
+    r"|^(?:what|where|when|who|whom|whose|how|why|which)(?:'s|\s+(?:is|are|was|were|do|does|did|can|could"
+    r"|would|will|should|has|have|about|exactly|else)\b)",
+    _I,
+)
+_PURPOSE = re.compile(r"\bso(?:\s+that)?\s+(?:i|we)\s+(?:can|could|will|'ll)\b", _I)
+_SUBORDINATE = re.compile(
+    r"\b(?:if|unless|whether|when|once|until|whenever|only way|the way)\s+(?:i|we)(?:'ll|’ll|\s+(?:will"
+    r"|are going to|can"
+    r"|could|shall|am going to|plan to|would))\b",
     _I,
 )
 _ANYONE = re.compile(r"\b(?:anyone|anybody|someone|somebody|somone|any of you|does any one)\b", _I)
@@ -164,7 +192,9 @@ _PLEASANTRY = re.compile(
     _I,
 )
 _RHETORICAL = re.compile(
-    r"\b(?:who cares|who knows|what's the point|why not|isn't it|aren't they|wasn't it"
+    r"\bneed (?:i|we) say more\b|\bwhat could (?:possibly )?go wrong\b|\bwhy bother\b|^\W*because\b.*\?\W*$"
+    r"|[\"”]\s*\?|\?\s*[\"”]\W*$"
+    r"|\b(?:who cares|who knows|what's the point|why not|isn't it|aren't they|wasn't it"
     r"|don't you think|right)\?\W*$"
     r"|^\W*(?:guess what|you know what|what else)\b|\?!|!\?",
     _I,
@@ -181,6 +211,7 @@ _BOILERPLATE = re.compile(
     r"|\bget outlook for\b|\bconfidential(?:ity)?\b.*\b(?:intended|recipient)\b|\bintended recipient\b"
     r"|\bthis (?:e-?mail|message) (?:and any attachments )?(?:is|may be|contains)\b"
     r"|\bdisclaimer\b|\bprivileged\b.*\binformation\b|\bcopyright\b|\ball rights reserved\b"
+    r"|\bthis (?:communication|transmission)\b|\bdelete it from your\b|\bvirus(?:es)? (?:free|scan)"
     r"|\bview (?:this email )?in (?:your )?browser\b|\bclick here\b|\bmanage (?:your )?preferences\b"
     r"|^\W*(?:-- ?|__+|==+)\s*$|^\W*(?:on .{5,80} wrote:|-+ ?original message ?-+|from: .+|sent: .+|to: .+"
     r"|subject: .+|cc: .+)\s*$",
@@ -201,6 +232,8 @@ class Cues:
     question: bool = False
     please: bool = False
     you_modal: bool = False
+    you_should: bool = False
+    offer_q: bool = False
     let_know: bool = False
     indirect: bool = False
     anyone: bool = False
@@ -228,7 +261,7 @@ class Cues:
 
     @property
     def commissive(self) -> bool:
-        return self.fp_future or self.fp_offer or self.bare_will or self.action_item
+        return self.fp_future or self.fp_offer or self.bare_will or self.action_item or self.offer_q
 
     @property
     def directive(self) -> bool:
@@ -246,6 +279,8 @@ class Cues:
 def strip_lead(sentence: str) -> str:
     """The sentence without a leading bullet, greeting or vocative ("Jan - ", "Dana, ")."""
     s = sentence.lstrip(" \t-*•>·#0123456789.)[]xX")
+    s = re.sub(r"^\([^)]{1,40}\)\s*", "", s)
+    s = re.sub(r"^(?:and|then|also|so|or|but|plus|oh|anyway|ps|p\.s\.)\b[,:]?\s+", "", s, flags=_I)
     for _ in range(2):
         m = _VOCATIVE.match(s)
         if m and len(s) - m.end() > 8:
@@ -271,14 +306,34 @@ def first_word(sentence: str) -> str:
     return m.group(1).lower() if m else ""
 
 
+def _main_clause(pat: re.Pattern[str], sentence: str) -> bool:
+    """True when ``pat`` matches outside a purpose or conditional clause ("so we can", "if we will")."""
+    for m in pat.finditer(sentence):
+        a = m.start()
+        window = sentence[max(0, a - 12) : m.end()]
+        if _PURPOSE.search(window) or _SUBORDINATE.search(sentence[max(0, a - 20) : m.end() + 4]):
+            continue
+        return True
+    return False
+
+
 def analyze(sentence: str) -> Cues:
     """The cues in one sentence."""
     body = strip_lead(sentence)
     stripped = sentence.rstrip()
-    question = stripped.endswith("?") or bool(
-        re.search(r"\?\s*[)\"'”]?\s*(?:[:;)(]-?[)(DP]|:-?\))?$", stripped)
+    question = (
+        bool(_INTERROGATIVE.match(body))
+        or stripped.endswith("?")
+        or bool(re.search(r"\?\s*[)\"'”]?\s*(?:[:;)(]-?[)(DP]|:-?\))?$", stripped))
     )
     fw = first_word(body)
+    if fw in ("don't", "do") and re.match(
+        r"^\W*(?:don't|do not)\s+(?:forget|bookmark|send|share|use|reply|post|"
+        r"wait|hesitate|worry|change|delete|forward)\b",
+        body,
+        _I,
+    ):
+        fw = "send"  # negative imperative
     imperative = fw in ACTION_VERBS and not re.match(
         r"^\W*\w+\s+(?:you|i|we|they|he|she|it|is|are|was|were|has|have)\b", body, _I
     )
@@ -296,13 +351,15 @@ def analyze(sentence: str) -> Cues:
         question=question,
         please=bool(_PLEASE.search(sentence)) and not _PLEASE_BOILER.search(sentence),
         you_modal=bool(_YOU_MODAL.search(sentence)),
+        you_should=bool(_YOU_SHOULD.search(sentence)),
+        offer_q=bool(_OFFER_Q.match(body)),
         let_know=bool(_LET_KNOW.search(sentence)),
         indirect=bool(_INDIRECT.search(sentence)),
         anyone=bool(_ANYONE.search(sentence)),
         imperative=imperative,
         lets=bool(_LETS.search(sentence)),
-        fp_future=bool(_FP_FUTURE.search(sentence)),
-        fp_offer=bool(_FP_OFFER.search(sentence)),
+        fp_future=_main_clause(_FP_FUTURE, sentence),
+        fp_offer=_main_clause(_FP_OFFER, sentence),
         fp_need=bool(_FP_NEED.search(sentence)),
         bare_will=bool(_BARE_WILL.match(body)),
         passive_future=bool(_PASSIVE_FUTURE.search(sentence)),

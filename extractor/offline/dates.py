@@ -118,7 +118,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "day_month",
         re.compile(
-            rf"\b(?:{_WD},?\s+)?(?:the\s+)?(?P<d>[0-3]?\d){_ORD}\s+(?:of\s+)?(?P<mon>{_MON})(?:,?\s+(?P<y>20\d\d))?\b",
+            rf"\b(?:{_WD},?\s+)?(?:the\s+)?(?P<d>[0-3]?\d){_ORD}\s+(?:of\s+)?(?P<mon>{_MON})(?:,?\s+(?P<y"
+            rf">20\d\d))?\b",
             re.I,
         ),
     ),

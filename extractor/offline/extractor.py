@@ -43,6 +43,8 @@ COMMIT_MIN_P = 0.15
 REQUEST_MIN_P = 0.35
 IMPERATIVE_MIN_P = 0.5
 CANDIDATE_MIN_P = 0.35
+PLEASE_MIN_P = 0.15
+YOU_SHOULD_MIN_P = 0.75
 
 _STOP_AFTER = re.compile(
     r"^\s*(?:on\b.{4,120}\bwrote:?|-{2,}\s*(?:original message|forwarded message)\s*-{2,}.*|-- ?"
@@ -360,9 +362,9 @@ class OfflineExtractor(Extractor):
 
         if author_internal is False:
             return None
-        if c.question and not c.fp_offer:
+        if c.question and not (c.fp_offer or c.offer_q):
             return None
-        strong = c.fp_future or c.fp_offer or c.bare_will
+        strong = c.fp_future or c.fp_offer or c.bare_will or c.offer_q
         if not strong and not c.passive_future:
             return None
         if c.hedge or c.self_cond or c.decline or c.state_future or c.not_promise:
@@ -371,7 +373,7 @@ class OfflineExtractor(Extractor):
             return None
         if c.pleasantry or c.rhetorical:
             return None
-        if p < COMMIT_MIN_P:
+        if p < COMMIT_MIN_P and not (c.fp_offer or c.offer_q or c.passive_future):
             return None
         if not strong:  # passive future of a delivery verb ("the notes will be posted")
             if re.match(r"^\W*(?:it|this|that|there|they|he|she)\b", body, re.I):
@@ -387,13 +389,17 @@ class OfflineExtractor(Extractor):
         self, doc: SourceDocument, unit: _Unit, c: Cues, p: float, people: _People
     ) -> ExtractedItem | None:
         s = unit.text
-        if c.pleasantry or c.rhetorical:
+        if c.pleasantry or c.rhetorical or c.offer_q:
             return None
         ok = False
-        if c.question:
-            ok = p >= REQUEST_MIN_P * 0.5 or c.you_modal or c.anyone
-        elif c.you_modal or c.let_know or c.please or c.indirect:
+        if c.question or c.indirect:
+            ok = True
+        elif c.please:
+            ok = p >= PLEASE_MIN_P
+        elif c.you_modal or c.let_know:
             ok = p >= REQUEST_MIN_P
+        elif c.you_should:
+            ok = p >= YOU_SHOULD_MIN_P
         elif c.imperative:
             ok = p >= IMPERATIVE_MIN_P
         if not ok:

@@ -55,6 +55,8 @@ def _is_wrapped(line: str, nxt: str) -> bool:
         return False
     if _BULLET.match(nxt) or n.startswith(">") or _HEADING.match(nxt):
         return False
+    if re.search(r"(?:https?://|www\.|@)\S+$", s):
+        return False  # a line that ends with a link or an address
     length = len(s)
     if length < 30:
         return False
