@@ -14,15 +14,16 @@ The shape (see ``fixtures/demo/meetings``)::
 
 The document ``text`` is the body (everything after the header), verbatim.
 Segments are spans of it: a speaker line's segment starts after ``Name:`` (and
-runs over its continuation lines); a bullet's segment starts after the marker
+runs over its indented continuation lines); a bullet's segment starts after the marker
 (``- ``, ``1. ``, ``- [ ] ``); a paragraph is one segment; headings and blank
 lines belong to no segment. Action items are segments with no speaker (the
 owner is inside the text, for the extractor to read); their indexes are listed.
 
-``Name: text`` is a speaker line when the name is an attendee (full name, a
-unique first name, or an email user), or — not on a bullet — when the file
-lists no attendees or the same name opens at least two lines. Words that head
-notes ("Note:", "Update:", "Next steps:") never count as names.
+``Name: text`` (also ``**Name:**`` and ``Name (Acme):``) is a speaker line
+when the name is an attendee (full name, a unique first name, or an email
+user), or — not on a bullet — when the file lists no attendees or the same
+name opens at least two lines. Words that head notes ("Note:", "Update:",
+"Next steps:") never count as names.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ _BOLD_LINE = re.compile(r"^\s*(?:\*\*|__)(?P<text>[^*_]{1,60}?)(?:\*\*|__)\s*:?\
 _LABEL_LINE = re.compile(r"^\s*(?P<text>[^\W\d_][\w /&'-]{0,40}?)\s*:\s*$")
 _BULLET = re.compile(r"^(?P<indent>\s*)(?:[-*+•]|\d{1,3}[.)])\s+(?P<box>\[[ xX]\]\s+)?(?=\S)")
 _SPEAKER = re.compile(
-    r"^(?:\*\*|__)?(?P<name>[^\W\d_][\w.'’-]*(?:[ ][\w.'’-]+){0,3}?)(?:\*\*|__)?\s*:(?:\*\*|__)?\s+(?=\S)"
+    r"^(?:\*\*|__)?(?P<name>[^\W\d_][\w.'’-]*(?:[ ][\w.'’-]+){0,3}?)(?:\s*\([^()\n]{1,40}\))?"
+    r"(?:\*\*|__)?\s*:(?:\*\*|__)?\s+(?=\S)"
 )
 _ACTION_HEADING = re.compile(
     r"^(action\s*items?|actions|next\s*steps|to-?dos?|follow[- ]?ups?|tasks|owners?)$", re.IGNORECASE
@@ -186,6 +188,7 @@ def _segment_body(body: str, roster: Roster) -> list[NoteSegment]:
 
     segments: list[NoteSegment] = []
     open_seg: NoteSegment | None = None  # a segment that following plain lines continue
+    open_is_paragraph = False  # paragraphs take any plain line; speaker lines and bullets indented ones
     in_actions = False
     for offset, line in lines:
         stripped = line.strip()
@@ -208,21 +211,21 @@ def _segment_body(body: str, roster: Roster) -> list[NoteSegment]:
             if sm and is_speaker(sm.group("name"), on_bullet=True):
                 seg.speaker, seg.start = sm.group("name"), start + sm.end()
             segments.append(seg)
-            open_seg = seg
+            open_seg, open_is_paragraph = seg, False
             continue
         lead = len(line) - len(line.lstrip())
         sm = None if in_actions else _speaker_match(line[lead:])
         if sm and is_speaker(sm.group("name"), on_bullet=False):
             seg = NoteSegment(start=offset + lead + sm.end(), end=end, speaker=sm.group("name"))
             segments.append(seg)
-            open_seg = seg
+            open_seg, open_is_paragraph = seg, False
             continue
-        if open_seg is not None and (lead > 0 or open_seg.speaker is not None or not open_seg.action):
+        if open_seg is not None and (lead > 0 or open_is_paragraph):
             open_seg.end = end  # a continuation line
             continue
         seg = NoteSegment(start=offset + lead, end=end, action=in_actions)
         segments.append(seg)
-        open_seg = seg
+        open_seg, open_is_paragraph = seg, not in_actions
     return segments
 
 

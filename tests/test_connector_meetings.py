@@ -215,3 +215,17 @@ def test_parse_attendees_and_dates() -> None:
     assert parse_when("March 10, 2026 3pm EST") == datetime(2026, 3, 10, 20, 0, tzinfo=UTC)
     assert parse_when("2026-03-10 09:30") == datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
     assert parse_when("not a date at all") is None
+
+
+def test_speaker_with_company_in_parentheses_and_stop_words(tmp_path: Path) -> None:
+    path = tmp_path / "n.md"
+    path.write_text(
+        "# Sync\nDate: 2026-03-02\nAttendees: Dana Lee <dana@acme.com>\n\n"
+        "Dana (Acme): Can you send the DPA?\nNote: legal is on holiday.\n",
+        encoding="utf-8",
+    )
+    doc = one(MeetingNotesConnector, path)
+    assert [(s.speaker, s.speaker_email, s.text) for s in doc.segments] == [
+        ("Dana Lee", "dana@acme.com", "Can you send the DPA?"),
+        (None, None, "Note: legal is on holiday."),
+    ]

@@ -253,3 +253,11 @@ def test_render_mrkdwn_tokens() -> None:
         "@Marco Rossi @ghost #general #named @channel @eng Feb 18 a@b.io https://x.io <b> &lt;"
     )
     assert out.mentions == ["U1", "U9"]
+
+
+def test_a_day_file_named_alone_uses_its_export_for_names(viewer: Path) -> None:
+    day = viewer / "testarchive_unzipped" / "enrique" / "2016-01-14.json"
+    assert SlackConnector.detect(day)
+    docs = read(day)
+    assert [d.external_id for d in docs] == ["enrique/1452837352.000006", "enrique/1452837359.000007"]
+    assert docs[0].text.startswith("@Harry Potter:") and docs[0].segments[0].speaker == "Hamza Faran"
