@@ -5,7 +5,7 @@ Pure functions, no database. The score adds up what is at stake:
 - the deal's amount, scaled by how far along its stage is
   (``10 * log10(1 + amount / 10k) * stage_weight``; $120k in Negotiation → ~11);
 - lateness: ``5 + 2 * days overdue`` (capped at 40); due within 3 days: +4;
-- the account tier: tier 1 +8, tier 2 +4;
+- the account tier: tier 1 (or Enterprise/Strategic) +8, tier 2 (or Mid-Market) +4;
 - an inbound request (someone asked us): +3; a low-confidence item: -2.
 
 Each part that contributes also adds a human reason
@@ -149,12 +149,10 @@ def score(stake: Stake, as_of: date) -> tuple[float, list[str]]:
         points += 4
         reasons.append("due today" if days == 0 else ("due tomorrow" if days == 1 else f"due in {days} days"))
     tier = tier_rank(stake.tier)
-    if tier == 1:
-        points += 8
-        reasons.append("tier 1 account")
-    elif tier == 2:
-        points += 4
-        reasons.append("tier 2 account")
+    if tier in (1, 2):
+        points += 8 if tier == 1 else 4
+        named = stake.tier and not re.search(r"\d", stake.tier)
+        reasons.append(f"{stake.tier} account" if named else f"tier {tier} account")
     if stake.type == "request":
         points += 3
         reasons.append("customer request")

@@ -1,0 +1,423 @@
+"""CRM CSV exports → :class:`~followthrough.types.CrmData` (accounts, contacts, deals).
+
+A CSV is a **deals** export when it has a deal id, a deal name and an account
+column, and a **contacts** export when it has an email column and a name or
+company column (and no deal columns). Deals and contacts may come in one file
+set or in separate files; a deals file may also carry one contact per row
+(``contact_email``, ``contact_name``, ``contact_role``). Header names are
+matched case-insensitively, ignoring ``_``/``-``/extra spaces, through this
+one table (our own names first, then HubSpot's and Salesforce's):
+
+==================  ===========================================================================
+field               accepted column names
+==================  ===========================================================================
+deal_id             deal_id, deal id, record id, opportunity id, opportunity id 18
+deal_name           deal_name, deal name, opportunity name
+account_name        account_name, account name, associated company, company name, company
+account_domain      account_domain, account domain, company domain name, company domain,
+                    domain, website
+stage               stage, deal stage, stage name, pipeline stage
+amount              amount, deal amount, amount (usd), amount in company currency
+close_date          close_date, close date, expected close date
+owner_email         owner_email, owner email, deal owner email, opportunity owner email,
+                    owner email address
+owner_name          owner_name, owner name, deal owner name, opportunity owner name
+owner (either)      deal owner, opportunity owner, owner  (an email, a name, or "Name <email>")
+tier                tier, account tier, customer tier, segment
+contact_email       contact_email, contact email
+contact_name        contact_name, contact name
+contact_role        contact_role, contact role, contact title
+email               email, email address, e-mail, work email
+name                name, full name, contact name
+first_name          first_name, first name, firstname
+last_name           last_name, last name, lastname
+(contact) account   account_name, account name, company name, company, associated company
+role                role, title, job title
+==================  ===========================================================================
+
+Values: amounts like ``120000``, ``$12,500.00``, ``12.500,00 €``,
+``USD 1,200`` or ``12.5k`` (a lone ``12.500`` is read as twelve thousand five
+hundred); dates as ISO (``2026-03-31``, ``2026-03-31 00:00``,
+``2026-03-31T00:00:00Z``), US ``3/31/2026`` or ``03/31/26``, ``31.03.2026``,
+or ``Mar 31, 2026``. A website like ``https://www.acme.com/`` becomes the
+domain ``acme.com``; HubSpot's ``Acme Corp (1234567)`` becomes ``Acme Corp``.
+Deal owners with a name become contacts with no account (role ``deal owner``)
+so that names resolve to their emails.
+
+Files may be UTF-8 (with or without a BOM), UTF-16 with a BOM (Excel's
+"Unicode text"), or a legacy encoding (detected with charset-normalizer,
+falling back to Latin-1); the delimiter may be ``,``, ``;`` or a tab.
+
+A file without the required columns raises ``InputError(path, "not a CRM
+export: missing columns ...")``. A bad row (no id, an unreadable amount or
+date, an email without ``@``) is passed to ``on_error`` as
+``InputError("path:line", problem)`` and skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+
+from charset_normalizer import from_bytes
+from dateutil import parser as dateparser
+
+from connectors.base import ErrorSink, raise_error
+from followthrough.errors import InputError
+from followthrough.types import Account, Contact, CrmData, Deal
+
+# field -> accepted header names (normalized: lowercase, single spaces, no _ or -)
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "deal_id": ("deal id", "record id", "opportunity id", "opportunity id 18"),
+    "deal_name": ("deal name", "opportunity name"),
+    "account_name": ("account name", "associated company", "company name", "company"),
+    "account_domain": ("account domain", "company domain name", "company domain", "domain", "website"),
+    "stage": ("stage", "deal stage", "stage name", "pipeline stage"),
+    "amount": ("amount", "deal amount", "amount (usd)", "amount in company currency"),
+    "close_date": ("close date", "expected close date"),
+    "owner_email": ("owner email", "deal owner email", "opportunity owner email", "owner email address"),
+    "owner_name": ("owner name", "deal owner name", "opportunity owner name"),
+    "owner": ("deal owner", "opportunity owner", "owner"),
+    "tier": ("tier", "account tier", "customer tier", "segment"),
+    "contact_email": ("contact email",),
+    "contact_name": ("contact name",),
+    "contact_role": ("contact role", "contact title"),
+    "email": ("email", "email address", "e mail", "work email"),
+    "name": ("name", "full name", "contact name"),
+    "first_name": ("first name", "firstname"),
+    "last_name": ("last name", "lastname"),
+    "role": ("role", "title", "job title"),
+}
+
+DEAL_REQUIRED = ("deal_id", "deal_name", "account_name")
+_PEEK_BYTES = 64 * 1024
+
+
+def _norm_header(h: str) -> str:
+    h = h.replace("\ufeff", "").strip().lower()
+    h = re.sub(r"[_\-]+", " ", h)
+    return re.sub(r"\s+", " ", h).strip()
+
+
+def map_headers(headers: list[str]) -> dict[str, str]:
+    """Field → the header that holds it (the first matching header wins)."""
+    found: dict[str, str] = {}
+    normalized = [(_norm_header(h), h) for h in headers]
+    for fld, names in COLUMNS.items():
+        for name in names:
+            hit = next((orig for norm, orig in normalized if norm == name), None)
+            if hit is not None:
+                found[fld] = hit
+                break
+    return found
+
+
+def _kind(fields: dict[str, str]) -> str | None:
+    if all(f in fields for f in DEAL_REQUIRED):
+        return "deals"
+    if "deal_id" in fields or "deal_name" in fields:
+        return None
+    if "email" in fields and any(f in fields for f in ("name", "first_name", "last_name", "account_name")):
+        return "contacts"
+    return None
+
+
+def _missing(fields: dict[str, str]) -> str:
+    if "deal_id" in fields or "deal_name" in fields or "email" not in fields:
+        need = [f for f in DEAL_REQUIRED if f not in fields]
+        return "missing columns " + ", ".join(need) + " (or, for contacts: email and name)"
+    return "missing columns name or account_name (a contacts export needs email and a name)"
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 (BOM or not), UTF-16 with BOM, else the detected encoding, else Latin-1."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(data).best()
+    if best is not None and best.encoding not in ("utf_8", "utf-8"):
+        try:
+            return data.decode(best.encoding)
+        except (UnicodeDecodeError, LookupError):
+            pass
+    return data.decode("latin-1")
+
+
+def _delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in (",", ";", "\t")}
+    return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+
+
+def _header(text: str) -> list[str]:
+    first = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+    if not first:
+        return []
+    return next(csv.reader([first], delimiter=_delimiter(first)), [])
+
+
+def is_crm_csv(path: Path) -> bool:
+    """True when ``path`` is a CSV whose header looks like a deals or contacts export."""
+    if path.suffix.lower() not in (".csv", ".tsv", ".txt") or not path.is_file():
+        return False
+    try:
+        with path.open("rb") as f:
+            data = f.read(_PEEK_BYTES)
+    except OSError:
+        return False
+    # Cut at the last newline so a multi-byte character is not split, then decode.
+    cut = data.rfind(b"\n")
+    text = decode(data[: cut if cut > 0 else len(data)])
+    fields = map_headers(_header(text))
+    # A file with deal columns counts even when some are missing, so that reading it
+    # says which ones ("not a CRM export: missing columns ...") instead of skipping it.
+    return _kind(fields) is not None or "deal_id" in fields or "deal_name" in fields
+
+
+# ----------------------------------------------------------------- values
+
+
+_MULT = {"k": 1_000.0, "m": 1_000_000.0, "b": 1_000_000_000.0}
+
+
+def parse_amount(raw: str) -> float | None:
+    """``$12,500.00`` → 12500.0; ``12.500,00 €`` → 12500.0; ``12.5k`` → 12500.0; empty → None."""
+    s = raw.strip()
+    if not s or s in ("-", "—"):
+        return None
+    negative = (s.startswith("(") and s.endswith(")")) or s.startswith("-")
+    s = s.strip("()").lstrip("-").strip()
+    mult = 1.0
+    m = re.fullmatch(r"(.*?\d)\s*([kmb])", s, re.IGNORECASE)
+    if m:
+        s, mult = m.group(1), _MULT[m.group(2).lower()]
+    s = re.sub(r"^[^\d]+|[^\d]+$", "", s)  # currency symbols and codes on either side
+    s = s.replace(" ", "").replace("\u00a0", "").replace("'", "")
+    if not re.fullmatch(r"[\d.,]+", s):
+        raise ValueError(f"cannot read the amount {raw!r}")
+    if "," in s and "." in s:
+        decimal = "," if s.rfind(",") > s.rfind(".") else "."
+        thousands = "." if decimal == "," else ","
+        s = s.replace(thousands, "").replace(decimal, ".")
+    elif "," in s:
+        s = s.replace(",", "") if re.fullmatch(r"\d{1,3}(,\d{3})+", s) else s.replace(",", ".")
+    elif mult == 1.0 and re.fullmatch(r"\d{1,3}(\.\d{3})+", s):  # 12.500 = twelve thousand five hundred
+        s = s.replace(".", "")
+    try:
+        value = float(s) * mult
+    except ValueError as e:
+        raise ValueError(f"cannot read the amount {raw!r}") from e
+    return -value if negative else value
+
+
+def parse_date(raw: str) -> date | None:
+    """ISO (with or without a time), US m/d/Y, d.m.Y, or month names; empty → None."""
+    s = raw.strip()
+    if not s:
+        return None
+    m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?", s)
+    if m:
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    m = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})(?:\s.*)?", s)
+    if m:
+        year = int(m.group(3))
+        year = year + 2000 if year < 100 else year
+        return date(year, int(m.group(1)), int(m.group(2)))
+    m = re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?:\s.*)?", s)
+    if m:
+        return date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+    if not re.search(r"[A-Za-z]{3}", s):
+        raise ValueError(f"cannot read the date {raw!r}")
+    try:
+        parsed: datetime = dateparser.parse(s, default=datetime(2000, 1, 1))
+    except (ValueError, OverflowError) as e:
+        raise ValueError(f"cannot read the date {raw!r}") from e
+    return parsed.date()
+
+
+def parse_domains(raw: str) -> list[str]:
+    """``https://www.acme.com/about; acme.co.uk`` → ``["acme.com", "acme.co.uk"]``."""
+    out: list[str] = []
+    for part in re.split(r"[;,\s]+", raw.strip()):
+        d = part.strip().lower()
+        if not d:
+            continue
+        if "@" in d:
+            d = d.rsplit("@", 1)[1]
+        d = re.sub(r"^[a-z][a-z0-9+.-]*://", "", d)
+        d = d.split("/", 1)[0].split("?", 1)[0].split(":", 1)[0]
+        d = d.removeprefix("www.").strip(".")
+        if "." in d and d not in out:
+            out.append(d)
+    return out
+
+
+_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def parse_person(raw: str) -> tuple[str | None, str | None]:
+    """``Marco Rossi <marco@x.io>`` / ``Marco Rossi (marco@x.io)`` / an email / a name → (name, email)."""
+    s = raw.strip()
+    if not s:
+        return None, None
+    m = _EMAIL.search(s)
+    if not m:
+        return s, None
+    name = (s[: m.start()] + s[m.end() :]).strip(" <>()[]\"',;")
+    return (name or None), m.group(0).lower()
+
+
+def _company(raw: str) -> str:
+    """HubSpot writes ``Acme Corp (1234567)`` and ``A;B`` for several associations: take the first name."""
+    first = raw.split(";")[0].strip()
+    return re.sub(r"\s*\(\d+\)$", "", first).strip()
+
+
+# ------------------------------------------------------------------ reader
+
+
+def _open(path: Path) -> tuple[dict[str, str], Iterator[tuple[int, dict[str, str]]]]:
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise InputError(path, f"cannot read: {e.strerror or e}") from e
+    text = decode(data).lstrip("\ufeff")
+    if not text.strip():
+        raise InputError(path, "not a CRM export: the file is empty")
+    first = text.splitlines()[0]
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=_delimiter(first))
+    headers = [h for h in (reader.fieldnames or []) if h is not None]
+    fields = map_headers(headers)
+
+    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        start = 2
+        try:
+            for row in reader:
+                values = {
+                    k: (v or "").strip() for k, v in row.items() if isinstance(k, str) and isinstance(v, str)
+                }
+                if any(values.values()):
+                    yield start, values
+                start = reader.line_num + 1
+        except csv.Error as e:
+            raise InputError(f"{path}:{reader.line_num}", f"broken CSV: {e}") from e
+
+    return fields, rows()
+
+
+def read_crm_csv(path: Path, *, on_error: ErrorSink = raise_error) -> CrmData:
+    """Read a deals or contacts CSV export (see the module docstring for the columns)."""
+    fields, rows = _open(path)
+    kind = _kind(fields)
+    if kind is None:
+        raise InputError(path, "not a CRM export: " + _missing(fields))
+    builder = _Builder()
+    for line, row in rows:
+        where = f"{path}:{line}"
+        try:
+            if kind == "deals":
+                builder.deal_row(row, fields)
+            else:
+                builder.contact_row(row, fields)
+        except ValueError as e:
+            on_error(InputError(where, str(e)))
+    return builder.result()
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.accounts: dict[str, Account] = {}
+        self.contacts: dict[str, Contact] = {}
+        self.deals: dict[str, Deal] = {}
+
+    def account(self, name: str, domains: list[str] | None = None, tier: str | None = None) -> None:
+        key = name.casefold()
+        acc = self.accounts.get(key)
+        if acc is None:
+            acc = self.accounts[key] = Account(name=name)
+        for d in domains or []:
+            if d not in acc.domains:
+                acc.domains.append(d)
+        if tier and not acc.tier:
+            acc.tier = tier
+
+    def contact(self, email: str, name: str | None, account: str | None, role: str | None) -> None:
+        email = email.strip().lower()
+        if "@" not in email:
+            raise ValueError(f"not an email address: {email!r}")
+        old = self.contacts.get(email)
+        self.contacts[email] = Contact(
+            email=email,
+            name=name or (old.name if old else None),
+            account_name=account or (old.account_name if old else None),
+            role=role or (old.role if old else None),
+        )
+
+    def deal_row(self, row: dict[str, str], fields: dict[str, str]) -> None:
+        def get(f: str) -> str:
+            return row.get(fields[f], "") if f in fields else ""
+
+        crm_id, name, account = get("deal_id"), get("deal_name"), _company(get("account_name"))
+        missing = [
+            f for f, v in (("deal_id", crm_id), ("deal_name", name), ("account_name", account)) if not v
+        ]
+        if missing:
+            raise ValueError("missing " + ", ".join(missing))
+        if crm_id in self.deals:
+            raise ValueError(f"deal id {crm_id!r} appears twice; kept the first row")
+        amount = parse_amount(get("amount"))
+        close = parse_date(get("close_date"))
+        owner_name, owner_email = parse_person(get("owner"))
+        if get("owner_email"):
+            _, owner_email = parse_person(get("owner_email"))
+            if owner_email is None:
+                raise ValueError(f"owner email is not an email address: {get('owner_email')!r}")
+        owner_name = get("owner_name") or owner_name
+        self.account(account, parse_domains(get("account_domain")), get("tier") or None)
+        self.deals[crm_id] = Deal(
+            crm_id=crm_id,
+            name=name,
+            account_name=account,
+            stage=get("stage") or None,
+            amount=amount,
+            close_date=close,
+            owner_email=owner_email,
+        )
+        if owner_email and owner_name:
+            self.contact(owner_email, owner_name, None, "deal owner")
+        if get("contact_email"):
+            self.contact(
+                get("contact_email"), get("contact_name") or None, account, get("contact_role") or None
+            )
+
+    def contact_row(self, row: dict[str, str], fields: dict[str, str]) -> None:
+        def get(f: str) -> str:
+            return row.get(fields[f], "") if f in fields else ""
+
+        raw_email = get("email")
+        if not raw_email:
+            raise ValueError("missing email")
+        _, email = parse_person(raw_email)
+        if email is None:
+            raise ValueError(f"not an email address: {raw_email!r}")
+        name = get("name") or " ".join(p for p in (get("first_name"), get("last_name")) if p) or None
+        account = _company(get("account_name")) or None
+        if account:
+            self.account(account)
+        self.contact(email, name, account, get("role") or None)
+
+    def result(self) -> CrmData:
+        return CrmData(
+            accounts=list(self.accounts.values()),
+            contacts=list(self.contacts.values()),
+            deals=list(self.deals.values()),
+        )
+
+
+__all__ = ["COLUMNS", "decode", "is_crm_csv", "map_headers", "parse_amount", "parse_date", "read_crm_csv"]
