@@ -1,0 +1,305 @@
+"""Email connectors: single ``.eml`` files (``eml``) and mbox mailboxes (``mbox``).
+
+Each message becomes one :class:`SourceDocument` whose ``text`` is only what
+the sender wrote new: quoted replies go to ``quoted_text`` and the signature to
+``signature`` (see :func:`connectors.mail.split_reply`). Bodies are decoded
+with the standard ``email`` package (see :mod:`connectors.mail.mime`); HTML-only bodies are
+turned into text. An mbox is streamed: one pass reads only headers to thread
+the messages, a second parses them one at a time.
+
+Problems: an unreadable file (empty, binary, not a message) raises
+:class:`InputError`; one bad message inside an mbox is passed to ``on_error``
+as ``InputError("path#N", ...)`` and the rest goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.message import Message
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+from pathlib import Path
+
+from connectors.base import Connector
+from connectors.mail.mbox import RawMessage, iter_mbox, looks_like_mbox
+from connectors.mail.mime import (
+    MessageProblem,
+    addresses,
+    extract_body,
+    has_headers,
+    header_text,
+    looks_binary,
+    message_ids,
+    parse_bytes,
+    parse_date,
+    received_date,
+)
+from connectors.mail.quotes import split_reply
+from connectors.mail.threads import ThreadIndex, reference_chain, single_thread_id
+from connectors.registry import register
+from followthrough.errors import InputError
+from followthrough.types import Participant, Segment, SourceDocument
+
+_PEEK = 8192
+_ROLES = (("From", "sender"), ("To", "recipient"), ("Cc", "cc"))
+# Suffixes another connector owns or that are never a single message.
+_NOT_EML = frozenset({".mbox", ".md", ".markdown", ".vtt", ".srt", ".json", ".csv", ".zip", ".html", ".htm"})
+_HEADER_PARSER = BytesHeaderParser(policy=compat32)
+
+
+def _peek(path: Path) -> bytes:
+    try:
+        with path.open("rb") as f:
+            return f.read(_PEEK)
+    except OSError:
+        return b""
+
+
+def _looks_like_message(head: bytes) -> bool:
+    """RFC 5322 headers on the first lines, with a From and one more key field."""
+    if looks_binary(head):
+        return False
+    block = head.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
+    names = {
+        line.split(b":", 1)[0].strip().lower()
+        for line in block.splitlines()
+        if b":" in line and not line[:1].isspace()
+    }
+    first = head.split(b"\n", 1)[0]
+    return (
+        b":" in first
+        and b" " not in first.split(b":", 1)[0]
+        and b"from" in names
+        and bool(names & {b"to", b"subject", b"date", b"message-id", b"received"})
+    )
+
+
+def _synthetic_id(path: Path, number: int) -> str:
+    digest = hashlib.sha256(f"{path.resolve()}#{number}".encode()).hexdigest()[:24]
+    return f"<{digest}@followthrough.invalid>"
+
+
+def _from_line_date(from_line: str) -> datetime | None:
+    # "From sender Sun Nov 22 13:15:17 2026": asctime, in UTC by convention.
+    parts = from_line.split()
+    for start in range(2, min(len(parts), 4)):
+        try:
+            return datetime.strptime(" ".join(parts[start : start + 5]), "%a %b %d %H:%M:%S %Y").replace(
+                tzinfo=UTC
+            )
+        except ValueError:
+            continue
+    return None
+
+
+def _occurred_at(msg: Message, path: Path, from_line: str) -> tuple[datetime, str]:
+    dt = parse_date(header_text(msg, "Date"))
+    if dt is not None:
+        return dt, "header"
+    dt = received_date(msg)
+    if dt is not None:
+        return dt, "received"
+    dt = _from_line_date(from_line) if from_line else None
+    if dt is not None:
+        return dt, "mbox_from_line"
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC), "file_mtime"
+    except OSError:
+        return datetime.fromtimestamp(0, tz=UTC), "unknown"
+
+
+def _participants(msg: Message) -> list[Participant]:
+    out: list[Participant] = []
+    seen: set[tuple[str | None, str | None, str]] = set()
+    for header, role in _ROLES:
+        for name, addr in addresses(msg, header):
+            key = (name if addr is None else None, addr, role)
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(Participant(name=name, email=addr, role=role))
+    return out
+
+
+def message_document(
+    msg: Message,
+    *,
+    path: Path,
+    origin: str,
+    number: int,
+    thread_id: str | None = None,
+    from_line: str = "",
+) -> SourceDocument:
+    """Build the document for one parsed message; raises :class:`MessageProblem`."""
+    if not has_headers(msg):
+        raise MessageProblem("not an email message (no headers found)")
+    body = extract_body(msg)
+    parts = split_reply(body.text)
+    metadata: dict[str, str] = {"content_type": body.content_type}
+
+    own_id = (header_text(msg, "Message-ID") or "").strip()
+    if not own_id:
+        own_id = _synthetic_id(path, number)
+        metadata["message_id_synthesized"] = "true"
+    chain = reference_chain(
+        message_ids(header_text(msg, "References")), message_ids(header_text(msg, "In-Reply-To"))
+    )
+    occurred_at, date_source = _occurred_at(msg, path, from_line)
+    metadata["date_source"] = date_source
+    in_reply_to = message_ids(header_text(msg, "In-Reply-To"))
+    if in_reply_to:
+        metadata["in_reply_to"] = in_reply_to[0]
+    if body.charset:
+        metadata["charset"] = body.charset
+    if body.charset_fallback:
+        metadata["charset_fallback"] = body.charset_fallback
+    if body.truncated:
+        metadata["truncated"] = "true"
+    if body.attachments:
+        metadata["attachments"] = ", ".join(body.attachments)
+        metadata["attachment_count"] = str(len(body.attachments))
+
+    participants = _participants(msg)
+    sender = next((p for p in participants if p.role == "sender"), None)
+    segments = []
+    if parts.text:
+        segments.append(
+            Segment(
+                speaker=(sender.name or sender.email) if sender else None,
+                speaker_email=sender.email if sender else None,
+                char_start=0,
+                char_end=len(parts.text),
+                text=parts.text,
+            )
+        )
+    return SourceDocument(
+        source="email",
+        external_id=own_id,
+        thread_id=thread_id or single_thread_id(own_id, chain),
+        occurred_at=occurred_at,
+        title=header_text(msg, "Subject"),
+        participants=participants,
+        segments=segments,
+        text=parts.text,
+        quoted_text=parts.quoted,
+        signature=parts.signature,
+        url=None,
+        origin=origin,
+        metadata=metadata,
+    )
+
+
+def _check_file(path: Path) -> bytes:
+    """The file's first bytes; raises InputError for a missing, empty or binary file."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(_PEEK)
+    except OSError as e:
+        raise InputError(path, f"cannot read file: {e.strerror or e}") from e
+    if not head.strip():
+        raise InputError(path, "empty file")
+    if looks_binary(head):
+        raise InputError(path, "not an email message (binary content)")
+    return head
+
+
+@register("eml")
+class EmlConnector(Connector):
+    """One RFC 5322 message in a file (``.eml``, or a suffix-less Maildir file)."""
+
+    @classmethod
+    def detect(cls, path: Path) -> bool:
+        if not path.is_file():
+            return False
+        suffix = path.suffix.lower()
+        if suffix == ".eml":
+            return True
+        if suffix in _NOT_EML:
+            return False
+        return _looks_like_message(_peek(path))
+
+    def documents(self) -> Iterator[SourceDocument]:
+        _check_file(self.path)
+        try:
+            data = self.path.read_bytes()
+        except OSError as e:
+            raise InputError(self.path, f"cannot read file: {e.strerror or e}") from e
+        if looks_binary(data[: 1 << 16]):
+            raise InputError(self.path, "not an email message (binary content)")
+        try:
+            yield message_document(parse_bytes(data), path=self.path, origin=str(self.path), number=1)
+        except MessageProblem as e:
+            raise InputError(self.path, str(e)) from e
+
+
+@register("mbox")
+class MboxConnector(Connector):
+    """An mbox mailbox: ``.mbox`` files and files that start with a From_ line."""
+
+    @classmethod
+    def detect(cls, path: Path) -> bool:
+        if not path.is_file():
+            return False
+        if path.suffix.lower() == ".mbox":
+            return True
+        if path.suffix.lower() == ".eml":
+            return False
+        head = _peek(path)
+        return looks_like_mbox(head) and not looks_binary(head)
+
+    def _thread_index(self) -> ThreadIndex:
+        index = ThreadIndex()
+        for raw in iter_mbox(self.path, headers_only=True):
+            headers = _HEADER_PARSER.parsebytes(raw.data)
+            own = (str(headers.get("Message-ID", "")) or "").strip() or None
+            chain = reference_chain(
+                message_ids(str(headers.get("References", "") or "")),
+                message_ids(str(headers.get("In-Reply-To", "") or "")),
+            )
+            index.add(own, chain)
+        return index
+
+    def documents(self) -> Iterator[SourceDocument]:
+        head = _check_file(self.path)
+        if not head.startswith(b"From "):
+            raise InputError(self.path, "not an mbox file (it does not start with a 'From ' line)")
+        index = self._thread_index()
+        for raw in iter_mbox(self.path):
+            origin = f"{self.path}#{raw.number}"
+            try:
+                doc = self._document(raw, origin, index)
+            except InputError as e:
+                self.on_error(e)
+                continue
+            yield doc
+
+    def _document(self, raw: RawMessage, origin: str, index: ThreadIndex) -> SourceDocument:
+        if not raw.data.strip():
+            raise InputError(origin, "empty message")
+        if looks_binary(raw.data[: 1 << 16]):
+            raise InputError(origin, "not an email message (binary content)")
+        try:
+            msg = parse_bytes(raw.data)
+            own = (header_text(msg, "Message-ID") or "").strip()
+            chain = reference_chain(
+                message_ids(header_text(msg, "References")), message_ids(header_text(msg, "In-Reply-To"))
+            )
+            thread_id = index.thread_id(own, chain) if own or chain else None
+            return message_document(
+                msg,
+                path=self.path,
+                origin=origin,
+                number=raw.number,
+                thread_id=thread_id,
+                from_line=raw.from_line,
+            )
+        except MessageProblem as e:
+            raise InputError(origin, str(e)) from e
+        except (ValueError, LookupError, TypeError, IndexError, AttributeError, UnicodeError) as e:
+            # The email package can still trip over pathological input; report the one message.
+            raise InputError(origin, f"cannot parse message ({type(e).__name__}: {e})") from e
+
+
+__all__ = ["EmlConnector", "MboxConnector", "message_document"]

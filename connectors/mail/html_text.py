@@ -1,0 +1,116 @@
+"""Turn an HTML email body into plain text that the quote splitter understands.
+
+A streaming pass over the tags with the standard library's ``HTMLParser``
+(no tree is built, so a large body stays cheap): block elements and ``<br>``
+end lines, ``<blockquote>`` content is prefixed with ``> `` per level so that
+quoted history looks as it does in plain-text mail, ``<hr>`` becomes a
+separator line, and ``<head>``, ``<style>`` and ``<script>`` are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+_BLOCK = frozenset(
+    "address article aside center dd div dl dt fieldset figcaption figure footer form h1 h2 h3 h4 h5 h6 "
+    "header li main nav ol p pre section table tbody td tfoot th thead tr ul".split()
+)
+_SKIP = frozenset({"head", "style", "script", "title", "xml"})
+_SPACES = re.compile(r"[ \t\n\r\f\v\xa0\u200b]+")
+
+
+class _TextBuilder(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.lines: list[str] = []
+        self._parts: list[str] = []
+        self._depth = 0  # blockquote nesting
+        self._skip = 0
+        self._pre = 0
+
+    def _flush(self) -> None:
+        line = "".join(self._parts).strip(" ")
+        self._parts = []
+        prefix = "> " * self._depth
+        if line:
+            self.lines.append(prefix + line)
+        elif self.lines and self.lines[-1].strip("> "):
+            # one empty line between blocks, kept inside the quote level
+            self.lines.append(prefix.rstrip())
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP:
+            self._skip += 1
+        elif tag == "br":
+            self._flush_line_break()
+        elif tag == "blockquote":
+            self._flush()
+            self._depth += 1
+        elif tag == "hr":
+            self._flush()
+            self.lines.append("> " * self._depth + "_" * 32)
+        elif tag in _BLOCK:
+            if tag == "pre":
+                self._pre += 1
+            if self._parts:
+                self._flush()
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag not in ("br", "hr"):
+            self.handle_endtag(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP:
+            self._skip = max(0, self._skip - 1)
+        elif tag == "blockquote":
+            self._flush()
+            self._depth = max(0, self._depth - 1)
+        elif tag in _BLOCK:
+            if tag == "pre":
+                self._pre = max(0, self._pre - 1)
+            if self._parts:
+                self._flush()
+            if tag in ("p", "table", "ul", "ol") or tag[0] == "h" and tag[1:].isdigit():
+                self._flush()
+
+    def _flush_line_break(self) -> None:
+        line = "".join(self._parts).strip(" ")
+        self._parts = []
+        self.lines.append("> " * self._depth + line if line else ("> " * self._depth).rstrip())
+
+    def handle_data(self, data: str) -> None:
+        if self._skip:
+            return
+        if self._pre:
+            chunks = data.replace("\xa0", " ").split("\n")
+            for chunk in chunks[:-1]:
+                self._parts.append(chunk)
+                self._flush_line_break()
+            self._parts.append(chunks[-1])
+            return
+        text = _SPACES.sub(" ", data)
+        if text == " " and (not self._parts or self._parts[-1].endswith(" ")):
+            return
+        self._parts.append(text)
+
+    def text(self) -> str:
+        self._flush()
+        out: list[str] = []
+        for line in self.lines:
+            blank = not line.strip("> ")
+            if blank and (not out or not out[-1].strip("> ")):
+                continue  # no runs of empty lines, none at the start
+            out.append(line.rstrip())
+        while out and not out[-1].strip("> "):
+            out.pop()
+        return "\n".join(out)
+
+
+def html_to_text(html: str) -> str:
+    """The readable text of ``html``, one line per block, quotes as ``> `` lines."""
+    builder = _TextBuilder()
+    builder.feed(html)
+    builder.close()
+    return builder.text()
