@@ -108,13 +108,17 @@ _STATE_FUTURE = re.compile(
     r"\b(?:i|we)(?:'ll|’ll| will| shall)\s+(?:be\s+(?:out|away|off|on (?:vacation|holiday|leave|pto)"
     r"|traveling"
     r"|travelling|in (?:the office|town|the air)|back|unavailable|offline|late|there|around|here|in\b)"
-    r"|(?:still\s+)?have\b|need\b|miss\b|remember\b|never\b|always\b|see\b|be\s+\w+ing\s+(?:in|at|to)\b)",
+    r"|need\b|miss\b|remember\b|never\b|always\b|see\b|be\s+\w+ing\s+(?:in|at|to)\b)",
     _I,
 )
 _FUTURE_MEANING_NOT_PROMISE = re.compile(
     r"\b(?:i|we)(?:'ll|’ll| will)\s+(?:be (?:happy|glad|pleased|sorry|fine|ok|okay|interested|curious"
     r"|grateful)"
-    r"\s+(?:if|when|that|for)|be\s+(?:grateful|interested)\b|assume\b|let you know if\b)",
+    r"\s+(?:if|when|that|for)|be\s+(?:grateful|interested)\b|assume\b|let you know if\b)"
+    r"|\b(?:i(?:'ll| will)|let me)\s+(?:just\s+|now\s+)?(?:start (?:with|by|off)|begin (?:with|by)"
+    r"|share my screen"
+    r"|pull (?:it |that )?up|hand (?:it )?over|turn it over|keep an eye|stop sharing|stop there"
+    r"|leave it there)\b",
     _I,
 )
 
@@ -188,7 +192,9 @@ _LETS = re.compile(r"\blet's\b|\blet us (?!know\b)\w+", _I)
 _PLEASANTRY = re.compile(
     r"^\W*(?:how are (?:you|things)|how(?:'s| is) (?:it going|everything|your (?:week|day|weekend))"
     r"|how have you been"
-    r"|hope (?:you|all|this|everything)|what's up|how was (?:your|the) (?:weekend|trip|holiday|vacation))",
+    r"|(?:can|could) (?:you|everyone|everybody|people) (?:all )?(?:hear|see) (?:me|us|my screen)"
+    r"|is my (?:screen|audio|mic)|hope (?:you|all|this|everything)|what's up|how was (?:your"
+    r"|the) (?:weekend|trip|holiday|vacation))",
     _I,
 )
 _RHETORICAL = re.compile(

@@ -24,6 +24,8 @@ end of (the) month, EOM, this month     last day of this month
 next month, end of next month           last day of next month
 end of (the) quarter, EOQ, this quarter last day of this calendar quarter
 end of (the) year, EOY                  31 December
+Q3, end of Q3 (2026)                    last day of that quarter (next year's
+                                        if this year's has passed)
 in/within N days|weeks|business days    now + N (business days skip weekends)
 in a couple of days / a few days        now + 2 / 3 days
 March 13, 13 March, Mar 13th, the 13th  that date; without a year, this year's
@@ -289,14 +291,21 @@ def _resolve(kind: str, m: re.Match[str], today: date) -> date | None:
 _PAST_WD = re.compile(r"\b(?:last|past|previous|since)\s+$", re.I)
 
 
-def find_due(sentence: str, now: datetime | date) -> DueDate | None:
-    """The first due phrase in ``sentence`` (by rule priority), resolved against ``now``."""
-    today = now.date() if isinstance(now, datetime) else now
-    best: tuple[int, DueDate] | None = None
+_DEADLINE_PREFIX = re.compile(r"\b(?:by|before|due|no later than|not later than|on or before)\s+$", re.I)
+_NOT_DEADLINE_PREFIX = re.compile(
+    r"\b(?:through|thru|since|from|after|last|past|between|starting|until|till|extended to)\s+(?:the\s+)?$",
+    re.I,
+)
+_NEAR_TERM = frozenset({"today", "tomorrow", "in_n", "in_few"})
+
+
+def _candidates(sentence: str, today: date, scope_start: int) -> list[tuple[int, int, int, DueDate]]:
+    out: list[tuple[int, int, int, DueDate]] = []
     for rank, (kind, pat) in enumerate(_PATTERNS):
-        for m in pat.finditer(sentence):
+        for m in pat.finditer(sentence, scope_start):
+            before = sentence[: m.start()]
             if kind == "wd":
-                if _PAST_WD.search(sentence[: m.start()]):
+                if _PAST_WD.search(before):
                     continue
                 wd = m.group("wd")
                 if len(wd) <= 4 and (m.start("wd") == m.start() or not wd[0].isupper()):
@@ -307,25 +316,48 @@ def find_due(sentence: str, now: datetime | date) -> DueDate | None:
                 and not m.group("mon")[0].isupper()
             ):
                 continue
-            if kind == "mdy" and not m.group("y") and not _PREFIX.search(sentence[: m.start()]):
-                # "3/13" alone is ambiguous (a ratio, a score); require "by/on/due" before it.
-                if not re.search(r"\b(?:by|on|before|until|due)\s*$", sentence[: m.start()], re.I):
-                    continue
+            if (
+                kind == "mdy"
+                and not m.group("y")
+                and not re.search(r"\b(?:by|on|before|until|due)\s*$", before, re.I)
+            ):
+                continue  # "3/13" alone is ambiguous (a ratio, a score)
+            head = m.group(0).lower()
+            if _NOT_DEADLINE_PREFIX.search(before) or head.startswith(("until", "till", "from")):
+                continue  # a period or a starting point, not a deadline
             if kind == "asap":
                 found = DueDate(None, m.group(0), m.start(), m.end())
+                cls = 3
             else:
                 resolved = _resolve(kind, m, today)
                 if resolved is None:
                     continue
                 found = DueDate(resolved, m.group(0).strip(), m.start(), m.end())
-            if best is None or rank < best[0]:
-                best = (rank, found)
-            break
-        if best is not None and best[0] <= rank:
-            break
-    if best is not None:
-        return _with_prefix(sentence, best[1])
-    return _fallback(sentence, today)
+                if _DEADLINE_PREFIX.search(before) or head.startswith(("by ", "before ", "due ")):
+                    cls = 0
+                elif kind in _NEAR_TERM:
+                    cls = 1
+                else:
+                    cls = 2
+            out.append((cls, rank, m.start(), found))
+    return out
+
+
+def find_due(sentence: str, now: datetime | date, scope_start: int = 0) -> DueDate | None:
+    """The due phrase of ``sentence`` resolved against ``now``, or ``None``.
+
+    Only phrases at or after ``scope_start`` count (the clause that holds the
+    action). Preference: a phrase after "by/before/due" (a deadline), then a
+    near-term phrase (today, tomorrow, in N days), then any other date; ties go
+    to the more specific pattern, then to the earlier phrase. Dates after
+    "through/since/from/until" are periods, not deadlines, and are skipped.
+    """
+    today = now.date() if isinstance(now, datetime) else now
+    cands = _candidates(sentence, today, scope_start)
+    if cands:
+        cands.sort(key=lambda c: (c[0], c[1], c[2]))
+        return _with_prefix(sentence, cands[0][3])
+    return _fallback(sentence, today, scope_start)
 
 
 def _with_prefix(sentence: str, found: DueDate) -> DueDate:
@@ -337,8 +369,8 @@ def _with_prefix(sentence: str, found: DueDate) -> DueDate:
     return found
 
 
-def _fallback(sentence: str, today: date) -> DueDate | None:
-    m = _FALLBACK.search(sentence)
+def _fallback(sentence: str, today: date, scope_start: int = 0) -> DueDate | None:
+    m = _FALLBACK.search(sentence, scope_start)
     if not m:
         return None
     phrase = m.group("p").strip(" ,.")

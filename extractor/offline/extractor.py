@@ -96,14 +96,20 @@ _LET_ME = re.compile(r"^.*?\b(?:let me|allow me to|happy to|glad to)\s+", re.I |
 _REQUEST_LEAD = re.compile(
     r"^.*?\b(?:(?:can|could|would|will)\s+(?:you|anyone|anybody|someone|somebody|people|everyone|one of you)"
     r"(?:\s+(?:please|kindly|also|possibly|maybe|just))*\s+|please\s+|pls\s+|kindly\s+"
-    r"|(?:i|we)\s+(?:need|want|would like|'d like)\s+(?:you|someone|somebody|everyone)\s+to\s+)",
+    r"|(?:i|we)\s+(?:need|want|would like|'d like)\s+(?:you|someone|somebody|everyone)\s+to\s+"
+    r"|(?:can|could|may)\s+(?:we|i)\s+(?=get\b|have\b|see\b|schedule\b|set\b|book\b))",
     re.I | re.S,
 )
 _CLAUSE_CUT = re.compile(
     r"\s*(?:[;(]|\s[-–—]\s|,\s*(?:but|and then|so|as|since|because|which|if|once|when|unless)\b"
-    r"|\s(?:if|so that|so we|so I|because|as soon as|once|when|unless|in case|while)\b)",
+    r"|\s(?:if|so that|so we|so I|because|as soon as|once|when|unless|in case|while)\b"
+    r"|,?\s+(?:and|but)\s+(?:i|we|you|he|she|they)(?:'ll|'d|\s)\b)",
     re.I,
 )
+_ADDRESS = re.compile(
+    r"^\W*(?P<name>@?[A-Z][\w'.-]{1,24}(?:\s+[A-Z][\w'.-]{1,24})?)(?=\s*(?:[,:]|\s[-–—]\s|\s))"
+)
+_LABEL_ONLY = re.compile(r"^\W*[\w .'’-]{1,40}:\s*$|^\W*$")
 _TRAIL = re.compile(r"[\s,.;:!?)(\-–—:'\"]+$")
 
 
@@ -130,8 +136,14 @@ class _People:
         p = self.by_name.get(key)
         if p is None and key in self.by_email:
             p = self.by_email[key]
-        if p is not None:
+        if p is not None and p.email:
             return (p.name or name.lstrip("@"), p.email, p)
+        if p is not None:
+            full = (p.name or key).lower()
+            email = self.directory.get(full) or self.dir_first.get(full.split()[0] if full else "")
+            if email:
+                return (p.name or name.lstrip("@"), email, p.model_copy(update={"email": email}))
+            return (p.name or name.lstrip("@"), None, p)
         email = self.directory.get(key) or self.dir_first.get(key.split()[0] if key else "")
         if email:
             p = self.by_email.get(email.lower())
@@ -246,6 +258,8 @@ class OfflineExtractor(Extractor):
             p = people.by_email.get(seg.speaker_email.lower()) if seg.speaker_email else None
             if p is None and seg.speaker:
                 p = people.by_name.get(seg.speaker.lower())
+                if p is not None and not p.email:
+                    p = people.find(seg.speaker)[2]
             if p is None:
                 p = Participant(name=seg.speaker, email=seg.speaker_email, role="speaker")
                 if seg.speaker and not seg.speaker_email:
@@ -290,13 +304,42 @@ class OfflineExtractor(Extractor):
                 in_ai = False
             if _AI_INLINE.match(line):
                 ai_lines.append((a, b))
-        for a, b in split_sentences(text[:stop]):
+        for a, b in self._spans(doc, stop):
             if any(x <= a < y for x, y in skip_lines):
                 continue
             sent = text[a:b]
+            if _LABEL_ONLY.match(sent):
+                continue
+            lead = _BULLET_LINE.match(sent)
+            if lead and lead.end() < len(sent):
+                a += lead.end()  # the evidence starts at the words, not at the bullet
+                sent = text[a:b]
             is_ai = any(x <= a < y for x, y in ai_lines)
             author, speaker = self._author(doc, people, a)
             yield _Unit(a, b, sent, author, speaker, is_ai)
+
+    @staticmethod
+    def _spans(doc: SourceDocument, stop: int) -> list[tuple[int, int]]:
+        """Sentence spans; with speaker segments, each segment (and each gap) is split on its own."""
+        text = doc.text
+        if not doc.segments:
+            return split_sentences(text[:stop])
+        regions: list[tuple[int, int]] = []
+        pos = 0
+        for seg in sorted(doc.segments, key=lambda g: g.char_start):
+            if seg.char_start > pos:
+                regions.append((pos, seg.char_start))
+            regions.append((max(pos, seg.char_start), seg.char_end))
+            pos = max(pos, seg.char_end)
+        if pos < len(text):
+            regions.append((pos, len(text)))
+        out: list[tuple[int, int]] = []
+        for a, b in regions:
+            b = min(b, stop)
+            if a >= b:
+                continue
+            out.extend((a + x, a + y) for x, y in split_sentences(text[a:b]))
+        return out
 
     # ------------------------------------------------------------------ classification
 
@@ -414,10 +457,7 @@ class OfflineExtractor(Extractor):
             action = "Reply: " + body
         author = unit.author
         # The asker is the counterparty; the owner is who was addressed, when named.
-        owner: tuple[str | None, str | None, Participant | None] = (None, None, None)
-        voc = re.match(rf"^\W*(?P<name>{_NAME})\s*(?:,|:|\s[-–—]\s)", s)
-        if voc and people.known(voc.group("name")):
-            owner = people.find(voc.group("name"))
+        owner = self._addressee(doc, s, people, author)
         item = self._item("request", doc, unit, owner, action, 0.4 + 0.5 * p, people, [])
         if author is not None:
             item.counterparty = author.label()
@@ -437,7 +477,7 @@ class OfflineExtractor(Extractor):
         people: _People,
         flags: list[str],
     ) -> ExtractedItem:
-        due = find_due(unit.text, doc.occurred_at)
+        due = find_due(unit.text, doc.occurred_at, _clause_start(unit.text, action_text))
         due_text = due.text if due else None
         action = make_action(action_text, due_text)
         label, email, part = owner
@@ -465,6 +505,30 @@ class OfflineExtractor(Extractor):
             flags=flags,
         )
 
+    def _addressee(
+        self, doc: SourceDocument, s: str, people: _People, author: Participant | None
+    ) -> tuple[str | None, str | None, Participant | None]:
+        """Who a request is addressed to: a leading vocative or @mention, else the one internal recipient."""
+        m = _ADDRESS.match(s)
+        if m:
+            words = m.group("name").lstrip("@").split()
+            for n in (2, 1):
+                name = " ".join(words[:n])
+                if len(words) >= n and people.known(name):
+                    return people.find(name)
+        if doc.source == "email":
+            for role in ("recipient", "cc"):
+                cands = [
+                    p
+                    for p in doc.participants
+                    if p.role == role and p is not author and self._is_internal(p) is not False
+                ]
+                inside = [p for p in cands if self._is_internal(p) is True]
+                pick = inside or (cands if role == "recipient" else [])
+                if pick:
+                    return (pick[0].label(), pick[0].email, pick[0])
+        return (None, None, None)
+
     def _counterparty(
         self, doc: SourceDocument, unit: _Unit, people: _People, owner: Participant | None
     ) -> Participant | None:
@@ -478,6 +542,17 @@ class OfflineExtractor(Extractor):
             if p.role in ("recipient", "cc", "attendee", "speaker"):
                 return p
         return None
+
+
+def _clause_start(sentence: str, action_text: str) -> int:
+    """Where the clause holding the action begins (after a ":" or ";" preamble), for due-date scope."""
+    at = sentence.find(action_text[:40]) if action_text else -1
+    if at <= 0:
+        return 0
+    cut = 0
+    for m in re.finditer(r"[:;](?=\s)", sentence[:at]):
+        cut = m.end()
+    return cut
 
 
 def _action_item_body(s: str) -> tuple[str, str | None]:
@@ -513,6 +588,7 @@ def make_action(text: str, due_text: str | None = None) -> str:
         if m and m.start() > 8:
             s = s[: m.start()]
     s = re.sub(r"\s+", " ", s)
+    s = re.sub(r"\s+([,.;:!?])", r"\1", s)
     s = _TRAIL.sub("", s)
     if len(s) > 120:
         cut = s.rfind(" ", 0, 117)
