@@ -66,8 +66,8 @@ def user_from_json(obj: dict[str, Any]) -> SlackUser | None:
     uid = obj.get("id")
     if not isinstance(uid, str) or not uid:
         return None
-    profile = obj.get("profile") if isinstance(obj.get("profile"), dict) else {}
-    assert isinstance(profile, dict)
+    raw_profile = obj.get("profile")
+    profile: dict[str, Any] = raw_profile if isinstance(raw_profile, dict) else {}
     name = _first_text(
         obj.get("real_name"), profile.get("real_name"), profile.get("display_name"), obj.get("name")
     )

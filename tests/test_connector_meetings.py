@@ -11,8 +11,10 @@ import pytest
 
 from connectors.meetings import MeetingNotesConnector, VttTranscriptConnector
 from connectors.meetings_common import parse_attendees, parse_when
+from connectors.registry import connector_for
 from followthrough.errors import InputError
 from followthrough.types import SourceDocument
+from tests.conftest import DEMO
 
 NOTES = """\
 # Acme renewal sync
@@ -229,3 +231,31 @@ def test_speaker_with_company_in_parentheses_and_stop_words(tmp_path: Path) -> N
         ("Dana Lee", "dana@acme.com", "Can you send the DPA?"),
         (None, None, "Note: legal is on holiday."),
     ]
+
+
+def test_registry_routes_meeting_inputs(samples: Path) -> None:
+    zoom = samples / "zoom-transcript"
+    for name in ("GMT20240124-202901_Recording.transcript.vtt", "intro_statistics_week1.vtt"):
+        assert connector_for(zoom / name) is VttTranscriptConnector
+    assert connector_for(zoom / "README.md") is MeetingNotesConnector
+    assert connector_for(zoom / "GMT20240124-202901_RecordingnewChat.txt") is None
+    assert connector_for(zoom / "zoomus_recordings__20240124.csv") is None
+
+
+def test_demo_meetings_hold_the_planted_evidence() -> None:
+    expected_file = DEMO / "expected.json"
+    if not expected_file.is_file() or not (DEMO / "meetings").is_dir():
+        pytest.skip("demo workspace not built")
+    items = [i for i in json.loads(expected_file.read_text())["items"] if i["source"] == "meeting"]
+    assert items
+    for item in items:
+        path = DEMO / item["file"]
+        connector = VttTranscriptConnector if path.suffix == ".vtt" else MeetingNotesConnector
+        doc = one(connector, path)
+        at = doc.text.find(item["evidence_contains"])
+        assert at >= 0, item
+        seg = doc.speaker_at(at)
+        assert seg is not None
+        # the owner is the speaker, or named inside an action item
+        owner_first = item["owner_email"].split("@")[0].capitalize()
+        assert seg.speaker_email == item["owner_email"] or owner_first in (seg.speaker or seg.text), item

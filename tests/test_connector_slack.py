@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from connectors.registry import connector_for
 from connectors.slack import SlackConnector
 from connectors.slack_text import render_mrkdwn
 from followthrough.errors import InputError
 from followthrough.types import SourceDocument
+from tests.conftest import DEMO
 
 
 def read(path: Path, errors: list[InputError] | None = None) -> list[SourceDocument]:
@@ -261,3 +263,27 @@ def test_a_day_file_named_alone_uses_its_export_for_names(viewer: Path) -> None:
     docs = read(day)
     assert [d.external_id for d in docs] == ["enrique/1452837352.000006", "enrique/1452837359.000007"]
     assert docs[0].text.startswith("@Harry Potter:") and docs[0].segments[0].speaker == "Hamza Faran"
+
+
+def test_registry_routes_slack_inputs(viewer: Path, samples: Path) -> None:
+    for path in [viewer / "testarchive.REDACTED.zip", viewer / "testarchive_unzipped"]:
+        assert connector_for(path) is SlackConnector
+    for path in (samples / "slack-threads-zulip").glob("*.json"):
+        assert connector_for(path) is SlackConnector
+
+
+def test_demo_slack_threads_carry_the_planted_items_with_their_authors() -> None:
+    expected_file = DEMO / "expected.json"
+    if not expected_file.is_file() or not (DEMO / "slack").is_dir():
+        pytest.skip("demo workspace not built")
+    docs = {d.external_id: d for d in read(DEMO / "slack")}
+    items = [i for i in json.loads(expected_file.read_text())["items"] if i["source"] == "slack"]
+    assert items
+    for item in items:
+        doc = docs[item["message_id"]]
+        at = doc.text.find(item["evidence_contains"])
+        assert at >= 0, item
+        seg = doc.speaker_at(at)
+        assert seg is not None
+        author = item["owner_email"] if item["type"] == "commitment" else item.get("requester_email")
+        assert seg.speaker_email == author, item
