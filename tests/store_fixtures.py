@@ -86,7 +86,7 @@ def make_doc(
             Participant(name="Dana Lee", email="dana@acme.com", role="recipient", internal=False),
         ]
     return SourceDocument(
-        source=source,  # type: ignore[arg-type]
+        source=source,  # type: ignore[arg-type,unused-ignore]
         external_id=external_id,
         thread_id=thread_id,
         occurred_at=occurred_at or datetime(2026, 3, 10, 9, 30, tzinfo=EST),
@@ -122,7 +122,7 @@ def make_item(
         ev = Evidence(quote=quote, alignment=AlignmentStatus.NONE)
         flags = ["ungrounded"]
     return ExtractedItem(
-        type=type,  # type: ignore[arg-type]
+        type=type,  # type: ignore[arg-type,unused-ignore]
         owner=owner,
         owner_email=owner_email,
         counterparty="Dana Lee",
