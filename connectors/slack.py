@@ -219,8 +219,9 @@ class SlackConnector(Connector):
         by_channel: dict[str, list[dict[str, Any]]] = {}
         for obj in data:
             if isinstance(obj, dict):
-                ch = obj.get("channel_name") or obj.get("channel")
-                by_channel.setdefault(ch if isinstance(ch, str) and ch else default_channel, []).append(obj)
+                ch = obj.get("channel_name") or obj.get("channel")  # a name, or an id from the API
+                ch = names.channels.get(ch, ch) if isinstance(ch, str) and ch else default_channel
+                by_channel.setdefault(ch, []).append(obj)
         for ch, objs in by_channel.items():
             yield from self._threads(ch, list(self._messages(objs, str(self.path), names)), names)
 
