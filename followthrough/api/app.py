@@ -1,0 +1,98 @@
+"""The FastAPI application: :func:`create_app` wires the store, tokens, extractor and routes.
+
+The store is opened (and migrated) and the extractor built once, when the app
+starts (its lifespan), not per request. ``as_of`` pins "today" for
+deterministic answers (tests, demos); otherwise each request uses today (UTC).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from extractor.base import Extractor
+from followthrough import __version__
+from followthrough.api import problems
+from followthrough.api.routes import commitments, deals, documents, health
+from followthrough.api.state import ApiState
+from followthrough.backends import build_extractor
+from followthrough.config import Settings
+from store import Store
+from store.tokens import Tokens
+
+DESCRIPTION = """\
+Commitments made to customers (and requests customers made to us), found in
+email, Slack and meeting notes, linked to CRM deals.
+
+Every `/v1` route needs `Authorization: Bearer <token>`; create a token with
+`followthrough tokens create --name NAME` (add `--read-only` for a token that
+cannot PATCH or POST). Errors are `application/problem+json`.
+"""
+
+
+def create_app(
+    database_url: str,
+    *,
+    as_of: date | None = None,
+    settings: Settings | None = None,
+    extractor: Extractor | None = None,
+) -> FastAPI:
+    """The API over the store at ``database_url``.
+
+    ``settings`` chooses the extraction backend and company domains (default:
+    resolved from the environment, see :mod:`followthrough.config`);
+    ``extractor`` replaces the configured backend (tests hand in a fake).
+    """
+    settings = settings or Settings.resolve(database=database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = Store(database_url)
+        backend = extractor
+        try:
+            domains = settings.company_domains or store.company_domains_from_crm()
+            if backend is None:
+                backend = build_extractor(settings, domains=domains, directory=store.directory())
+            app.state.api = ApiState(
+                store=store,
+                tokens=Tokens(store.engine),
+                extractor=backend,
+                domains=domains,
+                fixed_as_of=as_of,
+            )
+            yield
+        finally:
+            if backend is not None and extractor is None:
+                backend.close()
+            store.close()
+
+    app = FastAPI(
+        title="followthrough",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    app.include_router(health.router)
+    app.include_router(commitments.router)
+    app.include_router(deals.router)
+    app.include_router(documents.router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            app.openapi_schema = problems.fix_openapi(schema)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

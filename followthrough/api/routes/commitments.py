@@ -1,0 +1,92 @@
+"""``/v1/commitments``: list with filters and a cursor, read one, change its status or deal."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from followthrough.api.auth import Reader, Writer
+from followthrough.api.problems import ApiError, responses
+from followthrough.api.schemas import CommitmentPatch, CrmId, Text
+from followthrough.api.state import ApiState, api_state
+from store import NotFound
+from store.views import CommitmentFilter, CommitmentView, Page
+
+router = APIRouter(prefix="/v1/commitments", tags=["commitments"])
+
+State = Annotated[ApiState, Depends(api_state)]
+CommitmentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The commitment's id.")]
+
+
+@router.get("", response_model=Page, responses=responses(401, 422, 503))
+def list_commitments(
+    principal: Reader,
+    state: State,
+    status: Annotated[
+        Literal["open", "done", "dismissed", "snoozed", "all"],
+        Query(description="open includes snoozed items whose date has come."),
+    ] = "open",
+    owner: Annotated[Text | None, Query(max_length=320, description="Owner email or name.")] = None,
+    deal: Annotated[CrmId | None, Query(description="A deal's CRM id.")] = None,
+    overdue: Annotated[bool, Query(description="Only open items past their due date.")] = False,
+    due_before: Annotated[date | None, Query(description="Only items due before this date.")] = None,
+    unlinked: Annotated[bool, Query(description="Only items linked to no deal.")] = False,
+    source: Annotated[Literal["email", "slack", "meeting"] | None, Query()] = None,
+    type: Annotated[Literal["commitment", "request"] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="Items per page.")] = 50,
+    cursor: Annotated[
+        Text | None, Query(max_length=500, description="`next_cursor` from the previous page.")
+    ] = None,
+) -> Page:
+    """Commitments and requests in a stable order (by due date, undated last, then id).
+
+    Follow `next_cursor` until it is null to see every match exactly once.
+    """
+    f = CommitmentFilter(
+        status=None if status == "all" else status,
+        owner=owner,
+        deal=deal,
+        overdue=overdue,
+        due_before=due_before,
+        unlinked=unlinked,
+        source=source,
+        type=type,
+        as_of=state.as_of(),
+        limit=limit,
+        cursor=cursor or None,
+    )
+    return state.store.list_commitments(f)
+
+
+@router.get("/{commitment_id}", response_model=CommitmentView, responses=responses(401, 404, 422, 503))
+def get_commitment(principal: Reader, state: State, commitment_id: CommitmentId) -> CommitmentView:
+    """One commitment with its evidence (quotes and their place in the source), source and deal link."""
+    return state.store.get_commitment(commitment_id, as_of=state.as_of())
+
+
+@router.patch("/{commitment_id}", response_model=CommitmentView, responses=responses(401, 403, 404, 422, 503))
+def update_commitment(
+    principal: Writer, state: State, commitment_id: CommitmentId, patch: CommitmentPatch
+) -> CommitmentView:
+    """Mark done, dismiss, reopen or snooze (with `until`), and/or link to a deal (`null` unlinks).
+
+    Every change is recorded in the commitment's `history` with the token's name.
+    """
+    as_of = state.as_of()
+    store = state.store
+    view = store.get_commitment(commitment_id, as_of=as_of)
+    if patch.status == "snoozed" and patch.until is not None and patch.until <= as_of:
+        raise ApiError(422, f"until {patch.until} is not after today ({as_of}): pick a later date")
+    actor = f"api:{principal.name}"
+    if patch.changes_deal:
+        try:
+            view = store.set_deal(commitment_id, patch.deal, actor=actor, as_of=as_of)
+        except NotFound as e:
+            raise ApiError(422, f"{e}: see GET /v1/deals") from e
+    if patch.status is not None:
+        view = store.set_status(
+            commitment_id, patch.status, until=patch.until, actor=actor, note=patch.note, as_of=as_of
+        )
+    return view

@@ -1,0 +1,219 @@
+"""API input and output models, where they differ from the store's views.
+
+Responses reuse :mod:`store.views` as they are (``CommitmentView``,
+``DealView``, ``Page``); this module holds what only the API has: the PATCH
+body, the submitted document (one model per source, told apart by
+``source``), and the envelopes around lists. Input strings refuse NUL
+characters and unpaired surrogates, which no database stores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime
+from typing import Annotated, Literal, Self
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from followthrough.types import Participant, Segment, SourceDocument
+from store.views import CommitmentView, DealView
+
+MAX_TEXT = 200_000
+
+
+def _storable(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ValueError("must be valid Unicode (no unpaired surrogates)") from e
+    return value
+
+
+Text = Annotated[str, AfterValidator(_storable)]
+"""A string the database can store."""
+
+CrmId = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_storable)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+# ---------------------------------------------------------------- commitments
+
+
+class CommitmentPatch(_In):
+    """Change a commitment's status and/or its deal link. At least one of ``status`` and ``deal``.
+
+    ``until`` goes with ``status: snoozed`` only (the day it comes back; after
+    today). ``deal`` is a deal's CRM id; ``null`` unlinks the commitment for
+    good (automatic linking leaves it alone). ``note`` is kept in the history.
+    """
+
+    status: Literal["open", "done", "dismissed", "snoozed"] | None = None
+    until: date | None = None
+    deal: CrmId | None = None
+    note: Annotated[Text, Field(max_length=2000)] | None = None
+
+    @property
+    def changes_deal(self) -> bool:
+        return "deal" in self.model_fields_set
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.status is None and not self.changes_deal:
+            raise ValueError("nothing to change: give status and/or deal")
+        if self.until is not None and self.status != "snoozed":
+            raise ValueError("until goes with status snoozed only")
+        if self.status == "snoozed" and self.until is None:
+            raise ValueError("status snoozed needs until (YYYY-MM-DD): the day it comes back")
+        return self
+
+
+# ------------------------------------------------------------------ documents
+
+
+class ParticipantIn(_In):
+    """Someone in the conversation. ``role``: sender (email From / Slack author), recipient, cc,
+    speaker, attendee or mentioned."""
+
+    name: Annotated[Text, Field(max_length=300)] | None = None
+    email: Annotated[Text, Field(max_length=320)] | None = None
+    handle: Annotated[Text, Field(max_length=300)] | None = None
+    role: Literal["sender", "recipient", "cc", "speaker", "attendee", "mentioned"] = "recipient"
+
+
+def _in_range(value: datetime) -> datetime:
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError as e:
+        raise ValueError("date out of range") from e
+    if not 1970 <= utc.year <= 9998:
+        raise ValueError("must be between 1970 and 9998")
+    return value
+
+
+OccurredAt = Annotated[AwareDatetime, AfterValidator(_in_range)]
+
+
+class _DocumentBase(_In):
+    external_id: Annotated[Text, Field(min_length=1, max_length=1000)] | None = Field(
+        default=None,
+        description="Your id for it (RFC Message-ID, Slack channel/ts, ...). When missing, one is "
+        "derived from the content, so submitting the same document twice stores it once.",
+    )
+    occurred_at: OccurredAt = Field(description="When it was sent or held, with a UTC offset.")
+    text: Annotated[Text, Field(min_length=1, max_length=MAX_TEXT)] = Field(
+        description="The new content only (no quoted replies or signature)."
+    )
+    participants: list[ParticipantIn] = Field(default_factory=list, max_length=500)
+    title: Annotated[Text, Field(max_length=1000)] | None = None
+    thread_id: Annotated[Text, Field(min_length=1, max_length=1000)] | None = None
+
+    def to_document(self) -> SourceDocument:
+        source: Literal["email", "slack", "meeting"] = self.source  # type: ignore[attr-defined]
+        external_id = self.external_id or derived_external_id(
+            source, self.thread_id, self.occurred_at, self.text
+        )
+        participants = [Participant(**p.model_dump()) for p in self.participants]
+        sender = next((p for p in participants if p.role == "sender"), None)
+        segments = []
+        if sender is not None and source != "meeting":
+            segments.append(
+                Segment(
+                    speaker=sender.label(),
+                    speaker_email=sender.email,
+                    char_start=0,
+                    char_end=len(self.text),
+                    text=self.text,
+                )
+            )
+        return SourceDocument(
+            source=source,
+            external_id=external_id,
+            thread_id=self.thread_id,
+            occurred_at=self.occurred_at,
+            title=self.title,
+            participants=participants,
+            segments=segments,
+            text=self.text,
+            origin="api",
+        )
+
+
+class EmailIn(_DocumentBase):
+    """One email message (``title`` is its subject)."""
+
+    source: Literal["email"]
+
+
+class SlackIn(_DocumentBase):
+    """One Slack message (``thread_id``: the channel and thread ts)."""
+
+    source: Literal["slack"]
+
+
+class MeetingIn(_DocumentBase):
+    """Meeting notes or a transcript (``title``: the meeting's name)."""
+
+    source: Literal["meeting"]
+
+
+DocumentIn = Annotated[EmailIn | SlackIn | MeetingIn, Field(discriminator="source")]
+
+
+def derived_external_id(source: str, thread_id: str | None, occurred_at: datetime, text: str) -> str:
+    h = hashlib.sha256()
+    for part in (source, thread_id or "", occurred_at.astimezone(UTC).isoformat(), text):
+        h.update(part.encode("utf-8"))
+        h.update(b"\x00")
+    return f"api:{h.hexdigest()[:32]}"
+
+
+# -------------------------------------------------------------------- outputs
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DocumentResult(_Out):
+    """A stored document and the commitments and requests found in it."""
+
+    document_id: int
+    source: Literal["email", "slack", "meeting"]
+    external_id: str
+    stored: Literal["new", "updated", "unchanged"]
+    cached: bool = Field(description="True when an earlier extraction of the same content was reused.")
+    ungrounded: int = Field(description="Items whose evidence was not found in the text (kept dismissed).")
+    items: list[CommitmentView]
+
+
+class DealList(_Out):
+    items: list[DealView]
+
+
+class DealHealth(_Out):
+    """How a deal's commitments stand: ``at risk`` (something overdue), ``attention`` (due within 3
+    days), ``on track`` (open, none late) or ``clear`` (nothing open)."""
+
+    status: Literal["at risk", "attention", "on track", "clear"]
+    open: int
+    overdue: int
+    due_soon: int
+    done: int
+    total: int
+
+
+class DealCommitments(_Out):
+    deal: DealView
+    health: DealHealth
+    items: list[CommitmentView]
+
+
+class Health(_Out):
+    status: Literal["ok"]
+    database: Literal["ok"]
+    version: str

@@ -1,0 +1,33 @@
+"""What the running app holds: the store, the tokens, the extractor, the clock."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from fastapi import Request
+
+from extractor.base import Extractor
+from store import Store
+from store.tokens import Tokens
+
+
+@dataclass
+class ApiState:
+    store: Store
+    tokens: Tokens
+    extractor: Extractor
+    domains: set[str]
+    fixed_as_of: date | None = None
+    extraction_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def as_of(self) -> date:
+        """Today (UTC), or the date the app was started with."""
+        return self.fixed_as_of or datetime.now(UTC).date()
+
+
+def api_state(request: Request) -> ApiState:
+    st = request.app.state.api
+    assert isinstance(st, ApiState)
+    return st

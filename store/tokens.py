@@ -1,0 +1,149 @@
+"""API tokens: shown once, stored as a SHA-256 hash, checked in constant time.
+
+A token is ``ft_`` followed by 43 URL-safe characters (32 random bytes from
+:func:`secrets.token_urlsafe`). The database keeps only its SHA-256 hex digest
+and its first :data:`PREFIX_LEN` characters (the *prefix*, so that a listing
+can tell tokens apart); the plaintext is returned by :meth:`Tokens.create`
+once and cannot be recovered. Verifying looks the digest up by its unique
+index and compares it with :func:`hmac.compare_digest`. ``last_used_at`` is
+refreshed at most once per :data:`TOUCH_INTERVAL` so that a busy client does
+not turn every read into a write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from followthrough.errors import StoreError
+from store.models import ApiTokenRow, utcnow
+from store.views import TokenView
+
+TOKEN_PREFIX = "ft_"
+PREFIX_LEN = 10
+TOUCH_INTERVAL = timedelta(seconds=60)
+MAX_NAME_LEN = 200
+
+
+class TokenInfo(TokenView):
+    """A token as listings show it: never the secret, only its first characters."""
+
+    prefix: str | None = None
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a verified token belongs to."""
+
+    id: int
+    name: str
+    read_only: bool
+
+
+def hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _info(r: ApiTokenRow) -> TokenInfo:
+    return TokenInfo(
+        id=r.id,
+        name=r.name,
+        prefix=r.prefix,
+        read_only=r.read_only,
+        created_at=r.created_at,
+        revoked_at=r.revoked_at,
+        last_used_at=r.last_used_at,
+    )
+
+
+class Tokens:
+    """Create, list, revoke and verify API tokens in the store's ``api_tokens`` table."""
+
+    def __init__(self, engine: Engine, *, touch_interval: timedelta = TOUCH_INTERVAL) -> None:
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self.touch_interval = touch_interval
+
+    @contextmanager
+    def _tx(self) -> Iterator[Session]:
+        try:
+            with self._sessions() as s, s.begin():
+                yield s
+        except SQLAlchemyError as e:
+            reason = str(getattr(e, "orig", None) or e).strip().splitlines()[0]
+            raise StoreError(f"database error: {reason}") from e
+
+    def create(self, name: str, *, read_only: bool = False) -> tuple[TokenInfo, str]:
+        """A new token called ``name``: its listing and its secret (the only time it is shown)."""
+        name = name.strip()
+        if not name or len(name) > MAX_NAME_LEN:
+            raise StoreError(f"a token name must be 1 to {MAX_NAME_LEN} characters")
+        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        try:
+            with self._tx() as s:
+                if s.scalars(select(ApiTokenRow.id).where(ApiTokenRow.name == name)).first() is not None:
+                    raise StoreError(
+                        f"a token named {name!r} already exists: pick another name "
+                        "(names stay taken after a token is revoked)"
+                    )
+                row = ApiTokenRow(
+                    name=name,
+                    token_hash=hash_token(secret),
+                    prefix=secret[:PREFIX_LEN],
+                    read_only=read_only,
+                    created_at=utcnow(),
+                )
+                s.add(row)
+                s.flush()
+                return _info(row), secret
+        except StoreError as e:
+            if isinstance(e.__cause__, IntegrityError):
+                raise StoreError(f"a token named {name!r} already exists: pick another name") from e
+            raise
+
+    def list(self, *, include_revoked: bool = True) -> list[TokenInfo]:
+        stmt = select(ApiTokenRow).order_by(ApiTokenRow.id)
+        if not include_revoked:
+            stmt = stmt.where(ApiTokenRow.revoked_at.is_(None))
+        with self._tx() as s:
+            return [_info(r) for r in s.scalars(stmt)]
+
+    def revoke(self, name_or_id: str) -> TokenInfo:
+        """Revoke a token by name (or by numeric id); revoking twice is an error that says so."""
+        with self._tx() as s:
+            row = s.scalars(select(ApiTokenRow).where(ApiTokenRow.name == name_or_id)).first()
+            if row is None and name_or_id.isdigit():
+                row = s.get(ApiTokenRow, int(name_or_id))
+            if row is None:
+                raise StoreError(f"no token named {name_or_id!r}: see `followthrough tokens list`")
+            if row.revoked_at is not None:
+                raise StoreError(f"token {row.name!r} was already revoked on {row.revoked_at:%Y-%m-%d}")
+            row.revoked_at = utcnow()
+            return _info(row)
+
+    def verify(self, secret: str, *, now: datetime | None = None) -> Principal | None:
+        """The live token with this secret, or ``None`` (unknown, revoked, or malformed)."""
+        if not secret or len(secret) > 512:
+            return None
+        digest = hash_token(secret)
+        with self._tx() as s:
+            row = s.scalars(select(ApiTokenRow).where(ApiTokenRow.token_hash == digest)).first()
+            if row is None or not hmac.compare_digest(row.token_hash, digest):
+                return None
+            if row.revoked_at is not None:
+                return None
+            now = now or utcnow()
+            if row.last_used_at is None or now - row.last_used_at >= self.touch_interval:
+                row.last_used_at = now
+            return Principal(id=row.id, name=row.name, read_only=row.read_only)
+
+
+__all__ = ["PREFIX_LEN", "TOKEN_PREFIX", "Principal", "TokenInfo", "Tokens", "hash_token"]
