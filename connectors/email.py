@@ -191,8 +191,8 @@ def message_document(
     )
 
 
-def _check_file(path: Path) -> bytes:
-    """The file's first bytes; raises InputError for a missing, empty or binary file."""
+def _head(path: Path) -> bytes:
+    """The file's first bytes; raises InputError for an unreadable or empty file."""
     try:
         with path.open("rb") as f:
             head = f.read(_PEEK)
@@ -200,8 +200,6 @@ def _check_file(path: Path) -> bytes:
         raise InputError(path, f"cannot read file: {e.strerror or e}") from e
     if not head.strip():
         raise InputError(path, "empty file")
-    if looks_binary(head):
-        raise InputError(path, "not an email message (binary content)")
     return head
 
 
@@ -221,7 +219,7 @@ class EmlConnector(Connector):
         return _looks_like_message(_peek(path))
 
     def documents(self) -> Iterator[SourceDocument]:
-        _check_file(self.path)
+        _head(self.path)
         try:
             data = self.path.read_bytes()
         except OSError as e:
@@ -244,10 +242,10 @@ class MboxConnector(Connector):
             return False
         if path.suffix.lower() == ".mbox":
             return True
-        if path.suffix.lower() == ".eml":
+        if path.suffix.lower() in _NOT_EML or path.suffix.lower() == ".eml":
             return False
         head = _peek(path)
-        return looks_like_mbox(head) and not looks_binary(head)
+        return looks_like_mbox(head) and not looks_binary(head[:1024])
 
     def _thread_index(self) -> ThreadIndex:
         index = ThreadIndex()
@@ -262,8 +260,10 @@ class MboxConnector(Connector):
         return index
 
     def documents(self) -> Iterator[SourceDocument]:
-        head = _check_file(self.path)
+        head = _head(self.path)
         if not head.startswith(b"From "):
+            if looks_binary(head):
+                raise InputError(self.path, "not an email message (binary content)")
             raise InputError(self.path, "not an mbox file (it does not start with a 'From ' line)")
         index = self._thread_index()
         for raw in iter_mbox(self.path):

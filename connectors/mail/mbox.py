@@ -15,6 +15,7 @@ from pathlib import Path
 
 _FROM_LINE = re.compile(rb"^From \S*.*(?:\d{1,2}:\d{2}|\b\d{4}\b)")
 _HEADER_LINE = re.compile(rb"^[!-9;-~]+:")
+_ESCAPED_FROM = re.compile(rb"^>+From ")
 
 
 @dataclass(frozen=True)
@@ -31,9 +32,9 @@ def is_from_line(line: bytes) -> bool:
 
 
 def looks_like_mbox(head: bytes) -> bool:
-    """The first line is a From_ line and the second a header."""
+    """The first line is a dated From_ line and the second a header."""
     lines = head.split(b"\n", 2)
-    return len(lines) >= 2 and lines[0].startswith(b"From ") and bool(_HEADER_LINE.match(lines[1]))
+    return len(lines) >= 2 and is_from_line(lines[0]) and bool(_HEADER_LINE.match(lines[1]))
 
 
 def _finish(number: int, from_line: bytes, lines: list[bytes]) -> RawMessage:
@@ -69,8 +70,8 @@ def iter_mbox(path: Path, *, headers_only: bool = False) -> Iterator[RawMessage]
                 in_headers = False
                 if headers_only:
                     continue
-            if line.startswith(b">From "):
-                line = line[1:]
+            if line.startswith(b">") and _ESCAPED_FROM.match(line):
+                line = line[1:]  # mboxrd: ">From " was "From ", ">>From " was ">From "
             lines.append(line)
     if started:
         yield _finish(number, from_line, lines)
