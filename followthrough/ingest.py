@@ -19,7 +19,14 @@ from connectors.registry import connector_for
 from followthrough.errors import InputError
 from followthrough.types import CrmData, SourceDocument
 
-_IGNORED_NAMES = {"LICENSE", "COMMIT", "ORIGIN", "NOTICE", ".DS_Store", "Thumbs.db"}
+_IGNORED_NAMES = {"COMMIT", "ORIGIN", "Thumbs.db"}
+_IGNORED_STEMS = {"README", "LICENSE", "LICENCE", "NOTICE", "CHANGELOG", "COPYING", "CONTRIBUTING", "SOURCES"}
+"""Project paperwork met while walking a folder is not customer data (named explicitly, it is read)."""
+
+
+def _ignored(path: Path) -> bool:
+    stem = path.name.split(".", 1)[0].upper()
+    return path.name.startswith(".") or path.name in _IGNORED_NAMES or stem in _IGNORED_STEMS
 
 
 @dataclass
@@ -84,7 +91,7 @@ def _visit(path: Path, result: Plan, seen: set[Path], *, explicit: bool) -> None
         return
     if path.is_dir():
         for child in sorted(path.iterdir()):
-            if child.name.startswith(".") or child.name in _IGNORED_NAMES:
+            if _ignored(child):
                 continue
             _visit(child, result, seen, explicit=False)
         return

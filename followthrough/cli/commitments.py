@@ -76,7 +76,7 @@ def list_cmd(
     if not items:
         st.out.print("No commitments match.")
         return
-    st.out.print(commitments_table(f"{len(items)} {status} item(s)", items, as_of))
+    st.out.print(commitments_table(f"{len(items)} {status} item(s)", items, as_of, st.out.width))
 
 
 def _show(view: CommitmentView, as_json: bool, ctx: typer.Context) -> None:

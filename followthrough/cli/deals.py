@@ -30,7 +30,9 @@ def register(app: typer.Typer) -> None:
                 if as_json:
                     typer.echo(json.dumps([i.model_dump(mode="json") for i in items], indent=2))
                 else:
-                    st.out.print(commitments_table(f"Deal {deal}: {len(items)} item(s)", items, as_of))
+                    st.out.print(
+                        commitments_table(f"Deal {deal}: {len(items)} item(s)", items, as_of, st.out.width)
+                    )
                 return
             deals = store.list_deals(as_of)
         finally:
@@ -100,4 +102,4 @@ def register(app: typer.Typer) -> None:
         )
         for title, group in (("Overdue", overdue), ("Due soon", soon), ("Other open", rest)):
             if group:
-                st.out.print(commitments_table(title, group, as_of))
+                st.out.print(commitments_table(title, group, as_of, st.out.width))

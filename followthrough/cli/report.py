@@ -84,39 +84,62 @@ def collect(store: Store, as_of: date) -> Attention:
     return att
 
 
-def commitments_table(title: str, items: list[CommitmentView], as_of: date) -> Table:
-    table = Table(title=title, title_justify="left", show_lines=False, expand=False)
-    table.add_column("ID", justify="right", no_wrap=True)
-    table.add_column("Type", no_wrap=True)
-    table.add_column("Owner", no_wrap=True)
-    table.add_column("Action", overflow="fold", max_width=60)
-    table.add_column("Due", no_wrap=True)
-    table.add_column("Deal", overflow="fold", max_width=28)
-    table.add_column("Why", overflow="fold", max_width=40)
+def _due_label(c: CommitmentView, as_of: date) -> str:
+    if not c.due:
+        return ""
+    delta = (c.due - as_of).days
+    if delta < 0:
+        return f"{c.due.isoformat()} ({-delta}d late)"
+    return c.due.isoformat() + (" (today)" if delta == 0 else "")
+
+
+def commitments_table(title: str, items: list[CommitmentView], as_of: date, width: int = 80) -> Table:
+    """A listing sized to the terminal: fixed narrow columns, the action takes the rest."""
+    wide = width >= 120
+    table = Table(title=title, title_justify="left", pad_edge=False)
+    table.add_column("ID", justify="right", width=4)
+    table.add_column("Kind", width=7)
+    table.add_column("Owner", overflow="ellipsis", no_wrap=True, width=24 if wide else 16)
+    table.add_column("Action", overflow="fold" if wide else "ellipsis", no_wrap=not wide)
+    table.add_column("Due", width=21 if wide else 10, no_wrap=True)
+    table.add_column("Deal", overflow="ellipsis", no_wrap=True, width=30 if wide else 14)
     for c in items[:_MAX_ROWS]:
-        due = ""
-        if c.due:
-            delta = (c.due - as_of).days
-            due = f"{c.due.isoformat()} ({-delta}d late)" if delta < 0 else c.due.isoformat()
-        deal = f"{c.deal.name}" if c.deal else "[dim]unlinked[/dim]"
         table.add_row(
             str(c.id),
-            c.type,
+            "commit" if c.type == "commitment" else "request",
             c.owner_email or c.owner or "",
             c.action,
-            due,
-            deal,
-            "; ".join(c.priority_reasons),
+            _due_label(c, as_of) if wide else (c.due.isoformat() if c.due else ""),
+            c.deal.name if c.deal else "(unlinked)",
         )
     if len(items) > _MAX_ROWS:
         table.caption = f"{len(items) - _MAX_ROWS} more: followthrough commitments list"
     return table
 
 
+def render_cards(out: Console, title: str, items: list[CommitmentView], as_of: date) -> None:
+    """Each item as a short block: readable at any terminal width, and in a pipe."""
+    out.print(f"\n[bold]{title}[/bold]")
+    for c in items[:_MAX_ROWS]:
+        who = c.owner_email or c.owner or "no owner"
+        due = _due_label(c, as_of)
+        deal = c.deal.name if c.deal else "unlinked"
+        head = f"  #{c.id} {c.type} · {who}" + (f" · due {due}" if due else "") + f" · {deal}"
+        out.print(head, highlight=False, markup=False)
+        out.print(f"      {c.action}", highlight=False, markup=False, overflow="fold")
+        if c.priority_reasons:
+            out.print(
+                f"      why: {'; '.join(c.priority_reasons)}", style="dim", highlight=False, markup=False
+            )
+    if len(items) > _MAX_ROWS:
+        out.print(f"  … {len(items) - _MAX_ROWS} more: followthrough commitments list")
+
+
 def render_run(out: Console, rep: RunReport) -> None:
     parts = [f"{rep.documents_seen} documents read ({rep.documents_new} new or changed)"]
     if rep.crm:
-        parts.append("CRM " + ", ".join(f"{n} {k}" for k, n in rep.crm.items() if n))
+        crm = {k.replace("_", " "): n for k, n in rep.crm.items() if n}
+        parts.append("CRM: " + ", ".join(f"{n} {k}" for k, n in crm.items()))
     if rep.extracted or rep.cached or rep.failed:
         parts.append(f"{rep.extracted} extracted, {rep.cached} from cache, {len(rep.failed)} failed")
         parts.append(f"{rep.items} items")
@@ -131,7 +154,11 @@ def render_run(out: Console, rep: RunReport) -> None:
     if rep.prefiltered:
         parts.append(f"pre-filter skipped {rep.prefiltered} documents (~{rep.tokens_saved} tokens saved)")
     if rep.links:
-        parts.append("linked " + ", ".join(f"{n} by {m}" for m, n in rep.links.items() if n))
+        linked = ", ".join(f"{n} by {m}" for m, n in rep.links.items() if n and m != "unlinked")
+        parts.append(
+            f"linked {linked or 'none'}"
+            + (f"; {rep.links['unlinked']} unlinked" if rep.links.get("unlinked") else "")
+        )
     if rep.errors or rep.skipped:
         parts.append(f"{len(rep.errors)} errors, {len(rep.skipped)} skipped")
     out.print("; ".join(parts) + ".", highlight=False)
@@ -139,23 +166,19 @@ def render_run(out: Console, rep: RunReport) -> None:
 
 def render_attention(out: Console, att: Attention, as_of: date) -> None:
     out.print(f"\n[bold]Needs attention as of {as_of.isoformat()}[/bold] ({att.open_total} open)")
-    if att.overdue:
-        out.print(commitments_table(f"Overdue ({len(att.overdue)})", att.overdue, as_of))
-    else:
-        out.print("Overdue: none")
-    if att.due_soon:
-        out.print(
-            commitments_table(
-                f"Due in the next {DUE_SOON_DAYS} days ({len(att.due_soon)})", att.due_soon, as_of
-            )
-        )
-    else:
-        out.print(f"Due in the next {DUE_SOON_DAYS} days: none")
-    if att.unlinked:
-        out.print(commitments_table(f"Unlinked to any deal ({len(att.unlinked)})", att.unlinked, as_of))
-    else:
-        out.print("Unlinked: none")
+    sections = (
+        ("Overdue", att.overdue),
+        (f"Due in the next {DUE_SOON_DAYS} days", att.due_soon),
+        ("Unlinked to any deal", att.unlinked),
+        ("Open requests from customers", att.requests),
+    )
+    for title, items in sections:
+        if items:
+            render_cards(out, f"{title} ({len(items)})", items, as_of)
+        else:
+            out.print(f"\n[bold]{title}[/bold]: none")
     if att.by_owner:
+        out.print()
         table = Table(title="By owner", title_justify="left")
         table.add_column("Owner")
         for col in ("open", "overdue", "due_soon", "unlinked"):

@@ -135,7 +135,7 @@ def _cost_fn(model: str) -> Callable[[int, int], float] | None:
         return None
 
     def cost(prompt: int, completion: int) -> float:
-        return float(estimate_cost(model, prompt, completion))
+        return estimate_cost(model, prompt, completion) or 0.0
 
     return cost
 
