@@ -2,9 +2,9 @@
 
     python benchmarks/eval_bc3.py [--mbox PATH] [--gold PATH] [--pred OUT.jsonl] [--parakweet]
 
-Reads the mbox with the standard library (body lines starting with ">" are
-quoted text and dropped; "On ... wrote:" headers and signature delimiters end
-the new content), runs :class:`OfflineExtractor` with no company domains (BC3
+Reads the mbox with the project's email connector (or, with ``--stdlib`` or
+when connectors are absent, with the standard library: body lines starting
+with ">" and "On ... wrote:" headers are dropped), runs :class:`OfflineExtractor` with no company domains (BC3
 has none: the sender is "us"), writes predictions as JSONL
 ``{message_id, type, evidence, owner, due}`` and prints ``score.py``'s output.
 """
@@ -55,8 +55,20 @@ def _body(msg: email.message.Message) -> str:
         return payload.decode("utf-8", errors="replace")
 
 
+def load_documents(path: Path = MBOX) -> list[SourceDocument]:
+    """BC3 messages through the project's email connector, or the stdlib reader when it is absent."""
+    try:
+        from connectors.registry import connector_for
+    except ImportError:  # pragma: no cover - connectors ship with the package
+        return list(load_mbox(path))
+    cls = connector_for(path)
+    if cls is None:
+        return list(load_mbox(path))
+    return list(cls(path).documents())
+
+
 def load_mbox(path: Path = MBOX) -> Iterator[SourceDocument]:
-    """BC3 messages as SourceDocuments (new content only)."""
+    """BC3 messages as SourceDocuments (new content only), with the standard library alone."""
     for msg in mailbox.mbox(str(path), create=False):
         raw = _body(msg)
         lines: list[str] = []
@@ -94,10 +106,13 @@ def prediction(doc: SourceDocument, item: ExtractedItem) -> dict[str, object]:
     }
 
 
-def run_bc3(pred_path: Path, mbox: Path = MBOX, gold: Path = GOLD) -> dict[str, dict[str, float]]:
+def run_bc3(
+    pred_path: Path, mbox: Path = MBOX, gold: Path = GOLD, *, stdlib: bool = False
+) -> dict[str, dict[str, float]]:
     ex = OfflineExtractor()
+    docs = list(load_mbox(mbox)) if stdlib else load_documents(mbox)
     with pred_path.open("w", encoding="utf-8") as f:
-        for doc in load_mbox(mbox):
+        for doc in docs:
             for item in ex.extract(doc):
                 f.write(json.dumps(prediction(doc, item)) + "\n")
     out = subprocess.run(
@@ -143,8 +158,9 @@ def main() -> int:
     ap.add_argument("--gold", type=Path, default=GOLD)
     ap.add_argument("--pred", type=Path, default=Path("/tmp/followthrough-bc3-pred.jsonl"))
     ap.add_argument("--parakweet", action="store_true", help="also print the Parakweet test cross-check")
+    ap.add_argument("--stdlib", action="store_true", help="read the mbox with the stdlib, not the connector")
     a = ap.parse_args()
-    run_bc3(a.pred, a.mbox, a.gold)
+    run_bc3(a.pred, a.mbox, a.gold, stdlib=a.stdlib)
     subprocess.run([sys.executable, str(SCORE), "--gold", str(a.gold), "--pred", str(a.pred)], check=True)
     if a.parakweet:
         r = parakweet_crosscheck()

@@ -323,15 +323,45 @@ def _main_clause(pat: re.Pattern[str], sentence: str) -> bool:
     return False
 
 
+_QMARK_END = re.compile(r"\?\s*[)\"'”]?\s*(?:[:;)(]-?[)(DP]|:-?\))?$")
+
+
+def _is_question(sentence: str, body: str) -> bool:
+    stripped = sentence.rstrip()
+    return stripped.endswith("?") or bool(_INTERROGATIVE.match(body)) or bool(_QMARK_END.search(stripped))
+
+
+def triggered(sentence: str) -> bool:
+    """Cheap gate: could this sentence be a commitment or a request at all?
+
+    True when any commissive or directive cue fires (the blockers are not
+    computed). A sentence with no trigger never yields an item, so the
+    extractor skips the rest of the analysis and the model for it.
+    """
+    body = strip_lead(sentence)
+    if _is_question(sentence, body) or _ACTION_ITEM.match(sentence) or _BARE_WILL.match(body):
+        return True
+    if first_word(body) in ACTION_VERBS or first_word(body) in ("don't", "do"):
+        return True
+    for pat in (
+        _FP_FUTURE,
+        _FP_OFFER,
+        _PLEASE,
+        _YOU_MODAL,
+        _YOU_SHOULD,
+        _LET_KNOW,
+        _INDIRECT,
+        _PASSIVE_FUTURE,
+    ):
+        if pat.search(sentence):
+            return True
+    return bool(_OFFER_Q.match(body))
+
+
 def analyze(sentence: str) -> Cues:
     """The cues in one sentence."""
     body = strip_lead(sentence)
-    stripped = sentence.rstrip()
-    question = (
-        bool(_INTERROGATIVE.match(body))
-        or stripped.endswith("?")
-        or bool(re.search(r"\?\s*[)\"'”]?\s*(?:[:;)(]-?[)(DP]|:-?\))?$", stripped))
-    )
+    question = _is_question(sentence, body)
     fw = first_word(body)
     if fw in ("don't", "do") and re.match(
         r"^\W*(?:don't|do not)\s+(?:forget|bookmark|send|share|use|reply|post|"

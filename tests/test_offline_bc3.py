@@ -1,0 +1,28 @@
+"""Regression guard: the offline extractor's scores on the BC3 dev set stay above the targets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EVAL
+
+TARGETS = {"commitment_f1": 0.50, "request_f1": 0.80, "owner_accuracy": 0.90}
+
+
+@pytest.mark.slow
+def test_bc3_dev_scores(tmp_path: Path) -> None:
+    if not (EVAL / "bc3-dev.mbox").exists():
+        pytest.skip(f"BC3 dev set not found at {EVAL}")
+    from benchmarks.eval_bc3 import run_bc3
+
+    res = run_bc3(tmp_path / "pred.jsonl", EVAL / "bc3-dev.mbox", EVAL / "bc3-dev.gold.jsonl")
+    com, req = res["commitment"], res["request"]
+    summary = (
+        f"commitment F1={com['f1_lenient']:.2f} request F1={req['f1_lenient']:.2f} "
+        f"owner={com.get('owner_accuracy', 0):.2f}"
+    )
+    assert com["f1_lenient"] >= TARGETS["commitment_f1"], summary
+    assert req["f1_lenient"] >= TARGETS["request_f1"], summary
+    assert com.get("owner_accuracy", 0.0) >= TARGETS["owner_accuracy"], summary
