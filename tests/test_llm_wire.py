@@ -59,7 +59,8 @@ def test_parse_reply_accepts_design_example_and_common_wobbles() -> None:
         ('{"items": [{"type": "promise", "action": "x", "evidence": "y"}]}', "does not match"),
         ("", "empty"),
         (
-            '{"items": [{"type": "request", "owner": null, "counterparty": null, "action": "x", "due": null}]}',
+            '{"items": [{"type": "request", "owner": null, "counterparty": null,'
+            ' "action": "x", "due": null}]}',
             "evidence",
         ),
     ],

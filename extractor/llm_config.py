@@ -1,0 +1,73 @@
+"""Where the LLM backend's endpoint, key and model come from: one place, at call time.
+
+Order, first wins: an explicit argument (a CLI flag), then the environment
+(``OPENAI_API_KEY``, ``OPENAI_BASE_URL``, ``FOLLOWTHROUGH_MODEL``), then the
+default (OpenAI's API, ``gpt-4o-mini``). Nothing is read at import time.
+
+OpenAI's hosted API needs a key; a missing one raises :class:`ConfigError`
+saying how to fix it. Local servers (vLLM, Ollama, llama.cpp server, LM
+Studio, any base URL that is not api.openai.com) need none: a placeholder is
+sent, since the ``openai`` client requires a non-empty key.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from followthrough.errors import ConfigError
+
+__all__ = ["LLMConfig", "resolve_llm_config", "llm_configured", "DEFAULT_MODEL", "OPENAI_BASE_URL"]
+
+DEFAULT_MODEL = "gpt-4o-mini"
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+_NO_KEY = "not-needed"
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    api_key: str
+    base_url: str
+    model: str
+
+    @property
+    def hosted_openai(self) -> bool:
+        return (urlparse(self.base_url).hostname or "").endswith("openai.com")
+
+    def __repr__(self) -> str:  # never print the key
+        return f"LLMConfig(base_url={self.base_url!r}, model={self.model!r}, api_key=***)"
+
+
+def llm_configured(env: Mapping[str, str] | None = None) -> bool:
+    """True when the environment points at an LLM (a key or a base URL is set)."""
+    env = os.environ if env is None else env
+    return bool(env.get("OPENAI_API_KEY") or env.get("OPENAI_BASE_URL"))
+
+
+def resolve_llm_config(
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    model: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> LLMConfig:
+    """Resolve the endpoint, key and model (see the module docstring for the order)."""
+    env = os.environ if env is None else env
+    url = (base_url or env.get("OPENAI_BASE_URL") or OPENAI_BASE_URL).strip().rstrip("/")
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ConfigError(
+            f"OPENAI_BASE_URL {url!r} is not an http(s) URL: use e.g. http://localhost:8000/v1 "
+            "(vLLM), http://localhost:11434/v1 (Ollama) or http://localhost:8080/v1 (llama.cpp)"
+        )
+    key = api_key or env.get("OPENAI_API_KEY") or ""
+    name = (model or env.get("FOLLOWTHROUGH_MODEL") or DEFAULT_MODEL).strip()
+    config = LLMConfig(api_key=key or _NO_KEY, base_url=url, model=name)
+    if not key and config.hosted_openai:
+        raise ConfigError(
+            f"no API key for {url}: set OPENAI_API_KEY (or pass --api-key), or set OPENAI_BASE_URL "
+            "to a local OpenAI-compatible server, or use --extractor offline"
+        )
+    return config

@@ -1,0 +1,587 @@
+"""The LLM backend: any OpenAI-compatible ``/v1/chat/completions`` endpoint.
+
+OpenAI, Azure OpenAI (v1 endpoint), vLLM, Ollama, llama.cpp server, LM Studio.
+One document goes through these steps::
+
+    chunk (tokens, on speaker/paragraph boundaries, header repeated)
+      → pre-filter (offline candidate detector: chunks with nothing plausible are skipped)
+      → rate limiter (RPM/TPM, shared by all threads)
+      → chat completion (structured output; retries on 429/5xx/timeouts, Retry-After honoured)
+      → validate (wire schema; one re-ask with the validation error)
+      → ground (evidence aligned to the text: exact / normalized / fuzzy / none)
+      → resolve (owner → participant email, due → date relative to occurred_at)
+      → merge (duplicates from overlapping chunks dropped)
+
+Output modes, tried in order and remembered once a server refuses one:
+``json_schema`` (strict structured output), ``json_object`` (JSON mode, the
+schema in the system prompt) and ``text`` (the schema in the prompt only).
+Every reply is validated the same way whichever mode produced it.
+
+Errors: a document that still fails after its retries, its re-ask or its time
+budget raises :class:`DocumentFailed` (an ``ExtractionError`` that carries the
+tokens it spent); ``run_many`` yields it so the pipeline records the document
+as failed and retries it next run. A refused key, an unknown model or an
+exhausted quota raise :class:`~followthrough.errors.ConfigError`, which stops
+the batch: no other document could succeed either.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import openai
+from tenacity import RetryCallState, Retrying, retry_if_exception
+
+from extractor.base import ExtractionResult, Extractor
+from extractor.chunking import Chunk, chunk_document
+from extractor.grounding import DEFAULT_FUZZY_THRESHOLD, Aligner
+from extractor.llm_config import resolve_llm_config
+from extractor.pricing import estimate_cost
+from extractor.ratelimit import RateLimiter, RateLimitTimeout
+from extractor.resolve import People, normalize_due
+from extractor.tokens import count_tokens
+from extractor.wire import (
+    WireItem,
+    WireParseError,
+    parse_reply,
+    response_format_json_schema,
+    strict_json_schema,
+)
+from followthrough.errors import ConfigError, ExtractionError
+from followthrough.types import AlignmentStatus, ExtractedItem, SourceDocument
+from prompts.loader import Prompt, load_prompt
+
+__all__ = ["OpenAIExtractor", "DocumentFailed", "CandidateFinder", "MODES"]
+
+log = logging.getLogger("followthrough.extractor.openai")
+
+MODES = ("json_schema", "json_object", "text")
+_RETRY_STATUS = frozenset({408, 409, 425, 429})
+_MAX_HEADER_PEOPLE = 12
+
+
+@runtime_checkable
+class CandidateFinder(Protocol):
+    """The offline detector's pre-filter interface: spans that plausibly hold an item."""
+
+    def candidates(self, doc: SourceDocument) -> list[tuple[int, int]]: ...
+
+
+Prefilter = CandidateFinder | Callable[[SourceDocument], bool]
+
+
+class DocumentFailed(ExtractionError):
+    """One document could not be extracted; ``result`` holds what was spent on it."""
+
+    def __init__(self, message: str, result: ExtractionResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class _ModeRefused(Exception):
+    """The server rejected the response_format of the current mode."""
+
+
+@dataclass
+class _Call:
+    """The conversation for one chunk, without the system message (it depends on the mode)."""
+
+    messages: list[dict[str, str]]
+
+
+def retry_after_seconds(exc: BaseException) -> float | None:
+    """Seconds a server asked us to wait (``retry-after-ms`` / ``retry-after``), if any."""
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if headers is None:
+        return None
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        if parsed is None:
+            return None
+        return max(0.0, parsed.timestamp() - time.time())
+
+
+def _quota_exhausted(exc: BaseException) -> bool:
+    body = getattr(exc, "body", None)
+    code = body.get("code") if isinstance(body, dict) else getattr(exc, "code", None)
+    return code == "insufficient_quota"
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """429 (not quota), 408/409/425, 5xx, timeouts and connection errors."""
+    if isinstance(exc, openai.APITimeoutError | openai.APIConnectionError):
+        return True
+    if isinstance(exc, openai.APIStatusError):
+        if exc.status_code == 429 and _quota_exhausted(exc):
+            return False
+        return exc.status_code in _RETRY_STATUS or exc.status_code >= 500
+    return False
+
+
+class OpenAIExtractor(Extractor):
+    """Commitments and requests from an OpenAI-compatible chat model.
+
+    Pass a configured ``openai.OpenAI`` as ``client`` (tests point one at a
+    fake server), or let the extractor build one from ``api_key``/``base_url``
+    and the environment (see :mod:`extractor.llm_config`); it then disables the
+    SDK's own retries, since this class retries with tenacity.
+    """
+
+    name: ClassVar[str] = "openai"
+
+    def __init__(
+        self,
+        client: openai.OpenAI | None = None,
+        *,
+        model: str | None = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        prompt: Prompt | None = None,
+        concurrency: int = 8,
+        rpm: int | None = None,
+        tpm: int | None = None,
+        prefilter: Prefilter | None = None,
+        company_domains: Iterable[str] = (),
+        directory: Mapping[str, str] | None = None,
+        max_seconds_per_doc: float = 120.0,
+        request_timeout: float = 60.0,
+        max_attempts: int = 6,
+        backoff_initial: float = 1.0,
+        backoff_max: float = 30.0,
+        max_chunk_tokens: int = 6000,
+        chunk_overlap_tokens: int = 200,
+        max_output_tokens: int = 2048,
+        mode: str = "json_schema",
+        fuzzy_threshold: float = DEFAULT_FUZZY_THRESHOLD,
+        keep_ungrounded: bool = False,
+        temperature: float | None = 0.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if mode not in MODES:
+            raise ConfigError(f"unknown output mode {mode!r}: choose one of {', '.join(MODES)}")
+        if concurrency < 1:
+            raise ConfigError("--concurrency must be at least 1")
+        self._owns_client = client is None
+        if client is None:
+            config = resolve_llm_config(api_key=api_key, base_url=base_url, model=model)
+            client = openai.OpenAI(
+                api_key=config.api_key, base_url=config.base_url, max_retries=0, timeout=request_timeout
+            )
+            model = config.model
+        elif model is None:
+            model = resolve_llm_config(api_key="injected", base_url=str(client.base_url), model=None).model
+        self.client = client
+        self._model = model
+        self.prompt = prompt or load_prompt()
+        self.concurrency = concurrency
+        self.limiter = RateLimiter(rpm=rpm, tpm=tpm)
+        self.prefilter = prefilter
+        self.company_domains = {d.lower().lstrip("@") for d in company_domains}
+        self.directory = dict(directory or {})
+        self.max_seconds_per_doc = max_seconds_per_doc
+        self.request_timeout = request_timeout
+        self.max_attempts = max_attempts
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self.max_chunk_tokens = max_chunk_tokens
+        self.chunk_overlap_tokens = chunk_overlap_tokens
+        self.max_output_tokens = max_output_tokens
+        self.fuzzy_threshold = fuzzy_threshold
+        self.keep_ungrounded = keep_ungrounded
+        self.temperature = temperature
+        self._sleep = sleep
+        self._mode = mode
+        self._mode_lock = threading.Lock()
+        self._schema_json = json.dumps(strict_json_schema(), separators=(",", ":"))
+        self._examples = self.prompt.example_messages()
+
+    # -- identity -----------------------------------------------------------------
+    @property
+    def model(self) -> str:
+        return self._model
+
+    @property
+    def prompt_version(self) -> str:
+        return self.prompt.version
+
+    @property
+    def mode(self) -> str:
+        """The output mode in use (it only ever moves down :data:`MODES`)."""
+        return self._mode
+
+    def estimate_cost(self, prompt_tokens: int, completion_tokens: int) -> float | None:
+        """Estimated USD for these tokens with this model (``None``: price unknown)."""
+        return estimate_cost(self._model, prompt_tokens, completion_tokens)
+
+    # -- one document -------------------------------------------------------------
+    def extract(self, doc: SourceDocument) -> list[ExtractedItem]:
+        return self.run(doc).items
+
+    def run(self, doc: SourceDocument) -> ExtractionResult:
+        deadline = time.monotonic() + self.max_seconds_per_doc
+        result = ExtractionResult()
+        chunks = chunk_document(
+            doc, max_tokens=self.max_chunk_tokens, overlap_tokens=self.chunk_overlap_tokens
+        )
+        keep = self._prefilter(doc, chunks)
+        replies: list[tuple[WireItem, Chunk]] = []
+        for chunk, wanted in zip(chunks, keep, strict=True):
+            call = _Call([*self._examples, self._document_message(doc, chunk)])
+            if not wanted:
+                result.tokens_saved += self._estimate_prompt_tokens(call, self._mode)
+                continue
+            try:
+                reply = self._ask(call, deadline, result)
+            except ExtractionError as e:
+                raise DocumentFailed(f"{_label(doc)}: {e}", result) from e
+            replies.extend((item, chunk) for item in reply.items)
+        result.prefiltered = not any(keep)
+        result.items = self._to_items(doc, replies, result)
+        return result
+
+    def _prefilter(self, doc: SourceDocument, chunks: list[Chunk]) -> list[bool]:
+        if self.prefilter is None:
+            return [True] * len(chunks)
+        if isinstance(self.prefilter, CandidateFinder):
+            spans = self.prefilter.candidates(doc)
+            return [any(a < c.end and b > c.start for a, b in spans) for c in chunks]
+        plausible = bool(self.prefilter(doc))
+        return [plausible] * len(chunks)
+
+    def _header(self, doc: SourceDocument) -> str:
+        when = doc.occurred_at.strftime("%Y-%m-%d %H:%M %Z (%A)").replace("  ", " ")
+        people = [
+            f"{p.name} <{p.email}>" if p.name and p.email else p.label()
+            for p in doc.participants[:_MAX_HEADER_PEOPLE]
+        ]
+        more = len(doc.participants) - _MAX_HEADER_PEOPLE
+        if more > 0:
+            people.append(f"and {more} more")
+        sender = doc.sender
+        parts = [f"{doc.source} {'from ' + sender.label() if sender else ''}".strip(), when]
+        if doc.title:
+            parts.append(f"subject: {doc.title}" if doc.source == "email" else f"title: {doc.title}")
+        if people:
+            parts.append("participants: " + ", ".join(people))
+        return "; ".join(parts)
+
+    def _document_message(self, doc: SourceDocument, chunk: Chunk) -> dict[str, str]:
+        header = self._header(doc)
+        if chunk.total > 1:
+            header += f"; part {chunk.index + 1} of {chunk.total}"
+        return {"role": "user", "content": self.prompt.document_message(header, chunk.text)}
+
+    # -- the call -----------------------------------------------------------------
+    def _system(self, mode: str) -> dict[str, str]:
+        schema = None if mode == "json_schema" else self._schema_json
+        return {"role": "system", "content": self.prompt.system_message(schema_json=schema)}
+
+    def _estimate_prompt_tokens(self, call: _Call, mode: str) -> int:
+        messages = [self._system(mode), *call.messages]
+        n = sum(count_tokens(m["content"]) + 4 for m in messages) + 3
+        if mode == "json_schema":
+            n += count_tokens(self._schema_json)
+        return n
+
+    def _ask(self, call: _Call, deadline: float, result: ExtractionResult) -> Any:
+        """One chunk: a completion, validated, re-asked once on a bad reply."""
+        content = self._complete(call, deadline, result)
+        try:
+            return parse_reply(content)
+        except WireParseError as first:
+            log.info("re-asking after an invalid reply: %s", first)
+            reask = _Call(
+                [
+                    *call.messages,
+                    {"role": "assistant", "content": content or ""},
+                    {"role": "user", "content": self.prompt.reask_message(str(first))},
+                ]
+            )
+            content = self._complete(reask, deadline, result)
+            try:
+                return parse_reply(content)
+            except WireParseError as second:
+                raise ExtractionError(f"the model's reply failed validation twice: {second}") from second
+
+    def _complete(self, call: _Call, deadline: float, result: ExtractionResult) -> str | None:
+        """A completion with retries; downgrades the output mode when the server refuses it."""
+        while True:
+            try:
+                return self._with_retries(call, deadline, result)
+            except _ModeRefused:
+                continue
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        after = retry_after_seconds(exc) if exc is not None else None
+        if after is not None:
+            return min(after, self.backoff_max * 4) + random.uniform(0, 0.1 * max(after, 0.1))
+        exp: float = self.backoff_initial * 2.0 ** (state.attempt_number - 1)
+        return min(self.backoff_max, exp) + random.uniform(0, self.backoff_initial)
+
+    def _with_retries(self, call: _Call, deadline: float, result: ExtractionResult) -> str | None:
+        def stop(state: RetryCallState) -> bool:
+            upcoming = state.upcoming_sleep or 0.0
+            return state.attempt_number >= self.max_attempts or time.monotonic() + upcoming >= deadline
+
+        retrying = Retrying(
+            retry=retry_if_exception(is_retryable),
+            wait=self._wait,
+            stop=stop,
+            sleep=self._sleep,
+            reraise=True,
+            before_sleep=lambda s: log.info(
+                "retrying after %s (attempt %d)",
+                type(s.outcome.exception()).__name__ if s.outcome else "?",
+                s.attempt_number,
+            ),
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return self._call_once(call, deadline, result)
+        except _ModeRefused:
+            raise
+        except RateLimitTimeout as e:
+            raise ExtractionError(f"time budget of {self.max_seconds_per_doc:g}s spent waiting: {e}") from e
+        except openai.AuthenticationError as e:
+            raise ConfigError(
+                f"the LLM server refused the API key ({e.status_code}): check OPENAI_API_KEY"
+            ) from e
+        except openai.PermissionDeniedError as e:
+            raise ConfigError(f"the LLM server denied access ({e.status_code}): {_brief(e)}") from e
+        except openai.NotFoundError as e:
+            raise ConfigError(
+                f"the LLM server does not know model {self._model!r} or the endpoint "
+                f"{self.client.base_url}: set FOLLOWTHROUGH_MODEL to a model it serves ({_brief(e)})"
+            ) from e
+        except openai.RateLimitError as e:
+            if _quota_exhausted(e):
+                raise ConfigError("the LLM account has no quota left (insufficient_quota)") from e
+            raise ExtractionError(
+                f"still rate limited after {self.max_attempts} attempts: {_brief(e)}"
+            ) from e
+        except openai.APIStatusError as e:
+            raise ExtractionError(f"the LLM server answered {e.status_code}: {_brief(e)}") from e
+        except openai.APITimeoutError as e:
+            raise ExtractionError("the LLM server did not answer in time") from e
+        except openai.APIConnectionError as e:
+            raise ExtractionError(f"cannot reach the LLM server at {self.client.base_url}: {e}") from e
+        except openai.OpenAIError as e:
+            raise ExtractionError(f"LLM call failed: {e}") from e
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _call_once(self, call: _Call, deadline: float, result: ExtractionResult) -> str | None:
+        mode = self._mode
+        messages = [self._system(mode), *call.messages]
+        reserved = self._estimate_prompt_tokens(call, mode)
+        self.limiter.acquire(reserved + min(self.max_output_tokens, 512), deadline)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise ExtractionError(f"time budget of {self.max_seconds_per_doc:g}s spent")
+        kwargs: dict[str, Any] = {
+            "model": self._model,
+            "messages": messages,
+            "timeout": min(self.request_timeout, max(1.0, remaining)),
+            "max_tokens": self.max_output_tokens,
+        }
+        if self.temperature is not None:
+            kwargs["temperature"] = self.temperature
+        if mode == "json_schema":
+            kwargs["response_format"] = response_format_json_schema()
+        elif mode == "json_object":
+            kwargs["response_format"] = {"type": "json_object"}
+        result.llm_calls += 1
+        try:
+            response = self.client.chat.completions.create(**kwargs)
+        except (openai.BadRequestError, openai.UnprocessableEntityError) as e:
+            if mode != "text" and _refuses_format(e):
+                self._downgrade(mode, e)
+                raise _ModeRefused from e
+            raise
+        except openai.APIStatusError as e:
+            if e.status_code == 429:
+                self.limiter.pause(retry_after_seconds(e) or self.backoff_initial)
+            if e.status_code == 501 and mode != "text":
+                self._downgrade(mode, e)
+                raise _ModeRefused from e
+            raise
+        usage = response.usage
+        prompt_tokens = usage.prompt_tokens if usage and usage.prompt_tokens else reserved
+        choice = response.choices[0] if response.choices else None
+        content = choice.message.content if choice is not None else None
+        completion_tokens = (
+            usage.completion_tokens if usage and usage.completion_tokens else count_tokens(content or "")
+        )
+        result.prompt_tokens += prompt_tokens
+        result.completion_tokens += completion_tokens
+        self.limiter.settle(reserved + min(self.max_output_tokens, 512), prompt_tokens + completion_tokens)
+        if choice is not None and getattr(choice.message, "refusal", None):
+            raise ExtractionError(f"the model refused: {choice.message.refusal}")
+        return content
+
+    def _downgrade(self, mode: str, exc: Exception) -> None:
+        with self._mode_lock:
+            if self._mode == mode:
+                self._mode = MODES[MODES.index(mode) + 1]
+                log.warning(
+                    "the server refused response_format %s (%s); using %s from now on",
+                    mode,
+                    _brief(exc),
+                    self._mode,
+                )
+
+    # -- after the reply ------------------------------------------------------------
+    def _to_items(
+        self, doc: SourceDocument, replies: list[tuple[WireItem, Chunk]], result: ExtractionResult
+    ) -> list[ExtractedItem]:
+        aligner = Aligner(doc.text, threshold=self.fuzzy_threshold)
+        people = People(doc, self.directory)
+        today = doc.occurred_at.date()
+        items: list[ExtractedItem] = []
+        seen_spans: list[tuple[str, int, int]] = []
+        seen_quotes: set[tuple[str, str]] = set()
+        for wire, chunk in replies:
+            evidence = aligner.evidence(wire.evidence, within=(chunk.start, chunk.end))
+            flags: list[str] = []
+            if evidence.char_start is None or evidence.char_end is None:
+                key = (wire.type, " ".join(wire.evidence.lower().split()))
+                if key in seen_quotes:
+                    continue
+                seen_quotes.add(key)
+                result.ungrounded += 1
+                if not self.keep_ungrounded:
+                    continue
+                flags.append("ungrounded")
+            else:
+                if _duplicate(seen_spans, wire.type, evidence.char_start, evidence.char_end):
+                    continue
+                seen_spans.append((wire.type, evidence.char_start, evidence.char_end))
+            offset = evidence.char_start
+            owner = people.resolve(wire.owner, offset=offset, default_author=wire.type == "commitment")
+            if not owner.participant:
+                flags.append("owner_not_participant")
+            counterparty = people.resolve(wire.counterparty, offset=offset, default_author=False)
+            due, due_text = normalize_due(wire.due, today, evidence=evidence.quote)
+            confidence = {AlignmentStatus.EXACT: 0.8, AlignmentStatus.FUZZY: 0.7}.get(evidence.alignment, 0.0)
+            items.append(
+                ExtractedItem(
+                    type=wire.type,
+                    owner=owner.label,
+                    owner_email=owner.email,
+                    counterparty=counterparty.label,
+                    counterparty_email=counterparty.email,
+                    action=wire.action,
+                    due=due,
+                    due_text=due_text,
+                    evidence=evidence,
+                    confidence=confidence,
+                    flags=flags,
+                )
+            )
+        return items
+
+    # -- many documents -------------------------------------------------------------
+    def _run_safely(self, doc: SourceDocument) -> ExtractionResult | ExtractionError:
+        try:
+            return self.run(doc)
+        except ExtractionError as e:
+            return e
+
+    def run_many(
+        self, docs: Iterable[SourceDocument]
+    ) -> Iterator[tuple[SourceDocument, ExtractionResult | ExtractionError]]:
+        """Extract concurrently, yielding as each completes.
+
+        At most ``2 × concurrency`` documents are in flight, so memory stays flat
+        however many ``docs`` the iterable yields. A :class:`ConfigError` (bad
+        key, unknown model) stops the batch; other failures are yielded.
+        """
+        source = iter(docs)
+        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="followthrough-llm")
+        pending: dict[Future[ExtractionResult | ExtractionError], SourceDocument] = {}
+
+        def submit_next() -> None:
+            doc = next(source, None)
+            if doc is not None:
+                pending[pool.submit(self._run_safely, doc)] = doc
+
+        try:
+            for _ in range(2 * self.concurrency):
+                submit_next()
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    doc = pending.pop(future)
+                    outcome = future.result()
+                    submit_next()
+                    yield doc, outcome
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def close(self) -> None:
+        if self._owns_client:
+            self.client.close()
+
+
+def _duplicate(seen: list[tuple[str, int, int]], kind: str, start: int, end: int) -> bool:
+    """Same type and overlapping evidence for at least half of the shorter span."""
+    for k, a, b in seen:
+        if k != kind:
+            continue
+        overlap = min(b, end) - max(a, start)
+        if overlap > 0 and overlap >= 0.5 * min(b - a, end - start):
+            return True
+    return False
+
+
+def _refuses_format(exc: openai.APIStatusError) -> bool:
+    text = str(exc).lower()
+    if "context" in text and ("length" in text or "window" in text or "too long" in text):
+        return False
+    return any(
+        word in text
+        for word in (
+            "response_format",
+            "json_schema",
+            "json schema",
+            "schema",
+            "json_object",
+            "grammar",
+            "format",
+        )
+    )
+
+
+def _brief(exc: BaseException) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        message = body.get("message") or (body.get("error") or {}).get("message")
+        if message:
+            return str(message)[:200]
+    return str(exc)[:200]
+
+
+def _label(doc: SourceDocument) -> str:
+    return doc.origin or f"{doc.source}:{doc.external_id}"
