@@ -233,3 +233,24 @@ def test_html_blockquote_becomes_quote_lines() -> None:
     assert "color: red" not in text
     assert "> Can you send the deck?" in text
     assert split_reply(text).text == "I'll send the deck today."
+
+
+@pytest.mark.parametrize(
+    "closing",
+    [
+        "Thanks,\nDana",
+        "Best regards,\nDana Lee\nVP Data | Acme Corp\n+1 (212) 555-0198",
+        "Viele Grüße / best regards,\nZoë\n\nZoë Müller\nChief Data Officer, Umbrella Health",
+        "Cheers, Martin.",
+        "Med venlig hilsen\nAnders Andersen",
+        "Cordialement,\nClaire",
+        "-- \nDana Lee\nhttps://acme.com",
+        "Sent from my iPhone",
+        "Envoyé de mon iPhone",
+    ],
+)
+def test_sign_off_blocks(closing: str) -> None:
+    body = f"Hi Marco,\n\nI'll review the BAA by Friday.\n\n{closing}\n"
+    parts = split_reply(body)
+    assert parts.text == "Hi Marco,\n\nI'll review the BAA by Friday."
+    assert parts.signature == closing.strip()

@@ -155,9 +155,10 @@ _SIGN_OFF_PHRASES = (
 )
 # The phrase is matched case-insensitively; an optional name after it ("Cheers,
 # Martin.") must be capitalised so that "Thanks for everything" is no sign-off.
+_PHRASE = r"(?i:" + "|".join(re.escape(p) for p in sorted(_SIGN_OFF_PHRASES, key=len, reverse=True)) + r")"
+# "Viele Grüße / best regards," counts too.
 _SIGN_OFF = re.compile(
-    r"^(?i:" + "|".join(re.escape(p) for p in sorted(_SIGN_OFF_PHRASES, key=len, reverse=True)) + r")"
-    r"[,.!:;。、]*(?:\s+[A-Z][\w.'-]*){0,3}[,.!]?$"
+    r"^" + _PHRASE + r"(?:[,.!]?\s*/\s*" + _PHRASE + r")?[,.!:;。、]*(?:\s+[A-Z][\w.'-]*){0,3}[,.!]?$"
 )
 
 # "-Abhishek Kona", "--Barb", "/John", "- Maarten de Jong".
