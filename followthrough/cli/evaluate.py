@@ -34,17 +34,9 @@ def _fmt(x: float | None) -> str:
 
 def _render(st_out: Any, scores: dict[str, KindScore], show: int) -> None:
     table = Table(title="Extraction quality", title_justify="left")
-    for col in (
-        "type",
-        "predicted",
-        "P",
-        "R lenient",
-        "F1 lenient",
-        "R majority",
-        "F1 majority",
-        "owner acc",
-    ):
-        table.add_column(col, justify="left" if col == "type" else "right")
+    table.caption = "R, F1: lenient (>= 1 vote); maj: majority (>= 2 votes); owner: owner accuracy"
+    for col in ("type", "pred", "P", "R", "F1", "R maj", "F1 maj", "owner"):
+        table.add_column(col, justify="left" if col == "type" else "right", no_wrap=True)
     for k, s in scores.items():
         table.add_row(
             k,
