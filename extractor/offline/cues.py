@@ -44,12 +44,20 @@ _FP_FUTURE = re.compile(
     r"\b(?:i|we)(?:'ll|’ll| will| shall|'m going to|’m going to| am going to|'re going to|’re going to"
     r"| are going to| plan to| intend to| promise to| commit to| aim to| want to make sure| still plan to"
     r"| will make sure|'ll make sure| am planning to|'m planning to| are planning to"
-    r"|'re planning to)\b(?! not\b)",
+    r"|'re planning to| plan on| am planning on|'m planning on| expect to| are planning on"
+    r"|'re planning on)\b(?! not\b)"
+    r"|\b(?:i|we)\s+(?!was\b|were\b|had\b|did\b)\w+[^.?!;:]{0,60}?\s+and\s+(?:will|shall)\s+(?!be\b"
+    r"|not\b|never\b)\w+"
+    r"|\b(?:i|we)(?:'m|’m| am|'re|’re| are)\s+(?:also\s+|now\s+|currently\s+|just\s+)?(?:sending|faxing"
+    r"|forwarding"
+    r"|checking|looking into|putting together|preparing|setting up|following up|reaching out|scheduling"
+    r"|arranging"
+    r"|drafting|working on|pulling together|getting)\b",
     _I,
 )
 _FP_OFFER = re.compile(
     r"\b(?:i|we)(?:'d| would|'m| am|'re| are| will be|'ll be)\s+(?:more than\s+|very\s+|really\s+)?"
-    r"(?:happy|glad|willing|pleased|prepared|able)\s+to\b"
+    r"(?:happy|glad|willing|pleased|prepared|able|available)\s+to\b"
     r"|\b(?:happy|glad|willing)\s+to\s+(?!hear|see|help\s+if|report)\w+"
     r"|\b(?:i|we)\s+(?:can|could)\s+(?:offer|volunteer|take|send|do|check|test|provide|set|get|share"
     r"|help|draft"
@@ -61,7 +69,11 @@ _FP_OFFER = re.compile(
     r"|\bi(?:'ll| will) (?:take care|handle|own)\b|\bi volunteer\b|\bcount me in\b",
     _I,
 )
-_FP_NEED = re.compile(r"\b(?:i|we)\s+(?:need to|have to|must|should)\s+(?!be\b)\w+", _I)
+_FP_NEED = re.compile(
+    r"\b(?:i|we)\s+(?:still\s+|also\s+|really\s+)?(?:need to|have to|must)\s+(?!be\b|know\b|have\b|say\b"
+    r"|admit\b)\w+",
+    _I,
+)
 _BARE_WILL = re.compile(r"^(?:(?:ok|okay|sure|yes|yep|sounds good|great|thanks)[,!.]?\s+)?will\s+\w+", _I)
 _PASSIVE_FUTURE = re.compile(
     r"\bwill\s+be\s+(?:sent|posted|circulated|shared|provided|distributed|published|updated|forwarded"
@@ -74,7 +86,8 @@ _ACTION_ITEM = re.compile(
 
 # Blockers.
 _HEDGE = re.compile(
-    r"\b(?:i|we)\s+(?:might|may|could possibly|probably will|will probably|will possibly)\b"
+    r"\b(?:i|we)(?:\s+(?:might|may|could possibly|probably will|will probably|will possibly)"
+    r"|'ll (?:probably|possibly))\b"
     r"|\b(?:maybe|perhaps|possibly)\s+(?:i|we)\b|\bnot sure (?:if|whether|that) (?:i|we)\b"
     r"|\b(?:i|we)(?:'ll| will)\s+(?:see|think about)\b|\bhopefully\b|\bi hope to\b",
     _I,
@@ -118,7 +131,10 @@ _FUTURE_MEANING_NOT_PROMISE = re.compile(
     r"|\b(?:i(?:'ll| will)|let me)\s+(?:just\s+|now\s+)?(?:start (?:with|by|off)|begin (?:with|by)"
     r"|share my screen"
     r"|pull (?:it |that )?up|hand (?:it )?over|turn it over|keep an eye|stop sharing|stop there"
-    r"|leave it there)\b",
+    r"|leave it there)\b"
+    r"|\b(?:let me|allow me to|i(?:'ll| will) just)\s+(?:introduce|explain|clarify|say|add|point out"
+    r"|remind|note"
+    r"|summari[sz]e|be clear|start by|begin by|repeat|rephrase|quote|ask)\b",
     _I,
 )
 
@@ -157,11 +173,15 @@ _INDIRECT = re.compile(
     r"\b(?:i|we)\s+(?:was|were|am|are|'m|'re)?\s*(?:just\s+)?wonder(?:ing)?\b"
     r"|\b(?:i|we)(?:'d| would| will|'ll)\s+(?:really\s+)?(?:appreciate|be (?:glad|grateful|thankful"
     r"|happy) if)\b"
-    r"|\b(?:i|we)\s+(?:need|want|would like|'d like)\s+(?:you|someone|somebody|one of you|everyone)\s+to\b"
+    r"|\b(?:i|we)(?:\s+(?:need|want|would like)|'d like|\s+'d like)\s+(?:you|someone|somebody|one of you"
+    r"|everyone)\s+to\b"
+    r"|\b(?:i|we)(?:\s+(?:need|want|would like|wanted)|'d like)\s+to\s+(?:ask|invite|discuss"
+    r"|check with you|follow up with you)\b"
     r"|\bit would be (?:great|good|nice|helpful|useful|best) (?:if|to)\b|\bwould be (?:appreciated"
     r"|beneficial)\b"
-    r"|\b(?:you|everyone|people)\s+(?:should|must|need to|have to)\b|\bmake sure (?:you|to)\b"
-    r"|\bdon't forget\b|\bdo not forget\b|\bremember to\b|\bbe sure to\b|\bfeel free to\b"
+    r"|\bmake sure (?:you|to)\b"
+    r"|\bdon't forget\b|\bdo not forget\b|(?:^\W*|\bplease\s+|\byou\s+)remember to\b|\bbe sure to\b"
+    r"|\bfeel free to\b"
     r"|\b(?:i|we)\s+(?:need|require)\s+(?:a|an|the|your|some|more)\b|\bi(?:'d| would) like to (?:get"
     r"|ask|see|have|know|request)\b"
     r"|\bi(?:'m| am) (?:looking for|trying to find)\b|\bcan i (?:get|ask|have)\b|\bmay i\b"
@@ -202,7 +222,10 @@ _RHETORICAL = re.compile(
     r"|[\"”]\s*\?|\?\s*[\"”]\W*$"
     r"|\b(?:who cares|who knows|what's the point|why not|isn't it|aren't they|wasn't it"
     r"|don't you think|right)\?\W*$"
-    r"|^\W*(?:guess what|you know what|what else)\b|\?!|!\?",
+    r"|^\W*(?:guess what|you know what|what else)\b|\?!|!\?"
+    r"|^\W*why\s+(?!not\b|do\b|does\b|did\b|is\b|are\b|was\b|were\b|would\b|should\b|can\b|could\b"
+    r"|will\b|has\b|have\b|had\b|isn't\b|aren't\b|don't\b|doesn't\b|didn't\b|won't\b|wouldn't\b)[a-z]+\b.*\?"
+    r"|\b(?:do|did) you (?:really|seriously|honestly) (?:mean|think|believe|expect|want)\b",
     _I,
 )
 _GREETING = re.compile(

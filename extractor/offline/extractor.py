@@ -44,6 +44,7 @@ REQUEST_MIN_P = 0.35
 IMPERATIVE_MIN_P = 0.5
 CANDIDATE_MIN_P = 0.35
 PLEASE_MIN_P = 0.15
+FP_NEED_IS_COMMITMENT = True
 YOU_SHOULD_MIN_P = 0.75
 
 _STOP_AFTER = re.compile(
@@ -410,7 +411,7 @@ class OfflineExtractor(Extractor):
         if c.question and not (c.fp_offer or c.offer_q):
             return None
         strong = c.fp_future or c.fp_offer or c.bare_will or c.offer_q
-        if not strong and not c.passive_future:
+        if not strong and not c.passive_future and not (c.fp_need and FP_NEED_IS_COMMITMENT):
             return None
         if c.hedge or c.self_cond or c.decline or c.state_future or c.not_promise:
             return None
@@ -442,6 +443,8 @@ class OfflineExtractor(Extractor):
         elif c.please:
             ok = p >= PLEASE_MIN_P
         elif c.you_modal or c.let_know:
+            ok = p >= REQUEST_MIN_P
+        elif c.lets:
             ok = p >= REQUEST_MIN_P
         elif c.you_should:
             ok = p >= YOU_SHOULD_MIN_P
