@@ -98,7 +98,8 @@ def _field_errors(exc: RequestValidationError) -> list[FieldError]:
     out = []
     for e in exc.errors():
         loc = [x if isinstance(x, int) else str(x) for x in e.get("loc", ())]
-        out.append(FieldError(loc=loc, msg=str(e.get("msg", "invalid")), type=str(e.get("type", "invalid"))))
+        msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+        out.append(FieldError(loc=loc, msg=msg, type=str(e.get("type", "invalid"))))
     return out
 
 
@@ -176,6 +177,7 @@ def install(app: FastAPI) -> None:
 
 
 _DESCRIPTIONS = {
+    400: "The body could not be parsed (it is not JSON).",
     401: "Missing, unknown or revoked bearer token.",
     403: "The token is read-only and this operation writes.",
     404: "No such commitment or deal.",

@@ -10,10 +10,19 @@ characters and unpaired surrogates, which no database stores.
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from followthrough.types import Participant, Segment, SourceDocument
 from store.views import CommitmentView, DealView
@@ -30,6 +39,23 @@ def _storable(value: str) -> str:
         raise ValueError("must be valid Unicode (no unpaired surrogates)") from e
     return value
 
+
+def _iso_date(value: object) -> object:
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("must be a date as YYYY-MM-DD")
+    if not isinstance(value, str | date):
+        raise ValueError("must be a date as YYYY-MM-DD")
+    return value
+
+
+def _iso_datetime(value: object) -> object:
+    if not isinstance(value, str | datetime):
+        raise ValueError("must be an ISO 8601 date and time with a UTC offset")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+"""A date written YYYY-MM-DD (no timestamps or other lenient forms)."""
 
 Text = Annotated[str, AfterValidator(_storable)]
 """A string the database can store."""
@@ -53,7 +79,7 @@ class CommitmentPatch(_In):
     """
 
     status: Literal["open", "done", "dismissed", "snoozed"] | None = None
-    until: date | None = None
+    until: IsoDate | None = None
     deal: CrmId | None = None
     note: Annotated[Text, Field(max_length=2000)] | None = None
 
@@ -95,7 +121,7 @@ def _in_range(value: datetime) -> datetime:
     return value
 
 
-OccurredAt = Annotated[AwareDatetime, AfterValidator(_in_range)]
+OccurredAt = Annotated[AwareDatetime, BeforeValidator(_iso_datetime), AfterValidator(_in_range)]
 
 
 class _DocumentBase(_In):

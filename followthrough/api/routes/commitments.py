@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 
 from followthrough.api.auth import Reader, Writer
 from followthrough.api.problems import ApiError, responses
-from followthrough.api.schemas import CommitmentPatch, CrmId, Text
+from followthrough.api.schemas import CommitmentPatch, CrmId, IsoDate, Text
 from followthrough.api.state import ApiState, api_state
 from store import NotFound
 from store.views import CommitmentFilter, CommitmentView, Page
@@ -31,7 +30,7 @@ def list_commitments(
     owner: Annotated[Text | None, Query(max_length=320, description="Owner email or name.")] = None,
     deal: Annotated[CrmId | None, Query(description="A deal's CRM id.")] = None,
     overdue: Annotated[bool, Query(description="Only open items past their due date.")] = False,
-    due_before: Annotated[date | None, Query(description="Only items due before this date.")] = None,
+    due_before: Annotated[IsoDate | None, Query(description="Only items due before this date.")] = None,
     unlinked: Annotated[bool, Query(description="Only items linked to no deal.")] = False,
     source: Annotated[Literal["email", "slack", "meeting"] | None, Query()] = None,
     type: Annotated[Literal["commitment", "request"] | None, Query()] = None,
@@ -66,7 +65,9 @@ def get_commitment(principal: Reader, state: State, commitment_id: CommitmentId)
     return state.store.get_commitment(commitment_id, as_of=state.as_of())
 
 
-@router.patch("/{commitment_id}", response_model=CommitmentView, responses=responses(401, 403, 404, 422, 503))
+@router.patch(
+    "/{commitment_id}", response_model=CommitmentView, responses=responses(400, 401, 403, 404, 422, 503)
+)
 def update_commitment(
     principal: Writer, state: State, commitment_id: CommitmentId, patch: CommitmentPatch
 ) -> CommitmentView:
