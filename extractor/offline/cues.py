@@ -27,6 +27,57 @@ from dataclasses import dataclass, fields
 
 _I = re.IGNORECASE
 
+
+class _Gated:
+    """A case-insensitive pattern searched only when one of its key substrings occurs.
+
+    Python's ``re`` tries every alternative at every position; most sentences
+    hold none of the words a cue needs, so a substring test first keeps the
+    extractor fast. Each key must occur in (the lower-cased form of) any text
+    the pattern can match.
+    """
+
+    __slots__ = ("keys", "rx")
+
+    def __init__(self, keys: tuple[str, ...], pattern: str) -> None:
+        self.keys = keys
+        self.rx = re.compile(pattern, _I)
+
+    def _open(self, text: str) -> bool:
+        low = text.lower()
+        return any(k in low for k in self.keys)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self.rx.search(text) if self._open(text) else None
+
+    def finditer(self, text: str) -> list[re.Match[str]]:
+        return list(self.rx.finditer(text)) if self._open(text) else []
+
+
+class _AnyOf:
+    """Several gated patterns; ``search`` returns the first match."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, *parts: _Gated) -> None:
+        self.parts = parts
+
+    def search(self, text: str) -> re.Match[str] | None:
+        low = text.lower()
+        for g in self.parts:
+            if any(k in low for k in g.keys):
+                m = g.rx.search(text)
+                if m:
+                    return m
+        return None
+
+    def finditer(self, text: str) -> list[re.Match[str]]:
+        out: list[re.Match[str]] = []
+        for g in self.parts:
+            out.extend(g.finditer(text))
+        return out
+
+
 # Delivery / work verbs that typically head a promised or requested action.
 ACTION_VERBS = frozenset(
     """add adjust answer approve arrange ask attach book bring call cancel change check circulate clarify
@@ -40,34 +91,81 @@ ACTION_VERBS = frozenset(
     draw keep remind inform enlighten express represent""".split()
 )
 
-_FP_FUTURE = re.compile(
-    r"\b(?:i|we)(?:'ll|’ll| will| shall|'m going to|’m going to| am going to|'re going to|’re going to"
-    r"| are going to| plan to| intend to| promise to| commit to| aim to| want to make sure| still plan to"
-    r"| will make sure|'ll make sure| am planning to|'m planning to| are planning to"
-    r"|'re planning to| plan on| am planning on|'m planning on| expect to| are planning on"
-    r"|'re planning on)\b(?! not\b)"
-    r"|\b(?:i|we)\s+(?!was\b|were\b|had\b|did\b)\w+[^.?!;:]{0,60}?\s+and\s+(?:will|shall)\s+(?!be\b"
-    r"|not\b|never\b)\w+"
-    r"|\b(?:i|we)(?:'m|’m| am|'re|’re| are)\s+(?:also\s+|now\s+|currently\s+|just\s+)?(?:sending|faxing"
-    r"|forwarding"
-    r"|checking|looking into|putting together|preparing|setting up|following up|reaching out|scheduling"
-    r"|arranging"
-    r"|drafting|working on|pulling together|getting)\b",
-    _I,
+_FP_FUTURE = _AnyOf(
+    _Gated(
+        ("'ll", "’ll", "will", "shall", "going to", "plan", "intend", "promise", "commit", "aim to"),
+        r"\b(?:i|we)(?:'ll|’ll| will| shall|'m going to|’m going to| am going to|'re going to|’re going to"
+        r"| are going to| plan to| intend to| promise to| commit to| aim to| want to make sure| still plan to"
+        r"| will make sure|'ll make sure| am planning to|'m planning to| are planning to"
+        r"|'re planning to| plan on| am planning on|'m planning on| expect to| are planning on"
+        r"|'re planning on)\b(?! not\b)",
+    ),
+    _Gated(
+        ("make sure", "expect to"),
+        r"\b(?:i|we)(?: want to make sure| expect to)\b(?! not\b)",
+    ),
+    _Gated(
+        ("will", "shall"),
+        r"\b(?:i|we)\s+(?!was\b|were\b|had\b|did\b)\w+[^.?!;:]{0,60}?\s+and\s+(?:will|shall)\s+"
+        r"(?!be\b|not\b|never\b)\w+",
+    ),
+    _Gated(
+        (
+            "sending",
+            "faxing",
+            "forwarding",
+            "checking",
+            "looking into",
+            "putting together",
+            "preparing",
+            "setting up",
+            "following up",
+            "reaching out",
+            "scheduling",
+            "arranging",
+            "drafting",
+            "working on",
+            "pulling together",
+            "getting",
+        ),
+        r"\b(?:i|we)(?:'m|’m| am|'re|’re| are)\s+(?:also\s+|now\s+|currently\s+|just\s+)?(?:sending|faxing"
+        r"|forwarding|checking|looking into|putting together|preparing|setting up|following up|reaching out"
+        r"|scheduling|arranging|drafting|working on|pulling together|getting)\b",
+    ),
 )
-_FP_OFFER = re.compile(
-    r"\b(?:i|we)(?:'d| would|'m| am|'re| are| will be|'ll be)\s+(?:more than\s+|very\s+|really\s+)?"
-    r"(?:happy|glad|willing|pleased|prepared|able|available)\s+to\b"
-    r"|\b(?:happy|glad|willing)\s+to\s+(?!hear|see|help\s+if|report)\w+"
-    r"|\b(?:i|we)\s+(?:can|could)\s+(?:offer|volunteer|take|send|do|check|test|provide|set|get|share"
-    r"|help|draft"
-    r"|write|put|add|arrange|look|follow|prepare|reach|host|hold|organi[sz]e|investigate|ask|update"
-    r"|run|bring)\b"
-    r"|\b(?:let me|allow me to)\s+(?!know\b)\w+"
-    r"|\blet us\s+(?!know\b)(?:check|look|get|see|follow|confirm|send|review|take|figure)\b"
-    r"|\bwill do\b|\bi'm on it\b|\bi am on it\b|\bleave it with me\b|\bconsider it done\b"
-    r"|\bi(?:'ll| will) (?:take care|handle|own)\b|\bi volunteer\b|\bcount me in\b",
-    _I,
+_FP_OFFER = _AnyOf(
+    _Gated(
+        ("happy", "glad", "willing", "pleased", "prepared", "able", "available"),
+        r"\b(?:i|we)(?:'d| would|'m| am|'re| are| will be|'ll be)\s+(?:more than\s+|very\s+|really\s+)?"
+        r"(?:happy|glad|willing|pleased|prepared|able|available)\s+to\b"
+        r"|\b(?:happy|glad|willing)\s+to\s+(?!hear|see|help\s+if|report)\w+",
+    ),
+    _Gated(
+        ("can", "could"),
+        r"\b(?:i|we)\s+(?:can|could)\s+(?:offer|volunteer|take|send|do|check|test|provide|set|get|share"
+        r"|help|draft|write|put|add|arrange|look|follow|prepare|reach|host|hold|organi[sz]e|investigate|ask"
+        r"|update|run|bring|change|make|confirm|forward|email|call|schedule|book)\b",
+    ),
+    _Gated(
+        (
+            "let me",
+            "allow me",
+            "let us",
+            "will do",
+            "on it",
+            "with me",
+            "consider it",
+            "take care",
+            "handle",
+            "own",
+            "volunteer",
+            "count me",
+        ),
+        r"\b(?:let me|allow me to)\s+(?!know\b)\w+"
+        r"|\blet us\s+(?!know\b)(?:check|look|get|see|follow|confirm|send|review|take|figure)\b"
+        r"|\bwill do\b|\bi'm on it\b|\bi am on it\b|\bleave it with me\b|\bconsider it done\b"
+        r"|\bi(?:'ll| will) (?:take care|handle|own)\b|\bi volunteer\b|\bcount me in\b",
+    ),
 )
 _FP_NEED = re.compile(
     r"\b(?:i|we)\s+(?:still\s+|also\s+|really\s+)?(?:need to|have to|must)\s+(?!be\b|know\b|have\b|say\b"
@@ -139,12 +237,12 @@ _FUTURE_MEANING_NOT_PROMISE = re.compile(
 )
 
 # Directives.
-_YOU_MODAL = re.compile(
+_YOU_MODAL = _Gated(
+    ("you", "u", "ya", "any", "some", "every", "people", "possible", "chance"),
     r"\b(?:can|could|would|will|won't|wouldn't|do|did|might|may)\s+(?:you|u|y'all|ya|anyone|anybody|someone"
     r"|somebody|everyone|everybody|people|all of you|one of you|any of you)\b"
     r"|\bare you (?:able|willing|still up|ok|okay|free|available)\b|\bwould it be possible\b"
     r"|\bwould you mind\b|\bdo you mind\b|\bis it possible\b|\bany chance\b",
-    _I,
 )
 _YOU_SHOULD = re.compile(
     r"\b(?:you|anyone|someone|somebody|everyone)\s+(?:could|can|should|need to|must|might want to"
@@ -161,35 +259,64 @@ _PLEASE_BOILER = re.compile(
     r"|\bplease (?:do not|don't) reply\b|\bplease consider the environment\b|\bplease notify the sender\b",
     _I,
 )
-_LET_KNOW = re.compile(
+_LET_KNOW = _Gated(
+    (
+        "know",
+        "get back",
+        "posted",
+        "send me",
+        "send us",
+        "ping",
+        "give me",
+        "give us",
+        "drop me",
+        "drop us",
+        "shoot me",
+        "shoot us",
+        "reach out",
+        "looking forward",
+    ),
     r"\blet (?:me|us|them|him|her|the \w+|everyone|people)\s+know\b|\bget back to (?:me|us)\b"
     r"|\bkeep (?:me|us) posted\b"
     r"|\bsend (?:me|us)\b|\bping (?:me|us)\b|\bgive (?:me|us) a (?:call|shout|ring)\b"
     r"|\b(?:drop|shoot) (?:me|us) (?:a|an) \w+\b|\breach out to (?:me|us)\b"
     r"|\blooking forward to (?:your|hearing)\b",
-    _I,
 )
-_INDIRECT = re.compile(
-    r"\b(?:i|we)\s+(?:was|were|am|are|'m|'re)?\s*(?:just\s+)?wonder(?:ing)?\b"
-    r"|\b(?:i|we)(?:'d| would| will|'ll)\s+(?:really\s+)?(?:appreciate|be (?:glad|grateful|thankful"
-    r"|happy) if)\b"
-    r"|\b(?:i|we)(?:\s+(?:need|want|would like)|'d like|\s+'d like)\s+(?:you|someone|somebody|one of you"
-    r"|everyone)\s+to\b"
-    r"|\b(?:i|we)(?:\s+(?:need|want|would like|wanted)|'d like)\s+to\s+(?:ask|invite|discuss"
-    r"|check with you|follow up with you)\b"
-    r"|\bit would be (?:great|good|nice|helpful|useful|best) (?:if|to)\b|\bwould be (?:appreciated"
-    r"|beneficial)\b"
-    r"|\bmake sure (?:you|to)\b"
-    r"|\bdon't forget\b|\bdo not forget\b|(?:^\W*|\bplease\s+|\byou\s+)remember to\b|\bbe sure to\b"
-    r"|\bfeel free to\b"
-    r"|\b(?:i|we)\s+(?:need|require)\s+(?:a|an|the|your|some|more)\b|\bi(?:'d| would) like to (?:get"
-    r"|ask|see|have|know|request)\b"
-    r"|\bi(?:'m| am) (?:looking for|trying to find)\b|\bcan i (?:get|ask|have)\b|\bmay i\b"
-    r"|\bwould be (?:best|preferable|ideal|great|good|helpful)\b|^\W*(?:quick|one|a|another) question\b"
-    r"|\bi(?:'m| am)\s+(?:just\s+)?not sure (?:what|how|why|where|which|who)\b"
-    r"|\bany (?:thoughts|ideas|comments|suggestions|feedback|update|news|objections|volunteers|takers"
-    r"|offers)\b",
-    _I,
+_INDIRECT = _AnyOf(
+    _Gated(("wonder",), r"\b(?:i|we)\s+(?:was|were|am|are|'m|'re)?\s*(?:just\s+)?wonder(?:ing)?\b"),
+    _Gated(
+        ("appreciate", " if"),
+        r"\b(?:i|we)(?:'d| would| will|'ll)\s+(?:really\s+)?(?:appreciate|be (?:glad|grateful|thankful"
+        r"|happy) if)\b",
+    ),
+    _Gated(
+        ("need", "want", "like", "require"),
+        r"\b(?:i|we)(?:\s+(?:need|want|would like)|'d like|\s+'d like)\s+(?:you|someone|somebody|one of you"
+        r"|everyone)\s+to\b"
+        r"|\b(?:i|we)(?:\s+(?:need|want|would like|wanted)|'d like)\s+to\s+(?:ask|invite|discuss"
+        r"|check with you|follow up with you)\b"
+        r"|\b(?:i|we)\s+(?:need|require)\s+(?:a|an|the|your|some|more)\b|\bi(?:'d| would) like to (?:get"
+        r"|ask|see|have|know|request)\b",
+    ),
+    _Gated(
+        ("would be",),
+        r"\bit would be (?:great|good|nice|helpful|useful|best) (?:if|to)\b|\bwould be (?:appreciated"
+        r"|beneficial)\b|\bwould be (?:best|preferable|ideal|great|good|helpful)\b",
+    ),
+    _Gated(
+        ("make sure", "forget", "remember to", "be sure to", "feel free to"),
+        r"\bmake sure (?:you|to)\b"
+        r"|\bdon't forget\b|\bdo not forget\b|(?:^\W*|\bplease\s+|\byou\s+)remember to\b|\bbe sure to\b"
+        r"|\bfeel free to\b",
+    ),
+    _Gated(
+        ("looking for", "trying to find", "can i", "may i", "question", "not sure", "any "),
+        r"\bi(?:'m| am) (?:looking for|trying to find)\b|\bcan i (?:get|ask|have)\b|\bmay i\b"
+        r"|^\W*(?:quick|one|a|another) question\b"
+        r"|\bi(?:'m| am)\s+(?:just\s+)?not sure (?:what|how|why|where|which|who)\b"
+        r"|\bany (?:thoughts|ideas|comments|suggestions|feedback|update|news|objections|volunteers|takers"
+        r"|offers)\b",
+    ),
 )
 _INTERROGATIVE = re.compile(
     r"^(?:is|are|was|were|do|does|did|can|could|would|will|should|has|have|shall|may)\s+"
@@ -335,7 +462,7 @@ def first_word(sentence: str) -> str:
     return m.group(1).lower() if m else ""
 
 
-def _main_clause(pat: re.Pattern[str], sentence: str) -> bool:
+def _main_clause(pat: _AnyOf, sentence: str) -> bool:
     """True when ``pat`` matches outside a purpose or conditional clause ("so we can", "if we will")."""
     for m in pat.finditer(sentence):
         a = m.start()
@@ -366,7 +493,7 @@ def triggered(sentence: str) -> bool:
         return True
     if first_word(body) in ACTION_VERBS or first_word(body) in ("don't", "do"):
         return True
-    for pat in (
+    pats: tuple[re.Pattern[str] | _Gated | _AnyOf, ...] = (
         _FP_FUTURE,
         _FP_OFFER,
         _PLEASE,
@@ -375,7 +502,9 @@ def triggered(sentence: str) -> bool:
         _LET_KNOW,
         _INDIRECT,
         _PASSIVE_FUTURE,
-    ):
+        _LETS,
+    )
+    for pat in pats:
         if pat.search(sentence):
             return True
     return bool(_OFFER_Q.match(body))
