@@ -120,7 +120,6 @@ _DUE = re.compile(
     r"|end of (?:day|week|month)|next week|the \d{1,2}(?:st|nd|rd|th))\b|\b(?:tomorrow|next week|today)\b",
     re.I,
 )
-_LX_QUESTION = re.compile(r"Q:\s*(.*?)\s*A:\s*$", re.DOTALL)
 
 
 def _find(text: str) -> list[dict[str, Any]]:
@@ -163,8 +162,8 @@ def cue_model(body: dict[str, Any]) -> str:
             return json.dumps({"items": _find(doc.group(1))})
     content = texts[-1] if texts else ""
     # langextract: "... Q: <chunk>\nA: " -> {"extractions": [{"commitment": "...", ...}]}
-    q = _LX_QUESTION.search(content)
-    text = q.group(1) if q else content
+    q = content.rfind("Q:")  # the last question is the chunk asked about (examples come first)
+    text = content[q + 2 :].rsplit("A:", 1)[0] if q != -1 else content
     extractions = [
         {
             item["type"]: item["evidence"],
@@ -313,6 +312,7 @@ class FakeOpenAI:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out at once, no delayed-ACK stalls
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence
                 pass

@@ -1,0 +1,314 @@
+"""LLM backend throughput, memory and prompt economy against a local fake server.
+
+    .venv/bin/python benchmarks/llm_throughput.py [--n 1000] [--concurrency 32] [--latency 0.25]
+                                                  [--no-langextract] [--json]
+
+Starts ``tests/fake_openai.py`` in its own process on 127.0.0.1 with a fixed
+reply latency, then extracts N real emails (the BC3 dev messages of
+``../shared/eval``, cycled with fresh ids) and prints:
+
+* documents/s against the ideal ``concurrency / latency``, as a ratio
+  (target >= 0.9 at concurrency 32);
+* peak traced memory (tracemalloc) at N/4 and N documents: flat in N means
+  the batch streams instead of holding every document or future;
+* prompt tokens sent per source token (counted by the server with one
+  tokenizer for everybody), without and with the pre-filter;
+* the same for google's langextract (PyPI ``langextract``) pointed at the same
+  server through its OpenAI provider, with its defaults (1000-char chunks,
+  its prompt format) and the same instructions and few-shot examples.
+
+Nothing leaves the machine: the server is on loopback and the clients are
+given its URL and a dummy key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import subprocess
+import sys
+import time
+import tracemalloc
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import openai  # noqa: E402
+
+from extractor.offline import OfflineExtractor  # noqa: E402
+from extractor.openai_backend import OpenAIExtractor  # noqa: E402
+from extractor.tokens import count_tokens, tokenizer_name  # noqa: E402
+from followthrough.types import SourceDocument, compute_content_hash  # noqa: E402
+from prompts.loader import load_prompt  # noqa: E402
+
+
+def corpus() -> list[SourceDocument]:
+    from benchmarks.eval_bc3 import MBOX, load_documents
+
+    docs = [d for d in load_documents(MBOX) if d.text.strip()]
+    if not docs:
+        raise SystemExit(f"no documents in {MBOX}")
+    return docs
+
+
+def stream(base: list[SourceDocument], n: int, tag: str) -> Iterator[SourceDocument]:
+    """N documents made one at a time (never all in memory), each with a fresh id."""
+    for i in range(n):
+        doc = base[i % len(base)]
+        ext_id = f"<{tag}-{i}-{doc.external_id.strip('<>')}>"
+        yield doc.model_copy(
+            update={"external_id": ext_id, "content_hash": compute_content_hash(doc.source, ext_id, doc.text)}
+        )
+
+
+class Server:
+    def __init__(self, latency: float) -> None:
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.fake_openai", "--latency", str(latency)],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().split()
+        if len(line) != 2 or line[0] != "PORT":
+            self.proc.kill()
+            raise SystemExit(f"fake server did not start: {line}")
+        self.url = f"http://127.0.0.1:{line[1]}/v1"
+
+    def stats(self) -> dict[str, int]:
+        with urllib.request.urlopen(self.url + "/stats", timeout=10) as r:  # noqa: S310 - loopback only
+            data: dict[str, int] = json.load(r)
+            return data
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    return {k: after[k] - before.get(k, 0) for k in ("requests", "prompt_tokens", "completion_tokens")}
+
+
+def run_ours(
+    server: Server,
+    base: list[SourceDocument],
+    n: int,
+    concurrency: int,
+    *,
+    prefilter: bool = False,
+    trace: bool = False,
+) -> dict[str, Any]:
+    client = openai.OpenAI(base_url=server.url, api_key="bench", max_retries=0)
+    ext = OpenAIExtractor(
+        client,
+        model="gpt-4o-mini",
+        concurrency=concurrency,
+        prefilter=OfflineExtractor() if prefilter else None,
+    )
+    source_tokens = failed = items = saved = skipped = 0
+    before = server.stats()
+    gc.collect()
+    if trace:
+        tracemalloc.start()
+    started = time.perf_counter()
+    for doc, outcome in ext.run_many(stream(base, n, f"ours{n}{prefilter}")):
+        source_tokens += count_tokens(doc.text)
+        if isinstance(outcome, Exception):
+            failed += 1
+            continue
+        items += len(outcome.items)
+        saved += outcome.tokens_saved
+        skipped += int(outcome.prefiltered)
+    elapsed = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1] if trace else None
+    if trace:
+        tracemalloc.stop()
+    client.close()
+    sent = delta(server.stats(), before)
+    return {
+        "documents": n,
+        "seconds": elapsed,
+        "docs_per_s": n / elapsed,
+        "failed": failed,
+        "items": items,
+        "requests": sent["requests"],
+        "prompt_tokens": sent["prompt_tokens"],
+        "source_tokens": source_tokens,
+        "prompt_per_source": sent["prompt_tokens"] / max(1, source_tokens),
+        "prefiltered_docs": skipped,
+        "tokens_saved": saved,
+        "peak_bytes": peak,
+    }
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "?"
+
+
+def run_langextract(server: Server, base: list[SourceDocument], n: int, concurrency: int) -> dict[str, Any]:
+    try:
+        import langextract as lx
+    except ImportError as e:
+        return {"error": f"langextract is not installed ({e}); pip install langextract"}
+    prompt = load_prompt()
+    examples = [
+        lx.data.ExampleData(
+            text=ex.text,
+            extractions=[
+                lx.data.Extraction(
+                    extraction_class=item.type,
+                    extraction_text=item.evidence,
+                    attributes={
+                        "owner": item.owner or "",
+                        "counterparty": item.counterparty or "",
+                        "action": item.action,
+                        "due": item.due or "",
+                    },
+                )
+                for item in ex.items
+            ],
+        )
+        for ex in prompt.examples
+        if ex.items  # langextract's example validator fails on an example with no extraction
+    ]
+    description = prompt.system_message()
+    docs = list(stream(base, n, f"lx{n}"))  # langextract takes an iterable but returns a list
+    source_tokens = sum(count_tokens(d.text) for d in docs)
+    lx_docs = [lx.data.Document(text=d.text, document_id=d.external_id) for d in docs]
+    before = server.stats()
+    started = time.perf_counter()
+    try:
+        results = lx.extract(
+            lx_docs,
+            prompt_description=description,
+            examples=examples,
+            model_id="gpt-4o-mini",
+            api_key="bench",
+            model_url=server.url,
+            max_workers=concurrency,
+            batch_length=concurrency,
+            show_progress=False,
+        )
+    except Exception as e:  # noqa: BLE001 - report why the comparison could not run
+        return {"error": f"langextract failed against the fake server: {type(e).__name__}: {e}"}
+    elapsed = time.perf_counter() - started
+    results = results if isinstance(results, list) else [results]
+    sent = delta(server.stats(), before)
+    items = sum(len(r.extractions or []) for r in results)
+    return {
+        "documents": n,
+        "seconds": elapsed,
+        "docs_per_s": n / elapsed,
+        "items": items,
+        "requests": sent["requests"],
+        "prompt_tokens": sent["prompt_tokens"],
+        "source_tokens": source_tokens,
+        "prompt_per_source": sent["prompt_tokens"] / max(1, source_tokens),
+        "version": _version("langextract"),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="LLM backend throughput against a local fake server")
+    parser.add_argument("--n", type=int, default=1000, help="documents per run (default 1000)")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--latency", type=float, default=0.25, help="fake server reply latency, seconds")
+    parser.add_argument("--no-langextract", action="store_true")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args(argv)
+
+    base = corpus()
+    server = Server(args.latency)
+    try:
+        run_ours(server, base, min(args.n, 2 * args.concurrency), args.concurrency)  # warm-up
+        ours = run_ours(server, base, args.n, args.concurrency)
+        pre = run_ours(server, base, args.n, args.concurrency, prefilter=True)
+        small = run_ours(server, base, max(1, args.n // 4), args.concurrency, trace=True)
+        large = run_ours(server, base, args.n, args.concurrency, trace=True)
+        lx = None if args.no_langextract else run_langextract(server, base, args.n, args.concurrency)
+    finally:
+        server.close()
+
+    ideal = args.concurrency / args.latency
+    report = {
+        "setup": {
+            "documents": args.n,
+            "concurrency": args.concurrency,
+            "latency_s": args.latency,
+            "ideal_docs_per_s": ideal,
+            "corpus": f"{len(base)} BC3 dev emails, cycled",
+            "tokenizer": tokenizer_name(),
+        },
+        "followthrough": {**ours, "ratio_to_ideal": ours["docs_per_s"] / ideal},
+        "followthrough_prefilter": pre,
+        "memory": {
+            "peak_bytes_quarter_n": small["peak_bytes"],
+            "peak_bytes_n": large["peak_bytes"],
+            "growth": large["peak_bytes"] / max(1, small["peak_bytes"]),
+        },
+        "langextract": lx,
+    }
+    if lx and "docs_per_s" in lx:
+        lx["ratio_to_ideal"] = lx["docs_per_s"] / ideal
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+
+    mem = report["memory"]
+    print(
+        f"LLM throughput: {args.n} documents, concurrency {args.concurrency}, server latency {args.latency}s "
+        f"(ideal {ideal:.0f} docs/s); {report['setup']['corpus']}; tokens by {report['setup']['tokenizer']}"
+    )
+    rows = [("", "followthrough", "langextract")]
+
+    def col(key: str, fmt: str, src: dict[str, Any] | None) -> str:
+        if not src or key not in src or src[key] is None:
+            return "n/a"
+        return format(src[key], fmt)
+
+    fo = report["followthrough"]
+    for label, key, fmt in (
+        ("documents/s", "docs_per_s", ".1f"),
+        ("ratio to ideal", "ratio_to_ideal", ".2f"),
+        ("requests", "requests", "d"),
+        ("prompt tokens / source token", "prompt_per_source", ".2f"),
+        ("items found", "items", "d"),
+    ):
+        rows.append((label, col(key, fmt, fo), col(key, fmt, lx)))
+    width = max(len(r[0]) for r in rows) + 2
+    for r in rows:
+        print(f"  {r[0]:<{width}}{r[1]:>14}{r[2]:>14}")
+    print(
+        f"  peak memory (tracemalloc): {mem['peak_bytes_quarter_n'] / 1e6:.1f} MB at N/4, "
+        f"{mem['peak_bytes_n'] / 1e6:.1f} MB at N (x{mem['growth']:.2f})"
+    )
+    print(
+        f"  with --prefilter: {pre['prompt_per_source']:.2f} prompt tokens / source token, "
+        f"{pre['requests']} requests, {pre['prefiltered_docs']} documents skipped, "
+        f"~{pre['tokens_saved']} prompt tokens saved, {pre['docs_per_s']:.1f} documents/s"
+    )
+    if lx and "error" in lx:
+        print(f"  langextract: {lx['error']}")
+    elif lx:
+        print(
+            f"  langextract {lx.get('version')}: defaults (1000-char chunks), same instructions and examples"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
