@@ -8,7 +8,8 @@ For one commitment, in order:
    name; an account name picks that account's best open deal.
 2. **contact** (0.8): an external participant's email (or the commitment's
    owner/counterparty email) is a CRM contact → that contact's account → its
-   best open deal.
+   best open deal. A participant known by name only (a meeting speaker) counts
+   when the name is exactly one CRM contact's full name.
 3. **domain** (0.6): an external participant's email domain is one of an
    account's domains → its best open deal. Never for an internal-only
    conversation (every participant with an email is internal).
@@ -64,6 +65,7 @@ class LinkIndex:
     accounts: list[AccountInfo]
     contact_accounts: dict[str, int]  # lowercased email -> account id
     internal_domains: set[str] = field(default_factory=set)
+    contact_names: dict[str, int] = field(default_factory=dict)  # lowercased full name -> account id
     _deal_patterns: list[tuple[re.Pattern[str], DealInfo]] = field(default_factory=list, init=False)
     _account_patterns: list[tuple[re.Pattern[str], AccountInfo]] = field(default_factory=list, init=False)
     _domain_accounts: dict[str, int] = field(default_factory=dict, init=False)
@@ -100,10 +102,11 @@ class LinkIndex:
 
 @dataclass(frozen=True)
 class Participation:
-    """One person in the commitment's conversation: an email and the pipeline's internal flag."""
+    """One person in the commitment's conversation: an email (or only a name) and the internal flag."""
 
-    email: str
+    email: str | None
     internal: bool | None = None
+    name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -195,6 +198,10 @@ def decide(inp: LinkInput, index: LinkIndex) -> LinkDecision | None:
         p.email.lower() for p in inp.participants if p.email and not index.is_internal(p.email, p.internal)
     ]
     via_contacts = [index.contact_accounts[e] for e in external if e in index.contact_accounts]
+    for p in inp.participants:
+        key = " ".join((p.name or "").lower().split())
+        if not p.email and p.internal is not True and key in index.contact_names:
+            via_contacts.append(index.contact_names[key])
     deal = _best_for_accounts(via_contacts, index, inp.occurred)
     if deal is not None:
         return LinkDecision(deal.id, CONTACT, CONFIDENCE[CONTACT])

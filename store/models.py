@@ -139,6 +139,17 @@ class DocumentRow(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class PersonRow(Base):
+    """A name and email seen together in a document (email From, Slack profile, attendee line)."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ExtractionRunRow(Base):
     __tablename__ = "extraction_runs"
 

@@ -27,6 +27,7 @@ from store.models import (
     EvidenceRow,
     ExtractionRow,
     ExtractionRunRow,
+    PersonRow,
     utcnow,
 )
 from store.queries import (
@@ -208,26 +209,35 @@ class Store:
         return {d for d in (linking.domain_of(e) for e in emails if e) if d}
 
     def directory(self) -> dict[str, str]:
-        """Lowercased person name → email, from CRM contacts and deal owners.
+        """Lowercased person name → email, from CRM contacts, deal owners and people seen in documents.
 
         Holds full names, and first names that belong to exactly one person. A
         deal owner with no known name is also found by the local part of their
-        email (``marco@…`` → ``marco``) when that is a plain word. Names shared
-        by two different emails are left out rather than guessed.
+        email (``marco@…`` → ``marco``) when that is a plain word. CRM names win
+        over names seen in documents (email headers, Slack profiles, attendee
+        lines); names shared by two different emails are left out rather than
+        guessed.
         """
         with self._tx() as s:
-            people = [(c.name, c.email) for c in s.scalars(select(ContactRow))]
+            crm = [(c.name, c.email) for c in s.scalars(select(ContactRow))]
+            seen = [(p.name, p.email) for p in s.scalars(select(PersonRow))]
             owners = set(s.scalars(select(DealRow.owner_email).where(DealRow.owner_email.is_not(None))).all())
         full: dict[str, set[str]] = {}
         first: dict[str, set[str]] = {}
         named: set[str] = set()
-        for name, email in people:
-            if not name or not name.strip():
-                continue
-            named.add(email)
-            key = " ".join(name.lower().split())
-            full.setdefault(key, set()).add(email)
-            first.setdefault(key.split()[0], set()).add(email)
+        crm_full: set[str] = set()
+        for origin, people in (("crm", crm), ("seen", seen)):
+            for name, email in people:
+                key = " ".join((name or "").lower().split())
+                if not key or "@" in key:
+                    continue
+                named.add(email)
+                if origin == "crm":
+                    crm_full.add(key)
+                elif key in crm_full:
+                    continue  # the CRM already says who this is
+                full.setdefault(key, set()).add(email)
+                first.setdefault(key.split()[0], set()).add(email)
         for owner in owners:
             if owner and owner not in named:
                 local = owner.split("@", 1)[0].lower()
@@ -271,6 +281,7 @@ class Store:
             row.quoted_text = doc.quoted_text
             row.signature = doc.signature
             row.updated_at = utcnow()
+            _remember_people(s, doc.participants)
             s.flush()
             return row.id, True
 
@@ -461,6 +472,7 @@ class Store:
         """
         counts = {linking.MENTION: 0, linking.CONTACT: 0, linking.DOMAIN: 0, "unlinked": 0}
         with self._tx() as s:
+            contacts = list(s.scalars(select(ContactRow)))
             index = linking.LinkIndex(
                 deals=[
                     linking.DealInfo(d.id, d.crm_id, d.name, d.account_id, d.stage, d.close_date)
@@ -470,10 +482,9 @@ class Store:
                     linking.AccountInfo(a.id, a.name, tuple(a.domains or []))
                     for a in s.scalars(select(AccountRow))
                 ],
-                contact_accounts={
-                    c.email: c.account_id for c in s.scalars(select(ContactRow)) if c.account_id is not None
-                },
+                contact_accounts={c.email: c.account_id for c in contacts if c.account_id is not None},
                 internal_domains=set(internal_domains),
+                contact_names=_unique_names(contacts),
             )
         last_id = 0
         while True:
@@ -737,6 +748,43 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _unique_names(contacts: list[ContactRow]) -> dict[str, int]:
+    """Full name → account id for contacts whose name no other contact shares."""
+    by_name: dict[str, set[int | None]] = {}
+    for c in contacts:
+        key = " ".join((c.name or "").lower().split())
+        if len(key.split()) >= 2:
+            by_name.setdefault(key, set()).add(c.account_id)
+    out: dict[str, int] = {}
+    for key, accounts in by_name.items():
+        (account,) = accounts if len(accounts) == 1 else (None,)
+        if account is not None:
+            out[key] = account
+    return out
+
+
+def _remember_people(s: Session, participants: list[Participant]) -> None:
+    """Keep each name+email pair seen; a fuller name (more words) replaces a shorter one."""
+    pairs: dict[str, str] = {}
+    for p in participants:
+        name = " ".join((p.name or "").split())
+        email = (p.email or "").strip().lower()
+        if not name or not email or "@" not in email or "@" in name:
+            continue
+        if len(name.split()) > len(pairs.get(email, "").split()):
+            pairs[email] = name
+    if not pairs:
+        return
+    known = {r.email: r for r in s.scalars(select(PersonRow).where(PersonRow.email.in_(list(pairs))))}
+    for email, name in pairs.items():
+        row = known.get(email)
+        if row is None:
+            s.add(PersonRow(email=email, name=name, updated_at=utcnow()))
+        elif len(name.split()) > len(row.name.split()):
+            row.name = name
+            row.updated_at = utcnow()
+
+
 def _assign(row: object, **values: Any) -> bool:
     """Set attributes that differ; True when anything changed."""
     changed = False
@@ -807,11 +855,11 @@ def _link_input(c: CommitmentRow) -> linking.LinkInput:
     people: list[linking.Participation] = []
     for d in docs:
         for p in d.participants or []:
-            if p.get("email"):
-                people.append(linking.Participation(str(p["email"]), p.get("internal")))
-    for email in (c.counterparty_email, c.owner_email):
-        if email:
-            people.append(linking.Participation(email))
+            if p.get("email") or p.get("name"):
+                people.append(linking.Participation(p.get("email"), p.get("internal"), p.get("name")))
+    for email, name in ((c.counterparty_email, c.counterparty), (c.owner_email, c.owner)):
+        if email or name:
+            people.append(linking.Participation(email, None, name))
     texts = [e.quote for e in c.evidence]
     for d in docs:
         texts.extend([d.title or "", d.text])

@@ -142,3 +142,29 @@ def test_internal_only_conversation_with_a_customer_domain_configured_as_interna
     cid = _store_item(store, "m5", "I'll book the workshop.", "I'll book the workshop", [MARCO, lu])
     store.link_commitments({"northwind.io", "initech.com"})
     assert store.get_commitment(cid).deal is None
+
+
+def test_meeting_speakers_known_by_name_link_through_their_contact() -> None:
+    index = _index()
+    index.contact_names = {"dana lee": 10}
+    inp = LinkInput(
+        texts=["ok"], participants=[Participation(None, None, "Dana  Lee"), Participation(None, None, "X")]
+    )
+    d = decide(inp, index)
+    assert d is not None and (d.deal_id, d.method) == (1, "contact")
+    # a name flagged internal never counts
+    assert (
+        decide(LinkInput(texts=["ok"], participants=[Participation(None, True, "Dana Lee")]), index) is None
+    )
+
+
+def test_store_links_meeting_speakers_by_contact_name(store: Store) -> None:  # noqa: F811
+    store.upsert_crm(demo_crm())
+    speakers = [
+        Participant(name="Marco Rossi", role="speaker"),
+        Participant(name="Hank Scorpio", role="speaker"),
+    ]
+    cid = _store_item(store, "meeting-1", "I'll send the benchmark.", "I'll send the benchmark", speakers)
+    assert store.link_commitments({"northwind.io"})["contact"] == 1
+    v = store.get_commitment(cid)
+    assert v.deal is not None and v.deal.crm_id == "D-200"

@@ -256,3 +256,22 @@ def test_crm_upsert_is_idempotent_and_feeds_directory(store: Store) -> None:  # 
     assert directory["dana"] == "dana@acme.com"
     assert directory["marco rossi"] == "marco@northwind.io"
     assert directory["priya"] == "priya@northwind.io"  # a deal owner known only by email
+
+
+def test_directory_learns_names_seen_in_documents(store: Store) -> None:  # noqa: F811
+    store.upsert_crm(demo_crm())
+    doc = make_doc(
+        participants=[
+            Participant(name="Priya Shah", email="Priya@northwind.io", role="sender"),
+            Participant(name="Dana L.", email="dana.other@acme.com", role="recipient"),
+            Participant(name="Dana Lee", email="dana.lee@other.com", role="cc"),  # the CRM name wins
+            Participant(name="bob@acme.com", email="bob@acme.com", role="cc"),
+        ]
+    )
+    store.add_document(doc)
+    directory = store.directory()
+    assert directory["priya shah"] == "priya@northwind.io"
+    assert directory["priya"] == "priya@northwind.io"
+    assert directory["dana lee"] == "dana@acme.com"
+    assert "dana" not in directory  # two people called Dana now: not guessed
+    assert "bob@acme.com" not in directory
