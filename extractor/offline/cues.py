@@ -28,13 +28,20 @@ from dataclasses import dataclass, fields
 _I = re.IGNORECASE
 
 
+def _has_any(low: str, keys: tuple[str, ...]) -> bool:
+    for k in keys:
+        if k in low:
+            return True
+    return False
+
+
 class _Gated:
     """A case-insensitive pattern searched only when one of its key substrings occurs.
 
     Python's ``re`` tries every alternative at every position; most sentences
     hold none of the words a cue needs, so a substring test first keeps the
     extractor fast. Each key must occur in (the lower-cased form of) any text
-    the pattern can match.
+    the pattern can match. ``low`` is the lower-cased text when the caller has it.
     """
 
     __slots__ = ("keys", "rx")
@@ -43,15 +50,15 @@ class _Gated:
         self.keys = keys
         self.rx = re.compile(pattern, _I)
 
-    def _open(self, text: str) -> bool:
-        low = text.lower()
-        return any(k in low for k in self.keys)
+    def search(self, text: str, low: str | None = None) -> re.Match[str] | None:
+        if not _has_any(text.lower() if low is None else low, self.keys):
+            return None
+        return self.rx.search(text)
 
-    def search(self, text: str) -> re.Match[str] | None:
-        return self.rx.search(text) if self._open(text) else None
-
-    def finditer(self, text: str) -> list[re.Match[str]]:
-        return list(self.rx.finditer(text)) if self._open(text) else []
+    def finditer(self, text: str, low: str | None = None) -> list[re.Match[str]]:
+        if not _has_any(text.lower() if low is None else low, self.keys):
+            return []
+        return list(self.rx.finditer(text))
 
 
 class _AnyOf:
@@ -62,19 +69,19 @@ class _AnyOf:
     def __init__(self, *parts: _Gated) -> None:
         self.parts = parts
 
-    def search(self, text: str) -> re.Match[str] | None:
-        low = text.lower()
+    def search(self, text: str, low: str | None = None) -> re.Match[str] | None:
+        low = text.lower() if low is None else low
         for g in self.parts:
-            if any(k in low for k in g.keys):
-                m = g.rx.search(text)
-                if m:
-                    return m
+            m = g.search(text, low)
+            if m:
+                return m
         return None
 
-    def finditer(self, text: str) -> list[re.Match[str]]:
+    def finditer(self, text: str, low: str | None = None) -> list[re.Match[str]]:
+        low = text.lower() if low is None else low
         out: list[re.Match[str]] = []
         for g in self.parts:
-            out.extend(g.finditer(text))
+            out.extend(g.finditer(text, low))
         return out
 
 
@@ -173,10 +180,10 @@ _FP_NEED = re.compile(
     _I,
 )
 _BARE_WILL = re.compile(r"^(?:(?:ok|okay|sure|yes|yep|sounds good|great|thanks)[,!.]?\s+)?will\s+\w+", _I)
-_PASSIVE_FUTURE = re.compile(
+_PASSIVE_FUTURE = _Gated(
+    ("will",),
     r"\bwill\s+be\s+(?:sent|posted|circulated|shared|provided|distributed|published|updated|forwarded"
     r"|available|delivered|uploaded|scheduled|announced|added|included|ready|done|fixed|emailed)\b",
-    _I,
 )
 _ACTION_ITEM = re.compile(
     r"^\W*(?:action\s*items?|ai|todo|to-do|to do|next steps?|follow[- ]ups?)\s*[:\-–]", _I
@@ -244,15 +251,15 @@ _YOU_MODAL = _Gated(
     r"|\bare you (?:able|willing|still up|ok|okay|free|available)\b|\bwould it be possible\b"
     r"|\bwould you mind\b|\bdo you mind\b|\bis it possible\b|\bany chance\b",
 )
-_YOU_SHOULD = re.compile(
+_YOU_SHOULD = _Gated(
+    ("you", "anyone", "someone", "somebody", "everyone"),
     r"\b(?:you|anyone|someone|somebody|everyone)\s+(?:could|can|should|need to|must|might want to"
     r"|will need to)\b",
-    _I,
 )
 _OFFER_Q = re.compile(
     r"^\W*(?:does|do|would|will)\s+(?:anyone|anybody|someone|you|everyone)\s+(?:need|want|like)\b", _I
 )
-_PLEASE = re.compile(r"\b(?:please|pls|plz|kindly)\b", _I)
+_PLEASE = _Gated(("please", "pls", "plz", "kindly"), r"\b(?:please|pls|plz|kindly)\b")
 _PLEASE_BOILER = re.compile(
     r"\bplease (?:excuse|forgive|pardon|accept my apolog)|^\W*please do\W*$"
     r"|\bplease (?:find|see) (?:attached|enclosed|below)\b|\bplease do(?: not|n't) hesitate\b"
@@ -335,7 +342,7 @@ _SUBORDINATE = re.compile(
     _I,
 )
 _ANYONE = re.compile(r"\b(?:anyone|anybody|someone|somebody|somone|any of you|does any one)\b", _I)
-_LETS = re.compile(r"\blet's\b|\blet us (?!know\b)\w+", _I)
+_LETS = _Gated(("let",), r"\blet's\b|\blet us (?!know\b)\w+")
 _PLEASANTRY = re.compile(
     r"^\W*(?:how are (?:you|things)|how(?:'s| is) (?:it going|everything|your (?:week|day|weekend))"
     r"|how have you been"
@@ -462,9 +469,9 @@ def first_word(sentence: str) -> str:
     return m.group(1).lower() if m else ""
 
 
-def _main_clause(pat: _AnyOf, sentence: str) -> bool:
+def _main_clause(pat: _AnyOf, sentence: str, low: str) -> bool:
     """True when ``pat`` matches outside a purpose or conditional clause ("so we can", "if we will")."""
-    for m in pat.finditer(sentence):
+    for m in pat.finditer(sentence, low):
         a = m.start()
         window = sentence[max(0, a - 12) : m.end()]
         if _PURPOSE.search(window) or _SUBORDINATE.search(sentence[max(0, a - 20) : m.end() + 4]):
@@ -474,11 +481,47 @@ def _main_clause(pat: _AnyOf, sentence: str) -> bool:
 
 
 _QMARK_END = re.compile(r"\?\s*[)\"'”]?\s*(?:[:;)(]-?[)(DP]|:-?\))?$")
+_NEG_IMPERATIVE = re.compile(
+    r"^\W*(?:don't|do not)\s+(?:forget|bookmark|send|share|use|reply|post|"
+    r"wait|hesitate|worry|change|delete|forward)\b",
+    _I,
+)
+_NOT_IMPERATIVE = re.compile(r"^\W*\w+\s+(?:you|i|we|they|he|she|it|is|are|was|were|has|have)\b", _I)
+_LIGHT_IMPERATIVE = re.compile(
+    r"^\W*(?:let (?:me|us|them) know|have a look|take a look|do (?:not|n't)|go (?:ahead|to)"
+    r"|come (?:to|join)|get (?:me|us|back|in touch)|make sure|keep (?:me|us)"
+    r"|take (?:a|the|care))\b",
+    _I,
+)
+_LIGHT_VERBS = frozenset(("let", "have", "do", "go", "come", "get", "make", "keep", "take"))
+_TRIGGERS: tuple[_Gated | _AnyOf, ...] = (
+    _FP_FUTURE,
+    _FP_OFFER,
+    _PLEASE,
+    _YOU_MODAL,
+    _YOU_SHOULD,
+    _LET_KNOW,
+    _INDIRECT,
+    _PASSIVE_FUTURE,
+    _LETS,
+)
 
 
 def _is_question(sentence: str, body: str) -> bool:
     stripped = sentence.rstrip()
     return stripped.endswith("?") or bool(_INTERROGATIVE.match(body)) or bool(_QMARK_END.search(stripped))
+
+
+def _triggered(sentence: str, body: str, low: str, question: bool) -> bool:
+    if question or _ACTION_ITEM.match(sentence) or _BARE_WILL.match(body):
+        return True
+    fw = first_word(body)
+    if fw in ACTION_VERBS or fw in ("don't", "do"):
+        return True
+    for pat in _TRIGGERS:
+        if pat.search(sentence, low):
+            return True
+    return bool(_OFFER_Q.match(body))
 
 
 def triggered(sentence: str) -> bool:
@@ -489,68 +532,49 @@ def triggered(sentence: str) -> bool:
     extractor skips the rest of the analysis and the model for it.
     """
     body = strip_lead(sentence)
-    if _is_question(sentence, body) or _ACTION_ITEM.match(sentence) or _BARE_WILL.match(body):
-        return True
-    if first_word(body) in ACTION_VERBS or first_word(body) in ("don't", "do"):
-        return True
-    pats: tuple[re.Pattern[str] | _Gated | _AnyOf, ...] = (
-        _FP_FUTURE,
-        _FP_OFFER,
-        _PLEASE,
-        _YOU_MODAL,
-        _YOU_SHOULD,
-        _LET_KNOW,
-        _INDIRECT,
-        _PASSIVE_FUTURE,
-        _LETS,
-    )
-    for pat in pats:
-        if pat.search(sentence):
-            return True
-    return bool(_OFFER_Q.match(body))
+    return _triggered(sentence, body, sentence.lower(), _is_question(sentence, body))
 
 
 def analyze(sentence: str) -> Cues:
     """The cues in one sentence."""
+    cues = _analyze(sentence, gate=False)
+    assert cues is not None
+    return cues
+
+
+def analyze_gated(sentence: str) -> Cues | None:
+    """The cues in one sentence, or ``None`` when no trigger fires (see :func:`triggered`)."""
+    return _analyze(sentence, gate=True)
+
+
+def _analyze(sentence: str, *, gate: bool) -> Cues | None:
     body = strip_lead(sentence)
+    low = sentence.lower()
     question = _is_question(sentence, body)
+    if gate and not _triggered(sentence, body, low, question):
+        return None
     fw = first_word(body)
-    if fw in ("don't", "do") and re.match(
-        r"^\W*(?:don't|do not)\s+(?:forget|bookmark|send|share|use|reply|post|"
-        r"wait|hesitate|worry|change|delete|forward)\b",
-        body,
-        _I,
-    ):
+    if fw in ("don't", "do") and _NEG_IMPERATIVE.match(body):
         fw = "send"  # negative imperative
-    imperative = fw in ACTION_VERBS and not re.match(
-        r"^\W*\w+\s+(?:you|i|we|they|he|she|it|is|are|was|were|has|have)\b", body, _I
-    )
-    if fw in ("let", "have", "do", "go", "come", "get", "make", "keep", "take") and imperative:
-        imperative = bool(
-            re.match(
-                r"^\W*(?:let (?:me|us|them) know|have a look|take a look|do (?:not|n't)|go (?:ahead|to)"
-                r"|come (?:to|join)|get (?:me|us|back|in touch)|make sure|keep (?:me|us)"
-                r"|take (?:a|the|care))\b",
-                body,
-                _I,
-            )
-        )
+    imperative = fw in ACTION_VERBS and not _NOT_IMPERATIVE.match(body)
+    if imperative and fw in _LIGHT_VERBS:
+        imperative = bool(_LIGHT_IMPERATIVE.match(body))
     return Cues(
         question=question,
-        please=bool(_PLEASE.search(sentence)) and not _PLEASE_BOILER.search(sentence),
-        you_modal=bool(_YOU_MODAL.search(sentence)),
-        you_should=bool(_YOU_SHOULD.search(sentence)),
+        please=bool(_PLEASE.search(sentence, low)) and not _PLEASE_BOILER.search(sentence),
+        you_modal=bool(_YOU_MODAL.search(sentence, low)),
+        you_should=bool(_YOU_SHOULD.search(sentence, low)),
         offer_q=bool(_OFFER_Q.match(body)),
-        let_know=bool(_LET_KNOW.search(sentence)),
-        indirect=bool(_INDIRECT.search(sentence)),
+        let_know=bool(_LET_KNOW.search(sentence, low)),
+        indirect=bool(_INDIRECT.search(sentence, low)),
         anyone=bool(_ANYONE.search(sentence)),
         imperative=imperative,
-        lets=bool(_LETS.search(sentence)),
-        fp_future=_main_clause(_FP_FUTURE, sentence),
-        fp_offer=_main_clause(_FP_OFFER, sentence),
+        lets=bool(_LETS.search(sentence, low)),
+        fp_future=_main_clause(_FP_FUTURE, sentence, low),
+        fp_offer=_main_clause(_FP_OFFER, sentence, low),
         fp_need=bool(_FP_NEED.search(sentence)),
         bare_will=bool(_BARE_WILL.match(body)),
-        passive_future=bool(_PASSIVE_FUTURE.search(sentence)),
+        passive_future=bool(_PASSIVE_FUTURE.search(sentence, low)),
         action_item=bool(_ACTION_ITEM.match(sentence)),
         hedge=bool(_HEDGE.search(sentence)),
         self_cond=bool(_SELF_COND.search(sentence)),

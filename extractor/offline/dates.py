@@ -166,6 +166,33 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("asap", re.compile(r"\b(?:asap|a\.s\.a\.p\.?|as\s+soon\s+as\s+(?:possible|you\s+can))\b", re.I)),
 ]
 
+# Substrings one of which any match of a pattern must contain (checked before the regex, for speed);
+# None: the pattern needs a digit.
+_KEYS: dict[str, tuple[str, ...] | None] = {
+    "iso": None,
+    "mdy": None,
+    "dmy_dot": None,
+    "month_day": None,
+    "day_month": None,
+    "quarter": None,
+    "the_nth": None,
+    "eoq": ("quarter", "eoq"),
+    "eoy": ("year", "eoy"),
+    "next_month": ("month",),
+    "eom": ("month", "eom"),
+    "early_next_week": ("next",),
+    "next_week": ("next",),
+    "eow": ("week", "eow"),
+    "next_wd": ("next",),
+    "wd": ("mon", "tue", "wed", "thu", "fri", "sat", "sun"),
+    "tomorrow": ("tom", "tmr"),
+    "today": ("today", "tonight", "this", "eod", "cob", "eob", "end", "close"),
+    "in_n": ("day", "week", "hour"),
+    "in_few": ("day",),
+    "asap": ("asap", "a.s.a.p", "soon"),
+}
+_DIGIT = re.compile(r"\d")
+
 _PREFIX = re.compile(r"(?:\b(?:by|before|until|till|no\s+later\s+than|due|on)\s+)$", re.I)
 _FALLBACK = re.compile(r"\b(?:by|before|until|due(?:\s+on)?)\s+(?P<p>[A-Za-z0-9][\w ,./-]{2,30})", re.I)
 
@@ -301,7 +328,15 @@ _NEAR_TERM = frozenset({"today", "tomorrow", "in_n", "in_few"})
 
 def _candidates(sentence: str, today: date, scope_start: int) -> list[tuple[int, int, int, DueDate]]:
     out: list[tuple[int, int, int, DueDate]] = []
+    low = sentence.lower()
+    has_digit = _DIGIT.search(sentence, scope_start) is not None
     for rank, (kind, pat) in enumerate(_PATTERNS):
+        keys = _KEYS[kind]
+        if keys is None:
+            if not has_digit:
+                continue
+        elif not any(k in low for k in keys):
+            continue
         for m in pat.finditer(sentence, scope_start):
             before = sentence[: m.start()]
             if kind == "wd":

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from extractor.base import Extractor
-from extractor.offline.cues import Cues, analyze, strip_lead, triggered
+from extractor.offline.cues import Cues, analyze, analyze_gated, strip_lead
 from extractor.offline.dates import find_due
 from extractor.offline.model import DetectorModel, default_model
 from extractor.offline.sentences import split_sentences
@@ -346,9 +346,13 @@ class OfflineExtractor(Extractor):
 
     def _classify(self, doc: SourceDocument, unit: _Unit, people: _People) -> list[ExtractedItem]:
         s = unit.text
-        if not unit.action_item and not triggered(s) and not _NAMED_FUTURE.match(strip_lead(s)):
-            return []
-        c = analyze(s)
+        gated = analyze_gated(s)
+        if gated is None:
+            if not unit.action_item and not _NAMED_FUTURE.match(strip_lead(s)):
+                return []
+            c = analyze(s)
+        else:
+            c = gated
         if c.boilerplate or (c.signoff and not c.commissive):
             return []
         words = len(s.split())
