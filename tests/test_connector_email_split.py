@@ -254,3 +254,20 @@ def test_sign_off_blocks(closing: str) -> None:
     parts = split_reply(body)
     assert parts.text == "Hi Marco,\n\nI'll review the BAA by Friday."
     assert parts.signature == closing.strip()
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Thanks,\n" * 100_000,
+        "On Mon, 9 Mar 2026, Dana wrote:\nhello\n" * 25_000,
+        "Text\nFrom: a\nSent: b\nTo: c\nSubject: d\n\nbody\n" * 20_000,
+        ("> quoted line here\n" * 50 + "answer\n") * 1_000,
+        "x" * 1_000_000,
+    ],
+    ids=["sign-offs", "attributions", "header-blocks", "interleaved", "one-long-line"],
+)
+def test_pathological_bodies_stay_linear(body: str) -> None:
+    parts = split_reply(body)
+    assert len(parts.text) + len(parts.quoted) + len(parts.signature) <= len(body)

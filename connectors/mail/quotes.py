@@ -217,12 +217,15 @@ def split_reply(body: str) -> ReplyParts:
     lines = normalize_newlines(body).split("\n")
     kinds, spans = _mark(lines)
 
+    # The first splitter that is not followed by a quote block, or that has such a
+    # splitter after it, starts the history.
     cut = len(lines)
-    quote_only = [_next_kind(kinds, b) == "q" for _, b in spans]
-    for k, (a, _) in enumerate(spans):
-        if not quote_only[k] or not all(quote_only[k + 1 :]):
+    rest_quote_only = True
+    for a, b in reversed(spans):
+        quote_only = _next_kind(kinds, b) == "q"
+        if not quote_only or not rest_quote_only:
             cut = a
-            break
+        rest_quote_only = rest_quote_only and quote_only
 
     kept: list[str] = []
     quoted: list[str] = []
@@ -245,10 +248,9 @@ def split_reply(body: str) -> ReplyParts:
             gap = False
         kept.append(line)
 
-    while kept and _is_blank(kept[0]):
-        kept.pop(0)
-    while kept and _is_blank(kept[-1]):
-        kept.pop()
+    first = next((i for i, ln in enumerate(kept) if not _is_blank(ln)), len(kept))
+    last = next((i for i in range(len(kept) - 1, -1, -1) if not _is_blank(kept[i])), -1)
+    kept = kept[first : last + 1]
     sig = signature_start(kept)
     body_lines = kept if sig is None else kept[:sig]
     text = "\n".join(body_lines).strip()

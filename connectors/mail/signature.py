@@ -175,6 +175,7 @@ _DISCLAIMER = re.compile(
 )
 
 _MAX_SIG_LINE = 100
+_MAX_TAIL = 40  # the longest tail any kind of signature start accepts
 _MAX_SIG_WORDS = 12
 
 
@@ -202,7 +203,12 @@ def signature_start(lines: Sequence[str]) -> int | None:
     first = next((i for i, ln in enumerate(lines) if ln.strip()), None)
     if first is None:
         return None
-    for i in range(first + 1, len(lines)):
+    # No signature is longer than _MAX_TAIL non-empty lines: look only at the end.
+    start, seen = len(lines), 0
+    while start > first + 1 and seen <= _MAX_TAIL:
+        start -= 1
+        seen += bool(lines[start].strip())
+    for i in range(start, len(lines)):
         s = lines[i].strip()
         if not s or len(s) > _MAX_SIG_LINE:
             continue
