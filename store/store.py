@@ -8,6 +8,7 @@ from datetime import UTC, date, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from alembic.util import CommandError
 from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -93,8 +94,13 @@ class Store:
             else:
                 self.engine = create_engine(self.url, pool_pre_ping=True)
             migrate.upgrade(self.engine)
+        except CommandError as e:
+            raise StoreError(
+                f"the database at {_safe(self.url)} has a schema this version of followthrough does not know "
+                f"({e}); upgrade followthrough or point FOLLOWTHROUGH_DATABASE_URL at another database"
+            ) from e
         except (SQLAlchemyError, OSError, ImportError) as e:
-            reason = str(getattr(e, "orig", None) or e).strip().splitlines()[0]
+            reason = (str(getattr(e, "orig", None) or e).strip().splitlines() or [type(e).__name__])[0]
             raise StoreError(f"cannot open the database at {_safe(self.url)}: {reason}") from e
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 from followthrough.errors import StoreError
 from store import CommitmentFilter, NotFound, Store
@@ -131,3 +131,39 @@ def test_set_status_and_history(store: Store) -> None:  # noqa: F811
         store.set_status(cid, "finished")
     with pytest.raises(NotFound):
         store.set_status(4242, "done")
+
+
+def test_a_schema_from_the_future_is_a_clear_error(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ft.db'}"
+    Store(url).close()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    with pytest.raises(StoreError, match="schema this version of followthrough does not know"):
+        Store(url)
+
+
+def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("hello, this is not SQLite\n" * 100)
+    with pytest.raises(StoreError, match="cannot open the database"):
+        Store(f"sqlite:///{path}")
+
+
+def test_in_memory_sqlite_and_plain_postgresql_urls(tmp_path: Path) -> None:
+    from store import normalize_url
+
+    with Store("sqlite://") as mem:
+        assert mem.add_document(make_doc())[1]
+    assert normalize_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalize_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+
+
+def test_migrations_ship_with_the_package() -> None:
+    from store.migrate import MIGRATIONS
+
+    assert (MIGRATIONS / "env.py").is_file()
+    versions = sorted(p.name for p in (MIGRATIONS / "versions").glob("0*.py"))
+    assert versions[0] == "0001_initial.py"
+    assert (MIGRATIONS / "versions" / "__init__.py").is_file()  # a package, so setuptools ships it
