@@ -270,4 +270,5 @@ def test_sign_off_blocks(closing: str) -> None:
 )
 def test_pathological_bodies_stay_linear(body: str) -> None:
     parts = split_reply(body)
-    assert len(parts.text) + len(parts.quoted) + len(parts.signature) <= len(body)
+    assert "> quoted" not in parts.text
+    assert len(parts.text) + len(parts.signature) <= len(body)
