@@ -432,6 +432,15 @@ def test_mbox_threads_across_the_file_and_unescapes_from(tmp_path: Path) -> None
     assert docs[1].quoted_text == ">From the team: yes."
 
 
+def test_unescaped_from_lines_in_bodies_do_not_split(tmp_path: Path) -> None:
+    body = b"Agenda below.\n\nFrom 9:00 to 10:00 we have the demo.\n\nFrom the team\n"
+    raw = _message(msgid="<agenda@x>").as_bytes().split(b"\n\n", 1)[0] + b"\n\n" + body
+    path = _mbox(tmp_path, _entry(raw), _entry(_message(msgid="<next@x>")))
+    docs = list(MboxConnector(path).documents())
+    assert [d.external_id for d in docs] == ["<agenda@x>", "<next@x>"]
+    assert "From 9:00 to 10:00 we have the demo." in docs[0].text
+
+
 def test_mbox_without_suffix_is_detected(tmp_path: Path) -> None:
     path = _mbox(tmp_path, _entry(_message()), name="Inbox")
     assert MboxConnector.detect(path) and not EmlConnector.detect(path)

@@ -1,8 +1,9 @@
 """Stream the messages of an mbox file, one at a time, without loading the file.
 
-A message starts at a "From " line that carries a date or time (``From
-sender Sun Nov 22 13:15:17 2026``), so a body line such as "From the team"
-does not split a message; the first line of the file always starts one.
+A message starts at a "From " line that carries a date (``From sender Sun
+Nov 22 13:15:17 2026``: a month name and a time), so an unescaped body line
+such as "From the team" or "From 9:00 to 10:00" does not split a message; the
+first line of the file always starts one.
 mboxrd/mboxo escaping (``>From ``) is undone.
 """
 
@@ -13,7 +14,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-_FROM_LINE = re.compile(rb"^From \S*.*(?:\d{1,2}:\d{2}|\b\d{4}\b)")
+# "From sender Sun Nov 22 13:15:17 2026", "From 1234@xxx Sat Feb 17 08:05:21 +0000 2024",
+# "From - Sat Mar 01 12:00:00 2008": a month name and a time after the sender.
+_FROM_LINE = re.compile(
+    rb"^From \S+ .*\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b.*\b\d{1,2}:\d{2}", re.IGNORECASE
+)
 _HEADER_LINE = re.compile(rb"^[!-9;-~]+:")
 _ESCAPED_FROM = re.compile(rb"^>+From ")
 
