@@ -48,7 +48,7 @@ from extractor.grounding import DEFAULT_FUZZY_THRESHOLD, Aligner
 from extractor.llm_config import resolve_llm_config
 from extractor.pricing import estimate_cost
 from extractor.ratelimit import RateLimiter, RateLimitTimeout
-from extractor.resolve import People, normalize_due
+from extractor.resolve import People, Resolved, normalize_due
 from extractor.tokens import count_tokens
 from extractor.wire import (
     WireItem,
@@ -510,6 +510,9 @@ class OpenAIExtractor(Extractor):
                 seen_spans.append((wire.type, evidence.char_start, evidence.char_end))
             offset = evidence.char_start
             owner = people.resolve(wire.owner, offset=offset, default_author=wire.type == "commitment")
+            addressee = people.addressee() if wire.type == "request" and wire.owner is None else None
+            if addressee is not None:  # "could you ...?" in an email to one person: that person
+                owner = Resolved(addressee.label(), addressee.email, True)
             if not owner.participant:
                 flags.append("owner_not_participant")
             counterparty = people.resolve(wire.counterparty, offset=offset, default_author=False)

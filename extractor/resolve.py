@@ -65,6 +65,13 @@ class People:
                 return found or Participant(name=seg.speaker, email=seg.speaker_email, role="speaker")
         return self.doc.sender
 
+    def addressee(self) -> Participant | None:
+        """The one person an email is addressed to (``None`` when there are several or none)."""
+        if self.doc.source != "email":
+            return None
+        to = [p for p in self.doc.participants if p.role == "recipient"]
+        return to[0] if len(to) == 1 else None
+
     def _lookup(self, name: str) -> Participant | None:
         key = name.strip().lstrip("@").lower()
         if not key:

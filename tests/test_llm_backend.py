@@ -381,3 +381,18 @@ def test_wire_reply_with_extra_fields_and_case_is_accepted(fake_openai: FakeOpen
     [item] = extractor_for(fake_openai).run(email(BODY)).items
     assert item.owner_email == "marco@northwind.io" and item.counterparty_email == "dana@acme.com"
     assert item.due == date(2026, 3, 13)
+
+
+def test_unnamed_request_owner_is_the_single_addressee(fake_openai: FakeOpenAI) -> None:
+    doc = SourceDocument(
+        source="email",
+        external_id="<ask@acme.com>",
+        occurred_at=TUESDAY,
+        participants=[
+            Participant(name="Dana Lee", email="dana@acme.com", role="sender"),
+            Participant(name="Marco Rossi", email="marco@northwind.io", role="recipient"),
+        ],
+        text="Could you confirm the SSO setup works with Okta?",
+    )
+    [item] = extractor_for(fake_openai).run(doc).items
+    assert item.type == "request" and item.owner_email == "marco@northwind.io" and not item.flags
