@@ -4,10 +4,11 @@ Order, first wins: an explicit argument (a CLI flag), then the environment
 (``OPENAI_API_KEY``, ``OPENAI_BASE_URL``, ``FOLLOWTHROUGH_MODEL``), then the
 default (OpenAI's API, ``gpt-4o-mini``). Nothing is read at import time.
 
-OpenAI's hosted API needs a key; a missing one raises :class:`ConfigError`
-saying how to fix it. Local servers (vLLM, Ollama, llama.cpp server, LM
-Studio, any base URL that is not api.openai.com) need none: a placeholder is
-sent, since the ``openai`` client requires a non-empty key.
+OpenAI's hosted API and Azure OpenAI (``https://RESOURCE.openai.azure.com/openai/v1``)
+need a key; a missing one raises :class:`ConfigError` saying how to fix it.
+Local servers (vLLM, Ollama, llama.cpp server, LM Studio, any other base URL)
+need none: a placeholder is sent, since the ``openai`` client requires a
+non-empty key.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ class LLMConfig:
 
     @property
     def hosted_openai(self) -> bool:
-        return (urlparse(self.base_url).hostname or "").endswith("openai.com")
+        """OpenAI's API or Azure OpenAI (its v1 endpoint takes the standard client): a key is needed."""
+        host = urlparse(self.base_url).hostname or ""
+        return host == "openai.com" or host.endswith((".openai.com", ".openai.azure.com"))
 
     def __repr__(self) -> str:  # never print the key
         return f"LLMConfig(base_url={self.base_url!r}, model={self.model!r}, api_key=***)"

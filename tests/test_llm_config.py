@@ -18,6 +18,8 @@ from followthrough.errors import ConfigError
 def test_missing_key_for_openai_says_how_to_fix() -> None:
     with pytest.raises(ConfigError, match="set OPENAI_API_KEY.*OPENAI_BASE_URL"):
         resolve_llm_config(env={})
+    with pytest.raises(ConfigError, match="no API key"):
+        resolve_llm_config(base_url="https://acme.openai.azure.com/openai/v1", env={})
 
 
 def test_local_servers_need_no_key_and_explicit_beats_env() -> None:
