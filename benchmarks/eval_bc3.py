@@ -69,7 +69,12 @@ def load_documents(path: Path = MBOX) -> list[SourceDocument]:
 
 def load_mbox(path: Path = MBOX) -> Iterator[SourceDocument]:
     """BC3 messages as SourceDocuments (new content only), with the standard library alone."""
-    for msg in mailbox.mbox(str(path), create=False):
+    box = mailbox.mbox(str(path), create=False)
+    try:
+        messages = list(box)
+    finally:
+        box.close()
+    for msg in messages:
         raw = _body(msg)
         lines: list[str] = []
         quoted: list[str] = []

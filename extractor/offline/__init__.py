@@ -1,7 +1,8 @@
 """The offline extraction backend: sentences, cues, a small trained detector, dates."""
 
+from extractor.offline.actions import make_action
 from extractor.offline.dates import DueDate, find_due
-from extractor.offline.extractor import OfflineExtractor, make_action
+from extractor.offline.extractor import OfflineExtractor
 from extractor.offline.model import DetectorModel, default_model
 from extractor.offline.sentences import sentences, split_sentences
 

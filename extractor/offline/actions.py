@@ -1,0 +1,114 @@
+"""From a sentence to an action: the assignee of an action-item line, the words after the cue, a
+short imperative, and the clause a due date must sit in."""
+
+from __future__ import annotations
+
+import re
+
+AI_INLINE = re.compile(
+    r"^\W*(?:action\s*items?|ai|todo|to-do|action)\s*(?:\((?P<who>[^)]{1,40})\))?\s*[:\-–]\s*", re.I
+)
+BULLET_LINE = re.compile(r"^\s*(?:[-*•·▪‣–+]|\d{1,2}[.)]|\[[ xX]?\])\s*")
+_NAME = r"@?[A-Z][\w'.-]{1,24}(?:\s+[A-Z][\w'.-]{1,24})?"
+_AI_OWNER_COLON = re.compile(rf"^(?P<name>{_NAME})\s*(?::|\s[-–—]\s)\s*(?P<rest>.+)$", re.S)
+_AI_OWNER_TO = re.compile(
+    rf"^(?P<name>{_NAME})\s+(?:to|will|'ll|should|needs to|is going to|agreed to|owns"
+    rf"|takes?)\s+(?P<rest>.+)$",
+    re.S,
+)
+_AI_OWNER_TRAIL = re.compile(rf"[\s(\[–—-]+(?:owner:\s*)?(?P<name>{_NAME})\s*[)\]]?\s*\.?$")
+NAMED_FUTURE = re.compile(
+    rf"^(?P<name>{_NAME})\s+(?:will|'ll|is going to|is gonna|has agreed to|agreed to|offered to"
+    r"|volunteered to|can)"
+    r"\s+(?:also\s+|then\s+|please\s+)?(?P<verb>[a-z]\w+)",
+)
+NOT_NAMES = frozenset(
+    """i we you he she they it this that these those there here everyone someone somebody anyone
+    anybody nobody who what which the a an our my your their his her its all both each some any none
+    no yes ok okay sure
+    thanks thank please also then so but and or if when as maybe perhaps probably hopefully today tomorrow
+    monday tuesday wednesday thursday friday saturday sunday action note notes next agenda team folks
+    people legal sales engineering support marketing finance product security""".split()
+)
+
+COMMIT_LEAD = re.compile(
+    r"^.*?\b(?:i|we)(?:'ll|’ll| will| shall|'m going to| am going to|'re going to| are going to| plan to"
+    r"| intend to| promise to| commit to| aim to| still plan to| am planning to|'m planning to|'d be happy to"
+    r"| would be happy to|'m happy to| am happy to|'re happy to| are happy to|'d be glad to| would be glad to"
+    r"| can| could| am willing to| are willing to|'m willing to)\s+"
+    r"(?:also\s+|then\s+|just\s+|definitely\s+|certainly\s+|gladly\s+|try to\s+|try and\s+|be sure to\s+"
+    r"|make sure to\s+|go ahead and\s+|personally\s+|now\s+|still\s+)*",
+    re.I | re.S,
+)
+LET_ME = re.compile(r"^.*?\b(?:let me|allow me to|happy to|glad to)\s+", re.I | re.S)
+REQUEST_LEAD = re.compile(
+    r"^.*?\b(?:(?:can|could|would|will)\s+(?:you|anyone|anybody|someone|somebody|people|everyone|one of you)"
+    r"(?:\s+(?:please|kindly|also|possibly|maybe|just))*\s+|please\s+|pls\s+|kindly\s+"
+    r"|(?:i|we)\s+(?:need|want|would like|'d like)\s+(?:you|someone|somebody|everyone)\s+to\s+"
+    r"|(?:can|could|may)\s+(?:we|i)\s+(?=get\b|have\b|see\b|schedule\b|set\b|book\b))",
+    re.I | re.S,
+)
+_CLAUSE_CUT = re.compile(
+    r"\s*(?:[;(]|\s[-–—]\s|,\s*(?:but|and then|so|as|since|because|which|if|once|when|unless)\b"
+    r"|\s(?:if|so that|so we|so I|because|as soon as|once|when|unless|in case|while)\b"
+    r"|,?\s+(?:and|but)\s+(?:i|we|you|he|she|they)(?:'ll|'d|\s)\b)",
+    re.I,
+)
+ADDRESS = re.compile(
+    r"^\W*(?P<name>@?[A-Z][\w'.-]{1,24}(?:\s+[A-Z][\w'.-]{1,24})?)(?=\s*(?:[,:]|\s[-–—]\s|\s))"
+)
+_TRAIL = re.compile(r"[\s,.;:!?)(\-–—:'\"]+$")
+
+
+def clause_start(sentence: str, action_text: str) -> int:
+    """Where the clause holding the action begins (after a ":" or ";" preamble), for due-date scope."""
+    at = sentence.find(action_text[:40]) if action_text else -1
+    if at <= 0:
+        return 0
+    cut = 0
+    for m in re.finditer(r"[:;](?=\s)", sentence[:at]):
+        cut = m.end()
+    return cut
+
+
+def action_item_body(s: str) -> tuple[str, str | None]:
+    """The action and its assignee's name from an action-item line."""
+    body = BULLET_LINE.sub("", s, count=1).strip()
+    m = AI_INLINE.match(body)
+    who: str | None = None
+    if m:
+        who = m.group("who")
+        body = body[m.end() :]
+    for pat in (_AI_OWNER_COLON, _AI_OWNER_TO):
+        mm = pat.match(body)
+        if mm and mm.group("name").lstrip("@").split()[0].lower() not in NOT_NAMES:
+            return mm.group("rest"), who or mm.group("name")
+    mt = _AI_OWNER_TRAIL.search(body)
+    if mt and mt.group("name").lstrip("@").split()[0].lower() not in NOT_NAMES and mt.start() > 5:
+        return body[: mt.start()], who or mt.group("name")
+    return body, who
+
+
+def make_action(text: str, due_text: str | None = None) -> str:
+    """A short imperative from the words that follow the cue ("send the pricing to Dana")."""
+    s = text.strip()
+    if due_text:
+        idx = s.find(due_text)
+        if idx > 0:
+            s = (s[:idx] + s[idx + len(due_text) :]).strip()
+    prefix = ""
+    if s.startswith("Reply: "):
+        prefix, s = "Reply: ", s[len("Reply: ") :]
+    else:
+        m = _CLAUSE_CUT.search(s)
+        if m and m.start() > 8:
+            s = s[: m.start()]
+    s = re.sub(r"\s+", " ", s)
+    s = re.sub(r"\s+([,.;:!?])", r"\1", s)
+    s = _TRAIL.sub("", s)
+    if len(s) > 120:
+        cut = s.rfind(" ", 0, 117)
+        s = s[: cut if cut > 40 else 117] + "…"
+    if s and not prefix:
+        s = s[0].upper() + s[1:]
+    return prefix + s

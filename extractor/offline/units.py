@@ -1,0 +1,117 @@
+"""Sentence units of a document: what to read, who said it, which lines are action items.
+
+Quoted lines (``>``), a reply header or signature delimiter in email (everything
+after it is old content), headings and bare ``Name:`` labels are skipped. Lines
+under an "Action items" / "Next steps" heading, and lines that start with
+"Action item:", are marked as action items. With speaker segments, each segment
+is split on its own so a sentence never spans two speakers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from extractor.offline.actions import AI_INLINE, BULLET_LINE
+from extractor.offline.people import People, author_at
+from extractor.offline.sentences import split_sentences
+from followthrough.types import Participant, SourceDocument
+
+_STOP_AFTER = re.compile(
+    r"^\s*(?:on\b.{4,120}\bwrote:?|-{2,}\s*(?:original message|forwarded message)\s*-{2,}.*|-- ?"
+    r"|_{10,}|from:\s.+|le\s.{4,80}\sa écrit\s?:|am\s.{4,80}\sschrieb\s.{0,40}:)\s*$",
+    re.I,
+)
+_AI_HEADING = re.compile(
+    r"^\s*(?:#{1,6}\s*)?\**\s*(?:action\s+items?|next\s+steps?|follow[- ]?ups?|to-?dos?|tasks"
+    r"|owners?)\s*\**\s*:?\s*$",
+    re.I,
+)
+_HEADING_LINE = re.compile(r"^\s*(?:#{1,6}\s+\S|[A-Z][\w /&-]{0,40}:\s*$)")
+_LABEL_ONLY = re.compile(r"^\W*[\w .'’-]{1,40}:\s*$|^\W*$")
+
+
+@dataclass
+class Unit:
+    """One sentence: its span in ``doc.text``, its author, and whether it is an action-item line."""
+
+    start: int
+    end: int
+    text: str
+    author: Participant | None
+    speaker_name: str | None
+    action_item: bool
+
+
+def units(doc: SourceDocument, people: People) -> Iterator[Unit]:
+    """The sentences of ``doc`` worth reading, in order."""
+    text = doc.text
+    # Lines: find where quoted reply begins, and which lines are action items.
+    stop = len(text)
+    ai_lines: list[tuple[int, int]] = []
+    skip_lines: list[tuple[int, int]] = []
+    in_ai = False
+    pos = 0
+    for raw in text.splitlines(keepends=True):
+        line = raw.rstrip("\r\n")
+        a, b = pos, pos + len(line)
+        pos += len(raw)
+        stripped = line.strip()
+        if _STOP_AFTER.match(line) and doc.source == "email":
+            stop = a
+            break
+        if stripped.startswith(">") or stripped.startswith("|"):
+            skip_lines.append((a, b))
+            continue
+        if _AI_HEADING.match(line):
+            in_ai = True
+            skip_lines.append((a, b))
+            continue
+        if in_ai:
+            if not stripped:
+                continue
+            if BULLET_LINE.match(line) or (
+                not _HEADING_LINE.match(line) and (ai_lines and len(stripped) < 160)
+            ):
+                ai_lines.append((a, b))
+                continue
+            in_ai = False
+        if AI_INLINE.match(line):
+            ai_lines.append((a, b))
+    for a, b in _spans(doc, stop):
+        if any(x <= a < y for x, y in skip_lines):
+            continue
+        sent = text[a:b]
+        if _LABEL_ONLY.match(sent):
+            continue
+        lead = BULLET_LINE.match(sent)
+        if lead and lead.end() < len(sent):
+            a += lead.end()  # the evidence starts at the words, not at the bullet
+            sent = text[a:b]
+        is_ai = any(x <= a < y for x, y in ai_lines)
+        author, speaker = author_at(doc, people, a)
+        yield Unit(a, b, sent, author, speaker, is_ai)
+
+
+def _spans(doc: SourceDocument, stop: int) -> list[tuple[int, int]]:
+    """Sentence spans; with speaker segments, each segment (and each gap) is split on its own."""
+    text = doc.text
+    if not doc.segments:
+        return split_sentences(text[:stop])
+    regions: list[tuple[int, int]] = []
+    pos = 0
+    for seg in sorted(doc.segments, key=lambda g: g.char_start):
+        if seg.char_start > pos:
+            regions.append((pos, seg.char_start))
+        regions.append((max(pos, seg.char_start), seg.char_end))
+        pos = max(pos, seg.char_end)
+    if pos < len(text):
+        regions.append((pos, len(text)))
+    out: list[tuple[int, int]] = []
+    for a, b in regions:
+        b = min(b, stop)
+        if a >= b:
+            continue
+        out.extend((a + x, a + y) for x, y in split_sentences(text[a:b]))
+    return out
