@@ -230,6 +230,41 @@ def test_alternative_prefers_plain_and_notes_attachments(tmp_path: Path) -> None
     assert doc.metadata["attachments"] == "quote.pdf" and doc.metadata["attachment_count"] == "1"
 
 
+def test_body_split_around_an_inline_image_keeps_both_halves(tmp_path: Path) -> None:
+    msg = _message("Here is the dashboard:\n")
+    msg.make_mixed()
+    msg.attach(_part("image/png", b"\x89PNG fake", filename="dashboard.png", disposition="inline"))
+    msg.attach(_part("text/plain", "I'll send the full export by Friday.\n"))
+    log = _part("text/plain", "debug line\n" * 3, filename="debug.log", disposition="inline")
+    msg.attach(log)
+    forwarded = EmailMessage()
+    forwarded["Subject"] = "old thread"
+    forwarded.set_content("Older conversation.\n")
+    msg.attach(_part("message/rfc822", forwarded))
+    doc = _one(_write(tmp_path, "split.eml", msg))
+    assert doc.text == "Here is the dashboard:\n\nI'll send the full export by Friday."
+    assert doc.metadata["attachments"] == "dashboard.png, debug.log, message/rfc822"
+
+
+def test_empty_plain_alternative_falls_back_to_html(tmp_path: Path) -> None:
+    msg = _message(" \n")
+    msg.add_alternative("<p>The real text is in the HTML part.</p>", subtype="html")
+    doc = _one(_write(tmp_path, "empty-plain.eml", msg))
+    assert doc.text == "The real text is in the HTML part." and doc.metadata["content_type"] == "text/html"
+
+
+def _part(ctype: str, content: object, **params: str) -> EmailMessage:
+    part = EmailMessage()
+    maintype, subtype = ctype.split("/")
+    if maintype == "text":
+        part.set_content(content, subtype=subtype, **params)  # type: ignore[arg-type]
+    elif maintype == "message":
+        part.set_content(content)  # type: ignore[arg-type]
+    else:
+        part.set_content(content, maintype=maintype, subtype=subtype, **params)  # type: ignore[arg-type]
+    return part
+
+
 @pytest.mark.parametrize("cte", ["quoted-printable", "base64", "8bit"])
 @pytest.mark.parametrize("charset", ["utf-8", "latin-1"])
 def test_transfer_encodings_and_charsets(tmp_path: Path, cte: str, charset: str) -> None:

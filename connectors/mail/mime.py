@@ -16,7 +16,6 @@ from __future__ import annotations
 import codecs
 import email.utils
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.errors import HeaderParseError
@@ -189,38 +188,97 @@ def _part_text(part: Message) -> tuple[str, str | None, str | None]:
     return text, declared, fallback
 
 
-def _leaf_parts(msg: Message) -> Iterator[Message]:
-    """Non-multipart parts in order; an attached message (message/rfc822) is one leaf."""
+_MAX_DEPTH = 20  # MIME nesting deeper than this is not displayed (hostile input)
+
+
+@dataclass
+class _Render:
+    """What rendering the displayed parts learnt on the way."""
+
+    shown: list[Message] = field(default_factory=list)
+    charset: str | None = None  # of the first part shown
+    charset_fallback: str | None = None
+    truncated: bool = False
+
+    def show(self, part: Message, charset: str | None, fallback: str | None) -> None:
+        if not self.shown:
+            self.charset, self.charset_fallback = charset, fallback
+        self.shown.append(part)
+
+
+def _attached(part: Message) -> bool:
+    return part.get_content_disposition() == "attachment"
+
+
+def _leaf_text(part: Message, state: _Render) -> str:
+    """Decode one text part; record it as shown when it has text."""
+    raw, charset, fallback = _part_text(part)
+    if part.get_content_type() == "text/html":
+        if len(raw) > _MAX_HTML_CHARS:
+            raw, state.truncated = raw[:_MAX_HTML_CHARS], True
+        text = html_to_text(raw)
+    else:
+        text = normalize_newlines(raw)
+        if part.get_param("format") == "flowed":
+            text = unflow(text, delsp=str(part.get_param("delsp", "no")).lower() == "yes")
+    if text.strip():
+        state.show(part, charset, fallback)
+    return text
+
+
+def _render(part: Message, state: _Render, depth: int = 0) -> list[str]:
+    """The texts a mail client shows for ``part``, in order.
+
+    multipart/alternative shows one child: the text/plain one, else the last
+    (richest) one that has text; other multiparts show every inline child, so
+    a body split around an inline image keeps both halves. Attachments and
+    attached messages (message/rfc822) are not shown.
+    """
+    if _attached(part) or depth > _MAX_DEPTH:
+        return []
+    if part.get_content_maintype() == "message":
+        return []
+    if not part.is_multipart():
+        if part.get_content_type() not in ("text/plain", "text/html"):
+            return []
+        if state.shown and part.get_filename():
+            return []  # a named text file after the body is an attachment shown inline
+        text = _leaf_text(part, state)
+        return [text] if text.strip() else []
+    payload = part.get_payload()
+    children = [c for c in payload if isinstance(c, Message)] if isinstance(payload, list) else []
+    if part.get_content_subtype() == "alternative":
+        plain = [c for c in children if c.get_content_type() == "text/plain"]
+        others = [c for c in reversed(children) if c.get_content_type() != "text/plain"]
+        for child in plain + others:
+            texts = _render(child, state, depth + 1)
+            if texts:
+                return texts
+        return []
+    out: list[str] = []
+    for child in children:
+        out.extend(_render(child, state, depth + 1))
+    return out
+
+
+def _attachments(msg: Message, shown: list[Message]) -> list[str]:
+    """Names (or content types) of the attached files and messages."""
+    names: list[str] = []
     stack = [msg]
     while stack:
         part = stack.pop()
-        if part.get_content_maintype() == "message" or not part.is_multipart():
-            yield part
-            continue
-        payload = part.get_payload()
-        if isinstance(payload, list):
-            stack.extend(reversed([p for p in payload if isinstance(p, Message)]))
-
-
-def _choose_body(msg: Message) -> tuple[Message | None, list[str]]:
-    """The first inline text/plain part, else the first text/html; and the attachments."""
-    plain: Message | None = None
-    html: Message | None = None
-    attachments: list[str] = []
-    for part in _leaf_parts(msg):
         ctype = part.get_content_type()
+        if part.is_multipart() and part.get_content_maintype() != "message":
+            payload = part.get_payload()
+            if isinstance(payload, list):
+                stack.extend(reversed([c for c in payload if isinstance(c, Message)]))
+            continue
+        if any(part is s for s in shown):
+            continue
         filename = part.get_filename()
-        attached = part.get_content_disposition() == "attachment" or ctype == "message/rfc822"
-        if not attached and ctype == "text/plain" and plain is None:
-            plain = part
-        elif not attached and ctype == "text/html" and html is None:
-            html = part
-        elif attached or filename:
-            attachments.append(str(filename) if filename else ctype)
-    body = plain or html
-    if plain is not None and html is not None and html.get_filename():
-        attachments.append(str(html.get_filename()))
-    return body, attachments
+        if filename or _attached(part) or part.get_content_maintype() not in ("text", "multipart"):
+            names.append(str(filename) if filename else ctype)
+    return names
 
 
 def extract_body(msg: Message) -> Body:
@@ -228,36 +286,25 @@ def extract_body(msg: Message) -> Body:
 
     Raises :class:`MessageProblem` when there is no text body at all.
     """
-    part, attachments = _choose_body(msg)
-    if part is None and not msg.is_multipart() and msg.get_content_maintype() == "text":
-        part = msg  # e.g. text/enriched: still text
-    if part is None:
-        if attachments:
-            raise MessageProblem(f"message has no text body (only attachments: {', '.join(attachments)})")
-        raise MessageProblem("message has no body")
-    raw, charset, fallback = _part_text(part)
-    content_type = part.get_content_type()
-    truncated = False
-    if content_type == "text/html":
-        if len(raw) > _MAX_HTML_CHARS:
-            raw, truncated = raw[:_MAX_HTML_CHARS], True
-        text = html_to_text(raw)
+    state = _Render()
+    if not msg.is_multipart() and msg.get_content_maintype() == "text" and not _attached(msg):
+        texts = [_leaf_text(msg, state)]  # text/enriched and friends: still text
     else:
-        text = normalize_newlines(raw)
-    if len(text) > MAX_BODY_CHARS:
-        text, truncated = text[:MAX_BODY_CHARS], True
+        texts = _render(msg, state)
+    attachments = _attachments(msg, state.shown)
+    text = "\n\n".join(t.strip("\n") for t in texts)
     if not text.strip():
         if attachments:
             raise MessageProblem(f"message has no text body (only attachments: {', '.join(attachments)})")
         raise MessageProblem("message has no body")
-    if part.get_param("format") == "flowed" and content_type == "text/plain":
-        text = unflow(text, delsp=str(part.get_param("delsp", "no")).lower() == "yes")
+    if len(text) > MAX_BODY_CHARS:
+        text, state.truncated = text[:MAX_BODY_CHARS], True
     return Body(
         text=text,
-        content_type=content_type,
-        charset=charset,
-        charset_fallback=fallback,
-        truncated=truncated,
+        content_type=state.shown[0].get_content_type(),
+        charset=state.charset,
+        charset_fallback=state.charset_fallback,
+        truncated=state.truncated,
         attachments=attachments,
     )
 
