@@ -23,7 +23,7 @@ from email.policy import compat32
 from pathlib import Path
 
 from connectors.base import Connector
-from connectors.mail.mbox import RawMessage, iter_mbox, looks_like_mbox
+from connectors.mail.mbox import iter_mbox, looks_like_mbox
 from connectors.mail.mime import (
     MessageProblem,
     addresses,
@@ -123,32 +123,40 @@ def _participants(msg: Message) -> list[Participant]:
     return out
 
 
+def _ids(msg: Message) -> tuple[str | None, list[str], list[str]]:
+    """Own Message-ID (as written), ancestors from root to parent, In-Reply-To ids."""
+    own = (header_text(msg, "Message-ID") or "").strip() or None
+    in_reply_to = message_ids(header_text(msg, "In-Reply-To"))
+    return own, reference_chain(message_ids(header_text(msg, "References")), in_reply_to), in_reply_to
+
+
 def message_document(
     msg: Message,
     *,
     path: Path,
     origin: str,
     number: int,
-    thread_id: str | None = None,
+    threads: ThreadIndex | None = None,
     from_line: str = "",
 ) -> SourceDocument:
-    """Build the document for one parsed message; raises :class:`MessageProblem`."""
+    """Build the document for one parsed message; raises :class:`MessageProblem`.
+
+    ``threads`` (the whole mailbox's links) finds the thread root; without it
+    the first References id, the In-Reply-To id or the message's own id is used.
+    """
     if not has_headers(msg):
         raise MessageProblem("not an email message (no headers found)")
     body = extract_body(msg)
     parts = split_reply(body.text)
     metadata: dict[str, str] = {"content_type": body.content_type}
 
-    own_id = (header_text(msg, "Message-ID") or "").strip()
-    if not own_id:
+    own_id, chain, in_reply_to = _ids(msg)
+    if own_id is None:
         own_id = _synthetic_id(path, number)
         metadata["message_id_synthesized"] = "true"
-    chain = reference_chain(
-        message_ids(header_text(msg, "References")), message_ids(header_text(msg, "In-Reply-To"))
-    )
+    thread_id = threads.thread_id(own_id, chain) if threads else single_thread_id(own_id, chain)
     occurred_at, date_source = _occurred_at(msg, path, from_line)
     metadata["date_source"] = date_source
-    in_reply_to = message_ids(header_text(msg, "In-Reply-To"))
     if in_reply_to:
         metadata["in_reply_to"] = in_reply_to[0]
     if body.charset:
@@ -177,7 +185,7 @@ def message_document(
     return SourceDocument(
         source="email",
         external_id=own_id,
-        thread_id=thread_id or single_thread_id(own_id, chain),
+        thread_id=thread_id,
         occurred_at=occurred_at,
         title=header_text(msg, "Subject"),
         participants=participants,
@@ -189,6 +197,32 @@ def message_document(
         origin=origin,
         metadata=metadata,
     )
+
+
+def _document(
+    data: bytes,
+    *,
+    path: Path,
+    origin: str,
+    number: int,
+    threads: ThreadIndex | None = None,
+    from_line: str = "",
+) -> SourceDocument:
+    """Parse one message's bytes into a document; problems raise ``InputError(origin, ...)``."""
+    if not data.strip():
+        raise InputError(origin, "empty message")
+    if looks_binary(data[: 1 << 16]):
+        raise InputError(origin, "not an email message (binary content)")
+    try:
+        msg = parse_bytes(data)
+        return message_document(
+            msg, path=path, origin=origin, number=number, threads=threads, from_line=from_line
+        )
+    except MessageProblem as e:
+        raise InputError(origin, str(e)) from e
+    except (ValueError, LookupError, TypeError, IndexError, AttributeError, UnicodeError) as e:
+        # The email package can still trip over pathological input: report this message only.
+        raise InputError(origin, f"cannot parse message ({type(e).__name__}: {e})") from e
 
 
 def _head(path: Path) -> bytes:
@@ -224,12 +258,7 @@ class EmlConnector(Connector):
             data = self.path.read_bytes()
         except OSError as e:
             raise InputError(self.path, f"cannot read file: {e.strerror or e}") from e
-        if looks_binary(data[: 1 << 16]):
-            raise InputError(self.path, "not an email message (binary content)")
-        try:
-            yield message_document(parse_bytes(data), path=self.path, origin=str(self.path), number=1)
-        except MessageProblem as e:
-            raise InputError(self.path, str(e)) from e
+        yield _document(data, path=self.path, origin=str(self.path), number=1)
 
 
 @register("mbox")
@@ -248,14 +277,10 @@ class MboxConnector(Connector):
         return looks_like_mbox(head) and not looks_binary(head[:1024])
 
     def _thread_index(self) -> ThreadIndex:
+        """First pass: every message's thread links, from its headers only."""
         index = ThreadIndex()
         for raw in iter_mbox(self.path, headers_only=True):
-            headers = _HEADER_PARSER.parsebytes(raw.data)
-            own = (str(headers.get("Message-ID", "")) or "").strip() or None
-            chain = reference_chain(
-                message_ids(str(headers.get("References", "") or "")),
-                message_ids(str(headers.get("In-Reply-To", "") or "")),
-            )
+            own, chain, _ = _ids(_HEADER_PARSER.parsebytes(raw.data))
             index.add(own, chain)
         return index
 
@@ -267,39 +292,19 @@ class MboxConnector(Connector):
             raise InputError(self.path, "not an mbox file (it does not start with a 'From ' line)")
         index = self._thread_index()
         for raw in iter_mbox(self.path):
-            origin = f"{self.path}#{raw.number}"
             try:
-                doc = self._document(raw, origin, index)
+                doc = _document(
+                    raw.data,
+                    path=self.path,
+                    origin=f"{self.path}#{raw.number}",
+                    number=raw.number,
+                    threads=index,
+                    from_line=raw.from_line,
+                )
             except InputError as e:
                 self.on_error(e)
                 continue
             yield doc
-
-    def _document(self, raw: RawMessage, origin: str, index: ThreadIndex) -> SourceDocument:
-        if not raw.data.strip():
-            raise InputError(origin, "empty message")
-        if looks_binary(raw.data[: 1 << 16]):
-            raise InputError(origin, "not an email message (binary content)")
-        try:
-            msg = parse_bytes(raw.data)
-            own = (header_text(msg, "Message-ID") or "").strip()
-            chain = reference_chain(
-                message_ids(header_text(msg, "References")), message_ids(header_text(msg, "In-Reply-To"))
-            )
-            thread_id = index.thread_id(own, chain) if own or chain else None
-            return message_document(
-                msg,
-                path=self.path,
-                origin=origin,
-                number=raw.number,
-                thread_id=thread_id,
-                from_line=raw.from_line,
-            )
-        except MessageProblem as e:
-            raise InputError(origin, str(e)) from e
-        except (ValueError, LookupError, TypeError, IndexError, AttributeError, UnicodeError) as e:
-            # The email package can still trip over pathological input; report the one message.
-            raise InputError(origin, f"cannot parse message ({type(e).__name__}: {e})") from e
 
 
 __all__ = ["EmlConnector", "MboxConnector", "message_document"]
