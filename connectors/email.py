@@ -3,9 +3,9 @@
 Each message becomes one :class:`SourceDocument` whose ``text`` is only what
 the sender wrote new: quoted replies go to ``quoted_text`` and the signature to
 ``signature`` (see :func:`connectors.mail.split_reply`). Bodies are decoded
-with the standard ``email`` package (see :mod:`connectors.mail.mime`); HTML-only bodies are
-turned into text. An mbox is streamed: one pass reads only headers to thread
-the messages, a second parses them one at a time.
+with the standard ``email`` package (see :mod:`connectors.mail.mime`);
+HTML-only bodies are turned into text. An mbox is streamed: one pass reads
+only headers to thread the messages, a second parses them one at a time.
 
 Problems: an unreadable file (empty, binary, not a message) raises
 :class:`InputError`; one bad message inside an mbox is passed to ``on_error``
@@ -82,15 +82,15 @@ def _synthetic_id(path: Path, number: int) -> str:
 
 
 def _from_line_date(from_line: str) -> datetime | None:
-    # "From sender Sun Nov 22 13:15:17 2026": asctime, in UTC by convention.
+    """The date of an mbox From_ line: asctime in UTC by convention, or with a zone (Gmail)."""
     parts = from_line.split()
-    for start in range(2, min(len(parts), 4)):
-        try:
-            return datetime.strptime(" ".join(parts[start : start + 5]), "%a %b %d %H:%M:%S %Y").replace(
-                tzinfo=UTC
-            )
-        except ValueError:
-            continue
+    for start in (2, 3):
+        for fmt, width in (("%a %b %d %H:%M:%S %Y", 5), ("%a %b %d %H:%M:%S %z %Y", 6)):
+            try:
+                dt = datetime.strptime(" ".join(parts[start : start + width]), fmt)
+            except ValueError:
+                continue
+            return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
     return None
 
 

@@ -342,6 +342,22 @@ def test_missing_message_id_and_dates(tmp_path: Path) -> None:
     assert naive.occurred_at == datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 
 
+def test_date_fallbacks_received_and_from_line(tmp_path: Path) -> None:
+    msg = _message(date=None)
+    msg["Received"] = "from mx.acme.com by mx.northwind.io; Wed, 11 Mar 2026 08:30:00 +0100"
+    doc = _one(_write(tmp_path, "received.eml", msg))
+    assert doc.metadata["date_source"] == "received"
+    assert doc.occurred_at == datetime(2026, 3, 11, 7, 30, tzinfo=UTC)
+    gmail = b"From 1627@xxx Sat Feb 17 08:05:21 +0000 2024\n" + _message(date=None).as_bytes() + b"\n"
+    path = _mbox(tmp_path, _entry(_message(date="garbage")), gmail)
+    first, second = MboxConnector(path).documents()
+    assert (first.metadata["date_source"], first.occurred_at) == (
+        "mbox_from_line",
+        datetime(2026, 3, 10, 20, 0, tzinfo=UTC),
+    )
+    assert second.occurred_at == datetime(2024, 2, 17, 8, 5, 21, tzinfo=UTC)
+
+
 def test_single_eml_thread_id_from_references(tmp_path: Path) -> None:
     msg = _message()
     msg["In-Reply-To"] = "<parent@acme.com>"
