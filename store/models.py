@@ -230,6 +230,9 @@ class CommitmentRow(Base):
     link: Mapped[CommitmentDealLinkRow | None] = relationship(
         cascade="all, delete-orphan", passive_deletes=True
     )
+    history: Mapped[list[CommitmentHistoryRow]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="CommitmentHistoryRow.id"
+    )
 
 
 class CommitmentHistoryRow(Base):

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from followthrough.types import ExtractedItem
@@ -87,25 +87,16 @@ def _user_touched(s: Session, c: CommitmentRow) -> bool:
     return any(a not in SYSTEM_ACTORS for a in actors)
 
 
-def _history(
-    s: Session,
-    cid: int,
-    fld: str,
-    old: object,
-    new: object,
-    actor: str = "extractor",
-    note: str | None = None,
-) -> None:
-    s.add(
-        CommitmentHistoryRow(
-            commitment_id=cid,
-            at=utcnow(),
-            field=fld,
-            old=None if old is None else str(old),
-            new=None if new is None else str(new),
-            actor=actor,
-            note=note,
-        )
+def _history_row(
+    fld: str, old: object, new: object, actor: str = "extractor", note: str | None = None
+) -> CommitmentHistoryRow:
+    return CommitmentHistoryRow(
+        at=utcnow(),
+        field=fld,
+        old=None if old is None else str(old),
+        new=None if new is None else str(new),
+        actor=actor,
+        note=note,
     )
 
 
@@ -125,11 +116,10 @@ def _apply(c: CommitmentRow, item: ExtractedItem, *, sk: str, dk: str, run_id: i
     c.updated_at = utcnow()
 
 
-def _evidence_row(c_id: int, doc_id: int, item: ExtractedItem) -> EvidenceRow:
+def _evidence_row(doc_id: int, item: ExtractedItem) -> EvidenceRow:
     ev = item.evidence
     grounded = item.grounded
     return EvidenceRow(
-        commitment_id=c_id,
         document_id=doc_id,
         quote=ev.quote,
         char_start=ev.char_start if grounded else None,
@@ -139,39 +129,64 @@ def _evidence_row(c_id: int, doc_id: int, item: ExtractedItem) -> EvidenceRow:
 
 
 class _Previous:
-    """The document's commitments from earlier runs of the same cache key, matched by evidence text."""
+    """What earlier runs stored for this document, matched to new items by evidence text.
 
-    def __init__(self, rows: list[CommitmentRow], doc_id: int) -> None:
-        self.rows = {c.id: c for c in rows}
-        self.unmatched = dict(self.rows)
+    ``owned``: commitments first found in this document under the same cache key;
+    a match is updated in place. ``merged``: commitments of other documents that
+    this document added evidence to; a match only refreshes that evidence.
+    """
+
+    def __init__(self, owned: list[CommitmentRow], merged: list[CommitmentRow], doc_id: int) -> None:
+        self.owned = {c.id: c for c in owned}
+        self.merged = {c.id: c for c in merged if c.id not in self.owned}
         self.doc_id = doc_id
 
     def _quotes(self, c: CommitmentRow) -> set[str]:
         return {norm(e.quote) for e in c.evidence if e.document_id == self.doc_id}
 
-    def take(self, item: ExtractedItem, sk: str) -> CommitmentRow | None:
+    def take(self, item: ExtractedItem, sk: str) -> tuple[CommitmentRow, bool] | None:
+        """The earlier commitment this item restates, and whether this document owns it."""
         quote = norm(item.evidence.quote)
         grounded = item.grounded
-        candidates = [c for c in self.unmatched.values() if quote in self._quotes(c)]
-        if not candidates:
-            candidates = [c for c in self.unmatched.values() if c.span_key == sk]
-        if not candidates:
-            return None
         action = norm(item.action)
-        candidates.sort(
-            key=lambda c: (
-                (UNGROUNDED not in (c.flags or [])) != grounded,
-                c.type != item.type,
-                norm(c.action) != action,
-                c.id,
+        for pool, owned in ((self.owned, True), (self.merged, False)):
+            candidates = [c for c in pool.values() if quote in self._quotes(c)]
+            if not candidates and owned:
+                candidates = [c for c in pool.values() if c.span_key == sk]
+            if not candidates:
+                continue
+            candidates.sort(
+                key=lambda c: (
+                    (UNGROUNDED not in (c.flags or [])) != grounded,
+                    c.type != item.type,
+                    norm(c.action) != action,
+                    c.id,
+                )
             )
-        )
-        chosen = candidates[0]
-        del self.unmatched[chosen.id]
-        return chosen
+            chosen = candidates[0]
+            del pool[chosen.id]
+            return chosen, owned
+        return None
 
     def claim(self, cid: int) -> None:
-        self.unmatched.pop(cid, None)
+        self.owned.pop(cid, None)
+        self.merged.pop(cid, None)
+
+
+def _load_previous(s: Session, doc_id: int, cache_key: str) -> _Previous:
+    opts = (selectinload(CommitmentRow.evidence), selectinload(CommitmentRow.link))
+    owned = s.scalars(
+        select(CommitmentRow)
+        .where(CommitmentRow.document_id == doc_id, CommitmentRow.cache_key == cache_key)
+        .options(*opts)
+    ).all()
+    merged_ids = select(EvidenceRow.commitment_id).where(EvidenceRow.document_id == doc_id)
+    merged = s.scalars(
+        select(CommitmentRow)
+        .where(CommitmentRow.id.in_(merged_ids), CommitmentRow.document_id != doc_id)
+        .options(*opts)
+    ).all()
+    return _Previous(list(owned), list(merged), doc_id)
 
 
 def record_items(
@@ -184,16 +199,7 @@ def record_items(
 ) -> RecordResult:
     """Store ``items`` found in ``doc`` (status ok); see the module docstring."""
     result = RecordResult()
-    previous = _Previous(
-        list(
-            s.scalars(
-                select(CommitmentRow)
-                .where(CommitmentRow.document_id == doc.id, CommitmentRow.cache_key == cache_key)
-                .options(selectinload(CommitmentRow.evidence), selectinload(CommitmentRow.link))
-            ).all()
-        ),
-        doc.id,
-    )
+    previous = _load_previous(s, doc.id, cache_key)
     scope = thread_scope(doc)
     for item in items:
         grounded = item.grounded
@@ -202,9 +208,13 @@ def record_items(
         if not grounded:
             result.ungrounded += 1
         # 1. the same item from an earlier run of this document: update it in place
-        match = previous.take(item, sk)
-        if match is not None:
-            _update(s, match, item, doc_id=doc.id, sk=sk, dk=dk, run_id=run_id)
+        found = previous.take(item, sk)
+        if found is not None:
+            match, owned = found
+            if owned:
+                _update(s, match, item, doc_id=doc.id, sk=sk, dk=dk, run_id=run_id)
+            else:
+                _replace_evidence(s, match, doc.id, item)
             result.updated += 1
             if grounded:
                 _remember(result, match.id)
@@ -218,13 +228,9 @@ def record_items(
         ).first()
         if dup is not None and (UNGROUNDED in (dup.flags or [])) == (not grounded):
             previous.claim(dup.id)
-            if not any(
-                e.document_id == doc.id
-                and e.char_start == item.evidence.char_start
-                and norm(e.quote) == norm(item.evidence.quote)
-                for e in dup.evidence
-            ):
-                s.add(_evidence_row(dup.id, doc.id, item))
+            quote = norm(item.evidence.quote)
+            if not any(e.document_id == doc.id and norm(e.quote) == quote for e in dup.evidence):
+                dup.evidence.append(_evidence_row(doc.id, item))
             result.merged += 1
             if grounded:
                 _remember(result, dup.id)
@@ -240,17 +246,19 @@ def record_items(
             created_at=utcnow(),
         )
         _apply(c, item, sk=sk, dk=dk, run_id=run_id)
+        c.evidence.append(_evidence_row(doc.id, item))
+        c.history.append(_history_row("status", None, c.status))
         s.add(c)
-        s.flush()
-        s.add(_evidence_row(c.id, doc.id, item))
-        _history(s, c.id, "status", None, c.status)
         s.flush()
         result.inserted += 1
         if grounded:
             _remember(result, c.id)
-    for c in previous.unmatched.values():
+    for c in previous.owned.values():
         _retire(s, c, doc.id)
         result.deleted += 1
+    for c in previous.merged.values():
+        for e in [e for e in c.evidence if e.document_id == doc.id]:
+            c.evidence.remove(e)
     s.flush()
     return result
 
@@ -275,20 +283,24 @@ def _update(
     _apply(c, item, sk=sk, dk=dk, run_id=run_id)
     c.flags = _flags(item)
     if old_due != c.due:
-        _history(s, c.id, "due", old_due, c.due)
+        c.history.append(_history_row("due", old_due, c.due))
     if was_ungrounded and item.grounded and c.status == "dismissed" and not _user_touched(s, c):
         c.status = "open"
-        _history(s, c.id, "status", "dismissed", "open")
+        c.history.append(_history_row("status", "dismissed", "open"))
     elif not was_ungrounded and not item.grounded and c.status == "open":
         c.status = "dismissed"
-        _history(s, c.id, "status", "open", "dismissed", note="evidence no longer found in the source")
-    # replace this document's evidence with the new quote and offsets
-    for e in list(c.evidence):
-        if e.document_id == doc_id:
-            c.evidence.remove(e)
-            s.delete(e)
+        c.history.append(
+            _history_row("status", "open", "dismissed", note="evidence no longer found in the source")
+        )
+    _replace_evidence(s, c, doc_id, item)
+
+
+def _replace_evidence(s: Session, c: CommitmentRow, doc_id: int, item: ExtractedItem) -> None:
+    """This document's evidence for ``c`` becomes the new quote and offsets."""
+    for e in [e for e in c.evidence if e.document_id == doc_id]:
+        c.evidence.remove(e)
     s.flush()
-    s.add(_evidence_row(c.id, doc_id, item))
+    c.evidence.append(_evidence_row(doc_id, item))
 
 
 def _retire(s: Session, c: CommitmentRow, doc_id: int) -> None:
@@ -300,9 +312,8 @@ def _retire(s: Session, c: CommitmentRow, doc_id: int) -> None:
         return
     others = [e for e in c.evidence if e.document_id != doc_id]
     if others:
-        s.execute(
-            delete(EvidenceRow).where(EvidenceRow.commitment_id == c.id, EvidenceRow.document_id == doc_id)
-        )
+        for e in [e for e in c.evidence if e.document_id == doc_id]:
+            c.evidence.remove(e)
         c.document_id = others[0].document_id
         c.updated_at = utcnow()
         return

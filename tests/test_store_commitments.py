@@ -275,3 +275,19 @@ def test_directory_learns_names_seen_in_documents(store: Store) -> None:  # noqa
     assert directory["dana lee"] == "dana@acme.com"
     assert "dana" not in directory  # two people called Dana now: not guessed
     assert "bob@acme.com" not in directory
+
+
+def test_re_recording_a_reply_refreshes_or_drops_only_its_own_evidence(store: Store) -> None:  # noqa: F811
+    doc = make_doc(text=TEXT)
+    item = make_item(doc, PRICING)
+    (cid,) = _record(store, doc, [item])
+    reply = make_doc("<m2@northwind.io>", "Following up: I will send the revised pricing to Dana by Friday.")
+    restated = make_item(reply, "I will send the revised pricing to Dana by Friday", action=item.action)
+    assert _record(store, reply, [restated]) == [cid]
+    # the reply extracted again finds the same thing: still one commitment, two quotes
+    assert _record(store, reply, [restated]) == [cid]
+    assert len(store.get_commitment(cid).evidence) == 2
+    # the reply extracted again finds nothing: its quote goes, the commitment stays
+    assert _record(store, reply, []) == []
+    (view,) = _all(store)
+    assert view.id == cid and [e.message_id for e in view.evidence] == ["<m1@acme.com>"]
