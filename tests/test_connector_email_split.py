@@ -272,3 +272,16 @@ def test_pathological_bodies_stay_linear(body: str) -> None:
     parts = split_reply(body)
     assert "> quoted" not in parts.text
     assert len(parts.text) + len(parts.signature) <= len(body)
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "Thanks,\nDana\n\nP.S. I'll send the deck tomorrow.",
+        "Best,\nMarco\nWe will confirm the SSO setup on Monday.",
+        "Regards,\nPriya\nPlease send the signed order form.",
+    ],
+)
+def test_promises_after_a_sign_off_stay_in_the_text(tail: str) -> None:
+    parts = split_reply(f"Hi all,\n\nNotes from today below.\n\n{tail}\n")
+    assert tail.splitlines()[-1] in parts.text

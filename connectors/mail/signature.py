@@ -179,10 +179,22 @@ _MAX_TAIL = 40  # the longest tail any kind of signature start accepts
 _MAX_SIG_WORDS = 12
 
 
+# Lines a signature block never holds: a postscript, a promise or an ask.
+_NOT_SIGNATURE = re.compile(
+    r"^p\.?\s?p?\.?\s?s\b|\b(?:i'll|i will|we'll|we will|i'm going to|let me|can you|could you|please)\b",
+    re.IGNORECASE,
+)
+
+
 def _sigish(line: str) -> bool:
-    """A line that could sit in a signature block: short, no question."""
-    s = line.strip()
-    return len(s) <= _MAX_SIG_LINE and len(s.split()) <= _MAX_SIG_WORDS and not s.endswith("?")
+    """A line that could sit in a signature block: short, no question, no promise."""
+    s = line.strip().replace("\u2019", "'")
+    return (
+        len(s) <= _MAX_SIG_LINE
+        and len(s.split()) <= _MAX_SIG_WORDS
+        and not s.endswith("?")
+        and not _NOT_SIGNATURE.search(s)
+    )
 
 
 def _tail_ok(lines: Sequence[str], start: int, max_lines: int, check: bool = True) -> bool:
