@@ -85,6 +85,9 @@ def test_modal_commitments(text: str) -> None:
         "I'll be out of the office next week.",  # a state, not an action
         "If we are going to do it in Seattle, I prefer the downtown venue.",  # conditional clause
         "Post the link so we can take a look.",  # purpose clause ("so we can")
+        "What I'll have after this is a clearer picture of the costs.",  # pseudo-cleft, not a promise
+        "And I'm able to process it.",  # ability, not a promise
+        "Let me introduce myself: I run the data team at Acme.",  # performative
     ],
 )
 def test_not_commitments(text: str) -> None:
@@ -179,6 +182,14 @@ def test_quoted_lines_and_boilerplate_are_ignored() -> None:
         "Sent from my iPhone\n"
         "Please do not read, copy or disclose this communication to others and delete it from your system.\n"
         "Click here to unsubscribe."
+    )
+    assert extract(email(text, sender=DANA, to=MARCO), **DOMAINS) == []
+
+
+def test_code_and_stack_traces_are_ignored() -> None:
+    text = (
+        'Traceback (most recent call last):\n  File "/srv/app/problem.py", line 5, in <module>\n'
+        "    send(report)  # {retry: true};\n"
     )
     assert extract(email(text, sender=DANA, to=MARCO), **DOMAINS) == []
 

@@ -133,18 +133,17 @@ _FP_FUTURE = _AnyOf(
             "drafting",
             "working on",
             "pulling together",
-            "getting",
         ),
         r"\b(?:i|we)(?:'m|’m| am|'re|’re| are)\s+(?:also\s+|now\s+|currently\s+|just\s+)?(?:sending|faxing"
         r"|forwarding|checking|looking into|putting together|preparing|setting up|following up|reaching out"
-        r"|scheduling|arranging|drafting|working on|pulling together|getting)\b",
+        r"|scheduling|arranging|drafting|working on|pulling together)\b",
     ),
 )
 _FP_OFFER = _AnyOf(
     _Gated(
-        ("happy", "glad", "willing", "pleased", "prepared", "able", "available"),
+        ("happy", "glad", "willing", "pleased", "prepared", "available"),
         r"\b(?:i|we)(?:'d| would|'m| am|'re| are| will be|'ll be)\s+(?:more than\s+|very\s+|really\s+)?"
-        r"(?:happy|glad|willing|pleased|prepared|able|available)\s+to\b"
+        r"(?:happy|glad|willing|pleased|prepared|available)\s+to\b"
         r"|\b(?:happy|glad|willing)\s+to\s+(?!hear|see|help\s+if|report)\w+",
     ),
     _Gated(
@@ -336,9 +335,9 @@ _INTERROGATIVE = re.compile(
 )
 _PURPOSE = re.compile(r"\bso(?:\s+that)?\s+(?:i|we)\s+(?:can|could|will|'ll)\b", _I)
 _SUBORDINATE = re.compile(
-    r"\b(?:if|unless|whether|when|once|until|whenever|only way|the way)\s+(?:i|we)(?:'ll|’ll|\s+(?:will"
-    r"|are going to|can"
-    r"|could|shall|am going to|plan to|would))\b",
+    r"\b(?:if|unless|whether|when|once|until|whenever|only way|the way|what|how|why)\s+(?:i|we)"
+    r"(?:'ll|’ll|\s+(?:will|are going to|can|could|shall|am going to|plan to|would))\b"
+    r"|\b(?:which|who)\s+(?:i|we)\s+(?:can|could)\b",  # a relative clause: "the tool which I can run"
     _I,
 )
 _ANYONE = re.compile(r"\b(?:anyone|anybody|someone|somebody|somone|any of you|does any one)\b", _I)
@@ -370,7 +369,8 @@ _GREETING = re.compile(
 _VOCATIVE = re.compile(r"^\W*(?:@?[A-Z][\w.'-]{1,20}(?:\s+[A-Z][\w.'-]{1,20})?)\s*(?:[,:]|\s[-–—]\s)\s*")
 _FIRST_WORD = re.compile(r"^\W*([A-Za-z][a-z'-]*)")
 _BOILERPLATE = re.compile(
-    r"\bunsubscribe\b|\bsent from my (?:iphone|ipad|android|blackberry|mobile|phone|galaxy)\b"
+    r"^\s*file \"[^\"]+\", line \d+|\btraceback \(most recent call last\)|^\s*at [\w.$]+\([\w.]+:\d+\)"
+    r"|\bunsubscribe\b|\bsent from my (?:iphone|ipad|android|blackberry|mobile|phone|galaxy)\b"
     r"|\bget outlook for\b|\bconfidential(?:ity)?\b.*\b(?:intended|recipient)\b|\bintended recipient\b"
     r"|\bthis (?:e-?mail|message) (?:and any attachments )?(?:is|may be|contains)\b"
     r"|\bdisclaimer\b|\bprivileged\b.*\binformation\b|\bcopyright\b|\ball rights reserved\b"

@@ -29,7 +29,18 @@ _AI_HEADING = re.compile(
     re.I,
 )
 _HEADING_LINE = re.compile(r"^\s*(?:#{1,6}\s+\S|[A-Z][\w /&-]{0,40}:\s*$)")
+_URL = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.-]+")
 _LABEL_ONLY = re.compile(r"^\W*[\w .'’-]{1,40}:\s*$|^\W*$")
+
+
+def _looks_like_code(sentence: str) -> bool:
+    """Code, paths, stack traces and tables: fewer than half of the visible characters are letters."""
+    text = _URL.sub("link", sentence)
+    visible = len(text) - sum(1 for c in text if c.isspace())
+    if visible < 12:
+        return False
+    letters = sum(1 for c in text if c.isalpha())
+    return letters < 0.5 * visible or text.count("/") > 4 or "();" in text or "{" in text
 
 
 @dataclass
@@ -84,6 +95,8 @@ def units(doc: SourceDocument, people: People) -> Iterator[Unit]:
             continue
         sent = text[a:b]
         if _LABEL_ONLY.match(sent):
+            continue
+        if _looks_like_code(sent):
             continue
         lead = BULLET_LINE.match(sent)
         if lead and lead.end() < len(sent):
