@@ -3,9 +3,12 @@
 For one commitment, in order:
 
 1. **mention** (confidence 0.9): a deal name, or an account name (with or
-   without a suffix such as "Inc" or "Corp"), appears in the evidence quotes,
-   the document title or the document text. A deal name wins over an account
-   name; an account name picks that account's best open deal.
+   without a suffix such as "Inc" or "Corp"), appears in the evidence quotes
+   or the document title, or a deal name appears in the document text. A deal
+   name wins over an account name; an account name picks that account's best
+   open deal. (An account named only in passing in the body of the text is
+   looked at after the contacts, so that "Globex uses it too" in an email from
+   Acme does not pull Acme's commitment to Globex.)
 2. **contact** (0.8): an external participant's email (or the commitment's
    owner/counterparty email) is a CRM contact → that contact's account → its
    best open deal. A participant known by name only (a meeting speaker) counts
@@ -113,9 +116,10 @@ class Participation:
 class LinkInput:
     """What linking looks at for one commitment."""
 
-    texts: Sequence[str]  # evidence quotes first, then the document title and text
+    texts: Sequence[str]  # the evidence quotes, then the document titles
     participants: Sequence[Participation]
     occurred: date | None = None
+    bodies: Sequence[str] = ()  # the documents' full text
 
 
 @dataclass(frozen=True)
@@ -162,18 +166,22 @@ def best_deal(deals: Iterable[DealInfo], near: date | None) -> DealInfo | None:
     return ranked[0] if ranked else None
 
 
-def _by_mention(inp: LinkInput, index: LinkIndex) -> DealInfo | None:
-    for text in inp.texts:
+def _by_mention(
+    texts: Sequence[str], index: LinkIndex, near: date | None, *, deals: bool = True, accounts: bool = True
+) -> DealInfo | None:
+    for text in texts:
         if not text:
             continue
-        for pattern, deal in index._deal_patterns:
-            if pattern.search(text):
-                return deal
-        for pattern, acc in index._account_patterns:
-            if pattern.search(text):
-                best = best_deal(index.open_deals(acc.id), inp.occurred)
-                if best is not None:
-                    return best
+        if deals:
+            for pattern, deal in index._deal_patterns:
+                if pattern.search(text):
+                    return deal
+        if accounts:
+            for pattern, acc in index._account_patterns:
+                if pattern.search(text):
+                    best = best_deal(index.open_deals(acc.id), near)
+                    if best is not None:
+                        return best
     return None
 
 
@@ -191,7 +199,10 @@ def _best_for_accounts(account_ids: list[int], index: LinkIndex, near: date | No
 
 def decide(inp: LinkInput, index: LinkIndex) -> LinkDecision | None:
     """The deal for one commitment, or ``None`` when it stays unlinked."""
-    deal = _by_mention(inp, index)
+    # a name in the quote or the title, or a deal's name anywhere in the text
+    deal = _by_mention(inp.texts, index, inp.occurred) or _by_mention(
+        inp.bodies, index, inp.occurred, accounts=False
+    )
     if deal is not None:
         return LinkDecision(deal.id, MENTION, CONFIDENCE[MENTION])
     external = [
@@ -205,6 +216,10 @@ def decide(inp: LinkInput, index: LinkIndex) -> LinkDecision | None:
     deal = _best_for_accounts(via_contacts, index, inp.occurred)
     if deal is not None:
         return LinkDecision(deal.id, CONTACT, CONFIDENCE[CONTACT])
+    # an account named in passing in the body counts only after the people in the conversation
+    deal = _by_mention(inp.bodies, index, inp.occurred, deals=False)
+    if deal is not None:
+        return LinkDecision(deal.id, MENTION, CONFIDENCE[MENTION])
     if not external:  # internal-only conversation: never by domain
         return None
     via_domain = [

@@ -870,10 +870,9 @@ def _link_input(c: CommitmentRow) -> linking.LinkInput:
     for email, name in ((c.counterparty_email, c.counterparty), (c.owner_email, c.owner)):
         if email or name:
             people.append(linking.Participation(email, None, name))
-    texts = [e.quote for e in c.evidence]
-    for d in docs:
-        texts.extend([d.title or "", d.text])
-    return linking.LinkInput(texts=texts, participants=people, occurred=c.document.occurred_at.date())
+    texts = [e.quote for e in c.evidence] + [d.title or "" for d in docs]
+    bodies = [d.text for d in docs]
+    return linking.LinkInput(texts, people, occurred=c.document.occurred_at.date(), bodies=bodies)
 
 
 def _export_row(c: CommitmentRow) -> dict[str, object]:

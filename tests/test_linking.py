@@ -168,3 +168,22 @@ def test_store_links_meeting_speakers_by_contact_name(store: Store) -> None:  # 
     assert store.link_commitments({"northwind.io"})["contact"] == 1
     v = store.get_commitment(cid)
     assert v.deal is not None and v.deal.crm_id == "D-200"
+
+
+def test_an_account_named_in_passing_does_not_beat_the_people_in_the_thread() -> None:
+    body = "Dana here. Globex uses your product too, so I'm sure it works. Please send the SOW."
+    inp = LinkInput(
+        texts=["Please send the SOW"], participants=[Participation("dana@acme.com")], bodies=[body]
+    )
+    d = decide(inp, _index())
+    assert d is not None and (d.deal_id, d.method) == (1, "contact")
+    # with nobody external, the account named in the body still links (an internal channel)
+    internal = LinkInput(texts=["on it"], participants=[Participation("marco@northwind.io")], bodies=[body])
+    d = decide(internal, _index())
+    assert d is not None and (d.method, d.deal_id) == ("mention", 5)
+    # a deal's full name in the body is explicit enough to win
+    named = LinkInput(
+        texts=["ok"], participants=[Participation("dana@acme.com")], bodies=["About the Globex Add-on: ok"]
+    )
+    d = decide(named, _index())
+    assert d is not None and (d.method, d.deal_id) == ("mention", 5)
