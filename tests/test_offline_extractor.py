@@ -254,6 +254,20 @@ def test_action_item_bullets_are_owned_by_the_named_person() -> None:
     assert by_owner["priya@northwind.io"].due == date(2026, 3, 20)
 
 
+def test_action_item_with_trailing_owner() -> None:
+    text = "Next steps:\n- Send the updated order form to Dana (Priya)\n"
+    doc = SourceDocument(
+        source="meeting",
+        external_id="notes2.md",
+        occurred_at=TUESDAY,
+        participants=[Participant(name="Priya Shah", email="priya@northwind.io", role="attendee")],
+        text=text,
+    )
+    (c,) = of_type(extract(doc, **DOMAINS), "commitment")
+    assert c.owner_email == "priya@northwind.io"
+    assert c.action == "Send the updated order form to Dana"
+
+
 def test_inline_action_item_line() -> None:
     doc = email("Action item: Marco to send the updated MSA by Monday.", sender=DANA, to=MARCO)
     (c,) = of_type(extract(doc, **DOMAINS), "commitment")

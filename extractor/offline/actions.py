@@ -57,6 +57,9 @@ _CLAUSE_CUT = re.compile(
 ADDRESS = re.compile(
     r"^\W*(?P<name>@?[A-Z][\w'.-]{1,24}(?:\s+[A-Z][\w'.-]{1,24})?)(?=\s*(?:[,:]|\s[-–—]\s|\s))"
 )
+_SPACES = re.compile(r"\s+")
+_SPACE_PUNCT = re.compile(r"\s+([,.;:!?])")
+_PREAMBLE_END = re.compile(r"[:;](?=\s)")
 _TRAIL = re.compile(r"[\s,.;:!?)(\-–—:'\"]+$")
 
 
@@ -66,7 +69,7 @@ def clause_start(sentence: str, action_text: str) -> int:
     if at <= 0:
         return 0
     cut = 0
-    for m in re.finditer(r"[:;](?=\s)", sentence[:at]):
+    for m in _PREAMBLE_END.finditer(sentence[:at]):
         cut = m.end()
     return cut
 
@@ -103,8 +106,8 @@ def make_action(text: str, due_text: str | None = None) -> str:
         m = _CLAUSE_CUT.search(s)
         if m and m.start() > 8:
             s = s[: m.start()]
-    s = re.sub(r"\s+", " ", s)
-    s = re.sub(r"\s+([,.;:!?])", r"\1", s)
+    s = _SPACES.sub(" ", s)
+    s = _SPACE_PUNCT.sub(r"\1", s)
     s = _TRAIL.sub("", s)
     if len(s) > 120:
         cut = s.rfind(" ", 0, 117)

@@ -439,11 +439,15 @@ class Cues:
         )
 
 
+_LEAD_PAREN = re.compile(r"^\([^)]{1,40}\)\s*")
+_LEAD_CONJ = re.compile(r"^(?:and|then|also|so|or|but|plus|oh|anyway|ps|p\.s\.)\b[,:]?\s+", _I)
+
+
 def strip_lead(sentence: str) -> str:
     """The sentence without a leading bullet, greeting or vocative ("Jan - ", "Dana, ")."""
     s = sentence.lstrip(" \t-*•>·#0123456789.)[]xX")
-    s = re.sub(r"^\([^)]{1,40}\)\s*", "", s)
-    s = re.sub(r"^(?:and|then|also|so|or|but|plus|oh|anyway|ps|p\.s\.)\b[,:]?\s+", "", s, flags=_I)
+    s = _LEAD_PAREN.sub("", s)
+    s = _LEAD_CONJ.sub("", s)
     for _ in range(2):
         m = _VOCATIVE.match(s)
         if m and len(s) - m.end() > 8:

@@ -192,6 +192,7 @@ _KEYS: dict[str, tuple[str, ...] | None] = {
     "asap": ("asap", "a.s.a.p", "soon"),
 }
 _DIGIT = re.compile(r"\d")
+_SLASH_PREFIX = re.compile(r"\b(?:by|on|before|until|due)\s*$", re.I)
 
 _PREFIX = re.compile(r"(?:\b(?:by|before|until|till|no\s+later\s+than|due|on)\s+)$", re.I)
 _FALLBACK = re.compile(r"\b(?:by|before|until|due(?:\s+on)?)\s+(?P<p>[A-Za-z0-9][\w ,./-]{2,30})", re.I)
@@ -351,11 +352,7 @@ def _candidates(sentence: str, today: date, scope_start: int) -> list[tuple[int,
                 and not m.group("mon")[0].isupper()
             ):
                 continue
-            if (
-                kind == "mdy"
-                and not m.group("y")
-                and not re.search(r"\b(?:by|on|before|until|due)\s*$", before, re.I)
-            ):
+            if kind == "mdy" and not m.group("y") and not _SLASH_PREFIX.search(before):
                 continue  # "3/13" alone is ambiguous (a ratio, a score)
             head = m.group(0).lower()
             if _NOT_DEADLINE_PREFIX.search(before) or head.startswith(("until", "till", "from")):

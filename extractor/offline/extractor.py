@@ -49,6 +49,8 @@ from extractor.offline.sentences import split_sentences
 from extractor.offline.units import Unit, units
 from followthrough.types import AlignmentStatus, Evidence, ExtractedItem, Participant, SourceDocument
 
+_THIRD_PERSON = re.compile(r"^\W*(?:it|this|that|there|they|he|she)\b", re.I)
+
 # Thresholds on the detector probability (global, not per sentence).
 COMMIT_MIN_P = 0.15
 REQUEST_MIN_P = 0.35
@@ -199,7 +201,7 @@ class OfflineExtractor(Extractor):
         if p < COMMIT_MIN_P and not (c.fp_offer or c.offer_q or c.passive_future):
             return None
         if not strong:  # passive future of a delivery verb ("the notes will be posted")
-            if re.match(r"^\W*(?:it|this|that|there|they|he|she)\b", body, re.I):
+            if _THIRD_PERSON.match(body):
                 return None
         author = unit.author
         owner = (author.label(), author.email, author) if author else (unit.speaker_name, None, None)

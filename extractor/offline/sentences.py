@@ -45,6 +45,9 @@ def _line_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+_ENDS_WITH_LINK = re.compile(r"(?:https?://|www\.|@)\S+$")
+
+
 def _is_wrapped(line: str, nxt: str) -> bool:
     """True when ``line`` continues on the next line (a hard-wrapped paragraph)."""
     s = line.rstrip()
@@ -55,7 +58,7 @@ def _is_wrapped(line: str, nxt: str) -> bool:
         return False
     if _BULLET.match(nxt) or n.startswith(">") or _HEADING.match(nxt):
         return False
-    if re.search(r"(?:https?://|www\.|@)\S+$", s):
+    if _ENDS_WITH_LINK.search(s):
         return False  # a line that ends with a link or an address
     length = len(s)
     if length < 30:

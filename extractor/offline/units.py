@@ -30,16 +30,18 @@ _AI_HEADING = re.compile(
 )
 _HEADING_LINE = re.compile(r"^\s*(?:#{1,6}\s+\S|[A-Z][\w /&-]{0,40}:\s*$)")
 _URL = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.-]+")
+_SPACE = re.compile(r"\s+")
+_NOT_LETTER = re.compile(r"[\W\d_]+")
 _LABEL_ONLY = re.compile(r"^\W*[\w .'’-]{1,40}:\s*$|^\W*$")
 
 
 def _looks_like_code(sentence: str) -> bool:
     """Code, paths, stack traces and tables: fewer than half of the visible characters are letters."""
     text = _URL.sub("link", sentence)
-    visible = len(text) - sum(1 for c in text if c.isspace())
+    visible = len(_SPACE.sub("", text))
     if visible < 12:
         return False
-    letters = sum(1 for c in text if c.isalpha())
+    letters = len(_NOT_LETTER.sub("", text))
     return letters < 0.5 * visible or text.count("/") > 4 or "();" in text or "{" in text
 
 
