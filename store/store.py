@@ -38,6 +38,7 @@ from store.queries import (
     eager,
     effective_status,
     encode_cursor,
+    fetch_views,
     health,
     to_view,
 )
@@ -533,13 +534,16 @@ class Store:
     def list_commitments(self, f: CommitmentFilter) -> Page:
         """One page in ``(due, id)`` order, undated last; ``next_cursor`` is None on the last page."""
         with self._tx() as s:
-            rows = s.scalars(build_select(f).limit(f.limit + 1).options(*eager())).unique().all()
-            items = [to_view(c, f.as_of) for c in rows[: f.limit]]
+            views: list[CommitmentView] = []
+            for undated in (False, True):
+                stmt = build_select(f, undated=undated)
+                if stmt is not None and len(views) <= f.limit:
+                    views.extend(fetch_views(s, stmt.limit(f.limit + 1 - len(views)), f.as_of))
             nxt = None
-            if len(rows) > f.limit:
-                last = rows[f.limit - 1]
+            if len(views) > f.limit:
+                last = views[f.limit - 1]
                 nxt = encode_cursor(last.due, last.id)
-            return Page(items=items, next_cursor=nxt)
+            return Page(items=views[: f.limit], next_cursor=nxt)
 
     def get_commitment(self, cid: int, *, as_of: date | None = None) -> CommitmentView:
         """One commitment with its evidence, deal and history; :class:`NotFound` if unknown."""
@@ -700,13 +704,14 @@ class Store:
             deal = s.scalars(select(DealRow).where(DealRow.crm_id == deal_crm_id)).first()
             if deal is None:
                 raise NotFound(f"no deal with CRM id {deal_crm_id!r}")
-            rows = s.scalars(
+            views = fetch_views(
+                s,
                 select(CommitmentRow)
                 .join(CommitmentDealLinkRow, CommitmentDealLinkRow.commitment_id == CommitmentRow.id)
                 .where(CommitmentDealLinkRow.deal_id == deal.id)
-                .options(*eager())
-            ).all()
-            views = [to_view(c, as_of) for c in rows]
+                .order_by(CommitmentRow.id),
+                as_of,
+            )
         views.sort(key=lambda v: (v.status != "open", -v.priority, v.due or date.max, v.id))
         return views
 

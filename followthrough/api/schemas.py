@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from followthrough.types import Participant, Segment, SourceDocument
-from store.views import CommitmentView, DealView
+from store.views import CommitmentView, DealRef, DealView
 
 MAX_TEXT = 200_000
 
@@ -234,7 +234,7 @@ class DealHealth(_Out):
 
 
 class DealCommitments(_Out):
-    deal: DealView
+    deal: DealRef
     health: DealHealth
     items: list[CommitmentView]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal, cast
 
 from fastapi import APIRouter, Depends, Path
@@ -10,7 +11,8 @@ from followthrough.api.auth import Reader
 from followthrough.api.problems import responses
 from followthrough.api.schemas import CrmId, DealCommitments, DealHealth, DealList
 from followthrough.api.state import ApiState, api_state
-from store import NotFound
+from store.queries import health
+from store.views import CommitmentView, DealRef
 
 router = APIRouter(prefix="/v1/deals", tags=["deals"])
 
@@ -32,16 +34,33 @@ def deal_commitments(
 ) -> DealCommitments:
     """The deal, a health summary, and every commitment linked to it (open ones first, by priority)."""
     as_of = state.as_of()
-    items = state.store.deal_commitments(deal_id, as_of)
-    deal = next((d for d in state.store.list_deals(as_of) if d.crm_id == deal_id), None)
-    if deal is None:
-        raise NotFound(f"no deal with CRM id {deal_id!r}")
-    health = DealHealth(
-        status=cast(HealthStatus, deal.health),
-        open=deal.open_count,
-        overdue=deal.overdue_count,
-        due_soon=deal.due_soon_count,
-        done=deal.done_count,
-        total=deal.total_count,
+    items = state.store.deal_commitments(deal_id, as_of)  # NotFound for an unknown deal
+    if items and items[0].deal is not None:
+        deal = items[0].deal
+    else:  # no commitments: the deal's details come from the deal listing
+        view = state.store.get_deal(deal_id)
+        deal = DealRef(
+            crm_id=view.crm_id,
+            name=view.name,
+            account=view.account,
+            stage=view.stage,
+            amount=view.amount,
+            close_date=view.close_date,
+            tier=view.tier,
+        )
+    return DealCommitments(deal=deal, health=summarize(items, as_of), items=items)
+
+
+def summarize(items: list[CommitmentView], as_of: date) -> DealHealth:
+    """Counts as ``GET /v1/deals`` gives them: overdue = open and past due; due soon = within 3 days."""
+    open_ = [i for i in items if i.status == "open"]
+    overdue = sum(1 for i in open_ if i.due is not None and i.due < as_of)
+    soon = sum(1 for i in open_ if i.due is not None and 0 <= (i.due - as_of).days <= 3)
+    return DealHealth(
+        status=cast(HealthStatus, health(len(open_), overdue, soon)),
+        open=len(open_),
+        overdue=overdue,
+        due_soon=soon,
+        done=sum(1 for i in items if i.status == "done"),
+        total=len(items),
     )
-    return DealCommitments(deal=deal, health=health, items=items)
