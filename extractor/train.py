@@ -9,6 +9,9 @@ action to do, requested or promised), builds the features in
 (scikit-learn, ``liblinear``, fixed seed) and writes the weights as JSON into
 the package (``extractor/offline/model.json``).
 
+``C`` and ``MIN_COUNT`` are the best of a 5-fold cross-validation on the
+training rows themselves (F1 0.78; C in 0.1..2, min count 1..3).
+
 The output is reproducible bit for bit: inputs are read in a fixed order,
 features are sorted, the solver is deterministic, and weights are rounded to
 four decimals. The Parakweet *test* split and the BC3 evaluation data are never

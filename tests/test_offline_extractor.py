@@ -88,6 +88,10 @@ def test_modal_commitments(text: str) -> None:
         "What I'll have after this is a clearer picture of the costs.",  # pseudo-cleft, not a promise
         "And I'm able to process it.",  # ability, not a promise
         "Let me introduce myself: I run the data team at Acme.",  # performative
+        "I am pleased to announce the new pricing tiers.",  # performative
+        "I am not willing to extend the discount.",  # decline
+        "I am going to be in Austin next Friday.",  # a state, not an action
+        "Are there steps we can take to keep the exemption?",  # a question, not a promise
     ],
 )
 def test_not_commitments(text: str) -> None:

@@ -168,7 +168,6 @@ _FP_OFFER = _AnyOf(
             "count me",
         ),
         r"\b(?:let me|allow me to)\s+(?!know\b)\w+"
-        r"|\blet us\s+(?!know\b)(?:check|look|get|see|follow|confirm|send|review|take|figure)\b"
         r"|\bwill do\b|\bi'm on it\b|\bi am on it\b|\bleave it with me\b|\bconsider it done\b"
         r"|\bi(?:'ll| will) (?:take care|handle|own)\b|\bi volunteer\b|\bcount me in\b",
     ),
@@ -208,7 +207,8 @@ _DECLINE = re.compile(
     r"\b(?:i|we)\s*(?:won't|wont|will not|can't|cant|cannot|can not|couldn't|could not|am not able"
     r"|'m not able|are not able|'re not able|am unable|'m unable|are unable|'re unable|shall not"
     r"|'m not going to|am not going to|are not going to|'re not going to|'ll not|do not plan|don't plan)\b"
-    r"|\bunfortunately\b|\bnot be able to\b|\bno longer\b|\bhave to decline\b",
+    r"|\bunfortunately\b|\bnot be able to\b|\bno longer\b|\bhave to decline\b"
+    r"|\bnot (?:willing|prepared|happy|able|in a position|going) to\b|\bunwilling to\b",
     _I,
 )
 _PAST = re.compile(
@@ -222,7 +222,8 @@ _PAST = re.compile(
     _I,
 )
 _STATE_FUTURE = re.compile(
-    r"\b(?:i|we)(?:'ll|’ll| will| shall)\s+(?:be\s+(?:out|away|off|on (?:vacation|holiday|leave|pto)"
+    r"\b(?:i|we)(?:'ll|’ll| will| shall|'m going to| am going to|'re going to| are going to)\s+"
+    r"(?:be\s+(?:out|away|off|on (?:vacation|holiday|leave|pto)"
     r"|traveling"
     r"|travelling|in (?:the office|town|the air)|back|unavailable|offline|late|there|around|here|in\b)"
     r"|need\b|miss\b|remember\b|never\b|always\b|see\b|be\s+\w+ing\s+(?:in|at|to)\b)",
@@ -236,6 +237,8 @@ _FUTURE_MEANING_NOT_PROMISE = re.compile(
     r"|share my screen"
     r"|pull (?:it |that )?up|hand (?:it )?over|turn it over|keep an eye|stop sharing|stop there"
     r"|leave it there)\b"
+    r"|\b(?:pleased|happy|glad|delighted|proud|excited) to (?:announce|say|report|inform|extend|introduce"
+    r"|welcome|share that|hear|see|note|learn)\b"
     r"|\b(?:let me|allow me to|i(?:'ll| will) just)\s+(?:introduce|explain|clarify|say|add|point out"
     r"|remind|note"
     r"|summari[sz]e|be clear|start by|begin by|repeat|rephrase|quote|ask)\b",

@@ -187,8 +187,8 @@ class OfflineExtractor(Extractor):
 
         if author_internal is False:
             return None
-        if c.question and not (c.fp_offer or c.offer_q):
-            return None
+        if c.question and not c.offer_q:
+            return None  # a question is not a promise ("Are there steps we can take?"), an offer excepted
         strong = c.fp_future or c.fp_offer or c.bare_will or c.offer_q
         if not strong and not c.passive_future and not (c.fp_need and FP_NEED_IS_COMMITMENT):
             return None
