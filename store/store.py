@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from followthrough.errors import StoreError
 from followthrough.types import CrmData, ExtractedItem, Participant, Segment, SourceDocument
-from store import linking, migrate
+from store import fulfilment, linking, migrate
 from store.models import (
     AccountRow,
     CommitmentDealLinkRow,
@@ -42,7 +42,7 @@ from store.queries import (
     health,
     to_view,
 )
-from store.recording import record_items
+from store.recording import SYSTEM_ACTORS, record_items
 from store.views import CommitmentFilter, CommitmentView, DealView, Page, RunView
 
 
@@ -529,6 +529,63 @@ class Store:
                     counts[decision.method] += 1
         return counts
 
+    def detect_fulfilments(self, internal_domains: set[str]) -> int:
+        """Close open commitments and requests that a later message delivers (see :mod:`store.fulfilment`).
+
+        A closed item gets status ``done``, flag ``fulfilled`` and a history
+        entry (actor ``fulfilment``) naming the message and quoting it. Items a
+        person has set a status on are left alone. Returns how many were closed.
+        """
+        internal = {d.lower().lstrip("@") for d in internal_domains if d}
+        closed = 0
+        with self._tx() as s:
+            rows = s.scalars(
+                select(CommitmentRow)
+                .where(CommitmentRow.status.in_(("open", "snoozed")))
+                .options(selectinload(CommitmentRow.document), selectinload(CommitmentRow.evidence))
+            ).all()
+            touched = set(
+                s.scalars(
+                    select(CommitmentHistoryRow.commitment_id).where(
+                        CommitmentHistoryRow.field == "status",
+                        CommitmentHistoryRow.actor.not_in(SYSTEM_ACTORS),
+                    )
+                )
+            )
+            threads: dict[tuple[str, str], list[DocumentRow]] = {}
+            for c in rows:
+                if c.id in touched or "ungrounded" in (c.flags or []):
+                    continue
+                doc = c.document
+                after = max((e.char_end or 0) for e in c.evidence if e.document_id == doc.id)
+                later = [_later_text(doc, after)]
+                if doc.thread_id:
+                    key = (doc.source, doc.thread_id)
+                    if key not in threads:
+                        threads[key] = list(
+                            s.scalars(
+                                select(DocumentRow)
+                                .where(DocumentRow.source == key[0], DocumentRow.thread_id == key[1])
+                                .order_by(DocumentRow.occurred_at, DocumentRow.id)
+                            )
+                        )
+                    later += [
+                        _later_text(d, 0)
+                        for d in threads[key]
+                        if d.id != doc.id and d.occurred_at >= doc.occurred_at
+                    ]
+                hit = fulfilment.find(c.action, c.owner, c.owner_email, later, internal)
+                if hit is None:
+                    continue
+                old = c.status
+                c.status = "done"
+                c.snoozed_until = None
+                c.flags = [*(c.flags or []), "fulfilled"]
+                c.updated_at = utcnow()
+                s.add(_hist(c.id, "status", old, "done", "fulfilment", f"{hit.message_id}: {hit.quote}"))
+                closed += 1
+        return closed
+
     # -------------------------------------------------------------- queries
 
     def list_commitments(self, f: CommitmentFilter) -> Page:
@@ -862,6 +919,21 @@ def _run_view(r: ExtractionRunRow) -> RunView:
         completion_tokens=r.completion_tokens,
         cost_usd=r.cost_usd,
         stats=dict(r.stats or {}),
+    )
+
+
+def _later_text(doc: DocumentRow, start: int) -> fulfilment.LaterText:
+    """A document's sentences from ``start`` on, with speakers from its segments and its sender."""
+    speakers = [
+        (int(g.get("char_start", 0)), int(g.get("char_end", 0)), g.get("speaker"), g.get("speaker_email"))
+        for g in doc.segments or []
+    ]
+    sender: dict[str, Any] = next((p for p in doc.participants or [] if p.get("role") == "sender"), {})
+    return fulfilment.LaterText(
+        message_id=doc.external_id,
+        sentences=fulfilment.sentences(doc.text, start, speakers),
+        sender=sender.get("name"),
+        sender_email=sender.get("email"),
     )
 
 
