@@ -136,6 +136,8 @@ def test_questions_from_customer_are_requests_to_us() -> None:
         "Let us know what you need from our IT team.",
         "I was wondering if you could share a reference customer.",
         "Review the attached draft before the call.",
+        "Send it to Ina, she can forward it to the traders.",
+        "Don't forget to sign the order form.",
     ],
 )
 def test_request_forms(text: str) -> None:

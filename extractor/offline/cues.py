@@ -493,7 +493,8 @@ _NEG_IMPERATIVE = re.compile(
     r"wait|hesitate|worry|change|delete|forward)\b",
     _I,
 )
-_NOT_IMPERATIVE = re.compile(r"^\W*\w+\s+(?:you|i|we|they|he|she|it|is|are|was|were|has|have)\b", _I)
+# "Review is done", "Work we did": a noun, not a verb, when a subject pronoun or "is" follows.
+_NOT_IMPERATIVE = re.compile(r"^\W*\w+\s+(?:i|we|they|he|she|is|are|was|were|has|have)\b", _I)
 _LIGHT_IMPERATIVE = re.compile(
     r"^\W*(?:let (?:me|us|them) know|have a look|take a look|do (?:not|n't)|go (?:ahead|to)"
     r"|come (?:to|join)|get (?:me|us|back|in touch)|make sure|keep (?:me|us)"
