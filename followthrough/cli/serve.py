@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option(
                 "--extractor",
-                help="offline | openai, for POST /v1/documents [env: FOLLOWTHROUGH_EXTRACTOR].",
+                help="offline | openai, for POST /v1/documents (env: FOLLOWTHROUGH_EXTRACTOR).",
                 show_default=False,
             ),
         ] = None,
