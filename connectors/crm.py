@@ -4,7 +4,8 @@ A CSV is a **deals** export when it has a deal id, a deal name and an account
 column, and a **contacts** export when it has an email column and a name or
 company column (and no deal columns). Deals and contacts may come in one file
 set or in separate files; a deals file may also carry one contact per row
-(``contact_email``, ``contact_name``, ``contact_role``). Header names are
+(``contact_email``, ``contact_name``, ``contact_role``, or plain ``email``,
+``name``/first and last name, ``title`` columns). Header names are
 matched case-insensitively, ignoring ``_``/``-``/extra spaces, through this
 one table (our own names first, then HubSpot's and Salesforce's):
 
@@ -391,10 +392,15 @@ class _Builder:
         )
         if owner_email and owner_name:
             self.contact(owner_email, owner_name, None, "deal owner")
-        if get("contact_email"):
-            self.contact(
-                get("contact_email"), get("contact_name") or None, account, get("contact_role") or None
-            )
+        # one contact per row: contact_* columns, or plain email/name/title columns in a deals export
+        contact_email = get("contact_email") or get("email")
+        if contact_email:
+            full = " ".join(p for p in (get("first_name"), get("last_name")) if p)
+            contact_name = get("contact_name") or get("name") or full or None
+            _, email = parse_person(contact_email)
+            if email is None:
+                raise ValueError(f"contact email is not an email address: {contact_email!r}")
+            self.contact(email, contact_name, account, get("contact_role") or get("role") or None)
 
     def contact_row(self, row: dict[str, str], fields: dict[str, str]) -> None:
         def get(f: str) -> str:

@@ -223,3 +223,17 @@ def test_the_docstring_lists_every_column_name() -> None:
     for field, names in COLUMNS.items():
         for name in names:
             assert re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", doc), (field, name)
+
+
+def test_a_deals_export_with_one_contact_per_row(tmp_path: Path) -> None:
+    text = (
+        "Opportunity ID,Opportunity Name,Account Name,First Name,Last Name,Email,Title\n"
+        "006A,Acme Expansion,Acme Corp,Dana,Lee,dana@acme.com,VP Engineering\n"
+        "006B,Acme Pilot,Acme Corp,Raj,Patel,Raj Patel <raj@acme.com>,\n"
+    )
+    data = read_crm_csv(write(tmp_path, "opps.csv", text))
+    assert [d.crm_id for d in data.deals] == ["006A", "006B"]
+    assert [(c.email, c.name, c.account_name, c.role) for c in data.contacts] == [
+        ("dana@acme.com", "Dana Lee", "Acme Corp", "VP Engineering"),
+        ("raj@acme.com", "Raj Patel", "Acme Corp", None),
+    ]
