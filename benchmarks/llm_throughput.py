@@ -57,6 +57,27 @@ def corpus() -> list[SourceDocument]:
     return docs
 
 
+def long_documents(base: list[SourceDocument], count: int, per_doc: int = 15) -> list[SourceDocument]:
+    """Thread-sized documents: ``per_doc`` consecutive messages joined, like a long thread or meeting."""
+    out = []
+    for i in range(count):
+        parts = [base[(i * per_doc + j) % len(base)].text for j in range(per_doc)]
+        first = base[(i * per_doc) % len(base)]
+        text = "\n\n".join(parts)
+        ext_id = f"<long-{i}@bench>"
+        out.append(
+            first.model_copy(
+                update={
+                    "external_id": ext_id,
+                    "text": text,
+                    "segments": [],
+                    "content_hash": compute_content_hash(first.source, ext_id, text),
+                }
+            )
+        )
+    return out
+
+
 def stream(base: list[SourceDocument], n: int, tag: str) -> Iterator[SourceDocument]:
     """N documents made one at a time (never all in memory), each with a fresh id."""
     for i in range(n):
@@ -96,6 +117,28 @@ class Server:
 
 def delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
     return {k: after[k] - before.get(k, 0) for k in ("requests", "prompt_tokens", "completion_tokens")}
+
+
+def run_raw(server: Server, n: int, concurrency: int) -> float:
+    """Documents/s of a bare HTTP client (no extraction work): the harness's own ceiling."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    body = {
+        "model": "raw",
+        "messages": [{"role": "user", "content": "<document>\nI'll call you.\n</document>"}],
+    }
+    limits = httpx.Limits(max_connections=2 * concurrency, max_keepalive_connections=2 * concurrency)
+    with httpx.Client(limits=limits, timeout=30) as client, ThreadPoolExecutor(concurrency) as pool:
+
+        def one(_: int) -> int:
+            return client.post(server.url + "/chat/completions", json=body).status_code
+
+        list(pool.map(one, range(2 * concurrency)))
+        started = time.perf_counter()
+        list(pool.map(one, range(n)))
+        return n / (time.perf_counter() - started)
 
 
 def run_ours(
@@ -234,12 +277,18 @@ def main(argv: list[str] | None = None) -> int:
     base = corpus()
     server = Server(args.latency)
     try:
+        raw = run_raw(server, args.n, args.concurrency)
         run_ours(server, base, min(args.n, 2 * args.concurrency), args.concurrency)  # warm-up
         ours = run_ours(server, base, args.n, args.concurrency)
         pre = run_ours(server, base, args.n, args.concurrency, prefilter=True)
         small = run_ours(server, base, max(1, args.n // 4), args.concurrency, trace=True)
         large = run_ours(server, base, args.n, args.concurrency, trace=True)
         lx = None if args.no_langextract else run_langextract(server, base, args.n, args.concurrency)
+        longs = long_documents(base, 32)
+        long_ours = run_ours(server, longs, len(longs), args.concurrency)
+        long_lx = (
+            None if args.no_langextract else run_langextract(server, longs, len(longs), args.concurrency)
+        )
     finally:
         server.close()
 
@@ -252,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
             "ideal_docs_per_s": ideal,
             "corpus": f"{len(base)} BC3 dev emails, cycled",
             "tokenizer": tokenizer_name(),
+            "bare_http_client_docs_per_s": raw,
+            "bare_http_client_ratio": raw / ideal,
         },
         "followthrough": {**ours, "ratio_to_ideal": ours["docs_per_s"] / ideal},
         "followthrough_prefilter": pre,
@@ -261,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
             "growth": large["peak_bytes"] / max(1, small["peak_bytes"]),
         },
         "langextract": lx,
+        "long_documents": {"followthrough": long_ours, "langextract": long_lx},
     }
     if lx and "docs_per_s" in lx:
         lx["ratio_to_ideal"] = lx["docs_per_s"] / ideal
@@ -272,6 +324,10 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"LLM throughput: {args.n} documents, concurrency {args.concurrency}, server latency {args.latency}s "
         f"(ideal {ideal:.0f} docs/s); {report['setup']['corpus']}; tokens by {report['setup']['tokenizer']}"
+    )
+    print(
+        f"  harness ceiling: a bare HTTP client with no extraction work reaches {raw:.1f} docs/s "
+        f"({raw / ideal:.2f} of ideal) against this server"
     )
     rows = [("", "followthrough", "langextract")]
 
@@ -300,6 +356,17 @@ def main(argv: list[str] | None = None) -> int:
         f"  with --prefilter: {pre['prompt_per_source']:.2f} prompt tokens / source token, "
         f"{pre['requests']} requests, {pre['prefiltered_docs']} documents skipped, "
         f"~{pre['tokens_saved']} prompt tokens saved, {pre['docs_per_s']:.1f} documents/s"
+    )
+    long_tokens = long_ours["source_tokens"] / len(longs)
+    print(
+        f"  long documents (32 threads of 15 messages, ~{long_tokens:.0f} tokens each): "
+        f"prompt tokens / source token {long_ours['prompt_per_source']:.2f} "
+        f"in {long_ours['requests']} requests (followthrough) vs "
+        + (
+            f"{long_lx['prompt_per_source']:.2f} in {long_lx['requests']} requests (langextract)"
+            if long_lx and "prompt_per_source" in long_lx
+            else "n/a (langextract)"
+        )
     )
     if lx and "error" in lx:
         print(f"  langextract: {lx['error']}")

@@ -31,6 +31,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -177,6 +178,11 @@ def cue_model(body: dict[str, Any]) -> str:
 # --- the server ----------------------------------------------------------------------
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # listen() backlog: many clients connect at once
+
+
 class FakeOpenAI:
     """A scripted OpenAI-compatible server on an ephemeral loopback port."""
 
@@ -203,9 +209,7 @@ class FakeOpenAI:
         self.in_flight = 0
         self.peak_in_flight = 0
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
-        self._server.daemon_threads = True
-        self._server.request_queue_size = 256  # type: ignore[misc]
+        self._server = _Server(("127.0.0.1", port), self._handler())
         self._thread: threading.Thread | None = None
 
     # -- control --------------------------------------------------------------------
@@ -256,15 +260,16 @@ class FakeOpenAI:
 
     # -- handling -------------------------------------------------------------------
     def _prompt_tokens(self, body: dict[str, Any]) -> int:
+        """Prompt tokens as OpenAI bills them: messages (+4 framing each) and the schema."""
         n = 3
         for m in body.get("messages") or []:
             content = m.get("content") or ""
             if isinstance(content, list):
                 content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
-            n += count_tokens(str(content)) + 4
+            n += _count(str(content)) + 4
         fmt = body.get("response_format") or {}
         if fmt.get("type") == "json_schema":
-            n += count_tokens(json.dumps(fmt.get("json_schema", {}).get("schema", {}), separators=(",", ":")))
+            n += _count(json.dumps(fmt.get("json_schema", {}).get("schema", {}), separators=(",", ":")))
         return n
 
     def _answer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str], float]:
@@ -367,6 +372,12 @@ class FakeOpenAI:
                         server.in_flight -= 1
 
         return Handler
+
+
+@lru_cache(maxsize=4096)
+def _count(text: str) -> int:
+    """Token count, cached: system prompts and examples repeat in every request."""
+    return count_tokens(text)
 
 
 def _error(message: str, status: int = 400) -> dict[str, Any]:

@@ -66,12 +66,12 @@ def test_limiter_paces_requests_and_tokens() -> None:
     started = time.monotonic()
     for _ in range(4):
         limiter.acquire()
-    assert 0.9 < time.monotonic() - started < 1.5
+    assert 0.9 < time.monotonic() - started < 3.0
     tokens = RateLimiter(tpm=6000)  # 100 tokens/s, burst 100
     started = time.monotonic()
     tokens.acquire(100)
     tokens.acquire(50)
-    assert 0.4 < time.monotonic() - started < 0.8
+    assert 0.4 < time.monotonic() - started < 2.0
 
 
 def test_limiter_deadline_pause_and_settle() -> None:
@@ -95,7 +95,7 @@ def test_limiter_is_thread_safe() -> None:
         t.start()
     for t in threads:
         t.join()
-    assert 0.9 < time.monotonic() - started < 1.6
+    assert 0.9 < time.monotonic() - started < 3.0
 
 
 def test_pause_holds_every_caller() -> None:
