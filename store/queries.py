@@ -24,7 +24,8 @@ from functools import cache
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, String, and_, bindparam, func, or_, select, tuple_
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from followthrough.errors import StoreError
@@ -144,6 +145,9 @@ def build_select(f: CommitmentFilter, *, undated: bool = False) -> Select[Any] |
         conds.append(c.source == f.source)
     if f.type:
         conds.append(c.type == f.type)
+    if f.flag:
+        # flags is a JSON list of plain words: match the quoted word in its text form
+        conds.append(sql_cast(c.flags, String).like(f'%"{f.flag}"%'))
     last_due, last_id = decode_cursor(f.cursor) if f.cursor else (None, None)
     if undated:
         if only_dated(f):

@@ -27,7 +27,9 @@ class CommitmentFilter(_View):
     ``due_before``: due strictly before that date. ``due_within_days``: due
     between ``as_of`` and ``as_of + n`` days, both included.
     ``unlinked``: no deal. ``source``: ``email``/``slack``/``meeting``.
-    ``type``: ``commitment``/``request``. ``cursor``: from ``Page.next_cursor``.
+    ``type``: ``commitment``/``request``. ``flag``: items carrying that flag
+    (``fulfilled``, ``stale``, ``ungrounded``, ``owner_not_participant``...).
+    ``cursor``: from ``Page.next_cursor``.
     """
 
     status: str | None = "open"
@@ -39,6 +41,7 @@ class CommitmentFilter(_View):
     unlinked: bool = False
     source: str | None = None
     type: str | None = None
+    flag: str | None = Field(default=None, pattern=r"^[a-z0-9_:-]+$")
     as_of: date = Field(default_factory=date.today)
     limit: int = Field(default=50, ge=1, le=1000)
     cursor: str | None = None

@@ -146,3 +146,22 @@ def test_an_earlier_message_or_another_thread_does_not_close_it(store: Store) ->
     )
     assert store.detect_fulfilments(OURS) == 0
     assert store.get_commitment(cid).status == "open"
+
+
+def test_the_fulfilled_list(store: Store) -> None:  # noqa: F811
+    promise = make_doc(text="Thanks Dana. I'll send the revised pricing to you by Friday.")
+    cid = _record(
+        store, promise, "I'll send the revised pricing to you by Friday", action="Send the revised pricing"
+    )
+    store.add_document(
+        make_doc(
+            "<m2@northwind.io>",
+            "Attached is the revised pricing.",
+            occurred_at=datetime(2026, 3, 12, 9, 0, tzinfo=EST),
+            participants=[MARCO],
+        )
+    )
+    store.detect_fulfilments(OURS)
+    fulfilled = store.list_commitments(CommitmentFilter(status="done", flag="fulfilled", as_of=AS_OF)).items
+    assert [c.id for c in fulfilled] == [cid]
+    assert store.list_commitments(CommitmentFilter(status=None, flag="stale", as_of=AS_OF)).items == []
