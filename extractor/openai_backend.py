@@ -264,7 +264,7 @@ class OpenAIExtractor(Extractor):
             try:
                 reply = self._ask(call, deadline, result)
             except ExtractionError as e:
-                raise DocumentFailed(f"{_label(doc)}: {e}", result) from e
+                raise DocumentFailed(str(e), result) from e  # the caller names the document
             replies.extend((item, chunk) for item in reply.items)
         result.prefiltered = not any(keep)
         result.items = self._to_items(doc, replies, result)
@@ -614,7 +614,3 @@ def _brief(exc: BaseException) -> str:
         if message:
             return str(message)[:200]
     return str(exc)[:200]
-
-
-def _label(doc: SourceDocument) -> str:
-    return doc.origin or f"{doc.source}:{doc.external_id}"

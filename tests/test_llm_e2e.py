@@ -73,3 +73,30 @@ def test_scripted_server_run_twice(tmp_path: Path) -> None:
     assert not any("wire the payment" in r["evidence"] for r in rows)
     sso = [r for r in rows if "SSO setup" in r["evidence"]]
     assert len(sso) == 1 and sso[0]["type"] == "request" and sso[0]["owner"] == "marco@northwind.io"
+
+
+def test_failed_document_is_recorded_and_retried_next_run(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "pricing.eml").write_text(TUESDAY_EMAIL)
+    db = tmp_path / "ft.db"
+    args = ("--as-of", "2026-03-12", "--company-domains", "northwind.io")
+    with FakeOpenAI() as server:
+        server.queue(broken_json(), broken_json())  # invalid twice: the document fails
+        env = {"OPENAI_BASE_URL": server.url}
+        first = followthrough(*args, "run", inbox, "--json", db=db, env=env)
+        assert first.returncode in (0, 1), first.stderr
+        assert server.count == 2
+        [failed] = json.loads(first.stdout)["run"]["failed"]
+        assert failed.endswith(
+            "pricing.eml: the model's reply failed validation twice: the reply is not valid JSON "
+            "(Unterminated string starting at at position 58)"
+        )
+        second = followthrough(*args, "run", inbox, "--json", db=db, env=env)
+        assert second.returncode == 0, second.stderr
+        assert server.count == 3  # retried once, now it succeeds
+        third = followthrough(*args, "run", inbox, "--json", db=db, env=env)
+        assert server.count == 3 and third.returncode == 0  # and is not asked again
+        exported = followthrough(*args, "export", "--format", "jsonl", db=db, env=env)
+    rows = [json.loads(line) for line in exported.stdout.splitlines() if line.strip()]
+    assert [r["evidence"] for r in rows] == ["I'll send the revised pricing by Friday."]
