@@ -95,8 +95,8 @@ class DocumentFailed(ExtractionError):
         self.result = result
 
 
-class _ModeRefused(Exception):
-    """The server rejected the response_format of the current mode."""
+class _Resend(Exception):
+    """The server refused a parameter (response_format, max_tokens, temperature); it was adjusted."""
 
 
 @dataclass
@@ -221,6 +221,7 @@ class OpenAIExtractor(Extractor):
         self._sleep = sleep
         self._mode = mode
         self._mode_lock = threading.Lock()
+        self._max_tokens_key = "max_tokens"
         self._schema_json = json.dumps(strict_json_schema(), separators=(",", ":"))
         self._response_format = response_format_json_schema()
         self._examples = self.prompt.example_messages()
@@ -349,11 +350,12 @@ class OpenAIExtractor(Extractor):
 
     def _complete(self, call: _Call, deadline: float, result: ExtractionResult) -> str | None:
         """A completion with retries; downgrades the output mode when the server refuses it."""
-        while True:
+        for _ in range(len(MODES) + 2):  # each adjustment happens at most once
             try:
                 return self._with_retries(call, deadline, result)
-            except _ModeRefused:
+            except _Resend:
                 continue
+        raise ExtractionError("the LLM server kept refusing the request's parameters")
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -384,7 +386,7 @@ class OpenAIExtractor(Extractor):
             for attempt in retrying:
                 with attempt:
                     return self._call_once(call, deadline, result)
-        except _ModeRefused:
+        except _Resend:
             raise
         except RateLimitTimeout as e:
             raise ExtractionError(f"time budget of {self.max_seconds_per_doc:g}s spent waiting: {e}") from e
@@ -403,7 +405,7 @@ class OpenAIExtractor(Extractor):
             if _quota_exhausted(e):
                 raise ConfigError("the LLM account has no quota left (insufficient_quota)") from e
             raise ExtractionError(
-                f"still rate limited after {self.max_attempts} attempts: {_brief(e)}"
+                f"still rate limited when the retries or the time budget ran out: {_brief(e)}"
             ) from e
         except openai.APIStatusError as e:
             raise ExtractionError(f"the LLM server answered {e.status_code}: {_brief(e)}") from e
@@ -426,7 +428,7 @@ class OpenAIExtractor(Extractor):
         body: dict[str, Any] = {
             "model": self._model,
             "messages": messages,
-            "max_tokens": self.max_output_tokens,
+            self._max_tokens_key: self.max_output_tokens,
         }
         if self.temperature is not None:
             body["temperature"] = self.temperature
@@ -446,16 +448,18 @@ class OpenAIExtractor(Extractor):
                 options={"timeout": min(self.request_timeout, max(1.0, remaining))},
             )
         except (openai.BadRequestError, openai.UnprocessableEntityError) as e:
+            if self._adjust_parameters(e):
+                raise _Resend from e
             if mode != "text" and _refuses_format(e):
                 self._downgrade(mode, e)
-                raise _ModeRefused from e
+                raise _Resend from e
             raise
         except openai.APIStatusError as e:
             if e.status_code == 429:
                 self.limiter.pause(retry_after_seconds(e) or self.backoff_initial)
             if e.status_code == 501 and mode != "text":
                 self._downgrade(mode, e)
-                raise _ModeRefused from e
+                raise _Resend from e
             raise
         usage = response.usage
         prompt_tokens = usage.prompt_tokens if usage and usage.prompt_tokens else reserved
@@ -470,6 +474,23 @@ class OpenAIExtractor(Extractor):
         if choice is not None and getattr(choice.message, "refusal", None):
             raise ExtractionError(f"the model refused: {choice.message.refusal}")
         return content
+
+    def _adjust_parameters(self, exc: openai.APIStatusError) -> bool:
+        """Reasoning models (o-series, gpt-5) refuse ``max_tokens`` and a set temperature."""
+        text = str(exc).lower()
+        with self._mode_lock:
+            if (
+                "max_tokens" in text
+                and "max_completion_tokens" in text
+                and self._max_tokens_key == "max_tokens"
+            ):
+                self._max_tokens_key = "max_completion_tokens"
+            elif "temperature" in text and self.temperature is not None:
+                self.temperature = None
+            else:
+                return False
+        log.warning("the server refused a parameter (%s); adjusted and resending", _brief(exc))
+        return True
 
     def _downgrade(self, mode: str, exc: Exception) -> None:
         with self._mode_lock:

@@ -396,3 +396,22 @@ def test_unnamed_request_owner_is_the_single_addressee(fake_openai: FakeOpenAI) 
     )
     [item] = extractor_for(fake_openai).run(doc).items
     assert item.type == "request" and item.owner_email == "marco@northwind.io" and not item.flags
+
+
+def test_reasoning_model_parameters_are_adjusted_once(fake_openai: FakeOpenAI) -> None:
+    fake_openai.queue(
+        Reply(
+            status=400,
+            error="Unsupported parameter: 'max_tokens' is not supported with this model. "
+            "Use 'max_completion_tokens' instead.",
+        ),
+        Reply(status=400, error="Unsupported value: 'temperature' does not support 0 with this model."),
+    )
+    ext = extractor_for(fake_openai)
+    assert len(ext.run(email(BODY)).items) == 2
+    ext.run(email(BODY, external_id="<again@x>"))
+    first, second, third, fourth = fake_openai.requests
+    assert "max_tokens" in first and "temperature" in first
+    assert "max_completion_tokens" in second and "max_tokens" not in second and "temperature" in second
+    assert "temperature" not in third and "temperature" not in fourth  # remembered
+    assert fourth["response_format"]["type"] == "json_schema"  # not mistaken for a format refusal
