@@ -92,6 +92,7 @@ def test_modal_commitments(text: str) -> None:
         "I am not willing to extend the discount.",  # decline
         "I am going to be in Austin next Friday.",  # a state, not an action
         "Are there steps we can take to keep the exemption?",  # a question, not a promise
+        'Their CFO wrote "we will sign by Friday" but nothing came.',  # quoted speech
     ],
 )
 def test_not_commitments(text: str) -> None:

@@ -476,10 +476,17 @@ def first_word(sentence: str) -> str:
     return m.group(1).lower() if m else ""
 
 
+def _inside_quotes(sentence: str, pos: int) -> bool:
+    before = sentence[:pos]
+    return before.count('"') % 2 == 1 or before.count("“") > before.count("”")
+
+
 def _main_clause(pat: _AnyOf, sentence: str, low: str) -> bool:
-    """True when ``pat`` matches outside a purpose or conditional clause ("so we can", "if we will")."""
+    """True when ``pat`` matches outside quotes and outside a purpose or conditional clause."""
     for m in pat.finditer(sentence, low):
         a = m.start()
+        if _inside_quotes(sentence, a):
+            continue  # reported or quoted speech: someone else's words
         window = sentence[max(0, a - 12) : m.end()]
         if _PURPOSE.search(window) or _SUBORDINATE.search(sentence[max(0, a - 20) : m.end() + 4]):
             continue
