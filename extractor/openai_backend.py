@@ -27,7 +27,6 @@ the batch: no other document could succeed either.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
 import random
@@ -46,6 +45,7 @@ from extractor.base import ExtractionResult, Extractor
 from extractor.chunking import Chunk, chunk_document
 from extractor.grounding import DEFAULT_FUZZY_THRESHOLD, Aligner
 from extractor.llm_config import resolve_llm_config
+from extractor.llm_errors import brief, is_retryable, refuses_format, retry_after_seconds, wrap_sdk_error
 from extractor.pricing import estimate_cost
 from extractor.ratelimit import RateLimiter, RateLimitTimeout
 from extractor.resolve import People, Resolved, normalize_due
@@ -66,7 +66,6 @@ __all__ = ["OpenAIExtractor", "DocumentFailed", "CandidateFinder", "MODES"]
 log = logging.getLogger("followthrough.extractor.openai")
 
 MODES = ("json_schema", "json_object", "text")
-_RETRY_STATUS = frozenset({408, 409, 425, 429})
 _MAX_HEADER_PEOPLE = 12
 PREFILTER_MIN_SCORE = 0.12
 """Chunks without a candidate span are still sent when the detector scores them this high.
@@ -104,47 +103,6 @@ class _Call:
     """The conversation for one chunk, without the system message (it depends on the mode)."""
 
     messages: list[dict[str, str]]
-
-
-def retry_after_seconds(exc: BaseException) -> float | None:
-    """Seconds a server asked us to wait (``retry-after-ms`` / ``retry-after``), if any."""
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
-    if headers is None:
-        return None
-    ms = headers.get("retry-after-ms")
-    if ms:
-        try:
-            return max(0.0, float(ms) / 1000.0)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        if parsed is None:
-            return None
-        return max(0.0, parsed.timestamp() - time.time())
-
-
-def _quota_exhausted(exc: BaseException) -> bool:
-    body = getattr(exc, "body", None)
-    code = body.get("code") if isinstance(body, dict) else getattr(exc, "code", None)
-    return code == "insufficient_quota"
-
-
-def is_retryable(exc: BaseException) -> bool:
-    """429 (not quota), 408/409/425, 5xx, timeouts and connection errors."""
-    if isinstance(exc, openai.APITimeoutError | openai.APIConnectionError):
-        return True
-    if isinstance(exc, openai.APIStatusError):
-        if exc.status_code == 429 and _quota_exhausted(exc):
-            return False
-        return exc.status_code in _RETRY_STATUS or exc.status_code >= 500
-    return False
 
 
 class OpenAIExtractor(Extractor):
@@ -390,31 +348,8 @@ class OpenAIExtractor(Extractor):
             raise
         except RateLimitTimeout as e:
             raise ExtractionError(f"time budget of {self.max_seconds_per_doc:g}s spent waiting: {e}") from e
-        except openai.AuthenticationError as e:
-            raise ConfigError(
-                f"the LLM server refused the API key ({e.status_code}): check OPENAI_API_KEY"
-            ) from e
-        except openai.PermissionDeniedError as e:
-            raise ConfigError(f"the LLM server denied access ({e.status_code}): {_brief(e)}") from e
-        except openai.NotFoundError as e:
-            raise ConfigError(
-                f"the LLM server does not know model {self._model!r} or the endpoint "
-                f"{self.client.base_url}: set FOLLOWTHROUGH_MODEL to a model it serves ({_brief(e)})"
-            ) from e
-        except openai.RateLimitError as e:
-            if _quota_exhausted(e):
-                raise ConfigError("the LLM account has no quota left (insufficient_quota)") from e
-            raise ExtractionError(
-                f"still rate limited when the retries or the time budget ran out: {_brief(e)}"
-            ) from e
-        except openai.APIStatusError as e:
-            raise ExtractionError(f"the LLM server answered {e.status_code}: {_brief(e)}") from e
-        except openai.APITimeoutError as e:
-            raise ExtractionError("the LLM server did not answer in time") from e
-        except openai.APIConnectionError as e:
-            raise ExtractionError(f"cannot reach the LLM server at {self.client.base_url}: {e}") from e
         except openai.OpenAIError as e:
-            raise ExtractionError(f"LLM call failed: {e}") from e
+            raise wrap_sdk_error(e, model=self._model, base_url=str(self.client.base_url)) from e
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _call_once(self, call: _Call, deadline: float, result: ExtractionResult) -> str | None:
@@ -450,7 +385,7 @@ class OpenAIExtractor(Extractor):
         except (openai.BadRequestError, openai.UnprocessableEntityError) as e:
             if self._adjust_parameters(e):
                 raise _Resend from e
-            if mode != "text" and _refuses_format(e):
+            if mode != "text" and refuses_format(e):
                 self._downgrade(mode, e)
                 raise _Resend from e
             raise
@@ -489,7 +424,7 @@ class OpenAIExtractor(Extractor):
                 self.temperature = None
             else:
                 return False
-        log.warning("the server refused a parameter (%s); adjusted and resending", _brief(exc))
+        log.warning("the server refused a parameter (%s); adjusted and resending", brief(exc))
         return True
 
     def _downgrade(self, mode: str, exc: Exception) -> None:
@@ -499,7 +434,7 @@ class OpenAIExtractor(Extractor):
                 log.warning(
                     "the server refused response_format %s (%s); using %s from now on",
                     mode,
-                    _brief(exc),
+                    brief(exc),
                     self._mode,
                 )
 
@@ -608,30 +543,3 @@ def _duplicate(seen: list[tuple[str, int, int]], kind: str, start: int, end: int
         if overlap > 0 and overlap >= 0.5 * min(b - a, end - start):
             return True
     return False
-
-
-def _refuses_format(exc: openai.APIStatusError) -> bool:
-    text = str(exc).lower()
-    if "context" in text and ("length" in text or "window" in text or "too long" in text):
-        return False
-    return any(
-        word in text
-        for word in (
-            "response_format",
-            "json_schema",
-            "json schema",
-            "schema",
-            "json_object",
-            "grammar",
-            "format",
-        )
-    )
-
-
-def _brief(exc: BaseException) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        message = body.get("message") or (body.get("error") or {}).get("message")
-        if message:
-            return str(message)[:200]
-    return str(exc)[:200]

@@ -123,3 +123,33 @@ def test_chunks_tile_the_text_with_overlap_on_boundaries() -> None:
     assert all(c.tokens <= 120 and c.text == text[c.start : c.end] for c in chunks)
     one = "x" * 5000  # a single run-on unit still splits
     assert len(chunk_text(one, max_tokens=200)) > 1
+
+
+def _status_error(cls, status: int, headers: dict[str, str] | None = None, body: object = None):
+    import httpx
+
+    request = httpx.Request("POST", "http://127.0.0.1/v1/chat/completions")
+    return cls("error", response=httpx.Response(status, headers=headers or {}, request=request), body=body)
+
+
+def test_retry_after_headers_and_what_is_retried() -> None:
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+
+    import openai
+
+    from extractor.llm_errors import is_retryable, retry_after_seconds, wrap_sdk_error
+
+    assert retry_after_seconds(_status_error(openai.RateLimitError, 429, {"retry-after": "7"})) == 7.0
+    assert retry_after_seconds(_status_error(openai.RateLimitError, 429, {"retry-after-ms": "250"})) == 0.25
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    assert 25 < retry_after_seconds(_status_error(openai.RateLimitError, 429, {"retry-after": later})) <= 30
+    assert retry_after_seconds(_status_error(openai.InternalServerError, 500)) is None
+    assert is_retryable(_status_error(openai.RateLimitError, 429))
+    assert is_retryable(_status_error(openai.InternalServerError, 503))
+    assert not is_retryable(_status_error(openai.BadRequestError, 400))
+    quota = _status_error(openai.RateLimitError, 429, body={"code": "insufficient_quota", "message": "quota"})
+    assert not is_retryable(quota)
+    assert isinstance(wrap_sdk_error(quota, model="m", base_url="u"), ConfigError)
+    lost = _status_error(openai.NotFoundError, 404, body={"message": "model 'm' not found"})
+    assert "FOLLOWTHROUGH_MODEL" in str(wrap_sdk_error(lost, model="m", base_url="u"))
