@@ -145,6 +145,14 @@ def test_request_forms(text: str) -> None:
     assert of_type(extract(email(text, sender=DANA, to=MARCO), **DOMAINS), "request"), text
 
 
+def test_leading_function_word_is_not_an_addressee() -> None:
+    doc = email("The deck locks on the 20th, could you send the reference by then?", sender=DANA, to=MARCO)
+    (r,) = of_type(
+        extract(doc, directory={"the data stack weekly": "digest@news.example"}, **DOMAINS), "request"
+    )
+    assert r.owner_email == "marco@northwind.io"
+
+
 def test_our_own_questions_are_not_requests_to_us() -> None:
     doc = email("Could you send the signed order form?")  # Marco (internal) asks Dana
     assert not of_type(extract(doc, **DOMAINS), "request")

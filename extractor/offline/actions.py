@@ -51,7 +51,9 @@ REQUEST_LEAD = re.compile(
 _CLAUSE_CUT = re.compile(
     r"\s*(?:[;(]|\s[-–—]\s|,\s*(?:but|and then|so|as|since|because|which|if|once|when|unless)\b"
     r"|\s(?:if|so that|so we|so I|because|as soon as|once|when|unless|in case|while)\b"
-    r"|,?\s+(?:and|but)\s+(?:i|we|you|he|she|they)(?:'ll|'d|\s)\b)",
+    r"|,?\s+(?:and|but)\s+(?:i|we|you|he|she|they)(?:'ll|'d|\s)\b"
+    r"|,\s+(?:with|including|plus|broken|ahead of|given|along with|as well as|in case)\b"
+    r"|\sso\s+(?:\w+\s+){0,5}?(?:can|could|will|'ll)\b)",
     re.I,
 )
 ADDRESS = re.compile(

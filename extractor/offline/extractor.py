@@ -294,7 +294,7 @@ class OfflineExtractor(Extractor):
     ) -> tuple[str | None, str | None, Participant | None]:
         """Who a request is addressed to: a leading vocative or @mention, else the one internal recipient."""
         m = ADDRESS.match(s)
-        if m:
+        if m and m.group("name").lstrip("@").split()[0].lower() not in NOT_NAMES:
             words = m.group("name").lstrip("@").split()
             for n in (2, 1):
                 name = " ".join(words[:n])

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 from followthrough.types import Participant, SourceDocument
 
+# Leading words of names that are not people ("The Data Stack Weekly", "Team Acme").
+_NOT_FIRST_NAMES = frozenset("the a an team dept department support sales info no noreply do not".split())
+
 
 @dataclass
 class People:
@@ -51,7 +54,7 @@ class Directory:
         self.names = {" ".join(k.lower().split()): v for k, v in (directory or {}).items()}
         firsts: dict[str, set[str]] = {}
         for full, email in self.names.items():
-            if full.split():
+            if len(full.split()) > 1 and full.split()[0] not in _NOT_FIRST_NAMES:
                 firsts.setdefault(full.split()[0], set()).add(email)
         self.first_names = {k: next(iter(v)) for k, v in firsts.items() if len(v) == 1}
 
@@ -79,7 +82,7 @@ class Directory:
             if p.name:
                 by_name.setdefault(p.name.lower(), p)
                 first = p.name.split()[0].lower()
-                if first_count.get(first) == 1:
+                if first_count.get(first) == 1 and first not in _NOT_FIRST_NAMES:
                     by_name.setdefault(first, p)
             if p.handle:
                 by_name.setdefault(p.handle.lower().lstrip("@"), p)
