@@ -2,10 +2,11 @@
 
 Pipeline for one document:
 
-1. **units**: the document text (or each speaker segment) is split into
-   sentences with exact offsets; quoted lines (``>``), reply headers, signature
-   delimiters and boilerplate are skipped; bullets under an "Action items"
-   heading (or a line starting "Action item:") are marked as action items.
+1. **units** (:mod:`.units`, :mod:`.sentences`): the document text (or each
+   speaker segment) is split into sentences with exact offsets; quoted lines
+   (``>``), reply headers, signature delimiters, code and boilerplate are
+   skipped; bullets under an "Action items" heading (or a line starting
+   "Action item:") are marked as action items.
 2. **detection**: each sentence gets linguistic cues (:mod:`.cues`) and a
    probability from the trained detector (:mod:`.model`); rules decide whether
    it is a commitment (a commissive whose subject is the author, "we", or a
@@ -19,9 +20,16 @@ Pipeline for one document:
    their own promises are not ours; when nobody's side is known (no company
    domains configured), the author is taken as "us" for commitments and their
    questions as requests made to the readers.
-4. **resolution**: owner (author, the named person, or the action item's
-   assignee, resolved to a participant or the directory), counterparty, short
-   imperative action, due date (:mod:`.dates`) relative to ``occurred_at``.
+4. **resolution** (:mod:`.people`, :mod:`.actions`, :mod:`.dates`): owner
+   (author, the named person, or the action item's assignee, resolved to a
+   participant or the directory), counterparty (a named external person, else
+   the external recipients), short imperative action, due date relative to
+   ``occurred_at``. A request's owner is whom it addresses (a leading vocative
+   or @mention, else the internal recipient); its counterparty is the asker.
+
+Pre-filter API for the LLM backend: :meth:`OfflineExtractor.candidates` (spans
+that plausibly hold an item), :meth:`~OfflineExtractor.score_text` and
+:meth:`~OfflineExtractor.plausible`.
 """
 
 from __future__ import annotations
