@@ -139,6 +139,7 @@ def test_questions_from_customer_are_requests_to_us() -> None:
         "Review the attached draft before the call.",
         "Send it to Ina, she can forward it to the traders.",
         "Don't forget to sign the order form.",
+        "Comments on the draft are most welcome.",
     ],
 )
 def test_request_forms(text: str) -> None:

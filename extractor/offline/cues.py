@@ -308,6 +308,13 @@ _INDIRECT = _AnyOf(
         r"|ask|see|have|know|request)\b",
     ),
     _Gated(
+        ("welcome", "appreciated", "accepted", "wanted", "needed", "solicited", "invited"),
+        r"\b(?:comments|feedback|thoughts|input|suggestions|ideas|offers|volunteers|help|questions|reviews"
+        r"|corrections|contributions)\s+(?:are\s+|is\s+|would be\s+)?(?:always\s+|most\s+|very\s+"
+        r"|gratefully\s+"
+        r"|greatly\s+|much\s+)?(?:welcome|appreciated|accepted|wanted|needed|solicited|invited)\b",
+    ),
+    _Gated(
         ("would be",),
         r"\bit would be (?:great|good|nice|helpful|useful|best) (?:if|to)\b|\bwould be (?:appreciated"
         r"|beneficial)\b|\bwould be (?:best|preferable|ideal|great|good|helpful)\b",
