@@ -34,6 +34,7 @@ train: $(STAMP)
 	$(BIN)/python -m extractor.train
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/run_all.py
 
 clean:

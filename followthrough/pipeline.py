@@ -152,8 +152,25 @@ def extract_pending(
         for doc, outcome in extractor.run_many(fresh()):
             doc_id = ids[doc.external_id, doc.source]
             if isinstance(outcome, ExtractionError):
-                store.record_extraction(run_id, doc_id, key, [], status="failed", error=str(outcome))
+                spent = getattr(outcome, "result", None)
+                tokens = (
+                    (spent.prompt_tokens, spent.completion_tokens)
+                    if isinstance(spent, ExtractionResult)
+                    else (0, 0)
+                )
+                store.record_extraction(
+                    run_id,
+                    doc_id,
+                    key,
+                    [],
+                    status="failed",
+                    error=str(outcome),
+                    prompt_tokens=tokens[0],
+                    completion_tokens=tokens[1],
+                )
                 report.failed.append(f"{doc.origin or doc.external_id}: {outcome}")
+                if isinstance(spent, ExtractionResult):
+                    _account(spent, report)
             else:
                 _record(store, run_id, doc_id, key, outcome, report)
             progress("extract", 1, None)
@@ -192,7 +209,12 @@ def _record(
     )
     report.extracted += 1
     report.items += len(result.items)
-    report.ungrounded += result.ungrounded + sum(1 for i in result.items if not i.grounded)
+    _account(result, report)
+
+
+def _account(result: ExtractionResult, report: RunReport) -> None:
+    """Add what one document cost (also for a document that failed part-way)."""
+    report.ungrounded += result.ungrounded
     report.prefiltered += int(result.prefiltered)
     report.tokens_saved += result.tokens_saved
     report.prompt_tokens += result.prompt_tokens
