@@ -310,7 +310,8 @@ _INDIRECT = _AnyOf(
     _Gated(
         ("welcome", "appreciated", "accepted", "wanted", "needed", "solicited", "invited"),
         r"\b(?:comments|feedback|thoughts|input|suggestions|ideas|offers|volunteers|help|questions|reviews"
-        r"|corrections|contributions)\s+(?:are\s+|is\s+|would be\s+)?(?:always\s+|most\s+|very\s+"
+        r"|corrections|contributions)(?:\s+(?:on|about|to|for|from|of)\s+[\w\s'-]{1,40}?)?\s+(?:are\s+"
+        r"|is\s+|would be\s+)?(?:always\s+|most\s+|very\s+"
         r"|gratefully\s+"
         r"|greatly\s+|much\s+)?(?:welcome|appreciated|accepted|wanted|needed|solicited|invited)\b",
     ),
