@@ -66,6 +66,8 @@ def test_first_person_commitment_owner_due_action_counterparty() -> None:
         "Happy to set up a call with your security team.",
         "Will do, I'll get it over today.",
         "I am going to review the contract this week.",
+        "Sure, will send it over today.",
+        "On it!",
     ],
 )
 def test_modal_commitments(text: str) -> None:

@@ -177,7 +177,12 @@ _FP_NEED = re.compile(
     r"|admit\b)\w+",
     _I,
 )
-_BARE_WILL = re.compile(r"^(?:(?:ok|okay|sure|yes|yep|sounds good|great|thanks)[,!.]?\s+)?will\s+\w+", _I)
+# Subjectless chat replies: "Will do", "Sure, will send it today", "On it!", "Can do".
+_BARE_WILL = re.compile(
+    r"^(?:(?:ok|okay|sure|yes|yep|yup|sounds good|great|thanks|np|no problem)[,!.]?\s+)?"
+    r"(?:will\s+(?!be\b|not\b)\w+|on it\b|can do\b)",
+    _I,
+)
 _PASSIVE_FUTURE = _Gated(
     ("will",),
     r"\bwill\s+be\s+(?:sent|posted|circulated|shared|provided|distributed|published|updated|forwarded"

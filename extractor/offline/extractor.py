@@ -206,7 +206,7 @@ class OfflineExtractor(Extractor):
             return None
         if c.pleasantry or c.rhetorical:
             return None
-        if p < COMMIT_MIN_P and not (c.fp_offer or c.offer_q or c.passive_future):
+        if p < COMMIT_MIN_P and not (c.fp_offer or c.offer_q or c.passive_future or c.bare_will):
             return None
         if not strong:  # passive future of a delivery verb ("the notes will be posted")
             if _THIRD_PERSON.match(body):
