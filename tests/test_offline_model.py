@@ -45,3 +45,13 @@ def test_retraining_reproduces_the_shipped_file(tmp_path: Path) -> None:
     assert digest == hashlib.sha256(SHIPPED.read_bytes()).hexdigest(), (
         "extractor/offline/model.json is stale: run `make train` (python -m extractor.train) and commit it"
     )
+
+
+def test_cache_key_names_the_rules_and_the_model() -> None:
+    from extractor.offline import OfflineExtractor
+
+    shipped = hashlib.sha256(SHIPPED.read_bytes()).hexdigest()
+    key = OfflineExtractor().cache_key
+    assert key.startswith("offline:offline:rules-") and key.endswith(f"+model-{shipped[:12]}")
+    other = OfflineExtractor(model=DetectorModel(bias=0.0, weights={}, threshold=0.5, meta={}))
+    assert other.cache_key != key

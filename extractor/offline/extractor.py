@@ -51,7 +51,7 @@ from extractor.offline.actions import (
 )
 from extractor.offline.cues import Cues, analyze, analyze_gated, strip_lead
 from extractor.offline.dates import find_due
-from extractor.offline.model import DetectorModel, default_model
+from extractor.offline.model import DetectorModel, default_model, rules_digest
 from extractor.offline.people import Directory, People
 from extractor.offline.sentences import split_sentences
 from extractor.offline.units import Unit, units
@@ -86,6 +86,11 @@ class OfflineExtractor(Extractor):
         self.company_domains = self.world.company_domains
         self.directory = self.world.names
         self.detector = model or default_model()
+
+    @property
+    def prompt_version(self) -> str:
+        """Rules and model in use: any change to either invalidates cached extractions."""
+        return f"rules-{rules_digest()[:12]}+model-{(self.detector.digest or 'memory')[:12]}"
 
     # ------------------------------------------------------------------ public API
 

@@ -7,6 +7,7 @@ lookup per feature), needs no network and no third-party package.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass
@@ -49,16 +50,37 @@ class DetectorModel:
             meta={k: v for k, v in data.items() if k not in ("weights", "bias")},
         )
 
+    @property
+    def digest(self) -> str:
+        """The sha256 of the model file (empty for a model built in memory)."""
+        return str(self.meta.get("sha256", ""))
+
     @classmethod
     def load(cls, path: str | Path | None = None) -> DetectorModel:
         if path is None:
             text = resources.files("extractor.offline").joinpath(MODEL_FILE).read_text(encoding="utf-8")
         else:
             text = Path(path).read_text(encoding="utf-8")
-        return cls.from_dict(json.loads(text))
+        data = json.loads(text)
+        data["sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return cls.from_dict(data)
 
 
 @lru_cache(maxsize=1)
 def default_model() -> DetectorModel:
     """The model shipped inside the package (loaded once per process)."""
     return DetectorModel.load()
+
+
+@lru_cache(maxsize=1)
+def rules_digest() -> str:
+    """A hash of the offline backend's own source (rules, patterns, features): changes with the code."""
+    h = hashlib.sha256()
+    try:
+        pkg = resources.files("extractor.offline")
+        for name in sorted(p.name for p in pkg.iterdir() if p.name.endswith(".py")):
+            h.update(name.encode())
+            h.update(pkg.joinpath(name).read_bytes())
+    except (OSError, TypeError):  # pragma: no cover - an unusual install without sources
+        return "unknown"
+    return h.hexdigest()
