@@ -301,6 +301,7 @@ def load(store: Store, shape: Shape) -> float:
         cur = raw.cursor()
         if dialect == "sqlite":
             cur.execute("PRAGMA synchronous=OFF")
+            cur.execute("PRAGMA cache_size=-262144")  # 256 MiB: index inserts stay in memory
             for table, cols, rows in TABLES:
                 sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
                 for batch in _batches(rows(shape, dialect)):
@@ -381,7 +382,11 @@ def measure(fn: Callable[[random.Random], object], repeat: int) -> tuple[float, 
 
 
 @contextmanager
-def sqlite_database() -> Iterator[str]:
+def sqlite_database(keep: str | None = None) -> Iterator[str]:
+    """A database file in a temporary folder; or the file ``keep`` (kept, and reused when loaded)."""
+    if keep:
+        yield f"sqlite:///{Path(keep).resolve()}"
+        return
     with tempfile.TemporaryDirectory(prefix="ft-bench-") as tmp:
         yield f"sqlite:///{Path(tmp) / 'bench.db'}"
 
@@ -401,26 +406,39 @@ def _postgres_server(explicit: str | None) -> str:
 
 
 @contextmanager
-def postgres_database(server: str) -> Iterator[str]:
+def postgres_database(server: str, keep: str | None = None) -> Iterator[str]:
+    """A fresh database on ``server``, dropped afterwards; or the database ``keep``, created once and kept."""
     import psycopg
 
     url = make_url(server)
-    name = f"ft_bench_{uuid.uuid4().hex[:8]}"
+    name = keep or f"ft_bench_{uuid.uuid4().hex[:8]}"
     admin = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
     try:
         yield url.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
     finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not keep:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def bench(label: str, url: str, shape: Shape, repeat: int) -> list[tuple[str, str, float, float]]:
     with Store(url) as store:
-        print(f"[{label}] loading {shape.rows:,} commitments across {shape.deals:,} deals ...", flush=True)
-        secs = load(store, shape)
-        print(f"[{label}] loaded in {secs:.1f} s ({shape.rows / secs:,.0f} commitments/s)", flush=True)
+        with store.engine.connect() as conn:
+            loaded = conn.execute(text("SELECT count(*) FROM commitments")).scalar_one()
+        if loaded == shape.rows:
+            print(f"[{label}] reusing the {loaded:,} commitments already loaded", flush=True)
+        elif loaded:
+            raise SystemExit(f"[{label}] the kept database holds {loaded:,} commitments, not {shape.rows:,}")
+        else:
+            print(
+                f"[{label}] loading {shape.rows:,} commitments across {shape.deals:,} deals ...", flush=True
+            )
+            secs = load(store, shape)
+            print(f"[{label}] loaded in {secs:.1f} s ({shape.rows / secs:,.0f} commitments/s)", flush=True)
         results = []
         for name, fn in queries(store, shape).items():
             p50, p95 = measure(fn, repeat)
@@ -437,14 +455,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", choices=("sqlite", "postgres"), help="run on one database only")
     ap.add_argument("--postgres", help="PostgreSQL server URL (a fresh database is created on it)")
     ap.add_argument("--target-ms", type=float, default=20.0, help="p95 target per query (default 20 ms)")
+    ap.add_argument(
+        "--keep",
+        metavar="NAME",
+        help="keep the data for the next run: SQLite file NAME.db and PostgreSQL database NAME "
+        "(reused when already loaded)",
+    )
     args = ap.parse_args(argv)
     shape = Shape(rows=args.rows, deals=args.deals)
     results: list[tuple[str, str, float, float]] = []
     if args.only in (None, "sqlite"):
-        with sqlite_database() as url:
+        with sqlite_database(f"{args.keep}.db" if args.keep else None) as url:
             results += bench("sqlite", url, shape, args.repeat)
     if args.only in (None, "postgres"):
-        with postgres_database(_postgres_server(args.postgres)) as url:
+        with postgres_database(_postgres_server(args.postgres), args.keep) as url:
             results += bench("postgres", url, shape, args.repeat)
     print()
     print(f"{'database':<10} {'query':<24} {'p50 ms':>8} {'p95 ms':>8}  target p95 < {args.target_ms:g} ms")

@@ -195,7 +195,10 @@ class ExtractionRow(Base):
 
 class CommitmentRow(Base):
     __tablename__ = "commitments"
-    __table_args__ = (Index("ix_commitments_due_id", "due", "id"),)
+    __table_args__ = (
+        Index("ix_commitments_due_id", "due", "id"),
+        Index("ix_commitments_owner_due_id", "owner_email", "due", "id"),  # migration 0004
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)

@@ -26,7 +26,7 @@ from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, String, and_, bindparam, func, or_, select, tuple_
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from followthrough.errors import StoreError
 from store.models import (
@@ -115,7 +115,7 @@ def build_select(f: CommitmentFilter, *, undated: bool = False) -> Select[Any] |
     """
     c = CommitmentRow
     link = CommitmentDealLinkRow
-    stmt = select(c).outerjoin(link, link.commitment_id == c.id)
+    stmt = select(c)
     conds: list[ColumnElement[bool]] = []
     status = (f.status or "all").lower()
     if status == "open":
@@ -131,7 +131,7 @@ def build_select(f: CommitmentFilter, *, undated: bool = False) -> Select[Any] |
         # owner_email is stored lowercased, so an email is one indexed lookup; a name is compared lowercased
         conds.append(c.owner_email == o if "@" in o else func.lower(c.owner) == o)
     if f.deal:
-        stmt = stmt.outerjoin(DealRow, DealRow.id == link.deal_id)
+        stmt = stmt.join(link, link.commitment_id == c.id).join(DealRow, DealRow.id == link.deal_id)
         conds.append(DealRow.crm_id == f.deal)
     if f.overdue:
         conds.append(and_(c.due < f.as_of, open_clause(f.as_of)))
@@ -140,7 +140,17 @@ def build_select(f: CommitmentFilter, *, undated: bool = False) -> Select[Any] |
     if f.due_within_days is not None:
         conds.append(and_(c.due >= f.as_of, c.due <= f.as_of + timedelta(days=f.due_within_days)))
     if f.unlinked:
-        conds.append(link.deal_id.is_(None))
+        # NOT EXISTS (an anti-join) rather than LEFT JOIN ... IS NULL: PostgreSQL estimates it
+        # well and walks the (due, id) index instead of hashing both tables.
+        # An alias, correlated to the commitment only, so that it still has a FROM when the
+        # outer query joins the link table too (deal= together with unlinked=).
+        other = aliased(CommitmentDealLinkRow)
+        linked = (
+            select(other.commitment_id)
+            .where(other.commitment_id == c.id, other.deal_id.is_not(None))
+            .correlate(CommitmentRow)
+        )
+        conds.append(~linked.exists())
     if f.source:
         conds.append(c.source == f.source)
     if f.type:
