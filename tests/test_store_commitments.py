@@ -291,3 +291,29 @@ def test_re_recording_a_reply_refreshes_or_drops_only_its_own_evidence(store: St
     assert _record(store, reply, []) == []
     (view,) = _all(store)
     assert view.id == cid and [e.message_id for e in view.evidence] == ["<m1@acme.com>"]
+
+
+def test_every_filter_combination_runs(store: Store) -> None:  # noqa: F811
+    """Contradictory filters (a deal and unlinked) give an empty page, never a query error."""
+    store.upsert_crm(demo_crm())
+    doc = make_doc(text=TEXT)
+    _record(store, doc, [make_item(doc, PRICING, due=date(2026, 3, 13)), make_item(doc, SSO, due=None)])
+    store.link_commitments({"northwind.io"})
+    everything: dict[str, Any] = {
+        "owner": "marco@northwind.io",
+        "deal": "D-100",
+        "overdue": True,
+        "due_before": date(2026, 3, 20),
+        "due_within_days": 7,
+        "unlinked": True,
+        "source": "email",
+        "type": "commitment",
+        "flag": "stale",
+    }
+    keys = list(everything)
+    for i in range(len(keys)):
+        for j in range(i, len(keys)):
+            kw = {keys[i]: everything[keys[i]], keys[j]: everything[keys[j]]}
+            for status in ("open", None):
+                store.list_commitments(CommitmentFilter(status=status, as_of=AS_OF, **kw))
+    assert store.list_commitments(CommitmentFilter(deal="D-100", unlinked=True, as_of=AS_OF)).items == []
