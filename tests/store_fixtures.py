@@ -3,8 +3,9 @@
 Import the fixtures into a test module with
 ``from tests.store_fixtures import store  # noqa: F401``. The ``pg`` parameter
 runs when ``FOLLOWTHROUGH_TEST_POSTGRES_URL`` is set (``scripts/pg-test-server.sh``
-starts a throw-away server and prints the URL); each test gets its own schema-free
-fresh database state by dropping all tables first.
+starts a throw-away server and prints the URL). That database is wiped (its
+``public`` schema dropped and recreated) before each test: point the variable at
+a database that exists for tests only.
 """
 
 from __future__ import annotations
