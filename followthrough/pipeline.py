@@ -49,6 +49,7 @@ class RunReport:
     llm_calls: int = 0
     cost_usd: float = 0.0
     links: dict[str, int] = field(default_factory=dict)
+    fulfilled: int = 0
     run_id: int | None = None
 
     @property
@@ -75,6 +76,7 @@ class RunReport:
             "llm_calls": self.llm_calls,
             "cost_usd": round(self.cost_usd, 6),
             "links": self.links,
+            "fulfilled": self.fulfilled,
             "run_id": self.run_id,
         }
 
@@ -223,5 +225,7 @@ def _account(result: ExtractionResult, report: RunReport) -> None:
 
 
 def link(store: Store, report: RunReport, domains: set[str]) -> None:
+    """Link commitments to deals, then close those a later message of ours delivered."""
     for method, n in store.link_commitments(domains).items():
         report.links[method] = report.links.get(method, 0) + n
+    report.fulfilled += store.detect_fulfilments(domains)

@@ -130,6 +130,24 @@ def find(
     return None
 
 
+def first_reply(
+    later: Sequence[LaterText], internal_domains: set[str], directory: dict[str, str] | None = None
+) -> Fulfilment | None:
+    """The first later sentence said by our side (anything at all): an answer to a request.
+
+    ``directory`` (lowercased name → email) places speakers known only by name,
+    as in a meeting transcript.
+    """
+    names = directory or {}
+    for doc in later:
+        for sent in doc.sentences:
+            if sent.speaker and not sent.speaker_email:
+                sent = Sentence(sent.text, sent.start, sent.speaker, names.get(sent.speaker.strip().lower()))
+            if _by_us(sent, doc, None, None, internal_domains):
+                return Fulfilment(doc.message_id, sent.text, sent.start)
+    return None
+
+
 def _by_us(
     sent: Sentence, doc: LaterText, owner: str | None, owner_email: str | None, internal: set[str]
 ) -> bool:

@@ -116,3 +116,27 @@ def test_done_sticks_and_leaves_the_open_list(demo_run: dict[str, Any]) -> None:
     again = json.loads(followthrough("--as-of", as_of, "commitments", "list", "--json", db=db).stdout)
     assert cid not in {str(c["id"]) for c in again}
     assert followthrough("commitments", "reopen", cid, db=db).returncode == 0
+
+
+def test_fulfilled_items_are_closed_by_the_later_message(demo_run: dict[str, Any]) -> None:
+    for item in demo_run["expected"]["items"]:
+        row = _find(demo_run["rows"], item)
+        assert row is not None
+        if item.get("fulfilled"):
+            assert row["status"] == "done", item["evidence_contains"]
+            assert "fulfilled" in row["flags"]
+        elif item["type"] == "commitment":
+            assert row["status"] == "open", item["evidence_contains"]
+
+
+def test_unanswered_requests_are_surfaced_and_answered_ones_are_not(demo_run: dict[str, Any]) -> None:
+    unanswered = demo_run["report"]["attention"]["unanswered_requests"]
+    quotes = " ".join(" ".join(e["quote"] for e in c["evidence"]) for c in unanswered).lower()
+    requests = [i for i in demo_run["expected"]["items"] if i["type"] == "request"]
+    assert any(i.get("answered") is False for i in requests)
+    for item in requests:
+        if item.get("answered") is False:
+            assert item["evidence_contains"].lower() in quotes, item
+        elif item.get("answered"):
+            assert item["evidence_contains"].lower() not in quotes, item
+    assert "unanswered for 48h" in demo_run["text"]

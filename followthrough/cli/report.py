@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, time
 
 from rich.console import Console
 from rich.table import Table
@@ -14,6 +14,7 @@ from store import Store
 from store.views import CommitmentFilter, CommitmentView
 
 DUE_SOON_DAYS = 7
+UNANSWERED_HOURS = 48
 _MAX_ROWS = 50
 
 
@@ -35,7 +36,7 @@ class Attention:
             "overdue": rows(self.overdue),
             "due_soon": rows(self.due_soon),
             "unlinked": rows(self.unlinked),
-            "open_requests": rows(self.requests),
+            "unanswered_requests": rows(self.requests),
             "by_owner": self.by_owner,
         }
 
@@ -54,8 +55,12 @@ def _ranked(items: list[CommitmentView]) -> list[CommitmentView]:
     return sorted(items, key=lambda c: (-c.priority, c.due or date.max, c.id))
 
 
-def collect(store: Store, as_of: date) -> Attention:
-    """Gather the report's sections from the store, each ranked by priority."""
+def collect(store: Store, as_of: date, domains: set[str]) -> Attention:
+    """Gather the report's sections from the store, each ranked by priority.
+
+    Unanswered requests are open requests older than ``UNANSWERED_HOURS`` (as
+    of the end of ``as_of``) that nobody on our side (``domains``) replied to.
+    """
     base = CommitmentFilter(status="open", as_of=as_of, limit=500)
     open_items = _all(store, base)
     att = Attention(open_total=len(open_items))
@@ -68,7 +73,17 @@ def collect(store: Store, as_of: date) -> Attention:
         ]
     )
     att.unlinked = _ranked([c for c in open_items if c.deal is None])
-    att.requests = _ranked([c for c in open_items if c.type == "request"])
+    now = datetime.combine(as_of, time.max, tzinfo=UTC)
+    answered = store.answered_requests(domains)
+    att.requests = _ranked(
+        [
+            c
+            for c in open_items
+            if c.type == "request"
+            and c.id not in answered
+            and (now - c.occurred_at).total_seconds() >= UNANSWERED_HOURS * 3600
+        ]
+    )
     owners: dict[str, Counter[str]] = {}
     for c in open_items:
         who = c.owner_email or c.owner or "(no owner)"
@@ -159,6 +174,8 @@ def render_run(out: Console, rep: RunReport) -> None:
             f"linked {linked or 'none'}"
             + (f"; {rep.links['unlinked']} unlinked" if rep.links.get("unlinked") else "")
         )
+    if rep.fulfilled:
+        parts.append(f"{rep.fulfilled} closed as delivered by a later message")
     if rep.errors or rep.skipped:
         parts.append(f"{len(rep.errors)} errors, {len(rep.skipped)} skipped")
     out.print("; ".join(parts) + ".", highlight=False)
@@ -170,7 +187,7 @@ def render_attention(out: Console, att: Attention, as_of: date) -> None:
         ("Overdue", att.overdue),
         (f"Due in the next {DUE_SOON_DAYS} days", att.due_soon),
         ("Unlinked to any deal", att.unlinked),
-        ("Open requests from customers", att.requests),
+        (f"Customer requests unanswered for {UNANSWERED_HOURS}h or more", att.requests),
     )
     for title, items in sections:
         if items:

@@ -170,7 +170,7 @@ def register(app: typer.Typer) -> None:
                     model=model,
                     options=LlmOptions(concurrency=concurrency, rpm=rpm, tpm=tpm, prefilter=prefilter),
                 )
-            attention = report_view.collect(store, st.settings().as_of)
+            attention = report_view.collect(store, st.settings().as_of, _domains(st, store))
         finally:
             store.close()
         if as_json:
