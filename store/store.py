@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from alembic.util import CommandError
-from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from followthrough.errors import StoreError
@@ -65,6 +68,43 @@ def _safe(url: str) -> str:
         return "<invalid URL>"
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+_CONFLICT_ATTEMPTS = 6
+
+
+def _is_conflict(e: StoreError) -> bool:
+    """A write lost a race with another process: a unique key, a deadlock or a busy database."""
+    cause = e.__cause__
+    if isinstance(cause, IntegrityError):
+        return True
+    if isinstance(cause, OperationalError):
+        code = getattr(cause.orig, "sqlstate", None)
+        return code in ("40001", "40P01") or "database is locked" in str(cause.orig)
+    return False
+
+
+def _retry_conflicts(fn: Callable[Concatenate[Store, P], R]) -> Callable[Concatenate[Store, P], R]:
+    """Run a write again when it lost a race with a concurrent writer.
+
+    Each attempt is a fresh transaction that re-reads what the other writer
+    committed, so the retry finds the row instead of inserting it twice.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(self: Store, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        for attempt in range(_CONFLICT_ATTEMPTS):
+            try:
+                return fn(self, *args, **kwargs)
+            except StoreError as e:
+                if attempt == _CONFLICT_ATTEMPTS - 1 or not _is_conflict(e):
+                    raise
+                time.sleep(0.02 * (attempt + 1) + random.random() * 0.03)
+        raise AssertionError("unreachable")
+
+    return wrapper
+
+
 class Store:
     """Documents, extraction runs, commitments, CRM data and deal links in one database.
 
@@ -114,6 +154,15 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _lock(self, s: Session, key: str) -> None:
+        """Serialize concurrent writers on ``key`` until the transaction ends.
+
+        PostgreSQL takes a transaction-scoped advisory lock; SQLite already lets
+        one writer in at a time.
+        """
+        if self.engine.dialect.name == "postgresql":
+            s.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key})
+
     @contextmanager
     def _tx(self) -> Iterator[Session]:
         try:
@@ -125,6 +174,7 @@ class Store:
 
     # ------------------------------------------------------------------ CRM
 
+    @_retry_conflicts
     def upsert_crm(self, crm: CrmData) -> dict[str, int]:
         """Add or update accounts, contacts and deals. Idempotent: a second call changes nothing.
 
@@ -256,6 +306,7 @@ class Store:
 
     # ------------------------------------------------------------ documents
 
+    @_retry_conflicts
     def add_document(self, doc: SourceDocument) -> tuple[int, bool]:
         """Store ``doc``; idempotent by ``(source, external_id)``.
 
@@ -413,6 +464,7 @@ class Store:
                 return None
             return [ExtractedItem.model_validate(x) for x in row.items]
 
+    @_retry_conflicts
     def record_extraction(
         self,
         run_id: int,
@@ -440,6 +492,7 @@ class Store:
             doc = s.get(DocumentRow, doc_id)
             if doc is None:
                 raise NotFound(f"no document with id {doc_id}")
+            self._lock(s, f"thread:{doc.source}:{doc.thread_id or doc.external_id}")
             run = s.get(ExtractionRunRow, run_id)
             if run is None:
                 raise NotFound(f"no extraction run with id {run_id}")
@@ -470,6 +523,7 @@ class Store:
 
     # -------------------------------------------------------------- linking
 
+    @_retry_conflicts
     def link_commitments(self, internal_domains: set[str]) -> dict[str, int]:
         """Link every commitment that has no link yet (see :mod:`store.linking`).
 
@@ -496,6 +550,7 @@ class Store:
         last_id = 0
         while True:
             with self._tx() as s:
+                self._lock(s, "linking")
                 rows = s.scalars(
                     select(CommitmentRow)
                     .outerjoin(CommitmentDealLinkRow, CommitmentDealLinkRow.commitment_id == CommitmentRow.id)
@@ -529,6 +584,7 @@ class Store:
                     counts[decision.method] += 1
         return counts
 
+    @_retry_conflicts
     def detect_fulfilments(self, internal_domains: set[str]) -> int:
         """Close open commitments and requests that a later message delivers (see :mod:`store.fulfilment`).
 
@@ -539,6 +595,7 @@ class Store:
         internal = {d.lower().lstrip("@") for d in internal_domains if d}
         closed = 0
         with self._tx() as s:
+            self._lock(s, "fulfilment")
             for c, later in self._open_with_later(s, skip_touched=True):
                 hit = fulfilment.find(c.action, c.owner, c.owner_email, later, internal)
                 if hit is None:
