@@ -16,7 +16,7 @@ documents, one per file:
 
 Common to both:
 
-    external_id = thread_id = "<path as given>#<slug of title>-<YYYY-MM-DD>"
+    external_id = thread_id = "<file name>#<slug of title>-<YYYY-MM-DD>"
     occurred_at  the ``Date:`` line (a date alone → 12:00 UTC; no offset → UTC);
                  for Zoom files the GMTYYYYMMDD-HHMMSS in the name (UTC); else a
                  date in a VTT ``NOTE``; else a YYYY-MM-DD in the file name (noon

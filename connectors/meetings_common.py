@@ -117,8 +117,12 @@ def slugify(value: str) -> str:
 
 
 def meeting_id(path: Path, title: str, when: datetime) -> str:
-    """The document id: the file path as given, ``#``, a slug of title and date."""
-    return f"{path.as_posix()}#{slugify(title)}-{when.date().isoformat()}"
+    """The document id: the file name, ``#``, a slug of title and date.
+
+    The name, not the path, so that reading the same notes from another working
+    directory or after moving the folder finds the same document again.
+    """
+    return f"{path.name}#{slugify(title)}-{when.date().isoformat()}"
 
 
 @dataclass

@@ -51,7 +51,7 @@ def test_notes_header_speakers_and_action_items(tmp_path: Path) -> None:
     assert doc.title == "Acme renewal sync"
     assert doc.occurred_at == datetime(2026, 3, 10, 15, 0, tzinfo=timezone(timedelta(hours=-5)))
     assert doc.metadata["date_source"] == "header"
-    assert doc.external_id == doc.thread_id == f"{path.as_posix()}#acme-renewal-sync-2026-03-10"
+    assert doc.external_id == doc.thread_id == "acme-sync.md#acme-renewal-sync-2026-03-10"
     assert doc.text.startswith("Dana: We need")  # the body; title and header are fields
     got = [(s.speaker, s.speaker_email, s.text) for s in doc.segments]
     assert got == [
@@ -185,7 +185,7 @@ def test_teams_voice_tags_note_date_and_entities(tmp_path: Path) -> None:
     assert doc.text.splitlines()[1] == "Marco Rossi: Yes & I’ll do it by Friday 🚀"
     assert doc.occurred_at == datetime(2026, 3, 11, 16, 0, tzinfo=UTC)
     assert doc.metadata["date_source"] == "note"
-    assert doc.external_id == f"{path.as_posix()}#teams-2026-03-11"
+    assert doc.external_id == f"{path.name}#teams-2026-03-11"
 
 
 @pytest.mark.parametrize("content", ["WEBVTT\n", "WEBVTT\n\n", "WEBVTT\n\nNOTE nothing said\n\n"])

@@ -45,7 +45,7 @@ def _find(rows: list[dict[str, Any]], item: dict[str, Any]) -> dict[str, Any] | 
             continue
         if item.get("message_id") and row["message_id"] != item["message_id"]:
             continue
-        if item.get("file") and item["file"] not in row["message_id"]:
+        if item.get("file") and not row["message_id"].startswith(Path(item["file"]).name + "#"):
             continue
         if needle in (row["evidence"] or "").lower():
             return row
@@ -140,3 +140,11 @@ def test_unanswered_requests_are_surfaced_and_answered_ones_are_not(demo_run: di
         elif item.get("answered"):
             assert item["evidence_contains"].lower() not in quotes, item
     assert "unanswered for 48h" in demo_run["text"]
+
+
+def test_same_input_from_another_directory_adds_nothing(demo_run: dict[str, Any]) -> None:
+    """Document ids do not depend on the working directory or on how the path was written."""
+    again = followthrough(
+        "--as-of", demo_run["expected"]["as_of"], "run", DEMO.resolve(), "--json", db=demo_run["db"]
+    )
+    assert json.loads(again.stdout)["run"]["documents_new"] == 0
