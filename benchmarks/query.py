@@ -351,7 +351,7 @@ def queries(store: Store, shape: Shape) -> dict[str, Callable[[random.Random], o
     return {
         "open for an owner": page(owner=lambda r: f"rep{r.randrange(OWNERS)}@northwind.io"),
         "overdue": page(overdue=True, type=lambda r: r.choice([None, "commitment"])),
-        "unlinked": page(unlinked=True, source=lambda r: r.choice([None, "email", "slack"])),
+        "unlinked": page(unlinked=True, type=lambda r: r.choice([None, "commitment"])),
         "a deal's commitments": lambda r: store.deal_commitments(
             f"D-{1 + r.randrange(shape.deals):06d}", AS_OF
         ),
