@@ -78,5 +78,5 @@ class Extractor(ABC):
             except ExtractionError as e:
                 yield doc, e
 
-    def close(self) -> None:
-        """Release clients and pools (no-op by default)."""
+    def close(self) -> None:  # noqa: B027 - optional hook, not abstract: most backends hold nothing
+        """Release clients and pools (nothing to release by default)."""

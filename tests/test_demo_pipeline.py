@@ -61,7 +61,9 @@ def test_every_planted_item_is_found_with_owner_due_and_deal(demo_run: dict[str,
             problems.append(f"missing {item['type']}: {item['evidence_contains']!r}")
             continue
         if item.get("owner_email") and row["owner"] != item["owner_email"]:
-            problems.append(f"owner {row['owner']!r} != {item['owner_email']!r} for {item['evidence_contains']!r}")
+            problems.append(
+                f"owner {row['owner']!r} != {item['owner_email']!r} for {item['evidence_contains']!r}"
+            )
         if "due" in item and row["due"] != item["due"]:
             problems.append(f"due {row['due']!r} != {item['due']!r} for {item['evidence_contains']!r}")
         if "deal" in item and row["deal"] != item["deal"]:
@@ -83,11 +85,15 @@ def test_each_item_once(demo_run: dict[str, Any]) -> None:
 def test_report_names_overdue_and_unlinked(demo_run: dict[str, Any]) -> None:
     expected = demo_run["expected"]
     attention = demo_run["report"]["attention"]
-    overdue_quotes = " ".join(" ".join(e["quote"] for e in c["evidence"]) for c in attention["overdue"]).lower()
+    overdue_quotes = " ".join(
+        " ".join(e["quote"] for e in c["evidence"]) for c in attention["overdue"]
+    ).lower()
     for item in expected["items"]:
         if item.get("overdue") and not item.get("fulfilled"):
             assert item["evidence_contains"].lower() in overdue_quotes, item
-    unlinked_quotes = " ".join(" ".join(e["quote"] for e in c["evidence"]) for c in attention["unlinked"]).lower()
+    unlinked_quotes = " ".join(
+        " ".join(e["quote"] for e in c["evidence"]) for c in attention["unlinked"]
+    ).lower()
     for item in expected["items"]:
         if item["type"] == "commitment" and item.get("deal") is None and "deal" in item:
             assert item["evidence_contains"].lower() in unlinked_quotes, item
@@ -96,7 +102,9 @@ def test_report_names_overdue_and_unlinked(demo_run: dict[str, Any]) -> None:
 
 
 def test_rerun_adds_nothing(demo_run: dict[str, Any]) -> None:
-    again = followthrough("--as-of", demo_run["expected"]["as_of"], "run", "fixtures/demo", "--json", db=demo_run["db"])
+    again = followthrough(
+        "--as-of", demo_run["expected"]["as_of"], "run", "fixtures/demo", "--json", db=demo_run["db"]
+    )
     rep = json.loads(again.stdout)["run"]
     assert rep["documents_new"] == 0
     assert rep["extracted"] == 0

@@ -41,9 +41,21 @@ def test_demo_on_postgres_exports_the_same_as_on_sqlite(tmp_path: Path) -> None:
 def test_two_concurrent_runs_store_nothing_twice_and_lose_nothing(tmp_path: Path) -> None:
     with postgres_database("concurrent") as pg:
         env = {**os.environ, "FOLLOWTHROUGH_DATABASE_URL": pg}
-        cmd = [sys.executable, "-m", "followthrough", "--as-of", AS_OF, "--quiet", "run", "fixtures/demo", "--json"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "followthrough",
+            "--as-of",
+            AS_OF,
+            "--quiet",
+            "run",
+            "fixtures/demo",
+            "--json",
+        ]
         procs = [
-            subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            subprocess.Popen(
+                cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
             for _ in range(2)
         ]
         outs = [p.communicate(timeout=300) for p in procs]
@@ -55,9 +67,12 @@ def test_two_concurrent_runs_store_nothing_twice_and_lose_nothing(tmp_path: Path
     single = tmp_path / "single.db"
     assert followthrough("--as-of", AS_OF, "run", "fixtures/demo", db=single).returncode == 0
     alone = _export(single)
-    assert sum(docs) == json.loads(
-        followthrough("--as-of", AS_OF, "run", "fixtures/demo", "--json", db=tmp_path / "again.db").stdout
-    )["run"]["documents_new"], "each document was new to exactly one of the two runs"
+    assert (
+        sum(docs)
+        == json.loads(
+            followthrough("--as-of", AS_OF, "run", "fixtures/demo", "--json", db=tmp_path / "again.db").stdout
+        )["run"]["documents_new"]
+    ), "each document was new to exactly one of the two runs"
     keys = [(r[0], r[1], r[7], r[8]) for r in together]
     assert len(keys) == len(set(keys)), "nothing stored twice"
     assert together == alone, "nothing lost"
