@@ -9,6 +9,7 @@ folder is walked. Problems never stop the batch: each becomes one
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,13 +21,12 @@ from followthrough.errors import InputError
 from followthrough.types import CrmData, SourceDocument
 
 _IGNORED_NAMES = {"COMMIT", "ORIGIN", "Thumbs.db"}
-_IGNORED_STEMS = {"README", "LICENSE", "LICENCE", "NOTICE", "CHANGELOG", "COPYING", "CONTRIBUTING", "SOURCES"}
+_PAPERWORK = re.compile(r"(README|LICEN[CS]E|NOTICE|CHANGELOG|COPYING|CONTRIBUTING|SOURCES)\b", re.IGNORECASE)
 """Project paperwork met while walking a folder is not customer data (named explicitly, it is read)."""
 
 
 def _ignored(path: Path) -> bool:
-    stem = path.name.split(".", 1)[0].upper()
-    return path.name.startswith(".") or path.name in _IGNORED_NAMES or stem in _IGNORED_STEMS
+    return path.name.startswith(".") or path.name in _IGNORED_NAMES or bool(_PAPERWORK.match(path.name))
 
 
 @dataclass

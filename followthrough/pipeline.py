@@ -110,8 +110,22 @@ def ingest_paths(
         for key, n in store.upsert_crm(crm).items():
             report.crm[key] = report.crm.get(key, 0) + n
     domains = domains or store.company_domains_from_crm()
+    seen: dict[tuple[str, str], tuple[str, str]] = {}
     for item in planned.document_inputs:
         for doc in ingest.documents(item, report.errors):
+            key = (doc.source, doc.external_id)
+            first = seen.setdefault(key, (doc.content_hash, doc.origin))
+            if first != (doc.content_hash, doc.origin):
+                if first[0] != doc.content_hash:
+                    # Two inputs disagree about one message: keep the first, so runs stay repeatable.
+                    report.skipped.append(
+                        InputError(
+                            doc.origin or doc.external_id,
+                            f"{doc.external_id} was already read from {first[1]} with other content; "
+                            "kept that one",
+                        )
+                    )
+                continue
             classify_participants(doc, domains)
             _, changed = store.add_document(doc)
             report.documents_seen += 1

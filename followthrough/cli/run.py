@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -94,11 +95,23 @@ def _domains(st: State, store: Store) -> set[str]:
     return st.settings().company_domains or store.company_domains_from_crm()
 
 
+_SKIPPED_LISTED = 5
+
+
 def _print_problems(st: State, rep: RunReport) -> None:
     for e in rep.errors:
         st.err.print(f"[red]error[/red]: {e}", highlight=False, markup=True)
-    for e in rep.skipped:
-        st.err.print(f"[yellow]skipped[/yellow]: {e}", highlight=False)
+    if len(rep.skipped) <= _SKIPPED_LISTED:
+        for e in rep.skipped:
+            st.err.print(f"[yellow]skipped[/yellow]: {e}", highlight=False)
+    else:
+        kinds = Counter(Path(e.path).suffix or "(no suffix)" for e in rep.skipped)
+        summary = ", ".join(f"{n} {suffix}" for suffix, n in kinds.most_common())
+        st.err.print(
+            f"[yellow]skipped[/yellow] {len(rep.skipped)} files of unsupported types ({summary}), "
+            f"e.g. {rep.skipped[0].path}; --json lists them all",
+            highlight=False,
+        )
     for f in rep.failed:
         st.err.print(f"[red]extraction failed[/red]: {f}", highlight=False)
 
