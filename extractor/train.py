@@ -83,7 +83,7 @@ def _sha256(path: Path) -> str:
 def train(data: Path = DEFAULT_DATA, out: Path = DEFAULT_OUT) -> dict[str, object]:
     try:
         from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
-        from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
+        from sklearn.linear_model import LogisticRegression
     except ImportError as e:  # pragma: no cover - exercised by hand
         raise SystemExit("training needs scikit-learn: pip install -e '.[train]'") from e
 

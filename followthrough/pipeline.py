@@ -113,8 +113,7 @@ def ingest_paths(
     seen: dict[tuple[str, str], tuple[str, str]] = {}
     for item in planned.document_inputs:
         for doc in ingest.documents(item, report.errors):
-            key = (doc.source, doc.external_id)
-            first = seen.setdefault(key, (doc.content_hash, doc.origin))
+            first = seen.setdefault((doc.source, doc.external_id), (doc.content_hash, doc.origin))
             if first != (doc.content_hash, doc.origin):
                 if first[0] != doc.content_hash:
                     # Two inputs disagree about one message: keep the first, so runs stay repeatable.
