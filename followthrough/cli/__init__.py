@@ -44,15 +44,15 @@ def _root(
     database: Annotated[
         str | None,
         typer.Option(
-            "--database", "--db", help="Database URL [env: FOLLOWTHROUGH_DATABASE_URL].", show_default=False
+            "--database", "--db", help="Database URL (env: FOLLOWTHROUGH_DATABASE_URL).", show_default=False
         ),
     ] = None,
     domains: Annotated[
         str | None,
         typer.Option(
             "--company-domains",
-            help="Our own email domains, comma separated [env: FOLLOWTHROUGH_COMPANY_DOMAINS; "
-            "default: the CRM deal owners' domains].",
+            help="Our own email domains, comma separated (env: FOLLOWTHROUGH_COMPANY_DOMAINS; "
+            "default: the CRM deal owners' domains).",
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,

@@ -37,13 +37,13 @@ ExtractorOpt = Annotated[
     str | None,
     typer.Option(
         "--extractor",
-        help="offline | openai [env: FOLLOWTHROUGH_EXTRACTOR; default: openai when OPENAI_API_KEY or "
-        "OPENAI_BASE_URL is set, else offline].",
+        help="offline | openai (env: FOLLOWTHROUGH_EXTRACTOR; default: openai when OPENAI_API_KEY or "
+        "OPENAI_BASE_URL is set, else offline).",
         show_default=False,
     ),
 ]
 ModelOpt = Annotated[
-    str | None, typer.Option("--model", help="Model name [env: FOLLOWTHROUGH_MODEL].", show_default=False)
+    str | None, typer.Option("--model", help="Model name (env: FOLLOWTHROUGH_MODEL).", show_default=False)
 ]
 ConcurrencyOpt = Annotated[
     int, typer.Option("--concurrency", min=1, max=256, help="Documents in flight (LLM).")
