@@ -21,6 +21,7 @@ app = typer.Typer(
     name="followthrough",
     help="Find every commitment made to a customer, link it to its deal, and surface what is due.",
     no_args_is_help=True,
+    add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
