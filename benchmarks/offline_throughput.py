@@ -3,15 +3,21 @@
     python benchmarks/offline_throughput.py [--messages N] [--min-rate R]
 
 Runs :class:`extractor.offline.OfflineExtractor` over real messages (the BC3
-dev mbox when ``../shared/eval`` is present, plus the demo workspace's
-documents), cycled to ``N`` messages, in one process and one thread, and prints
+dev mbox when ``../shared/eval`` is present, plus synthetic sales email),
+cycled to ``N`` messages, in one process and one thread, and prints
 ``messages/s``. Each message is a fresh ``SourceDocument`` copy, so nothing is
-cached between repeats. Exits 1 when the rate is below ``--min-rate``.
+cached between repeats. In the same run it measures two baselines on the same
+messages: the naive regular expression the eval README names as the quality
+floor ("I'll / I will / we will / let me", "please / could you / ?"), and
+reading the mbox with the email connector; it prints the extractor's rate as a
+ratio of each, and the end-to-end rate (read the mbox + extract). Exits 1 when
+the end-to-end rate is below ``--min-rate``.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from datetime import UTC, datetime
@@ -62,6 +68,30 @@ def corpus() -> list[SourceDocument]:
     return docs
 
 
+_NAIVE = re.compile(r"\b(I'll|I will|we will|let me|please|could you)\b|\?", re.IGNORECASE)
+
+
+def naive(doc: SourceDocument) -> int:
+    """The quality floor: one regex over each line."""
+    return sum(1 for line in doc.text.splitlines() if _NAIVE.search(line))
+
+
+def read_mbox_rate(repeats: int) -> tuple[float, int]:
+    """Messages/s of the email connector reading the BC3 mbox ``repeats`` times (0 when absent)."""
+    try:
+        from benchmarks.eval_bc3 import MBOX
+        from connectors.email import MboxConnector
+    except Exception:  # pragma: no cover
+        return 0.0, 0
+    if not MBOX.exists():
+        return 0.0, 0
+    n = 0
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        n += sum(1 for _ in MboxConnector(MBOX).documents())
+    return n / (time.perf_counter() - t0), n
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="offline extractor throughput (messages/s, one core)")
     ap.add_argument("--messages", type=int, default=5000)
@@ -78,11 +108,30 @@ def main(argv: list[str] | None = None) -> int:
         items += len(ex.extract(d))
     elapsed = time.perf_counter() - t0
     rate = len(docs) / elapsed
+    t0 = time.perf_counter()
+    hits = sum(naive(d) for d in docs)
+    naive_rate = len(docs) / (time.perf_counter() - t0)
+    read_rate, read_n = read_mbox_rate(max(1, a.messages // 143))
     print(
         f"offline extractor: {len(docs)} messages ({chars / len(docs):.0f} chars avg, {items} items) "
         f"in {elapsed:.2f} s on one core = {rate:.0f} messages/s"
     )
-    if rate < a.min_rate:
+    print(
+        f"baseline naive regex ({hits} hits): {naive_rate:.0f} messages/s; "
+        f"extractor/naive = {rate / naive_rate:.3f}"
+    )
+    end_to_end = rate
+    if read_rate:
+        end_to_end = 1 / (1 / read_rate + 1 / rate)
+        print(
+            f"baseline mbox reading ({read_n} messages): {read_rate:.0f} messages/s; "
+            f"extractor/reading = {rate / read_rate:.2f}"
+        )
+    print(
+        f"end to end (read + extract): {end_to_end:.0f} messages/s = "
+        f"{end_to_end / 500:.2f}x the 500 messages/s target"
+    )
+    if end_to_end < a.min_rate:
         print(f"below the required {a.min_rate:.0f} messages/s", file=sys.stderr)
         return 1
     return 0
