@@ -153,6 +153,44 @@ def _cost_fn(model: str) -> Callable[[int, int], float] | None:
     return cost
 
 
+def _batch(
+    st: State,
+    as_json: bool,
+    *,
+    paths: list[Path] | None = None,
+    extract: tuple[str | None, str | None, LlmOptions] | None = None,
+    attention: bool = False,
+) -> None:
+    """The shared shape of run/ingest/extract: work under a progress bar, then one report."""
+    store = st.open_store()
+    rep = RunReport()
+    ctxm, bar = _progress(st, as_json)
+    found = None
+    try:
+        with ctxm:
+            if paths is not None:
+                pipeline.ingest_paths(store, paths, rep, st.settings().company_domains, bar)
+            if extract is not None:
+                backend, model, options = extract
+                _extract(st, store, rep, bar, extractor=backend, model=model, options=options)
+        if attention:
+            found = report_view.collect(store, st.settings().as_of, _domains(st, store))
+    finally:
+        store.close()
+    if as_json:
+        out: dict[str, object] = rep.as_dict()
+        if found is not None:
+            out = {"run": out, "attention": found.as_dict()}
+        typer.echo(json.dumps(out, default=str, indent=2))
+    else:
+        _print_problems(st, rep)
+        report_view.render_run(st.out, rep)
+        if found is not None:
+            report_view.render_attention(st.out, found, st.settings().as_of)
+    if paths is not None:
+        raise typer.Exit(_exit_code(rep))
+
+
 def register(app: typer.Typer) -> None:
     @app.command("run")
     def run_cmd(
@@ -167,53 +205,13 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Ingest, extract, link, then report what needs attention."""
-        st = state(ctx)
-        store = st.open_store()
-        rep = RunReport()
-        ctxm, bar = _progress(st, as_json)
-        try:
-            with ctxm:
-                pipeline.ingest_paths(store, paths, rep, st.settings().company_domains, bar)
-                _extract(
-                    st,
-                    store,
-                    rep,
-                    bar,
-                    extractor=extractor,
-                    model=model,
-                    options=LlmOptions(concurrency=concurrency, rpm=rpm, tpm=tpm, prefilter=prefilter),
-                )
-            attention = report_view.collect(store, st.settings().as_of, _domains(st, store))
-        finally:
-            store.close()
-        if as_json:
-            typer.echo(
-                json.dumps({"run": rep.as_dict(), "attention": attention.as_dict()}, default=str, indent=2)
-            )
-        else:
-            _print_problems(st, rep)
-            report_view.render_run(st.out, rep)
-            report_view.render_attention(st.out, attention, st.settings().as_of)
-        raise typer.Exit(_exit_code(rep))
+        options = LlmOptions(concurrency=concurrency, rpm=rpm, tpm=tpm, prefilter=prefilter)
+        _batch(state(ctx), as_json, paths=paths, extract=(extractor, model, options), attention=True)
 
     @app.command("ingest")
     def ingest_cmd(ctx: typer.Context, paths: PathsArg, as_json: JsonOpt = False) -> None:
         """Read inputs into the store (idempotent: re-ingesting adds nothing)."""
-        st = state(ctx)
-        store = st.open_store()
-        rep = RunReport()
-        ctxm, bar = _progress(st, as_json)
-        try:
-            with ctxm:
-                pipeline.ingest_paths(store, paths, rep, st.settings().company_domains, bar)
-        finally:
-            store.close()
-        if as_json:
-            typer.echo(json.dumps(rep.as_dict(), default=str, indent=2))
-        else:
-            _print_problems(st, rep)
-            report_view.render_run(st.out, rep)
-        raise typer.Exit(_exit_code(rep))
+        _batch(state(ctx), as_json, paths=paths)
 
     @app.command("extract")
     def extract_cmd(
@@ -227,25 +225,5 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Extract every stored document not yet extracted (or failed) with this extractor, then link."""
-        st = state(ctx)
-        store = st.open_store()
-        rep = RunReport()
-        ctxm, bar = _progress(st, as_json)
-        try:
-            with ctxm:
-                _extract(
-                    st,
-                    store,
-                    rep,
-                    bar,
-                    extractor=extractor,
-                    model=model,
-                    options=LlmOptions(concurrency=concurrency, rpm=rpm, tpm=tpm, prefilter=prefilter),
-                )
-        finally:
-            store.close()
-        if as_json:
-            typer.echo(json.dumps(rep.as_dict(), default=str, indent=2))
-        else:
-            _print_problems(st, rep)
-            report_view.render_run(st.out, rep)
+        options = LlmOptions(concurrency=concurrency, rpm=rpm, tpm=tpm, prefilter=prefilter)
+        _batch(state(ctx), as_json, extract=(extractor, model, options))
