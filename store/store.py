@@ -6,7 +6,7 @@ import functools
 import random
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, date, timedelta, timezone
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -46,6 +46,7 @@ from store.queries import (
     to_view,
 )
 from store.recording import SYSTEM_ACTORS, record_items
+from store.session import transaction
 from store.views import CommitmentFilter, CommitmentView, DealView, Page, RunView
 
 
@@ -163,14 +164,8 @@ class Store:
         if self.engine.dialect.name == "postgresql":
             s.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key})
 
-    @contextmanager
-    def _tx(self) -> Iterator[Session]:
-        try:
-            with self._sessions() as s, s.begin():
-                yield s
-        except SQLAlchemyError as e:
-            reason = str(getattr(e, "orig", None) or e).strip().splitlines()[0]
-            raise StoreError(f"database error: {reason}") from e
+    def _tx(self) -> AbstractContextManager[Session]:
+        return transaction(self._sessions)
 
     # ------------------------------------------------------------------ CRM
 

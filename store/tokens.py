@@ -15,17 +15,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from followthrough.errors import StoreError
 from store.models import ApiTokenRow, utcnow
+from store.session import transaction
 from store.views import TokenView
 
 TOKEN_PREFIX = "ft_"
@@ -72,14 +72,8 @@ class Tokens:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self.touch_interval = touch_interval
 
-    @contextmanager
-    def _tx(self) -> Iterator[Session]:
-        try:
-            with self._sessions() as s, s.begin():
-                yield s
-        except SQLAlchemyError as e:
-            reason = str(getattr(e, "orig", None) or e).strip().splitlines()[0]
-            raise StoreError(f"database error: {reason}") from e
+    def _tx(self) -> AbstractContextManager[Session]:
+        return transaction(self._sessions)
 
     def create(self, name: str, *, read_only: bool = False) -> tuple[TokenInfo, str]:
         """A new token called ``name``: its listing and its secret (the only time it is shown)."""
