@@ -156,3 +156,18 @@ def test_same_input_from_another_directory_adds_nothing(demo_run: dict[str, Any]
         "--as-of", demo_run["expected"]["as_of"], "run", DEMO.resolve(), "--json", db=demo_run["db"]
     )
     assert json.loads(again.stdout)["run"]["documents_new"] == 0
+
+
+def test_show_ranks_as_of_the_given_date_and_shows_history(demo_run: dict[str, Any]) -> None:
+    db, as_of = demo_run["db"], demo_run["expected"]["as_of"]
+    overdue = demo_run["report"]["attention"]["overdue"][0]
+    shown = json.loads(
+        followthrough("--as-of", as_of, "commitments", "show", str(overdue["id"]), "--json", db=db).stdout
+    )
+    assert shown["overdue_days"] == overdue["overdue_days"] < 60, "days overdue count from --as-of, not today"
+    followthrough(
+        "--as-of", as_of, "commitments", "snooze", str(overdue["id"]), "--until", "2026-03-20", db=db
+    )
+    text = followthrough("--as-of", as_of, "commitments", "show", str(overdue["id"]), db=db).stdout
+    assert "history" in text and "snoozed" in text
+    followthrough("--as-of", as_of, "commitments", "reopen", str(overdue["id"]), db=db)

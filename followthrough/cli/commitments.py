@@ -107,15 +107,21 @@ def _show(view: CommitmentView, as_json: bool, ctx: typer.Context) -> None:
         t.add_row(k, v)
     for ev in view.evidence:
         t.add_row("evidence", f'"{ev.quote}"  [{ev.char_start}:{ev.char_end} {ev.alignment}] {ev.message_id}')
+    for h in view.history:
+        note = f" ({h.note})" if h.note else ""
+        t.add_row(
+            "history", f"{h.at:%Y-%m-%d %H:%M} {h.actor}: {h.field} {h.old or '-'} → {h.new or '-'}{note}"
+        )
     st.out.print(t)
 
 
 @app.command("show")
 def show_cmd(ctx: typer.Context, cid: IdArg, as_json: JsonOpt = False) -> None:
     """One commitment with its evidence, source and deal link."""
-    store = state(ctx).open_store()
+    st = state(ctx)
+    store = st.open_store()
     try:
-        view = store.get_commitment(cid)
+        view = store.get_commitment(cid, as_of=st.settings().as_of)
     finally:
         store.close()
     _show(view, as_json, ctx)
@@ -124,9 +130,10 @@ def show_cmd(ctx: typer.Context, cid: IdArg, as_json: JsonOpt = False) -> None:
 def _set(
     ctx: typer.Context, cid: int, status: str, until: date | None, note: str | None, as_json: bool
 ) -> None:
-    store = state(ctx).open_store()
+    st = state(ctx)
+    store = st.open_store()
     try:
-        view = store.set_status(cid, status, until=until, actor="cli", note=note)
+        view = store.set_status(cid, status, until=until, actor="cli", note=note, as_of=st.settings().as_of)
     finally:
         store.close()
     if as_json:
@@ -183,9 +190,10 @@ def link_cmd(
     """Link a commitment to a deal by hand (or unlink it)."""
     if not deal and not none:
         raise ConfigError("give --deal CRM_ID, or --none to unlink")
-    store = state(ctx).open_store()
+    st = state(ctx)
+    store = st.open_store()
     try:
-        view = store.set_deal(cid, None if none else deal, actor="cli")
+        view = store.set_deal(cid, None if none else deal, actor="cli", as_of=st.settings().as_of)
     finally:
         store.close()
     if as_json:

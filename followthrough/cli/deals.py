@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from followthrough.cli.report import _all, _ranked, commitments_table
+from followthrough.cli.report import _all, _fit, _ranked, clip, commitments_table
 from followthrough.cli.state import state
 from store.views import CommitmentFilter
 
@@ -40,31 +40,36 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps([d.model_dump(mode="json") for d in deals], indent=2))
             return
+        wide = st.out.width >= 120
         table = Table(title=f"Deals ({len(deals)})", title_justify="left")
-        for col, just in (
-            ("Deal", "left"),
-            ("Name", "left"),
-            ("Account", "left"),
-            ("Stage", "left"),
-            ("Amount", "right"),
-            ("Close", "left"),
-            ("Open", "right"),
-            ("Overdue", "right"),
-            ("Health", "left"),
-        ):
-            table.add_column(col, justify=just)  # type: ignore[arg-type]
+        fixed = {"Deal": max(4, min(12, max((len(d.crm_id) for d in deals), default=4)))}
+        fixed |= (
+            {"Account": 20, "Stage": 12, "Amount": 10, "Close": 10} if wide else {"Stage": 11, "Amount": 6}
+        )
+        fixed |= {"Open": 4, "Late": 4, "Health": 9}
+        room = _fit(fixed, st.out.width, 12)
+        table.add_column("Deal", width=fixed["Deal"], no_wrap=True)
+        table.add_column("Name", width=room, no_wrap=True)
+        for col in fixed:
+            if col != "Deal":
+                right = col in ("Amount", "Open", "Late")
+                table.add_column(col, width=fixed[col], no_wrap=True, justify="right" if right else "left")
         for d in deals:
-            table.add_row(
-                d.crm_id,
-                d.name,
-                d.account,
-                d.stage or "",
-                f"{d.amount:,.0f}" if d.amount is not None else "",
-                d.close_date.isoformat() if d.close_date else "",
-                str(d.open_count),
-                str(d.overdue_count),
-                d.health,
-            )
+            amount = ""
+            if d.amount is not None:
+                amount = f"{d.amount:,.0f}" if wide else f"${d.amount / 1000:,.0f}k"
+            values = {
+                "Account": d.account,
+                "Stage": d.stage or "",
+                "Amount": amount,
+                "Close": d.close_date.isoformat() if d.close_date else "",
+                "Open": str(d.open_count),
+                "Late": str(d.overdue_count),
+                "Health": d.health,
+            }
+            row = [clip(d.crm_id, fixed["Deal"]), clip(d.name, room)]
+            row += [clip(values[col], fixed[col]) for col in fixed if col != "Deal"]
+            table.add_row(*row)
         st.out.print(table)
 
     @app.command("digest")

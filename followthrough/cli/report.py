@@ -108,25 +108,46 @@ def _due_label(c: CommitmentView, as_of: date) -> str:
     return c.due.isoformat() + (" (today)" if delta == 0 else "")
 
 
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis (tables stay one line per row)."""
+    return text if len(text) <= limit else text[: max(1, limit - 1)].rstrip() + "…"
+
+
+def _fit(fixed: dict[str, int], width: int, minimum: int) -> int:
+    """Room left for the one flexible column once the fixed ones and the borders are placed."""
+    return max(minimum, width - sum(fixed.values()) - 3 * (len(fixed) + 1) - 1)
+
+
 def commitments_table(title: str, items: list[CommitmentView], as_of: date, width: int = 80) -> Table:
-    """A listing sized to the terminal: fixed narrow columns, the action takes the rest."""
+    """One line per item at any width: fixed columns, the action gets the rest and is cut to fit."""
     wide = width >= 120
-    table = Table(title=title, title_justify="left", pad_edge=False)
-    table.add_column("ID", justify="right", width=4)
-    table.add_column("Kind", width=7)
-    table.add_column("Owner", overflow="ellipsis", no_wrap=True, width=24 if wide else 16)
-    table.add_column("Action", overflow="fold" if wide else "ellipsis", no_wrap=not wide)
-    table.add_column("Due", width=21 if wide else 10, no_wrap=True)
-    table.add_column("Deal", overflow="ellipsis", no_wrap=True, width=30 if wide else 14)
+    fixed = {"ID": 4, "Owner": 22 if wide else 10, "Due": 21 if wide else 10, "Deal": 30 if wide else 14}
+    if wide:
+        fixed["Kind"] = 7
+    room = _fit(fixed, width, 16)
+    table = Table(title=title, title_justify="left")
+    table.add_column("ID", justify="right", width=fixed["ID"])
+    if wide:
+        table.add_column("Kind", width=fixed["Kind"])
+    table.add_column("Owner", width=fixed["Owner"], no_wrap=True)
+    table.add_column("Action" if wide else "Action (? = request)", width=room, no_wrap=True)
+    table.add_column("Due", width=fixed["Due"], no_wrap=True)
+    table.add_column("Deal", width=fixed["Deal"], no_wrap=True)
     for c in items[:_MAX_ROWS]:
-        table.add_row(
-            str(c.id),
-            "commit" if c.type == "commitment" else "request",
-            c.owner_email or c.owner or "",
-            c.action,
+        owner = c.owner_email or c.owner or ""
+        if not wide:
+            owner = owner.split("@", 1)[0]
+        action = c.action if wide or c.type == "commitment" else "? " + c.action
+        row = [str(c.id)]
+        if wide:
+            row.append("commit" if c.type == "commitment" else "request")
+        row += [
+            clip(owner, fixed["Owner"]),
+            clip(action, room),
             _due_label(c, as_of) if wide else (c.due.isoformat() if c.due else ""),
-            c.deal.name if c.deal else "(unlinked)",
-        )
+            clip(c.deal.name if c.deal else "(unlinked)", fixed["Deal"]),
+        ]
+        table.add_row(*row)
     if len(items) > _MAX_ROWS:
         table.caption = f"{len(items) - _MAX_ROWS} more: followthrough commitments list"
     return table
