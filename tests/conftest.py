@@ -16,6 +16,8 @@ TRAIN = SHARED / "train"
 DEMO = REPO / "fixtures" / "demo"
 
 _SCRUB_PREFIXES = ("OPENAI_", "FOLLOWTHROUGH_", "AZURE_OPENAI")
+# The real endpoint settings, kept aside before any test scrubs them: only `live` tests get them back.
+LIVE_ENV = {k: v for k, v in os.environ.items() if k.startswith(("OPENAI_", "FOLLOWTHROUGH_MODEL"))}
 
 
 @pytest.fixture(autouse=True)
@@ -31,6 +33,15 @@ def clean_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")
     yield
+
+
+@pytest.fixture
+def live_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For tests marked ``live``: the real OPENAI_* settings of the shell that ran pytest."""
+    if not (LIVE_ENV.get("OPENAI_API_KEY") or LIVE_ENV.get("OPENAI_BASE_URL")):
+        pytest.skip("live test: set OPENAI_API_KEY (and/or OPENAI_BASE_URL) and run with -m live")
+    for name, value in LIVE_ENV.items():
+        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture
