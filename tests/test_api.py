@@ -121,7 +121,8 @@ def _new_commitment(api: Api, label: str) -> dict[str, Any]:
             "/v1/documents", json=email(f"I'll deliver the {label} by 2026-03-30.", external_id=f"<{label}>")
         )
     assert r.status_code == 201, r.text
-    (item,) = r.json()["items"]
+    items: list[dict[str, Any]] = r.json()["items"]
+    (item,) = items
     return item
 
 
@@ -180,6 +181,47 @@ def test_a_read_only_token_reads_but_cannot_write(api: Api) -> None:
         assert c.post("/v1/documents", json=email("I'll try to sneak in.")).status_code == 403
     with api.client() as c:
         assert c.get(f"/v1/commitments/{item['id']}").json()["status"] == "open"
+
+
+BAD_JSON = b'{"status": "done", oops'
+JSON = {"content-type": "application/json"}
+
+
+@pytest.mark.parametrize(("method", "path"), [("POST", "/v1/documents"), ("PATCH", "/v1/commitments/1")])
+def test_the_token_is_checked_before_the_body(api: Api, method: str, path: str) -> None:
+    for auth, status in (
+        ({}, 401),
+        ({"Authorization": "Bearer ft_not-a-real-token"}, 401),
+        ({"Authorization": f"Bearer {api.ro}"}, 403),
+    ):
+        r = httpx.request(method, api.url + path, content=BAD_JSON, headers={**JSON, **auth})
+        assert r.status_code == status, (auth, r.text)
+        assert r.headers["content-type"] == PROBLEM
+        assert r.json()["status"] == status and "errors" not in r.json()
+        if status == 401:
+            assert r.headers["www-authenticate"].startswith("Bearer")
+    r = httpx.request(
+        method, api.url + path, content=BAD_JSON, headers={**JSON, "Authorization": f"Bearer {api.rw}"}
+    )
+    assert r.status_code == 422  # with a good token the body is looked at
+
+
+def test_the_token_is_checked_before_the_query_and_path(api: Api) -> None:
+    bad: list[tuple[str, dict[str, str | int]]] = [
+        ("/v1/commitments", {"limit": 0, "status": "late", "due_before": "next friday"}),
+        ("/v1/commitments", {"cursor": "not-a-cursor"}),
+        ("/v1/commitments/abc", {}),
+        ("/v1/commitments/99999999999999999999", {}),
+        ("/v1/no-such-route", {}),
+    ]
+    for path, params in bad:
+        for headers in ({}, {"Authorization": f"Bearer {api.revoked}"}):
+            r = httpx.get(api.url + path, params=params, headers=headers)
+            assert r.status_code == 401, (path, params, r.text)
+            assert r.headers["content-type"] == PROBLEM
+            assert r.headers["www-authenticate"].startswith("Bearer")
+    with api.client(api.ro) as c:  # a read-only token reads, so its GETs reach validation
+        assert c.get("/v1/commitments", params={"limit": 0}).status_code == 422
 
 
 def test_tokens_never_reach_the_logs(api: Api, caplog: pytest.LogCaptureFixture) -> None:
@@ -485,6 +527,8 @@ def test_openapi_lists_every_route_with_bearer_auth_and_problem_errors(api: Api)
             if path.startswith("/v1"):
                 assert op["security"] == [{"HTTPBearer": []}], (method, path)
                 assert "401" in op["responses"]
+                if method in ("post", "patch"):
+                    assert {"403", "413"} <= set(op["responses"]), (method, path)
             for code, resp in op["responses"].items():
                 if code[0] in "45":
                     assert list(resp["content"]) == [PROBLEM], (method, path, code)

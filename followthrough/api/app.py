@@ -3,6 +3,10 @@
 The store is opened (and migrated) and the extractor built once, when the app
 starts (its lifespan), not per request. ``as_of`` pins "today" for
 deterministic answers (tests, demos); otherwise each request uses today (UTC).
+
+Two ASGI middlewares run before any route: :class:`~followthrough.api.auth.BearerAuth`
+(outermost: 401/403 for ``/v1`` before the body or query is looked at), then
+:class:`~followthrough.api.limits.BodyLimit` (413 for a body over the limit).
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from fastapi.openapi.utils import get_openapi
 from extractor.base import Extractor
 from followthrough import __version__
 from followthrough.api import problems
+from followthrough.api.auth import BearerAuth
+from followthrough.api.limits import BodyLimit, max_body_bytes
 from followthrough.api.routes import commitments, deals, documents, health
 from followthrough.api.state import ApiState
 from followthrough.backends import build_extractor
@@ -31,7 +37,8 @@ email, Slack and meeting notes, linked to CRM deals.
 
 Every `/v1` route needs `Authorization: Bearer <token>`; create a token with
 `followthrough tokens create --name NAME` (add `--read-only` for a token that
-cannot PATCH or POST). Errors are `application/problem+json`.
+cannot PATCH or POST). Errors are `application/problem+json`. A request body
+over the server's limit (10 MiB unless configured) is refused with 413.
 """
 
 
@@ -41,14 +48,17 @@ def create_app(
     as_of: date | None = None,
     settings: Settings | None = None,
     extractor: Extractor | None = None,
+    max_body: int | None = None,
 ) -> FastAPI:
     """The API over the store at ``database_url``.
 
     ``settings`` chooses the extraction backend and company domains (default:
     resolved from the environment, see :mod:`followthrough.config`);
-    ``extractor`` replaces the configured backend (tests hand in a fake).
+    ``extractor`` replaces the configured backend (tests hand in a fake);
+    ``max_body`` caps request bodies in bytes (default: see :mod:`followthrough.api.limits`).
     """
     settings = settings or Settings.resolve(database=database_url)
+    body_limit = max_body_bytes(max_body)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -78,6 +88,8 @@ def create_app(
         lifespan=lifespan,
     )
     problems.install(app)
+    app.add_middleware(BodyLimit, limit=body_limit)
+    app.add_middleware(BearerAuth)  # added last, so it runs first
     app.include_router(health.router)
     app.include_router(commitments.router)
     app.include_router(deals.router)

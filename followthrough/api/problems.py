@@ -181,6 +181,7 @@ _DESCRIPTIONS = {
     401: "Missing, unknown or revoked bearer token.",
     403: "The token is read-only and this operation writes.",
     404: "No such commitment or deal.",
+    413: "The request body is larger than the server's limit.",
     422: "The request is invalid; `errors` lists each bad field.",
     502: "The extraction backend failed.",
     503: "The database is unavailable.",

@@ -66,7 +66,7 @@ def get_commitment(principal: Reader, state: State, commitment_id: CommitmentId)
 
 
 @router.patch(
-    "/{commitment_id}", response_model=CommitmentView, responses=responses(400, 401, 403, 404, 422, 503)
+    "/{commitment_id}", response_model=CommitmentView, responses=responses(400, 401, 403, 404, 413, 422, 503)
 )
 def update_commitment(
     principal: Writer, state: State, commitment_id: CommitmentId, patch: CommitmentPatch

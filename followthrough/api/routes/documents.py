@@ -21,7 +21,7 @@ State = Annotated[ApiState, Depends(api_state)]
     "",
     status_code=201,
     response_model=DocumentResult,
-    responses=responses(400, 401, 403, 422, 502, 503),
+    responses=responses(400, 401, 403, 413, 422, 502, 503),
 )
 def submit_document(
     principal: Writer,
