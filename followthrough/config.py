@@ -12,6 +12,7 @@ company domains                FOLLOWTHROUGH_COMPANY_DOMAINS the domains of the 
 extractor                      FOLLOWTHROUGH_EXTRACTOR       openai if OPENAI_API_KEY or
                                                              OPENAI_BASE_URL is set, else offline
 model                          FOLLOWTHROUGH_MODEL           gpt-4o-mini
+API request body limit         FOLLOWTHROUGH_MAX_BODY_BYTES  10 MiB (read by ``followthrough.api``)
 =============================  ============================  =========================================
 """
 
