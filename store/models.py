@@ -198,6 +198,7 @@ class CommitmentRow(Base):
     __table_args__ = (
         Index("ix_commitments_due_id", "due", "id"),
         Index("ix_commitments_owner_due_id", "owner_email", "due", "id"),  # migration 0004
+        Index("ix_commitments_deal_counts", "deal_id", "status", "due", "snoozed_until"),  # migration 0005
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -222,6 +223,9 @@ class CommitmentRow(Base):
     thread_id: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The linked deal, mirrored from :class:`CommitmentDealLinkRow` (written together with it)
+    # so that per-deal counts read one index; NULL when unlinked. The link row stays the record.
+    deal_id: Mapped[int | None] = mapped_column(Integer)
 
     document: Mapped[DocumentRow] = relationship()
     evidence: Mapped[list[EvidenceRow]] = relationship(

@@ -5,14 +5,26 @@ from __future__ import annotations
 import functools
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, date, timedelta, timezone
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from alembic.util import CommandError
-from sqlalchemy import Engine, create_engine, event, func, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Row,
+    Select,
+    and_,
+    case,
+    create_engine,
+    event,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -39,10 +51,10 @@ from store.queries import (
     build_select,
     deal_ref,
     eager,
-    effective_status,
     encode_cursor,
     fetch_views,
     health,
+    open_clause,
     to_view,
 )
 from store.recording import SYSTEM_ACTORS, record_items
@@ -72,6 +84,7 @@ def _safe(url: str) -> str:
 P = ParamSpec("P")
 R = TypeVar("R")
 _CONFLICT_ATTEMPTS = 6
+_LINK_BATCH = 500  # commitments linked per transaction
 
 
 def _is_conflict(e: StoreError) -> bool:
@@ -519,14 +532,25 @@ class Store:
     # -------------------------------------------------------------- linking
 
     @_retry_conflicts
-    def link_commitments(self, internal_domains: set[str]) -> dict[str, int]:
+    def link_commitments(
+        self, internal_domains: set[str], *, ids: Collection[int] | None = None
+    ) -> dict[str, int]:
         """Link every commitment that has no link yet (see :mod:`store.linking`).
 
-        Returns counts by method: ``mention``, ``contact``, ``domain`` and
-        ``unlinked`` (left for the unlinked queue). Manual links and manual
-        unlinks are never touched; ungrounded items are skipped.
+        ``ids`` limits it to those commitments (the API links the items of the
+        one document it was given, so that a request does not rescan the whole
+        unlinked queue); ``None`` scans every commitment without a link, as a
+        batch run does. Returns counts by method: ``mention``, ``contact``,
+        ``domain`` and ``unlinked`` (left for the unlinked queue). Manual links
+        and manual unlinks are never touched; ungrounded items are skipped.
         """
         counts = {linking.MENTION: 0, linking.CONTACT: 0, linking.DOMAIN: 0, "unlinked": 0}
+        chunks: list[list[int]] | None = None
+        if ids is not None:
+            wanted = self._without_link(sorted(set(ids)))
+            if not wanted:
+                return counts  # nothing to link: no need to read the CRM
+            chunks = [wanted[i : i + _LINK_BATCH] for i in range(0, len(wanted), _LINK_BATCH)]
         with self._tx() as s:
             contacts = list(s.scalars(select(ContactRow)))
             index = linking.LinkIndex(
@@ -544,20 +568,29 @@ class Store:
             )
         last_id = 0
         while True:
+            chunk = None
+            if chunks is not None:
+                if not chunks:
+                    break
+                chunk = chunks.pop(0)
             with self._tx() as s:
                 self._lock(s, "linking")
-                rows = s.scalars(
+                query = (
                     select(CommitmentRow)
                     .outerjoin(CommitmentDealLinkRow, CommitmentDealLinkRow.commitment_id == CommitmentRow.id)
-                    .where(CommitmentDealLinkRow.commitment_id.is_(None), CommitmentRow.id > last_id)
+                    .where(CommitmentDealLinkRow.commitment_id.is_(None))
                     .order_by(CommitmentRow.id)
-                    .limit(500)
                     .options(
                         selectinload(CommitmentRow.document),
                         selectinload(CommitmentRow.evidence).selectinload(EvidenceRow.document),
                     )
-                ).all()
-                if not rows:
+                )
+                if chunk is None:
+                    query = query.where(CommitmentRow.id > last_id).limit(_LINK_BATCH)
+                else:
+                    query = query.where(CommitmentRow.id.in_(chunk))
+                rows = s.scalars(query).all()
+                if not rows and chunk is None:
                     break
                 for c in rows:
                     last_id = c.id
@@ -567,6 +600,7 @@ class Store:
                     if decision is None:
                         counts["unlinked"] += 1
                         continue
+                    c.deal_id = decision.deal_id
                     s.add(
                         CommitmentDealLinkRow(
                             commitment_id=c.id,
@@ -578,6 +612,22 @@ class Store:
                     )
                     counts[decision.method] += 1
         return counts
+
+    def _without_link(self, ids: list[int]) -> list[int]:
+        """Those of ``ids`` (sorted) that are commitments with no link row, in order."""
+        out: list[int] = []
+        with self._tx() as s:
+            for i in range(0, len(ids), _LINK_BATCH):
+                out += s.scalars(
+                    select(CommitmentRow.id)
+                    .outerjoin(CommitmentDealLinkRow, CommitmentDealLinkRow.commitment_id == CommitmentRow.id)
+                    .where(
+                        CommitmentDealLinkRow.commitment_id.is_(None),
+                        CommitmentRow.id.in_(ids[i : i + _LINK_BATCH]),
+                    )
+                    .order_by(CommitmentRow.id)
+                ).all()
+        return out
 
     @_retry_conflicts
     def detect_fulfilments(self, internal_domains: set[str]) -> int:
@@ -770,6 +820,7 @@ class Store:
                 )
             )
             s.add(_hist(cid, "deal", old, deal_crm_id, actor, None))
+            row.deal_id = deal.id if deal else None
             row.updated_at = utcnow()
             s.flush()
             s.expire(row)
@@ -778,63 +829,20 @@ class Store:
     def list_deals(self, as_of: date) -> list[DealView]:
         """Every deal with its commitment counts and health, worst first."""
         with self._tx() as s:
-            deals = s.scalars(select(DealRow).options(selectinload(DealRow.account))).all()
-            stats = s.execute(
-                select(
-                    CommitmentDealLinkRow.deal_id,
-                    CommitmentRow.status,
-                    CommitmentRow.snoozed_until,
-                    CommitmentRow.due,
-                )
-                .join(CommitmentRow, CommitmentRow.id == CommitmentDealLinkRow.commitment_id)
-                .where(CommitmentDealLinkRow.deal_id.is_not(None))
-            ).all()
-            per: dict[int, dict[str, int]] = {}
-            for deal_id, status, until, due in stats:
-                if deal_id is None:
-                    continue
-                c = per.setdefault(deal_id, {"open": 0, "overdue": 0, "soon": 0, "done": 0, "total": 0})
-                c["total"] += 1
-                eff = effective_status(status, until, as_of)
-                if eff == "done":
-                    c["done"] += 1
-                if eff != "open":
-                    continue
-                c["open"] += 1
-                if due is not None and due < as_of:
-                    c["overdue"] += 1
-                elif due is not None and (due - as_of).days <= 3:
-                    c["soon"] += 1
-            views = []
-            for d in deals:
-                c = per.get(d.id, {"open": 0, "overdue": 0, "soon": 0, "done": 0, "total": 0})
-                views.append(
-                    DealView(
-                        crm_id=d.crm_id,
-                        name=d.name,
-                        account=d.account.name,
-                        stage=d.stage,
-                        amount=d.amount,
-                        close_date=d.close_date,
-                        owner_email=d.owner_email,
-                        open_count=c["open"],
-                        overdue_count=c["overdue"],
-                        health=health(c["open"], c["overdue"], c["soon"]),
-                        tier=d.account.tier,
-                        due_soon_count=c["soon"],
-                        done_count=c["done"],
-                        total_count=c["total"],
-                    )
-                )
+            deals = s.execute(_deal_rows()).all()
+            counts = {row.deal_id: row for row in s.execute(_deal_counts(as_of))}
+        views = [_deal_view(d, counts.get(d.id)) for d in deals]
         views.sort(key=lambda v: (-v.overdue_count, -v.open_count, -(v.amount or 0), v.crm_id))
         return views
 
     def get_deal(self, deal_crm_id: str) -> DealView:
         """One deal's view (as :meth:`list_deals` gives it, counted as of today)."""
-        for v in self.list_deals(date.today()):
-            if v.crm_id == deal_crm_id:
-                return v
-        raise NotFound(f"no deal with CRM id {deal_crm_id!r}")
+        with self._tx() as s:
+            deal = s.execute(_deal_rows().where(DealRow.crm_id == deal_crm_id)).first()
+            if deal is None:
+                raise NotFound(f"no deal with CRM id {deal_crm_id!r}")
+            counts = s.execute(_deal_counts(date.today()).where(CommitmentRow.deal_id == deal.id)).first()
+        return _deal_view(deal, counts)
 
     def deal_commitments(self, deal_crm_id: str, as_of: date) -> list[CommitmentView]:
         """Every commitment linked to the deal, open ones first, then by priority."""
@@ -888,6 +896,72 @@ class Store:
 
 
 # ----------------------------------------------------------------- helpers
+
+
+def _deal_rows() -> Select[*tuple[Any, ...]]:
+    """Each deal with its account's name and tier, one row per deal."""
+    return select(
+        DealRow.id,
+        DealRow.crm_id,
+        DealRow.name,
+        DealRow.stage,
+        DealRow.amount,
+        DealRow.close_date,
+        DealRow.owner_email,
+        AccountRow.name.label("account"),
+        AccountRow.tier,
+    ).join(AccountRow, AccountRow.id == DealRow.account_id)
+
+
+def _deal_counts(as_of: date) -> Select[*tuple[Any, ...]]:
+    """Per deal: ``total``, ``done``, ``open``, ``overdue`` (open and past due) and
+    ``soon`` (open, due today or within 3 days).
+
+    One pass over the ``(deal_id, status, due, snoozed_until)`` index, grouped by
+    deal; a snoozed item whose day has come counts as open.
+    """
+    c = CommitmentRow
+    is_open = open_clause(as_of)
+
+    def n(cond: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.sum(case((cond, 1), else_=0))
+
+    return (
+        select(
+            c.deal_id,
+            func.count().label("total"),
+            n(c.status == "done").label("done"),
+            n(is_open).label("open"),
+            n(and_(is_open, c.due < as_of)).label("overdue"),
+            n(and_(is_open, c.due >= as_of, c.due <= as_of + timedelta(days=3))).label("soon"),
+        )
+        .where(c.deal_id.is_not(None))
+        .group_by(c.deal_id)
+    )
+
+
+def _deal_view(d: Row[Any], counts: Row[Any] | None) -> DealView:
+    open_, overdue, soon, done, total = (
+        (int(counts.open), int(counts.overdue), int(counts.soon), int(counts.done), int(counts.total))
+        if counts is not None
+        else (0, 0, 0, 0, 0)
+    )
+    return DealView(
+        crm_id=d.crm_id,
+        name=d.name,
+        account=d.account,
+        stage=d.stage,
+        amount=d.amount,
+        close_date=d.close_date,
+        owner_email=d.owner_email,
+        open_count=open_,
+        overdue_count=overdue,
+        health=health(open_, overdue, soon),
+        tier=d.tier,
+        due_soon_count=soon,
+        done_count=done,
+        total_count=total,
+    )
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

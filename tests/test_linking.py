@@ -136,6 +136,30 @@ def test_link_commitments_in_the_store(store: Store) -> None:  # noqa: F811
     }
 
 
+def test_link_commitments_with_ids_links_only_those(store: Store) -> None:  # noqa: F811
+    """The API links the items of the one document it stored, not the whole unlinked queue."""
+    store.upsert_crm(demo_crm())
+    dana = Participant(name="Dana Lee", email="dana@acme.com", internal=False)
+    queued = _store_item(
+        store, "m1", "Re the Globex Data Platform: I'll send the plan.", "I'll send the plan", [MARCO]
+    )
+    new = _store_item(store, "m2", "I'll send the SOC 2 report.", "I'll send the SOC 2 report", [MARCO, dana])
+    assert store.link_commitments({"northwind.io"}, ids=[new, new, 10_000]) == {
+        "mention": 0,
+        "contact": 1,
+        "domain": 0,
+        "unlinked": 0,
+    }
+    assert store.get_commitment(new).deal is not None
+    assert store.get_commitment(queued).deal is None
+    # an already linked id is left alone; no ids, nothing to do
+    assert sum(store.link_commitments({"northwind.io"}, ids=[new]).values()) == 0
+    assert sum(store.link_commitments({"northwind.io"}, ids=[]).values()) == 0
+    # the batch pass still finds the rest
+    assert store.link_commitments({"northwind.io"})["mention"] == 1
+    assert store.get_commitment(queued).deal is not None
+
+
 def test_internal_only_conversation_with_a_customer_domain_configured_as_internal(store: Store) -> None:  # noqa: F811
     store.upsert_crm(demo_crm())
     lu = Participant(name="Lu", email="lu@initech.com", internal=None)

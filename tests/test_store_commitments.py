@@ -210,6 +210,50 @@ def test_deals_and_deal_commitments(store: Store) -> None:  # noqa: F811
     assert store.get_commitment(pricing).deal is None
     with pytest.raises(NotFound):
         store.set_deal(pricing, "D-999")
+    # the counts follow the manual links
+    counts = {d.crm_id: (d.open_count, d.total_count) for d in store.list_deals(AS_OF)}
+    assert counts["D-100"] == (0, 0) and counts["D-200"] == (1, 1)
+
+
+def test_deal_counts_by_status_and_due(store: Store) -> None:  # noqa: F811
+    """Open, overdue, due-soon, done and total per deal, in the listing and in one deal's summary."""
+    store.upsert_crm(demo_crm())
+    doc = make_doc(text=TEXT + " I'll book the kickoff. I'll share the notes. I'll write the brief.")
+    due = {
+        PRICING: date(2026, 3, 13),  # overdue
+        SSO: date(2026, 3, 19),  # due within 3 days
+        "I'll book the kickoff": date(2026, 3, 20),  # later
+        "I'll share the notes": None,
+        "I'll write the brief": date(2026, 3, 1),
+    }
+    ids = _record(store, doc, [make_item(doc, quote, due=d) for quote, d in due.items()])
+    store.link_commitments({"northwind.io"})
+    for cid in ids:
+        store.set_deal(cid, "D-100")
+    store.set_status(ids[3], "done")
+    store.set_status(ids[4], "snoozed", until=date(2026, 3, 16))  # back today: open and overdue
+    store.set_status(ids[2], "snoozed", until=date(2026, 4, 1))  # away: not open
+    (deal,) = [d for d in store.list_deals(AS_OF) if d.crm_id == "D-100"]
+    assert (deal.open_count, deal.overdue_count, deal.due_soon_count, deal.done_count, deal.total_count) == (
+        3,
+        2,
+        1,
+        1,
+        5,
+    )
+    assert deal.health == "at risk"
+    one = store.get_deal("D-100")  # counted as of today
+    assert (one.crm_id, one.name, one.account, one.total_count, one.done_count) == (
+        "D-100",
+        deal.name,
+        deal.account,
+        5,
+        1,
+    )
+    empty = store.get_deal("D-200")
+    assert (empty.open_count, empty.total_count, empty.health) == (0, 0, "clear")
+    with pytest.raises(NotFound):
+        store.get_deal("D-999")
 
 
 def test_export_rows(store: Store) -> None:  # noqa: F811

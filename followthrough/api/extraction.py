@@ -60,7 +60,7 @@ def extract_one(store: Store, extractor: Extractor, doc: SourceDocument, domains
     )
     ungrounded += sum(1 for i in items if not i.grounded)
     store.finish_run(run_id, {"cached": int(cached_items is not None), "origin": "api"})
-    store.link_commitments(domains)
+    store.link_commitments(domains, ids=ids)
     return Extracted(
         document_id=doc_id,
         changed=changed,
