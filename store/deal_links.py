@@ -1,0 +1,154 @@
+"""Automatic deal linking in the store (the rules are in :mod:`store.linking`)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from store import linking
+from store.base import StoreCore, _retry_conflicts
+from store.models import (
+    AccountRow,
+    CommitmentDealLinkRow,
+    CommitmentRow,
+    ContactRow,
+    DealRow,
+    EvidenceRow,
+    utcnow,
+)
+
+_LINK_BATCH = 500  # commitments linked per transaction
+
+
+class LinkStore(StoreCore):
+    """Links commitments that have none to a deal, by mention, contact or domain."""
+
+    @_retry_conflicts
+    def link_commitments(
+        self, internal_domains: set[str], *, ids: Collection[int] | None = None
+    ) -> dict[str, int]:
+        """Link every commitment that has no link yet (see :mod:`store.linking`).
+
+        ``ids`` limits it to those commitments (the API links the items of the
+        one document it was given, so that a request does not rescan the whole
+        unlinked queue); ``None`` scans every commitment without a link, as a
+        batch run does. Returns counts by method: ``mention``, ``contact``,
+        ``domain`` and ``unlinked`` (left for the unlinked queue). Manual links
+        and manual unlinks are never touched; ungrounded items are skipped.
+        """
+        counts = {linking.MENTION: 0, linking.CONTACT: 0, linking.DOMAIN: 0, "unlinked": 0}
+        chunks: list[list[int]] | None = None
+        if ids is not None:
+            wanted = self._without_link(sorted(set(ids)))
+            if not wanted:
+                return counts  # nothing to link: no need to read the CRM
+            chunks = [wanted[i : i + _LINK_BATCH] for i in range(0, len(wanted), _LINK_BATCH)]
+        with self._tx() as s:
+            contacts = list(s.scalars(select(ContactRow)))
+            index = linking.LinkIndex(
+                deals=[
+                    linking.DealInfo(d.id, d.crm_id, d.name, d.account_id, d.stage, d.close_date)
+                    for d in s.scalars(select(DealRow))
+                ],
+                accounts=[
+                    linking.AccountInfo(a.id, a.name, tuple(a.domains or []))
+                    for a in s.scalars(select(AccountRow))
+                ],
+                contact_accounts={c.email: c.account_id for c in contacts if c.account_id is not None},
+                internal_domains=set(internal_domains),
+                contact_names=_unique_names(contacts),
+            )
+        last_id = 0
+        while True:
+            chunk = None
+            if chunks is not None:
+                if not chunks:
+                    break
+                chunk = chunks.pop(0)
+            with self._tx() as s:
+                self._lock(s, "linking")
+                query = (
+                    select(CommitmentRow)
+                    .outerjoin(CommitmentDealLinkRow, CommitmentDealLinkRow.commitment_id == CommitmentRow.id)
+                    .where(CommitmentDealLinkRow.commitment_id.is_(None))
+                    .order_by(CommitmentRow.id)
+                    .options(
+                        selectinload(CommitmentRow.document),
+                        selectinload(CommitmentRow.evidence).selectinload(EvidenceRow.document),
+                    )
+                )
+                if chunk is None:
+                    query = query.where(CommitmentRow.id > last_id).limit(_LINK_BATCH)
+                else:
+                    query = query.where(CommitmentRow.id.in_(chunk))
+                rows = s.scalars(query).all()
+                if not rows and chunk is None:
+                    break
+                for c in rows:
+                    last_id = c.id
+                    if "ungrounded" in (c.flags or []):
+                        continue
+                    decision = linking.decide(_link_input(c), index) if index.deals else None
+                    if decision is None:
+                        counts["unlinked"] += 1
+                        continue
+                    c.deal_id = decision.deal_id
+                    s.add(
+                        CommitmentDealLinkRow(
+                            commitment_id=c.id,
+                            deal_id=decision.deal_id,
+                            method=decision.method,
+                            confidence=decision.confidence,
+                            created_at=utcnow(),
+                        )
+                    )
+                    counts[decision.method] += 1
+        return counts
+
+    def _without_link(self, ids: list[int]) -> list[int]:
+        """Those of ``ids`` (sorted) that are commitments with no link row, in order."""
+        out: list[int] = []
+        with self._tx() as s:
+            for i in range(0, len(ids), _LINK_BATCH):
+                out += s.scalars(
+                    select(CommitmentRow.id)
+                    .outerjoin(CommitmentDealLinkRow, CommitmentDealLinkRow.commitment_id == CommitmentRow.id)
+                    .where(
+                        CommitmentDealLinkRow.commitment_id.is_(None),
+                        CommitmentRow.id.in_(ids[i : i + _LINK_BATCH]),
+                    )
+                    .order_by(CommitmentRow.id)
+                ).all()
+        return out
+
+
+def _unique_names(contacts: list[ContactRow]) -> dict[str, int]:
+    """Full name → account id for contacts whose name no other contact shares."""
+    by_name: dict[str, set[int | None]] = {}
+    for c in contacts:
+        key = " ".join((c.name or "").lower().split())
+        if len(key.split()) >= 2:
+            by_name.setdefault(key, set()).add(c.account_id)
+    out: dict[str, int] = {}
+    for key, accounts in by_name.items():
+        (account,) = accounts if len(accounts) == 1 else (None,)
+        if account is not None:
+            out[key] = account
+    return out
+
+
+def _link_input(c: CommitmentRow) -> linking.LinkInput:
+    docs = [c.document, *(e.document for e in c.evidence if e.document_id != c.document_id)]
+    people: list[linking.Participation] = []
+    for d in docs:
+        for p in d.participants or []:
+            if p.get("email") or p.get("name"):
+                people.append(linking.Participation(p.get("email"), p.get("internal"), p.get("name")))
+    for email, name in ((c.counterparty_email, c.counterparty), (c.owner_email, c.owner)):
+        if email or name:
+            people.append(linking.Participation(email, None, name))
+    texts = [e.quote for e in c.evidence] + [d.title or "" for d in docs]
+    bodies = [d.text for d in docs]
+    return linking.LinkInput(texts, people, occurred=c.document.occurred_at.date(), bodies=bodies)
