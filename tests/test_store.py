@@ -6,12 +6,14 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
 from followthrough.errors import StoreError
 from store import CommitmentFilter, NotFound, Store
+from store.migrate import alembic_config
 from store.models import Base
 from tests.store_fixtures import demo_crm, make_doc, make_item, store, store_url  # noqa: F401
 
@@ -47,6 +49,25 @@ def test_migrations_match_the_models(store: Store) -> None:  # noqa: F811
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+
+
+def test_migration_0005_gives_linked_commitments_their_deal(tmp_path: Path) -> None:
+    """A database linked before ``commitments.deal_id`` existed counts its deals after the upgrade."""
+    url = f"sqlite:///{tmp_path / 'ft.db'}"
+    with Store(url) as old:
+        old.upsert_crm(demo_crm())
+        doc = make_doc()
+        doc_id, _ = old.add_document(doc)
+        run = old.start_run(extractor="offline", model="m", prompt_version="v1")
+        (cid,) = old.record_extraction(run, doc_id, "k", [make_item(doc, "I'll send the revised pricing")])
+        old.set_deal(cid, "D-100")
+        with old.engine.begin() as conn:  # back to a database from before the column
+            cfg = alembic_config()
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0004")
+        assert "deal_id" not in {c["name"] for c in inspect(old.engine).get_columns("commitments")}
+    with Store(url) as new:  # opening applies 0005, which fills the column from the links
+        assert (new.get_deal("D-100").total_count, new.get_deal("D-200").total_count) == (1, 0)
 
 
 def test_unreachable_database_is_a_store_error() -> None:
