@@ -70,7 +70,7 @@ def resolve_llm_config(
     config = LLMConfig(api_key=key or _NO_KEY, base_url=url, model=name)
     if not key and config.hosted_openai:
         raise ConfigError(
-            f"no API key for {url}: set OPENAI_API_KEY (or pass --api-key), or set OPENAI_BASE_URL "
+            f"no API key for {url}: set OPENAI_API_KEY, or set OPENAI_BASE_URL "
             "to a local OpenAI-compatible server, or use --extractor offline"
         )
     return config
