@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from followthrough.cli.report import clip
 from followthrough.cli.state import state
 
 
@@ -28,40 +29,35 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps([r.model_dump(mode="json") for r in runs], indent=2))
             return
+        wide = st.out.width >= 120
         table = Table(title=f"Runs ({len(runs)})", title_justify="left")
-        for col in (
-            "ID",
-            "Started",
-            "Extractor",
-            "Model",
-            "Prompt",
-            "Docs",
-            "Items",
-            "Cached",
-            "Failed",
-            "Ungrounded",
-            "Tokens in/out",
-            "Cost",
-        ):
-            table.add_column(
-                col,
-                justify="right"
-                if col in ("ID", "Docs", "Items", "Cached", "Failed", "Ungrounded", "Cost")
-                else "left",
-            )
+        columns = ["ID", "Started", "Extractor", "Docs", "Items", "Cached", "Failed", "Tokens", "Cost"]
+        if wide:
+            columns[3:3] = ["Prompt"]
+            columns.insert(-2, "Ungrounded")
+        for col in columns:
+            left = col in ("Started", "Extractor", "Prompt")
+            header = {
+                "Cached": "Cache",
+                "Failed": "Fail",
+                "Tokens": "Tokens in/out" if wide else "Tok in/out",
+            }
+            name = header.get(col, col)
+            table.add_column(name, justify="left" if left else "right", no_wrap=True, min_width=len(name))
         for r in runs:
-            table.add_row(
-                str(r.id),
-                r.started_at.strftime("%Y-%m-%d %H:%M"),
-                r.extractor,
-                r.model,
-                r.prompt_version[:20],
-                str(r.documents),
-                str(r.items),
-                str(r.cached),
-                str(r.failed),
-                str(r.ungrounded),
-                f"{r.prompt_tokens}/{r.completion_tokens}",
-                f"${r.cost_usd:.4f}",
-            )
+            backend = r.extractor if r.model in (r.extractor, "") else f"{r.extractor}:{r.model}"
+            cells = {
+                "ID": str(r.id),
+                "Started": r.started_at.strftime("%Y-%m-%d %H:%M" if wide else "%m-%d %H:%M"),
+                "Extractor": clip(backend, 40 if wide else 14),
+                "Prompt": clip(r.prompt_version, 24),
+                "Docs": str(r.documents),
+                "Items": str(r.items),
+                "Cached": str(r.cached),
+                "Failed": str(r.failed),
+                "Ungrounded": str(r.ungrounded),
+                "Tokens": f"{r.prompt_tokens}/{r.completion_tokens}",
+                "Cost": f"${r.cost_usd:.4f}" if r.cost_usd else "-",
+            }
+            table.add_row(*(cells[c] for c in columns))
         st.out.print(table)
