@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
             header = {
                 "Cached": "Cache",
                 "Failed": "Fail",
-                "Tokens": "Tokens in/out" if wide else "Tok in/out",
+                "Tokens": "Tokens in/out" if wide else "Tokens",
             }
             name = header.get(col, col)
             table.add_column(name, justify="left" if left else "right", no_wrap=True, min_width=len(name))
