@@ -441,6 +441,11 @@ def postgres_database(server: str, keep: str | None = None) -> Iterator[str]:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+BASELINE = "baseline: one by id"
+EXTRA = {DEALS_LIST}
+"""Measured for scale, not one of the issue's targets: they do not decide the exit code."""
+
+
 def bench(
     label: str, url: str, shape: Shape, repeat: int, list_repeat: int
 ) -> list[tuple[str, str, float, float]]:
@@ -458,6 +463,12 @@ def bench(
             secs = load(store, shape)
             print(f"[{label}] loaded in {secs:.1f} s ({shape.rows / secs:,.0f} commitments/s)", flush=True)
         results = []
+        with store.engine.connect() as conn:
+            first_id = conn.execute(text("SELECT min(id) FROM commitments")).scalar_one()
+        # The baseline, measured in the same run: one commitment fetched by its primary key.
+        p50, p95 = measure(lambda _rnd: store.get_commitment(first_id), repeat)
+        results.append((label, BASELINE, p50, p95))
+        print(f"[{label}] {BASELINE:<24} p50 {p50:7.2f} ms   p95 {p95:7.2f} ms", flush=True)
         for name, fn in queries(store, shape).items():
             p50, p95 = measure(fn, list_repeat if name == DEALS_LIST else repeat)
             results.append((label, name, p50, p95))
@@ -496,15 +507,27 @@ def main(argv: list[str] | None = None) -> int:
         with postgres_database(_postgres_server(args.postgres), args.keep) as url:
             results += bench("postgres", url, shape, args.repeat, args.list_repeat)
     print()
-    print(f"{'database':<10} {'query':<24} {'p50 ms':>8} {'p95 ms':>8}  {'target p95':>10}")
-    misses = 0
+    print(f"{'database':<10} {'query':<24} {'p50 ms':>8} {'p95 ms':>8} {'x base':>7}  {'target p95':>10}")
+    base = {label: p50 for label, name, p50, _ in results if name == BASELINE}
+    misses = counted = 0
     for label, name, p50, p95 in results:
+        ratio = f"{p50 / base[label]:7.1f}" if base.get(label) else f"{'':7}"
+        if name == BASELINE:
+            print(f"{label:<10} {name:<24} {p50:8.2f} {p95:8.2f} {ratio}")
+            continue
         target = args.list_target_ms if name == DEALS_LIST else args.target_ms
         ok = p95 < target
-        misses += not ok
         verdict = "ok" if ok else "MISSED"
-        print(f"{label:<10} {name:<24} {p50:8.2f} {p95:8.2f}  {f'< {target:g} ms':>10}  {verdict}")
-    print(f"\n{len(results) - misses} of {len(results)} queries meet the target ({shape.rows:,} rows).")
+        if name in EXTRA:
+            verdict += " (extra, not an issue target)"
+        else:
+            counted += 1
+            misses += not ok
+        print(f"{label:<10} {name:<24} {p50:8.2f} {p95:8.2f} {ratio}  {f'< {target:g} ms':>10}  {verdict}")
+    print(
+        f"\n{counted - misses} of {counted} target queries meet p95 < {args.target_ms:g} ms "
+        f"({shape.rows:,} rows)."
+    )
     return 1 if misses else 0
 
 
