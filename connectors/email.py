@@ -76,9 +76,16 @@ def _looks_like_message(head: bytes) -> bool:
     )
 
 
-def _synthetic_id(path: Path, number: int) -> str:
-    digest = hashlib.sha256(f"{path.resolve()}#{number}".encode()).hexdigest()[:24]
-    return f"<{digest}@followthrough.invalid>"
+def _synthetic_id(msg: Message, text: str) -> str:
+    """A stable id for a message without Message-ID: from what it says, not where the file lies.
+
+    The same message read from a copy, a moved folder or another mailbox gets the same id.
+    """
+    h = hashlib.sha256()
+    for name in ("From", "To", "Cc", "Date", "Subject"):
+        h.update(str(msg.get(name, "")).strip().encode("utf-8", "replace") + b"\x00")
+    h.update(text.encode("utf-8", "replace"))
+    return f"<{h.hexdigest()[:24]}@followthrough.invalid>"
 
 
 def _from_line_date(from_line: str) -> datetime | None:
@@ -152,7 +159,7 @@ def message_document(
 
     own_id, chain, in_reply_to = _ids(msg)
     if own_id is None:
-        own_id = _synthetic_id(path, number)
+        own_id = _synthetic_id(msg, body.text)
         metadata["message_id_synthesized"] = "true"
     thread_id = threads.thread_id(own_id, chain) if threads else single_thread_id(own_id, chain)
     occurred_at, date_source = _occurred_at(msg, path, from_line)
@@ -223,6 +230,8 @@ def _document(
     except (ValueError, LookupError, TypeError, IndexError, AttributeError, UnicodeError) as e:
         # The email package can still trip over pathological input: report this message only.
         raise InputError(origin, f"cannot parse message ({type(e).__name__}: {e})") from e
+    except RecursionError as e:
+        raise InputError(origin, "cannot parse message: MIME parts nested too deeply") from e
 
 
 def _head(path: Path) -> bytes:

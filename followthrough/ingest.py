@@ -10,6 +10,7 @@ folder is walked. Problems never stop the batch: each becomes one
 from __future__ import annotations
 
 import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,7 +63,18 @@ def plan(paths: list[Path]) -> Plan:
             result.errors.append(InputError(path, "no such file or directory"))
             continue
         _visit(path, result, seen, explicit=True)
+        if path.is_dir() and not any(_inside(i.path, path) for i in result.inputs):
+            if not any(_inside(Path(e.path), path) for e in result.errors + result.skipped):
+                result.errors.append(InputError(path, "nothing to read here (no files followthrough reads)"))
     return result
+
+
+def _inside(child: Path, folder: Path) -> bool:
+    try:
+        child.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True
 
 
 def _visit(path: Path, result: Plan, seen: set[Path], *, explicit: bool) -> None:
@@ -95,7 +107,10 @@ def _visit(path: Path, result: Plan, seen: set[Path], *, explicit: bool) -> None
                 continue
             _visit(child, result, seen, explicit=False)
         return
-    problem = "unsupported file type" + (f" ({path.suffix})" if path.suffix else "")
+    if path.suffix.lower() == ".csv":
+        problem = "not a CRM export: no deal or contact columns (see README, CRM CSV)"
+    else:
+        problem = "unsupported file type" + (f" ({path.suffix})" if path.suffix else "")
     if explicit:
         result.errors.append(InputError(path, problem))
     else:
@@ -121,5 +136,8 @@ def documents(item: Input, errors: list[InputError]) -> Iterator[SourceDocument]
         yield from connector.documents()
     except InputError as e:
         errors.append(e)
-    except (OSError, UnicodeError, ValueError) as e:
+    except RecursionError:
+        errors.append(InputError(item.path, "cannot read: structure nested too deeply"))
+    except (OSError, UnicodeError, ValueError, RuntimeError, EOFError, zipfile.BadZipFile) as e:
+        # RuntimeError: zipfile's answer to an encrypted archive.
         errors.append(InputError(item.path, f"cannot read: {e}"))

@@ -79,3 +79,60 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert res.returncode == 1 and "choose one of" in res.stderr
     res = followthrough("run", db=tmp_path / "t.db")
     assert res.returncode == 2
+
+
+BRACKETS_EML = """\
+From: Marco Rossi <marco@northwind.io>
+To: Dana Lee <dana@acme.com>
+Subject: notes
+Date: Tue, 03 Mar 2026 11:00:00 +0000
+
+Hi Dana,
+
+I will send the [/b] notes by Friday. I will send the [draft] MSA too.
+
+Marco
+"""
+
+
+def test_brackets_in_text_are_shown_literally_and_copies_are_stored_once(tmp_path: Path) -> None:
+    """Text is data: rich markup in an email never crashes or garbles a table."""
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    (first / "note.eml").write_text(BRACKETS_EML)  # no Message-ID: the id comes from the content
+    (second / "copy of note.eml").write_text(BRACKETS_EML)
+    db = tmp_path / "t.db"
+    assert followthrough("--as-of", "2026-03-05", "run", first, second, db=db).returncode == 0
+    listed = followthrough("--as-of", "2026-03-05", "commitments", "list", db=db)
+    assert listed.returncode == 0, listed.stderr
+    assert "[/b]" in listed.stdout and "[draft]" in listed.stdout
+    shown = followthrough("--as-of", "2026-03-05", "commitments", "show", "1", db=db)
+    assert shown.returncode == 0 and "[/b]" in shown.stdout
+    rows = followthrough("export", db=db).stdout.splitlines()
+    assert len(rows) == 2, "the copy of the same message adds nothing"
+
+
+def test_user_mistakes_on_the_command_line_are_one_line(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    (tmp_path / "scores.csv").write_text("name,score\nbob,3\n")
+    (tmp_path / "empty").mkdir()
+    res = followthrough("ingest", tmp_path / "scores.csv", tmp_path / "empty", db=db)
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert "not a CRM export" in res.stderr and "nothing to read here" in res.stderr
+    res = followthrough("export", "-o", tmp_path / "missing" / "out.jsonl", db=db)
+    assert res.returncode == 1 and res.stderr.startswith("error:") and "cannot write" in res.stderr
+    res = followthrough("--as-of", "2026-03-05", "commitments", "snooze", "1", "--until", "2020-01-01", db=db)
+    assert res.returncode == 1 and "not after today" in res.stderr
+
+
+def test_deeply_nested_mime_is_one_error_and_the_batch_goes_on(tmp_path: Path) -> None:
+    body = "".join(f'Content-Type: multipart/mixed; boundary="b{i}"\n\n--b{i}\n' for i in range(3000))
+    body += "Content-Type: text/plain\n\nhello\n" + "".join(f"--b{i}--\n" for i in reversed(range(3000)))
+    nest = tmp_path / "nest.eml"
+    nest.write_text("From: a@b.com\nTo: c@d.com\nSubject: x\nMessage-ID: <n@x>\nMIME-Version: 1.0\n" + body)
+    good = tmp_path / "good.eml"
+    good.write_text(GOOD_EML)
+    res = followthrough("ingest", nest, good, db=tmp_path / "t.db")
+    assert res.returncode == 0 and "Traceback" not in res.stderr
+    assert "nest.eml" in res.stderr and "1 documents read" in res.stdout

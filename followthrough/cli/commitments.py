@@ -7,6 +7,7 @@ from datetime import date
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from followthrough.cli.report import _all, _ranked, commitments_table
@@ -104,13 +105,17 @@ def _show(view: CommitmentView, as_json: bool, ctx: typer.Context) -> None:
         ("flags", ", ".join(view.flags)),
     ]
     for k, v in rows:
-        t.add_row(k, v)
+        t.add_row(k, escape(v))
     for ev in view.evidence:
-        t.add_row("evidence", f'"{ev.quote}"  [{ev.char_start}:{ev.char_end} {ev.alignment}] {ev.message_id}')
+        t.add_row(
+            "evidence",
+            escape(f'"{ev.quote}"  [{ev.char_start}:{ev.char_end} {ev.alignment}] {ev.message_id}'),
+        )
     for h in view.history:
         note = f" ({h.note})" if h.note else ""
         t.add_row(
-            "history", f"{h.at:%Y-%m-%d %H:%M} {h.actor}: {h.field} {h.old or '-'} → {h.new or '-'}{note}"
+            "history",
+            escape(f"{h.at:%Y-%m-%d %H:%M} {h.actor}: {h.field} {h.old or '-'} → {h.new or '-'}{note}"),
         )
     st.out.print(t)
 
@@ -174,7 +179,11 @@ def snooze_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Hide a commitment until a date."""
-    _set(ctx, cid, "snoozed", _date(until, "--until"), note, as_json)
+    day = _date(until, "--until")
+    as_of = state(ctx).settings().as_of
+    if day is not None and day <= as_of:
+        raise ConfigError(f"--until {until} is not after today ({as_of.isoformat()}): snooze into the future")
+    _set(ctx, cid, "snoozed", day, note, as_json)
 
 
 @app.command("link")

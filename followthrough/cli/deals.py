@@ -6,6 +6,7 @@ import json
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from followthrough.cli.report import _all, _fit, _ranked, clip, commitments_table
@@ -69,7 +70,7 @@ def register(app: typer.Typer) -> None:
             }
             row = [clip(d.crm_id, fixed["Deal"]), clip(d.name, room)]
             row += [clip(values[col], fixed[col]) for col in fixed if col != "Deal"]
-            table.add_row(*row)
+            table.add_row(*map(escape, row))
         st.out.print(table)
 
     @app.command("digest")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from followthrough import pipeline
@@ -58,7 +59,7 @@ def _render(st_out: Any, scores: dict[str, KindScore], show: int) -> None:
             t.add_column("message")
             t.add_column("sentence", overflow="fold")
             for m in s.misses[:show]:
-                t.add_row(str(m.get("votes")), str(m.get("message_id")), str(m.get("text")))
+                t.add_row(*map(escape, (str(m.get("votes")), str(m.get("message_id")), str(m.get("text")))))
             st_out.print(t)
         if s.false_alarms:
             t = Table(title=f"{k} false alarms", title_justify="left")
@@ -66,7 +67,12 @@ def _render(st_out: Any, scores: dict[str, KindScore], show: int) -> None:
             t.add_column("owner")
             t.add_column("evidence", overflow="fold")
             for fa in s.false_alarms[:show]:
-                t.add_row(str(fa.get("message_id")), str(fa.get("owner") or ""), str(fa.get("evidence")))
+                t.add_row(
+                    *map(
+                        escape,
+                        (str(fa.get("message_id")), str(fa.get("owner") or ""), str(fa.get("evidence"))),
+                    )
+                )
             st_out.print(t)
 
 
@@ -114,7 +120,7 @@ def register(app: typer.Typer) -> None:
             finally:
                 store.close()
         for e in rep.errors:
-            st.err.print(f"error: {e}", highlight=False)
+            st.err.print(f"error: {e}", highlight=False, markup=False)
         if pred_out is not None:
             with pred_out.open("w", encoding="utf-8") as fh:
                 for p in preds:

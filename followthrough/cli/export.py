@@ -12,6 +12,7 @@ from typing import Annotated, TextIO
 import typer
 
 from followthrough.cli.state import state
+from followthrough.errors import InputError
 
 FIELDS = [
     "message_id",
@@ -73,8 +74,11 @@ def register(app: typer.Typer) -> None:
             if output is None:
                 n = _write(rows, fmt, sys.stdout)
             else:
-                with output.open("w", encoding="utf-8", newline="") as fh:
-                    n = _write(rows, fmt, fh)
+                try:
+                    with output.open("w", encoding="utf-8", newline="") as fh:
+                        n = _write(rows, fmt, fh)
+                except OSError as e:
+                    raise InputError(output, f"cannot write: {e.strerror or e}") from e
         finally:
             store.close()
         if output is not None:

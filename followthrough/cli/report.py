@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from followthrough.pipeline import RunReport
@@ -147,7 +148,7 @@ def commitments_table(title: str, items: list[CommitmentView], as_of: date, widt
             _due_label(c, as_of) if wide else (c.due.isoformat() if c.due else ""),
             clip(c.deal.name if c.deal else "(unlinked)", fixed["Deal"]),
         ]
-        table.add_row(*row)
+        table.add_row(*map(escape, row))
     if len(items) > _MAX_ROWS:
         table.caption = f"{len(items) - _MAX_ROWS} more: followthrough commitments list"
     return table
@@ -155,7 +156,7 @@ def commitments_table(title: str, items: list[CommitmentView], as_of: date, widt
 
 def render_cards(out: Console, title: str, items: list[CommitmentView], as_of: date) -> None:
     """Each item as a short block: readable at any terminal width, and in a pipe."""
-    out.print(f"\n[bold]{title}[/bold]")
+    out.print(f"\n[bold]{escape(title)}[/bold]")
     for c in items[:_MAX_ROWS]:
         who = c.owner_email or c.owner or "no owner"
         due = _due_label(c, as_of)
@@ -175,7 +176,8 @@ def render_run(out: Console, rep: RunReport) -> None:
     parts = [f"{rep.documents_seen} documents read ({rep.documents_new} new or changed)"]
     if rep.crm:
         crm = {k.replace("_", " "): n for k, n in rep.crm.items() if n}
-        parts.append("CRM: " + ", ".join(f"{n} {k}" for k, n in crm.items()))
+        if crm:
+            parts.append("CRM: " + ", ".join(f"{n} {k}" for k, n in crm.items()))
     if rep.extracted or rep.cached or rep.failed:
         parts.append(f"{rep.extracted} extracted, {rep.cached} from cache, {len(rep.failed)} failed")
         parts.append(f"{rep.items} items")
@@ -189,7 +191,7 @@ def render_run(out: Console, rep: RunReport) -> None:
         )
     if rep.prefiltered:
         parts.append(f"pre-filter skipped {rep.prefiltered} documents (~{rep.tokens_saved} tokens saved)")
-    if rep.links:
+    if any(rep.links.values()):
         linked = ", ".join(f"{n} by {m}" for m, n in rep.links.items() if n and m != "unlinked")
         parts.append(
             f"linked {linked or 'none'}"
@@ -199,7 +201,7 @@ def render_run(out: Console, rep: RunReport) -> None:
         parts.append(f"{rep.fulfilled} closed as delivered by a later message")
     if rep.errors or rep.skipped:
         parts.append(f"{len(rep.errors)} errors, {len(rep.skipped)} skipped")
-    out.print("; ".join(parts) + ".", highlight=False)
+    out.print("; ".join(parts) + ".", highlight=False, markup=False)
 
 
 def render_attention(out: Console, att: Attention, as_of: date) -> None:
@@ -223,6 +225,6 @@ def render_attention(out: Console, att: Attention, as_of: date) -> None:
             table.add_column(col.replace("_", " ").title(), justify="right")
         for owner, counts in att.by_owner.items():
             table.add_row(
-                owner, *(str(counts.get(c, 0)) for c in ("open", "overdue", "due_soon", "unlinked"))
+                escape(owner), *(str(counts.get(c, 0)) for c in ("open", "overdue", "due_soon", "unlinked"))
             )
         out.print(table)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -100,20 +101,20 @@ _SKIPPED_LISTED = 5
 
 def _print_problems(st: State, rep: RunReport) -> None:
     for e in rep.errors:
-        st.err.print(f"[red]error[/red]: {e}", highlight=False, markup=True)
+        st.err.print(f"[red]error[/red]: {escape(str(e))}", highlight=False)
     if len(rep.skipped) <= _SKIPPED_LISTED:
         for e in rep.skipped:
-            st.err.print(f"[yellow]skipped[/yellow]: {e}", highlight=False)
+            st.err.print(f"[yellow]skipped[/yellow]: {escape(str(e))}", highlight=False)
     else:
         kinds = Counter(Path(e.path).suffix or "(no suffix)" for e in rep.skipped)
         summary = ", ".join(f"{n} {suffix}" for suffix, n in kinds.most_common())
         st.err.print(
             f"[yellow]skipped[/yellow] {len(rep.skipped)} files of unsupported types ({summary}), "
-            f"e.g. {rep.skipped[0].path}; --json lists them all",
+            f"e.g. {escape(rep.skipped[0].path)}; --json lists them all",
             highlight=False,
         )
     for f in rep.failed:
-        st.err.print(f"[red]extraction failed[/red]: {f}", highlight=False)
+        st.err.print(f"[red]extraction failed[/red]: {escape(f)}", highlight=False)
 
 
 def _exit_code(rep: RunReport) -> int:
