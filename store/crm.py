@@ -25,6 +25,7 @@ class CrmStore(StoreCore):
         counts = {f"{k}_{v}": 0 for k in ("accounts", "contacts", "deals") for v in ("added", "updated")}
         with self._tx() as s:
             accounts = {a.name_key: a for a in s.scalars(select(AccountRow))}
+            existing = set(accounts)  # an account added by this call is "added", however often it recurs
 
             def account(name: str) -> AccountRow:
                 key = name.strip().casefold()
@@ -38,7 +39,7 @@ class CrmStore(StoreCore):
                 return row
 
             for acc in crm.accounts:
-                known = acc.name.strip().casefold() in accounts
+                known = acc.name.strip().casefold() in existing
                 row = account(acc.name)
                 domains = sorted(
                     {*(row.domains or []), *(d.lower().strip() for d in acc.domains if d.strip())}
