@@ -56,6 +56,10 @@ class Extractor(ABC):
         """Results are cached by (content hash, this key)."""
         return f"{self.name}:{self.model}:{self.prompt_version}"
 
+    def estimate_cost(self, prompt_tokens: int, completion_tokens: int) -> float | None:
+        """Estimated USD for these tokens; ``None`` when unknown (and for backends that call no model)."""
+        return None
+
     @abstractmethod
     def extract(self, doc: SourceDocument) -> list[ExtractedItem]:
         """Return every commitment and request found in ``doc``."""

@@ -138,7 +138,6 @@ def extract_pending(
     report: RunReport,
     domains: set[str],
     progress: Progress = _no_progress,
-    cost: Callable[[int, int], float] | None = None,
 ) -> None:
     """Extract every document that has no successful extraction under this key."""
     key = extractor.cache_key
@@ -190,8 +189,7 @@ def extract_pending(
                 _record(store, run_id, doc_id, key, outcome, report)
             progress("extract", 1, None)
     finally:
-        if cost is not None:
-            report.cost_usd = cost(report.prompt_tokens, report.completion_tokens)
+        report.cost_usd = extractor.estimate_cost(report.prompt_tokens, report.completion_tokens) or 0.0
         store.finish_run(
             run_id,
             {

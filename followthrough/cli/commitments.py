@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from followthrough.cli.report import _all, _ranked, commitments_table
+from followthrough.cli.report import all_items, commitments_table, ranked
 from followthrough.cli.state import state
 from followthrough.errors import ConfigError
 from store.views import CommitmentFilter, CommitmentView
@@ -68,7 +68,7 @@ def list_cmd(
     )
     store = st.open_store()
     try:
-        items = _ranked(_all(store, f))[:limit]
+        items = ranked(all_items(store, f))[:limit]
     finally:
         store.close()
     if as_json:

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from followthrough.cli.report import _all, _fit, _ranked, clip, commitments_table
+from followthrough.cli.report import all_items, clip, commitments_table, fit, ranked
 from followthrough.cli.state import state
 from store.views import CommitmentFilter
 
@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
         store = st.open_store()
         try:
             if deal:
-                items = _ranked(store.deal_commitments(deal, as_of))
+                items = ranked(store.deal_commitments(deal, as_of))
                 if as_json:
                     typer.echo(json.dumps([i.model_dump(mode="json") for i in items], indent=2))
                 else:
@@ -48,7 +48,7 @@ def register(app: typer.Typer) -> None:
             {"Account": 20, "Stage": 12, "Amount": 10, "Close": 10} if wide else {"Stage": 11, "Amount": 6}
         )
         fixed |= {"Open": 4, "Late": 4, "Health": 9}
-        room = _fit(fixed, st.out.width, 12)
+        room = fit(fixed, st.out.width, 12)
         table.add_column("Deal", width=fixed["Deal"], no_wrap=True)
         table.add_column("Name", width=room, no_wrap=True)
         for col in fixed:
@@ -84,12 +84,12 @@ def register(app: typer.Typer) -> None:
         as_of = st.settings().as_of
         store = st.open_store()
         try:
-            items = _all(store, CommitmentFilter(status="open", owner=owner, as_of=as_of, limit=500))
+            items = all_items(store, CommitmentFilter(status="open", owner=owner, as_of=as_of, limit=500))
         finally:
             store.close()
-        overdue = _ranked([c for c in items if c.due and c.due < as_of])
-        soon = _ranked([c for c in items if c.due and 0 <= (c.due - as_of).days <= 7])
-        rest = _ranked([c for c in items if c not in overdue and c not in soon])
+        overdue = ranked([c for c in items if c.due and c.due < as_of])
+        soon = ranked([c for c in items if c.due and 0 <= (c.due - as_of).days <= 7])
+        rest = ranked([c for c in items if c not in overdue and c not in soon])
         if as_json:
             typer.echo(
                 json.dumps(

@@ -42,7 +42,7 @@ class Attention:
         }
 
 
-def _all(store: Store, f: CommitmentFilter) -> list[CommitmentView]:
+def all_items(store: Store, f: CommitmentFilter) -> list[CommitmentView]:
     out: list[CommitmentView] = []
     while True:
         page = store.list_commitments(f)
@@ -52,7 +52,7 @@ def _all(store: Store, f: CommitmentFilter) -> list[CommitmentView]:
         f = f.model_copy(update={"cursor": page.next_cursor})
 
 
-def _ranked(items: list[CommitmentView]) -> list[CommitmentView]:
+def ranked(items: list[CommitmentView]) -> list[CommitmentView]:
     return sorted(items, key=lambda c: (-c.priority, c.due or date.max, c.id))
 
 
@@ -63,20 +63,20 @@ def collect(store: Store, as_of: date, domains: set[str]) -> Attention:
     of the end of ``as_of``) that nobody on our side (``domains``) replied to.
     """
     base = CommitmentFilter(status="open", as_of=as_of, limit=500)
-    open_items = _all(store, base)
+    open_items = all_items(store, base)
     att = Attention(open_total=len(open_items))
-    att.overdue = _ranked([c for c in open_items if c.type == "commitment" and c.due and c.due < as_of])
-    att.due_soon = _ranked(
+    att.overdue = ranked([c for c in open_items if c.type == "commitment" and c.due and c.due < as_of])
+    att.due_soon = ranked(
         [
             c
             for c in open_items
             if c.type == "commitment" and c.due and as_of <= c.due and (c.due - as_of).days <= DUE_SOON_DAYS
         ]
     )
-    att.unlinked = _ranked([c for c in open_items if c.deal is None])
+    att.unlinked = ranked([c for c in open_items if c.deal is None])
     now = datetime.combine(as_of, time.max, tzinfo=UTC)
     answered = store.answered_requests(domains)
-    att.requests = _ranked(
+    att.requests = ranked(
         [
             c
             for c in open_items
@@ -114,7 +114,7 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(1, limit - 1)].rstrip() + "…"
 
 
-def _fit(fixed: dict[str, int], width: int, minimum: int) -> int:
+def fit(fixed: dict[str, int], width: int, minimum: int) -> int:
     """Room left for the one flexible column once the fixed ones and the borders are placed."""
     return max(minimum, width - sum(fixed.values()) - 3 * (len(fixed) + 1) - 1)
 
@@ -125,7 +125,7 @@ def commitments_table(title: str, items: list[CommitmentView], as_of: date, widt
     fixed = {"ID": 4, "Owner": 22 if wide else 10, "Due": 21 if wide else 10, "Deal": 30 if wide else 14}
     if wide:
         fixed["Kind"] = 7
-    room = _fit(fixed, width, 16)
+    room = fit(fixed, width, 16)
     table = Table(title=title, title_justify="left")
     table.add_column("ID", justify="right", width=fixed["ID"])
     if wide:

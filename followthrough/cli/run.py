@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Annotated
@@ -136,22 +135,10 @@ def _extract(
     domains = _domains(st, store)
     backend = build_extractor(settings, domains=domains, directory=store.directory(), options=options)
     try:
-        pipeline.extract_pending(store, backend, rep, domains, bar, cost=_cost_fn(backend.model))
+        pipeline.extract_pending(store, backend, rep, domains, bar)
     finally:
         backend.close()
     pipeline.link(store, rep, domains)
-
-
-def _cost_fn(model: str) -> Callable[[int, int], float] | None:
-    try:
-        from extractor.pricing import estimate_cost
-    except ImportError:
-        return None
-
-    def cost(prompt: int, completion: int) -> float:
-        return estimate_cost(model, prompt, completion) or 0.0
-
-    return cost
 
 
 def _batch(
