@@ -132,20 +132,20 @@ def run_bc3(
 
 def parakweet_crosscheck(path: Path = PARAKWEET_TEST) -> dict[str, float]:
     """Sentence-level P/R/F1 of the detector (any intent = Yes) on the Parakweet test split."""
-    from extractor.offline.cues import analyze
     from extractor.offline.model import default_model
+    from extractor.offline.rules import decide
     from extractor.train import load_parakweet
 
     model = default_model()
     rows = load_parakweet(path)
     tp = fp = fn = tn = 0
-    for text, y in rows:
-        c = analyze(text)
-        hit = model.score(text, c) >= model.threshold
-        tp += hit and y == 1
-        fp += hit and y == 0
-        fn += (not hit) and y == 1
-        tn += (not hit) and y == 0
+    for row in rows:
+        d = decide(row.text, model)
+        hit, y = d.commitment or d.request, bool(row.intent)
+        tp += hit and y
+        fp += hit and not y
+        fn += (not hit) and y
+        tn += (not hit) and not y
     p = tp / (tp + fp) if tp + fp else 0.0
     r = tp / (tp + fn) if tp + fn else 0.0
     return {

@@ -21,12 +21,14 @@ FULL = [
     ["llm_throughput.py"],
     ["llm_prefilter.py"],
     ["query.py"],
+    ["generalization.py"],
 ]
 QUICK = [
     ["offline_throughput.py", "--messages", "500"],
     ["llm_throughput.py", "--n", "100", "--no-langextract"],
     ["llm_prefilter.py"],
     ["query.py", "--rows", "20000", "--deals", "500", "--repeat", "5", "--only", "sqlite"],
+    ["generalization.py", "--quick"],
 ]
 
 

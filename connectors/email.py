@@ -137,6 +137,20 @@ def _ids(msg: Message) -> tuple[str | None, list[str], list[str]]:
     return own, reference_chain(message_ids(header_text(msg, "References")), in_reply_to), in_reply_to
 
 
+def _bulk(msg: Message) -> str | None:
+    """Why a message is bulk mail (RFC 2076 ``Precedence: bulk|junk``, RFC 3834 ``Auto-Submitted``), or None.
+
+    Mailing-list discussion (``Precedence: list``) is a conversation and stays.
+    """
+    precedence = str(msg.get("Precedence", "") or "").strip().lower()
+    if precedence in ("bulk", "junk"):
+        return f"Precedence: {precedence}"
+    auto = str(msg.get("Auto-Submitted", "") or "").strip().lower()
+    if auto and auto != "no":
+        return f"Auto-Submitted: {auto}"
+    return None
+
+
 def message_document(
     msg: Message,
     *,
@@ -172,6 +186,9 @@ def message_document(
         metadata["charset_fallback"] = body.charset_fallback
     if body.truncated:
         metadata["truncated"] = "true"
+    bulk = _bulk(msg)
+    if bulk:
+        metadata["bulk"] = bulk
     if body.attachments:
         metadata["attachments"] = ", ".join(body.attachments)
         metadata["attachment_count"] = str(len(body.attachments))

@@ -45,7 +45,7 @@ from connectors.meetings_common import (
     parse_when,
     read_text,
 )
-from connectors.meetings_notes import STOP_NAMES, parse_notes
+from connectors.meetings_notes import STOP_NAMES, name_shaped, parse_notes
 from connectors.meetings_vtt import NotWebVTT, Utterance, parse_vtt
 from connectors.registry import register
 from followthrough.errors import InputError
@@ -79,7 +79,8 @@ def _looks_like_notes(path: Path) -> bool:
     counts: dict[str, int] = {}
     for line in head:
         m = _NAME_LINE.match(line)
-        if m and m.group("name")[0].isupper() and m.group("name").casefold() not in STOP_NAMES:
+        name = m.group("name") if m else ""
+        if m and name_shaped(name) and name.casefold() not in STOP_NAMES:
             counts[m.group("name")] = counts.get(m.group("name"), 0) + 1
     return sum(counts.values()) >= 3 and max(counts.values()) >= 2
 

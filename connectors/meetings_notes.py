@@ -164,12 +164,21 @@ def _heading_text(line: str) -> str | None:
     return None
 
 
+# Transcription speaker ids ("me013", "fe008", "spk2"): lower case, but a speaker all the same.
+_SPEAKER_ID = re.compile(r"[a-z]{1,4}\d{1,4}")
+
+
+def name_shaped(name: str) -> bool:
+    """A speaker label: a capitalized name ("Dana", "Dana Lee") or a transcription id ("me013")."""
+    return bool(name) and (name[0].isupper() or _SPEAKER_ID.fullmatch(name) is not None)
+
+
 def _speaker_match(content: str) -> re.Match[str] | None:
     m = _SPEAKER.match(content)
     if m is None:
         return None
     name = m.group("name")
-    if not name[0].isupper() or name.casefold() in STOP_NAMES or name.split()[0].casefold() in STOP_NAMES:
+    if not name_shaped(name) or name.casefold() in STOP_NAMES or name.split()[0].casefold() in STOP_NAMES:
         return None
     return m
 
@@ -229,4 +238,4 @@ def _segment_body(body: str, roster: Roster) -> list[NoteSegment]:
     return segments
 
 
-__all__ = ["NoteSegment", "ParsedNotes", "STOP_NAMES", "parse_notes"]
+__all__ = ["NoteSegment", "ParsedNotes", "STOP_NAMES", "name_shaped", "parse_notes"]

@@ -4,7 +4,10 @@ A prediction matches a gold row when both name the same message (angle
 brackets and spaces ignored) and type, and the evidence overlaps the gold
 sentence: one contains the other (as normalized word sequences), or their word
 sets share at least half of the smaller one, and the evidence is at most about
-twice the sentence's length. Quoted gold rows are left out. Precision counts a
+twice the sentence's length. When both the gold row and the prediction carry
+character offsets (``char_start``/``char_end`` into the document text, as gold
+for long meeting transcripts does), their spans must also intersect. Quoted
+gold rows are left out. Precision counts a
 prediction right if it matches a row with >= 1 vote; recall is reported against
 rows with >= 1 vote (lenient) and >= 2 votes (majority). Owner accuracy counts,
 for matched commitments whose gold row names an owner, predictions whose owner
@@ -46,6 +49,15 @@ def overlaps(evidence: str, sentence: str) -> bool:
         return True
     wa, wb = _words(evidence), _words(sentence)
     return len(wa & wb) >= 0.5 * min(len(wa), len(wb))
+
+
+def spans_meet(pred: dict[str, Any], gold: dict[str, Any]) -> bool:
+    """True unless both rows carry offsets and the spans are disjoint (the scorer's span rule)."""
+    ps, pe = pred.get("char_start"), pred.get("char_end")
+    gs, ge = gold.get("char_start"), gold.get("char_end")
+    if ps is None or pe is None or gs is None or ge is None:
+        return True
+    return bool(ps < ge and gs < pe)
 
 
 def message_key(value: object) -> str:
@@ -125,7 +137,7 @@ def score_kind(gold: Iterable[dict[str, Any]], pred: Iterable[dict[str, Any]], k
         hits = [
             x
             for x in by_msg.get(message_key(r.get("message_id")), [])
-            if overlaps(str(r.get("evidence") or ""), str(x.get("text") or ""))
+            if overlaps(str(r.get("evidence") or ""), str(x.get("text") or "")) and spans_meet(r, x)
         ]
         if not hits:
             res.false_alarms.append(r)

@@ -66,7 +66,7 @@ class CommitmentStore(StoreCore):
         ``until`` (snoozed only) is the day the item comes back; ``None`` snoozes it indefinitely.
         """
         if status not in STATUSES:
-            raise StoreError(f"unknown status {status!r}: use open, done, dismissed or snoozed")
+            raise StoreError(f"unknown status {status!r}: use {', '.join(STATUSES)}")
         with self._tx() as s:
             row = s.get(CommitmentRow, cid)
             if row is None:

@@ -41,7 +41,8 @@ from store.models import (
 from store.priority import Stake, overdue_days, score
 from store.views import CommitmentFilter, CommitmentView, DealRef, EvidenceView, HistoryView
 
-STATUSES = ("open", "done", "dismissed", "snoozed")
+# ``waiting``: a customer's promise to us (the extractor's ``customer_promise``), never in our open lists.
+STATUSES = ("open", "done", "dismissed", "snoozed", "waiting")
 
 
 class InvalidCursor(StoreError, ValueError):
@@ -122,10 +123,10 @@ def build_select(f: CommitmentFilter, *, undated: bool = False) -> Select[Any] |
         conds.append(open_clause(f.as_of))
     elif status == "snoozed":
         conds.append(and_(c.status == "snoozed", or_(c.snoozed_until.is_(None), c.snoozed_until > f.as_of)))
-    elif status in ("done", "dismissed"):
+    elif status in ("done", "dismissed", "waiting"):
         conds.append(c.status == status)
     elif status != "all":
-        raise StoreError(f"unknown status {f.status!r}: use open, done, dismissed, snoozed or all")
+        raise StoreError(f"unknown status {f.status!r}: use open, done, dismissed, snoozed, waiting or all")
     if f.owner:
         o = f.owner.strip().lower()
         # owner_email is stored lowercased, so an email is one indexed lookup; a name is compared lowercased

@@ -2,6 +2,9 @@
 
 Rules (see :meth:`store.Store.record_extraction`):
 
+- A commitment the customer made to us (flag ``customer_promise``) is never
+  ours to keep: it is stored with status ``waiting`` (we wait on them), so it
+  stays out of every list of open items.
 - An item whose evidence is not grounded is never an open commitment: it is
   kept with status ``dismissed`` and flag ``ungrounded`` so it can be
   inspected and counted, and it is never merged with a grounded one.
@@ -35,6 +38,8 @@ from store.models import (
     EvidenceRow,
     utcnow,
 )
+
+CUSTOMER_PROMISE = "customer_promise"  # the extractor's flag on a customer's own promise
 
 SYSTEM_ACTORS = frozenset({"extractor", "linker", "system"})
 UNGROUNDED = "ungrounded"
@@ -239,7 +244,9 @@ def record_items(
         c = CommitmentRow(
             document_id=doc.id,
             cache_key=cache_key,
-            status="open" if grounded else "dismissed",
+            status=("waiting" if CUSTOMER_PROMISE in (item.flags or []) else "open")
+            if grounded
+            else "dismissed",
             flags=_flags(item),
             source=doc.source,
             thread_id=doc.thread_id,

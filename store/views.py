@@ -21,7 +21,7 @@ class CommitmentFilter(_View):
 
     ``status``: ``open`` (the default: open, plus snoozed ones whose ``until``
     has passed), ``snoozed`` (still snoozed on ``as_of``), ``done``,
-    ``dismissed``, or ``None``/``"all"`` for every status.
+    ``dismissed``, ``waiting`` (a customer's promise to us), or ``None``/``"all"`` for every status.
     ``owner``: an email or a name (case-insensitive, exact).
     ``deal``: a CRM deal id. ``overdue``: due before ``as_of``.
     ``due_before``: due strictly before that date. ``due_within_days``: due

@@ -255,16 +255,18 @@ def test_expected_items_are_consistent() -> None:
     with open(DEMO / "crm" / "deals.csv", newline="", encoding="utf-8") as f:
         deal_ids = {row["deal_id"] for row in csv.DictReader(f)}
     items = exp["items"]
-    commitments = [i for i in items if i["type"] == "commitment"]
+    commitments = [i for i in items if i["type"] == "commitment" and not i.get("customer_promise")]
     requests = [i for i in items if i["type"] == "request"]
-    assert 8 <= len(commitments) <= 12 and 4 <= len(requests) <= 6
+    assert 8 <= len(commitments) <= 12 and 4 <= len(requests) <= 7
     for i in items:
         assert i["source"] in {"email", "slack", "meeting"}
         assert (i["message_id"] is None) == (i["source"] == "meeting")
-        assert i["owner_email"] is None or i["owner_email"].endswith("@northwind.io")
+        ours = i["owner_email"] is None or i["owner_email"].endswith("@northwind.io")
+        assert ours != bool(i.get("customer_promise")) or i["type"] == "request"
         assert i["deal"] is None or i["deal"] in deal_ids
         due = date.fromisoformat(i["due"]) if i["due"] else None
-        assert i["overdue"] == (due is not None and due < AS_OF and not i["fulfilled"])
+        ours = not i.get("customer_promise")
+        assert i["overdue"] == (due is not None and due < AS_OF and not i["fulfilled"] and ours)
         assert ("answered" in i) == (i["type"] == "request")
     dues = [date.fromisoformat(i["due"]) for i in commitments if i["due"] and not i["fulfilled"]]
     assert sum(i["overdue"] for i in commitments) >= 3

@@ -71,6 +71,40 @@ def test_every_planted_item_is_found_with_owner_due_and_deal(demo_run: dict[str,
     assert not problems, "\n".join(problems)
 
 
+def test_the_extracted_set_is_exactly_the_expected_one(demo_run: dict[str, Any]) -> None:
+    """Every exported item is one of expected.json's, each once: no extra item, no missing one."""
+    rows = [r for r in demo_run["rows"] if "ungrounded" not in r["flags"]]
+    expected = demo_run["expected"]["items"]
+    claimed: dict[int, str] = {}
+    for item in expected:
+        row = _find(rows, item)
+        assert row is not None, f"missing {item['type']}: {item['evidence_contains']!r}"
+        assert row["id"] not in claimed, (
+            f"{item['evidence_contains']!r} and {claimed[row['id']]!r} are one row"
+        )
+        claimed[row["id"]] = item["evidence_contains"]
+    extra = [f"{r['type']}: {r['evidence']!r}" for r in rows if r["id"] not in claimed]
+    assert not extra, "extracted but not expected:\n" + "\n".join(extra)
+    assert len(rows) == len(expected)
+
+
+def test_customer_promises_are_theirs_and_out_of_our_lists(demo_run: dict[str, Any]) -> None:
+    theirs = [i for i in demo_run["expected"]["items"] if i.get("customer_promise")]
+    assert theirs
+    listed = json.loads(
+        followthrough(
+            "--as-of", demo_run["expected"]["as_of"], "commitments", "list", "--json", db=demo_run["db"]
+        ).stdout
+    )
+    open_quotes = " ".join(str(c) for c in listed).lower()
+    for item in theirs:
+        row = _find(demo_run["rows"], item)
+        assert row is not None
+        assert row["status"] == "waiting" and "customer_promise" in row["flags"]
+        assert row["owner"] == item["owner_email"]
+        assert item["evidence_contains"].lower() not in open_quotes
+
+
 def test_noise_is_not_extracted(demo_run: dict[str, Any]) -> None:
     for noise in demo_run["expected"].get("not_extracted", []):
         hits = [r for r in demo_run["rows"] if noise.lower() in (r["evidence"] or "").lower()]
@@ -134,7 +168,8 @@ def test_fulfilled_items_are_closed_by_the_later_message(demo_run: dict[str, Any
             assert row["status"] == "done", item["evidence_contains"]
             assert "fulfilled" in row["flags"]
         elif item["type"] == "commitment":
-            assert row["status"] == "open", item["evidence_contains"]
+            want = "waiting" if item.get("customer_promise") else "open"
+            assert row["status"] == want, item["evidence_contains"]
 
 
 def test_unanswered_requests_are_surfaced_and_answered_ones_are_not(demo_run: dict[str, Any]) -> None:

@@ -80,3 +80,58 @@ def test_bad_gold_line_names_the_file_and_line(tmp_path: Path) -> None:
     bad.write_text('{"type": "request"}\nnot json\n')
     with pytest.raises(InputError, match=r"gold.jsonl:2: invalid JSON"):
         load_jsonl(bad)
+
+
+def test_spans_must_meet_when_both_sides_carry_offsets(tmp_path: Path) -> None:
+    """A transcript is one long document: a short gold line matches only predictions whose span meets it."""
+    text = "Go ahead. I will send the notes. Go ahead. Could you check the numbers?"
+    gold = [
+        {
+            "message_id": "m",
+            "type": "request",
+            "text": "Go ahead.",
+            "votes": 2,
+            "char_start": 33,
+            "char_end": 42,
+        },
+        {
+            "message_id": "m",
+            "type": "commitment",
+            "text": "I will send the notes.",
+            "votes": 1,
+            "char_start": 10,
+            "char_end": 32,
+            "owner": "a@x",
+        },
+        {"message_id": "m", "type": "request", "text": "Could you check the numbers?", "votes": 1},
+    ]
+    preds = [
+        {"message_id": "m", "type": "request", "evidence": "Go ahead.", "char_start": 0, "char_end": 9},
+        {"message_id": "m", "type": "request", "evidence": "Go ahead.", "char_start": 33, "char_end": 42},
+        {
+            "message_id": "m",
+            "type": "commitment",
+            "evidence": "I will send the notes",
+            "char_start": 10,
+            "char_end": 31,
+            "owner": "a@x",
+        },
+        {"message_id": "m", "type": "commitment", "evidence": "I will send the notes"},
+        {
+            "message_id": "m",
+            "type": "request",
+            "evidence": text[43:],
+            "char_start": 43,
+            "char_end": len(text),
+        },
+    ]
+    g, p = tmp_path / "gold.jsonl", tmp_path / "pred.jsonl"
+    g.write_text("".join(json.dumps(r) + "\n" for r in gold))
+    p.write_text("".join(json.dumps(r) + "\n" for r in preds))
+    official = _official(g, p)
+    ours = score(gold, preds)
+    assert ours["request"].right == 2, "the disjoint 'Go ahead.' is a false alarm"
+    for kind, res in official.items():
+        mine = ours[kind].as_dict()
+        for key, value in res.items():
+            assert mine[key] == pytest.approx(value), (kind, key)

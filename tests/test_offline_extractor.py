@@ -117,9 +117,10 @@ def test_named_owner_resolved_through_participants_and_directory() -> None:
     assert by_owner["priya@northwind.io"].due == date(2026, 3, 12)
 
 
-def test_external_named_owner_is_not_our_commitment() -> None:
+def test_external_named_owner_is_the_customers_commitment() -> None:
     doc = email("Dana will send the signed order form next week.")
-    assert not of_type(extract(doc, **DOMAINS), "commitment")
+    (c,) = of_type(extract(doc, **DOMAINS), "commitment")
+    assert c.owner_email == "dana@acme.com" and "customer_promise" in c.flags
 
 
 def test_questions_from_customer_are_requests_to_us() -> None:
@@ -141,7 +142,7 @@ def test_questions_from_customer_are_requests_to_us() -> None:
         "Review the attached draft before the call.",
         "Send it to Ina, she can forward it to the traders.",
         "Don't forget to sign the order form.",
-        "Comments on the draft are most welcome.",
+        "Could you review the draft before Friday?",
     ],
 )
 def test_request_forms(text: str) -> None:
@@ -161,9 +162,11 @@ def test_our_own_questions_are_not_requests_to_us() -> None:
     assert not of_type(extract(doc, **DOMAINS), "request")
 
 
-def test_customer_promise_is_not_our_commitment() -> None:
+def test_customer_promise_is_theirs_never_ours() -> None:
     doc = email("I'll send the signed order form tomorrow.", sender=DANA, to=MARCO)
-    assert not of_type(extract(doc, **DOMAINS), "commitment")
+    (c,) = of_type(extract(doc, **DOMAINS), "commitment")
+    assert c.owner_email == "dana@acme.com" and "customer_promise" in c.flags
+    assert c.counterparty_email == "marco@northwind.io"
 
 
 def test_unknown_domains_sender_is_us_and_questions_are_requests() -> None:
@@ -264,7 +267,9 @@ def test_action_item_bullets_are_owned_by_the_named_person() -> None:
     )
     items = of_type(extract(doc, **DOMAINS), "commitment")
     by_owner = {i.owner_email: i for i in items}
-    assert set(by_owner) == {"marco@northwind.io", "priya@northwind.io"}  # Dana's item is hers, not ours
+    assert set(by_owner) == {"marco@northwind.io", "priya@northwind.io", "dana@acme.com"}
+    assert "customer_promise" in by_owner["dana@acme.com"].flags  # Dana's item is hers, not ours
+    assert not by_owner["marco@northwind.io"].flags
     assert by_owner["marco@northwind.io"].action == "Send the SOC 2 report to Dana"
     assert by_owner["marco@northwind.io"].due == date(2026, 3, 13)
     assert by_owner["marco@northwind.io"].evidence.quote == "Marco: send the SOC 2 report to Dana by Friday"
@@ -325,7 +330,7 @@ def test_model_loads_and_runs_without_network(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(socket, "socket", no_network)
     monkeypatch.setattr(socket, "create_connection", no_network)
     model = DetectorModel.load()
-    assert model.weights and 0.0 <= model.score("Please send me the report.") <= 1.0
+    assert model.commitment.weights and 0.0 <= model.score("Please send me the report.") <= 1.0
     assert of_type(
         OfflineExtractor(model=model).extract(email("I'll send the report tomorrow.")), "commitment"
     )

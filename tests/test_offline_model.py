@@ -16,14 +16,39 @@ SHIPPED = Path(str(resources.files("extractor.offline").joinpath(MODEL_FILE)))
 
 
 def test_model_is_small_and_well_formed() -> None:
-    assert SHIPPED.stat().st_size < 3 * 1024 * 1024
+    assert SHIPPED.stat().st_size < 5 * 1024 * 1024
     data = json.loads(SHIPPED.read_text(encoding="utf-8"))
-    assert data["format"] == 1 and data["kind"] == "logistic-regression"
-    assert "parakweet-email-intent.test.tsv" not in data["training_data"]
+    assert data["format"] == 2 and data["kind"] == "calibrated-logistic-regression"
+    assert set(data["training_data"]) == {"parakweet-email-intent.train.tsv", "lin-enron-tasks.jsonl"}
+    for head in data["heads"].values():
+        assert 0.05 <= head["threshold"] <= 0.95 and "cross-validation" in head["provenance"]
+        assert head["calibration"]["a"] > 0
+    assert {(r["C"], r["min_count"]) for r in data["cv"]} >= {
+        (data["params"]["C"], data["params"]["min_count"])
+    }
     model = default_model()
-    assert len(model.weights) > 1000
-    assert model.score("Could you please send me the signed contract by Friday?") > 0.5
-    assert model.score("The weather in Lisbon was lovely.") < 0.5
+    assert len(model.commitment.weights) > 1000 and len(model.request.weights) > 1000
+    asked = model.scores("Could you please send me the signed contract by Friday?")
+    assert asked.request > model.request.threshold > asked.commitment
+    promised = model.scores("I'll send you the signed contract by Friday.")
+    assert promised.commitment > model.commitment.threshold > promised.request
+    assert model.score("The weather in Lisbon was lovely.") < 0.2
+
+
+def test_probabilities_are_calibrated_on_training_data() -> None:
+    """Platt scaling fitted out of fold: the mean probability tracks the share of positives."""
+    pytest.importorskip("sklearn")
+    if not (TRAIN / "lin-enron-tasks.jsonl").exists():
+        pytest.fail(f"training data not found at {TRAIN}")
+    from extractor.train import load_training
+
+    rows = load_training(TRAIN)
+    model = default_model()
+    for head in ("commitment", "request"):
+        labelled = [r for r in rows if r.label(head) is not None]
+        probs = [getattr(model.scores(r.text), head) for r in labelled]
+        share = sum(bool(r.label(head)) for r in labelled) / len(labelled)
+        assert abs(sum(probs) / len(probs) - share) < 0.05, head
 
 
 def test_scores_are_deterministic() -> None:
@@ -36,7 +61,7 @@ def test_scores_are_deterministic() -> None:
 def test_retraining_reproduces_the_shipped_file(tmp_path: Path) -> None:
     pytest.importorskip("sklearn")
     if not (TRAIN / "parakweet-email-intent.train.tsv").exists():
-        pytest.skip(f"training data not found at {TRAIN}")
+        pytest.fail(f"training data not found at {TRAIN}")
     from extractor.train import train
 
     out = tmp_path / "model.json"
@@ -53,5 +78,6 @@ def test_cache_key_names_the_rules_and_the_model() -> None:
     shipped = hashlib.sha256(SHIPPED.read_bytes()).hexdigest()
     key = OfflineExtractor().cache_key
     assert key.startswith("offline:offline:rules-") and key.endswith(f"+model-{shipped[:12]}")
-    other = OfflineExtractor(model=DetectorModel(bias=0.0, weights={}, threshold=0.5, meta={}))
+    shipped_model = default_model()
+    other = OfflineExtractor(model=DetectorModel(shipped_model.commitment, shipped_model.request, meta={}))
     assert other.cache_key != key

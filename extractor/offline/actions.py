@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from extractor.offline.cues import NOT_NAMES
+
 AI_INLINE = re.compile(
     r"^\W*(?:action\s*items?|ai|todo|to-do|action)\s*(?:\((?P<who>[^)]{1,40})\))?\s*[:\-–]\s*", re.I
 )
@@ -17,19 +19,6 @@ _AI_OWNER_TO = re.compile(
     re.S,
 )
 _AI_OWNER_TRAIL = re.compile(rf"[\s(\[–—-]+(?:owner:\s*)?(?P<name>{_NAME})\s*[)\]]?\s*\.?$")
-NAMED_FUTURE = re.compile(
-    rf"^(?P<name>{_NAME})\s+(?:will|'ll|is going to|is gonna|has agreed to|agreed to|offered to"
-    r"|volunteered to|can)"
-    r"\s+(?:also\s+|then\s+|please\s+)?(?P<verb>[a-z]\w+)",
-)
-NOT_NAMES = frozenset(
-    """i we you he she they it this that these those there here everyone someone somebody anyone
-    anybody nobody who what which the a an our my your their his her its all both each some any none
-    no yes ok okay sure
-    thanks thank please also then so but and or if when as maybe perhaps probably hopefully today tomorrow
-    monday tuesday wednesday thursday friday saturday sunday action note notes next agenda team folks
-    people legal sales engineering support marketing finance product security""".split()
-)
 
 COMMIT_LEAD = re.compile(
     r"^.*?\b(?:i|we)(?:'ll|’ll| will| shall|'m going to| am going to|'re going to| are going to| plan to"

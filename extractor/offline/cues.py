@@ -1,38 +1,39 @@
-"""Linguistic cues for commitments and requests.
+"""Linguistic cues for commitments and requests: one declarative table.
 
-Each cue is a small, general pattern from the linguistics of commitments
-(speech acts), not a rule fitted to any example sentence:
+Each row of :data:`CUES` is a :class:`Cue`: a name, its group, a one-line
+meaning and the test that fires it. The cues come from the linguistics of
+speech acts, not from any example sentence:
 
-* **commissives** (commitments): first-person subject plus future/volitional
-  modality ("I'll", "we will", "I'm going to", "let me", "happy to", "will
-  do", "I can take"), a named owner with a future ("Marco will send"), an
-  action-item line ("Action item: Priya to schedule ..."), or a passive future
-  of a delivery verb ("the notes will be posted") said by the sender;
-* **directives** (requests): questions, "please", modal questions addressed to
-  the reader ("can/could/would you", "can anyone"), "let me know", indirect
-  asks ("I was wondering if", "I'd appreciate it if you"), imperatives;
-* **blockers**: hedges ("I might", "maybe I'll"), self-conditions ("if I get a
-  chance"), declines ("I can't", "we won't"), past tense and perfect ("I sent",
-  "I've attached": already done), states rather than actions ("I'll be out of
-  the office"), pleasantries and rhetorical questions, boilerplate.
+* **commissive** cues mark a speaker binding themselves (or their side) to a
+  future act: first-person subject plus future or volitional modality ("I'll",
+  "we will", "let me", "happy to", "I can send"), a team or a named person
+  with a future ("Legal will", "Priya will"), subjectless chat replies ("Will
+  do"), action-item lines, a passive future of a delivery verb;
+* **directive** cues mark an attempt to get the addressee to act or answer:
+  questions, "please", modal questions to the reader ("could you"), "let me
+  know", indirect asks ("I'd appreciate it if"), imperatives, suggestions
+  ("let's", "you should", "why don't you");
+* **modifier** cues change what the act means: hedges, self-conditions,
+  negation, past tense, states, pleasantries, rhetorical and self-directed
+  questions, backchannel, floor management, chases, boilerplate.
 
-``analyze(sentence)`` returns a :class:`Cues`; ``Cues.names()`` lists the cues
-that fired, which the detector model also uses as features.
+Cues are *features*: :mod:`.features` hands every fired cue to the trained
+detector, which learns how much each one counts. Only the few named rules in
+:mod:`.rules` act on a cue directly. ``analyze(sentence)`` returns the
+:class:`Cues` that fired; ``triggered(sentence)`` is the cheap gate that tells
+whether any commissive or directive cue can fire at all.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Literal
 
 _I = re.IGNORECASE
 
-
-def _has_any(low: str, keys: tuple[str, ...]) -> bool:
-    for k in keys:
-        if k in low:
-            return True
-    return False
+CueGroup = Literal["commissive", "directive", "modifier"]
 
 
 class _Gated:
@@ -41,7 +42,7 @@ class _Gated:
     Python's ``re`` tries every alternative at every position; most sentences
     hold none of the words a cue needs, so a substring test first keeps the
     extractor fast. Each key must occur in (the lower-cased form of) any text
-    the pattern can match. ``low`` is the lower-cased text when the caller has it.
+    the pattern can match.
     """
 
     __slots__ = ("keys", "rx")
@@ -50,230 +51,330 @@ class _Gated:
         self.keys = keys
         self.rx = re.compile(pattern, _I)
 
-    def search(self, text: str, low: str | None = None) -> re.Match[str] | None:
-        if not _has_any(text.lower() if low is None else low, self.keys):
-            return None
-        return self.rx.search(text)
+    def finditer(self, text: str, low: str) -> Iterator[re.Match[str]]:
+        if any(k in low for k in self.keys):
+            yield from self.rx.finditer(text)
 
-    def finditer(self, text: str, low: str | None = None) -> list[re.Match[str]]:
-        if not _has_any(text.lower() if low is None else low, self.keys):
-            return []
-        return list(self.rx.finditer(text))
+    def search(self, text: str, low: str) -> bool:
+        return any(k in low for k in self.keys) and self.rx.search(text) is not None
 
 
-class _AnyOf:
-    """Several gated patterns; ``search`` returns the first match."""
+@dataclass(frozen=True, slots=True)
+class View:
+    """One sentence as the cue tests read it.
 
-    __slots__ = ("parts",)
+    ``text`` is the sentence as written, ``low`` its lower-case form (with
+    typographic apostrophes made plain), ``body`` the sentence without a leading
+    bullet, greeting, conjunction or vocative ("Dana, ...").
+    """
 
-    def __init__(self, *parts: _Gated) -> None:
-        self.parts = parts
-
-    def search(self, text: str, low: str | None = None) -> re.Match[str] | None:
-        low = text.lower() if low is None else low
-        for g in self.parts:
-            m = g.search(text, low)
-            if m:
-                return m
-        return None
-
-    def finditer(self, text: str, low: str | None = None) -> list[re.Match[str]]:
-        low = text.lower() if low is None else low
-        out: list[re.Match[str]] = []
-        for g in self.parts:
-            out.extend(g.finditer(text, low))
-        return out
+    text: str
+    low: str
+    body: str
+    question: bool
 
 
-# Delivery / work verbs that typically head a promised or requested action.
-ACTION_VERBS = frozenset(
-    """add adjust answer approve arrange ask attach book bring call cancel change check circulate clarify
-    coordinate collect compile complete confirm connect contact create dig discuss do double-check draft
-    drop email e-mail escalate explain file find finalize fix follow forward get give go have help
-    include investigate invite let look loop make move note notify organize organise pass phone ping
-    pick post prepare present print provide publish pull push put raise reach read reply report
-    request reschedule resend respond return review revise run schedule send set setup share ship sign
-    sort speak start submit summarize take talk test tell touch try update upload verify walk work
-    write mention think consider decide hold host join come meet suggest investigate answer assign
-    draw keep remind inform enlighten express represent""".split()
-)
+@dataclass(frozen=True, slots=True)
+class Cue:
+    """One row of the table: ``test(view)`` says whether the cue fires."""
 
-_FP_FUTURE = _AnyOf(
-    _Gated(
-        ("'ll", "’ll", "will", "shall", "going to", "plan", "intend", "promise", "commit", "aim to"),
-        r"\b(?:i|we)(?:'ll|’ll| will| shall|'m going to|’m going to| am going to|'re going to|’re going to"
-        r"| are going to| plan to| intend to| promise to| commit to| aim to| want to make sure| still plan to"
-        r"| will make sure|'ll make sure| am planning to|'m planning to| are planning to"
-        r"|'re planning to| plan on| am planning on|'m planning on| expect to| are planning on"
-        r"|'re planning on)\b(?! not\b)",
-    ),
-    _Gated(
-        ("make sure", "expect to"),
-        r"\b(?:i|we)(?: want to make sure| expect to)\b(?! not\b)",
-    ),
-    _Gated(
-        ("will", "shall"),
-        r"\b(?:i|we)\s+(?!was\b|were\b|had\b|did\b)\w+[^.?!;:]{0,60}?\s+and\s+(?:will|shall)\s+"
-        r"(?!be\b|not\b|never\b)\w+",
-    ),
-    _Gated(
-        (
-            "sending",
-            "faxing",
-            "forwarding",
-            "checking",
-            "looking into",
-            "putting together",
-            "preparing",
-            "setting up",
-            "following up",
-            "reaching out",
-            "scheduling",
-            "arranging",
-            "drafting",
-            "working on",
-            "pulling together",
-        ),
-        r"\b(?:i|we)(?:'m|’m| am|'re|’re| are)\s+(?:also\s+|now\s+|currently\s+|just\s+)?(?:sending|faxing"
-        r"|forwarding|checking|looking into|putting together|preparing|setting up|following up|reaching out"
-        r"|scheduling|arranging|drafting|working on|pulling together)\b",
-    ),
-)
-_FP_OFFER = _AnyOf(
-    _Gated(
-        ("happy", "glad", "willing", "pleased", "prepared", "available"),
-        r"\b(?:i|we)(?:'d| would|'m| am|'re| are| will be|'ll be)\s+(?:more than\s+|very\s+|really\s+)?"
-        r"(?:happy|glad|willing|pleased|prepared|available)\s+to\b"
-        r"|\b(?:happy|glad|willing)\s+to\s+(?!hear|see|help\s+if|report)\w+",
-    ),
-    _Gated(
-        ("can", "could"),
-        r"\b(?:i|we)\s+(?:can|could)\s+(?:offer|volunteer|take|send|do|check|test|provide|set|get|share"
-        r"|help|draft|write|put|add|arrange|look|follow|prepare|reach|host|hold|organi[sz]e|investigate|ask"
-        r"|update|run|bring|change|make|confirm|forward|email|call|schedule|book)\b",
-    ),
-    _Gated(
-        (
-            "let me",
-            "allow me",
-            "let us",
-            "will do",
-            "on it",
-            "with me",
-            "consider it",
-            "take care",
-            "handle",
-            "own",
-            "volunteer",
-            "count me",
-        ),
-        r"\b(?:let me|allow me to)\s+(?!know\b)\w+"
-        r"|\bwill do\b|\bi'm on it\b|\bi am on it\b|\bleave it with me\b|\bconsider it done\b"
-        r"|\bi(?:'ll| will) (?:take care|handle|own)\b|\bi volunteer\b|\bcount me in\b",
-    ),
-)
-_FP_NEED = re.compile(
-    r"\b(?:i|we)\s+(?:still\s+|also\s+|really\s+)?(?:need to|have to|must)\s+(?!be\b|know\b|have\b|say\b"
-    r"|admit\b)\w+",
+    name: str
+    group: CueGroup
+    meaning: str
+    test: Callable[[View], bool]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _search(keys: tuple[str, ...], pattern: str) -> Callable[[View], bool]:
+    g = _Gated(keys, pattern)
+    return lambda v: g.search(v.text, v.low)
+
+
+def _on_body(pattern: str) -> Callable[[View], bool]:
+    rx = re.compile(pattern, _I)
+    return lambda v: rx.match(v.body) is not None
+
+
+def _text_or_body(pattern: str) -> Callable[[View], bool]:
+    rx = re.compile(pattern, _I)
+    return lambda v: rx.search(v.text) is not None or rx.search(v.body) is not None
+
+
+def _anywhere(pattern: str) -> Callable[[View], bool]:
+    rx = re.compile(pattern, _I)
+    return lambda v: rx.search(v.text) is not None
+
+
+_PURPOSE = re.compile(r"\bso(?:\s+that)?\s+(?:i|we)\s+(?:can|could|will|'ll)\b", _I)
+_SUBORDINATE = re.compile(
+    r"\b(?:if|unless|whether|when|once|until|whenever|only way|the way|what|how|why|where)\s+(?:i|we)"
+    r"(?:'ll|\s+(?:will|are going to|can|could|shall|am going to|plan to|would))\b"
+    r"|\b(?:which|who|that)\s+(?:i|we)\s+(?:can|could|will|'ll)\b",
     _I,
 )
-# Subjectless chat replies: "Will do", "Sure, will send it today", "On it!", "Can do".
-_BARE_WILL = re.compile(
-    r"^(?:(?:ok|okay|sure|yes|yep|yup|sounds good|great|thanks|np|no problem)[,!.]?\s+)?"
-    r"(?:will\s+(?!be\b|not\b)\w+|on it\b|can do\b)",
+
+
+def _inside_quotes(sentence: str, pos: int) -> bool:
+    before = sentence[:pos]
+    return before.count('"') % 2 == 1 or before.count("“") > before.count("”")
+
+
+def _main_clause(keys: tuple[str, ...], pattern: str) -> Callable[[View], bool]:
+    """Fires when ``pattern`` matches outside quotes, purpose clauses and conditionals."""
+    g = _Gated(keys, pattern)
+
+    def test(v: View) -> bool:
+        for m in g.finditer(v.text, v.low):
+            a = m.start()
+            if _inside_quotes(v.text, a):
+                continue  # reported speech: someone else's words
+            if _PURPOSE.search(v.text[max(0, a - 12) : m.end()]):
+                continue
+            if _SUBORDINATE.search(v.text[max(0, a - 20) : m.end() + 4]):
+                continue
+            return True
+        return False
+
+    return test
+
+
+# --------------------------------------------------------------------------- the sentence body
+
+_LEAD_PAREN = re.compile(r"^\([^)]{1,40}\)\s*")
+_LEAD_CONJ = re.compile(r"^(?:and|then|also|so|or|but|plus|oh|anyway|well|ps|p\.s\.)\b[,:]?\s+", _I)
+_GREETING = re.compile(
+    r"^\W*(?:hi|hello|hey|dear|thanks|thank you|cheers|all|folks|team|ok|okay|sure|yes|yeah|yep|no|great"
+    r"|right|alright|so|um|uh|well|sorry|oh)\b[^\s]*\s*",
     _I,
 )
-_PASSIVE_FUTURE = _Gated(
+_VOCATIVE = re.compile(r"^\W*(?:@?[A-Z][\w.'-]{1,20}(?:\s+[A-Z][\w.'-]{1,20})?)\s*(?:[,:]|\s[-–—]\s)\s*")
+_FIRST_WORD = re.compile(r"^\W*([A-Za-z][a-z'-]*)")
+
+
+def strip_lead(sentence: str) -> str:
+    """The sentence without a leading bullet, greeting, filler or vocative ("Jan - ", "Dana, ")."""
+    s = sentence.lstrip(" \t-*•>·#0123456789.)[]xX")
+    s = _LEAD_PAREN.sub("", s)
+    for _ in range(3):
+        s = _LEAD_CONJ.sub("", s)
+        m = _VOCATIVE.match(s)
+        if m and len(s) - m.end() > 8:
+            s = s[m.end() :]
+            continue
+        m = _GREETING.match(s)
+        if (
+            m
+            and m.end() < len(s)
+            and len(s) - m.end() > 8
+            and s[: m.end()].rstrip().endswith((",", "!", ":", "-"))
+        ):
+            s = s[m.end() :]
+            continue
+        break
+    return s
+
+
+def first_word(sentence: str) -> str:
+    m = _FIRST_WORD.match(sentence)
+    return m.group(1).lower() if m else ""
+
+
+_QMARK_END = re.compile(r"\?\s*[)\"'”]?\s*(?:[:;)(]-?[)(DP]|:-?\))?$")
+_INTERROGATIVE = re.compile(
+    r"^(?:is|are|was|were|do|does|did|can|could|would|will|should|has|have|shall|may|isn't|aren't|don't"
+    r"|doesn't|didn't|won't|wouldn't|can't|couldn't|shouldn't)\s+"
+    r"(?:i|you|we|they|he|she|it|this|that|these|those|there|anyone|anybody|everyone|someone|people|any"
+    r"|the)\b"
+    r"|^(?:what|where|when|who|whom|whose|how|why|which)(?:'s|\s+(?:is|are|was|were|do|does|did|can|could"
+    r"|would|will|should|has|have|about|exactly|else)\b)",
+    _I,
+)
+
+
+def view(sentence: str) -> View:
+    """The :class:`View` of one sentence."""
+    body = strip_lead(sentence)
+    stripped = sentence.rstrip()
+    question = stripped.endswith("?") or bool(_QMARK_END.search(stripped)) or bool(_INTERROGATIVE.match(body))
+    return View(sentence, sentence.lower().replace("’", "'"), body, question)
+
+
+# --------------------------------------------------------------------------- commissive patterns
+
+_FP = r"\b(?:i|we)"
+_FP_FUTURE = (
+    (
+        "'ll",
+        "will",
+        "shall",
+        "going to",
+        "gonna",
+        "plan",
+        "intend",
+        "promise",
+        "commit",
+        "aim to",
+        "make sure",
+        "expect to",
+    ),
+    _FP + r"(?:'ll| will| shall|'m going to| am going to|'re going to| are going to|'m gonna| are gonna"
+    r"| plan to| intend to| promise to| commit to| aim to| want to make sure| still plan to"
+    r"| will make sure|'ll make sure| am planning to|'m planning to| are planning to|'re planning to"
+    r"| plan on| expect to)\b(?! not\b)",
+)
+_YOU_WILL_HAVE = (
+    ("from me", "from us", "committing", "commit to", "promise", "my word", "you have my"),
+    r"\byou(?:'ll| will| shall)\s+(?:have|get|receive|see|hear)\b[^.?!]{0,80}?\bfrom (?:me|us)\b"
+    r"|\b(?:i|we)(?:'m| am|'re| are) committing to\b|\b(?:i|we) (?:promise|commit)\b(?! not\b)"
+    r"|\byou have (?:my|our) word\b",
+)
+_FP_AND_WILL = (
+    ("will", "shall"),
+    _FP
+    + r"\s+(?!was\b|were\b|had\b|did\b)\w+[^.?!;:]{0,60}?\s+and\s+(?:will|shall)\s+(?!be\b|not\b|never\b)\w+",
+)
+_FP_PROGRESSIVE = (
+    (
+        "sending",
+        "forwarding",
+        "checking",
+        "looking into",
+        "putting together",
+        "preparing",
+        "setting up",
+        "following up",
+        "reaching out",
+        "scheduling",
+        "arranging",
+        "drafting",
+        "working on",
+        "pulling together",
+    ),
+    _FP + r"(?:'m| am|'re| are)\s+(?:also\s+|now\s+|currently\s+|just\s+)?(?:sending|forwarding|checking"
+    r"|looking into|putting together|preparing|setting up|following up|reaching out|scheduling|arranging"
+    r"|drafting|working on|pulling together)\b",
+)
+_FP_OFFER = (
+    ("happy", "glad", "willing", "pleased", "prepared", "available"),
+    _FP + r"(?:'d| would|'m| am|'re| are| will be|'ll be)\s+(?:more than\s+|very\s+|really\s+)?"
+    r"(?:be\s+)?(?:more than\s+|very\s+|really\s+)?(?:happy|glad|willing|pleased|prepared|available)\s+to\b"
+    r"(?!\s+(?:hear|see|know|learn|report|say|meet|be|have|announce)\b)"
+    r"|^\W*(?:more than\s+)?(?:happy|glad|willing)\s+to\s+(?!hear|see|know|learn|report|say|meet|be\b"
+    r"|have\b)\w+",
+)
+_FP_CAN = (
+    ("can", "could"),
+    _FP + r"\s+(?:can|could)\s+(?:also\s+|certainly\s+|definitely\s+)?(?:offer|volunteer|take|send|do|check"
+    r"|test|provide|set|get|share|draft|write|put|add|arrange|look|follow|prepare|reach|host|hold"
+    r"|organi[sz]e|investigate|ask|update|run|bring|change|make|confirm|forward|email|call|schedule|book"
+    r"|fix|try|give|cover)\b",
+)
+_LET_ME = (("let me", "allow me", "let us"), r"\b(?:let me|allow me to|let us)\s+(?!know\b)\w+")
+_TAKE_ON = (
+    (
+        "will do",
+        "on it",
+        "with me",
+        "consider it",
+        "take care",
+        "handle",
+        "own",
+        "volunteer",
+        "count me",
+        "can do",
+        "i got it",
+        "i've got it",
+        "take that",
+        "take this",
+    ),
+    r"\bwill do\b|\bi'm on it\b|\bi am on it\b|\bleave it with me\b|\bconsider it done\b|\bcan do\b"
+    r"|\bi(?:'ll| will| can) (?:take care|handle|own|take (?:that|this|it))\b|\bi volunteer\b|\bcount me in\b"
+    r"|\bi(?:'ve)? got (?:it|this|that)\b",
+)
+_BARE_WILL = (
+    r"^(?:(?:ok|okay|sure|yes|yep|yup|yeah|sounds good|great|thanks|np|no problem|absolutely|definitely)"
+    r"[,!.]?\s+)?(?:will\s+(?!be\b|not\b)\w+|on it\b|can do\b)"
+)
+_TEAM = (
+    r"^(?:(?:our|my|the)\s+(?:\w+\s+)?(?:team|folks|people|engineers?|group|department|side|office|staff|crew"
+    r"|ciso|cfo|cto|ceo|coo|vp|lawyers?|counsel|attorneys?|admins?|administrators?|managers?|boss|assistant"
+    r"|developers?|architects?|analysts?|partners?|contacts?|procurement|legal|finance|security|it|ops)"
+    r"|^(?:legal|engineering|support|sales|finance|security|product|marketing|procurement|ops|operations"
+    r"|devops|qa|hr|accounting|billing|compliance|we all)\b)"
+)
+# Verbs of mind, attitude or asking: "Our CFO will ask about this", "Legal will want to see it" predict
+# what a third party does; they bind no one to deliver anything.
+_NOT_DELIVERY = (
+    r"ask\b|want\b|need\b|like\b|love\b|hate\b|think\b|wonder\b|say\b|know\b|see\b|expect\b|care\b"
+    r"|worry\b|probably\b|likely\b|have questions\b|push back\b|object\b|insist\b|complain\b|notice\b"
+)
+_TEAM_FUTURE = (
+    _TEAM + r"(?:\s+(?:also|then|here))?\s*(?:will|'ll|is going to|are going to|can|shall)\s+"
+    r"(?!be\b|not\b|never\b|" + _NOT_DELIVERY + r")\w+"
+)
+_NAMED_FUTURE = (
+    r"^@?[A-Z][\w'.-]{1,24}(?:\s+[A-Z][\w'.-]{1,24})?\s+(?:will|'ll|is going to|is gonna|has agreed to"
+    r"|agreed to|offered to|volunteered to|can)\s+(?:also\s+|then\s+)?(?!" + _NOT_DELIVERY + r")[a-z]\w+"
+)
+_NEED_TO = (
+    ("need", "have to", "must", "got to", "gotta"),
+    _FP
+    + r"\s+(?:still\s+|also\s+|really\s+|probably\s+)?(?:need to|have to|must|have got to|'ve got to|gotta)"
+    r"\s+(?!be\b|know\b|have\b|say\b|admit\b|remember\b|think\b|decide\b|figure\b|talk\b|discuss\b)\w+",
+)
+_PASSIVE_FUTURE = (
     ("will",),
     r"\bwill\s+be\s+(?:sent|posted|circulated|shared|provided|distributed|published|updated|forwarded"
-    r"|available|delivered|uploaded|scheduled|announced|added|included|ready|done|fixed|emailed)\b",
+    r"|delivered|uploaded|scheduled|announced|added|included|fixed|emailed|mailed|prepared|drafted)\b",
 )
-_ACTION_ITEM = re.compile(
-    r"^\W*(?:action\s*items?|ai|todo|to-do|to do|next steps?|follow[- ]ups?)\s*[:\-–]", _I
-)
+_ACTION_ITEM = r"^\W*(?:action\s*items?|ai|todo|to-do|to do|next steps?|follow[- ]ups?)\s*[:\-–]"
 
-# Blockers.
-_HEDGE = re.compile(
-    r"\b(?:i|we)(?:\s+(?:might|may|could possibly|probably will|will probably|will possibly)"
-    r"|'ll (?:probably|possibly))\b"
-    r"|\b(?:maybe|perhaps|possibly)\s+(?:i|we)\b|\bnot sure (?:if|whether|that) (?:i|we)\b"
-    r"|\b(?:i|we)(?:'ll| will)\s+(?:see|think about)\b|\bhopefully\b|\bi hope to\b",
-    _I,
-)
-_SELF_COND = re.compile(
-    r"(?<!see )(?<!check )(?<!out )(?<!ask )(?<!know )(?<!wonder )"
-    r"\bif\s+(?:i|we)\s+(?:can|could|have (?:the )?time|get (?:a |the )?chance|get around|manage"
-    r"|find (?:the )?time"
-    r"|am able|are able|'m able|'re able|remember)\b"
-    r"|\bif\s+(?:time|possible|needed|necessary)\b|\btime permitting\b",
-    _I,
-)
-_DECLINE = re.compile(
-    r"\b(?:i|we)\s*(?:won't|wont|will not|can't|cant|cannot|can not|couldn't|could not|am not able"
-    r"|'m not able|are not able|'re not able|am unable|'m unable|are unable|'re unable|shall not"
-    r"|'m not going to|am not going to|are not going to|'re not going to|'ll not|do not plan|don't plan)\b"
-    r"|\bunfortunately\b|\bnot be able to\b|\bno longer\b|\bhave to decline\b"
-    r"|\bnot (?:willing|prepared|happy|able|in a position|going) to\b|\bunwilling to\b",
-    _I,
-)
-_PAST = re.compile(
-    r"\b(?:i|we)\s+(?:have|'ve|’ve|had|'d)\s+(?:already\s+|just\s+)?(?:\w+ed|sent|done|made|written"
-    r"|given|taken"
-    r"|put|set|told|spoken|met|got|gotten|shared|read|run|begun|built|found|left|heard|seen)\b"
-    r"|\b(?:i|we)\s+(?:already|just)\s+\w+|\b(?:i|we)\s+(?:sent|did|was|were|made|wrote|gave|took|told|spoke"
-    r"|met|got|shared|forwarded|attached|called|emailed|submitted|posted|talked|mentioned|informed"
-    r"|checked|asked|went|thought|decided|agreed|tried|went|held)\b"
-    r"|\balready\b|\battached (?:is|are|please find)\b|\bplease find attached\b|\benclosed (?:is|are)\b",
-    _I,
-)
-_STATE_FUTURE = re.compile(
-    r"\b(?:i|we)(?:'ll|’ll| will| shall|'m going to| am going to|'re going to| are going to)\s+"
-    r"(?:be\s+(?:out|away|off|on (?:vacation|holiday|leave|pto)"
-    r"|traveling"
-    r"|travelling|in (?:the office|town|the air)|back|unavailable|offline|late|there|around|here|in\b)"
-    r"|need\b|miss\b|remember\b|never\b|always\b|see\b|be\s+\w+ing\s+(?:in|at|to)\b)",
-    _I,
-)
-_FUTURE_MEANING_NOT_PROMISE = re.compile(
-    r"\b(?:i|we)(?:'ll|’ll| will)\s+(?:be (?:happy|glad|pleased|sorry|fine|ok|okay|interested|curious"
-    r"|grateful)"
-    r"\s+(?:if|when|that|for)|be\s+(?:grateful|interested)\b|assume\b|let you know if\b)"
-    r"|\b(?:i(?:'ll| will)|let me)\s+(?:just\s+|now\s+)?(?:start (?:with|by|off)|begin (?:with|by)"
-    r"|share my screen"
-    r"|pull (?:it |that )?up|hand (?:it )?over|turn it over|keep an eye|stop sharing|stop there"
-    r"|leave it there)\b"
-    r"|\b(?:pleased|happy|glad|delighted|proud|excited) to (?:announce|say|report|inform|extend|introduce"
-    r"|welcome|share that|hear|see|note|learn)\b"
-    r"|\b(?:let me|allow me to|i(?:'ll| will) just)\s+(?:introduce|explain|clarify|say|add|point out"
-    r"|remind|note"
-    r"|summari[sz]e|be clear|start by|begin by|repeat|rephrase|quote|ask)\b",
-    _I,
-)
+# --------------------------------------------------------------------------- directive patterns
 
-# Directives.
-_YOU_MODAL = _Gated(
-    ("you", "u", "ya", "any", "some", "every", "people", "possible", "chance"),
-    r"\b(?:can|could|would|will|won't|wouldn't|do|did|might|may)\s+(?:you|u|y'all|ya|anyone|anybody|someone"
-    r"|somebody|everyone|everybody|people|all of you|one of you|any of you)\b"
-    r"|\bare you (?:able|willing|still up|ok|okay|free|available)\b|\bwould it be possible\b"
-    r"|\bwould you mind\b|\bdo you mind\b|\bis it possible\b|\bany chance\b",
-)
-_YOU_SHOULD = _Gated(
-    ("you", "anyone", "someone", "somebody", "everyone"),
-    r"\b(?:you|anyone|someone|somebody|everyone)\s+(?:could|can|should|need to|must|might want to"
-    r"|will need to)\b",
-)
-_OFFER_Q = re.compile(
-    r"^\W*(?:does|do|would|will)\s+(?:anyone|anybody|someone|you|everyone)\s+(?:need|want|like)\b", _I
-)
-_PLEASE = _Gated(("please", "pls", "plz", "kindly"), r"\b(?:please|pls|plz|kindly)\b")
-_PLEASE_BOILER = re.compile(
+_PLEASE = (("please", "pls", "plz", "kindly"), r"\b(?:please|pls|plz|kindly)\b")
+_PLEASE_FORMULA = (
     r"\bplease (?:excuse|forgive|pardon|accept my apolog)|^\W*please do\W*$"
     r"|\bplease (?:find|see) (?:attached|enclosed|below)\b|\bplease do(?: not|n't) hesitate\b"
-    r"|\bplease (?:do not|don't) reply\b|\bplease consider the environment\b|\bplease notify the sender\b",
-    _I,
+    r"|\bplease (?:do not|don't) reply\b|\bplease consider the environment\b|\bplease notify the sender\b"
 )
-_LET_KNOW = _Gated(
+_YOU_MODAL = (
+    ("you", " u ", "ya", "any", "some", "every", "people", "possible", "chance", "mind"),
+    r"\b(?:can|could|would|will|won't|wouldn't|might)\s+(?:you|u|y'all|ya|anyone|anybody|someone"
+    r"|somebody|everyone|everybody|people|all of you|one of you|any of you)\b"
+    r"|\bare you (?:able|willing|still up|free|available)\b|\bwould it be possible\b"
+    r"|\bwould you mind\b|\bdo you mind\b|\bis it possible\b|\bany chance\b",
+)
+_YOU_SHOULD = (
+    ("you", "anyone", "someone", "somebody", "everyone"),
+    r"\b(?:you|anyone|someone|somebody|everyone|you guys|y'all)\s+(?:could|should|need to|must|might want to"
+    r"|will need to|have to|may want to|ought to)\b",
+)
+_WE_SHOULD = (
+    ("should", "ought", "need to", "have to"),
+    r"\bwe\s+(?:should|ought to|need to|have to|must|might want to)\s+(?!be\b|have\b|know\b)\w+",
+)
+_SUGGEST = (
+    (
+        "why don't",
+        "how about",
+        "what about",
+        "maybe you",
+        "perhaps you",
+        "i suggest",
+        "i'd suggest",
+        "i would suggest",
+        "i propose",
+        "i recommend",
+        "suggest that",
+        "it might be",
+    ),
+    r"\bwhy (?:don't|do not) (?:you|we)\b|\bhow about (?:you|we|if)\b|\bwhat about (?:you|we|if)\b"
+    r"|\b(?:maybe|perhaps) you (?:could|should|can|want)\b|\bi(?:'d| would)? (?:suggest|propose|recommend)\b"
+    r"|\bit might be (?:good|worth|better|nice|useful)\b",
+)
+_LET_KNOW = (
     (
         "know",
         "get back",
@@ -288,103 +389,249 @@ _LET_KNOW = _Gated(
         "shoot me",
         "shoot us",
         "reach out",
-        "looking forward",
+        "advise",
+        "tell me",
+        "tell us",
+        "update me",
+        "update us",
     ),
     r"\blet (?:me|us|them|him|her|the \w+|everyone|people)\s+know\b|\bget back to (?:me|us)\b"
-    r"|\bkeep (?:me|us) posted\b"
-    r"|\bsend (?:me|us)\b|\bping (?:me|us)\b|\bgive (?:me|us) a (?:call|shout|ring)\b"
-    r"|\b(?:drop|shoot) (?:me|us) (?:a|an) \w+\b|\breach out to (?:me|us)\b"
-    r"|\blooking forward to (?:your|hearing)\b",
+    r"|\bkeep (?:me|us) posted\b|\bsend (?:me|us)\b|\bping (?:me|us)\b|\bgive (?:me|us) a (?:call|shout"
+    r"|ring)\b"
+    r"|\b(?:drop|shoot) (?:me|us) (?:a|an) \w+\b|\breach out to (?:me|us)\b|\bplease advise\b"
+    r"|\btell (?:me|us)\b|\bupdate (?:me|us)\b",
 )
-_INDIRECT = _AnyOf(
-    _Gated(("wonder",), r"\b(?:i|we)\s+(?:was|were|am|are|'m|'re)?\s*(?:just\s+)?wonder(?:ing)?\b"),
-    _Gated(
-        ("appreciate", " if"),
-        r"\b(?:i|we)(?:'d| would| will|'ll)\s+(?:really\s+)?(?:appreciate|be (?:glad|grateful|thankful"
-        r"|happy) if)\b",
+_INDIRECT = (
+    (
+        "wonder",
+        "appreciate",
+        "need",
+        "want",
+        "like",
+        "require",
+        "welcome",
+        "would be",
+        "make sure",
+        "forget",
+        "remember to",
+        "be sure to",
+        "feel free",
+        "looking for",
+        "can i",
+        "may i",
+        "could i",
+        "question",
+        "not sure",
+        "any ",
     ),
-    _Gated(
-        ("need", "want", "like", "require"),
-        r"\b(?:i|we)(?:\s+(?:need|want|would like)|'d like|\s+'d like)\s+(?:you|someone|somebody|one of you"
-        r"|everyone)\s+to\b"
-        r"|\b(?:i|we)(?:\s+(?:need|want|would like|wanted)|'d like)\s+to\s+(?:ask|invite|discuss"
-        r"|check with you|follow up with you)\b"
-        r"|\b(?:i|we)\s+(?:need|require)\s+(?:a|an|the|your|some|more)\b|\bi(?:'d| would) like to (?:get"
-        r"|ask|see|have|know|request)\b",
-    ),
-    _Gated(
-        ("welcome", "appreciated", "accepted", "wanted", "needed", "solicited", "invited"),
-        r"\b(?:comments|feedback|thoughts|input|suggestions|ideas|offers|volunteers|help|questions|reviews"
-        r"|corrections|contributions)(?:\s+(?:on|about|to|for|from|of)\s+[\w\s'-]{1,40}?)?\s+(?:are\s+"
-        r"|is\s+|would be\s+)?(?:always\s+|most\s+|very\s+"
-        r"|gratefully\s+"
-        r"|greatly\s+|much\s+)?(?:welcome|appreciated|accepted|wanted|needed|solicited|invited)\b",
-    ),
-    _Gated(
-        ("would be",),
-        r"\bit would be (?:great|good|nice|helpful|useful|best) (?:if|to)\b|\bwould be (?:appreciated"
-        r"|beneficial)\b|\bwould be (?:best|preferable|ideal|great|good|helpful)\b",
-    ),
-    _Gated(
-        ("make sure", "forget", "remember to", "be sure to", "feel free to"),
-        r"\bmake sure (?:you|to)\b"
-        r"|\bdon't forget\b|\bdo not forget\b|(?:^\W*|\bplease\s+|\byou\s+)remember to\b|\bbe sure to\b"
-        r"|\bfeel free to\b",
-    ),
-    _Gated(
-        ("looking for", "trying to find", "can i", "may i", "question", "not sure", "any "),
-        r"\bi(?:'m| am) (?:looking for|trying to find)\b|\bcan i (?:get|ask|have)\b|\bmay i\b"
-        r"|^\W*(?:quick|one|a|another) question\b"
-        r"|\bi(?:'m| am)\s+(?:just\s+)?not sure (?:what|how|why|where|which|who)\b"
-        r"|\bany (?:thoughts|ideas|comments|suggestions|feedback|update|news|objections|volunteers|takers"
-        r"|offers)\b",
-    ),
+    r"\b(?:i|we)\s+(?:was|were|am|are|'m|'re)?\s*(?:just\s+)?wonder(?:ing)?\b"
+    r"|\b(?:i|we)(?:'d| would| will|'ll)\s+(?:really\s+|greatly\s+)?(?:appreciate|be (?:glad|grateful"
+    r"|thankful"
+    r"|happy) if)\b"
+    r"|\b(?:i|we)(?:\s+(?:need|want|would like)|'d like)\s+(?:you|someone|somebody|one of you"
+    r"|everyone)\s+to\b"
+    r"|\b(?:i|we)\s+(?:need|require)\s+(?:a|an|the|your|some|more)\b|\bi(?:'d| would) like to (?:get|ask|see"
+    r"|have|know|request)\b"
+    r"|\b(?:comments|feedback|thoughts|input|suggestions|ideas|offers|volunteers|help|questions|reviews"
+    r"|corrections|contributions)(?:\s+(?:on|about|to|for|from|of)\s+[\w\s'-]{1,40}?)?\s+(?:are\s+|is\s+"
+    r"|would be\s+)?(?:always\s+|most\s+|very\s+|greatly\s+|much\s+)?(?:welcome|appreciated|wanted|needed"
+    r"|solicited|invited)\b"
+    r"|\bit would be (?:great|good|nice|helpful|useful|best) (?:if|to)\b|\bwould be appreciated\b"
+    r"|\bmake sure (?:you|to)\b|\bdon't forget\b|\bdo not forget\b|(?:^\W*|\bplease\s+|\byou\s+)remember to\b"
+    r"|\bbe sure to\b|\bfeel free to\b|\bi(?:'m| am) (?:looking for|trying to find)\b"
+    r"|\b(?:can|may|could) i (?:get|ask|have)\b|^\W*(?:quick|one|a|another) question\b"
+    r"|\bi(?:'m| am)\s+(?:just\s+)?not sure (?:what|how|why|where|which|who)\b"
+    r"|\bany (?:thoughts|ideas|comments|suggestions|feedback|update|news|objections|volunteers|takers)\b",
 )
-_INTERROGATIVE = re.compile(
-    r"^(?:is|are|was|were|do|does|did|can|could|would|will|should|has|have|shall|may)\s+"
-    r"(?:i|you|we|they|he|she|it|this|that|these|those|there|anyone|anybody|everyone|someone|people|any"
-    r"|the)\b"
-    r"|^(?:is|are|does|did|can|could|should|would)\s+(?!be\b|you have\b|not\b)[a-z0-9]+\s+[a-z]+"
-    r"|^(?:what|where|when|who|whom|whose|how|why|which)(?:'s|\s+(?:is|are|was|were|do|does|did|can|could"
-    r"|would|will|should|has|have|about|exactly|else)\b)",
+_LETS = (("let", "shall we"), r"\blet's\b|\blet us (?!know\b)\w+|\bshall we\b")
+_ANYONE = r"\b(?:anyone|anybody|someone|somebody|any of you|does any one)\b"
+_OFFER_Q = (
+    r"^\W*(?:shall|should|can|could|may)\s+(?:i|we)\s+\w+"
+    r"|^\W*(?:do|does|would|will)\s+(?:anyone|anybody|you)\s+(?:need|want|like)\b"
+)
+
+# Imperatives: a sentence that opens with the base form of an action verb.
+ACTION_VERBS = frozenset(
+    """add adjust answer approve arrange ask attach book bring call cancel change check circulate clarify
+    coordinate collect compile complete confirm connect contact create dig discuss do double-check draft
+    drop email e-mail escalate explain file find finalize fix follow forward get give go have help
+    include investigate invite let look loop make move note notify organize organise pass phone ping
+    pick post prepare present print provide publish pull push put raise reach read reply report
+    request reschedule resend respond return review revise run schedule send set setup share ship sign
+    sort speak start submit summarize take talk test tell touch try update upload verify walk work
+    write think consider decide hold host join come meet suggest remind inform keep use install""".split()
+)
+_NOT_IMPERATIVE = re.compile(r"^\W*\w+\s+(?:i|we|they|he|she|is|are|was|were|has|have|had|will)\b", _I)
+_LIGHT_IMPERATIVE = re.compile(
+    r"^\W*(?:let (?:me|us|them) know|have a look|take a look|do (?:not|n't)|go (?:ahead and|to)"
+    r"|come (?:to|join)|get (?:me|us|back|in touch)|make sure|keep (?:me|us)|take (?:a|the|care)"
+    r"|use (?:the|a)"
+    r"|look (?:at|into|over))\b",
     _I,
 )
-_PURPOSE = re.compile(r"\bso(?:\s+that)?\s+(?:i|we)\s+(?:can|could|will|'ll)\b", _I)
-_SUBORDINATE = re.compile(
-    r"\b(?:if|unless|whether|when|once|until|whenever|only way|the way|what|how|why)\s+(?:i|we)"
-    r"(?:'ll|’ll|\s+(?:will|are going to|can|could|shall|am going to|plan to|would))\b"
-    r"|\b(?:which|who)\s+(?:i|we)\s+(?:can|could)\b",  # a relative clause: "the tool which I can run"
+_LIGHT_VERBS = frozenset(
+    (
+        "let",
+        "have",
+        "do",
+        "go",
+        "come",
+        "get",
+        "make",
+        "keep",
+        "take",
+        "use",
+        "look",
+        "work",
+        "try",
+        "think",
+        "run",
+        "start",
+        "help",
+        "move",
+        "set",
+        "put",
+        "note",
+        "report",
+    )
+)
+_NEG_IMPERATIVE = re.compile(
+    r"^\W*(?:don't|do not)\s+(?:forget|send|share|use|reply|post|wait|hesitate|change|delete|forward|sign)\b",
     _I,
 )
-_ANYONE = re.compile(r"\b(?:anyone|anybody|someone|somebody|somone|any of you|does any one)\b", _I)
-_LETS = _Gated(("let",), r"\blet's\b|\blet us (?!know\b)\w+")
-_PLEASANTRY = re.compile(
+
+
+def _imperative(v: View) -> bool:
+    if _NEG_IMPERATIVE.match(v.body):
+        return True
+    fw = first_word(v.body)
+    if fw not in ACTION_VERBS or _NOT_IMPERATIVE.match(v.body):
+        return False
+    if fw in _LIGHT_VERBS:
+        return (
+            bool(_LIGHT_IMPERATIVE.match(v.body))
+            or len(v.body.split()) >= 4
+            and fw in ("try", "run", "set", "put", "note")
+        )
+    return True
+
+
+# --------------------------------------------------------------------------- modifier patterns
+
+_HEDGE = (
+    _FP + r"(?:\s+(?:might|may|could possibly|probably will|will probably|will possibly)|'ll (?:probably"
+    r"|possibly))\b"
+    r"|\b(?:maybe|perhaps|possibly)\s+(?:i|we)\b|\bnot sure (?:if|whether|that) (?:i|we)\b"
+    r"|" + _FP + r"(?:'ll| will)\s+(?:see|think about|try and see)\b|\bhopefully\b|\bi hope to\b"
+)
+_SELF_COND = (
+    r"(?<!see )(?<!check )(?<!out )(?<!ask )(?<!know )(?<!wonder )"
+    r"\bif\s+(?:i|we)\s+(?:can|could|have (?:the )?time|get (?:a |the )?chance|get around|manage"
+    r"|find (?:the )?time|am able|are able|'m able|'re able|remember)\b"
+    r"|\bif\s+(?:time|possible)\b|\btime permitting\b"
+)
+_NEGATED = (
+    _FP + r"\s*(?:won't|wont|will not|can't|cant|cannot|can not|couldn't|could not|am not able|'m not able"
+    r"|are not able|'re not able|am unable|'m unable|are unable|'re unable|shall not|'m not going to"
+    r"|am not going to|are not going to|'re not going to|'ll not|do not plan|don't plan|don't intend)\b"
+    r"|\bnot be able to\b|\bno longer\b|\bhave to decline\b|\bunwilling to\b"
+    r"|\bnot (?:willing|prepared|in a position|going) to\b"
+)
+_PAST = (
+    _FP + r"\s+(?:have|'ve|had|'d)\s+(?:already\s+|just\s+)?(?:\w+ed|sent|done|made|written|given|taken"
+    r"|put|set|told|spoken|met|got|gotten|shared|read|run|begun|built|found|left|heard|seen)\b"
+    r"|"
+    + _FP
+    + r"\s+(?:already|just)\s+\w+ed\b|"
+    + _FP
+    + r"\s+(?:sent|did|was|were|made|wrote|gave|took|told"
+    r"|spoke|met|got|shared|forwarded|attached|called|emailed|submitted|posted|talked|mentioned|informed"
+    r"|checked|asked|went|thought|decided|agreed|tried|held|finished|completed|fixed|updated|added)\b"
+    r"|\battached (?:is|are|please find)\b|\bplease find attached\b|\benclosed (?:is|are)\b"
+    r"|\bhere (?:is|are) the\b"
+)
+_STATE_FUTURE = (
+    _FP + r"(?:'ll| will| shall|'m going to| am going to|'re going to| are going to)\s+"
+    r"(?:be\s+(?:out|away|off|on (?:vacation|holiday|leave|pto)|traveling|travelling|in (?:the office|town"
+    r"|the air)|back|unavailable|offline|late|there|around|here|in\b|fine|ok|okay)"
+    r"|need\b|miss\b|remember\b|never\b|always\b|see\b|have to\b|be\s+\w+ing\s+(?:in|at|to)\b)"
+)
+_PLEASANTRY = (
     r"^\W*(?:how are (?:you|things)|how(?:'s| is) (?:it going|everything|your (?:week|day|weekend))"
-    r"|how have you been"
-    r"|(?:can|could) (?:you|everyone|everybody|people) (?:all )?(?:hear|see) (?:me|us|my screen)"
-    r"|is my (?:screen|audio|mic)|hope (?:you|all|this|everything)|what's up|how was (?:your"
-    r"|the) (?:weekend|trip|holiday|vacation))",
-    _I,
+    r"|how have you been|hope (?:you|all|this|everything)|what's up|how was (?:your|the)"
+    r" (?:weekend|trip|holiday|vacation))"
+    r"|\b(?:happy|glad|pleased|delighted) to (?:help|assist|be of (?:help|service)|hear|see|note|learn|report"
+    r"|announce|say|share that|welcome|introduce)\b(?!\s+(?:with|you with|on)\b)"
+    r"|\b(?:look|looking) forward to\b|\b(?:thanks|thank you)(?: so much| again)? for\b"
+    r"|\b(?:nice|great|good|lovely) (?:to (?:meet|see|hear from|talk to|catch up with)|meeting|seeing"
+    r"|chatting)\b"
+    r"|\bhave a (?:good|great|nice|lovely) (?:day|week|weekend|evening|one)\b"
+    r"|\b(?:let me|i(?:'d| would)) (?:just )?(?:say|add) (?:how|that i'm|thanks)\b"
 )
-_RHETORICAL = re.compile(
+_RHETORICAL = (
     r"\bneed (?:i|we) say more\b|\bwhat could (?:possibly )?go wrong\b|\bwhy bother\b|^\W*because\b.*\?\W*$"
-    r"|[\"”]\s*\?|\?\s*[\"”]\W*$"
-    r"|\b(?:who cares|who knows|what's the point|why not|isn't it|aren't they|wasn't it"
-    r"|don't you think|right)\?\W*$"
-    r"|^\W*(?:guess what|you know what|what else)\b|\?!|!\?"
-    r"|^\W*why\s+(?!not\b|do\b|does\b|did\b|is\b|are\b|was\b|were\b|would\b|should\b|can\b|could\b"
-    r"|will\b|has\b|have\b|had\b|isn't\b|aren't\b|don't\b|doesn't\b|didn't\b|won't\b|wouldn't\b)[a-z]+\b.*\?"
-    r"|\b(?:do|did) you (?:really|seriously|honestly) (?:mean|think|believe|expect|want)\b",
-    _I,
+    r"|\b(?:who cares|who knows|what's the point|isn't it|aren't they|wasn't it|don't you think"
+    r"|you know)\?\W*$|^\W*(?:guess what|you know what|what else)\b|\?!|!\?"
+    r"|\b(?:do|did) you (?:really|seriously|honestly) (?:mean|think|believe|expect|want)\b"
+    r"|\bwho would(?:n't)? (?:want|have thought)\b"
+    r"|^\W*who (?:doesn't|does not|wouldn't|would not|isn't|can't|couldn't|didn't)\b.*\?\W*$"
 )
-_GREETING = re.compile(
-    r"^\W*(?:hi|hello|hey|dear|thanks|thank you|cheers|regards|best|all|folks|team|ok|okay|sure|yes|no|great)"
-    r"\b[^\s]*\s*",
-    _I,
+_SELF_QUESTION = (
+    r"^\W*(?:(?:um|uh|so|and|oh|now)[,\s]+)*(?:what (?:was|am|did) i (?:saying|going to say|doing"
+    r"|talking about)"
+    r"|where (?:was|were) (?:i|we)|what else(?: do i| did i)?|how do i put (?:it|this)|what's the word"
+    r"|what do you call (?:it|that|them)|what's (?:it|that|his|her) name|where am i|let me (?:see|think)"
+    r"|what (?:is|was) it(?: called)?|how shall i put it)\b"
 )
-_VOCATIVE = re.compile(r"^\W*(?:@?[A-Z][\w.'-]{1,20}(?:\s+[A-Z][\w.'-]{1,20})?)\s*(?:[,:]|\s[-–—]\s)\s*")
-_FIRST_WORD = re.compile(r"^\W*([A-Za-z][a-z'-]*)")
-_BOILERPLATE = re.compile(
+_TAG_QUESTION = (
+    r"^\W*(?:(?:um|uh|oh|and|so)[,\s]+)*(?:right|really|yeah|yes|no|okay|ok|huh|hmm|what|sorry|pardon|"
+    r"is it|isn't it|are they|aren't they|do you|don't you|did you|you know|you think|you see|see|eh|correct"
+    r"|true|exactly|seriously|such as|like what|and|or|so)"
+    r"\W*\?+\W*$"
+)
+_BACKCHANNEL = (
+    r"^\W*(?:(?:yeah|yes|yep|yup|yea|ok|okay|right|sure|uh-huh|uh huh|mm-hmm|mhm|mm|hmm|huh|oh|ah|um|uh"
+    r"|wow|cool|great|good|nice|fine|alright|all right|exactly|absolutely|definitely|true|indeed|i see"
+    r"|got it|gotcha|makes sense|sounds good|sounds great|fair enough|no|nope|thanks|thank you|okay then"
+    r"|perfect|agreed|interesting|of course|i agree|me too|same here|go ahead|go on|sorry|pardon|excuse me"
+    r"|i think so|i guess|i don't know|not really|that's right|that's true|that's it|that's fine|so)"
+    r"[\s,.!-]*)+$"
+)
+_FLOOR = (
+    r"\b(?:let me|i'll|i will|i'm going to|let's|we'll|i can|allow me to)\s+(?:just\s+|quickly\s+|now\s+)?"
+    r"(?:share (?:my|the) screen|stop sharing|pull (?:it|that|this|up)|bring (?:it|that) up|hand (?:it )?over"
+    r"|turn it over|pass it (?:over|back|on)|keep (?:an eye on|track of) (?:the )?(?:time|clock|agenda)"
+    r"|take notes|start (?:with|by|off|recording)|begin (?:with|by)|kick (?:it|things|us) off|go first"
+    r"|move on|wrap (?:up|it up)|stop (?:there|here)|leave it there|get started|recap|summari[sz]e"
+    r"|go (?:back|through the agenda|around the (?:room|table))|switch (?:gears|topics)|introduce|explain"
+    r"|clarify|rephrase|repeat|be clear|point out|note that|remind (?:everyone|you all)|finish (?:up"
+    r"|my thought)"
+    r"|jump in|interrupt|come back to (?:that|this)|park (?:that|this)|table (?:that|this)|mute|unmute"
+    r"|take (?:it |this |that )?offline|talk about (?:it|this|that) (?:later|offline)"
+    r"|think about (?:it|that)|see\b|check (?:my|the) (?:notes|screen))"
+    r"|\b(?:let's|let us|we'll|we can|why don't we) (?:take (?:a|an|\w+) (?:minutes?|min|break|breather)"
+    r"|break"
+    r"|reconvene|pause|stop here|wrap up|call it a day)\b|\breconvene\b"
+    r"|^\W*(?:sorry,?\s+)?(?:go ahead|you go ahead|after you|sorry,? go on|you first|next slide|next topic"
+    r"|moving on|back to"
+    r" (?:you|the agenda)|any (?:other )?questions|can (?:you|everyone|everybody) (?:all )?(?:hear|see)"
+    r" (?:me|us|my screen|this)|is (?:my|this) (?:screen|audio|mic)|are you there|can you hear me)\b"
+    r"|\b(?:we|i) can (?:take|discuss|talk about) (?:it |this |that )?(?:offline|later)\b"
+    r"|\bwe can take offline\b"
+    r"|\b[A-Z][a-z]+ (?:is going to|will|'ll) (?:drive|run|lead|moderate|chair|facilitate|host|present|demo)"
+    r" (?:the |this |today's )?(?:demo|meeting|call|session|discussion|presentation|walkthrough)\b"
+)
+_CHASE = (
+    r"^\W*(?:(?:hi|hello|hey)\b[^.!?]{0,30}[,.!]?\s*)?(?:just\s+)?(?:bumping|bump|circling back|checking in"
+    r"|following up|follow(?:ing)? up|pinging|nudging|resurfacing|re-?sending|chasing|any update|any news"
+    r"|gentle reminder|friendly reminder|quick reminder|reminder)\b"
+    r"|\b(?:bumping|bump) (?:this|it|that)\b|\bfollowing up on (?:my|our|the) (?:last|earlier|previous"
+    r"|below)\b"
+    r"|\bdid you (?:get|have) a chance to\b|\bany (?:update|news|progress) on (?:this|that|the above|my)\b"
+    r"|\b(?:still|yet to) (?:waiting|hear)\b|\bhaven't heard back\b|\bhave not heard back\b"
+    r"|\bhaven't seen\b.{0,40}\byet\b|\bdon't think we've (?:seen|received|heard)\b"
+)
+_BOILERPLATE = (
     r"^\s*file \"[^\"]+\", line \d+|\btraceback \(most recent call last\)|^\s*at [\w.$]+\([\w.]+:\d+\)"
     r"|\bunsubscribe\b|\bsent from my (?:iphone|ipad|android|blackberry|mobile|phone|galaxy)\b"
     r"|\bget outlook for\b|\bconfidential(?:ity)?\b.*\b(?:intended|recipient)\b|\bintended recipient\b"
@@ -393,225 +640,203 @@ _BOILERPLATE = re.compile(
     r"|\bthis (?:communication|transmission)\b|\bdelete it from your\b|\bvirus(?:es)? (?:free|scan)"
     r"|\bview (?:this email )?in (?:your )?browser\b|\bclick here\b|\bmanage (?:your )?preferences\b"
     r"|^\W*(?:-- ?|__+|==+)\s*$|^\W*(?:on .{5,80} wrote:|-+ ?original message ?-+|from: .+|sent: .+|to: .+"
-    r"|subject: .+|cc: .+)\s*$",
-    _I,
+    r"|subject: .+|cc: .+)\s*$"
+    r"|\bwe (?:will|'ll) send you (?:the|a) (?:full )?(?:recording|replay|link)s? if you register\b"
+    r"|\bregister (?:now|here|today)\b|\bwebinar\b"
 )
-_SIGNOFF = re.compile(
-    r"^\W*(?:thanks|thank you|thx|cheers|regards|best|best regards|kind regards|warm regards"
-    r"|sincerely|br|ttyl"
-    r"|talk soon|all the best|many thanks|have a (?:good|great|nice) \w+)\W*(?:\w+\W*)?$",
-    _I,
+_SIGNOFF = (
+    r"^\W*(?:thanks|thank you|thx|cheers|regards|best|best regards|kind regards|warm regards|sincerely|br"
+    r"|ttyl|talk soon|all the best|many thanks|have a (?:good|great|nice) \w+|see you|see you (?:then|soon))"
+    r"\W*(?:\w+\W*)?$"
 )
+
+
+_PLEASE_RX = _Gated(*_PLEASE)
+_PLEASE_FORMULA_RX = re.compile(_PLEASE_FORMULA, _I)
+
+
+def _please(v: View) -> bool:
+    return _PLEASE_RX.search(v.text, v.low) and not _PLEASE_FORMULA_RX.search(v.text)
+
+
+def _named_future(v: View) -> bool:
+    m = _NAMED_FUTURE_RX.match(v.body)
+    return m is not None and first_word(v.body) not in NOT_NAMES
+
+
+_NAMED_FUTURE_RX = re.compile(_NAMED_FUTURE)
+
+# Leading words that are never a person's name ("This will", "Today I'll").
+NOT_NAMES = frozenset(
+    """i we you he she they it this that these those there here everyone someone somebody anyone
+    anybody nobody who what which the a an our my your their his her its all both each some any none
+    no yes ok okay sure yeah well so um uh oh right also then but and or if when as maybe perhaps probably
+    hopefully today tomorrow tonight monday tuesday wednesday thursday friday saturday sunday next action
+    note notes agenda team folks people legal sales engineering support marketing finance product
+    security thanks thank please just now again happy glad sorry great good""".split()
+)
+
+CUES: tuple[Cue, ...] = (
+    # commissive
+    Cue(
+        "fp_future",
+        "commissive",
+        "I/we + will, shall, going to, plan to (main clause)",
+        _main_clause(*_FP_FUTURE),
+    ),
+    Cue(
+        "you_will_have",
+        "commissive",
+        "you'll have it from us, I promise, I'm committing to",
+        _main_clause(*_YOU_WILL_HAVE),
+    ),
+    Cue(
+        "known_future",
+        "commissive",
+        "a person known in the conversation + will (set by the extractor)",
+        lambda _v: False,
+    ),
+    Cue("fp_and_will", "commissive", "I/we <verb> ... and will <verb>", _main_clause(*_FP_AND_WILL)),
+    Cue(
+        "fp_progressive",
+        "commissive",
+        "I'm / we're sending, preparing, looking into ...",
+        _main_clause(*_FP_PROGRESSIVE),
+    ),
+    Cue("fp_offer", "commissive", "I'd be happy / glad / willing to", _main_clause(*_FP_OFFER)),
+    Cue("fp_can", "commissive", "I/we can + a delivery verb (an offer)", _main_clause(*_FP_CAN)),
+    Cue("let_me", "commissive", "let me / allow me to + verb", _main_clause(*_LET_ME)),
+    Cue("take_on", "commissive", "will do, on it, leave it with me, I'll handle it", _search(*_TAKE_ON)),
+    Cue(
+        "bare_will",
+        "commissive",
+        "a subjectless chat reply: Will send it, On it, Can do",
+        _on_body(_BARE_WILL),
+    ),
+    Cue("team_future", "commissive", "our team / Legal / support will + verb", _on_body(_TEAM_FUTURE)),
+    Cue("named_future", "commissive", "a named person will + verb (Priya will send)", _named_future),
+    Cue(
+        "fp_need", "commissive", "I/we need to / have to + verb (an obligation taken on)", _search(*_NEED_TO)
+    ),
+    Cue("passive_future", "commissive", "X will be sent / posted / shared", _search(*_PASSIVE_FUTURE)),
+    Cue("action_item", "commissive", "an Action item: / TODO: line", _anywhere(_ACTION_ITEM)),
+    Cue("offer_q", "commissive", "shall I / can we ... ? (an offer put as a question)", _on_body(_OFFER_Q)),
+    # directive
+    Cue("question", "directive", "an interrogative sentence or one ending in ?", lambda v: v.question),
+    Cue("please", "directive", "please / kindly (not a formula)", _please),
+    Cue("you_modal", "directive", "can / could / would you (anyone, everyone)", _search(*_YOU_MODAL)),
+    Cue("you_should", "directive", "you / someone should, need to, might want to", _search(*_YOU_SHOULD)),
+    Cue(
+        "we_should",
+        "directive",
+        "we should / need to / ought to (a suggestion to the group)",
+        _search(*_WE_SHOULD),
+    ),
+    Cue("suggest", "directive", "why don't you, how about, I suggest, maybe you could", _search(*_SUGGEST)),
+    Cue("let_know", "directive", "let me know, get back to me, send me, tell me", _search(*_LET_KNOW)),
+    Cue(
+        "indirect",
+        "directive",
+        "I was wondering, I'd appreciate, I need you to, feedback welcome",
+        _search(*_INDIRECT),
+    ),
+    Cue("lets", "directive", "let's / let us + verb / shall we", _search(*_LETS)),
+    Cue("anyone", "directive", "addressed to anyone / someone", _anywhere(_ANYONE)),
+    Cue("imperative", "directive", "opens with the base form of an action verb", _imperative),
+    # modifiers
+    Cue("hedge", "modifier", "I might, maybe I'll, hopefully, I'll see", _anywhere(_HEDGE)),
+    Cue("self_cond", "modifier", "if I get a chance, time permitting", _anywhere(_SELF_COND)),
+    Cue("negated", "modifier", "I won't, I can't, not able to (a decline)", _anywhere(_NEGATED)),
+    Cue("past", "modifier", "I sent, I've attached, here is (already done)", _anywhere(_PAST)),
+    Cue(
+        "state_future",
+        "modifier",
+        "I'll be out, I'll need, I'll see (a state, not an act)",
+        _anywhere(_STATE_FUTURE),
+    ),
+    Cue("pleasantry", "modifier", "happy to help, looking forward to, how are you", _anywhere(_PLEASANTRY)),
+    Cue("rhetorical", "modifier", "a question that expects no answer", _anywhere(_RHETORICAL)),
+    Cue(
+        "self_question",
+        "modifier",
+        "a question to oneself: where was I, what's the word",
+        _on_body(_SELF_QUESTION),
+    ),
+    Cue("tag_question", "modifier", "a bare tag or echo: right? really? you know?", _anywhere(_TAG_QUESTION)),
+    Cue("backchannel", "modifier", "yeah, okay, uh-huh, sounds good, go ahead", _anywhere(_BACKCHANNEL)),
+    Cue(
+        "floor",
+        "modifier",
+        "manages the conversation itself: share my screen, move on, X will drive the demo",
+        _text_or_body(_FLOOR),
+    ),
+    Cue(
+        "chase",
+        "modifier",
+        "bumping this, following up, any update: a chase of an earlier ask",
+        _anywhere(_CHASE),
+    ),
+    Cue(
+        "boilerplate",
+        "modifier",
+        "signature, disclaimer, reply header, newsletter footer",
+        _anywhere(_BOILERPLATE),
+    ),
+    Cue("signoff", "modifier", "thanks, regards, cheers (a closing)", _anywhere(_SIGNOFF)),
+)
+CUE_BY_NAME = {c.name: c for c in CUES}
+COMMISSIVE = frozenset(c.name for c in CUES if c.group == "commissive")
+DIRECTIVE = frozenset(c.name for c in CUES if c.group == "directive")
 
 
 @dataclass(frozen=True, slots=True)
 class Cues:
-    """Which cues fired in one sentence."""
+    """The cues that fired in one sentence, and the view they were read from."""
 
-    question: bool = False
-    please: bool = False
-    you_modal: bool = False
-    you_should: bool = False
-    offer_q: bool = False
-    let_know: bool = False
-    indirect: bool = False
-    anyone: bool = False
-    imperative: bool = False
-    lets: bool = False
-    fp_future: bool = False
-    fp_offer: bool = False
-    fp_need: bool = False
-    bare_will: bool = False
-    passive_future: bool = False
-    action_item: bool = False
-    hedge: bool = False
-    self_cond: bool = False
-    decline: bool = False
-    past: bool = False
-    state_future: bool = False
-    not_promise: bool = False
-    pleasantry: bool = False
-    rhetorical: bool = False
-    boilerplate: bool = False
-    signoff: bool = False
+    fired: frozenset[str]
+    body: str
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.fired
 
     def names(self) -> list[str]:
-        return [f.name for f in fields(self) if getattr(self, f.name)]
+        """Fired cue names in table order."""
+        return [c.name for c in CUES if c.name in self.fired]
 
     @property
     def commissive(self) -> bool:
-        return self.fp_future or self.fp_offer or self.bare_will or self.action_item or self.offer_q
+        return not self.fired.isdisjoint(COMMISSIVE)
 
     @property
     def directive(self) -> bool:
-        return (
-            self.question
-            or self.please
-            or self.you_modal
-            or self.let_know
-            or self.indirect
-            or self.imperative
-            or (self.anyone and self.question)
-        )
-
-
-_LEAD_PAREN = re.compile(r"^\([^)]{1,40}\)\s*")
-_LEAD_CONJ = re.compile(r"^(?:and|then|also|so|or|but|plus|oh|anyway|ps|p\.s\.)\b[,:]?\s+", _I)
-
-
-def strip_lead(sentence: str) -> str:
-    """The sentence without a leading bullet, greeting or vocative ("Jan - ", "Dana, ")."""
-    s = sentence.lstrip(" \t-*•>·#0123456789.)[]xX")
-    s = _LEAD_PAREN.sub("", s)
-    s = _LEAD_CONJ.sub("", s)
-    for _ in range(2):
-        m = _VOCATIVE.match(s)
-        if m and len(s) - m.end() > 8:
-            s = s[m.end() :]
-            continue
-        m = _GREETING.match(s)
-        if (
-            m
-            and m.end() < len(s)
-            and len(s) - m.end() > 8
-            and s[m.end() - 1] in ",!:- "
-            and m.group(0).strip()
-        ):
-            if s[: m.end()].rstrip().endswith((",", "!", ":", "-")):
-                s = s[m.end() :]
-                continue
-        break
-    return s
-
-
-def first_word(sentence: str) -> str:
-    m = _FIRST_WORD.match(sentence)
-    return m.group(1).lower() if m else ""
-
-
-def _inside_quotes(sentence: str, pos: int) -> bool:
-    before = sentence[:pos]
-    return before.count('"') % 2 == 1 or before.count("“") > before.count("”")
-
-
-def _main_clause(pat: _AnyOf, sentence: str, low: str) -> bool:
-    """True when ``pat`` matches outside quotes and outside a purpose or conditional clause."""
-    for m in pat.finditer(sentence, low):
-        a = m.start()
-        if _inside_quotes(sentence, a):
-            continue  # reported or quoted speech: someone else's words
-        window = sentence[max(0, a - 12) : m.end()]
-        if _PURPOSE.search(window) or _SUBORDINATE.search(sentence[max(0, a - 20) : m.end() + 4]):
-            continue
-        return True
-    return False
-
-
-_QMARK_END = re.compile(r"\?\s*[)\"'”]?\s*(?:[:;)(]-?[)(DP]|:-?\))?$")
-_NEG_IMPERATIVE = re.compile(
-    r"^\W*(?:don't|do not)\s+(?:forget|bookmark|send|share|use|reply|post|"
-    r"wait|hesitate|worry|change|delete|forward)\b",
-    _I,
-)
-# "Review is done", "Work we did": a noun, not a verb, when a subject pronoun or "is" follows.
-_NOT_IMPERATIVE = re.compile(r"^\W*\w+\s+(?:i|we|they|he|she|is|are|was|were|has|have)\b", _I)
-_LIGHT_IMPERATIVE = re.compile(
-    r"^\W*(?:let (?:me|us|them) know|have a look|take a look|do (?:not|n't)|go (?:ahead|to)"
-    r"|come (?:to|join)|get (?:me|us|back|in touch)|make sure|keep (?:me|us)"
-    r"|take (?:a|the|care))\b",
-    _I,
-)
-_LIGHT_VERBS = frozenset(("let", "have", "do", "go", "come", "get", "make", "keep", "take"))
-_TRIGGERS: tuple[_Gated | _AnyOf, ...] = (
-    _FP_FUTURE,
-    _FP_OFFER,
-    _PLEASE,
-    _YOU_MODAL,
-    _YOU_SHOULD,
-    _LET_KNOW,
-    _INDIRECT,
-    _PASSIVE_FUTURE,
-    _LETS,
-)
-
-
-def _is_question(sentence: str, body: str) -> bool:
-    stripped = sentence.rstrip()
-    return stripped.endswith("?") or bool(_INTERROGATIVE.match(body)) or bool(_QMARK_END.search(stripped))
-
-
-def _triggered(sentence: str, body: str, low: str, question: bool) -> bool:
-    if question or _ACTION_ITEM.match(sentence) or _BARE_WILL.match(body):
-        return True
-    fw = first_word(body)
-    if fw in ACTION_VERBS or fw in ("don't", "do"):
-        return True
-    for pat in _TRIGGERS:
-        if pat.search(sentence, low):
-            return True
-    return bool(_OFFER_Q.match(body))
-
-
-def triggered(sentence: str) -> bool:
-    """Cheap gate: could this sentence be a commitment or a request at all?
-
-    True when any commissive or directive cue fires (the blockers are not
-    computed). A sentence with no trigger never yields an item, so the
-    extractor skips the rest of the analysis and the model for it.
-    """
-    body = strip_lead(sentence)
-    return _triggered(sentence, body, sentence.lower(), _is_question(sentence, body))
+        return not self.fired.isdisjoint(DIRECTIVE)
 
 
 def analyze(sentence: str) -> Cues:
-    """The cues in one sentence."""
-    cues = _analyze(sentence, gate=False)
-    assert cues is not None
-    return cues
+    """Every cue of the table tested on one sentence."""
+    v = view(sentence)
+    return Cues(frozenset(c.name for c in CUES if c.test(v)), v.body)
 
 
-def analyze_gated(sentence: str) -> Cues | None:
-    """The cues in one sentence, or ``None`` when no trigger fires (see :func:`triggered`)."""
-    return _analyze(sentence, gate=True)
+# The cheap gate: triggers are the commissive and directive cues whose test is
+# fast; a sentence that fires none of them cannot be an item.
+_GATE_WORDS = re.compile(
+    r"\b(?:i|we|let|please|pls|kindly|you|u|anyone|anybody|someone|somebody|everyone|will|shall|can|could"
+    r"|would|should|must|need|needs|have to|want|wonder|wondering|appreciate|welcome|appreciated|action|todo"
+    r"|next steps?|follow|feel free|make sure|forget|remember|on it|legal|team|our|why|how|what|any"
+    r"|bump|bumping|circling|checking|following|reminder|pinging|nudging|heard)\b"
+)
 
 
-def _analyze(sentence: str, *, gate: bool) -> Cues | None:
-    body = strip_lead(sentence)
-    low = sentence.lower()
-    question = _is_question(sentence, body)
-    if gate and not _triggered(sentence, body, low, question):
-        return None
-    fw = first_word(body)
-    if fw in ("don't", "do") and _NEG_IMPERATIVE.match(body):
-        fw = "send"  # negative imperative
-    imperative = fw in ACTION_VERBS and not _NOT_IMPERATIVE.match(body)
-    if imperative and fw in _LIGHT_VERBS:
-        imperative = bool(_LIGHT_IMPERATIVE.match(body))
-    return Cues(
-        question=question,
-        please=bool(_PLEASE.search(sentence, low)) and not _PLEASE_BOILER.search(sentence),
-        you_modal=bool(_YOU_MODAL.search(sentence, low)),
-        you_should=bool(_YOU_SHOULD.search(sentence, low)),
-        offer_q=bool(_OFFER_Q.match(body)),
-        let_know=bool(_LET_KNOW.search(sentence, low)),
-        indirect=bool(_INDIRECT.search(sentence, low)),
-        anyone=bool(_ANYONE.search(sentence)),
-        imperative=imperative,
-        lets=bool(_LETS.search(sentence, low)),
-        fp_future=_main_clause(_FP_FUTURE, sentence, low),
-        fp_offer=_main_clause(_FP_OFFER, sentence, low),
-        fp_need=bool(_FP_NEED.search(sentence)),
-        bare_will=bool(_BARE_WILL.match(body)),
-        passive_future=bool(_PASSIVE_FUTURE.search(sentence, low)),
-        action_item=bool(_ACTION_ITEM.match(sentence)),
-        hedge=bool(_HEDGE.search(sentence)),
-        self_cond=bool(_SELF_COND.search(sentence)),
-        decline=bool(_DECLINE.search(sentence)),
-        past=bool(_PAST.search(sentence)),
-        state_future=bool(_STATE_FUTURE.search(sentence)),
-        not_promise=bool(_FUTURE_MEANING_NOT_PROMISE.search(sentence)),
-        pleasantry=bool(_PLEASANTRY.search(body)),
-        rhetorical=bool(_RHETORICAL.search(sentence)),
-        boilerplate=bool(_BOILERPLATE.search(sentence)),
-        signoff=bool(_SIGNOFF.match(sentence)),
-    )
+def triggered(sentence: str) -> bool:
+    """Could this sentence be a commitment or a request at all? (cheap; no blockers computed)
+
+    True for a question, an imperative, an action-item line, or a sentence with
+    any of the words that commissive and directive cues are made of. A sentence
+    with no trigger never yields an item, so the extractor skips the rest of the
+    analysis and the model for it.
+    """
+    v = view(sentence)
+    if v.question or _imperative(v):
+        return True
+    return bool(_GATE_WORDS.search(v.low)) or _named_future(v)

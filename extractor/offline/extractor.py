@@ -2,39 +2,35 @@
 
 Pipeline for one document:
 
-1. **units** (:mod:`.units`, :mod:`.sentences`): the document text (or each
-   speaker segment) is split into sentences with exact offsets; quoted lines
-   (``>``), reply headers, signature delimiters, code and boilerplate are
-   skipped; bullets under an "Action items" heading (or a line starting
-   "Action item:") are marked as action items.
-2. **detection**: each sentence gets linguistic cues (:mod:`.cues`) and a
-   probability from the trained detector (:mod:`.model`); rules decide whether
-   it is a commitment (a commissive whose subject is the author, "we", or a
-   named person) and/or a request (a directive or question addressed to the
-   reader). Hedges, self-conditions, declines, past tense and states block
-   commitments; pleasantries and rhetorical questions block requests.
-3. **direction**: a commitment is ours to keep, a request is one made to us.
-   The author is the email sender or the segment's speaker. When the author is
-   internal, their commitments are kept and their questions are not requests
-   to us; when the author is external, their questions are requests to us and
-   their own promises are not ours; when nobody's side is known (no company
-   domains configured), the author is taken as "us" for commitments and their
-   questions as requests made to the readers.
-4. **resolution** (:mod:`.people`, :mod:`.actions`, :mod:`.dates`): owner
-   (author, the named person, or the action item's assignee, resolved to a
-   participant or the directory), counterparty (a named external person, else
-   the external recipients), short imperative action, due date relative to
-   ``occurred_at``. A request's owner is whom it addresses (a leading vocative
-   or @mention, else the internal recipient); its counterparty is the asker.
+1. **units** (:mod:`.units`, :mod:`.sentences`): the text (or each speaker
+   turn) is split into sentences with exact offsets; quoted lines, reply
+   headers, signatures, code and boilerplate are skipped; lines under an
+   "Action items" heading are marked. A sentence that coordinates two acts
+   ("I'll send the docs Tuesday, and Priya will walk you through it") is cut
+   into one clause per act (:func:`clauses`).
+2. **decision** (:mod:`.rules`): named hard rules, then the two calibrated
+   heads of the detector (:mod:`.model`) with thresholds chosen by
+   cross-validation on training data.
+3. **direction**: who acts comes from the grammar: the writer or speaker ("I",
+   "we", a subjectless "Will do"), their team ("Legal will"; the owner is the
+   writer, the team stays in the action), or a named person ("Priya will").
+   A commitment by someone on the customer's side is kept, owned by them and
+   flagged ``customer_promise`` (never ours). A request is one made to us: a
+   question or ask from our own side is not. With no company domains
+   configured, every author is taken as "us" for commitments and their
+   questions as requests made to the others present.
+4. **resolution** (:mod:`.people`, :mod:`.actions`, :mod:`.dates`): owner,
+   counterparty, short imperative action, due date relative to ``occurred_at``.
 
-Pre-filter API for the LLM backend: :meth:`OfflineExtractor.candidates` (spans
-that plausibly hold an item), :meth:`~OfflineExtractor.score_text` and
-:meth:`~OfflineExtractor.plausible`.
+Pre-filter API for the LLM backend: :meth:`OfflineExtractor.candidates`,
+:meth:`~OfflineExtractor.score_text` and :meth:`~OfflineExtractor.plausible`.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import ClassVar
 
 from extractor.base import Extractor
@@ -42,38 +38,91 @@ from extractor.offline.actions import (
     ADDRESS,
     COMMIT_LEAD,
     LET_ME,
-    NAMED_FUTURE,
-    NOT_NAMES,
     REQUEST_LEAD,
     action_item_body,
     clause_start,
     make_action,
 )
-from extractor.offline.cues import Cues, analyze, analyze_gated, strip_lead
+from extractor.offline.cues import NOT_NAMES, Cues, analyze, strip_lead, triggered
 from extractor.offline.dates import find_due
 from extractor.offline.model import DetectorModel, default_model, rules_digest
 from extractor.offline.people import Directory, People
+from extractor.offline.rules import Context, Decision, decide
 from extractor.offline.sentences import split_sentences
 from extractor.offline.units import Unit, units
 from followthrough.types import AlignmentStatus, Evidence, ExtractedItem, Participant, SourceDocument
 
-_THIRD_PERSON = re.compile(r"^\W*(?:it|this|that|there|they|he|she)\b", re.I)
+# The pre-filter sends a sentence to the paid model when its better calibrated
+# probability reaches this share of the lower head threshold: it errs toward
+# recall (measured by benchmarks/llm_prefilter.py), the model decides.
+PREFILTER_SHARE_OF_THRESHOLD = 0.5
 
-# Thresholds on the detector probability (global, not per sentence).
-COMMIT_MIN_P = 0.15
-REQUEST_MIN_P = 0.35
-IMPERATIVE_MIN_P = 0.5
-CANDIDATE_MIN_P = 0.35
-PLEASE_MIN_P = 0.15
-FP_NEED_IS_COMMITMENT = True
-YOU_SHOULD_MIN_P = 0.75
+# A second act inside one sentence: ", and I'll", "; we will", " and Priya will", ", could you".
+_SECOND_ACT = re.compile(
+    r"(?:[,;]\s*(?:and\s+|but\s+|then\s+|plus\s+|also\s+)?|\s+(?:and|but|then|plus)\s+)"
+    r"(?=(?:also\s+|then\s+)?(?:I|we|We|[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?|[Oo]ur\s+(?:\w+\s+)?\w+|you)"
+    r"(?:'ll|’ll|\s+(?:will|can|could|would|is going to|are going to|am going to|shall|to)\b))"
+    r"|[,;]\s*(?:and\s+|but\s+|also\s+|then\s+)?(?=(?:also\s+)?(?:could|can|would|will)\s+you\b)"
+)
+_SUBJECT_NAME = re.compile(
+    r"^@?(?P<name>[A-Z][\w'.-]{1,24}(?:\s+[A-Z][\w'.-]{1,24})?)\s+(?:will|'ll|is going|is gonna"
+    r"|has agreed|agreed|offered|volunteered|can|to)\b"
+)
+_TEAM_SUBJECT = re.compile(
+    r"^(?P<team>(?:our|my|the)\s+(?:\w+\s+)?(?:team|folks|people|engineers|group|department"
+    r"|side|office|staff|crew)|[A-Z][a-z]+)\s+(?:will|'ll|is going to|are going to|can|shall)"
+    r"\s+",
+    re.I,
+)
+_MIN_CLAUSE_WORDS = 3
+# A discourse marker of a new topic: after a chase, "Also, could you ..." is a new ask, not the chased one.
+_NEW_TOPIC = re.compile(
+    r"^\W*(?:also|in addition|additionally|separately|one more thing|another (?:question|thing)"
+    r"|on (?:a|another) (?:separate|different) (?:note|topic)|unrelated|p\.?s\.?)\b",
+    re.I,
+)
+
+
+def clauses(sentence: str) -> list[tuple[int, int]]:
+    """Spans of ``sentence`` holding one act each (the whole sentence when it holds one)."""
+    cuts = [m for m in _SECOND_ACT.finditer(sentence) if m.start() > 0]
+    if not cuts:
+        return [(0, len(sentence))]
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for m in cuts:
+        left = sentence[start : m.start()]
+        if len(left.split()) >= _MIN_CLAUSE_WORDS and len(sentence[m.end() :].split()) >= _MIN_CLAUSE_WORDS:
+            spans.append((start, m.start()))
+            start = m.end()
+    spans.append((start, len(sentence)))
+    return [(a, b) for a, b in ((a, len(sentence[:b].rstrip(" ,;"))) for a, b in spans) if b > a]
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """What :meth:`OfflineExtractor.explain` tells about one sentence.
+
+    ``parts`` holds each clause that carries an act of its own (the whole
+    sentence when it holds one) with its decision; ``items`` what the
+    extractor would store, direction and owner resolved.
+    """
+
+    sentence: str
+    parts: list[tuple[str, Decision]]
+    items: list[ExtractedItem]
+
+    @property
+    def decision(self) -> Decision:
+        """The decision on the first part (the whole sentence when it is one act)."""
+        return self.parts[0][1]
 
 
 class OfflineExtractor(Extractor):
-    """Rules plus a small trained detector; deterministic and fast (no network)."""
+    """Named rules plus a small calibrated detector; deterministic and fast (no network)."""
 
     name: ClassVar[str] = "offline"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
 
     def __init__(
         self,
@@ -90,19 +139,66 @@ class OfflineExtractor(Extractor):
     @property
     def prompt_version(self) -> str:
         """Rules and model in use: any change to either invalidates cached extractions."""
-        return f"rules-{rules_digest()[:12]}+model-{(self.detector.digest or 'memory')[:12]}"
+        return f"rules-{rules_digest()[:12]}+model-{self.detector.digest[:12]}"
 
     # ------------------------------------------------------------------ public API
 
     def extract(self, doc: SourceDocument) -> list[ExtractedItem]:
+        if doc.metadata.get("bulk"):
+            return []  # a newsletter or an automatic message: nobody promises or asks anything in it
         people = self.world.people(doc)
         items: list[ExtractedItem] = []
+        chased: set[str] = set()
         for unit in units(doc, people):
-            items.extend(self._classify(doc, unit, people))
+            for a, b in clauses(unit.text):
+                part = _sub_unit(unit, a, b)
+                if not part.action_item and not triggered(part.text):
+                    continue
+                author_key = (unit.author.email or unit.author.label()) if unit.author else ""
+                c = self._cues(part.text, people)
+                if "chase" in c:
+                    chased.add(author_key)
+                restated = author_key in chased and "chase" not in c and not _NEW_TOPIC.match(part.text)
+                ctx = Context(part.action_item, restated, doc.source == "meeting")
+                d = decide(part.text, self.detector, ctx, c)
+                items.extend(self._items(doc, part, d, people))
         return items
 
+    def _cues(self, text: str, people: People) -> Cues:
+        """The cues, plus ``known_future`` when the subject is a person known to the conversation."""
+        c = analyze(text)
+        if "named_future" in c:
+            m = _SUBJECT_NAME.match(c.body)
+            if (
+                m
+                and m.group("name").lstrip("@").split()[0].lower() not in NOT_NAMES
+                and people.known(m.group("name"))
+            ):
+                return Cues(c.fired | {"known_future"}, c.body)
+        return c
+
+    def explain(
+        self,
+        sentence: str,
+        *,
+        speaker: str | None = None,
+        internal: bool | None = None,
+        now: datetime | None = None,
+    ) -> Explanation:
+        """The decision on a sentence by ``speaker`` (ours when ``internal``) at ``now``, and its items."""
+        who = Participant(name=speaker or "Speaker", role="sender", internal=internal)
+        doc = SourceDocument(
+            source="email",
+            external_id="explain",
+            occurred_at=now or datetime.now(UTC),
+            participants=[who],
+            text=sentence,
+        )
+        parts = [(sentence[a:b], decide(sentence[a:b], self.detector)) for a, b in clauses(sentence)]
+        return Explanation(sentence, parts, self.extract(doc))
+
     def score_text(self, text: str) -> float:
-        """Highest detector probability over the sentences of ``text`` (0 when none)."""
+        """Highest calibrated probability over the sentences of ``text`` (0 when none)."""
         best = 0.0
         for a, b in split_sentences(text):
             s = text[a:b]
@@ -115,14 +211,17 @@ class OfflineExtractor(Extractor):
 
     def candidates(self, doc: SourceDocument) -> list[tuple[int, int]]:
         """Spans of ``doc.text`` that plausibly hold a commitment or a request (the LLM pre-filter)."""
+        floor = PREFILTER_SHARE_OF_THRESHOLD * min(
+            self.detector.commitment.threshold, self.detector.request.threshold
+        )
         out: list[tuple[int, int]] = []
         for unit in units(doc, self.world.people(doc)):
-            c = analyze(unit.text)
-            if c.boilerplate or c.signoff:
+            if not unit.action_item and not triggered(unit.text):
                 continue
-            if unit.action_item or c.commissive or c.directive or c.passive_future:
-                out.append((unit.start, unit.end))
-            elif self.detector.score(unit.text, c) >= CANDIDATE_MIN_P:
+            c = analyze(unit.text)
+            if "boilerplate" in c or "signoff" in c:
+                continue
+            if unit.action_item or c.commissive or c.directive or self.detector.score(unit.text, c) >= floor:
                 out.append((unit.start, unit.end))
         return out
 
@@ -130,138 +229,91 @@ class OfflineExtractor(Extractor):
         """False when no sentence of ``doc`` could hold a commitment or request (skip the paid model)."""
         return bool(self.candidates(doc))
 
-    # ------------------------------------------------------------------ classification
+    # ------------------------------------------------------------------ direction and items
 
-    def _classify(self, doc: SourceDocument, unit: Unit, people: People) -> list[ExtractedItem]:
-        s = unit.text
-        gated = analyze_gated(s)
-        if gated is None:
-            if not unit.action_item and not NAMED_FUTURE.match(strip_lead(s)):
-                return []
-            c = analyze(s)
-        else:
-            c = gated
-        if c.boilerplate or (c.signoff and not c.commissive):
-            return []
-        words = len(s.split())
-        if words < 2 and not c.question:
-            return []
-        p = self.detector.score(s, c)
-        author_internal = self.world.is_internal(unit.author)
+    def _items(self, doc: SourceDocument, unit: Unit, d: Decision, people: People) -> list[ExtractedItem]:
         out: list[ExtractedItem] = []
-
-        commit = self._commitment(doc, unit, c, p, people, author_internal)
-        if commit is not None:
-            out.append(commit)
-        if author_internal is not True and not unit.action_item:
-            req = self._request(doc, unit, c, p, people)
-            if req is not None:
-                out.append(req)
+        author_internal = self.world.is_internal(unit.author)
+        if d.commitment:
+            item = self._commitment(doc, unit, d, people)
+            if item is not None:
+                out.append(item)
+        if d.request and author_internal is not True and not unit.action_item:
+            out.append(self._request(doc, unit, d, people))
         return out
 
     def _commitment(
-        self,
-        doc: SourceDocument,
-        unit: Unit,
-        c: Cues,
-        p: float,
-        people: People,
-        author_internal: bool | None,
+        self, doc: SourceDocument, unit: Unit, d: Decision, people: People
     ) -> ExtractedItem | None:
         s = unit.text
-        owner: tuple[str | None, str | None, Participant | None]
-        if unit.action_item or c.action_item:
-            body, name = action_item_body(s)
-            if name:
-                label, email, part = people.find(name)
-                owner = (label, email, part)
-            elif unit.author is not None:
-                owner = (unit.author.label(), unit.author.email, unit.author)
-            else:
-                owner = (None, None, None)
-            if owner[2] is not None and self.world.is_internal(owner[2]) is False:
-                return None  # the customer's own action item: not ours to keep
-            if c.past and not c.fp_future:
-                return None
-            return self._item("commitment", doc, unit, owner, body, min(0.95, 0.7 + 0.25 * p), people, [])
-
-        body = strip_lead(s)
-        named = NAMED_FUTURE.match(body)
-        if named and named.group("name").lstrip("@").split()[0].lower() not in NOT_NAMES:
-            name = named.group("name")
-            if people.known(name) and not c.question and not c.hedge and not c.decline:
-                label, email, part = people.find(name)
-                if self.world.is_internal(part) is False:
-                    return None
-                action = body[named.start("verb") :]
-                return self._item(
-                    "commitment", doc, unit, (label, email, part), action, 0.5 + 0.3 * p, people, []
-                )
-
-        if author_internal is False:
-            return None
-        if c.question and not c.offer_q:
-            return None  # a question is not a promise ("Are there steps we can take?"), an offer excepted
-        strong = c.fp_future or c.fp_offer or c.bare_will or c.offer_q
-        if not strong and not c.passive_future and not (c.fp_need and FP_NEED_IS_COMMITMENT):
-            return None
-        if c.hedge or c.self_cond or c.decline or c.state_future or c.not_promise:
-            return None
-        if c.past and not c.fp_future:
-            return None
-        if c.pleasantry or c.rhetorical:
-            return None
-        if p < COMMIT_MIN_P and not (c.fp_offer or c.offer_q or c.passive_future or c.bare_will):
-            return None
-        if not strong:  # passive future of a delivery verb ("the notes will be posted")
-            if _THIRD_PERSON.match(body):
-                return None
+        c = d.cues
         author = unit.author
-        owner = (author.label(), author.email, author) if author else (unit.speaker_name, None, None)
+        writer: tuple[str | None, str | None, Participant | None] = (
+            (author.label(), author.email, author) if author else (unit.speaker_name, None, None)
+        )
+        conf = 0.35 + 0.6 * d.scores.commitment
+        if unit.action_item or "action_item" in c:
+            body, name = action_item_body(s)
+            owner = people.find(name) if name else writer
+            return self._item(
+                "commitment", doc, unit, owner, body, min(0.95, 0.7 + 0.25 * d.scores.commitment), people
+            )
+        body = strip_lead(s)
+        first_person = bool(
+            c.fired
+            & {
+                "fp_future",
+                "fp_and_will",
+                "fp_offer",
+                "fp_can",
+                "let_me",
+                "take_on",
+                "bare_will",
+                "fp_progressive",
+                "fp_need",
+            }
+        )
+        named = _SUBJECT_NAME.match(body)
+        if "named_future" in c and named and not first_person:
+            name = named.group("name")
+            if name.lstrip("@").split()[0].lower() in NOT_NAMES:
+                named = None
+            elif not people.known(name):
+                team = _TEAM_SUBJECT.match(body)
+                if team is None or "team_future" not in c:
+                    return None  # an unknown third party: no owner on either side to hold to it
+                return self._item("commitment", doc, unit, writer, _team_action(body, team), conf, people)
+            else:
+                owner = people.find(name)
+                action = body[named.end() :].lstrip()
+                action = re.sub(
+                    r"^(?:going|gonna|agreed|offered|volunteered)\s+(?:to\s+)?|^to\s+", "", action
+                )
+                return self._item("commitment", doc, unit, owner, action, conf, people)
+        if "team_future" in c and not first_person:
+            team = _TEAM_SUBJECT.match(body)
+            if team is not None:
+                return self._item("commitment", doc, unit, writer, _team_action(body, team), conf, people)
         m = COMMIT_LEAD.match(body) or LET_ME.match(body)
         action = body[m.end() :] if m else body
-        conf = 0.45 + 0.4 * p if strong else 0.35 + 0.3 * p
-        return self._item("commitment", doc, unit, owner, action, conf, people, [])
+        return self._item("commitment", doc, unit, writer, action, conf, people)
 
-    def _request(
-        self, doc: SourceDocument, unit: Unit, c: Cues, p: float, people: People
-    ) -> ExtractedItem | None:
-        s = unit.text
-        if c.pleasantry or c.rhetorical or c.offer_q:
-            return None
-        ok = False
-        if c.question or c.indirect:
-            ok = True
-        elif c.please:
-            ok = p >= PLEASE_MIN_P
-        elif c.you_modal or c.let_know:
-            ok = p >= REQUEST_MIN_P
-        elif c.lets:
-            ok = p >= REQUEST_MIN_P
-        elif c.you_should:
-            ok = p >= YOU_SHOULD_MIN_P
-        elif c.imperative:
-            ok = p >= IMPERATIVE_MIN_P
-        if not ok:
-            return None
-        body = strip_lead(s)
+    def _request(self, doc: SourceDocument, unit: Unit, d: Decision, people: People) -> ExtractedItem:
+        body = strip_lead(unit.text)
         m = REQUEST_LEAD.match(body)
         if m:
             action = body[m.end() :]
-        elif c.imperative:
+        elif "imperative" in d.cues:
             action = body
         else:
             action = "Reply: " + body
         author = unit.author
-        # The asker is the counterparty; the owner is who was addressed, when named.
-        owner = self._addressee(doc, s, people, author)
-        item = self._item("request", doc, unit, owner, action, 0.4 + 0.5 * p, people, [])
+        owner = self._addressee(doc, unit.text, people, author)
+        item = self._item("request", doc, unit, owner, action, 0.35 + 0.6 * d.scores.request, people)
         if author is not None:
             item.counterparty = author.label()
             item.counterparty_email = author.email
         return item
-
-    # ------------------------------------------------------------------ building items
 
     def _item(
         self,
@@ -272,27 +324,31 @@ class OfflineExtractor(Extractor):
         action_text: str,
         confidence: float,
         people: People,
-        flags: list[str],
     ) -> ExtractedItem:
         due = find_due(unit.text, doc.occurred_at, clause_start(unit.text, action_text))
         due_text = due.text if due else None
-        action = make_action(action_text, due_text)
         label, email, part = owner
+        flags: list[str] = []
         cp_label: str | None = None
         cp_email: str | None = None
         if kind == "commitment":
-            cp = self._counterparty(doc, unit, people, part)
+            side = self.world.is_internal(part) if part is not None else None
+            if side is None and email:
+                side = self.world.is_internal(Participant(email=email))
+            if side is False:
+                flags.append("customer_promise")
+            cp = self._counterparty(doc, unit, part)
             if cp is not None:
                 cp_label, cp_email = cp.label(), cp.email
-        if label is not None and part is None and email is None and kind == "commitment":
-            flags = [*flags, "owner_not_participant"]
+            if label is not None and part is None and email is None:
+                flags.append("owner_not_participant")
         return ExtractedItem(
             type="commitment" if kind == "commitment" else "request",
             owner=label,
             owner_email=email,
             counterparty=cp_label,
             counterparty_email=cp_email,
-            action=action or unit.text[:120],
+            action=make_action(action_text, due_text) or unit.text[:120],
             due=due.due if due else None,
             due_text=due_text,
             evidence=Evidence(
@@ -326,16 +382,38 @@ class OfflineExtractor(Extractor):
                     return (pick[0].label(), pick[0].email, pick[0])
         return (None, None, None)
 
-    def _counterparty(
-        self, doc: SourceDocument, unit: Unit, people: People, owner: Participant | None
-    ) -> Participant | None:
+    def _counterparty(self, doc: SourceDocument, unit: Unit, owner: Participant | None) -> Participant | None:
+        """The other side: a named participant of the other side, else one who took part."""
+        owner_side = self.world.is_internal(owner)
         low = unit.text.lower()
-        externals = [p for p in doc.participants if self.world.is_internal(p) is False and p is not owner]
-        for p in externals:
+        others = [
+            p for p in doc.participants if p is not owner and p.email != (owner.email if owner else None)
+        ]
+        if owner_side is False:
+            others = [p for p in others if self.world.is_internal(p) is True]
+        else:
+            others = [p for p in others if self.world.is_internal(p) is False]
+        for p in others:
             names = [p.name.lower(), p.name.split()[0].lower()] if p.name else []
             if any(re.search(rf"\b{re.escape(n)}\b", low) for n in names if n):
                 return p
-        for p in externals:
-            if p.role in ("recipient", "cc", "attendee", "speaker"):
+        for p in others:
+            if p.role in ("recipient", "cc", "attendee", "speaker", "sender"):
                 return p
         return None
+
+
+def _sub_unit(unit: Unit, a: int, b: int) -> Unit:
+    if a == 0 and b == len(unit.text):
+        return unit
+    return Unit(
+        unit.start + a, unit.start + b, unit.text[a:b], unit.author, unit.speaker_name, unit.action_item
+    )
+
+
+def _team_action(body: str, team: re.Match[str]) -> str:
+    """The action with its team kept: "Legal will get back to you" -> "Legal: get back to you"."""
+    return f"{team.group('team').strip()}: {body[team.end() :]}"
+
+
+__all__ = ["Explanation", "OfflineExtractor", "clauses", "Cues"]

@@ -78,7 +78,7 @@ class CommitmentPatch(_In):
     good (automatic linking leaves it alone). ``note`` is kept in the history.
     """
 
-    status: Literal["open", "done", "dismissed", "snoozed"] | None = None
+    status: Literal["open", "done", "dismissed", "snoozed", "waiting"] | None = None
     until: IsoDate | None = None
     deal: CrmId | None = None
     note: Annotated[Text, Field(max_length=2000)] | None = None

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from followthrough import __version__
-from followthrough.cli import commitments, deals, evaluate, export, run, runs, serve, tokens
+from followthrough.cli import commitments, deals, evaluate, explain, export, run, runs, serve, tokens
 from followthrough.cli.state import State
 from followthrough.errors import FollowthroughError
 
@@ -69,6 +69,7 @@ app.add_typer(commitments.app, name="commitments")
 deals.register(app)
 export.register(app)
 evaluate.register(app)
+explain.register(app)
 runs.register(app)
 serve.register(app)
 app.add_typer(tokens.app, name="tokens")

@@ -19,7 +19,7 @@ app = typer.Typer(help="List, inspect and update commitments and requests.", no_
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 IdArg = Annotated[int, typer.Argument(help="Commitment id (see `commitments list`).")]
-STATUSES = ("open", "done", "dismissed", "snoozed", "all")
+STATUSES = ("open", "done", "dismissed", "snoozed", "waiting", "all")
 
 
 def _date(value: str | None, flag: str) -> date | None:

@@ -23,7 +23,7 @@ from store import Store
 def predictions(store: Store) -> list[dict[str, Any]]:
     """What ``export --format jsonl`` writes, minus items that failed grounding."""
     return [
-        {k: row.get(k) for k in ("message_id", "type", "evidence", "owner", "due")}
+        {k: row.get(k) for k in ("message_id", "type", "evidence", "owner", "due", "char_start", "char_end")}
         for row in store.export_rows()
         if "ungrounded" not in str(row.get("flags") or "")
     ]

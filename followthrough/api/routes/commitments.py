@@ -24,8 +24,10 @@ def list_commitments(
     principal: Reader,
     state: State,
     status: Annotated[
-        Literal["open", "done", "dismissed", "snoozed", "all"],
-        Query(description="open includes snoozed items whose date has come."),
+        Literal["open", "done", "dismissed", "snoozed", "waiting", "all"],
+        Query(
+            description="open includes snoozed items whose date has come; waiting: customers' promises to us."
+        ),
     ] = "open",
     owner: Annotated[Text | None, Query(max_length=320, description="Owner email or name.")] = None,
     deal: Annotated[CrmId | None, Query(description="A deal's CRM id.")] = None,
