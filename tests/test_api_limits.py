@@ -198,3 +198,14 @@ def _everything(c: httpx.Client) -> list[dict[str, Any]]:
     assert r.status_code == 200 and r.json()["next_cursor"] is None
     items: list[dict[str, Any]] = r.json()["items"]
     return items
+
+
+def test_unknown_query_parameters_are_422_naming_them(served: tuple[str, dict[str, str]]) -> None:
+    url, headers = served
+    with httpx.Client(base_url=url, headers=headers) as c:
+        r = c.get("/v1/commitments?ownr=marco")
+        assert r.status_code == 422 and "ownr" in r.json()["detail"], r.text
+        assert r.headers["content-type"] == PROBLEM
+        assert c.get("/v1/commitments?=").status_code == 422
+        assert c.get("/v1/deals?limit=5&x=1").status_code == 422
+        assert c.get("/v1/commitments?owner=marco&status=waiting").status_code == 200

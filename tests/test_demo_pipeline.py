@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,19 @@ from tests.clirunner import followthrough
 from tests.conftest import DEMO
 
 EXPECTED = DEMO / "expected.json"
+GOLDEN = Path(__file__).resolve().parent / "golden" / "demo-items.jsonl"
+GOLDEN_FIELDS = (
+    "message_id",
+    "type",
+    "evidence",
+    "owner",
+    "due",
+    "status",
+    "action",
+    "due_text",
+    "deal",
+    "flags",
+)
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +100,23 @@ def test_the_extracted_set_is_exactly_the_expected_one(demo_run: dict[str, Any])
     extra = [f"{r['type']}: {r['evidence']!r}" for r in rows if r["id"] not in claimed]
     assert not extra, "extracted but not expected:\n" + "\n".join(extra)
     assert len(rows) == len(expected)
+
+
+def test_demo_items_match_the_golden_file(demo_run: dict[str, Any]) -> None:
+    """Every field a user sees of every demo item, so no change to the extractor goes unnoticed.
+
+    After an intended change, regenerate with ``UPDATE_GOLDEN=1 pytest tests/test_demo_pipeline.py`` and
+    review the diff of tests/golden/demo-items.jsonl.
+    """
+    got = sorted(
+        json.dumps({k: r.get(k) for k in GOLDEN_FIELDS}, ensure_ascii=False, sort_keys=True)
+        for r in demo_run["rows"]
+    )
+    if os.environ.get("UPDATE_GOLDEN"):
+        GOLDEN.parent.mkdir(exist_ok=True)
+        GOLDEN.write_text("".join(line + "\n" for line in got), encoding="utf-8")
+    want = GOLDEN.read_text(encoding="utf-8").splitlines()
+    assert got == want, "demo items changed: review, then UPDATE_GOLDEN=1 to accept"
 
 
 def test_customer_promises_are_theirs_and_out_of_our_lists(demo_run: dict[str, Any]) -> None:

@@ -130,8 +130,10 @@ def _main_clause(keys: tuple[str, ...], pattern: str) -> Callable[[View], bool]:
             a = m.start()
             if _inside_quotes(v.text, a):
                 continue  # reported speech: someone else's words
-            if _PURPOSE.search(v.text[max(0, a - 12) : m.end()]):
-                continue
+            lo = max(0, a - 12)
+            purpose = _PURPOSE.search(v.text[lo : m.end()])
+            if purpose and v.text[: lo + purpose.start()].strip(" \t,.;:-—"):
+                continue  # "..., so I can send it": a purpose clause (a leading "So I can" is not)
             if _SUBORDINATE.search(v.text[max(0, a - 20) : m.end() + 4]):
                 continue
             return True
@@ -193,8 +195,27 @@ _INTERROGATIVE = re.compile(
 )
 
 
+# Spoken disfluencies: fillers ("uh", "um") and a word said twice ("the the"). Transcripts are full of
+# them; written training text is not, so cues and features read the sentence without them.
+_FILLER = re.compile(r"(?:(?<=\s)|^)(?:uh+|um+|uhm+|umm+|er+|erm+|ah+|hmm+|mm+)(?![-\w'])[,.]?\s*", _I)
+_REPEAT = re.compile(r"\b(\w+(?:'\w+)?)(?:,?\s+\1\b)+", _I)
+_SPACES = re.compile(r"[ \t]{2,}")
+
+
+def fluent(sentence: str) -> str:
+    """``sentence`` without spoken fillers and immediate word repeats (for reading, never for offsets)."""
+    if not any(f in sentence.lower() for f in ("uh", "um", "er", "ah", "hm", "mm")) and not _REPEAT.search(
+        sentence
+    ):
+        return sentence
+    s = _FILLER.sub("", sentence)
+    s = _REPEAT.sub(r"\1", s)
+    return _SPACES.sub(" ", s).strip()
+
+
 def view(sentence: str) -> View:
-    """The :class:`View` of one sentence."""
+    """The :class:`View` of one sentence (read without disfluencies)."""
+    sentence = fluent(sentence)
     body = strip_lead(sentence)
     stripped = sentence.rstrip()
     question = stripped.endswith("?") or bool(_QMARK_END.search(stripped)) or bool(_INTERROGATIVE.match(body))
@@ -607,6 +628,9 @@ _FLOOR = (
     r"|clarify|rephrase|repeat|be clear|point out|note that|remind (?:everyone|you all)|finish (?:up"
     r"|my thought)"
     r"|jump in|interrupt|come back to (?:that|this)|park (?:that|this)|table (?:that|this)|mute|unmute"
+    r"|be (?:honest|frank|brief|quick)|say\b|tell you (?:what|that|something|this|one thing)|guess\b|bet\b"
+    r"|admit\b|assume\b|argue\b|add (?:that|one|something|to (?:that|what))|mention (?:that|one)"
+    r"|put it (?:this|another) way|grant you|give you an example"
     r"|take (?:it |this |that )?offline|talk about (?:it|this|that) (?:later|offline)"
     r"|think about (?:it|that)|see\b|check (?:my|the) (?:notes|screen))"
     r"|\b(?:let's|let us|we'll|we can|why don't we) (?:take (?:a|an|\w+) (?:minutes?|min|break|breather)"
@@ -791,10 +815,11 @@ DIRECTIVE = frozenset(c.name for c in CUES if c.group == "directive")
 
 @dataclass(frozen=True, slots=True)
 class Cues:
-    """The cues that fired in one sentence, and the view they were read from."""
+    """The cues that fired in one sentence; ``body`` and ``text`` are what they were read from."""
 
     fired: frozenset[str]
     body: str
+    text: str = ""
 
     def __contains__(self, name: object) -> bool:
         return name in self.fired
@@ -815,7 +840,7 @@ class Cues:
 def analyze(sentence: str) -> Cues:
     """Every cue of the table tested on one sentence."""
     v = view(sentence)
-    return Cues(frozenset(c.name for c in CUES if c.test(v)), v.body)
+    return Cues(frozenset(c.name for c in CUES if c.test(v)), v.body, v.text)
 
 
 # The cheap gate: triggers are the commissive and directive cues whose test is

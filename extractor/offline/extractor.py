@@ -43,7 +43,7 @@ from extractor.offline.actions import (
     clause_start,
     make_action,
 )
-from extractor.offline.cues import NOT_NAMES, Cues, analyze, strip_lead, triggered
+from extractor.offline.cues import NOT_NAMES, Cues, analyze, fluent, strip_lead, triggered
 from extractor.offline.dates import find_due
 from extractor.offline.model import DetectorModel, default_model, rules_digest
 from extractor.offline.people import Directory, People
@@ -91,7 +91,7 @@ def clauses(sentence: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = 0
     for m in cuts:
-        left = sentence[start : m.start()]
+        left = fluent(sentence[start : m.start()])
         if len(left.split()) >= _MIN_CLAUSE_WORDS and len(sentence[m.end() :].split()) >= _MIN_CLAUSE_WORDS:
             spans.append((start, m.start()))
             start = m.end()
@@ -174,7 +174,7 @@ class OfflineExtractor(Extractor):
                 and m.group("name").lstrip("@").split()[0].lower() not in NOT_NAMES
                 and people.known(m.group("name"))
             ):
-                return Cues(c.fired | {"known_future"}, c.body)
+                return Cues(c.fired | {"known_future"}, c.body, c.text)
         return c
 
     def explain(

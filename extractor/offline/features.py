@@ -13,7 +13,8 @@ per string.
   that group fired: a back-off feature that lets a form rare in training
   share the weight of its group;
 * ``cue=<name>`` each fired cue (:mod:`.cues`; the forms of :data:`AS_WE_WILL`
-  also fire ``cue=fp_future``), and ``cue=<a>+<b>`` for a
+  also fire ``cue=fp_future``, those of :data:`AS_COULD_YOU` ``cue=you_modal``),
+  and ``cue=<a>+<b>`` for a
   commissive or directive cue paired with a modifier (a hedge on a promise
   weighs differently from a hedge on a question). A team subject ("Our team
   will", "Legal will") and a known participant's name ("Priya will", when the
@@ -48,6 +49,9 @@ AS_WE_WILL = frozenset(
         "known_future",
     }
 )
+# Directive forms rare in training email that put work on the addressee as "could you" does: suggestions
+# ("you should", "we should", "why don't you", "let's"). They also fire ``cue=you_modal``.
+AS_COULD_YOU = frozenset({"you_should", "we_should", "suggest", "lets"})
 _MODIFIERS = ("hedge", "self_cond", "negated", "past", "state_future", "pleasantry", "rhetorical")
 
 
@@ -60,10 +64,10 @@ def tokens(sentence: str) -> list[str]:
 
 def featurize(sentence: str, cues: Cues | None = None) -> list[str]:
     """Sorted, de-duplicated feature names of one sentence."""
-    toks = tokens(sentence)
+    c = cues if cues is not None else analyze(sentence)
+    toks = tokens(c.text or sentence)
     feats: set[str] = set(toks)
     feats.update(f"{a}_{b}" for a, b in zip(toks, toks[1:], strict=False))
-    c = cues if cues is not None else analyze(sentence)
     fw = first_word(c.body)
     if fw:
         feats.add(f"first={fw}")
@@ -75,6 +79,8 @@ def featurize(sentence: str, cues: Cues | None = None) -> list[str]:
     names = c.names()
     if c.fired & AS_WE_WILL:
         feats.add("cue=fp_future")
+    if c.fired & AS_COULD_YOU:
+        feats.add("cue=you_modal")
     if c.fired & {"team_future", "known_future"}:
         feats.add("subj=we")
     feats.update(f"cue={name}" for name in names)

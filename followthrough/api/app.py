@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from extractor.base import Extractor
@@ -26,6 +26,7 @@ from followthrough.api.auth import BearerAuth
 from followthrough.api.limits import BodyLimit, max_body_bytes
 from followthrough.api.routes import commitments, deals, documents, health
 from followthrough.api.state import ApiState
+from followthrough.api.strict import known_query_only
 from followthrough.backends import build_extractor
 from followthrough.config import Settings
 from store import Store
@@ -86,6 +87,7 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(known_query_only)],
     )
     problems.install(app)
     app.add_middleware(BodyLimit, limit=body_limit)
