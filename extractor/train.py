@@ -63,6 +63,7 @@ LIN = "lin-enron-tasks.jsonl"
 GRID_C = (0.03, 0.1, 0.3, 1.0)
 GRID_MIN_COUNT = (2, 3)
 FOLDS = 5
+PREFILTER_RECALL = 0.98  # the LLM pre-filter's floor keeps this share of training positives
 HEADS = ("commitment", "request")
 # Direction cues that do not by themselves say who acts (kept as features, not as labels).
 _WEAK_COMMISSIVE = frozenset({"passive_future", "offer_q"})
@@ -185,6 +186,15 @@ def _best_f1(probs: Sequence[float], ys: Sequence[bool]) -> tuple[float, float]:
     return best
 
 
+def _recall_floor(probs: Sequence[float], ys: Sequence[bool], recall: float) -> float:
+    """The highest threshold (step 0.01) that at least ``recall`` of the positives reach."""
+    positives = sorted((p for p, y in zip(probs, ys, strict=True) if y), reverse=True)
+    if not positives:
+        return 0.0
+    kth = positives[min(len(positives) - 1, math.ceil(recall * len(positives)) - 1)]
+    return math.floor(kth * 100) / 100
+
+
 def _fold_f1(zs: Sequence[float], ys: Sequence[bool], ks: Sequence[int]) -> tuple[float, float]:
     """Mean and standard error over folds of F1 at the pooled best threshold (on uncalibrated scores)."""
     probs = [1 / (1 + math.exp(-z)) if z > -35 else 0.0 for z in zs]
@@ -302,9 +312,15 @@ def fit_model(rows: Sequence[Labelled], *, data_note: str, log: Any = None) -> d
         a, b = fitter.platt(zs, ys)
         probs = [1 / (1 + math.exp(-(a * z + b))) if a * z + b > -35 else 0.0 for z in zs]
         threshold, f1 = _best_f1(probs, ys)
+        recall_floor = _recall_floor(probs, ys, PREFILTER_RECALL)
         bias, weights = fitter.fit(h, everything, c, mc)
         heads[h] = {
             "threshold": threshold,
+            "prefilter_threshold": recall_floor,
+            "prefilter_provenance": (
+                f"the highest threshold that keeps {PREFILTER_RECALL:.0%} of the positives in calibrated "
+                f"5-fold out-of-fold predictions on {data_note}"
+            ),
             "provenance": (
                 f"best F1 ({f1:.3f}) of calibrated 5-fold out-of-fold predictions on {data_note}; "
                 f"C={c}, min_count={mc} chosen by the same cross-validation (one-standard-error rule)"

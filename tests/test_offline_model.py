@@ -23,6 +23,8 @@ def test_model_is_small_and_well_formed() -> None:
     for head in data["heads"].values():
         assert 0.05 <= head["threshold"] <= 0.95 and "cross-validation" in head["provenance"]
         assert head["calibration"]["a"] > 0
+        assert 0.0 < head["prefilter_threshold"] <= head["threshold"]
+        assert "98%" in head["prefilter_provenance"]
     assert {(r["C"], r["min_count"]) for r in data["cv"]} >= {
         (data["params"]["C"], data["params"]["min_count"])
     }

@@ -52,11 +52,6 @@ from extractor.offline.sentences import split_sentences
 from extractor.offline.units import Unit, units
 from followthrough.types import AlignmentStatus, Evidence, ExtractedItem, Participant, SourceDocument
 
-# The pre-filter sends a sentence to the paid model when its better calibrated
-# probability reaches this share of the lower head threshold: it errs toward
-# recall (measured by benchmarks/llm_prefilter.py), the model decides.
-PREFILTER_SHARE_OF_THRESHOLD = 0.5
-
 # A second act inside one sentence: ", and I'll", "; we will", " and Priya will", ", could you".
 _SECOND_ACT = re.compile(
     r"(?:[,;]\s*(?:and\s+|but\s+|then\s+|plus\s+|also\s+)?|\s+(?:and|but|then|plus)\s+)"
@@ -211,17 +206,19 @@ class OfflineExtractor(Extractor):
 
     def candidates(self, doc: SourceDocument) -> list[tuple[int, int]]:
         """Spans of ``doc.text`` that plausibly hold a commitment or a request (the LLM pre-filter)."""
-        floor = PREFILTER_SHARE_OF_THRESHOLD * min(
-            self.detector.commitment.threshold, self.detector.request.threshold
-        )
+        # Each head's floor keeps 98% of the training positives (see its provenance in the model file).
+        com_floor = self.detector.commitment.prefilter_threshold
+        req_floor = self.detector.request.prefilter_threshold
         out: list[tuple[int, int]] = []
         for unit in units(doc, self.world.people(doc)):
-            if not unit.action_item and not triggered(unit.text):
-                continue
             c = analyze(unit.text)
             if "boilerplate" in c or "signoff" in c:
                 continue
-            if unit.action_item or c.commissive or c.directive or self.detector.score(unit.text, c) >= floor:
+            if unit.action_item or c.commissive or c.directive:
+                out.append((unit.start, unit.end))
+                continue
+            s = self.detector.scores(unit.text, c)
+            if s.commitment >= com_floor or s.request >= req_floor:
                 out.append((unit.start, unit.end))
         return out
 

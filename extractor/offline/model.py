@@ -38,7 +38,7 @@ def _sigmoid(z: float) -> float:
 
 @dataclass(frozen=True)
 class Head:
-    """One class of the detector: weights, calibration and decision threshold."""
+    """One class of the detector: weights, calibration, decision threshold and the LLM pre-filter's floor."""
 
     bias: float
     weights: dict[str, float]
@@ -46,6 +46,7 @@ class Head:
     platt_b: float
     threshold: float
     provenance: str
+    prefilter_threshold: float = 0.0
 
     def margin(self, feats: list[str]) -> float:
         """The uncalibrated score ``z`` (log-odds of the training labels)."""
@@ -65,6 +66,7 @@ class Head:
             platt_b=float(data["calibration"]["b"]),
             threshold=float(data["threshold"]),
             provenance=str(data.get("provenance", "")),
+            prefilter_threshold=float(data.get("prefilter_threshold", 0.0)),
         )
 
 
