@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from extractor.offline.cues import NOT_NAMES
+from extractor.offline.cues import NOT_NAMES, fluent
 
 AI_INLINE = re.compile(
     r"^\W*(?:action\s*items?|ai|todo|to-do|action)\s*(?:\((?P<who>[^)]{1,40})\))?\s*[:\-–]\s*", re.I
@@ -24,17 +24,20 @@ COMMIT_LEAD = re.compile(
     r"^.*?\b(?:i|we)(?:'ll|’ll| will| shall|'m going to| am going to|'re going to| are going to| plan to"
     r"| intend to| promise to| commit to| aim to| still plan to| am planning to|'m planning to|'d be happy to"
     r"| would be happy to|'m happy to| am happy to|'re happy to| are happy to|'d be glad to| would be glad to"
-    r"| can| could| am willing to| are willing to|'m willing to)\s+"
+    r"| can| could| am willing to| are willing to|'m willing to|'m gonna| am gonna|'re gonna)\s+"
     r"(?:also\s+|then\s+|just\s+|definitely\s+|certainly\s+|gladly\s+|try to\s+|try and\s+|be sure to\s+"
     r"|make sure to\s+|go ahead and\s+|personally\s+|now\s+|still\s+)*",
     re.I | re.S,
 )
-LET_ME = re.compile(r"^.*?\b(?:let me|allow me to|happy to|glad to)\s+", re.I | re.S)
+LET_ME = re.compile(r"^.*?\b(?:let me|lemme|allow me to|happy to|glad to|gonna|going to)\s+", re.I | re.S)
 REQUEST_LEAD = re.compile(
     r"^.*?\b(?:(?:can|could|would|will)\s+(?:you|anyone|anybody|someone|somebody|people|everyone|one of you)"
     r"(?:\s+(?:please|kindly|also|possibly|maybe|just))*\s+|please\s+|pls\s+|kindly\s+"
     r"|(?:i|we)\s+(?:need|want|would like|'d like)\s+(?:you|someone|somebody|everyone)\s+to\s+"
-    r"|(?:can|could|may)\s+(?:we|i)\s+(?=get\b|have\b|see\b|schedule\b|set\b|book\b))",
+    r"|(?:can|could|may)\s+(?:we|i)\s+(?=get\b|have\b|see\b|schedule\b|set\b|book\b)"
+    r"|(?:i|we)\s+(?:was|were|am|are|'m|'re)\s+(?:just\s+)?wondering\s+(?:if|whether)\s+(?:you|anyone)\s+"
+    r"(?:could|can|would|might)\s+|why\s+(?:don't|do not)\s+you\s+|(?:maybe|perhaps)\s+you\s+(?:could|can)\s+"
+    r"|i(?:'d| would) (?:appreciate it|be grateful) if you (?:could |would )?)",
     re.I | re.S,
 )
 _CLAUSE_CUT = re.compile(
@@ -51,6 +54,7 @@ ADDRESS = re.compile(
 _SPACES = re.compile(r"\s+")
 _SPACE_PUNCT = re.compile(r"\s+([,.;:!?])")
 _PREAMBLE_END = re.compile(r"[:;](?=\s)")
+_TRAIL_POLITE = re.compile(r"[\s,]+(?:please|pls|thanks|thank you|thx)\W*$", re.I)
 _TRAIL = re.compile(r"[\s,.;:!?)(\-–—:'\"]+$")
 
 
@@ -85,7 +89,7 @@ def action_item_body(s: str) -> tuple[str, str | None]:
 
 def make_action(text: str, due_text: str | None = None) -> str:
     """A short imperative from the words that follow the cue ("send the pricing to Dana")."""
-    s = text.strip()
+    s = fluent(text).strip()
     if due_text:
         idx = s.find(due_text)
         if idx > 0:
@@ -99,6 +103,7 @@ def make_action(text: str, due_text: str | None = None) -> str:
             s = s[: m.start()]
     s = _SPACES.sub(" ", s)
     s = _SPACE_PUNCT.sub(r"\1", s)
+    s = _TRAIL_POLITE.sub("", s)
     s = _TRAIL.sub("", s)
     if len(s) > 120:
         cut = s.rfind(" ", 0, 117)

@@ -197,20 +197,20 @@ _INTERROGATIVE = re.compile(
 
 # Spoken disfluencies: fillers ("uh", "um") and a word said twice ("the the"). Transcripts are full of
 # them; written training text is not, so cues and features read the sentence without them.
-_FILLER = re.compile(r"(?:(?<=\s)|^)(?:uh+|um+|uhm+|umm+|er+|erm+|ah+|hmm+|mm+)(?![-\w'])[,.]?\s*", _I)
-_REPEAT = re.compile(r"\b(\w+(?:'\w+)?)(?:,?\s+\1\b)+", _I)
+_FILLER = re.compile(r",?\s*(?<![\w-])(?:uh+|um+|uhm+|umm+|er+|erm+|ah+|hmm+|mm+)(?![-\w'])[,.]?(?=\s|$)", _I)
+_REPEAT = re.compile(r"\b((?:\w+(?:'\w+)?\s+){0,2}\w+(?:'\w+)?)(?:,?\s+\1\b)+", _I)
 _SPACES = re.compile(r"[ \t]{2,}")
 
 
 def fluent(sentence: str) -> str:
-    """``sentence`` without spoken fillers and immediate word repeats (for reading, never for offsets)."""
-    if not any(f in sentence.lower() for f in ("uh", "um", "er", "ah", "hm", "mm")) and not _REPEAT.search(
-        sentence
-    ):
-        return sentence
-    s = _FILLER.sub("", sentence)
-    s = _REPEAT.sub(r"\1", s)
-    return _SPACES.sub(" ", s).strip()
+    """``sentence`` as read: typographic apostrophes made plain, spoken fillers and immediate word
+    repeats dropped ("I’ll, uh, I’ll send it" -> "I'll send it"). For reading only, never for offsets."""
+    s = sentence.replace("’", "'").replace("‘", "'")
+    if any(f in s.lower() for f in ("uh", "um", "er", "ah", "hm", "mm")):
+        s = _FILLER.sub("", s)
+    if _REPEAT.search(s):
+        s = _REPEAT.sub(r"\1", s)
+    return _SPACES.sub(" ", s).strip() if s is not sentence else s
 
 
 def view(sentence: str) -> View:
@@ -246,8 +246,11 @@ _FP_FUTURE = (
     r"| plan on| expect to)\b(?! not\b)",
 )
 _YOU_WILL_HAVE = (
-    ("from me", "from us", "committing", "commit to", "promise", "my word", "you have my"),
+    ("from me", "from us", "committing", "commit to", "promise", "my word", "you have my", "you", "expect"),
     r"\byou(?:'ll| will| shall)\s+(?:have|get|receive|see|hear)\b[^.?!]{0,80}?\bfrom (?:me|us)\b"
+    r"|^\W*you(?:'ll| will| should) (?:have|get|receive|see) (?!to\b)"
+    r"(?:the|it|them|our|a|an|your|my|this|that)\b"
+    r"|^\W*(?:please )?expect (?:the|it|them|our|a|an|my|this|that)\b"
     r"|\b(?:i|we)(?:'m| am|'re| are) committing to\b|\b(?:i|we) (?:promise|commit)\b(?! not\b)"
     r"|\byou have (?:my|our) word\b",
 )
@@ -292,7 +295,10 @@ _FP_CAN = (
     r"|organi[sz]e|investigate|ask|update|run|bring|change|make|confirm|forward|email|call|schedule|book"
     r"|fix|try|give|cover)\b",
 )
-_LET_ME = (("let me", "allow me", "let us"), r"\b(?:let me|allow me to|let us)\s+(?!know\b)\w+")
+_LET_ME = (
+    ("let me", "allow me", "let us", "lemme"),
+    r"\b(?:let me|lemme|allow me to|let us)\s+(?!know\b)\w+",
+)
 _TAKE_ON = (
     (
         "will do",
@@ -316,7 +322,7 @@ _TAKE_ON = (
 )
 _BARE_WILL = (
     r"^(?:(?:ok|okay|sure|yes|yep|yup|yeah|sounds good|great|thanks|np|no problem|absolutely|definitely)"
-    r"[,!.]?\s+)?(?:will\s+(?!be\b|not\b)\w+|on it\b|can do\b)"
+    r"[,!.]?\s+)?(?:will\s+(?!be\b|not\b)\w+|(?:gonna|going to)\s+(?!be\b)\w+|on it\b|can do\b)"
 )
 _TEAM = (
     r"^(?:(?:our|my|the)\s+(?:\w+\s+)?(?:team|folks|people|engineers?|group|department|side|office|staff|crew"
@@ -336,7 +342,9 @@ _TEAM_FUTURE = (
     r"(?!be\b|not\b|never\b|" + _NOT_DELIVERY + r")\w+"
 )
 _NAMED_FUTURE = (
-    r"^@?[A-Z][\w'.-]{1,24}(?:\s+[A-Z][\w'.-]{1,24})?\s+(?:will|'ll|is going to|is gonna|has agreed to"
+    r"^@?[A-Z][\w'.-]{1,24}(?:\s+[A-Z][\w'.-]{1,24})?"
+    r"(?:,?\s+(?:from|on|in) (?:our|my|the) \w+(?: team| side)?,?)?"
+    r"\s+(?:will|'ll|is going to|is gonna|has agreed to"
     r"|agreed to|offered to|volunteered to|can)\s+(?:also\s+|then\s+)?(?!" + _NOT_DELIVERY + r")[a-z]\w+"
 )
 _NEED_TO = (
@@ -460,7 +468,7 @@ _INDIRECT = (
     r"|\bit would be (?:great|good|nice|helpful|useful|best) (?:if|to)\b|\bwould be appreciated\b"
     r"|\bmake sure (?:you|to)\b|\bdon't forget\b|\bdo not forget\b|(?:^\W*|\bplease\s+|\byou\s+)remember to\b"
     r"|\bbe sure to\b|\bfeel free to\b|\bi(?:'m| am) (?:looking for|trying to find)\b"
-    r"|\b(?:can|may|could) i (?:get|ask|have)\b|^\W*(?:quick|one|a|another) question\b"
+    r"|\b(?:can|may|could) i (?:get|have)\b|^\W*(?:quick|one|a|another) question\b"
     r"|\bi(?:'m| am)\s+(?:just\s+)?not sure (?:what|how|why|where|which|who)\b"
     r"|\bany (?:thoughts|ideas|comments|suggestions|feedback|update|news|objections|volunteers|takers)\b",
 )
@@ -526,8 +534,8 @@ def _imperative(v: View) -> bool:
     if _NEG_IMPERATIVE.match(v.body):
         return True
     fw = first_word(v.body)
-    if fw not in ACTION_VERBS or _NOT_IMPERATIVE.match(v.body):
-        return False
+    if fw not in ACTION_VERBS or _NOT_IMPERATIVE.match(v.body) or len(v.body.split()) < 2:
+        return False  # "Ping!" alone names no task
     if fw in _LIGHT_VERBS:
         return (
             bool(_LIGHT_IMPERATIVE.match(v.body))
@@ -575,7 +583,7 @@ _STATE_FUTURE = (
     _FP + r"(?:'ll| will| shall|'m going to| am going to|'re going to| are going to)\s+"
     r"(?:be\s+(?:out|away|off|on (?:vacation|holiday|leave|pto)|traveling|travelling|in (?:the office|town"
     r"|the air)|back|unavailable|offline|late|there|around|here|in\b|fine|ok|okay)"
-    r"|need\b|miss\b|remember\b|never\b|always\b|see\b|have to\b|be\s+\w+ing\s+(?:in|at|to)\b)"
+    r"|need\b|miss\b|remember\b|never\b|always\b|see\b|be\s+\w+ing\s+(?:in|at|to)\b)"
 )
 _PLEASANTRY = (
     r"^\W*(?:how are (?:you|things)|how(?:'s| is) (?:it going|everything|your (?:week|day|weekend))"
@@ -589,6 +597,18 @@ _PLEASANTRY = (
     r"|\bhave a (?:good|great|nice|lovely) (?:day|week|weekend|evening|one)\b"
     r"|\b(?:let me|i(?:'d| would)) (?:just )?(?:say|add) (?:how|that i'm|thanks)\b"
 )
+# Closing formulas: an open offer of help or of more talk, said to end a message, not to ask or promise.
+_CLOSING = (
+    r"\blet (?:me|us) know if (?:you need|you have|there(?:'s| is)) any(?:thing|one)?\b(?! by\b)"
+    r"|\banything (?:else )?(?:i|we) can (?:do|help with)\W*$"
+    r"|\bif (?:you have|there are) any (?:other |further |more )?"
+    r"questions\b|\b(?:don't|do not) hesitate to\b|\bfeel free to (?:reach out|contact|get in touch|ask)\b"
+    r"|^\W*(?:(?:ok|okay|likewise|great|thanks)[,!.]?\s+)?(?:talk|speak|chat) (?:to you )?"
+    r"(?:soon|later|then|next \w+"
+    r"|tomorrow|on \w+)\W*$"
+    r"|\b(?:i|we)(?:'ll| will| would) (?:be happy to|gladly) answer any (?:other |further )?questions\b"
+    r"|\b(?:i|we)(?:'ll| will) talk (?:to you )?(?:soon|later)\b|^\W*(?:ping|cheers|thanks|later)\W*$"
+)
 _RHETORICAL = (
     r"\bneed (?:i|we) say more\b|\bwhat could (?:possibly )?go wrong\b|\bwhy bother\b|^\W*because\b.*\?\W*$"
     r"|\b(?:who cares|who knows|what's the point|isn't it|aren't they|wasn't it|don't you think"
@@ -596,6 +616,10 @@ _RHETORICAL = (
     r"|\b(?:do|did) you (?:really|seriously|honestly) (?:mean|think|believe|expect|want)\b"
     r"|\bwho would(?:n't)? (?:want|have thought)\b"
     r"|^\W*who (?:doesn't|does not|wouldn't|would not|isn't|can't|couldn't|didn't)\b.*\?\W*$"
+    r"|\bcan you believe\b|^\W*why would (?:anyone|anybody|you|i|we|they) (?:ever )?\w+"
+    r"|^\W*(?:isn't|wasn't|aren't|ain't) (?:that|it|this|he|she) "
+    r"(?:great|nice|cool|amazing|awesome|funny|crazy"
+    r"|wild|weird|interesting|something)\b"
 )
 _SELF_QUESTION = (
     r"^\W*(?:(?:um|uh|so|and|oh|now)[,\s]+)*(?:what (?:was|am|did) i (?:saying|going to say|doing"
@@ -603,6 +627,13 @@ _SELF_QUESTION = (
     r"|where (?:was|were) (?:i|we)|what else(?: do i| did i)?|how do i put (?:it|this)|what's the word"
     r"|what do you call (?:it|that|them)|what's (?:it|that|his|her) name|where am i|let me (?:see|think)"
     r"|what (?:is|was) it(?: called)?|how shall i put it)\b"
+)
+_CHECK_QUESTION = (
+    r"^\W*(?:(?:so|ok|okay|and)[,\s]+)*(?:does (?:that|this|it) make sense|(?:that )?makes? sense"
+    r"|(?:is that|that) clear|(?:are you|you) with me|everyone with me|does that help"
+    r"|(?:did|do) you follow)\W*\?"
+    r"|^\W*(?:can|may|could) i ask (?:you )?(?:a|one|another)? ?(?:quick |small )?question\W*\?*\W*$"
+    r"|\bdo you mind if i (?:share|show|present|jump in|interrupt)\b"
 )
 _TAG_QUESTION = (
     r"^\W*(?:(?:um|uh|oh|and|so)[,\s]+)*(?:right|really|yeah|yes|no|okay|ok|huh|hmm|what|sorry|pardon|"
@@ -683,6 +714,33 @@ def _please(v: View) -> bool:
     return _PLEASE_RX.search(v.text, v.low) and not _PLEASE_FORMULA_RX.search(v.text)
 
 
+# An assignment in note shorthand: "Priya to set up the sandbox", "Marco: follow up with procurement".
+ASSIGNED = re.compile(
+    r"@?[A-Z][\w'.-]{1,24}(?:\s+[A-Z][\w'.-]{1,24})?(?:\s+to|\s*:)\s+(?:"
+    + "|".join(sorted(ACTION_VERBS))
+    + r")\b"
+)
+
+
+# Capitalized sentence openers before "to <verb>" that are not people ("Remember to add", "Time to send").
+_NOT_ASSIGNEES = frozenset(
+    """remember forget need needs want wants time plan plans goal reminder note try ask how way nothing
+    something anything everything going have able happy glad hard easy ready free sure due hope wish
+    decided agreed decision reason trying hoping planning""".split()
+)
+
+
+def _assigned(v: View) -> bool:
+    text = v.text.lstrip(" \t-*•·")
+    fw = first_word(text)
+    return (
+        ASSIGNED.match(text) is not None
+        and fw not in NOT_NAMES
+        and fw not in ACTION_VERBS
+        and fw not in _NOT_ASSIGNEES
+    )
+
+
 def _named_future(v: View) -> bool:
     m = _NAMED_FUTURE_RX.match(v.body)
     return m is not None and first_word(v.body) not in NOT_NAMES
@@ -744,6 +802,12 @@ CUES: tuple[Cue, ...] = (
     ),
     Cue("passive_future", "commissive", "X will be sent / posted / shared", _search(*_PASSIVE_FUTURE)),
     Cue("action_item", "commissive", "an Action item: / TODO: line", _anywhere(_ACTION_ITEM)),
+    Cue(
+        "assigned",
+        "commissive",
+        "note shorthand that assigns: Priya to set up ..., Marco: follow up ...",
+        _assigned,
+    ),
     Cue("offer_q", "commissive", "shall I / can we ... ? (an offer put as a question)", _on_body(_OFFER_Q)),
     # directive
     Cue("question", "directive", "an interrogative sentence or one ending in ?", lambda v: v.question),
@@ -779,12 +843,24 @@ CUES: tuple[Cue, ...] = (
         _anywhere(_STATE_FUTURE),
     ),
     Cue("pleasantry", "modifier", "happy to help, looking forward to, how are you", _anywhere(_PLEASANTRY)),
+    Cue(
+        "closing",
+        "modifier",
+        "let me know if you need anything, talk soon: a closing formula",
+        _text_or_body(_CLOSING),
+    ),
     Cue("rhetorical", "modifier", "a question that expects no answer", _anywhere(_RHETORICAL)),
     Cue(
         "self_question",
         "modifier",
         "a question to oneself: where was I, what's the word",
         _on_body(_SELF_QUESTION),
+    ),
+    Cue(
+        "check_question",
+        "modifier",
+        "a comprehension or permission check: does that make sense? may I ask?",
+        _text_or_body(_CHECK_QUESTION),
     ),
     Cue("tag_question", "modifier", "a bare tag or echo: right? really? you know?", _anywhere(_TAG_QUESTION)),
     Cue("backchannel", "modifier", "yeah, okay, uh-huh, sounds good, go ahead", _anywhere(_BACKCHANNEL)),
@@ -849,7 +925,9 @@ _GATE_WORDS = re.compile(
     r"\b(?:i|we|let|please|pls|kindly|you|u|anyone|anybody|someone|somebody|everyone|will|shall|can|could"
     r"|would|should|must|need|needs|have to|want|wonder|wondering|appreciate|welcome|appreciated|action|todo"
     r"|next steps?|follow|feel free|make sure|forget|remember|on it|legal|team|our|why|how|what|any"
-    r"|bump|bumping|circling|checking|following|reminder|pinging|nudging|heard)\b"
+    r"|bump|bumping|circling|checking|following|reminder|pinging|nudging|heard|gonna|going|lemme|expect"
+    r"|engineering|support|sales|finance|security|product|marketing|procurement|ops|operations|devops|qa|hr"
+    r"|accounting|billing|compliance)\b"
 )
 
 
@@ -864,4 +942,4 @@ def triggered(sentence: str) -> bool:
     v = view(sentence)
     if v.question or _imperative(v):
         return True
-    return bool(_GATE_WORDS.search(v.low)) or _named_future(v)
+    return bool(_GATE_WORDS.search(v.low)) or _named_future(v) or _assigned(v)

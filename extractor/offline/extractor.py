@@ -60,7 +60,8 @@ _SECOND_ACT = re.compile(
     r"|[,;]\s*(?:and\s+|but\s+|also\s+|then\s+)?(?=(?:also\s+)?(?:could|can|would|will)\s+you\b)"
 )
 _SUBJECT_NAME = re.compile(
-    r"^@?(?P<name>[A-Z][\w'.-]{1,24}(?:\s+[A-Z][\w'.-]{1,24})?)\s+(?:will|'ll|is going|is gonna"
+    r"^@?(?P<name>[A-Z][\w'.-]{1,24}(?:\s+[A-Z][\w'.-]{1,24})?)"
+    r"(?:,?\s+(?:from|on|in) (?:our|my|the) \w+(?: team| side)?,?)?\s+(?:will|'ll|is going|is gonna"
     r"|has agreed|agreed|offered|volunteered|can|to)\b"
 )
 _TEAM_SUBJECT = re.compile(
@@ -70,6 +71,14 @@ _TEAM_SUBJECT = re.compile(
     re.I,
 )
 _MIN_CLAUSE_WORDS = 3
+# A clause cut short and restarted ("Yeah, sure, I'll, uh, I'll send them"): not a clause of its own.
+_STUB = re.compile(
+    r"\b(?:i|we|you|they|he|she)(?:'ll|'d|\s+(?:will|can|could|would|should|shall))?(?:\s+you)?[\s,]*$"
+    r"|\b(?:can|could|would|will)\s+you[\s,]*$",
+    re.I,
+)
+# The act is directed at the addressee: a named person's future then is an undertaking to the reader.
+_TO_ADDRESSEE = re.compile(r"\b(?:you|your|y'all)\b", re.I)
 # A discourse marker of a new topic: after a chase, "Also, could you ..." is a new ask, not the chased one.
 _NEW_TOPIC = re.compile(
     r"^\W*(?:also|in addition|additionally|separately|one more thing|another (?:question|thing)"
@@ -87,7 +96,12 @@ def clauses(sentence: str) -> list[tuple[int, int]]:
     start = 0
     for m in cuts:
         left = fluent(sentence[start : m.start()])
-        if len(left.split()) >= _MIN_CLAUSE_WORDS and len(sentence[m.end() :].split()) >= _MIN_CLAUSE_WORDS:
+        right_words = len(sentence[m.end() :].split())
+        if (
+            len(left.split()) >= _MIN_CLAUSE_WORDS
+            and right_words >= _MIN_CLAUSE_WORDS
+            and not _STUB.search(left)
+        ):
             spans.append((start, m.start()))
             start = m.end()
     spans.append((start, len(sentence)))
@@ -98,14 +112,16 @@ def clauses(sentence: str) -> list[tuple[int, int]]:
 class Explanation:
     """What :meth:`OfflineExtractor.explain` tells about one sentence.
 
-    ``parts`` holds each clause that carries an act of its own (the whole
-    sentence when it holds one) with its decision; ``items`` what the
-    extractor would store, direction and owner resolved.
+    ``parts`` holds each sentence or clause that could carry an act, with its
+    decision, exactly as :meth:`OfflineExtractor.extract` reads the text;
+    ``items`` what the extractor would store, direction and owner resolved;
+    ``notes`` why a decision yielded no item.
     """
 
     sentence: str
     parts: list[tuple[str, Decision]]
     items: list[ExtractedItem]
+    notes: list[str]
 
     @property
     def decision(self) -> Decision:
@@ -139,25 +155,38 @@ class OfflineExtractor(Extractor):
     # ------------------------------------------------------------------ public API
 
     def extract(self, doc: SourceDocument) -> list[ExtractedItem]:
+        return [item for _, _, found in self.decisions(doc) for item in found]
+
+    def decisions(self, doc: SourceDocument) -> list[tuple[Unit, Decision, list[ExtractedItem]]]:
+        """Each clause that could carry an act, its decision and the items it yields, in order.
+
+        An acknowledgement ("Will do!", "Sure thing") right before the same author's explicit promise
+        is that promise's preface, not a second one: it yields no item of its own.
+        """
         if doc.metadata.get("bulk"):
             return []  # a newsletter or an automatic message: nobody promises or asks anything in it
         people = self.world.people(doc)
-        items: list[ExtractedItem] = []
+        out: list[tuple[Unit, Decision, list[ExtractedItem]]] = []
         chased: set[str] = set()
         for unit in units(doc, people):
+            author_key = (unit.author.email or unit.author.label()) if unit.author else ""
             for a, b in clauses(unit.text):
                 part = _sub_unit(unit, a, b)
                 if not part.action_item and not triggered(part.text):
                     continue
-                author_key = (unit.author.email or unit.author.label()) if unit.author else ""
                 c = self._cues(part.text, people)
                 if "chase" in c:
                     chased.add(author_key)
                 restated = author_key in chased and "chase" not in c and not _NEW_TOPIC.match(part.text)
                 ctx = Context(part.action_item, restated, doc.source == "meeting")
                 d = decide(part.text, self.detector, ctx, c)
-                items.extend(self._items(doc, part, d, people))
-        return items
+                found = self._items(doc, part, d, people)
+                if found and any(i.type == "commitment" for i in found) and out:
+                    last_unit, last_d, last_found = out[-1]
+                    if _is_acknowledgement(last_d) and last_unit.author == unit.author:
+                        out[-1] = (last_unit, last_d, [i for i in last_found if i.type != "commitment"])
+                out.append((part, d, found))
+        return out
 
     def _cues(self, text: str, people: People) -> Cues:
         """The cues, plus ``known_future`` when the subject is a person known to the conversation."""
@@ -167,7 +196,7 @@ class OfflineExtractor(Extractor):
             if (
                 m
                 and m.group("name").lstrip("@").split()[0].lower() not in NOT_NAMES
-                and people.known(m.group("name"))
+                and (people.known(m.group("name")) or _TO_ADDRESSEE.search(c.text))
             ):
                 return Cues(c.fired | {"known_future"}, c.body, c.text)
         return c
@@ -189,8 +218,24 @@ class OfflineExtractor(Extractor):
             participants=[who],
             text=sentence,
         )
-        parts = [(sentence[a:b], decide(sentence[a:b], self.detector)) for a, b in clauses(sentence)]
-        return Explanation(sentence, parts, self.extract(doc))
+        found = self.decisions(doc)
+        if not found:  # nothing could carry an act: show the decision on the whole text all the same
+            return Explanation(sentence, [(sentence, decide(sentence, self.detector))], [], [])
+        notes: list[str] = []
+        for unit, d, items in found:
+            kinds = {i.type for i in items}
+            if d.commitment and "commitment" not in kinds:
+                notes.append(
+                    f"{unit.text!r}: no commitment stored (an acknowledgement of the promise after it, "
+                    "or a third party not known to the conversation)"
+                )
+            if d.request and "request" not in kinds:
+                notes.append(
+                    f"{unit.text!r}: no request stored (asked by our own side, or an action-item line)"
+                )
+        return Explanation(
+            sentence, [(u.text, d) for u, d, _ in found], [i for *_, f in found for i in f], notes
+        )
 
     def score_text(self, text: str) -> float:
         """Highest calibrated probability over the sentences of ``text`` (0 when none)."""
@@ -249,7 +294,7 @@ class OfflineExtractor(Extractor):
             (author.label(), author.email, author) if author else (unit.speaker_name, None, None)
         )
         conf = 0.35 + 0.6 * d.scores.commitment
-        if unit.action_item or "action_item" in c:
+        if unit.action_item or "action_item" in c or "assigned" in c:
             body, name = action_item_body(s)
             owner = people.find(name) if name else writer
             return self._item(
@@ -275,12 +320,13 @@ class OfflineExtractor(Extractor):
             name = named.group("name")
             if name.lstrip("@").split()[0].lower() in NOT_NAMES:
                 named = None
-            elif not people.known(name):
+            elif not people.known(name) and not _TO_ADDRESSEE.search(c.text):
                 team = _TEAM_SUBJECT.match(body)
                 if team is None or "team_future" not in c:
-                    return None  # an unknown third party: no owner on either side to hold to it
+                    return None  # an unknown third party, acting for no one here: a report, not a promise
                 return self._item("commitment", doc, unit, writer, _team_action(body, team), conf, people)
             else:
+                # a participant, or someone the writer undertakes for toward the reader ("Tom will call you")
                 owner = people.find(name)
                 action = body[named.end() :].lstrip()
                 action = re.sub(
@@ -332,6 +378,8 @@ class OfflineExtractor(Extractor):
             side = self.world.is_internal(part) if part is not None else None
             if side is None and email:
                 side = self.world.is_internal(Participant(email=email))
+            if side is None and part is None and email is None and label is not None:
+                side = self.world.is_internal(unit.author)  # a colleague the author names: the author's side
             if side is False:
                 flags.append("customer_promise")
             cp = self._counterparty(doc, unit, part)
@@ -377,6 +425,33 @@ class OfflineExtractor(Extractor):
                 pick = inside or (cands if role == "recipient" else [])
                 if pick:
                     return (pick[0].label(), pick[0].email, pick[0])
+        if doc.segments:
+            return self._responder(doc, s, people, author)
+        return (None, None, None)
+
+    def _responder(
+        self, doc: SourceDocument, s: str, people: People, author: Participant | None
+    ) -> tuple[str | None, str | None, Participant | None]:
+        """In a meeting, a question is put to whoever takes the floor next (of our side, when known)."""
+        at = doc.text.find(s)
+        asker = (author.email or author.label()) if author else None
+        asker_side = self.world.is_internal(author)
+        for seg in sorted(doc.segments, key=lambda g: g.char_start):
+            if seg.char_start <= at or not (seg.speaker or seg.speaker_email):
+                continue
+            if asker in (seg.speaker_email, seg.speaker):
+                continue
+            label, email, part = people.find(seg.speaker_email or seg.speaker or "")
+            if seg.speaker_email and email is None:
+                email = seg.speaker_email
+            side = (
+                self.world.is_internal(part)
+                if part is not None
+                else self.world.is_internal(Participant(email=email))
+            )
+            if asker_side is False and side is False:
+                continue  # the customer's colleague speaking up does not answer for us
+            return (seg.speaker or label, email, part)
         return (None, None, None)
 
     def _counterparty(self, doc: SourceDocument, unit: Unit, owner: Participant | None) -> Participant | None:
@@ -398,6 +473,11 @@ class OfflineExtractor(Extractor):
             if p.role in ("recipient", "cc", "attendee", "speaker", "sender"):
                 return p
         return None
+
+
+def _is_acknowledgement(d: Decision) -> bool:
+    """A short take-on with no content of its own: "Will do!", "On it", "Sure thing - will do"."""
+    return d.commitment and bool(d.cues.fired & {"bare_will", "take_on"}) and len(d.cues.text.split()) <= 5
 
 
 def _sub_unit(unit: Unit, a: int, b: int) -> Unit:

@@ -62,6 +62,10 @@ _ACTS = frozenset(
 )
 
 
+# An ask put in so many words ("could you also send the MSA?"): after a chase it is still an ask.
+_EXPLICIT_ASK = frozenset({"you_modal", "please", "imperative"})
+
+
 @dataclass(frozen=True)
 class Context:
     """What the sentence's place in the document tells.
@@ -116,6 +120,12 @@ RULES: tuple[Rule, ...] = (
         lambda c, _x: "floor" in c and not c.fired & {"bare_will", "take_on"},
     ),
     Rule(
+        "closing",
+        "neither",
+        "a closing formula (let me know if you need anything, talk soon), not an ask or a promise",
+        _has("closing"),
+    ),
+    Rule(
         "pleasantry",
         "neither",
         "a courtesy: nothing is promised or asked",
@@ -125,13 +135,16 @@ RULES: tuple[Rule, ...] = (
         "action_item",
         "commitment",
         "a line of an action-item list assigns work",
-        lambda c, x: (x.action_item or "action_item" in c) and not ("past" in c and not c.fired & _FUTURE),
+        lambda c, x: (
+            (x.action_item or "action_item" in c or "assigned" in c)
+            and not ("past" in c and not c.fired & _FUTURE)
+        ),
     ),
     Rule(
         "chase",
         "no_request",
         "chases an earlier ask: it attaches to that request, it is not a new one",
-        lambda c, x: "chase" in c or x.in_chase,
+        lambda c, x: ("chase" in c or x.in_chase) and not c.fired & _EXPLICIT_ASK,
     ),
     Rule(
         "past_no_future",
@@ -161,7 +174,7 @@ RULES: tuple[Rule, ...] = (
         "not_addressed",
         "no_request",
         "a rhetorical, self-directed or bare tag question expects no work",
-        _has("rhetorical", "self_question", "tag_question"),
+        _has("rhetorical", "self_question", "tag_question", "check_question"),
     ),
     Rule(
         "question",

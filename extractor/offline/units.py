@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from extractor.offline.actions import AI_INLINE, BULLET_LINE
+from extractor.offline.cues import ASSIGNED
 from extractor.offline.people import People, author_at
 from extractor.offline.sentences import split_sentences
 from followthrough.types import Participant, SourceDocument
@@ -25,7 +26,7 @@ _STOP_AFTER = re.compile(
 )
 _AI_HEADING = re.compile(
     r"^\s*(?:#{1,6}\s*)?\**\s*(?:action\s+items?|next\s+steps?|follow[- ]?ups?|to-?dos?|tasks"
-    r"|owners?)\s*\**\s*:?\s*$",
+    r"|owners?)(?:\s+(?:on|for|from)\s+(?:our|your|their|the|each)\s+(?:side|end|team|part)s?)?\s*\**\s*:?\s*$",
     re.I,
 )
 _HEADING_LINE = re.compile(r"^\s*(?:#{1,6}\s+\S|[A-Z][\w /&-]{0,40}:\s*$)")
@@ -90,8 +91,9 @@ def units(doc: SourceDocument, people: People) -> Iterator[Unit]:
                 ai_lines.append((a, b))
                 continue
             in_ai = False
-        if AI_INLINE.match(line):
-            ai_lines.append((a, b))
+        bullet = BULLET_LINE.match(line)
+        if AI_INLINE.match(line) or (bullet and ASSIGNED.match(line[bullet.end() :])):
+            ai_lines.append((a, b))  # "Action item: ...", or a bullet that assigns: "- Priya to set up ..."
     for a, b in _spans(doc, stop):
         if any(x <= a < y for x, y in skip_lines):
             continue

@@ -15,6 +15,7 @@ from followthrough import pipeline
 from followthrough.backends import LlmOptions, build_extractor
 from followthrough.cli.state import state
 from followthrough.config import Settings
+from followthrough.errors import InputError
 from followthrough.evaluation import KINDS, KindScore, load_jsonl, score
 from followthrough.pipeline import RunReport
 from store import Store
@@ -95,6 +96,11 @@ def register(app: typer.Typer) -> None:
         """Score the pipeline on labelled data (precision, recall, F1, owner accuracy, misses)."""
         st = state(ctx)
         gold_rows = load_jsonl(gold)
+        labelled = [r for r in gold_rows if r.get("type") in KINDS and r.get("message_id")]
+        if not labelled:
+            raise InputError(
+                gold, "no gold rows: each line needs message_id and a type of commitment or request"
+            )
         base = st.settings(extractor=extractor, model=model)
         with tempfile.TemporaryDirectory(prefix="followthrough-eval-") as tmp:
             settings = Settings(
@@ -121,6 +127,8 @@ def register(app: typer.Typer) -> None:
                 store.close()
         for e in rep.errors:
             st.err.print(f"error: {e}", highlight=False, markup=False)
+        if not rep.documents_seen:
+            raise InputError(", ".join(str(p) for p in inputs), "nothing could be read: no document to score")
         if pred_out is not None:
             with pred_out.open("w", encoding="utf-8") as fh:
                 for p in preds:

@@ -25,11 +25,16 @@ def register(app: typer.Typer) -> None:
 
 def explain(
     ctx: typer.Context,
-    sentence: Annotated[str, typer.Argument(help="The sentence to explain (quote it).")],
+    sentence: Annotated[
+        str, typer.Argument(help="The text to explain (quote it; put -- before text that starts with -).")
+    ],
     speaker: Annotated[str | None, typer.Option("--speaker", help="Who says it (a name).")] = None,
     internal: Annotated[
         bool | None,
-        typer.Option("--internal/--external", help="The speaker is on our side / the customer's side."),
+        typer.Option(
+            "--internal/--external",
+            help="The speaker is on our side / the customer's side (default: unknown, taken as ours).",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -37,6 +42,10 @@ def explain(
     from extractor.offline import OfflineExtractor
     from extractor.offline.cues import CUE_BY_NAME
 
+    # Arguments from a terminal in a broken encoding hold lone surrogates: show them as U+FFFD.
+    sentence = sentence.encode("utf-8", "replace").decode("utf-8")
+    if not sentence.strip():
+        raise typer.BadParameter("give a sentence to explain", param_hint="SENTENCE")
     ex = OfflineExtractor()
     as_of = state(ctx).settings().as_of
     now = datetime.combine(as_of, time(12), tzinfo=UTC)
@@ -59,6 +68,7 @@ def explain(
             ],
             "thresholds": {"commitment": model.commitment.threshold, "request": model.request.threshold},
             "items": [i.model_dump(mode="json") for i in e.items],
+            "notes": e.notes,
         }
         typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
         return
@@ -79,6 +89,8 @@ def explain(
         for name in names:
             cue = CUE_BY_NAME[name]
             out_console.print(f"    {name:<15} {cue.group:<10} {escape(cue.meaning)}")
+    for note in e.notes:
+        out_console.print(f"[bold]note[/bold] {escape(note)}")
     out_console.print(f"[bold]items[/bold] ({len(e.items)})")
     for item in e.items:
         bits = [item.type, f"owner {item.owner or '-'}"]
