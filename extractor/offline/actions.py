@@ -54,6 +54,7 @@ ADDRESS = re.compile(
 _SPACES = re.compile(r"\s+")
 _SPACE_PUNCT = re.compile(r"\s+([,.;:!?])")
 _PREAMBLE_END = re.compile(r"[:;](?=\s)")
+_DANGLING = re.compile(r"\s+(?:for|by|on|in|at|before|until|within|no later than)$", re.I)
 _TRAIL_POLITE = re.compile(r"[\s,]+(?:please|pls|thanks|thank you|thx)\W*$", re.I)
 _TRAIL = re.compile(r"[\s,.;:!?)(\-–—:'\"]+$")
 
@@ -105,6 +106,7 @@ def make_action(text: str, due_text: str | None = None) -> str:
     s = _SPACE_PUNCT.sub(r"\1", s)
     s = _TRAIL_POLITE.sub("", s)
     s = _TRAIL.sub("", s)
+    s = _DANGLING.sub("", s)  # "schedule a call for [next week]": the date was taken out
     if len(s) > 120:
         cut = s.rfind(" ", 0, 117)
         s = s[: cut if cut > 40 else 117] + "…"

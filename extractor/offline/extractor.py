@@ -43,7 +43,7 @@ from extractor.offline.actions import (
     clause_start,
     make_action,
 )
-from extractor.offline.cues import NOT_NAMES, Cues, analyze, fluent, strip_lead, triggered
+from extractor.offline.cues import ACTION_VERBS, NOT_NAMES, Cues, analyze, fluent, strip_lead, triggered
 from extractor.offline.dates import find_due
 from extractor.offline.model import DetectorModel, default_model, rules_digest
 from extractor.offline.people import Directory, People
@@ -106,6 +106,25 @@ def clauses(sentence: str) -> list[tuple[int, int]]:
             start = m.end()
     spans.append((start, len(sentence)))
     return [(a, b) for a, b in ((a, len(sentence[:b].rstrip(" ,;"))) for a, b in spans) if b > a]
+
+
+# Coordinated verb phrases under one subject: ", and send ...", " and then schedule ...".
+_AND_VERB = re.compile(
+    r"(?:,\s*(?:and\s+)?|\s+and\s+)(?:then\s+|also\s+)?(?=(?:" + "|".join(sorted(ACTION_VERBS)) + r")\b)",
+    re.I,
+)
+
+
+def verb_phrases(clause: str) -> list[tuple[int, int]]:
+    """Spans of the coordinated verb phrases of one clause (the first keeps the subject)."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for m in _AND_VERB.finditer(clause):
+        if m.start() > start and len(clause[start : m.start()].split()) >= 3:
+            spans.append((start, m.start()))
+            start = m.end()
+    spans.append((start, len(clause)))
+    return [(a, b) for a, b in spans if clause[a:b].strip()]
 
 
 @dataclass(frozen=True)
@@ -181,12 +200,30 @@ class OfflineExtractor(Extractor):
                 ctx = Context(part.action_item, restated, doc.source == "meeting")
                 d = decide(part.text, self.detector, ctx, c)
                 found = self._items(doc, part, d, people)
+                if d.commitment and not part.action_item:
+                    found = self._each_dated_act(doc, part, d, people, found)
                 if found and any(i.type == "commitment" for i in found) and out:
                     last_unit, last_d, last_found = out[-1]
                     if _is_acknowledgement(last_d) and last_unit.author == unit.author:
                         out[-1] = (last_unit, last_d, [i for i in last_found if i.type != "commitment"])
                 out.append((part, d, found))
         return out
+
+    def _each_dated_act(
+        self, doc: SourceDocument, part: Unit, d: Decision, people: People, found: list[ExtractedItem]
+    ) -> list[ExtractedItem]:
+        """One commitment per verb phrase when a promise coordinates acts with their own dates.
+
+        "I'll push the config tonight and send the runbook tomorrow" is two promises due on two
+        days; "I'll send the deck and the notes by Friday" stays one.
+        """
+        spans = verb_phrases(part.text)
+        if len(spans) < 2 or any(find_due(part.text[a:b], doc.occurred_at) is None for a, b in spans):
+            return found
+        split = [self._commitment(doc, _sub_unit(part, a, b), d, people) for a, b in spans]
+        if any(item is None for item in split):
+            return found
+        return [i for i in split if i is not None] + [i for i in found if i.type != "commitment"]
 
     def _cues(self, text: str, people: People) -> Cues:
         """The cues, plus ``known_future`` when the subject is a person known to the conversation."""
