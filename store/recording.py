@@ -5,6 +5,7 @@ Rules (see :meth:`store.Store.record_extraction`):
 - A commitment the customer made to us (flag ``customer_promise``) is never
   ours to keep: it is stored with status ``waiting`` (we wait on them), so it
   stays out of every list of open items.
+- A task-list line already checked off (flag ``ticked``) is stored ``done``.
 - An item whose evidence is not grounded is never an open commitment: it is
   kept with status ``dismissed`` and flag ``ungrounded`` so it can be
   inspected and counted, and it is never merged with a grounded one.
@@ -40,6 +41,16 @@ from store.models import (
 )
 
 CUSTOMER_PROMISE = "customer_promise"  # the extractor's flag on a customer's own promise
+TICKED = "ticked"  # the extractor's flag on a task-list line already checked off ("- [x] ...")
+
+
+def _initial_status(item: ExtractedItem) -> str:
+    """``done`` for a ticked task, ``waiting`` for the customer's own promise, else ``open``."""
+    flags = item.flags or []
+    if TICKED in flags:
+        return "done"
+    return "waiting" if CUSTOMER_PROMISE in flags else "open"
+
 
 SYSTEM_ACTORS = frozenset({"extractor", "linker", "system"})
 UNGROUNDED = "ungrounded"
@@ -244,9 +255,7 @@ def record_items(
         c = CommitmentRow(
             document_id=doc.id,
             cache_key=cache_key,
-            status=("waiting" if CUSTOMER_PROMISE in (item.flags or []) else "open")
-            if grounded
-            else "dismissed",
+            status=_initial_status(item) if grounded else "dismissed",
             flags=_flags(item),
             source=doc.source,
             thread_id=doc.thread_id,

@@ -18,6 +18,8 @@ _AI_OWNER_TO = re.compile(
     rf"|takes?)\s+(?P<rest>.+)$",
     re.S,
 )
+# "@Priya test SCIM in staging": an @mention before the verb names the assignee.
+_AI_OWNER_AT = re.compile(r"^(?P<name>@[\w'.-]{1,24}(?:\s+[A-Z][\w'.-]{1,24})?)\s+(?P<rest>[a-z].+)$", re.S)
 _AI_OWNER_TRAIL = re.compile(rf"[\s(\[–—-]+(?:owner:\s*)?(?P<name>{_NAME})\s*[)\]]?\s*\.?$")
 
 COMMIT_LEAD = re.compile(
@@ -78,7 +80,7 @@ def action_item_body(s: str) -> tuple[str, str | None]:
     if m:
         who = m.group("who")
         body = body[m.end() :]
-    for pat in (_AI_OWNER_COLON, _AI_OWNER_TO):
+    for pat in (_AI_OWNER_COLON, _AI_OWNER_TO, _AI_OWNER_AT):
         mm = pat.match(body)
         if mm and mm.group("name").lstrip("@").split()[0].lower() not in NOT_NAMES:
             return mm.group("rest"), who or mm.group("name")

@@ -29,7 +29,7 @@ Pre-filter API for the LLM backend: :meth:`OfflineExtractor.candidates`,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import ClassVar
 
@@ -424,6 +424,8 @@ class OfflineExtractor(Extractor):
                 cp_label, cp_email = cp.label(), cp.email
             if label is not None and part is None and email is None:
                 flags.append("owner_not_participant")
+            if unit.ticked:
+                flags.append("ticked")  # checked off on the list it was written in: done when written
         return ExtractedItem(
             type="commitment" if kind == "commitment" else "request",
             owner=label,
@@ -520,9 +522,7 @@ def _is_acknowledgement(d: Decision) -> bool:
 def _sub_unit(unit: Unit, a: int, b: int) -> Unit:
     if a == 0 and b == len(unit.text):
         return unit
-    return Unit(
-        unit.start + a, unit.start + b, unit.text[a:b], unit.author, unit.speaker_name, unit.action_item
-    )
+    return replace(unit, start=unit.start + a, end=unit.start + b, text=unit.text[a:b])
 
 
 def _team_action(body: str, team: re.Match[str]) -> str:

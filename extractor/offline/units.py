@@ -33,6 +33,8 @@ _HEADING_LINE = re.compile(r"^\s*(?:#{1,6}\s+\S|[A-Z][\w /&-]{0,40}:\s*$)")
 _URL = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.-]+")
 _SPACE = re.compile(r"\s+")
 _NOT_LETTER = re.compile(r"[\W\d_]+")
+_TICKED = re.compile(r"\[[xX✓✔]\]")
+_WORD = re.compile(r"[^\W\d_]{2}")
 _LABEL_ONLY = re.compile(r"^\W*[\w .'’-]{1,40}:\s*$|^\W*$")
 
 
@@ -56,6 +58,7 @@ class Unit:
     author: Participant | None
     speaker_name: str | None
     action_item: bool
+    ticked: bool = False  # a task-list line already checked off ("- [x] ...")
 
 
 def units(doc: SourceDocument, people: People) -> Iterator[Unit]:
@@ -98,17 +101,18 @@ def units(doc: SourceDocument, people: People) -> Iterator[Unit]:
         if any(x <= a < y for x, y in skip_lines):
             continue
         sent = text[a:b]
-        if _LABEL_ONLY.match(sent):
-            continue
+        if _LABEL_ONLY.match(sent) or not _WORD.search(sent):
+            continue  # a label, or a bare marker such as a ticked checkbox "[x]"
         if _looks_like_code(sent):
             continue
         lead = BULLET_LINE.match(sent)
         if lead and lead.end() < len(sent):
             a += lead.end()  # the evidence starts at the words, not at the bullet
             sent = text[a:b]
+        ticked = bool(_TICKED.search(text[text.rfind("\n", 0, a) + 1 : a] + sent[:4]))
         is_ai = any(x <= a < y for x, y in ai_lines)
         author, speaker = author_at(doc, people, a)
-        yield Unit(a, b, sent, author, speaker, is_ai)
+        yield Unit(a, b, sent, author, speaker, is_ai, ticked)
 
 
 def _spans(doc: SourceDocument, stop: int) -> list[tuple[int, int]]:
