@@ -338,12 +338,13 @@ _NOT_DELIVERY = (
     r"|worry\b|probably\b|likely\b|have questions\b|push back\b|object\b|insist\b|complain\b|notice\b"
 )
 _TEAM_FUTURE = (
-    _TEAM + r"(?:\s+(?:also|then|here))?\s*(?:will|'ll|is going to|are going to|can|shall)\s+"
+    _TEAM
+    + r"(?:\s+(?:also|then|here))?\s*(?:will|'ll|is going to|are going to|is gonna|are gonna|can|shall)\s+"
     r"(?!be\b|not\b|never\b|" + _NOT_DELIVERY + r")\w+"
 )
 _NAMED_FUTURE = (
     r"^@?[A-Z][\w'.-]{1,24}(?:\s+[A-Z][\w'.-]{1,24})?"
-    r"(?:,?\s+(?:from|on|in) (?:our|my|the) \w+(?: team| side)?,?)?"
+    r"(?:,?\s+(?:from|on|in) (?:(?:our|my|the) )?\w+(?: team| side)?,?)?"
     r"\s+(?:will|'ll|is going to|is gonna|has agreed to"
     r"|agreed to|offered to|volunteered to|can)\s+(?:also\s+|then\s+)?(?!" + _NOT_DELIVERY + r")[a-z]\w+"
 )
@@ -605,7 +606,8 @@ _CLOSING = (
     r"questions\b|\b(?:don't|do not) hesitate to\b|\bfeel free to (?:reach out|contact|get in touch|ask)\b"
     r"|^\W*(?:(?:ok|okay|likewise|great|thanks)[,!.]?\s+)?(?:talk|speak|chat) (?:to you )?"
     r"(?:soon|later|then|next \w+"
-    r"|tomorrow|on \w+)\W*$"
+    r"|tomorrow|on \w+|monday|tuesday|wednesday|thursday|friday|next week)\W*$"
+    r"|\b(?:happy|glad|pleased) to help (?:with )?(?:anything|any other)\b"
     r"|\b(?:i|we)(?:'ll| will| would) (?:be happy to|gladly) answer any (?:other |further )?questions\b"
     r"|\b(?:i|we)(?:'ll| will) talk (?:to you )?(?:soon|later)\b|^\W*(?:ping|cheers|thanks|later)\W*$"
 )
@@ -616,7 +618,7 @@ _RHETORICAL = (
     r"|\b(?:do|did) you (?:really|seriously|honestly) (?:mean|think|believe|expect|want)\b"
     r"|\bwho would(?:n't)? (?:want|have thought)\b"
     r"|^\W*who (?:doesn't|does not|wouldn't|would not|isn't|can't|couldn't|didn't)\b.*\?\W*$"
-    r"|\bcan you believe\b|^\W*why would (?:anyone|anybody|you|i|we|they) (?:ever )?\w+"
+    r"|^\W*who knows\b|\bcan you believe\b|^\W*why would (?:anyone|anybody|you|i|we|they) (?:ever )?\w+"
     r"|^\W*(?:isn't|wasn't|aren't|ain't) (?:that|it|this|he|she) "
     r"(?:great|nice|cool|amazing|awesome|funny|crazy"
     r"|wild|weird|interesting|something)\b"
@@ -634,6 +636,8 @@ _CHECK_QUESTION = (
     r"|(?:did|do) you follow)\W*\?"
     r"|^\W*(?:can|may|could) i ask (?:you )?(?:a|one|another)? ?(?:quick |small )?question\W*\?*\W*$"
     r"|\bdo you mind if i (?:share|show|present|jump in|interrupt)\b"
+    r"|^\W*(?:is|are) (?:everyone|everybody|you|you all|we all) (?:still )?(?:on the call|there|here|with us"
+    r"|on|back|ready)\W*\?"
 )
 _TAG_QUESTION = (
     r"^\W*(?:(?:um|uh|oh|and|so)[,\s]+)*(?:right|really|yeah|yes|no|okay|ok|huh|hmm|what|sorry|pardon|"
@@ -716,7 +720,8 @@ def _please(v: View) -> bool:
 
 # An assignment in note shorthand: "Priya to set up the sandbox", "Marco: follow up with procurement".
 ASSIGNED = re.compile(
-    r"@?[A-Z][\w'.-]{1,24}(?:\s+[A-Z][\w'.-]{1,24})?(?:\s+to|\s*:)\s+(?:"
+    r"(?:\[[ xX]\]\s*)?(?:@[\w'.-]{1,24}(?:\s+[A-Z][\w'.-]{1,24})?\s+(?:to\s+|:\s*)?"
+    r"|[A-Z][\w'.-]{1,24}(?:\s+[A-Z][\w'.-]{1,24})?(?:\s+to|\s*:)\s+)(?:"
     + "|".join(sorted(ACTION_VERBS))
     + r")\b"
 )
@@ -731,7 +736,7 @@ _NOT_ASSIGNEES = frozenset(
 
 
 def _assigned(v: View) -> bool:
-    text = v.text.lstrip(" \t-*•·")
+    text = re.sub(r"^\[[ xX]\]\s*", "", v.text.lstrip(" \t-*•·"))
     fw = first_word(text)
     return (
         ASSIGNED.match(text) is not None

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import ClassVar
 
 from extractor.base import Extractor
@@ -55,19 +55,20 @@ from followthrough.types import AlignmentStatus, Evidence, ExtractedItem, Partic
 # A second act inside one sentence: ", and I'll", "; we will", " and Priya will", ", could you".
 _SECOND_ACT = re.compile(
     r"(?:[,;]\s*(?:and\s+|but\s+|then\s+|plus\s+|also\s+)?|\s+(?:and|but|then|plus)\s+)"
-    r"(?=(?:also\s+|then\s+)?(?:I|we|We|[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?|[Oo]ur\s+(?:\w+\s+)?\w+|you)"
+    r"(?=(?:also\s+|then\s+)?(?:I|we|We|[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?(?:\s+from\s+\w+(?:\s+team)?)?"
+    r"|[Oo]ur\s+(?:\w+\s+)?\w+|you)"
     r"(?:'ll|’ll|\s+(?:will|can|could|would|is going to|are going to|am going to|shall|to)\b))"
     r"|[,;]\s*(?:and\s+|but\s+|also\s+|then\s+)?(?=(?:also\s+)?(?:could|can|would|will)\s+you\b)"
 )
 _SUBJECT_NAME = re.compile(
     r"^@?(?P<name>[A-Z][\w'.-]{1,24}(?:\s+[A-Z][\w'.-]{1,24})?)"
-    r"(?:,?\s+(?:from|on|in) (?:our|my|the) \w+(?: team| side)?,?)?\s+(?:will|'ll|is going|is gonna"
+    r"(?:,?\s+(?:from|on|in) (?:(?:our|my|the) )?\w+(?: team| side)?,?)?\s+(?:will|'ll|is going|is gonna"
     r"|has agreed|agreed|offered|volunteered|can|to)\b"
 )
 _TEAM_SUBJECT = re.compile(
     r"^(?P<team>(?:our|my|the)\s+(?:\w+\s+)?(?:team|folks|people|engineers|group|department"
-    r"|side|office|staff|crew)|[A-Z][a-z]+)\s+(?:will|'ll|is going to|are going to|can|shall)"
-    r"\s+",
+    r"|side|office|staff|crew)|[A-Z][a-z]+)"
+    r"\s+(?:will|'ll|is going to|are going to|is gonna|are gonna|can|shall)\s+",
     re.I,
 )
 _MIN_CLAUSE_WORDS = 3
@@ -176,22 +177,29 @@ class OfflineExtractor(Extractor):
     def extract(self, doc: SourceDocument) -> list[ExtractedItem]:
         return [item for _, _, found in self.decisions(doc) for item in found]
 
-    def decisions(self, doc: SourceDocument) -> list[tuple[Unit, Decision, list[ExtractedItem]]]:
-        """Each clause that could carry an act, its decision and the items it yields, in order.
+    def decisions(
+        self, doc: SourceDocument, *, every: bool = False
+    ) -> list[tuple[Unit, Decision, list[ExtractedItem]]]:
+        """Each clause that could carry an act (``every``: each clause), its decision and its items, in order.
 
         An acknowledgement ("Will do!", "Sure thing") right before the same author's explicit promise
-        is that promise's preface, not a second one: it yields no item of its own.
+        is that promise's preface, not a second one: it yields no item of its own. An acknowledgement
+        that answers someone else's ask ("Okay, will do." after "Could you share the list by Friday?")
+        takes that ask's action and due date.
         """
         if doc.metadata.get("bulk"):
             return []  # a newsletter or an automatic message: nobody promises or asks anything in it
         people = self.world.people(doc)
         out: list[tuple[Unit, Decision, list[ExtractedItem]]] = []
         chased: set[str] = set()
+        last_ask: tuple[str, int, ExtractedItem] | None = None  # (asker, index in out, the ask as an item)
         for unit in units(doc, people):
             author_key = (unit.author.email or unit.author.label()) if unit.author else ""
             for a, b in clauses(unit.text):
                 part = _sub_unit(unit, a, b)
                 if not part.action_item and not triggered(part.text):
+                    if every:
+                        out.append((part, decide(part.text, self.detector), []))
                     continue
                 c = self._cues(part.text, people)
                 if "chase" in c:
@@ -206,6 +214,18 @@ class OfflineExtractor(Extractor):
                     last_unit, last_d, last_found = out[-1]
                     if _is_acknowledgement(last_d) and last_unit.author == unit.author:
                         out[-1] = (last_unit, last_d, [i for i in last_found if i.type != "commitment"])
+                if (
+                    _is_acknowledgement(d)
+                    and last_ask
+                    and last_ask[0] != author_key
+                    and len(out) - last_ask[1] <= 2
+                ):
+                    ask = last_ask[2]
+                    for item in found:
+                        if item.type == "commitment":
+                            item.action, item.due, item.due_text = ask.action, ask.due, ask.due_text
+                if d.request:
+                    last_ask = (author_key, len(out), self._request(doc, part, d, people))
                 out.append((part, d, found))
         return out
 
@@ -233,7 +253,7 @@ class OfflineExtractor(Extractor):
             if (
                 m
                 and m.group("name").lstrip("@").split()[0].lower() not in NOT_NAMES
-                and (people.known(m.group("name")) or _TO_ADDRESSEE.search(c.text))
+                and (people.known(m.group("name")) or _undertaken(c.text))
             ):
                 return Cues(c.fired | {"known_future"}, c.body, c.text)
         return c
@@ -255,7 +275,7 @@ class OfflineExtractor(Extractor):
             participants=[who],
             text=sentence,
         )
-        found = self.decisions(doc)
+        found = self.decisions(doc, every=True)
         if not found:  # nothing could carry an act: show the decision on the whole text all the same
             return Explanation(sentence, [(sentence, decide(sentence, self.detector))], [], [])
         notes: list[str] = []
@@ -357,7 +377,7 @@ class OfflineExtractor(Extractor):
             name = named.group("name")
             if name.lstrip("@").split()[0].lower() in NOT_NAMES:
                 named = None
-            elif not people.known(name) and not _TO_ADDRESSEE.search(c.text):
+            elif not people.known(name) and not _undertaken(c.text):
                 team = _TEAM_SUBJECT.match(body)
                 if team is None or "team_future" not in c:
                     return None  # an unknown third party, acting for no one here: a report, not a promise
@@ -376,6 +396,8 @@ class OfflineExtractor(Extractor):
                 return self._item("commitment", doc, unit, writer, _team_action(body, team), conf, people)
         m = COMMIT_LEAD.match(body) or LET_ME.match(body)
         action = body[m.end() :] if m else body
+        if "you_will_have" in c and (hand := _YOU_WILL_GET.match(body)):
+            action = "Send " + body[hand.end() :]  # "You'll have the contract by Friday": we send it
         return self._item("commitment", doc, unit, writer, action, conf, people)
 
     def _request(self, doc: SourceDocument, unit: Unit, d: Decision, people: People) -> ExtractedItem:
@@ -512,6 +534,19 @@ class OfflineExtractor(Extractor):
             if p.role in ("recipient", "cc", "attendee", "speaker", "sender"):
                 return p
         return None
+
+
+_YOU_WILL_GET = re.compile(
+    r"^\W*(?:you(?:'ll|’ll| will| shall| should)\s+(?:have|get|receive|see)|(?:please\s+)?expect)\s+", re.I
+)
+
+
+def _undertaken(text: str) -> bool:
+    """A named person's future said to the reader with a date or toward the reader: an undertaking.
+
+    "Tom will follow up with your IT team", "Priya will send the docs by Thursday"; not "Kevin will host".
+    """
+    return bool(_TO_ADDRESSEE.search(text)) or find_due(text, date(2000, 1, 3)) is not None
 
 
 def _is_acknowledgement(d: Decision) -> bool:

@@ -128,6 +128,8 @@ def register(app: typer.Typer) -> None:
         for e in rep.errors:
             st.err.print(f"error: {e}", highlight=False, markup=False)
         if not rep.documents_seen:
+            if rep.errors:
+                raise typer.Exit(1)  # each unreadable input was named above
             raise InputError(", ".join(str(p) for p in inputs), "nothing could be read: no document to score")
         if pred_out is not None:
             with pred_out.open("w", encoding="utf-8") as fh:
