@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, timedelta, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from followthrough.types import Participant, Segment, SourceDocument
 from store.base import NotFound, StoreCore, _retry_conflicts
-from store.models import DocumentRow, ExtractionRow, PersonRow, utcnow
+from store.models import CommitmentRow, DocumentRow, ExtractionRow, PersonRow, utcnow
 
 
 class DocumentStore(StoreCore):
@@ -30,11 +30,12 @@ class DocumentStore(StoreCore):
             ).first()
             if row is not None and row.content_hash == doc.content_hash:
                 return row.id, False
+            thread = _join_thread(s, doc) if doc.source == "email" else doc.thread_id
             if row is None:
                 row = DocumentRow(source=doc.source, external_id=doc.external_id, created_at=utcnow())
                 s.add(row)
             offset = doc.occurred_at.utcoffset() or timedelta(0)
-            row.thread_id = doc.thread_id
+            row.thread_id = thread
             row.occurred_at = doc.occurred_at
             row.utc_offset_min = int(offset.total_seconds() // 60)
             row.title = doc.title
@@ -92,6 +93,38 @@ class DocumentStore(StoreCore):
         with self._tx() as s:
             rows = s.execute(select(DocumentRow.source, func.count()).group_by(DocumentRow.source)).all()
         return {src: int(n) for src, n in rows}
+
+
+def _join_thread(s: Session, doc: SourceDocument) -> str | None:
+    """The thread an email belongs to, resolved over every message stored, whatever the order they came in.
+
+    A message read alone knows only its nearest ancestor (a reply with In-Reply-To and no References
+    names its parent, not the root). When that ancestor is stored, the message joins the ancestor's
+    thread; messages stored before this one that named it as their thread move to its thread, with
+    their commitments.
+    """
+    thread = doc.thread_id
+    if thread and thread != doc.external_id:
+        stored = s.scalar(
+            select(DocumentRow.thread_id).where(
+                DocumentRow.source == "email",
+                DocumentRow.external_id == thread,
+                DocumentRow.thread_id.is_not(None),
+            )
+        )
+        thread = stored or thread
+    if thread and thread != doc.external_id:
+        s.execute(
+            update(DocumentRow)
+            .where(DocumentRow.source == "email", DocumentRow.thread_id == doc.external_id)
+            .values(thread_id=thread)
+        )
+        s.execute(
+            update(CommitmentRow)
+            .where(CommitmentRow.source == "email", CommitmentRow.thread_id == doc.external_id)
+            .values(thread_id=thread)
+        )
+    return thread
 
 
 def _remember_people(s: Session, participants: list[Participant]) -> None:
