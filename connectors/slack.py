@@ -15,6 +15,11 @@ it is the third reply, and the extractor still sees the question it answers.
                    ("speaker"), then @-mentioned users who did not write ("mentioned")
     metadata       "channel"; "segment_ts": a JSON list, one ts per segment
 
+A message whose ``text`` is empty, missing or only Slack's fallback ("This
+message contains interactive elements.") is read from its Block Kit ``blocks``
+(see :mod:`connectors.slack_blocks`); otherwise ``text`` is Slack's own
+rendering and is used as it is.
+
 Noise left out: joins/leaves/topic changes and other system subtypes, bot
 messages (``bot_message`` or no human ``user``), and messages with no text. A
 ``thread_broadcast`` reply is kept once, inside its thread. Edited messages use
@@ -37,6 +42,7 @@ from typing import Any
 
 from connectors.base import Connector
 from connectors.registry import register
+from connectors.slack_blocks import is_fallback_text, render_blocks
 from connectors.slack_export import (
     METADATA_FILES,
     Export,
@@ -46,7 +52,7 @@ from connectors.slack_export import (
     parse_json,
     zip_root,
 )
-from connectors.slack_text import render_mrkdwn
+from connectors.slack_text import Rendered, render_mrkdwn
 from followthrough.errors import InputError
 from followthrough.types import Participant, Segment, SourceDocument
 
@@ -264,11 +270,10 @@ def _accept(obj: dict[str, Any], origin: str, names: _Names) -> _Message | None:
             return None
     ts = obj.get("ts")
     key = parse_ts(ts)
-    raw = obj.get("text")
-    if key is None or not isinstance(raw, str):
+    if key is None:
         return None
     assert isinstance(ts, str)
-    rendered = render_mrkdwn(raw, names.display, names.channels)
+    rendered = _render(obj, names)
     text = rendered.text.strip()
     if not text:
         return None
@@ -284,6 +289,18 @@ def _accept(obj: dict[str, Any], origin: str, names: _Names) -> _Message | None:
         origin=origin,
         permalink=permalink if isinstance(permalink, str) else None,
     )
+
+
+def _render(obj: dict[str, Any], names: _Names) -> Rendered:
+    """The message's ``text``, or its ``blocks`` when the text is empty, missing or only a fallback."""
+    raw = obj.get("text")
+    raw = raw if isinstance(raw, str) else ""
+    if raw.strip() and not is_fallback_text(raw):
+        return render_mrkdwn(raw, names.display, names.channels)
+    from_blocks = render_blocks(obj.get("blocks"), names.display, names.channels)
+    if from_blocks.text.strip() or not raw.strip():
+        return from_blocks
+    return render_mrkdwn(raw, names.display, names.channels)
 
 
 def _document(channel: str, thread_ts: str, msgs: list[_Message], names: _Names) -> SourceDocument:
@@ -349,14 +366,15 @@ def _zip_is_export(path: Path) -> bool:
 
 
 def _looks_like_messages(path: Path) -> bool:
-    """A cheap peek: a JSON message object, or a list of them, carrying ``ts`` and ``text`` or ``type``."""
+    """A cheap peek: a JSON message (or list of them) carrying ``ts`` and ``text``, ``type`` or ``blocks``."""
     try:
         with path.open("rb") as f:
             head = f.read(_PEEK_BYTES).decode("utf-8-sig", errors="ignore").lstrip()
     except OSError:
         return False
     body = head[1:].lstrip() if head.startswith("[") else head
-    return body.startswith("{") and '"ts"' in head and ('"text"' in head or '"type"' in head)
+    keys = ('"text"', '"type"', '"blocks"')
+    return body.startswith("{") and '"ts"' in head and any(k in head for k in keys)
 
 
 def _export_root_above(path: Path) -> Path | None:
