@@ -184,6 +184,8 @@ def message_document(
         metadata["charset"] = body.charset
     if body.charset_fallback:
         metadata["charset_fallback"] = body.charset_fallback
+    if body.mojibake_repaired:
+        metadata["mojibake_repaired"] = "true"
     if body.truncated:
         metadata["truncated"] = "true"
     bulk = _bulk(msg)

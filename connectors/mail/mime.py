@@ -6,7 +6,9 @@ ten times slower (under 300 messages a second on real mail), and every header
 this connector needs is decoded here explicitly (RFC 2047 words, 8-bit bytes,
 addresses with ``email.utils``). Text is decoded from its declared charset; a
 wrong or unknown charset falls back to UTF-8 and then to charset-normalizer's
-guess, so decoding never fails. A problem that makes the message unreadable
+guess, so decoding never fails. A declared single-byte charset never fails, so
+it is checked for plausibility (see :func:`decode_text`), and mojibake already
+in the text is repaired (see :func:`repair_mojibake`). A problem that makes the message unreadable
 raises :class:`MessageProblem` with words for the user; the connector turns it
 into an ``InputError``.
 """
@@ -23,6 +25,7 @@ from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import compat32
+from functools import lru_cache
 
 from charset_normalizer import from_bytes
 
@@ -50,6 +53,7 @@ class Body:
     content_type: str
     charset: str | None = None
     charset_fallback: str | None = None
+    mojibake_repaired: bool = False
     truncated: bool = False
     attachments: list[str] = field(default_factory=list)
 
@@ -93,9 +97,9 @@ def decode_words(raw: str) -> str:
     """Decode RFC 2047 encoded words; a broken word is kept as written."""
     raw = _undo_surrogates(raw)
     if "=?" not in raw:
-        return raw
+        return repair_mojibake(raw)[0]
     try:
-        return str(make_header(decode_header(raw)))
+        return repair_mojibake(str(make_header(decode_header(raw))))[0]
     except (LookupError, UnicodeError, ValueError, HeaderParseError):
         return raw
 
@@ -158,17 +162,59 @@ def received_date(msg: Message) -> datetime | None:
     return None
 
 
+@lru_cache(maxsize=128)
+def _single_byte(charset: str) -> bool:
+    """True for a charset that maps every byte to one character (cp1252, iso-8859-*, koi8-r, ascii).
+
+    Such a charset decodes any bytes (almost) without error, so a wrong label is never noticed.
+    """
+    try:
+        name = codecs.lookup(charset).name
+    except LookupError:
+        return False
+    if name.startswith("utf"):
+        return False
+    try:
+        return len(bytes(range(0x80, 0x100)).decode(name, errors="replace")) == 0x80
+    except (LookupError, UnicodeError, ValueError, TypeError):
+        return False
+
+
+def _is_utf8_multibyte(data: bytes) -> bool:
+    """True when ``data`` is valid UTF-8 with at least one multi-byte sequence."""
+    if data.isascii():
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def decode_text(data: bytes, declared: str | None) -> tuple[str, str | None]:
-    """Decode ``data``; returns the text and the charset used when ``declared`` failed."""
+    """Decode ``data``; returns the text and the charset used when ``declared`` was wrong.
+
+    A single-byte ``declared`` charset (windows-1252, iso-8859-1, us-ascii...) is only
+    trusted when the bytes are not valid UTF-8 with multi-byte sequences: UTF-8 read as
+    windows-1252 never raises, it turns "I’ll" into "Iâ€™ll". Real windows-1252 or
+    latin-1 text (a lone 0x92 or 0xE9 between ASCII letters) is never valid UTF-8, so
+    it keeps its charset. The check uses the standard library (``codecs`` and a strict
+    UTF-8 decode); charset-normalizer only guesses when neither the declared charset
+    nor UTF-8 decodes the bytes.
+    """
     if declared:
         try:
             codecs.lookup(declared)
-            return data.decode(declared), None
+            text = data.decode(declared)
         except (LookupError, UnicodeDecodeError, ValueError):
             pass
+        else:
+            if _single_byte(declared) and _is_utf8_multibyte(data):
+                return data.decode("utf-8"), "utf-8"
+            return text, None
     try:
         text = data.decode("utf-8")
-        return text, (None if declared is None or declared in ("us-ascii", "ascii") else "utf-8")
+        return text, (None if declared is None else "utf-8")
     except UnicodeDecodeError:
         pass
     best = from_bytes(data[: 1 << 20]).best()
@@ -177,6 +223,68 @@ def decode_text(data: bytes, declared: str | None) -> tuple[str, str | None]:
         return data.decode(encoding, errors="replace"), encoding
     except LookupError:
         return data.decode("cp1252", errors="replace"), "cp1252"
+
+
+def _mojibake_tables() -> tuple[re.Pattern[str], dict[str, int]]:
+    """A pattern for UTF-8 sequences shown as windows-1252 / latin-1 text, and char -> byte."""
+    to_byte: dict[str, int] = {}
+    for b in range(0x80, 0x100):
+        raw = bytes([b])
+        for charset in ("cp1252", "latin-1"):  # bytes cp1252 leaves undefined show as latin-1 controls
+            try:
+                to_byte.setdefault(raw.decode(charset), b)
+            except UnicodeDecodeError:
+                continue
+    cont = "".join(re.escape(c) for c, b in to_byte.items() if 0x80 <= b <= 0xBF)
+    pattern = re.compile(f"[\xc2-\xdf][{cont}]|[\xe0-\xef][{cont}]{{2}}|[\xf0-\xf4][{cont}]{{3}}")
+    return pattern, to_byte
+
+
+_MOJIBAKE, _MOJIBAKE_BYTES = _mojibake_tables()
+
+
+# What mojibake usually hides: Latin-1, Latin Extended-A, Romanian letters, Greek and Cyrillic
+# (2 bytes), Vietnamese letters, punctuation, currency and letterlike symbols such as ’ — € ™
+# (3 bytes), emoji (4 bytes). Other characters are more likely genuine text ("Gruß“",
+# "voilà\xa0»", "CAFÉ…") than mojibake.
+_MOJIBAKE_TARGETS = (
+    (0x80, 0x17F),
+    (0x1A0, 0x1B0),
+    (0x218, 0x21B),
+    (0x370, 0x4FF),
+    (0x1E00, 0x1EFF),
+    (0x2000, 0x206F),
+    (0x20A0, 0x20CF),
+    (0x2100, 0x215F),
+    (0x1F000, 0x1FAFF),
+)
+
+
+def _unmojibake(match: re.Match[str]) -> str:
+    seq = match.group(0)
+    try:
+        char = bytes(_MOJIBAKE_BYTES[c] for c in seq).decode("utf-8")
+    except (KeyError, UnicodeDecodeError):
+        return seq
+    if any(lo <= ord(char) <= hi for lo, hi in _MOJIBAKE_TARGETS):
+        return char
+    return seq
+
+
+def repair_mojibake(text: str) -> tuple[str, bool]:
+    """Undo UTF-8 that was decoded as windows-1252 or latin-1 ("Iâ€™ll" -> "I’ll", "cafÃ©" -> "café").
+
+    Only a run of characters whose windows-1252 / latin-1 bytes form one valid
+    multi-byte UTF-8 sequence for a character mojibake usually hides is replaced,
+    so genuine accented text ("café", "naïve", "Gruß“") is left alone and mixed
+    text is repaired where it is broken. Done with
+    the standard library (``re`` and ``codecs``). Returns the text and whether
+    anything changed.
+    """
+    if text.isascii():
+        return text, False
+    fixed = _MOJIBAKE.sub(_unmojibake, text)
+    return fixed, fixed != text
 
 
 def _part_text(part: Message) -> tuple[str, str | None, str | None]:
@@ -198,6 +306,7 @@ class _Render:
     shown: list[Message] = field(default_factory=list)
     charset: str | None = None  # of the first part shown
     charset_fallback: str | None = None
+    mojibake_repaired: bool = False
     truncated: bool = False
 
     def show(self, part: Message, charset: str | None, fallback: str | None) -> None:
@@ -221,8 +330,10 @@ def _leaf_text(part: Message, state: _Render) -> str:
         text = normalize_newlines(raw)
         if part.get_param("format") == "flowed":
             text = unflow(text, delsp=str(part.get_param("delsp", "no")).lower() == "yes")
+    text, repaired = repair_mojibake(text)
     if text.strip():
         state.show(part, charset, fallback)
+        state.mojibake_repaired = state.mojibake_repaired or repaired
     return text
 
 
@@ -304,6 +415,7 @@ def extract_body(msg: Message) -> Body:
         content_type=state.shown[0].get_content_type(),
         charset=state.charset,
         charset_fallback=state.charset_fallback,
+        mojibake_repaired=state.mojibake_repaired,
         truncated=state.truncated,
         attachments=attachments,
     )
