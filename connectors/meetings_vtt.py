@@ -54,17 +54,27 @@ class Transcript:
 
 
 def parse_vtt(text: str) -> Transcript:
-    """Parse WebVTT ``text`` (``\\n`` line ends) into utterances with speakers."""
-    if not re.match(r"WEBVTT(?:[ \t\n]|$)", text.lstrip("\ufeff")):
+    """Parse WebVTT ``text`` into utterances with speakers.
+
+    Line ends may be ``\\n``, ``\\r\\n`` or ``\\r``. As in the WebVTT spec, only a truly empty
+    line ends a block: a line of spaces inside a cue is part of its payload (and
+    dropped as empty text). A ``-->`` line where payload is expected starts the
+    next cue (the spec's rule), so exports that separate cues with lines of
+    spaces still parse; a line right before it that follows a line of spaces is
+    that cue's identifier.
+    """
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    if not re.match(r"WEBVTT(?:[ \t\n]|$)", text):
         raise NotWebVTT("not a WebVTT file")
-    blocks = re.split(r"\n[ \t]*\n", text)
     notes: list[str] = []
     raw_cues: list[tuple[str, str]] = []  # (start, payload with tags)
-    for block in blocks[1:]:
-        lines = [line for line in block.split("\n") if line.strip()]
+    for n, block in enumerate(_blocks(text)):
+        lines = [line for line in block if line.strip()]
         if not lines:
             continue
         head = lines[0].lstrip()
+        if n == 0 and head.startswith("WEBVTT"):
+            continue  # the header
         if head.startswith("NOTE") and (len(head) == 4 or head[4] in " \t"):
             notes.append("\n".join(lines)[4:].strip())
             continue
@@ -77,6 +87,29 @@ def parse_vtt(text: str) -> Transcript:
         start = timing.group("start").replace(",", ".") if timing else ""
         raw_cues.append((start, "\n".join(lines[idx + 1 :])))
     return Transcript(cues=_speakers(raw_cues), notes=notes)
+
+
+def _blocks(text: str) -> list[list[str]]:
+    """The file's blocks: runs of lines between truly empty lines, each cut again before a stray ``-->``."""
+    out: list[list[str]] = []
+    for n, chunk in enumerate(re.split(r"\n{2,}", text)):
+        lines = chunk.split("\n")
+        start = 0
+        timed = n == 0  # the header takes no timing line: a "-->" in it starts the first cue
+        for k, line in enumerate(lines):
+            if "-->" not in line:
+                continue
+            if not timed and sum(1 for x in lines[start:k] if x.strip()) <= 1:
+                timed = True  # this block's own timing line, after an optional identifier
+                continue
+            cut = k
+            prev_blank = k - 2 < start or not lines[k - 2].strip()
+            if k - 1 > start and lines[k - 1].strip() and prev_blank:
+                cut = k - 1  # an identifier, after a line of spaces (or right after the header line)
+            out.append(lines[start:cut])
+            start, timed = cut, True
+        out.append(lines[start:])
+    return out
 
 
 def _clean(payload: str) -> str:

@@ -209,12 +209,39 @@ def _next_kind(kinds: list[str], i: int) -> str:
     return kinds[i] if i < len(kinds) else ""
 
 
+# Markers mobile clients glue to the text around them: "thanks!Sent from my Galaxy",
+# "-------- Original message --------From: ...". Each gets a line of its own before splitting.
+_MARKER = (
+    r"(?:sent from my\b|get outlook for\b|[-_=]{4,}\s*(?:original message|forwarded message|reply message"
+    r"|message d'origine|mensaje original|ursprüngliche nachricht|messaggio originale)\s*[-_=]{4,})"
+)
+_GLUED_BEFORE = re.compile(r"(?<=[^\s\-_=>])[ \t]*(?=" + _MARKER + r")", re.IGNORECASE)
+_GLUED_AFTER = re.compile(r"(?<=[-_=]{4})[ \t]*(?=(?:From|De|Von|Da|Van|Fra|Från|Od)\s*:)", re.IGNORECASE)
+_HEADER_RUN = re.compile(r"(?<=\S)[ \t]+(?=(?:Date|Sent|To|Cc|Subject)\s*:\s)")
+
+
+def unglue_markers(body: str) -> str:
+    """``body`` with each reply marker glued to other text put on a line of its own.
+
+    An Outlook-style header run on that marker's line ("From: A Date: 3/9/26 To: b Subject: x")
+    is opened into one header per line, so the splitter sees a header block.
+    """
+    if not _GLUED_BEFORE.search(body) and not _GLUED_AFTER.search(body):
+        return body
+    out: list[str] = []
+    for line in _GLUED_AFTER.sub("\n", _GLUED_BEFORE.sub("\n", body)).split("\n"):
+        if _HDR_FROM.match(line.strip()):
+            line = _HEADER_RUN.sub("\n", line)
+        out.append(line)
+    return "\n".join(out)
+
+
 def split_reply(body: str) -> ReplyParts:
     """Split ``body`` (plain text) into new text, quoted history and signature.
 
     Never raises; a body with nothing quoted comes back whole in ``reply``.
     """
-    lines = normalize_newlines(body).split("\n")
+    lines = unglue_markers(normalize_newlines(body)).split("\n")
     kinds, spans = _mark(lines)
 
     # The first splitter that is not followed by a quote block, or that has such a

@@ -21,6 +21,8 @@ _DELIMITER = re.compile(r"^--\s*$")
 _MOBILE = re.compile(
     r"^(?:"
     r"sent from (?:my |a |an |the )?[\w .'&-]{1,40}"
+    r"|sent from my [\w .'&-]{1,30}, (?:samsung|galaxy|apple|iphone|ipad|android|motorola|google|pixel|huawei"
+    r"|xiaomi|oneplus|nokia|blackberry|sony|lg)[\w .'&-]{0,40}"
     r"|sent with [\w .'-]{1,30}(?:\s*\(\S+\))?"
     r"|sent via [\w .'-]{1,30}"
     r"|get outlook for [\w .'-]{1,20}(?:<\S+>)?"

@@ -33,7 +33,21 @@ March 13, 13 March, Mar 13th, the 13th  that date; without a year, this year's
                                         then next year's; "the 13th" is this
                                         month's 13th, or next month's if past.
                                         Slashes are US month/day unless the
-                                        first number is over 12.
+                                        first number is over 12, another slash
+                                        date of the sentence (or ``dayfirst``)
+                                        shows day/month, or month/day would land
+                                        over ~6 months ahead while day/month is
+                                        near ("by 2/5" on 10 Apr: 2 May)
+COB Thursday, Friday EOD, EOD tomorrow, that day ("next" as above); a phrase
+first thing Monday, Monday morning      inside a longer one is part of it
+Friday week, a week on/from Friday      a week after "Friday" (a week from today:
+                                        now + 7)
+Friday of next/this week                that weekday of that calendar week
+mid-April, the middle of next month     the 15th (year as for "April 15");
+mid-month, midweek, mid next week       this/next month's 15th; Wednesday
+end of April                            April 30 (next year's if past)
+before our call on Monday, ahead of     the date; the whole phrase is the text
+the demo next Tuesday
 ======================================  =========================================
 
 ``asap`` and ``as soon as possible`` are returned with ``due=None`` and
@@ -103,11 +117,72 @@ _MON = (
 _ORD = r"(?:st|nd|rd|th)?"
 _NUMWORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
 
+_EOD = (
+    r"(?:EOD|COB|EOB|EOP|close\s+of\s+(?:business|play)|(?:the\s+)?end\s+of\s+business(?:\s+day)?"
+    r"|(?:the\s+)?end\s+of\s+(?:the\s+)?(?:business\s+|working\s+)?day)"
+)
+_PART = r"(?:morning|afternoon|evening|night|lunch(?:time)?|noon|midday)"
+_REL = r"(?P<rel>today|tonight|tomorrow|tmrw|tmr)"
+_MONTH_NAME = (
+    r"(?P<mon>january|february|march|april|may|june|july|august|september|october|november|december"
+    r"|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)(?!\w)"
+)
+
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    # "COB Thursday", "by the end of the day tomorrow", "first thing Monday", "EOD next Friday"
+    (
+        "eod_day",
+        re.compile(
+            rf"\b(?:first\s+thing\s+|{_EOD}\s*,?\s+(?:on\s+|of\s+)?)(?:{_REL}|(?P<nx>next\s+|this\s+)?{_WD})"
+            rf"(?:\s+(?:at\s+)?(?:{_PART}|{_EOD}))?\b",
+            re.I,
+        ),
+    ),
+    # "Thursday EOD", "Monday morning", "today by COB", "next Friday end of day"
+    (
+        "day_part",
+        re.compile(
+            rf"\b(?:(?:by|on|before|until|till|due|for)\s+)?(?:first\s+thing\s+)?"
+            rf"(?:{_REL}\s+(?:at\s+|by\s+|in\s+the\s+)?|(?P<nx>next\s+|this\s+)?{_WD}\s+(?:at\s+|in\s+the\s+)?)"
+            rf"(?:{_PART}|{_EOD})\b",
+            re.I,
+        ),
+    ),
+    # "Friday week", "a week on Friday", "a week from Monday", "a week from today"
+    (
+        "wd_week",
+        re.compile(
+            rf"\b(?:(?:by|on|before|until|till|due|for)\s+)?(?:(?P<aw>a\s+week\s+(?:on|from)\s+(?:this\s+)?)?"
+            rf"{_WD}(?P<wk>\s+week)?"
+            rf"|a\s+week\s+(?:from\s+)?(?P<rel>today|tomorrow))\b",
+            re.I,
+        ),
+    ),
+    # "Friday of next week", "Monday of this week"
+    (
+        "wd_of_week",
+        re.compile(
+            rf"\b(?:(?:by|on|before|until|till|due|for)\s+)?{_WD}\s+of\s+(?P<nx>next|this)\s+week\b", re.I
+        ),
+    ),
+    # "mid-April", "the middle of May 2027", "mid-month", "by midweek", "mid next week"
+    (
+        "mid",
+        re.compile(
+            rf"\b(?:mid-?\s*|(?:the\s+)?middle\s+of\s+)(?:(?:the\s+)?{_MONTH_NAME}(?:,?\s+(?P<y>20\d\d))?"
+            r"|(?P<mo>(?:the\s+|this\s+)?month|next\s+month)|(?P<wk>(?:the\s+|this\s+)?week|next\s+week))(?!\w)",
+            re.I,
+        ),
+    ),
+    # "end of April", "the end of May 2027"
+    (
+        "end_of_month_name",
+        re.compile(rf"\b(?:the\s+)?end\s+of\s+{_MONTH_NAME}(?:,?\s+(?P<y>20\d\d))?", re.I),
+    ),
     ("iso", re.compile(r"\b(?P<y>20\d\d)-(?P<m>[01]?\d)-(?P<d>[0-3]?\d)\b")),
     (
         "mdy",
-        re.compile(r"(?<![\d/.])(?P<a>[01]?\d)/(?P<b>[0-3]?\d)(?:/(?P<y>(?:20)?\d\d))?(?![\d/])"),
+        re.compile(r"(?<![\d/.])(?P<a>[0-3]?\d)/(?P<b>[0-3]?\d)(?:/(?P<y>(?:20)?\d\d))?(?![\d/])"),
     ),
     ("dmy_dot", re.compile(r"(?<![\d.])(?P<d>[0-3]?\d)\.(?P<m>[01]?\d)\.(?P<y>20\d\d)\b")),
     (
@@ -169,6 +244,26 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 # Substrings one of which any match of a pattern must contain (checked before the regex, for speed);
 # None: the pattern needs a digit.
 _KEYS: dict[str, tuple[str, ...] | None] = {
+    "eod_day": ("eod", "cob", "eob", "eop", "close", "end", "first"),
+    "day_part": (
+        "morning",
+        "afternoon",
+        "evening",
+        "night",
+        "lunch",
+        "noon",
+        "midday",
+        "eod",
+        "cob",
+        "eob",
+        "eop",
+        "close",
+        "end",
+    ),
+    "wd_week": ("week",),
+    "wd_of_week": ("week",),
+    "mid": ("mid",),
+    "end_of_month_name": ("end",),
     "iso": None,
     "mdy": None,
     "dmy_dot": None,
@@ -192,6 +287,17 @@ _KEYS: dict[str, tuple[str, ...] | None] = {
     "asap": ("asap", "a.s.a.p", "soon"),
 }
 _DIGIT = re.compile(r"\d")
+_SLASH = _PATTERNS[[k for k, _ in _PATTERNS].index("mdy")][1]
+_NEAR_MONTHS_DAYS = 183
+# "before our call on Monday", "ahead of the QBR next Friday": the whole phrase is the due text.
+_EVENT_PREFIX = re.compile(
+    r"\b(?:by|before|ahead\s+of|prior\s+to|in\s+time\s+for)\s+(?:(?:our|the|my|your|their|this|that|a|an)\s+)?"
+    r"(?:[\w-]+\s+){0,2}?(?:call|meeting|sync|demo|review|check-?in|session|presentation|kick-?off|workshop"
+    r"|stand-?up|offsite|off-site|QBR|launch|interview|visit|catch-?up|one-on-one|1:1|board)s?\s+"
+    r"(?:(?:on|this|at)\s+)?$",
+    re.I,
+)
+_WD_KINDS = frozenset({"wd", "eod_day", "day_part", "wd_week", "wd_of_week"})
 _SLASH_PREFIX = re.compile(r"\b(?:by|on|before|until|due)\s*$", re.I)
 
 _PREFIX = re.compile(r"(?:\b(?:by|before|until|till|no\s+later\s+than|due|on)\s+)$", re.I)
@@ -245,16 +351,107 @@ def _infer_year(today: date, m: int, d: int, y: int | None) -> date | None:
     return cand
 
 
-def _resolve(kind: str, m: re.Match[str], today: date) -> date | None:
+def _weekday_date(today: date, wd: str, nxt: bool) -> date:
+    """A bare weekday ("Friday": the next one, a week on if said that day) or "next Friday"."""
+    if nxt:
+        monday_next = today - timedelta(days=today.weekday()) + timedelta(days=7)
+        return monday_next + timedelta(days=WEEKDAYS[wd.lower()])
+    delta = (WEEKDAYS[wd.lower()] - today.weekday()) % 7
+    return today + timedelta(days=delta or 7)
+
+
+def _day_ref(g: dict[str, str | None], today: date) -> date | None:
+    rel = (g.get("rel") or "").lower()
+    if rel:
+        return today if rel in ("today", "tonight") else today + timedelta(days=1)
+    wd = g.get("wd")
+    if not wd:
+        return None
+    return _weekday_date(today, wd, (g.get("nx") or "").strip().lower() == "next")
+
+
+def _month_after(today: date) -> tuple[int, int]:
+    return (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
+
+
+def _slash_date(today: date, a: int, b: int, y: int | None, dayfirst: bool | None) -> date | None:
+    """``a/b[/y]``: month/day unless ``a`` > 12, the message shows day/month, or only day/month is near.
+
+    With both numbers 12 or under and no hint, the US reading wins unless it lands more than
+    ~6 months ahead (a past date pushed into next year) while day/month is a date in the coming
+    months: "by 2/5" written on 10 April is 2 May, not 5 February next year.
+    """
+    if a > 12 or (b <= 12 and dayfirst is True):
+        mon, day = b, a
+    elif b > 12 or dayfirst is False:
+        mon, day = a, b
+    else:
+        md = _infer_year(today, a, b, y)
+        dm = _infer_year(today, b, a, y)
+        if md is None or dm is None or a == b:
+            return md or dm
+        horizon = today + timedelta(days=_NEAR_MONTHS_DAYS)
+        md_far = md > horizon or md < today - timedelta(days=14)
+        dm_near = today - timedelta(days=14) <= dm <= horizon
+        return dm if md_far and dm_near else md
+    if mon > 12 or mon == 0 or day == 0:
+        return None
+    return _infer_year(today, mon, day, y)
+
+
+def numeric_date_order(text: str) -> bool | None:
+    """Whether ``text`` writes slash dates day/month (``True``), month/day (``False``), or can't tell.
+
+    A date whose first number is over 12 ("24/4") proves day/month; one whose second is
+    ("3/25") proves month/day; both, or neither, tells nothing. Pass the answer for a whole
+    message as ``find_due(..., dayfirst=...)`` to read its other dates the same way.
+    """
+    dmy = mdy = False
+    for m in _SLASH.finditer(text):
+        a, b = int(m.group("a")), int(m.group("b"))
+        if a > 12 >= b and b > 0:
+            dmy = True
+        elif b > 12 >= a and a > 0:
+            mdy = True
+    if dmy == mdy:
+        return None
+    return dmy
+
+
+def _resolve(kind: str, m: re.Match[str], today: date, dayfirst: bool | None = None) -> date | None:
     g = m.groupdict()
+    if kind in ("eod_day", "day_part"):
+        return _day_ref(g, today)
+    if kind == "wd_week":
+        base = _day_ref(g, today)
+        return base + timedelta(days=7) if base is not None else None
+    if kind == "wd_of_week":
+        monday = today - timedelta(days=today.weekday())
+        if g["nx"].lower() == "next":
+            monday += timedelta(days=7)
+        return monday + timedelta(days=WEEKDAYS[g["wd"].lower()])
+    if kind == "mid":
+        if g.get("mon"):
+            return _infer_year(today, MONTHS[g["mon"].lower()], 15, int(g["y"]) if g.get("y") else None)
+        if g.get("mo"):
+            if g["mo"].lower().startswith("next") or today.day > 15:
+                y, mo = _month_after(today)
+                return date(y, mo, 15)
+            return date(today.year, today.month, 15)
+        monday = today - timedelta(days=today.weekday())
+        if (g.get("wk") or "").lower().startswith("next") or today.weekday() > 2:
+            monday += timedelta(days=7)
+        return monday + timedelta(days=2)
+    if kind == "end_of_month_name":
+        mon = MONTHS[g["mon"].lower()]
+        if g.get("y"):
+            return _last_day(int(g["y"]), mon)
+        end = _last_day(today.year, mon)
+        return end if end >= today else _last_day(today.year + 1, mon)
     if kind == "iso":
         return _safe_date(int(g["y"]), int(g["m"]), int(g["d"]))
     if kind == "mdy":
-        a, b = int(g["a"]), int(g["b"])
-        mon, day = (a, b) if a <= 12 else (b, a)
-        if mon > 12 or mon == 0 or day == 0:
-            return None
-        return _infer_year(today, mon, day, int(g["y"]) if g.get("y") else None)
+        return _slash_date(today, int(g["a"]), int(g["b"]), int(g["y"]) if g.get("y") else None, dayfirst)
     if kind == "dmy_dot":
         return _safe_date(int(g["y"]), int(g["m"]), int(g["d"]))
     if kind in ("month_day", "day_month"):
@@ -283,11 +480,9 @@ def _resolve(kind: str, m: re.Match[str], today: date) -> date | None:
     if kind == "eow":
         return _friday_of_week(today, 1 if today.weekday() >= 5 else 0)
     if kind == "next_wd":
-        monday_next = today - timedelta(days=today.weekday()) + timedelta(days=7)
-        return monday_next + timedelta(days=WEEKDAYS[g["wd"].lower()])
+        return _weekday_date(today, g["wd"], True)
     if kind == "wd":
-        delta = (WEEKDAYS[g["wd"].lower()] - today.weekday()) % 7
-        return today + timedelta(days=delta or 7)
+        return _weekday_date(today, g["wd"], False)
     if kind == "tomorrow":
         return today + timedelta(days=1)
     if kind == "today":
@@ -310,7 +505,7 @@ def _resolve(kind: str, m: re.Match[str], today: date) -> date | None:
         cand = _safe_date(today.year, today.month, day)
         if cand is not None and cand >= today:
             return cand
-        y, mo = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
+        y, mo = _month_after(today)
         return _safe_date(y, mo, day)
     return None
 
@@ -325,10 +520,24 @@ _NOT_DEADLINE_PREFIX = re.compile(
     re.I,
 )
 _NEAR_TERM = frozenset({"today", "tomorrow", "in_n", "in_few"})
+_COMPOUND = frozenset({"eod_day", "day_part"})
+_RANK = {kind: k for k, (kind, _) in enumerate(_PATTERNS)}
 
 
-def _candidates(sentence: str, today: date, scope_start: int) -> list[tuple[int, int, int, DueDate]]:
+def _base_rank(kind: str, m: re.Match[str], rank: int) -> int:
+    """Compound phrases tie-break like the plain phrase they build on ("Sunday morning" like "Sunday")."""
+    if kind in _WD_KINDS and kind != "wd":
+        return _RANK["wd"] if m.groupdict().get("wd") else _RANK["tomorrow"]
+    if kind in ("mid", "end_of_month_name"):
+        return _RANK["month_day"] if m.groupdict().get("mon") else rank
+    return rank
+
+
+def _candidates(
+    sentence: str, today: date, scope_start: int, dayfirst: bool | None = None
+) -> list[tuple[int, int, int, DueDate]]:
     out: list[tuple[int, int, int, DueDate]] = []
+    skipped: list[tuple[int, int]] = []  # spans of past references and periods: nothing inside them counts
     low = sentence.lower()
     has_digit = _DIGIT.search(sentence, scope_start) is not None
     for rank, (kind, pat) in enumerate(_PATTERNS):
@@ -340,12 +549,16 @@ def _candidates(sentence: str, today: date, scope_start: int) -> list[tuple[int,
             continue
         for m in pat.finditer(sentence, scope_start):
             before = sentence[: m.start()]
-            if kind == "wd":
+            if kind in _WD_KINDS and m.groupdict().get("wd"):
                 if _PAST_WD.search(before):
+                    skipped.append((m.start(), m.end()))
                     continue
                 wd = m.group("wd")
-                if len(wd) <= 4 and (m.start("wd") == m.start() or not wd[0].isupper()):
+                bare = kind == "wd" and m.start("wd") == m.start()
+                if len(wd) <= 4 and (bare or not wd[0].isupper()):
                     continue  # "sat", "sun", "wed", "mon" alone are words, not days
+            if kind == "wd_week" and not (m.group("aw") or m.group("wk") or m.group("rel")):
+                continue  # a bare weekday: the "wd" rule's
             if (
                 kind == "month_day"
                 and m.group("mon").lower() in ("may", "mar")
@@ -356,26 +569,46 @@ def _candidates(sentence: str, today: date, scope_start: int) -> list[tuple[int,
                 continue  # "3/13" alone is ambiguous (a ratio, a score)
             head = m.group(0).lower()
             if _NOT_DEADLINE_PREFIX.search(before) or head.startswith(("until", "till", "from")):
+                skipped.append((m.start(), m.end()))
                 continue  # a period or a starting point, not a deadline
             if kind == "asap":
                 found = DueDate(None, m.group(0), m.start(), m.end())
                 cls = 3
             else:
-                resolved = _resolve(kind, m, today)
+                resolved = _resolve(kind, m, today, dayfirst)
                 if resolved is None:
                     continue
                 found = DueDate(resolved, m.group(0).strip(), m.start(), m.end())
-                if _DEADLINE_PREFIX.search(before) or head.startswith(("by ", "before ", "due ")):
+                event = _EVENT_PREFIX.search(before, max(scope_start, m.start() - 80))
+                if event is not None and event.start() >= scope_start:
+                    found = DueDate(
+                        resolved, sentence[event.start() : m.end()].strip(), event.start(), m.end()
+                    )
                     cls = 0
-                elif kind in _NEAR_TERM:
+                elif _DEADLINE_PREFIX.search(before) or head.startswith(("by ", "before ", "due ")):
+                    cls = 0
+                elif kind in _NEAR_TERM or (kind in _COMPOUND and m.group("rel")):
                     cls = 1
                 else:
                     cls = 2
-            out.append((cls, rank, m.start(), found))
-    return out
+            out.append((cls, _base_rank(kind, m, rank), found.start, found))
+    # A phrase inside a longer one ("COB" and "Thursday" in "COB Thursday") is part of it, not a rival.
+    return [
+        c
+        for c in out
+        if not any(a <= c[3].start and c[3].end <= b for a, b in skipped)
+        and not any(
+            o[3].start <= c[3].start
+            and c[3].end <= o[3].end
+            and o[3].end - o[3].start > c[3].end - c[3].start
+            for o in out
+        )
+    ]
 
 
-def find_due(sentence: str, now: datetime | date, scope_start: int = 0) -> DueDate | None:
+def find_due(
+    sentence: str, now: datetime | date, scope_start: int = 0, dayfirst: bool | None = None
+) -> DueDate | None:
     """The due phrase of ``sentence`` resolved against ``now``, or ``None``.
 
     Only phrases at or after ``scope_start`` count (the clause that holds the
@@ -383,9 +616,15 @@ def find_due(sentence: str, now: datetime | date, scope_start: int = 0) -> DueDa
     near-term phrase (today, tomorrow, in N days), then any other date; ties go
     to the more specific pattern, then to the earlier phrase. Dates after
     "through/since/from/until" are periods, not deadlines, and are skipped.
+    A phrase inside a longer one ("COB" in "by COB Thursday") gives way to it.
+
+    ``dayfirst`` says how the message writes slash dates (see
+    :func:`numeric_date_order`); ``None`` reads it from the sentence itself.
     """
     today = now.date() if isinstance(now, datetime) else now
-    cands = _candidates(sentence, today, scope_start)
+    if dayfirst is None:
+        dayfirst = numeric_date_order(sentence)
+    cands = _candidates(sentence, today, scope_start, dayfirst)
     if cands:
         cands.sort(key=lambda c: (c[0], c[1], c[2]))
         return _with_prefix(sentence, cands[0][3])

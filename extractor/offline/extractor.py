@@ -44,7 +44,7 @@ from extractor.offline.actions import (
     make_action,
 )
 from extractor.offline.cues import ACTION_VERBS, NOT_NAMES, Cues, analyze, fluent, strip_lead, triggered
-from extractor.offline.dates import find_due
+from extractor.offline.dates import find_due, numeric_date_order
 from extractor.offline.model import DetectorModel, default_model, rules_digest
 from extractor.offline.people import Directory, People
 from extractor.offline.rules import Context, Decision, decide
@@ -427,7 +427,9 @@ class OfflineExtractor(Extractor):
         confidence: float,
         people: People,
     ) -> ExtractedItem:
-        due = find_due(unit.text, doc.occurred_at, clause_start(unit.text, action_text))
+        # Numeric dates read in one order per message: "24/4" elsewhere makes "2/5" the 2nd of May.
+        dayfirst = numeric_date_order(doc.text) if "/" in unit.text else None
+        due = find_due(unit.text, doc.occurred_at, clause_start(unit.text, action_text), dayfirst=dayfirst)
         due_text = due.text if due else None
         label, email, part = owner
         flags: list[str] = []
