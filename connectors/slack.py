@@ -10,7 +10,10 @@ it is the third reply, and the extractor still sees the question it answers.
                    the segments say who wrote what)
     external_id    "<channel>/<thread_ts>" (= "<channel>/<ts>" for a lone message)
     thread_id      the same
-    occurred_at    the latest message's ts, UTC
+    occurred_at    the latest message's ts, UTC; each segment carries its own
+                   message's ts as ``occurred_at``, in the author's time zone
+                   (``tz`` from users.json, else ``tz_offset``, else UTC), so
+                   "by Friday" and "tomorrow" are read from the day it was written
     participants   the thread starter (role "sender"), the other authors
                    ("speaker"), then @-mentioned users who did not write ("mentioned")
     metadata       "channel"; "segment_ts": a JSON list, one ts per segment
@@ -36,9 +39,10 @@ import json
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from connectors.base import Connector
 from connectors.registry import register
@@ -151,6 +155,18 @@ def parse_ts(ts: object) -> tuple[int, int] | None:
 
 def ts_datetime(key: tuple[int, int]) -> datetime:
     return datetime.fromtimestamp(key[0], UTC).replace(microsecond=key[1])
+
+
+def user_zone(user: SlackUser) -> tzinfo:
+    """The author's time zone: ``tz`` from users.json, else its ``tz_offset``, else UTC."""
+    if user.tz:
+        try:
+            return ZoneInfo(user.tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    if user.tz_offset is not None and abs(user.tz_offset) < 86400:
+        return timezone(timedelta(seconds=user.tz_offset))
+    return UTC
 
 
 @register("slack")
@@ -319,6 +335,7 @@ def _document(channel: str, thread_ts: str, msgs: list[_Message], names: _Names)
                 char_start=pos,
                 char_end=pos + len(m.text),
                 text=m.text,
+                occurred_at=ts_datetime(m.key).astimezone(user_zone(author)),
             )
         )
         parts.append(m.text)
@@ -385,4 +402,4 @@ def _export_root_above(path: Path) -> Path | None:
     return None
 
 
-__all__ = ["SKIP_SUBTYPES", "SlackConnector", "parse_ts", "ts_datetime"]
+__all__ = ["SKIP_SUBTYPES", "SlackConnector", "parse_ts", "ts_datetime", "user_zone"]

@@ -50,6 +50,8 @@ class SlackUser:
     name: str
     email: str | None = None
     handle: str | None = None
+    tz: str | None = None
+    tz_offset: int | None = None
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,10 @@ def user_from_json(obj: dict[str, Any]) -> SlackUser | None:
     )
     email = _first_text(profile.get("email"), obj.get("email"))
     handle = _first_text(obj.get("name"), profile.get("display_name"))
-    return SlackUser(id=uid, name=name or uid, email=email, handle=handle)
+    tz = _first_text(obj.get("tz"), profile.get("tz"))
+    raw_offset = obj.get("tz_offset", profile.get("tz_offset"))
+    offset = raw_offset if isinstance(raw_offset, int) and not isinstance(raw_offset, bool) else None
+    return SlackUser(id=uid, name=name or uid, email=email, handle=handle, tz=tz, tz_offset=offset)
 
 
 def _first_text(*values: object) -> str | None:

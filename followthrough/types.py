@@ -48,13 +48,28 @@ class Participant(_Model):
 
 
 class Segment(_Model):
-    """A span of ``SourceDocument.text`` said or written by one speaker."""
+    """A span of ``SourceDocument.text`` said or written by one speaker.
+
+    ``occurred_at`` is when this segment itself was written (one Slack message
+    of a thread), timezone-aware and in the author's own time zone where it is
+    known, so that "tomorrow" is the author's next day. ``None`` when the
+    segment has no time of its own; the document's ``occurred_at`` then applies.
+    """
 
     speaker: str | None = None
     speaker_email: str | None = None
     char_start: int = Field(ge=0)
     char_end: int = Field(ge=0)
     text: str
+    occurred_at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _check_time(self) -> Self:
+        if self.occurred_at is not None and (
+            self.occurred_at.tzinfo is None or self.occurred_at.utcoffset() is None
+        ):
+            raise ValueError("segment occurred_at must be timezone-aware")
+        return self
 
 
 class SourceDocument(_Model):
@@ -143,8 +158,9 @@ class Evidence(_Model):
 class ExtractedItem(_Model):
     """A commitment we made or a request made to us, found in one document.
 
-    ``due`` is the normalized deadline (resolved against the document's
-    ``occurred_at``); ``due_text`` is the phrase as written. ``flags`` carries
+    ``due`` is the normalized deadline (resolved against the ``occurred_at`` of
+    the segment that says it, else the document's); ``due_text`` is the phrase
+    as written. ``flags`` carries
     warnings such as ``ungrounded`` or ``owner_not_participant``.
     """
 

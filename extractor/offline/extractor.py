@@ -429,7 +429,10 @@ class OfflineExtractor(Extractor):
     ) -> ExtractedItem:
         # Numeric dates read in one order per message: "24/4" elsewhere makes "2/5" the 2nd of May.
         dayfirst = numeric_date_order(doc.text) if "/" in unit.text else None
-        due = find_due(unit.text, doc.occurred_at, clause_start(unit.text, action_text), dayfirst=dayfirst)
+        # Resolved against the message that says it (its author's day), not the thread's newest reply.
+        seg = doc.speaker_at(unit.start)
+        said_at = seg.occurred_at if seg is not None and seg.occurred_at is not None else doc.occurred_at
+        due = find_due(unit.text, said_at, clause_start(unit.text, action_text), dayfirst=dayfirst)
         due_text = due.text if due else None
         label, email, part = owner
         flags: list[str] = []
