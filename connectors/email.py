@@ -25,8 +25,10 @@ from pathlib import Path
 from connectors.base import Connector
 from connectors.mail.mbox import iter_mbox, looks_like_mbox
 from connectors.mail.mime import (
+    Body,
     MessageProblem,
     addresses,
+    attached_messages,
     extract_body,
     has_headers,
     header_text,
@@ -151,6 +153,9 @@ def _bulk(msg: Message) -> str | None:
     return None
 
 
+_MAX_FORWARD_DEPTH = 10  # forwards inside forwards deeper than this are not read (hostile input)
+
+
 def message_document(
     msg: Message,
     *,
@@ -164,10 +169,124 @@ def message_document(
 
     ``threads`` (the whole mailbox's links) finds the thread root; without it
     the first References id, the In-Reply-To id or the message's own id is used.
+    Messages attached to it are not read here: see :func:`message_documents`.
     """
+    return message_documents(
+        msg, path=path, origin=origin, number=number, threads=threads, from_line=from_line
+    )[0]
+
+
+def message_documents(
+    msg: Message,
+    *,
+    path: Path,
+    origin: str,
+    number: int,
+    threads: ThreadIndex | None = None,
+    from_line: str = "",
+) -> list[SourceDocument]:
+    """The message's document, then one per message forwarded in it as an attachment.
+
+    A ``message/rfc822`` attachment with a sender is read as its own document (its own
+    sender, date, Message-ID, subject, reply / quote / signature split), with metadata
+    ``forwarded_in`` (the forwarding message's id); the forwarding document lists them in
+    ``forwarded_messages``. Forwards inside forwards are read too. An attached message
+    without a sender is kept as context: its text goes to the forwarding ``quoted_text``.
+    Raises :class:`MessageProblem` when the message itself cannot be read.
+    """
+    out: list[SourceDocument] = []
+    _collect(msg, out, path=path, origin=origin, threads=threads, from_line=from_line)
+    return out
+
+
+def _collect(
+    msg: Message,
+    out: list[SourceDocument],
+    *,
+    path: Path,
+    origin: str,
+    threads: ThreadIndex | None,
+    from_line: str,
+    forwarded_in: SourceDocument | None = None,
+    depth: int = 0,
+) -> SourceDocument:
+    """Append the document for ``msg`` and those of its attached messages to ``out``."""
     if not has_headers(msg):
         raise MessageProblem("not an email message (no headers found)")
-    body = extract_body(msg)
+    attached = attached_messages(msg) if depth < _MAX_FORWARD_DEPTH else []
+    try:
+        body = extract_body(msg)
+    except MessageProblem:
+        if not attached:
+            raise
+        body = Body(text="", content_type="none")  # only forwarded messages: they carry the words
+    doc = _build(
+        msg, body, path=path, origin=origin, threads=threads, from_line=from_line, parent=forwarded_in
+    )
+    index = len(out)
+    out.append(doc)
+    ids: list[str] = []
+    context: list[str] = []
+    unreadable = 0
+    for n, inner in enumerate(attached, 1):
+        if not addresses(inner, "From"):
+            try:
+                text = extract_body(inner).text.strip()
+            except MessageProblem:
+                unreadable += 1
+                continue
+            if text:
+                context.append(text)
+            continue
+        try:
+            child = _collect(
+                inner,
+                out,
+                path=path,
+                origin=f"{origin}#forwarded-{n}",
+                threads=threads,
+                from_line="",
+                forwarded_in=doc,
+                depth=depth + 1,
+            )
+        except (MessageProblem, ValueError, LookupError, TypeError, IndexError, AttributeError, UnicodeError):
+            unreadable += 1  # one unreadable forwarded message: the forwarding document stays
+            continue
+        if child.external_id != doc.external_id and child.external_id not in ids:
+            ids.append(child.external_id)
+    metadata = dict(doc.metadata)
+    if ids:
+        metadata["forwarded_messages"] = ", ".join(ids)
+        metadata["forwarded_count"] = str(len(ids))
+    if unreadable:
+        metadata["forwarded_unreadable"] = str(unreadable)
+    quoted = "\n\n".join(t for t in (doc.quoted_text, *context) if t.strip())
+    if metadata != doc.metadata or quoted != doc.quoted_text:
+        doc = doc.model_copy(update={"metadata": metadata, "quoted_text": quoted})
+        out[index] = doc
+    # A forward that repeats its own forwarding message's id (or one read twice) is one document.
+    seen: set[str] = set()
+    kept = []
+    for d in out:
+        if d.external_id in seen:
+            continue
+        seen.add(d.external_id)
+        kept.append(d)
+    out[:] = kept
+    return doc
+
+
+def _build(
+    msg: Message,
+    body: Body,
+    *,
+    path: Path,
+    origin: str,
+    threads: ThreadIndex | None,
+    from_line: str,
+    parent: SourceDocument | None,
+) -> SourceDocument:
+    """The document for ``msg`` with ``body`` as its text (split into reply, quote, signature)."""
     parts = split_reply(body.text)
     metadata: dict[str, str] = {"content_type": body.content_type}
 
@@ -176,7 +295,11 @@ def message_document(
         own_id = _synthetic_id(msg, body.text)
         metadata["message_id_synthesized"] = "true"
     thread_id = threads.thread_id(own_id, chain) if threads else single_thread_id(own_id, chain)
-    occurred_at, date_source = _occurred_at(msg, path, from_line)
+    if parent is None:
+        occurred_at, date_source = _occurred_at(msg, path, from_line)
+    else:
+        metadata["forwarded_in"] = parent.external_id
+        occurred_at, date_source = _forwarded_date(msg, parent)
     metadata["date_source"] = date_source
     if in_reply_to:
         metadata["in_reply_to"] = in_reply_to[0]
@@ -225,7 +348,15 @@ def message_document(
     )
 
 
-def _document(
+def _forwarded_date(msg: Message, parent: SourceDocument) -> tuple[datetime, str]:
+    """A forwarded message's own date; without one, the forwarding message's."""
+    dt = parse_date(header_text(msg, "Date")) or received_date(msg)
+    if dt is not None:
+        return dt, "header" if parse_date(header_text(msg, "Date")) else "received"
+    return parent.occurred_at, "forwarding_message"
+
+
+def documents_from_bytes(
     data: bytes,
     *,
     path: Path,
@@ -233,15 +364,18 @@ def _document(
     number: int,
     threads: ThreadIndex | None = None,
     from_line: str = "",
-) -> SourceDocument:
-    """Parse one message's bytes into a document; problems raise ``InputError(origin, ...)``."""
+) -> list[SourceDocument]:
+    """Parse one message's bytes into its documents (see :func:`message_documents`).
+
+    Problems raise ``InputError(origin, ...)``.
+    """
     if not data.strip():
         raise InputError(origin, "empty message")
     if looks_binary(data[: 1 << 16]):
         raise InputError(origin, "not an email message (binary content)")
     try:
         msg = parse_bytes(data)
-        return message_document(
+        return message_documents(
             msg, path=path, origin=origin, number=number, threads=threads, from_line=from_line
         )
     except MessageProblem as e:
@@ -286,7 +420,7 @@ class EmlConnector(Connector):
             data = self.path.read_bytes()
         except OSError as e:
             raise InputError(self.path, f"cannot read file: {e.strerror or e}") from e
-        yield _document(data, path=self.path, origin=str(self.path), number=1)
+        yield from documents_from_bytes(data, path=self.path, origin=str(self.path), number=1)
 
 
 @register("mbox")
@@ -321,7 +455,7 @@ class MboxConnector(Connector):
         index = self._thread_index()
         for raw in iter_mbox(self.path):
             try:
-                doc = _document(
+                docs = documents_from_bytes(
                     raw.data,
                     path=self.path,
                     origin=f"{self.path}#{raw.number}",
@@ -332,7 +466,7 @@ class MboxConnector(Connector):
             except InputError as e:
                 self.on_error(e)
                 continue
-            yield doc
+            yield from docs
 
 
-__all__ = ["EmlConnector", "MboxConnector", "message_document"]
+__all__ = ["EmlConnector", "MboxConnector", "documents_from_bytes", "message_document", "message_documents"]

@@ -443,3 +443,67 @@ def unflow(text: str, *, delsp: bool = False) -> str:
     if buf:
         out.append(buf)
     return "\n".join(out)
+
+
+_MESSAGE_TYPES = frozenset({"message/rfc822", "message/global"})
+
+
+def _reparse(part: Message) -> Message | None:
+    """The message inside a ``message/rfc822`` part sent with a base64 / quoted-printable encoding.
+
+    The ``email`` package parses such a part's encoded text as if it were the message itself
+    (no headers, a body of base64): decode that body and parse it again.
+    """
+    payload = part.get_payload()
+    inner = payload[0] if isinstance(payload, list) and payload else None
+    if not isinstance(inner, Message) or inner.keys():
+        return inner if isinstance(inner, Message) else None
+    encoded = inner.get_payload()
+    if not isinstance(encoded, str):
+        return None
+    carrier = Message()
+    carrier["Content-Transfer-Encoding"] = str(part.get("Content-Transfer-Encoding", ""))
+    carrier.set_payload(encoded)
+    data = carrier.get_payload(decode=True)
+    return parse_bytes(data) if isinstance(data, bytes) and data.strip() else None
+
+
+def attached_messages(msg: Message) -> list[Message]:
+    """The messages attached to ``msg`` (forwarded as attachments), in order.
+
+    A ``message/rfc822`` (or RFC 6532 ``message/global``) part, and a file named ``*.eml``
+    whose bytes are a message. Messages attached inside an attached message are not
+    included: they belong to that message (call this again on it).
+    """
+    found: list[Message] = []
+    stack: list[tuple[Message, int]] = [(msg, 0)]
+    while stack:
+        part, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            continue
+        ctype = part.get_content_type()
+        if part is not msg and ctype in _MESSAGE_TYPES:
+            cte = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+            if cte in ("base64", "quoted-printable"):
+                inner = _reparse(part)
+            else:
+                payload = part.get_payload()
+                first = payload[0] if isinstance(payload, list) and payload else None
+                inner = first if isinstance(first, Message) else None
+            if inner is not None:
+                found.append(inner)
+            continue
+        if part.is_multipart() and part.get_content_maintype() != "message":
+            payload = part.get_payload()
+            if isinstance(payload, list):
+                children = [c for c in payload if isinstance(c, Message)]
+                stack.extend((c, depth + 1) for c in reversed(children))
+            continue
+        filename = str(part.get_filename() or "")
+        if part is not msg and filename.lower().endswith(".eml"):
+            data = part.get_payload(decode=True)
+            if isinstance(data, bytes) and data.strip() and not looks_binary(data[:4096]):
+                inner = parse_bytes(data)
+                if has_headers(inner):
+                    found.append(inner)
+    return found

@@ -1,20 +1,75 @@
-"""``POST /v1/documents``: submit an email, Slack message or meeting note; get back what it holds."""
+"""``POST /v1/documents``: submit an email, Slack message or meeting note; get back what it holds.
+
+The body is a JSON document (:data:`DocumentIn`) or, with ``Content-Type: message/rfc822``, a raw
+RFC 5322 email read by the same code as ``.eml`` files (:func:`connectors.email.documents_from_bytes`):
+quotes and signature split off, and messages forwarded as attachments read as documents of their own.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 
-from followthrough.api.auth import Writer
+from connectors.email import documents_from_bytes
+from followthrough.api.auth import Writer, authenticated, writer
 from followthrough.api.extraction import extract_one
-from followthrough.api.problems import responses
+from followthrough.api.problems import ApiError, responses
 from followthrough.api.schemas import DocumentIn, DocumentResult
 from followthrough.api.state import ApiState, api_state
+from followthrough.errors import InputError
+from followthrough.types import SourceDocument
 
-router = APIRouter(prefix="/v1/documents", tags=["documents"])
+MAIL_TYPES = frozenset({"message/rfc822"})
+
+
+def _is_mail(content_type: str | None) -> bool:
+    return (content_type or "").split(";", 1)[0].strip().lower() in MAIL_TYPES
+
+
+class _DocumentRoute(APIRoute):
+    """The JSON route as FastAPI builds it; a ``message/rfc822`` body goes to :func:`submit_mail`."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        json_handler = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            if _is_mail(request.headers.get("content-type")):
+                return await submit_mail(request)
+            return await json_handler(request)
+
+        return handler
+
+
+router = APIRouter(prefix="/v1/documents", tags=["documents"], route_class=_DocumentRoute)
 
 State = Annotated[ApiState, Depends(api_state)]
+
+
+def _result(state: ApiState, docs: list[SourceDocument]) -> DocumentResult:
+    """Store and extract ``docs``; the result of the first, with every document's items."""
+    results = []
+    with state.extraction_lock:
+        for doc in docs:
+            results.append(extract_one(state.store, state.extractor, doc, state.domains))
+    as_of = state.as_of()
+    first, done = docs[0], results[0]
+    ids = [cid for r in results for cid in r.commitment_ids]
+    items = [state.store.get_commitment(cid, as_of=as_of) for cid in ids]
+    return DocumentResult(
+        document_id=done.document_id,
+        source=first.source,
+        external_id=first.external_id,
+        stored="new" if done.new else ("updated" if done.changed else "unchanged"),
+        cached=all(r.cached for r in results),
+        ungrounded=sum(r.ungrounded for r in results),
+        items=items,
+    )
 
 
 @router.post(
@@ -32,18 +87,27 @@ def submit_document(
 
     Idempotent by (`source`, `external_id`): submitting the same document again
     stores nothing new and returns the same items.
+
+    A raw email can be sent instead, with `Content-Type: message/rfc822`: it is read
+    as an `.eml` file is (quoted replies and the signature split off). Messages
+    forwarded in it as attachments are stored as documents of their own; their
+    items are returned with the forwarding message's.
     """
-    doc = body.to_document()
-    with state.extraction_lock:
-        done = extract_one(state.store, state.extractor, doc, state.domains)
-    as_of = state.as_of()
-    items = [state.store.get_commitment(cid, as_of=as_of) for cid in done.commitment_ids]
-    return DocumentResult(
-        document_id=done.document_id,
-        source=doc.source,
-        external_id=doc.external_id,
-        stored="new" if done.new else ("updated" if done.changed else "unchanged"),
-        cached=done.cached,
-        ungrounded=done.ungrounded,
-        items=items,
-    )
+    return _result(state, [body.to_document()])
+
+
+def _mail_documents(data: bytes) -> list[SourceDocument]:
+    try:
+        return documents_from_bytes(data, path=Path("message.eml"), origin="request body", number=1)
+    except InputError as e:
+        raise ApiError(422, f"the body is not a readable email message: {e.problem}") from e
+
+
+async def submit_mail(request: Request) -> Response:
+    """``POST /v1/documents`` with a raw RFC 5322 email as the body."""
+    writer(authenticated(request, None))
+    state = api_state(request)
+    data = await request.body()
+    docs = await run_in_threadpool(_mail_documents, data)
+    result = await run_in_threadpool(_result, state, docs)
+    return JSONResponse(result.model_dump(mode="json"), status_code=201)
