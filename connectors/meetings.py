@@ -17,11 +17,14 @@ documents, one per file:
 Common to both:
 
     external_id = thread_id = "<file name>#<slug of title>-<YYYY-MM-DD>"
-    occurred_at  the ``Date:`` line (a date alone → 12:00 UTC; no offset → UTC);
-                 for Zoom files the GMTYYYYMMDD-HHMMSS in the name (UTC); else a
-                 date in a VTT ``NOTE``; else a YYYY-MM-DD in the file name (noon
-                 UTC); else the file's mtime. ``metadata["date_source"]`` says which:
-                 "header", "filename", "note" or "mtime".
+    occurred_at  the ``Date:`` line, in the header, front matter or further down
+                 (a date alone → 12:00 UTC; no offset → UTC); for Zoom files the
+                 GMTYYYYMMDD-HHMMSS in the name (UTC); else a date in a VTT ``NOTE``;
+                 else a date in the file name (Teams, Google Meet, YYYY-MM-DD: see
+                 :func:`~connectors.meetings_common.date_from_filename`); else the
+                 file's mtime. ``metadata["date_source"]`` says which: "header",
+                 "filename", "note" or "mtime" (the CLI then prints a ``note:`` line;
+                 ``--date`` re-dates such documents, "option").
     participants attendees (``role="attendee"``, or ``"speaker"`` once they speak),
                  then speakers who are not attendees (``"speaker"``, no email).
                  A speaker resolves to an attendee by full name, unique first
@@ -85,6 +88,67 @@ def _looks_like_notes(path: Path) -> bool:
     return sum(counts.values()) >= 3 and max(counts.values()) >= 2
 
 
+_DATE_LINE = re.compile(
+    r"^\s*(?:[-*]\s+)?(?:\*\*|__)?(?:date|meeting date|when)(?:\*\*|__)?\s*:\s*(?:\*\*|__)?\s*(?P<v>\S.*)$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def _date_line(text: str) -> datetime | None:
+    """A ``Date: ...`` line further down the notes (not in the header block)."""
+    for m in _DATE_LINE.finditer(text):
+        value = m.group("v").strip().strip("*_").strip()
+        if re.search(r"\d", value):
+            parsed = parse_when(value)
+            if parsed is not None:
+                return parsed
+    return None
+
+
+_BULLET_TURN = re.compile(
+    r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+(?P<name>[A-Z][\w.'’-]*(?: [\w.'’-]+){0,2}):\s+\S", re.MULTILINE
+)
+
+
+def not_meeting_notes(path: Path) -> str | None:
+    """Why a Markdown file is not meeting notes (a README, a design doc), or ``None`` when it may be.
+
+    Notes have at least one of: a date (header, front matter, a ``Date:`` line, the file name),
+    attendees, speaker turns (a name opening two ``Name: text`` lines; bold ``**Label:**`` lines do
+    not count) or action items. A file with none of these and a document's structure (section
+    headings or code blocks) is prose.
+    """
+    if path.suffix.lower() not in _NOTES_SUFFIXES:
+        return None
+    try:
+        notes = parse_notes(read_text(path))
+    except InputError:
+        return None
+    if notes.date_value or notes.attendees or _date_line(notes.body) or date_from_filename(path):
+        return None
+    if any(seg.action for seg in notes.segments):
+        return None
+    turns: dict[str, int] = {}
+    for seg in notes.segments:
+        if seg.speaker:
+            line_start = notes.body.rfind("\n", 0, seg.start) + 1
+            head = re.sub(r"^\s*(?:[-*+•]\s+)?", "", notes.body[line_start : seg.start])
+            if not head.startswith(("**", "__")):
+                turns[seg.speaker] = turns.get(seg.speaker, 0) + 1
+    for m in _BULLET_TURN.finditer(notes.body):  # "- Marco: text" bullets
+        turns[m.group("name")] = turns.get(m.group("name"), 0) + 1
+    if any(n >= 2 for n in turns.values()):  # one "Name: text" line is a label, not a conversation
+        return None
+    headings = re.findall(r"^\s{0,3}#{1,6}\s+\S", notes.body, re.MULTILINE)
+    structured = bool(headings) or "```" in notes.body
+    if not structured:
+        return None
+    return (
+        "not meeting notes (no date, attendees, speaker lines or action items); skipped "
+        '(add a "Date: YYYY-MM-DD" line to read it as a meeting)'
+    )
+
+
 def _date(path: Path, candidates: list[tuple[str, datetime | None]]) -> tuple[datetime, str]:
     for source, value in candidates:
         if value is not None:
@@ -114,7 +178,7 @@ class MeetingNotesConnector(Connector):
             raise InputError(self.path, "empty meeting notes")
         title = notes.title or self.path.stem
         parsed = parse_when(notes.date_value) if notes.date_value else None
-        when, date_source = _date(self.path, [("header", parsed)])
+        when, date_source = _date(self.path, [("header", parsed or _date_line(notes.body))])
         roster = Roster(notes.attendees)
         segments: list[Segment] = []
         actions: list[int] = []
@@ -250,6 +314,18 @@ _ISO_IN_TEXT = re.compile(
 )
 
 
+_MONTH = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|"
+    r"Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
+)
+# "3/17/2026 10:00 AM", "17 March 2026", "March 17, 2026" in a NOTE ("NOTE Meeting started 3/17/2026 ...").
+_WRITTEN_DATE = re.compile(
+    r"\b(?:\d{1,2}/\d{1,2}/\d{4}|\d{1,2}\.? " + _MONTH + r"\.?,? \d{4}|" + _MONTH + r"\.? \d{1,2},? \d{4})"
+    r"(?:,?\s+\d{1,2}:\d{2}(?::\d{2})?\s*(?:[AaPp][Mm])?)?",
+    re.IGNORECASE,
+)
+
+
 def _note_date(notes: list[str]) -> datetime | None:
     value = _note_field(notes, "date") or _note_field(notes, "start")
     if value:
@@ -260,7 +336,13 @@ def _note_date(notes: list[str]) -> datetime | None:
         m = _ISO_IN_TEXT.search(note)
         if m:
             return parse_when(m.group(0))
+    for note in notes:
+        m = _WRITTEN_DATE.search(note)
+        if m:
+            parsed = parse_when(m.group(0))
+            if parsed is not None:
+                return parsed
     return None
 
 
-__all__ = ["MeetingNotesConnector", "VttTranscriptConnector"]
+__all__ = ["MeetingNotesConnector", "VttTranscriptConnector", "not_meeting_notes"]

@@ -6,7 +6,7 @@ import re
 import unicodedata
 import warnings
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from pathlib import Path
 
 from dateutil import parser as du_parser
@@ -32,7 +32,17 @@ _TZINFOS: dict[str, int] = {
     "CEST": 2 * 3600,
 }
 _NOON = time(12, 0)
-_FILENAME_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
+_ZOOM_NAME = re.compile(r"GMT(?P<d>\d{8})-(?P<t>\d{6})")
+# 2026-03-17, 2026_03_17, 2026.03.17, optionally followed by a time (10:00, 10_00, 10.00, 1000) and a
+# zone ("CET", "UTC", "GMT+1"): Teams ("Meeting Recording 2026-03-17 ..."), Google Meet
+# ("... - 2026_03_17 10_00 CET - Transcript"), notes named "2026-03-17-acme-sync.md".
+_FILENAME_DATE = re.compile(
+    r"(?<!\d)(?P<y>(?:19|20)\d{2})(?P<sep>[-_.])(?P<m>\d{2})(?P=sep)(?P<d>\d{2})(?!\d)"
+    r"(?:[ T_]+(?P<hh>\d{1,2})[:_.h]?(?P<mm>\d{2})(?:[:_.]\d{2})?(?!\d)"
+    r"(?:\s*(?P<tz>[A-Z]{1,4}(?:[+-]\d{1,2}(?::?\d{2})?)?)(?![A-Za-z]))?)?"
+)
+# Teams recordings in OneDrive/SharePoint: "Weekly sync-20260317_100023-Meeting Recording".
+_COMPACT_DATE = re.compile(r"(?<!\d)(?P<d>(?:19|20)\d{6})_(?P<t>\d{6})(?!\d)")
 
 
 def read_text(path: Path) -> str:
@@ -92,15 +102,54 @@ def _has_time(value: str) -> bool:
 
 
 def date_from_filename(path: Path) -> datetime | None:
-    """``2026-03-10-acme-sync.md`` → 2026-03-10 12:00 UTC."""
-    m = _FILENAME_DATE.search(path.name)
+    """The meeting date a file name carries, or ``None``.
+
+    ``GMT20260317-100000`` (Zoom, UTC) → 2026-03-17 10:00 UTC;
+    ``Sync-20260317_100000-Meeting Recording`` (Teams) → 2026-03-17 10:00 UTC;
+    ``Sync - 2026_03_17 10_00 CET - Transcript`` (Google Meet) → 2026-03-17 10:00 +01:00;
+    ``2026-03-10-acme-sync.md`` → 2026-03-10 12:00 UTC (a date alone is noon UTC).
+    """
+    name = path.name
+    for pattern in (_ZOOM_NAME, _COMPACT_DATE):
+        m = pattern.search(name)
+        if m:
+            try:
+                return datetime.strptime(m.group("d") + m.group("t"), "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+            except ValueError:
+                pass
+    for m in _FILENAME_DATE.finditer(name):
+        try:
+            day = date(int(m.group("y")), int(m.group("m")), int(m.group("d")))
+        except ValueError:
+            continue
+        if m.group("hh") is not None:
+            try:
+                at = time(int(m.group("hh")), int(m.group("mm")))
+            except ValueError:
+                return datetime.combine(day, _NOON, UTC)
+            return datetime.combine(day, at, _zone(m.group("tz")))
+        return datetime.combine(day, _NOON, UTC)
+    return None
+
+
+def _zone(name: str | None) -> tzinfo:
+    """``CET`` → +01:00, ``GMT+1`` → +01:00, anything unknown → UTC."""
+    if not name:
+        return UTC
+    m = re.fullmatch(r"(?P<abbr>[A-Z]{1,4})(?:(?P<sign>[+-])(?P<h>\d{1,2}):?(?P<m>\d{2})?)?", name)
     if not m:
-        return None
+        return UTC
+    base = _TZINFOS.get(m.group("abbr"))
+    if base is None:
+        return UTC
+    offset = base
+    if m.group("sign"):
+        shift = int(m.group("h")) * 3600 + int(m.group("m") or 0) * 60
+        offset += shift if m.group("sign") == "+" else -shift
     try:
-        day = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        return timezone(timedelta(seconds=offset))
     except ValueError:
-        return None
-    return datetime.combine(day, _NOON, UTC)
+        return UTC
 
 
 def file_mtime(path: Path) -> datetime:

@@ -13,10 +13,13 @@ import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from connectors.base import Connector
 from connectors.crm import is_crm_csv, read_crm_csv
+from connectors.meetings import MeetingNotesConnector, not_meeting_notes
+from connectors.meetings_common import meeting_id
 from connectors.registry import connector_for
 from followthrough.errors import InputError
 from followthrough.types import CrmData, SourceDocument
@@ -98,6 +101,9 @@ def _visit(path: Path, result: Plan, seen: set[Path], *, explicit: bool) -> None
     except OSError as e:
         result.errors.append(InputError(path, f"cannot read: {e.strerror or e}"))
         return
+    if cls is MeetingNotesConnector and (reason := not_meeting_notes(path)) is not None:
+        result.skipped.append(InputError(path, reason))
+        return
     if cls is not None:
         result.inputs.append(Input(path, connector=cls))
         return
@@ -128,12 +134,16 @@ def read_crm(inputs: list[Input], errors: list[InputError]) -> CrmData:
     return crm
 
 
-def documents(item: Input, errors: list[InputError]) -> Iterator[SourceDocument]:
-    """Documents of one input; problems go to ``errors`` and reading goes on."""
+def documents(item: Input, errors: list[InputError], undated: date | None = None) -> Iterator[SourceDocument]:
+    """Documents of one input; problems go to ``errors`` and reading goes on.
+
+    ``undated``: the day for meetings whose file says no date (else they carry the file's mtime).
+    """
     assert item.connector is not None
     connector = item.connector(item.path, on_error=errors.append)
     try:
-        yield from connector.documents()
+        for doc in connector.documents():
+            yield redate(doc, undated) if undated is not None and undated_meeting(doc) else doc
     except InputError as e:
         errors.append(e)
     except RecursionError:
@@ -141,3 +151,23 @@ def documents(item: Input, errors: list[InputError]) -> Iterator[SourceDocument]
     except (OSError, UnicodeError, ValueError, RuntimeError, EOFError, zipfile.BadZipFile) as e:
         # RuntimeError: zipfile's answer to an encrypted archive.
         errors.append(InputError(item.path, f"cannot read: {e}"))
+
+
+def undated_meeting(doc: SourceDocument) -> bool:
+    """A meeting whose date came from nothing but the file's modification time."""
+    return doc.source == "meeting" and doc.metadata.get("date_source") == "mtime"
+
+
+def redate(doc: SourceDocument, day: date) -> SourceDocument:
+    """``doc`` held on ``day`` (noon UTC), as the user said (``--date``): new date, new id."""
+    when = datetime.combine(day, time(12, 0), UTC)
+    ident = meeting_id(Path(doc.origin or doc.external_id.split("#", 1)[0]), doc.title or "", when)
+    data = doc.model_dump()
+    data.update(
+        occurred_at=when,
+        external_id=ident,
+        thread_id=ident,
+        content_hash="",
+        metadata={**doc.metadata, "date_source": "option"},
+    )
+    return SourceDocument.model_validate(data)

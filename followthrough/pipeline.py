@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from extractor.base import ExtractionResult, Extractor
@@ -21,6 +22,12 @@ from store import Store
 
 Progress = Callable[[str, int, int | None], None]
 """``progress(stage, advance, total)``: called as work gets done."""
+
+
+_DATE_HINT = {
+    "vtt": 'add a "NOTE Date: YYYY-MM-DD" block, name the file with the date, or pass --date YYYY-MM-DD',
+    "notes": 'put a "Date: YYYY-MM-DD" line in it, name the file with the date, or pass --date YYYY-MM-DD',
+}
 
 
 def _no_progress(stage: str, advance: int, total: int | None) -> None:
@@ -37,6 +44,8 @@ class RunReport:
     crm: dict[str, int] = field(default_factory=dict)
     errors: list[InputError] = field(default_factory=list)
     skipped: list[InputError] = field(default_factory=list)
+    notes: list[InputError] = field(default_factory=list)
+    """Things a user should know that did not stop reading (a meeting dated by its file's mtime)."""
     extracted: int = 0
     cached: int = 0
     failed: list[str] = field(default_factory=list)
@@ -64,6 +73,7 @@ class RunReport:
             "crm": self.crm,
             "errors": [str(e) for e in self.errors],
             "skipped": [str(e) for e in self.skipped],
+            "notes": [str(e) for e in self.notes],
             "extracted": self.extracted,
             "cached": self.cached,
             "failed": self.failed,
@@ -98,8 +108,12 @@ def ingest_paths(
     report: RunReport,
     domains: set[str],
     progress: Progress = _no_progress,
+    undated: date | None = None,
 ) -> None:
-    """Read every input into the store; CRM exports first so domains are known."""
+    """Read every input into the store; CRM exports first so domains are known.
+
+    ``undated``: the day for meetings whose files carry no date (``run --date``).
+    """
     planned = ingest.plan(paths)
     report.errors.extend(planned.errors)
     report.skipped.extend(planned.skipped)
@@ -112,7 +126,7 @@ def ingest_paths(
     domains = domains or store.company_domains_from_crm()
     seen: dict[tuple[str, str], tuple[str, str]] = {}
     for item in planned.document_inputs:
-        for doc in ingest.documents(item, report.errors):
+        for doc in ingest.documents(item, report.errors, undated):
             first = seen.setdefault((doc.source, doc.external_id), (doc.content_hash, doc.origin))
             if first != (doc.content_hash, doc.origin):
                 if first[0] != doc.content_hash:
@@ -125,6 +139,15 @@ def ingest_paths(
                         )
                     )
                 continue
+            if ingest.undated_meeting(doc):
+                report.notes.append(
+                    InputError(
+                        doc.origin or doc.external_id,
+                        "no meeting date found; dated by the file's modification time "
+                        f"{doc.occurred_at.date().isoformat()} "
+                        f"({_DATE_HINT.get(doc.metadata.get('format', ''), _DATE_HINT['notes'])})",
+                    )
+                )
             classify_participants(doc, domains)
             _, changed = store.add_document(doc)
             report.documents_seen += 1

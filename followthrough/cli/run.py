@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from contextlib import AbstractContextManager, nullcontext
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -30,6 +31,15 @@ PathsArg = Annotated[
     list[Path],
     typer.Argument(
         help="Files, folders or archives: .eml, mbox, Slack export (folder or ZIP), notes, .vtt, CRM CSV."
+    ),
+]
+DateOpt = Annotated[
+    datetime | None,
+    typer.Option(
+        "--date",
+        formats=["%Y-%m-%d"],
+        help="Date (YYYY-MM-DD) for meeting notes and transcripts that carry none in their name or text.",
+        show_default=False,
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
@@ -112,6 +122,8 @@ def _print_problems(st: State, rep: RunReport) -> None:
             f"e.g. {escape(rep.skipped[0].path)}; --json lists them all",
             highlight=False,
         )
+    for e in rep.notes:
+        st.err.print(f"[cyan]note[/cyan]: {escape(str(e))}", highlight=False)
     for f in rep.failed:
         st.err.print(f"[red]extraction failed[/red]: {escape(f)}", highlight=False)
 
@@ -148,6 +160,7 @@ def _batch(
     paths: list[Path] | None = None,
     extract: tuple[str | None, str | None, LlmOptions] | None = None,
     attention: bool = False,
+    undated: datetime | None = None,
 ) -> None:
     """The shared shape of run/ingest/extract: work under a progress bar, then one report."""
     store = st.open_store()
@@ -157,7 +170,14 @@ def _batch(
     try:
         with ctxm:
             if paths is not None:
-                pipeline.ingest_paths(store, paths, rep, st.settings().company_domains, bar)
+                pipeline.ingest_paths(
+                    store,
+                    paths,
+                    rep,
+                    st.settings().company_domains,
+                    bar,
+                    undated=undated.date() if undated else None,
+                )
             if extract is not None:
                 backend, model, options = extract
                 _extract(st, store, rep, bar, extractor=backend, model=model, options=options)
@@ -190,16 +210,26 @@ def register(app: typer.Typer) -> None:
         rpm: RpmOpt = None,
         tpm: TpmOpt = None,
         prefilter: PrefilterOpt = True,
+        meeting_date: DateOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Ingest, extract, link, then report what needs attention."""
         options = LlmOptions(concurrency=concurrency, rpm=rpm, tpm=tpm, prefilter=prefilter)
-        _batch(state(ctx), as_json, paths=paths, extract=(extractor, model, options), attention=True)
+        _batch(
+            state(ctx),
+            as_json,
+            paths=paths,
+            extract=(extractor, model, options),
+            attention=True,
+            undated=meeting_date,
+        )
 
     @app.command("ingest")
-    def ingest_cmd(ctx: typer.Context, paths: PathsArg, as_json: JsonOpt = False) -> None:
+    def ingest_cmd(
+        ctx: typer.Context, paths: PathsArg, meeting_date: DateOpt = None, as_json: JsonOpt = False
+    ) -> None:
         """Read inputs into the store (idempotent: re-ingesting adds nothing)."""
-        _batch(state(ctx), as_json, paths=paths)
+        _batch(state(ctx), as_json, paths=paths, undated=meeting_date)
 
     @app.command("extract")
     def extract_cmd(
