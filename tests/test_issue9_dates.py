@@ -210,3 +210,15 @@ def test_numeric_dates_are_read_in_one_order_per_message() -> None:
     )
     dues = [i.due.isoformat() for i in OfflineExtractor().extract(doc) if i.due]
     assert dues == ["2026-04-24", "2026-05-04"]
+
+
+def test_asap_is_no_date_but_flagged_urgent() -> None:
+    from datetime import UTC, datetime
+
+    from extractor.offline import OfflineExtractor
+
+    e = OfflineExtractor().explain(
+        "I'll send the security addendum ASAP.", now=datetime(2026, 3, 18, tzinfo=UTC)
+    )
+    (item,) = e.items
+    assert item.due is None and item.due_text == "ASAP" and "urgent" in item.flags

@@ -435,7 +435,9 @@ class OfflineExtractor(Extractor):
         due = find_due(unit.text, said_at, clause_start(unit.text, action_text), dayfirst=dayfirst)
         due_text = due.text if due else None
         label, email, part = owner
-        flags: list[str] = []
+        flags: list[str] = (
+            ["urgent"] if due is not None and due.due is None else []
+        )  # "ASAP": no date, urgent
         cp_label: str | None = None
         cp_email: str | None = None
         if kind == "commitment":
