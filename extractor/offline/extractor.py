@@ -332,7 +332,7 @@ class OfflineExtractor(Extractor):
 
     def _items(self, doc: SourceDocument, unit: Unit, d: Decision, people: People) -> list[ExtractedItem]:
         out: list[ExtractedItem] = []
-        author_internal = self.world.is_internal(unit.author)
+        author_internal = self._side(doc, people, unit.author)
         if d.commitment:
             item = self._commitment(doc, unit, d, people)
             if item is not None:
@@ -340,6 +340,21 @@ class OfflineExtractor(Extractor):
         if d.request and author_internal is not True and not unit.action_item:
             out.append(self._request(doc, unit, d, people))
         return out
+
+    def _side(self, doc: SourceDocument, people: People, p: Participant | None) -> bool | None:
+        """Ours (True), theirs (False) or unknown (None).
+
+        In a meeting where someone of ours is known to take part (by email or through the CRM
+        directory), a speaker nobody knows as ours is the customer's.
+        """
+        side = self.world.is_internal(p)
+        if side is None and p is not None and p.email:
+            return side
+        if side is None and p is not None and doc.source == "meeting" and people.ours_present:
+            email = people.find(p.name)[1] if p.name else None
+            side = self.world.is_internal(Participant(email=email)) if email else None
+            return False if side is None else side
+        return side
 
     def _commitment(
         self, doc: SourceDocument, unit: Unit, d: Decision, people: People
@@ -441,11 +456,11 @@ class OfflineExtractor(Extractor):
         cp_label: str | None = None
         cp_email: str | None = None
         if kind == "commitment":
-            side = self.world.is_internal(part) if part is not None else None
+            side = self._side(doc, people, part) if part is not None else None
             if side is None and email:
                 side = self.world.is_internal(Participant(email=email))
             if side is None and part is None and email is None and label is not None:
-                side = self.world.is_internal(unit.author)  # a colleague the author names: the author's side
+                side = self._side(doc, people, unit.author)  # a colleague the author names: the author's side
             if side is False:
                 flags.append("customer_promise")
             cp = self._counterparty(doc, unit, part)

@@ -18,6 +18,7 @@ class People:
     by_name: dict[str, Participant]
     directory: dict[str, str]
     dir_first: dict[str, str]
+    ours_present: bool = False  # someone of our side is known to take part
 
     def find(self, name: str) -> tuple[str, str | None, Participant | None]:
         """(label, email, participant) for a name as written ("Marco", "@marco", "Marco Rossi")."""
@@ -86,7 +87,12 @@ class Directory:
                     by_name.setdefault(first, p)
             if p.handle:
                 by_name.setdefault(p.handle.lower().lstrip("@"), p)
-        return People(by_email, by_name, self.names, self.first_names)
+        people = People(by_email, by_name, self.names, self.first_names)
+        speakers = {g.speaker for g in doc.segments if g.speaker}
+        people.ours_present = any(self.is_internal(p) is True for p in doc.participants) or any(
+            self.is_internal(Participant(email=people.find(name)[1])) is True for name in speakers
+        )
+        return people
 
 
 def author_at(doc: SourceDocument, people: People, start: int) -> tuple[Participant | None, str | None]:
