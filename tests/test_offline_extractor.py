@@ -215,11 +215,26 @@ def test_code_and_stack_traces_are_ignored() -> None:
     assert extract(email(text, sender=DANA, to=MARCO), **DOMAINS) == []
 
 
-def test_reply_header_ends_new_content() -> None:
+def test_reply_header_ends_new_content_through_the_one_splitter() -> None:
+    """History is taken off by the connectors' splitter, for files and for JSON posted to the API alike."""
+    from followthrough.api.schemas import EmailIn
+
     text = (
         "Thanks!\n\nOn Tue, Mar 10, 2026 at 9:00 AM Dana Lee <dana@acme.com> wrote:\nCan you send the deck?"
     )
-    assert extract(email(text, sender=DANA, to=MARCO), **DOMAINS) == []
+    posted = EmailIn.model_validate(
+        {
+            "source": "email",
+            "occurred_at": "2026-03-10T15:00:00+00:00",
+            "text": text,
+            "participants": [
+                {"name": "Marco Rossi", "email": "marco@northwind.io", "role": "sender"},
+                {"name": "Dana Lee", "email": "dana@acme.com", "role": "recipient"},
+            ],
+        }
+    ).to_document()
+    assert posted.text == "Thanks!" and posted.quoted_text.startswith("On Tue, Mar 10")
+    assert extract(posted, **DOMAINS) == []
 
 
 def test_speaker_owns_commitments_in_transcripts() -> None:

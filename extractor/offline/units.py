@@ -1,7 +1,9 @@
 """Sentence units of a document: what to read, who said it, which lines are action items.
 
-Quoted lines (``>``), a reply header or signature delimiter in email (everything
-after it is old content), headings and bare ``Name:`` labels are skipped. Lines
+Quoted lines (``>``), headings and bare ``Name:`` labels are skipped. Reply
+history and signatures are already off ``doc.text``: the email connector's one
+splitter (:func:`connectors.mail.quotes.split_reply`) takes them off for files,
+raw mail and JSON documents alike, so there is no second rule here. Lines
 under an "Action items" / "Next steps" heading, and lines that start with
 "Action item:", are marked as action items. With speaker segments, each segment
 is split on its own so a sentence never spans two speakers.
@@ -19,11 +21,6 @@ from extractor.offline.people import People, author_at
 from extractor.offline.sentences import split_sentences
 from followthrough.types import Participant, SourceDocument
 
-_STOP_AFTER = re.compile(
-    r"^\s*(?:on\b.{4,120}\bwrote:?|-{2,}\s*(?:original message|forwarded message)\s*-{2,}.*|-- ?"
-    r"|_{10,}|from:\s.+|le\s.{4,80}\sa écrit\s?:|am\s.{4,80}\sschrieb\s.{0,40}:)\s*$",
-    re.I,
-)
 _AI_HEADING = re.compile(
     r"^\s*(?:#{1,6}\s*)?\**\s*(?:action\s+items?|next\s+steps?|follow[- ]?ups?|to-?dos?|tasks"
     r"|owners?)(?:\s+(?:on|for|from)\s+(?:our|your|their|the|each)\s+(?:side|end|team|part)s?)?\s*\**\s*:?\s*$",
@@ -65,7 +62,6 @@ def units(doc: SourceDocument, people: People) -> Iterator[Unit]:
     """The sentences of ``doc`` worth reading, in order."""
     text = doc.text
     # Lines: find where quoted reply begins, and which lines are action items.
-    stop = len(text)
     ai_lines: list[tuple[int, int]] = []
     skip_lines: list[tuple[int, int]] = []
     in_ai = False
@@ -75,9 +71,6 @@ def units(doc: SourceDocument, people: People) -> Iterator[Unit]:
         a, b = pos, pos + len(line)
         pos += len(raw)
         stripped = line.strip()
-        if _STOP_AFTER.match(line) and doc.source == "email":
-            stop = a
-            break
         if stripped.startswith(">") or stripped.startswith("|"):
             skip_lines.append((a, b))
             continue
@@ -97,7 +90,7 @@ def units(doc: SourceDocument, people: People) -> Iterator[Unit]:
         bullet = BULLET_LINE.match(line)
         if AI_INLINE.match(line) or (bullet and ASSIGNED.match(line[bullet.end() :])):
             ai_lines.append((a, b))  # "Action item: ...", or a bullet that assigns: "- Priya to set up ..."
-    for a, b in _spans(doc, stop):
+    for a, b in _spans(doc):
         if any(x <= a < y for x, y in skip_lines):
             continue
         sent = text[a:b]
@@ -115,11 +108,11 @@ def units(doc: SourceDocument, people: People) -> Iterator[Unit]:
         yield Unit(a, b, sent, author, speaker, is_ai, ticked)
 
 
-def _spans(doc: SourceDocument, stop: int) -> list[tuple[int, int]]:
+def _spans(doc: SourceDocument) -> list[tuple[int, int]]:
     """Sentence spans; with speaker segments, each segment (and each gap) is split on its own."""
     text = doc.text
     if not doc.segments:
-        return split_sentences(text[:stop])
+        return split_sentences(text)
     regions: list[tuple[int, int]] = []
     pos = 0
     for seg in sorted(doc.segments, key=lambda g: g.char_start):
@@ -131,7 +124,6 @@ def _spans(doc: SourceDocument, stop: int) -> list[tuple[int, int]]:
         regions.append((pos, len(text)))
     out: list[tuple[int, int]] = []
     for a, b in regions:
-        b = min(b, stop)
         if a >= b:
             continue
         out.extend((a + x, a + y) for x, y in split_sentences(text[a:b]))

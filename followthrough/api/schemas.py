@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from connectors.mail.quotes import split_reply
 from followthrough.types import Participant, Segment, SourceDocument
 from store.views import CommitmentView, DealRef, DealView
 
@@ -143,6 +144,11 @@ class _DocumentBase(_In):
         external_id = self.external_id or derived_external_id(
             source, self.thread_id, self.occurred_at, self.text
         )
+        text, quoted, signature = self.text, "", ""
+        if source == "email":  # a pasted reply keeps its history: the connectors' one splitter takes it off
+            parts = split_reply(self.text)
+            if parts.text:
+                text, quoted, signature = parts.text, parts.quoted, parts.signature
         participants = [Participant(**p.model_dump()) for p in self.participants]
         sender = next((p for p in participants if p.role == "sender"), None)
         segments = []
@@ -152,8 +158,8 @@ class _DocumentBase(_In):
                     speaker=sender.label(),
                     speaker_email=sender.email,
                     char_start=0,
-                    char_end=len(self.text),
-                    text=self.text,
+                    char_end=len(text),
+                    text=text,
                 )
             )
         return SourceDocument(
@@ -164,7 +170,9 @@ class _DocumentBase(_In):
             title=self.title,
             participants=participants,
             segments=segments,
-            text=self.text,
+            text=text,
+            quoted_text=quoted,
+            signature=signature,
             origin="api",
         )
 
