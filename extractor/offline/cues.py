@@ -210,7 +210,7 @@ def fluent(sentence: str) -> str:
         s = _FILLER.sub("", s)
     if _REPEAT.search(s):
         s = _REPEAT.sub(r"\1", s)
-    return _SPACES.sub(" ", s).strip() if s is not sentence else s
+    return s if s == sentence else _SPACES.sub(" ", s).strip()
 
 
 def view(sentence: str) -> View:
@@ -337,11 +337,12 @@ _NOT_DELIVERY = (
     r"ask\b|want\b|need\b|like\b|love\b|hate\b|think\b|wonder\b|say\b|know\b|see\b|expect\b|care\b"
     r"|worry\b|probably\b|likely\b|have questions\b|push back\b|object\b|insist\b|complain\b|notice\b"
 )
-_TEAM_FUTURE = (
-    _TEAM
-    + r"(?:\s+(?:also|then|here))?\s*(?:will|'ll|is going to|are going to|is gonna|are gonna|can|shall)\s+"
-    r"(?!be\b|not\b|never\b|" + _NOT_DELIVERY + r")\w+"
+_TEAM_MODAL = (
+    r"(?:\s+(?:also|then|here))?\s*(?:will|'ll|is going to|are going to|is gonna|are gonna|can|shall)\s+"
 )
+# The team subject of a team promise, for the extractor to keep in the action ("Legal: get back to you").
+TEAM_SUBJECT = re.compile(r"^(?P<team>" + _TEAM.removeprefix("^") + r")" + _TEAM_MODAL, _I)
+_TEAM_FUTURE = _TEAM + _TEAM_MODAL + r"(?!be\b|not\b|never\b|" + _NOT_DELIVERY + r")\w+"
 _NAMED_FUTURE = (
     r"^@?[A-Z][\w'.-]{1,24}(?:\s+[A-Z][\w'.-]{1,24})?"
     r"(?:,?\s+(?:from|on|in) (?:(?:our|my|the) )?\w+(?: team| side)?,?)?"
@@ -491,6 +492,7 @@ ACTION_VERBS = frozenset(
     sort speak start submit summarize take talk test tell touch try update upload verify walk work
     write think consider decide hold host join come meet suggest remind inform keep use install""".split()
 )
+ACTION_VERB = "(?:" + "|".join(sorted(ACTION_VERBS)) + ")"  # any of them, as a pattern
 _NOT_IMPERATIVE = re.compile(r"^\W*\w+\s+(?:i|we|they|he|she|is|are|was|were|has|have|had|will)\b", _I)
 _LIGHT_IMPERATIVE = re.compile(
     r"^\W*(?:let (?:me|us|them) know|have a look|take a look|do (?:not|n't)|go (?:ahead and|to)"
@@ -721,9 +723,7 @@ def _please(v: View) -> bool:
 # An assignment in note shorthand: "Priya to set up the sandbox", "Marco: follow up with procurement".
 ASSIGNED = re.compile(
     r"(?:\[[ xX]\]\s*)?(?:@[\w'.-]{1,24}(?:\s+[A-Z][\w'.-]{1,24})?\s+(?:to\s+|:\s*)?"
-    r"|[A-Z][\w'.-]{1,24}(?:\s+[A-Z][\w'.-]{1,24})?(?:\s+to|\s*:)\s+)(?:"
-    + "|".join(sorted(ACTION_VERBS))
-    + r")\b"
+    r"|[A-Z][\w'.-]{1,24}(?:\s+[A-Z][\w'.-]{1,24})?(?:\s+to|\s*:)\s+)" + ACTION_VERB + r"\b"
 )
 
 

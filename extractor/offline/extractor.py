@@ -43,7 +43,16 @@ from extractor.offline.actions import (
     clause_start,
     make_action,
 )
-from extractor.offline.cues import ACTION_VERBS, NOT_NAMES, Cues, analyze, fluent, strip_lead, triggered
+from extractor.offline.cues import (
+    ACTION_VERB,
+    NOT_NAMES,
+    TEAM_SUBJECT,
+    Cues,
+    analyze,
+    fluent,
+    strip_lead,
+    triggered,
+)
 from extractor.offline.dates import find_due, numeric_date_order
 from extractor.offline.model import DetectorModel, default_model, rules_digest
 from extractor.offline.people import Directory, People
@@ -64,12 +73,6 @@ _SUBJECT_NAME = re.compile(
     r"^@?(?P<name>[A-Z][\w'.-]{1,24}(?:\s+[A-Z][\w'.-]{1,24})?)"
     r"(?:,?\s+(?:from|on|in) (?:(?:our|my|the) )?\w+(?: team| side)?,?)?\s+(?:will|'ll|is going|is gonna"
     r"|has agreed|agreed|offered|volunteered|can|to)\b"
-)
-_TEAM_SUBJECT = re.compile(
-    r"^(?P<team>(?:our|my|the)\s+(?:\w+\s+)?(?:team|folks|people|engineers|group|department"
-    r"|side|office|staff|crew)|[A-Z][a-z]+)"
-    r"\s+(?:will|'ll|is going to|are going to|is gonna|are gonna|can|shall)\s+",
-    re.I,
 )
 _MIN_CLAUSE_WORDS = 3
 # A clause cut short and restarted ("Yeah, sure, I'll, uh, I'll send them"): not a clause of its own.
@@ -111,7 +114,7 @@ def clauses(sentence: str) -> list[tuple[int, int]]:
 
 # Coordinated verb phrases under one subject: ", and send ...", " and then schedule ...".
 _AND_VERB = re.compile(
-    r"(?:,\s*(?:and\s+)?|\s+and\s+)(?:then\s+|also\s+)?(?=(?:" + "|".join(sorted(ACTION_VERBS)) + r")\b)",
+    r"(?:,\s*(?:and\s+)?|\s+and\s+)(?:then\s+|also\s+)?(?=" + ACTION_VERB + r"\b)",
     re.I,
 )
 
@@ -192,7 +195,7 @@ class OfflineExtractor(Extractor):
         people = self.world.people(doc)
         out: list[tuple[Unit, Decision, list[ExtractedItem]]] = []
         chased: set[str] = set()
-        last_ask: tuple[str, int, ExtractedItem] | None = None  # (asker, index in out, the ask as an item)
+        last_ask: tuple[str, int, Unit, Decision] | None = None  # (asker, index in out, where, its decision)
         for unit in units(doc, people):
             author_key = (unit.author.email or unit.author.label()) if unit.author else ""
             for a, b in clauses(unit.text):
@@ -220,12 +223,12 @@ class OfflineExtractor(Extractor):
                     and last_ask[0] != author_key
                     and len(out) - last_ask[1] <= 2
                 ):
-                    ask = last_ask[2]
+                    ask = self._request(doc, last_ask[2], last_ask[3], people)  # built only when answered
                     for item in found:
                         if item.type == "commitment":
                             item.action, item.due, item.due_text = ask.action, ask.due, ask.due_text
                 if d.request:
-                    last_ask = (author_key, len(out), self._request(doc, part, d, people))
+                    last_ask = (author_key, len(out), part, d)
                 out.append((part, d, found))
         return out
 
@@ -393,7 +396,7 @@ class OfflineExtractor(Extractor):
             if name.lstrip("@").split()[0].lower() in NOT_NAMES:
                 named = None
             elif not people.known(name) and not _undertaken(c.text):
-                team = _TEAM_SUBJECT.match(body)
+                team = TEAM_SUBJECT.match(body)
                 if team is None or "team_future" not in c:
                     return None  # an unknown third party, acting for no one here: a report, not a promise
                 return self._item("commitment", doc, unit, writer, _team_action(body, team), conf, people)
@@ -406,7 +409,7 @@ class OfflineExtractor(Extractor):
                 )
                 return self._item("commitment", doc, unit, owner, action, conf, people)
         if "team_future" in c and not first_person:
-            team = _TEAM_SUBJECT.match(body)
+            team = TEAM_SUBJECT.match(body)
             if team is not None:
                 return self._item("commitment", doc, unit, writer, _team_action(body, team), conf, people)
         m = COMMIT_LEAD.match(body) or LET_ME.match(body)
