@@ -31,14 +31,22 @@ class Connector(ABC):
     ``on_error`` and the connector goes on with the next record.
 
     ``detect(path)`` answers whether this connector reads ``path``; the
-    registry asks each connector in turn, cheapest checks first.
+    registry asks each connector in turn, cheapest checks first. It opens
+    nothing but regular files (a FIFO or a device would block or never end).
+
+    ``follow_symlinks``: a connector that reads a folder (an unpacked Slack
+    export) stays inside it unless this is true; a symlink leading out of it is
+    passed to ``on_error`` and not read.
     """
 
     name: ClassVar[str]
 
-    def __init__(self, path: Path, *, on_error: ErrorSink = raise_error) -> None:
+    def __init__(
+        self, path: Path, *, on_error: ErrorSink = raise_error, follow_symlinks: bool = False
+    ) -> None:
         self.path = path
         self.on_error = on_error
+        self.follow_symlinks = follow_symlinks
 
     @classmethod
     @abstractmethod

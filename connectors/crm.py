@@ -51,8 +51,10 @@ falling back to Latin-1); the delimiter may be ``,``, ``;`` or a tab.
 
 A file without the required columns raises ``InputError(path, "not a CRM
 export: missing columns ...")``. A bad row (no id, an unreadable amount or
-date, an email without ``@``) is passed to ``on_error`` as
-``InputError("path:line", problem)`` and skipped.
+date, an email without ``@``, a record the ``csv`` module refuses such as a
+field over :func:`csv.field_size_limit`) is passed to ``on_error`` as
+``InputError("path:line", problem)`` (the record's first line) and skipped;
+the rows after it are still read.
 """
 
 from __future__ import annotations
@@ -135,9 +137,12 @@ def _missing(fields: dict[str, str]) -> str:
 
 
 def decode(data: bytes) -> str:
-    """UTF-8 (BOM or not), UTF-16 with BOM, else the detected encoding, else Latin-1."""
+    """UTF-8 (BOM or not), UTF-16 with BOM, else the detected encoding, else Latin-1.
+
+    Never raises: a broken UTF-16 sequence (an odd byte at the end, a lone surrogate) becomes U+FFFD.
+    """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+        return data.decode("utf-16", errors="replace")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -157,10 +162,14 @@ def _delimiter(first_line: str) -> str:
 
 
 def _header(text: str) -> list[str]:
+    """The header names on the first line of ``text``; ``[]`` when there are none (or they are broken)."""
     first = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
     if not first:
         return []
-    return next(csv.reader([first], delimiter=_delimiter(first)), [])
+    try:
+        return next(csv.reader([first], delimiter=_delimiter(first)), [])
+    except csv.Error:
+        return []
 
 
 def is_crm_csv(path: Path) -> bool:
@@ -237,7 +246,7 @@ def parse_date(raw: str) -> date | None:
         raise ValueError(f"cannot read the date {raw!r}")
     try:
         parsed: datetime = dateparser.parse(s, default=datetime(2000, 1, 1))
-    except (ValueError, OverflowError) as e:
+    except (ValueError, ArithmeticError) as e:  # OverflowError, decimal.InvalidOperation (dateutil)
         raise ValueError(f"cannot read the date {raw!r}") from e
     return parsed.date()
 
@@ -283,7 +292,62 @@ def _company(raw: str) -> str:
 # ------------------------------------------------------------------ reader
 
 
-def _open(path: Path) -> tuple[dict[str, str], Iterator[tuple[int, dict[str, str]]]]:
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _record_pattern(delimiter: str) -> re.Pattern[str]:
+    """One CSV record as Python's ``csv`` module (default dialect) cuts it, up to its line end.
+
+    A field that starts with ``"`` is quoted: it runs to the closing quote (``""`` is a quote
+    inside it) over any line breaks, or to the end of the text when the quote is never closed;
+    characters after the closing quote belong to the field. Any other field ends at the
+    delimiter or the line end. Possessive quantifiers: no backtracking, linear time.
+    """
+    d = re.escape(delimiter)
+    quoted = '"[^"]*+(?:""[^"]*+)*+(?:"[^' + d + "\\r\\n]*+)?"
+    plain = "[^" + d + "\\r\\n]*+"
+    field = f"(?>{quoted}|{plain})"
+    return re.compile(f"{field}(?:{d}{field})*+(?:\\r\\n|\\r|\\n|\\Z)")
+
+
+def records(text: str, delimiter: str) -> Iterator[tuple[int, str]]:
+    """``(first line number, raw text)`` of every CSV record in ``text``, blank lines included.
+
+    Cutting records apart before parsing them means a record ``csv`` refuses (a field
+    over its size limit, :func:`csv.field_size_limit`) is one bad record: the records
+    after it are cut at the right place and keep their true line numbers.
+    """
+    pattern = _record_pattern(delimiter)
+    pos, line = 0, 1
+    while pos < len(text):
+        m = pattern.match(text, pos)
+        if m is None or m.end() == pos:  # cannot happen: every position starts a (maybe empty) record
+            yield line, text[pos:]
+            return
+        record = m.group(0)
+        yield line, record
+        line += len(_LINE_BREAK.findall(record))
+        pos = m.end()
+
+
+def parse_record(record: str, delimiter: str) -> list[str]:
+    """The fields of one record cut by :func:`records`; raises ``csv.Error`` (e.g. a field too large)."""
+    rows = list(csv.reader(io.StringIO(record, newline=""), delimiter=delimiter))
+    return [value for row in rows for value in row]
+
+
+def _csv_problem(e: csv.Error) -> str:
+    if "field limit" in str(e):
+        return f"broken CSV record: a field is longer than {csv.field_size_limit()} characters; row skipped"
+    return f"broken CSV record: {e}; row skipped"
+
+
+def _open(path: Path, on_error: ErrorSink) -> tuple[dict[str, str], Iterator[tuple[int, dict[str, str]]]]:
+    """The export's field → header map and its non-empty rows as ``(line, {header: value})``.
+
+    A record that cannot be parsed is passed to ``on_error`` as ``InputError("path:line", ...)``
+    (its first line) and the rows after it are still read; an unreadable header raises.
+    """
     try:
         data = path.read_bytes()
     except OSError as e:
@@ -291,30 +355,42 @@ def _open(path: Path) -> tuple[dict[str, str], Iterator[tuple[int, dict[str, str
     text = decode(data).lstrip("\ufeff")
     if not text.strip():
         raise InputError(path, "not a CRM export: the file is empty")
-    first = text.splitlines()[0]
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=_delimiter(first))
-    headers = [h for h in (reader.fieldnames or []) if h is not None]
+    delimiter = _delimiter(text.splitlines()[0])
+    cut = records(text, delimiter)
+    first_line, header = next(cut)
+    try:
+        headers = parse_record(header, delimiter)
+    except csv.Error as e:
+        raise InputError(f"{path}:{first_line}", "not a CRM export: " + _csv_problem(e)) from e
     fields = map_headers(headers)
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
-        start = 2
-        try:
-            for row in reader:
-                values = {
-                    k: (v or "").strip() for k, v in row.items() if isinstance(k, str) and isinstance(v, str)
-                }
-                if any(values.values()):
-                    yield start, values
-                start = reader.line_num + 1
-        except csv.Error as e:
-            raise InputError(f"{path}:{reader.line_num}", f"broken CSV: {e}") from e
+        for line, record in cut:
+            try:
+                row = parse_record(record, delimiter)
+            except csv.Error as e:
+                on_error(InputError(f"{path}:{line}", _csv_problem(e)))
+                continue
+            last = line + max(0, len(_LINE_BREAK.findall(record.rstrip("\r\n"))))
+            if last > line and (record.count('"') % 2 or len(row) > len(headers)):
+                on_error(
+                    InputError(
+                        f"{path}:{line}",
+                        f"unterminated quote: lines {line}-{last} read as one record; rows skipped "
+                        "(close the quote and read the file again)",
+                    )
+                )
+                continue
+            values = {k: v.strip() for k, v in zip(headers, row, strict=False)}
+            if any(values.values()):
+                yield line, values
 
     return fields, rows()
 
 
 def read_crm_csv(path: Path, *, on_error: ErrorSink = raise_error) -> CrmData:
     """Read a deals or contacts CSV export (see the module docstring for the columns)."""
-    fields, rows = _open(path)
+    fields, rows = _open(path, on_error)
     kind = _kind(fields)
     if kind is None:
         raise InputError(path, "not a CRM export: " + _missing(fields))
@@ -426,4 +502,14 @@ class _Builder:
         )
 
 
-__all__ = ["COLUMNS", "decode", "is_crm_csv", "map_headers", "parse_amount", "parse_date", "read_crm_csv"]
+__all__ = [
+    "COLUMNS",
+    "decode",
+    "is_crm_csv",
+    "map_headers",
+    "parse_amount",
+    "parse_date",
+    "parse_record",
+    "read_crm_csv",
+    "records",
+]

@@ -80,7 +80,8 @@ def parse_when(value: str) -> datetime | None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 parsed = du_parser.parse(value, default=datetime(2000, 1, 1, 12, 0), tzinfos=_TZINFOS)
-        except (ValueError, OverflowError):
+        except (ValueError, ArithmeticError):
+            # ArithmeticError: OverflowError, and decimal.InvalidOperation for "9999…9m" (dateutil)
             parsed = None
     if parsed is None:
         import dateparser

@@ -29,22 +29,26 @@ messages (``bot_message`` or no human ``user``), and messages with no text. A
 their current text (what the export holds). Replies are grouped across day
 files, one channel at a time, so memory grows with one channel, not the export.
 
-A broken day file is passed to ``on_error`` as an :class:`InputError` naming it
-and the rest of the export is read.
+A broken day file (unreadable, not JSON, nested too deeply, not a list) is
+passed to ``on_error`` as an :class:`InputError` naming it and the rest of the
+export is read; so are a file's entries that are not message objects (one line
+per file) and a thread the document model refuses. A symlink leading out of an
+export folder is not followed unless the connector was made with
+``follow_symlinks``.
 """
 
 from __future__ import annotations
 
 import json
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from connectors.base import Connector
+from connectors.base import Connector, ErrorSink
 from connectors.registry import register
 from connectors.slack_blocks import is_fallback_text, render_blocks
 from connectors.slack_export import (
@@ -53,6 +57,7 @@ from connectors.slack_export import (
     FolderExport,
     SlackUser,
     ZipExport,
+    first_line,
     parse_json,
     zip_root,
 )
@@ -143,12 +148,20 @@ class _Names:
         return self.users.get(uid) or SlackUser(id=uid, name=uid)
 
 
+_MAX_TS = 253_402_214_400  # 9999-12-31 00:00 UTC: later than this no datetime (in any zone) can hold
+
+
 def parse_ts(ts: object) -> tuple[int, int] | None:
-    """``"1434139102.000002"`` → ``(1434139102, 2)``; ``None`` when it is not a Slack ts."""
+    """``"1434139102.000002"`` → ``(1434139102, 2)``; ``None`` when it is not a Slack ts.
+
+    Only ASCII digits, and seconds a datetime holds in every time zone (before year 9999).
+    """
     if not isinstance(ts, str):
         return None
     sec, _, frac = ts.partition(".")
-    if not sec.isdigit() or (frac and not frac.isdigit()):
+    if not (sec.isascii() and sec.isdigit()) or (frac and not (frac.isascii() and frac.isdigit())):
+        return None
+    if len(sec) > 12 or int(sec) >= _MAX_TS:
         return None
     return int(sec), int((frac + "000000")[:6])
 
@@ -162,8 +175,8 @@ def user_zone(user: SlackUser) -> tzinfo:
     if user.tz:
         try:
             return ZoneInfo(user.tz)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            pass  # OSError: a folder of zones ("America") or a name too long for a file name
     if user.tz_offset is not None and abs(user.tz_offset) < 86400:
         return timezone(timedelta(seconds=user.tz_offset))
     return UTC
@@ -186,12 +199,12 @@ class SlackConnector(Connector):
 
     def documents(self) -> Iterator[SourceDocument]:
         if self.path.is_dir():
-            export: Export = FolderExport(self.path, self.on_error)
+            export: Export = FolderExport(self.path, self.on_error, follow_symlinks=self.follow_symlinks)
             yield from self._read_export(export)
         elif self.path.suffix.lower() == ".zip" or zipfile.is_zipfile(self.path):
             try:
                 archive = zipfile.ZipFile(self.path)
-            except (zipfile.BadZipFile, OSError, EOFError) as e:
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as e:
                 raise InputError(self.path, "not a valid ZIP archive") from e
             with archive:
                 yield from self._read_export(ZipExport(self.path, archive, self.on_error))
@@ -215,7 +228,9 @@ class SlackConnector(Connector):
                 self.on_error(e)
                 continue
             if not isinstance(data, list):
-                self.on_error(InputError(day.origin, "expected a JSON list of messages"))
+                self.on_error(
+                    InputError(day.origin, f"expected a JSON list of messages, not {_json_kind(data)}")
+                )
                 continue
             pending.extend(self._messages(data, day.origin, names))
         if channel is not None:
@@ -234,10 +249,11 @@ class SlackConnector(Connector):
         root = _export_root_above(self.path)
         names = _Names()
         if root is not None:
-            meta = FolderExport(root, self.on_error)
+            meta = FolderExport(root, self.on_error, follow_symlinks=self.follow_symlinks)
             meta.load_metadata()
             names = _Names(users=dict(meta.users), channels=dict(meta.channel_names))
         default_channel = self.path.parent.name if root == self.path.parent.parent else self.path.stem
+        _report_non_objects(data, str(self.path), self.on_error)
         by_channel: dict[str, list[dict[str, Any]]] = {}
         for obj in data:
             if isinstance(obj, dict):
@@ -245,15 +261,26 @@ class SlackConnector(Connector):
                 ch = names.channels.get(ch, ch) if isinstance(ch, str) and ch else default_channel
                 by_channel.setdefault(ch, []).append(obj)
         for ch, objs in by_channel.items():
-            yield from self._threads(ch, list(self._messages(objs, str(self.path), names)), names)
+            yield from self._threads(
+                ch, list(self._messages(objs, str(self.path), names, report=False)), names
+            )
 
     # -- messages and threads ------------------------------------------------------
-    def _messages(self, objs: Iterable[object], origin: str, names: _Names) -> Iterator[_Message]:
+    def _messages(
+        self, objs: Sequence[object], origin: str, names: _Names, *, report: bool = True
+    ) -> Iterator[_Message]:
+        """The messages worth reading in one file's list; entries that are not objects are one line."""
+        if report:
+            _report_non_objects(objs, origin, self.on_error)
         for obj in objs:
             if not isinstance(obj, dict):
                 continue
             names.learn(obj)
-            msg = _accept(obj, origin, names)
+            try:
+                msg = _accept(obj, origin, names)
+            except InputError as e:
+                self.on_error(e)
+                continue
             if msg is not None:
                 yield msg
 
@@ -268,11 +295,31 @@ class SlackConnector(Connector):
         for thread_ts, by_ts in sorted(threads.items(), key=start_key):
             parent = by_ts.get(thread_ts)
             replies = sorted((m for ts, m in by_ts.items() if ts != thread_ts), key=lambda m: m.key)
-            yield _document(channel, thread_ts, [parent, *replies] if parent else replies, names)
+            msgs = [parent, *replies] if parent else replies
+            try:
+                doc = _document(channel, thread_ts, msgs, names)
+            except ValueError as e:  # the document model refused it (pydantic's ValidationError)
+                where = f"{msgs[0].origin}#{thread_ts}"
+                self.on_error(InputError(where, f"cannot read the thread ({first_line(e)})"))
+                continue
+            yield doc
+
+
+def _ts_text(ts: object) -> object:
+    """A ``ts`` some exporters write as a JSON number (``1773151926.5``) as Slack's string form."""
+    if isinstance(ts, int) and not isinstance(ts, bool):
+        return str(ts)
+    if isinstance(ts, float) and ts == ts and abs(ts) < 1e15:
+        return f"{ts:.6f}"
+    return ts
 
 
 def _accept(obj: dict[str, Any], origin: str, names: _Names) -> _Message | None:
-    """A message worth reading, rendered; ``None`` for system noise, bots and empty text."""
+    """A message worth reading, rendered; ``None`` for system noise, bots and empty text.
+
+    Raises :class:`InputError` for a message with text whose ``ts`` is not a Slack timestamp:
+    it cannot be placed in time or in its thread, and losing it silently would lose a promise.
+    """
     if obj.get("type", "message") != "message" or obj.get("hidden"):
         return None
     subtype = obj.get("subtype")
@@ -284,9 +331,12 @@ def _accept(obj: dict[str, Any], origin: str, names: _Names) -> _Message | None:
         user = comment.get("user") if isinstance(comment, dict) else None
         if not isinstance(user, str) or not user:
             return None
-    ts = obj.get("ts")
+    ts = _ts_text(obj.get("ts"))
     key = parse_ts(ts)
     if key is None:
+        shown = repr(ts)[:40]
+        if _render(obj, names).text.strip():
+            raise InputError(origin, f"a message by {user} has ts {shown}, not a Slack timestamp; not read")
         return None
     assert isinstance(ts, str)
     rendered = _render(obj, names)
@@ -369,21 +419,50 @@ def _document(channel: str, thread_ts: str, msgs: list[_Message], names: _Names)
     )
 
 
+def _json_kind(value: object) -> str:
+    """``{...}`` → "an object", ``"x"`` → "a string": what a JSON value is, in words."""
+    kinds = (
+        (dict, "an object"),
+        (list, "a list"),
+        (str, "a string"),
+        (bool, "a boolean"),
+        ((int, float), "a number"),
+    )
+    return next((words for types, words in kinds if isinstance(value, types)), "null")
+
+
+def _report_non_objects(objs: Sequence[object], origin: str, on_error: ErrorSink) -> None:
+    """One ``on_error`` line for the entries of a message list that are not JSON objects."""
+    bad = [n for n, obj in enumerate(objs, 1) if not isinstance(obj, dict)]
+    if bad:
+        first = f"#{bad[0]}, {_json_kind(objs[bad[0] - 1])}"
+        what = (
+            f"entry {first} is not a message object"
+            if len(bad) == 1
+            else (f"{len(bad)} entries are not message objects (the first: {first})")
+        )
+        on_error(InputError(origin, f"{what}; skipped"))
+
+
 def _participant(user: SlackUser, role: str) -> Participant:
     return Participant(name=user.name, email=user.email, handle=user.handle, role=role)
 
 
 def _zip_is_export(path: Path) -> bool:
     """A ZIP holding an export; also a broken ``.zip`` (only we read ZIPs), so its error is reported."""
+    if not path.is_file():
+        return False  # never open a FIFO or a device: it may block or never end
     try:
         with zipfile.ZipFile(path) as archive:
             return zip_root(archive.namelist()) is not None
-    except (zipfile.BadZipFile, OSError, EOFError):
-        return path.is_file()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+        return True
 
 
 def _looks_like_messages(path: Path) -> bool:
     """A cheap peek: a JSON message (or list of them) carrying ``ts`` and ``text``, ``type`` or ``blocks``."""
+    if not path.is_file():
+        return False  # never open a FIFO or a device: it may block or never end
     try:
         with path.open("rb") as f:
             head = f.read(_PEEK_BYTES).decode("utf-8-sig", errors="ignore").lstrip()

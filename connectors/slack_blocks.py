@@ -52,6 +52,10 @@ def is_fallback_text(text: str) -> bool:
     return norm in FALLBACK_TEXTS
 
 
+_MAX_LIST_DEPTH = 20
+"""Lists inside lists deeper than this are not read (hostile input; Slack itself nests far less)."""
+
+
 class _Renderer:
     def __init__(self, user_names: Mapping[str, str], channel_names: Mapping[str, str]) -> None:
         self.users = user_names
@@ -115,17 +119,18 @@ class _Renderer:
         return "".join(self.inline(el) for el in _list(elements))
 
     # -- rich text -------------------------------------------------------------------
-    def rich_part(self, part: object) -> str:
+    def rich_part(self, part: object, depth: int = 0) -> str:
+        """One element of a ``rich_text`` block; lists nested deeper than ``_MAX_LIST_DEPTH`` are dropped."""
         if not isinstance(part, dict):
             return ""
         kind = part.get("type")
         if kind == "rich_text_list":
-            return self.rich_list(part)
+            return self.rich_list(part, depth) if depth < _MAX_LIST_DEPTH else ""
         if kind in ("rich_text_section", "rich_text_quote", "rich_text_preformatted"):
             return self.inlines(part.get("elements"))
         return self.inline(part)
 
-    def rich_list(self, lst: dict[str, Any]) -> str:
+    def rich_list(self, lst: dict[str, Any], depth: int = 0) -> str:
         indent = lst.get("indent")
         pad = "  " * indent if isinstance(indent, int) and 0 < indent < 20 else ""
         offset = lst.get("offset")
@@ -133,7 +138,7 @@ class _Renderer:
         ordered = lst.get("style") == "ordered"
         lines: list[str] = []
         for n, item in enumerate(_list(lst.get("elements")), start=start + 1):
-            words = " ".join(self.rich_part(item).split())
+            words = " ".join(self.rich_part(item, depth + 1).split())
             if words:
                 lines.append(f"{pad}{n}. {words}" if ordered else f"{pad}- {words}")
         return "\n".join(lines)

@@ -11,10 +11,14 @@ connector above never knows which one it reads.
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
+import os
 import re
+import stat
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -40,6 +44,8 @@ METADATA_FILES = frozenset(
 )
 _ROOT_MARKERS = ("channels.json", "users.json")
 _DAY_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
+MAX_MEMBER_BYTES = 256 << 20
+"""A file of a zipped export larger than this, uncompressed, is not read (a ZIP bomb, not a day of chat)."""
 
 
 @dataclass(frozen=True)
@@ -89,13 +95,44 @@ def _first_text(*values: object) -> str | None:
 
 
 def parse_json(data: bytes, origin: str) -> Any:
-    """Decode a JSON file, turning any failure into an :class:`InputError` naming ``origin``."""
+    """Decode a JSON file, turning any failure into an :class:`InputError` naming ``origin``.
+
+    Failures: not UTF-8, not JSON, nested deeper than the parser's recursion limit, a
+    number too long to convert (Python's int digit limit).
+    """
     try:
         return json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError as e:
         raise InputError(origin, f"invalid JSON: not UTF-8 ({e.reason})") from e
     except json.JSONDecodeError as e:
         raise InputError(origin, f"invalid JSON: {e.msg} at line {e.lineno} column {e.colno}") from e
+    except RecursionError as e:
+        raise InputError(origin, "invalid JSON: nested too deeply to read") from e
+    except ValueError as e:  # "Exceeds the limit (4300 digits) for integer string conversion..."
+        problem = "a number has too many digits to read" if "digits" in str(e) else first_line(e)
+        raise InputError(origin, f"invalid JSON: {problem}") from e
+
+
+def first_line(e: Exception) -> str:
+    """An exception's message as one line (pydantic's span many)."""
+    lines = str(e).strip().splitlines()
+    return lines[0] if lines else type(e).__name__
+
+
+def _unreadable(e: OSError) -> str:
+    if e.errno == errno.ELOOP:
+        return "symlink loop"
+    if e.errno == errno.ENOENT:
+        return "no such file (a broken symlink?)"
+    return f"cannot read file ({e.strerror or e})"
+
+
+def read_file(path: Path) -> bytes:
+    """A file's bytes; raises :class:`InputError` naming it when it cannot be read."""
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise InputError(path, _unreadable(e)) from e
 
 
 class Export:
@@ -144,23 +181,87 @@ class Export:
 
 
 class FolderExport(Export):
-    """An unpacked export: a folder holding ``channels.json`` or ``users.json``."""
+    """An unpacked export: a folder holding ``channels.json`` or ``users.json``.
 
-    def __init__(self, root: Path, on_error: ErrorSink) -> None:
+    Reading stays inside ``root``: a symlink whose target lies outside it is
+    reported to ``on_error`` and not read, unless ``follow_symlinks``. A day file
+    that cannot be read (no permission, a symlink loop, a FIFO or other special
+    file, which is never opened) and a channel folder that cannot be listed are
+    one ``on_error`` line each.
+    """
+
+    def __init__(self, root: Path, on_error: ErrorSink, *, follow_symlinks: bool = False) -> None:
         super().__init__(on_error)
         self.root = root
+        self.follow_symlinks = follow_symlinks
+        self._real_root = os.path.realpath(root)
+
+    def _confined(self, path: Path) -> bool:
+        """True when ``path`` may be read; else one line goes to ``on_error``."""
+        if self.follow_symlinks or not path.is_symlink():
+            return True
+        real = os.path.realpath(path)
+        if real == self._real_root or real.startswith(self._real_root.rstrip(os.sep) + os.sep):
+            return True
+        self.on_error(
+            InputError(
+                path, f"symlink points outside {self.root}; not read (pass --follow-symlinks to read it)"
+            )
+        )
+        return False
 
     def _read_root_file(self, name: str) -> tuple[bytes, str] | None:
         path = self.root / name
-        if not path.is_file():
-            return None
-        return path.read_bytes(), str(path)
+        try:
+            if not path.is_file() or not self._confined(path):
+                return None
+            return read_file(path), str(path)
+        except InputError as e:
+            self.on_error(e)
+        except OSError as e:
+            self.on_error(InputError(path, f"cannot read file ({e.strerror or e})"))
+        return None
+
+    def _listing(self, folder: Path) -> list[Path]:
+        try:
+            return sorted(folder.iterdir())
+        except OSError as e:
+            self.on_error(InputError(folder, f"cannot list folder ({e.strerror or e})"))
+            return []
+
+    def _channel_folder(self, path: Path) -> bool:
+        try:
+            return path.is_dir() and self._confined(path)
+        except OSError as e:
+            self.on_error(InputError(path, f"cannot read folder ({e.strerror or e})"))
+            return False
+
+    def _day_file(self, path: Path) -> bool:
+        """A ``YYYY-MM-DD.json`` regular file to read; anything else with that name is one line."""
+        if not _DAY_FILE.match(path.name):
+            return False
+        try:
+            info = path.stat()
+        except OSError as e:
+            problem = _unreadable(e)
+        else:
+            if stat.S_ISREG(info.st_mode):
+                return self._confined(path)
+            if stat.S_ISDIR(info.st_mode):
+                return False
+            problem = "not a regular file"
+        self.on_error(InputError(path, f"{problem}; not read"))
+        return False
 
     def day_files(self) -> Iterator[DayFile]:
-        for folder in sorted(p for p in self.root.iterdir() if p.is_dir()):
-            for file in sorted(folder.iterdir()):
-                if file.is_file() and _DAY_FILE.match(file.name):
-                    yield DayFile(channel=folder.name, origin=str(file), read=file.read_bytes)
+        for folder in self._listing(self.root):
+            if not self._channel_folder(folder):
+                continue
+            for file in self._listing(folder):
+                if self._day_file(file):
+                    yield DayFile(
+                        channel=folder.name, origin=str(file), read=functools.partial(read_file, file)
+                    )
 
 
 class ZipExport(Export):
@@ -176,10 +277,29 @@ class ZipExport(Export):
         return f"{self.path}/{member}"
 
     def _read_member(self, member: str) -> bytes:
+        """A member's bytes (at most :data:`MAX_MEMBER_BYTES`); raises InputError naming it.
+
+        A broken archive raises ``BadZipFile``, ``EOFError`` or ``zlib.error``; an encrypted
+        member ``RuntimeError``; an unknown compression method ``NotImplementedError``.
+        """
         try:
-            return self.archive.read(member)
-        except (zipfile.BadZipFile, OSError, EOFError) as e:
+            with self.archive.open(member) as f:
+                data = f.read(MAX_MEMBER_BYTES + 1)
+        except (
+            zipfile.BadZipFile,
+            OSError,
+            EOFError,
+            zlib.error,
+            RuntimeError,
+            NotImplementedError,
+            ValueError,
+        ) as e:
             raise InputError(self._origin(member), f"cannot read from the ZIP archive ({e})") from e
+        if len(data) > MAX_MEMBER_BYTES:
+            raise InputError(
+                self._origin(member), f"larger than {MAX_MEMBER_BYTES >> 20} MiB uncompressed; not read"
+            )
+        return data
 
     def _read_root_file(self, name: str) -> tuple[bytes, str] | None:
         member = self.prefix + name
@@ -224,13 +344,16 @@ def zip_root(names: list[str]) -> str | None:
 
 
 __all__ = [
+    "MAX_MEMBER_BYTES",
     "METADATA_FILES",
     "DayFile",
     "Export",
     "FolderExport",
     "SlackUser",
     "ZipExport",
+    "first_line",
     "parse_json",
+    "read_file",
     "user_from_json",
     "zip_root",
 ]

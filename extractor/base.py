@@ -25,6 +25,12 @@ class ExtractionResult:
     """Prompt tokens the pre-filter kept away from the model."""
     ungrounded: int = 0
     """Items the model returned whose evidence could not be found in the source."""
+    unconfirmed: int = 0
+    """Model items the offline detector does not read as the stated act (flag ``unconfirmed``: a person
+    confirms them)."""
+    instruction_like: int = 0
+    """Model items whose evidence reads as an instruction to the model (flag ``instruction``: prompt
+    injection is never an open item)."""
 
 
 class Extractor(ABC):
@@ -74,13 +80,30 @@ class Extractor(ABC):
         """Extract many documents, yielding each as it completes.
 
         A document that fails yields its :class:`ExtractionError` instead of a
-        result, so one failure never stops the batch.
+        result, so one failure never stops the batch: an unexpected exception
+        in a backend (a bug, or a value no code path foresaw) is turned into
+        one too, naming its type, so the document is recorded failed with the
+        reason and the next one is extracted.
         """
         for doc in docs:
-            try:
-                yield doc, self.run(doc)
-            except ExtractionError as e:
-                yield doc, e
+            yield doc, self.run_safely(doc)
+
+    def run_safely(self, doc: SourceDocument) -> ExtractionResult | ExtractionError:
+        """:meth:`run`, with any failure returned as an :class:`ExtractionError` (never raised)."""
+        try:
+            return self.run(doc)
+        except ExtractionError as e:
+            return e
+        except (ArithmeticError, LookupError, ValueError, TypeError, AttributeError, RecursionError) as e:
+            return unexpected(e)
 
     def close(self) -> None:  # noqa: B027 - optional hook, not abstract: most backends hold nothing
         """Release clients and pools (nothing to release by default)."""
+
+
+def unexpected(e: BaseException) -> ExtractionError:
+    """An :class:`ExtractionError` for an exception no backend foresaw: its type and message, one line."""
+    message = (str(e).strip().splitlines() or [""])[0][:300]
+    error = ExtractionError(f"internal error while extracting ({type(e).__name__}: {message})")
+    error.__cause__ = e
+    return error

@@ -63,7 +63,9 @@ _FOLD = {
 }
 _STRIP_EDGES = " \t\r\n\"'\u2018\u2019\u201c\u201d\u00ab\u00bb.\u2026>"
 _EDGE_PUNCT = frozenset(".,;:!?。，、！？")
-_ELLIPSIS = re.compile(r"\s*(?:\.\.\.|\u2026|\[\.\.\.\])\s*")
+# The white space before an ellipsis is read from where its run starts, whole (``\s*`` alone rereads a
+# long run from each of its characters): a match ends after white space, so no match starts inside a run.
+_ELLIPSIS = re.compile(r"(?:(?<!\s)\s++)?(?:\.\.\.|\u2026|\[\.\.\.\])\s*")
 
 
 @lru_cache(maxsize=8192)

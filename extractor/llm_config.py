@@ -9,6 +9,10 @@ need a key; a missing one raises :class:`ConfigError` saying how to fix it.
 Local servers (vLLM, Ollama, llama.cpp server, LM Studio, any other base URL)
 need none: a placeholder is sent, since the ``openai`` client requires a
 non-empty key.
+
+The key and a password in the base URL (``https://user:pw@host/v1``) are secrets:
+they are registered with :func:`followthrough.redaction.remember`, and no message
+or ``repr`` shows them (a URL is shown without its userinfo).
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from followthrough.errors import ConfigError
+from extractor.llm_errors import config_error, safe_url
+from followthrough.redaction import remember
 
 __all__ = ["LLMConfig", "resolve_llm_config", "llm_configured", "DEFAULT_MODEL", "OPENAI_BASE_URL"]
 
@@ -40,7 +45,7 @@ class LLMConfig:
         return host == "openai.com" or host.endswith((".openai.com", ".openai.azure.com"))
 
     def __repr__(self) -> str:  # never print the key
-        return f"LLMConfig(base_url={self.base_url!r}, model={self.model!r}, api_key=***)"
+        return f"LLMConfig(base_url={safe_url(self.base_url)!r}, model={self.model!r}, api_key=***)"
 
 
 def llm_configured(env: Mapping[str, str] | None = None) -> bool:
@@ -59,18 +64,25 @@ def resolve_llm_config(
     """Resolve the endpoint, key and model (see the module docstring for the order)."""
     env = os.environ if env is None else env
     url = (base_url or env.get("OPENAI_BASE_URL") or OPENAI_BASE_URL).strip().rstrip("/")
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise ConfigError(
-            f"OPENAI_BASE_URL {url!r} is not an http(s) URL: use e.g. http://localhost:8000/v1 "
+    try:
+        parsed = urlparse(url)
+        hostname = parsed.hostname
+        remember(parsed.password)
+        remember(parsed.username)
+    except ValueError:  # a malformed netloc (an unbalanced "[", a bad port)
+        parsed, hostname = urlparse(""), None
+    if parsed.scheme not in ("http", "https") or not hostname:
+        raise config_error(
+            f"OPENAI_BASE_URL {safe_url(url)!r} is not an http(s) URL: use e.g. http://localhost:8000/v1 "
             "(vLLM), http://localhost:11434/v1 (Ollama) or http://localhost:8080/v1 (llama.cpp)"
         )
     key = api_key or env.get("OPENAI_API_KEY") or ""
+    remember(key)
     name = (model or env.get("FOLLOWTHROUGH_MODEL") or DEFAULT_MODEL).strip()
     config = LLMConfig(api_key=key or _NO_KEY, base_url=url, model=name)
     if not key and config.hosted_openai:
-        raise ConfigError(
-            f"no API key for {url}: set OPENAI_API_KEY, or set OPENAI_BASE_URL "
+        raise config_error(
+            f"no API key for {safe_url(url)}: set OPENAI_API_KEY, or set OPENAI_BASE_URL "
             "to a local OpenAI-compatible server, or use --extractor offline"
         )
     return config

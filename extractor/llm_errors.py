@@ -1,31 +1,80 @@
 """The LLM client's errors: which to retry, how long to wait, what to tell the user.
 
 Retried (with backoff, honouring ``Retry-After``): 429 except an exhausted
-quota, 408/409/425, every 5xx, timeouts and connection errors. Everything else
-is final. :func:`wrap_sdk_error` turns an SDK exception into the project's own
+quota, 408/409/425, every 5xx, timeouts and connection errors, and a 200 whose
+body is not a chat completion (:class:`NotAChatCompletion`: a proxy's HTML
+error page, JSON without ``choices``). Everything else is final.
+:func:`wrap_sdk_error` turns an SDK exception into the project's own
 (``raise wrap_sdk_error(e, ...) from e``): a refused key, a denied permission,
 an unknown model or an exhausted quota become :class:`ConfigError` (no other
 document could succeed either, so the batch stops); the rest become
 :class:`ExtractionError` for this document alone.
+
+Every message built here passes through :func:`followthrough.redaction.redact`,
+and a base URL is shown without its userinfo (:func:`safe_url`): an upstream
+error that echoes the ``Authorization`` header, or ``https://user:pw@host``,
+never reaches a log line, stderr or the database.
 """
 
 from __future__ import annotations
 
 import email.utils
 import time
+from urllib.parse import urlsplit, urlunsplit
 
 import openai
 
 from followthrough.errors import ConfigError, ExtractionError, FollowthroughError
+from followthrough.redaction import redact
 
 __all__ = [
+    "NotAChatCompletion",
     "brief",
+    "config_error",
+    "extraction_error",
     "is_retryable",
     "quota_exhausted",
     "refuses_format",
     "retry_after_seconds",
+    "safe_url",
     "wrap_sdk_error",
 ]
+
+
+class NotAChatCompletion(Exception):
+    """The server answered 200 with something that is not a chat completion (retried, then fatal).
+
+    ``str(err)`` says what came back: its content type and its first characters, redacted. ``usage``
+    is what the answer says it cost (prompt, completion tokens), when it says so.
+    """
+
+    def __init__(self, message: str, usage: tuple[int | None, int | None] = (None, None)) -> None:
+        super().__init__(redact(message))
+        self.usage = usage
+
+
+def safe_url(url: object) -> str:
+    """``url`` without its userinfo (``https://user:pw@host/v1`` -> ``https://host/v1``), redacted."""
+    text = str(url)
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return redact(text)
+    if "@" in parts.netloc:
+        parts = parts._replace(netloc=parts.netloc.rsplit("@", 1)[1])
+        text = urlunsplit(parts)
+    return redact(text)
+
+
+def extraction_error(message: str) -> ExtractionError:
+    """An :class:`ExtractionError` whose message is redacted."""
+    return ExtractionError(redact(message))
+
+
+def config_error(message: str) -> ConfigError:
+    """A :class:`ConfigError` whose message is redacted."""
+    return ConfigError(redact(message))
+
 
 _RETRY_STATUS = frozenset({408, 409, 425, 429})
 
@@ -61,8 +110,8 @@ def quota_exhausted(exc: BaseException) -> bool:
 
 
 def is_retryable(exc: BaseException) -> bool:
-    """429 (not quota), 408/409/425, 5xx, timeouts and connection errors."""
-    if isinstance(exc, openai.APITimeoutError | openai.APIConnectionError):
+    """429 (not quota), 408/409/425, 5xx, timeouts, connection errors, and a 200 that is no completion."""
+    if isinstance(exc, openai.APITimeoutError | openai.APIConnectionError | NotAChatCompletion):
         return True
     if isinstance(exc, openai.APIStatusError):
         if exc.status_code == 429 and quota_exhausted(exc):
@@ -90,35 +139,38 @@ def refuses_format(exc: openai.APIStatusError) -> bool:
 
 
 def brief(exc: BaseException) -> str:
+    """The server's own message for an error, short and redacted (it may echo the request's headers)."""
     body = getattr(exc, "body", None)
     if isinstance(body, dict):
-        message = body.get("message") or (body.get("error") or {}).get("message")
+        error = body.get("error")
+        message = body.get("message") or (error.get("message") if isinstance(error, dict) else None)
         if message:
-            return str(message)[:200]
-    return str(exc)[:200]
+            return redact(str(message))[:200]
+    return redact(str(exc))[:200]
 
 
 def wrap_sdk_error(exc: openai.OpenAIError, *, model: str, base_url: str) -> FollowthroughError:
     """The project error to raise (``from exc``) for an SDK error that was not retried away."""
+    url = safe_url(base_url)
     if isinstance(exc, openai.AuthenticationError):
-        return ConfigError(f"the LLM server refused the API key ({exc.status_code}): check OPENAI_API_KEY")
+        return config_error(f"the LLM server refused the API key ({exc.status_code}): check OPENAI_API_KEY")
     if isinstance(exc, openai.PermissionDeniedError):
-        return ConfigError(f"the LLM server denied access ({exc.status_code}): {brief(exc)}")
+        return config_error(f"the LLM server denied access ({exc.status_code}): {brief(exc)}")
     if isinstance(exc, openai.NotFoundError):
-        return ConfigError(
-            f"the LLM server at {base_url} does not know model {model!r} (or the endpoint): "
+        return config_error(
+            f"the LLM server at {url} does not know model {model!r} (or the endpoint): "
             f"set FOLLOWTHROUGH_MODEL to a model it serves ({brief(exc)})"
         )
     if isinstance(exc, openai.RateLimitError):
         if quota_exhausted(exc):
-            return ConfigError("the LLM account has no quota left (insufficient_quota)")
-        return ExtractionError(
+            return config_error("the LLM account has no quota left (insufficient_quota)")
+        return extraction_error(
             f"still rate limited when the retries or the time budget ran out: {brief(exc)}"
         )
     if isinstance(exc, openai.APIStatusError):
-        return ExtractionError(f"the LLM server answered {exc.status_code}: {brief(exc)}")
+        return extraction_error(f"the LLM server answered {exc.status_code}: {brief(exc)}")
     if isinstance(exc, openai.APITimeoutError):
-        return ExtractionError("the LLM server did not answer in time")
+        return extraction_error("the LLM server did not answer in time")
     if isinstance(exc, openai.APIConnectionError):
-        return ExtractionError(f"cannot reach the LLM server at {base_url}: {exc}")
-    return ExtractionError(f"LLM call failed: {exc}")
+        return extraction_error(f"cannot reach the LLM server at {url}: {brief(exc)}")
+    return extraction_error(f"LLM call failed: {brief(exc)}")

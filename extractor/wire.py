@@ -97,7 +97,7 @@ class WireParseError(ValueError):
     """
 
 
-_FENCE = re.compile(r"^\s*```(?:json|JSON)?\s*\n?(.*?)\n?```\s*$", re.DOTALL)
+_FENCE = re.compile(r"^\s*+```(?:json|JSON)?\s*+\n?(.*?)\n?```\s*+$", re.DOTALL)  # possessive: linear
 
 
 def parse_reply(content: str | None) -> WireResponse:

@@ -9,7 +9,10 @@ folder is walked. Problems never stop the batch: each becomes one
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,11 +38,15 @@ def _ignored(path: Path) -> bool:
 
 @dataclass
 class Input:
-    """One thing to read: a CRM CSV, or a path and the connector for it."""
+    """One thing to read: a CRM CSV, or a path and the connector for it.
+
+    ``follow_symlinks``: whether the connector may follow symlinks out of a folder it reads.
+    """
 
     path: Path
     connector: type[Connector] | None = None
     crm: bool = False
+    follow_symlinks: bool = False
 
 
 @dataclass
@@ -57,70 +64,200 @@ class Plan:
         return [i for i in self.inputs if not i.crm]
 
 
-def plan(paths: list[Path]) -> Plan:
-    """Decide how to read every path; unknown files named explicitly are errors."""
+def plan(paths: list[Path], *, follow_symlinks: bool = False) -> Plan:
+    """Decide how to read every path; unknown files named explicitly are errors.
+
+    A path named here is read even when it is a symlink. A folder's walk stays
+    inside that folder: a symlink in it whose target lies outside is skipped with
+    one line, unless ``follow_symlinks`` (symlink loops are never followed). A
+    symlink loop, a broken link, an entry that cannot be read, and anything that
+    is not a regular file or a folder (FIFO, socket, device) is one line each,
+    and the walk goes on. Never opens anything but regular files.
+    """
     result = Plan()
-    seen: set[Path] = set()
+    walk = _Walk(result, follow_symlinks)
     for path in paths:
-        if not path.exists():
-            result.errors.append(InputError(path, "no such file or directory"))
-            continue
-        _visit(path, result, seen, explicit=True)
-        if path.is_dir() and not any(_inside(i.path, path) for i in result.inputs):
-            if not any(_inside(Path(e.path), path) for e in result.errors + result.skipped):
-                result.errors.append(InputError(path, "nothing to read here (no files followthrough reads)"))
+        walk.top(path)
     return result
 
 
 def _inside(child: Path, folder: Path) -> bool:
-    try:
-        child.resolve().relative_to(folder.resolve())
-    except ValueError:
-        return False
-    return True
+    real_child, real_folder = os.path.realpath(child), os.path.realpath(folder)
+    return _within(real_child, real_folder) or _within(os.path.abspath(child), os.path.abspath(folder))
 
 
-def _visit(path: Path, result: Plan, seen: set[Path], *, explicit: bool) -> None:
-    real = path.resolve()
-    if real in seen:
-        return
-    seen.add(real)
-    if path.is_file() and path.suffix.lower() == ".csv":
+def _within(path: str, folder: str) -> bool:
+    """``path`` is ``folder`` or below it (both absolute, normalized)."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+_NOT_REGULAR = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def _what(mode: int) -> str:
+    """What a non-regular, non-folder entry is, in words."""
+    return next((words for test, words in _NOT_REGULAR if test(mode)), "a special file")
+
+
+_SYSTEM_FOLDERS = ("/proc", "/sys", "/dev")
+"""Pseudo file systems a link inside a folder is never followed into (endless or blocking files)."""
+
+
+def _stat_problem(path: Path, e: OSError) -> str:
+    """Why ``path`` cannot be looked at: a symlink loop, a broken link, no permission..."""
+    if e.errno == errno.ELOOP:
+        return "symlink loop (the link leads back to itself); not read"
+    if e.errno in (errno.ENOENT, errno.ENOTDIR):
         try:
-            if is_crm_csv(path):
-                result.inputs.append(Input(path, crm=True))
-                return
-        except InputError as e:
-            result.errors.append(e)
-            return
+            target = os.readlink(path)
+        except (OSError, ValueError):
+            return "no such file or directory"
+        return f"broken symlink: its target {target} does not exist"
+    if e.errno in (errno.EACCES, errno.EPERM):
+        return "cannot read: permission denied"
+    return f"cannot read: {e.strerror or e}"
+
+
+def _stat(path: Path) -> os.stat_result:
+    """``path``'s status, following symlinks; raises InputError saying why it cannot be had."""
     try:
-        cls = connector_for(path)
-    except InputError as e:
-        result.errors.append(e)
-        return
+        return path.stat()
     except OSError as e:
-        result.errors.append(InputError(path, f"cannot read: {e.strerror or e}"))
-        return
-    if cls is MeetingNotesConnector and (reason := not_meeting_notes(path)) is not None:
-        result.skipped.append(InputError(path, reason))
-        return
-    if cls is not None:
-        result.inputs.append(Input(path, connector=cls))
-        return
-    if path.is_dir():
-        for child in sorted(path.iterdir()):
-            if _ignored(child):
-                continue
-            _visit(child, result, seen, explicit=False)
-        return
-    if path.suffix.lower() == ".csv":
-        problem = "not a CRM export: no deal or contact columns (see README, CRM CSV)"
-    else:
-        problem = "unsupported file type" + (f" ({path.suffix})" if path.suffix else "")
-    if explicit:
-        result.errors.append(InputError(path, problem))
-    else:
-        result.skipped.append(InputError(path, problem))
+        raise InputError(path, _stat_problem(path, e)) from e
+    except ValueError as e:  # an embedded NUL byte
+        raise InputError(path, f"not a valid path ({e})") from e
+
+
+def _check_readable(path: Path) -> None:
+    """Open a regular file once, so that one we may not read is reported before any connector peeks."""
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as e:
+        raise InputError(path, _stat_problem(path, e)) from e
+
+
+@dataclass
+class _Walk:
+    """One ``plan()``: the inputs found so far and the real paths already seen."""
+
+    result: Plan
+    follow_symlinks: bool
+    seen: set[str] = field(default_factory=set)
+
+    def top(self, path: Path) -> None:
+        """A path named by the user: read whatever it is (even a symlink), or say why not."""
+        try:
+            info = _stat(path)
+        except InputError as e:
+            self.result.errors.append(e)
+            return
+        if os.path.realpath(path) in self.seen:
+            return  # named twice, or already read inside a folder named before
+        before = len(self.result.inputs) + len(self.result.errors) + len(self.result.skipped)
+        self._visit(path, info, top=path, explicit=True)
+        after = len(self.result.inputs) + len(self.result.errors) + len(self.result.skipped)
+        if stat.S_ISDIR(info.st_mode) and after == before:
+            if not any(_inside(i.path, path) for i in self.result.inputs):
+                self.result.errors.append(
+                    InputError(path, "nothing to read here (no files followthrough reads)")
+                )
+
+    def _problem(self, error: InputError, *, explicit: bool, skip: bool = False) -> None:
+        (self.result.skipped if skip and not explicit else self.result.errors).append(error)
+
+    def _visit(self, path: Path, info: os.stat_result, *, top: Path, explicit: bool) -> None:
+        real = os.path.realpath(path)
+        if real in self.seen:
+            return
+        self.seen.add(real)
+        mode = info.st_mode
+        if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+            problem = f"{_what(mode)}, not a regular file; not read"
+            self._problem(InputError(path, problem), explicit=explicit, skip=True)
+            return
+        if stat.S_ISREG(mode):
+            try:
+                _check_readable(path)
+            except InputError as e:
+                self._problem(e, explicit=explicit)
+                return
+        if stat.S_ISREG(mode) and path.suffix.lower() == ".csv":
+            try:
+                if is_crm_csv(path):
+                    self.result.inputs.append(Input(path, crm=True))
+                    return
+            except InputError as e:
+                self.result.errors.append(e)
+                return
+        try:
+            cls = connector_for(path)
+        except InputError as e:
+            self.result.errors.append(e)
+            return
+        except OSError as e:
+            self.result.errors.append(InputError(path, _stat_problem(path, e)))
+            return
+        if cls is MeetingNotesConnector and (reason := not_meeting_notes(path)) is not None:
+            self.result.skipped.append(InputError(path, reason))
+            return
+        if cls is not None:
+            self.result.inputs.append(Input(path, connector=cls, follow_symlinks=self.follow_symlinks))
+            return
+        if stat.S_ISDIR(mode):
+            self._walk_folder(path, top)
+            return
+        if path.suffix.lower() == ".csv":
+            problem = "not a CRM export: no deal or contact columns (see README, CRM CSV)"
+        else:
+            problem = "unsupported file type" + (f" ({path.suffix})" if path.suffix else "")
+        self._problem(InputError(path, problem), explicit=explicit, skip=True)
+
+    def _walk_folder(self, folder: Path, top: Path) -> None:
+        try:
+            children = sorted(folder.iterdir())
+        except OSError as e:
+            denied = e.errno in (errno.EACCES, errno.EPERM)
+            problem = "permission denied" if denied else str(e.strerror or e)
+            self.result.errors.append(InputError(folder, f"cannot read folder: {problem}"))
+            return
+        for child in children:
+            if not _ignored(child):
+                self._child(child, top)
+
+    def _child(self, child: Path, top: Path) -> None:
+        """One entry met while walking ``top``: confined to it unless ``follow_symlinks``."""
+        try:
+            is_link = stat.S_ISLNK(child.lstat().st_mode)
+        except OSError as e:
+            self.result.errors.append(InputError(child, _stat_problem(child, e)))
+            return
+        try:
+            info = _stat(child)  # a loop or a dangling link is that, wherever it points
+        except InputError as e:
+            self.result.errors.append(e)
+            return
+        if is_link:
+            real = os.path.realpath(child)
+            system = next((f for f in _SYSTEM_FOLDERS if _within(real, f)), None)
+            if system is not None:
+                self.result.skipped.append(InputError(child, f"symlink points into {system}; not read"))
+                return
+            top_real = os.path.realpath(top)
+            if stat.S_ISDIR(info.st_mode) and real != top_real and _within(top_real, real):
+                problem = f"symlink loop: it points to {real}, which holds {top}; not read"
+                self.result.errors.append(InputError(child, problem))
+                return
+            if not self.follow_symlinks and not _within(real, os.path.realpath(top)):
+                problem = f"symlink points outside {top}; not read (pass --follow-symlinks to read it)"
+                self.result.skipped.append(InputError(child, problem))
+                return
+        self._visit(child, info, top=top, explicit=False)
 
 
 def read_crm(inputs: list[Input], errors: list[InputError]) -> CrmData:
@@ -140,7 +277,7 @@ def documents(item: Input, errors: list[InputError], undated: date | None = None
     ``undated``: the day for meetings whose file says no date (else they carry the file's mtime).
     """
     assert item.connector is not None
-    connector = item.connector(item.path, on_error=errors.append)
+    connector = item.connector(item.path, on_error=errors.append, follow_symlinks=item.follow_symlinks)
     try:
         for doc in connector.documents():
             yield redate(doc, undated) if undated is not None and undated_meeting(doc) else doc
@@ -149,8 +286,9 @@ def documents(item: Input, errors: list[InputError], undated: date | None = None
     except RecursionError:
         errors.append(InputError(item.path, "cannot read: structure nested too deeply"))
     except (OSError, UnicodeError, ValueError, RuntimeError, EOFError, zipfile.BadZipFile) as e:
-        # RuntimeError: zipfile's answer to an encrypted archive.
-        errors.append(InputError(item.path, f"cannot read: {e}"))
+        # RuntimeError: zipfile's answer to an encrypted archive. One line: pydantic's message has many.
+        lines = str(e).strip().splitlines()
+        errors.append(InputError(item.path, f"cannot read: {lines[0] if lines else type(e).__name__}"))
 
 
 def undated_meeting(doc: SourceDocument) -> bool:

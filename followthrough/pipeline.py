@@ -16,9 +16,11 @@ from pathlib import Path
 
 from extractor.base import ExtractionResult, Extractor
 from followthrough import ingest
-from followthrough.errors import ExtractionError, InputError
-from followthrough.types import SourceDocument
+from followthrough.errors import ExtractionError, InputError, StoreError
+from followthrough.redaction import redact
+from followthrough.types import CrmData, SourceDocument
 from store import Store
+from store.admission import Unstorable, admit_crm
 
 Progress = Callable[[str, int, int | None], None]
 """``progress(stage, advance, total)``: called as work gets done."""
@@ -51,6 +53,10 @@ class RunReport:
     failed: list[str] = field(default_factory=list)
     items: int = 0
     ungrounded: int = 0
+    unconfirmed: int = 0
+    """Model items held for review: the offline detector did not read them as the stated act."""
+    instruction_like: int = 0
+    """Model items whose evidence reads as an instruction to the model (prompt injection)."""
     prefiltered: int = 0
     tokens_saved: int = 0
     prompt_tokens: int = 0
@@ -64,6 +70,11 @@ class RunReport:
     @property
     def processed_anything(self) -> bool:
         return self.documents_seen > 0 or sum(self.crm.values()) > 0 or self.inputs > len(self.errors)
+
+    @property
+    def problems(self) -> int:
+        """Inputs, records and documents that could not be read, stored or extracted."""
+        return len(self.errors) + len(self.failed)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -79,6 +90,8 @@ class RunReport:
             "failed": self.failed,
             "items": self.items,
             "ungrounded": self.ungrounded,
+            "unconfirmed": self.unconfirmed,
+            "instruction_like": self.instruction_like,
             "prefiltered": self.prefiltered,
             "tokens_saved": self.tokens_saved,
             "prompt_tokens": self.prompt_tokens,
@@ -109,20 +122,21 @@ def ingest_paths(
     domains: set[str],
     progress: Progress = _no_progress,
     undated: date | None = None,
+    follow_symlinks: bool = False,
 ) -> None:
     """Read every input into the store; CRM exports first so domains are known.
 
     ``undated``: the day for meetings whose files carry no date (``run --date``).
+    ``follow_symlinks``: read what links inside a folder point to outside it.
+    A document the database cannot hold is one line in ``report.errors``; the rest is stored.
     """
-    planned = ingest.plan(paths)
+    planned = ingest.plan(paths, follow_symlinks=follow_symlinks)
     report.errors.extend(planned.errors)
     report.skipped.extend(planned.skipped)
     report.inputs += len(planned.inputs)
     crm_inputs = planned.crm_inputs
     if crm_inputs:
-        crm = ingest.read_crm(crm_inputs, report.errors)
-        for key, n in store.upsert_crm(crm).items():
-            report.crm[key] = report.crm.get(key, 0) + n
+        _store_crm(store, crm_inputs, report)
     domains = domains or store.company_domains_from_crm()
     seen: dict[tuple[str, str], tuple[str, str]] = {}
     for item in planned.document_inputs:
@@ -148,11 +162,46 @@ def ingest_paths(
                         f"({_DATE_HINT.get(doc.metadata.get('format', ''), _DATE_HINT['notes'])})",
                     )
                 )
+            if doc.source == "email" and doc.metadata.get("date_source") in ("file_mtime", "unknown"):
+                report.notes.append(
+                    InputError(
+                        _where(doc),
+                        "no readable Date header (nor Received, nor mbox From_ line); dated by the "
+                        f"file's modification time {doc.occurred_at.date().isoformat()}",
+                    )
+                )
             classify_participants(doc, domains)
-            _, changed = store.add_document(doc)
+            try:
+                _, changed = store.add_document(doc)
+            except Unstorable as e:
+                report.errors.append(InputError(_where(doc), f"not stored: {e}"))
+                continue
             report.documents_seen += 1
             report.documents_new += int(changed)
             progress("ingest", 1, None)
+
+
+def _where(doc: SourceDocument) -> str:
+    """The file (and message) a document came from, for one error line."""
+    origin = doc.origin or doc.external_id
+    ident = doc.external_id if len(doc.external_id) <= 80 else doc.external_id[:77] + "..."
+    return origin if doc.external_id in origin else f"{origin} (message {ident})"
+
+
+def _store_crm(store: Store, inputs: list[ingest.Input], report: RunReport) -> None:
+    """Read and store every CRM export; a record the database cannot hold is one line, never the file."""
+    merged = CrmData()
+    for item in inputs:
+        crm, problems = admit_crm(ingest.read_crm([item], report.errors))
+        report.errors.extend(InputError(item.path, p) for p in problems)
+        merged = merged.merge(crm)
+    try:
+        counts = store.upsert_crm(merged)
+    except Unstorable as e:
+        report.errors.extend(InputError(item.path, f"CRM records not stored: {e}") for item in inputs)
+        return
+    for key, n in counts.items():
+        report.crm[key] = report.crm.get(key, 0) + n
 
 
 def extract_pending(
@@ -162,7 +211,15 @@ def extract_pending(
     domains: set[str],
     progress: Progress = _no_progress,
 ) -> None:
-    """Extract every document that has no successful extraction under this key."""
+    """Extract every document that has no successful extraction under this key.
+
+    One document's failure is that document's alone: an extractor error, an
+    exception no backend foresaw, a stored document that cannot be read back,
+    or items the database cannot hold mark it ``failed`` with the reason (it
+    stays pending) and the next document is extracted. The run is closed with
+    what really happened: ``ok``, ``partial`` (some documents failed),
+    ``failed`` (all did, or the run stopped on an error) or ``interrupted``.
+    """
     key = extractor.cache_key
     pending = store.pending_documents(key)
     run_id = store.start_run(
@@ -170,66 +227,117 @@ def extract_pending(
     )
     report.run_id = run_id
     progress("extract", 0, len(pending))
+    ids: dict[tuple[str, str], int] = {}
 
     def fresh() -> Iterator[SourceDocument]:
         for doc_id in pending:
-            doc = classify_participants(store.get_document(doc_id), domains)
+            try:
+                doc = classify_participants(store.get_document(doc_id), domains)
+            except (Unstorable, ValueError, ArithmeticError) as e:
+                _fail(store, run_id, doc_id, key, f"document {doc_id}", f"cannot read it back: {e}", report)
+                progress("extract", 1, None)
+                continue
             ids[doc.external_id, doc.source] = doc_id
             cached = store.cached_items(doc.content_hash, key)
             if cached is not None:
-                store.record_extraction(run_id, doc_id, key, cached)
-                report.cached += 1
-                report.items += len(cached)
+                try:
+                    store.record_extraction(run_id, doc_id, key, cached)
+                except Unstorable as e:
+                    _fail(store, run_id, doc_id, key, _where(doc), f"items not stored: {e}", report)
+                else:
+                    report.cached += 1
+                    report.items += len(cached)
                 progress("extract", 1, None)
                 continue
             yield doc
 
-    ids: dict[tuple[str, str], int] = {}
+    status = "failed"
     try:
         for doc, outcome in extractor.run_many(fresh()):
             doc_id = ids[doc.external_id, doc.source]
             if isinstance(outcome, ExtractionError):
                 spent = getattr(outcome, "result", None)
-                tokens = (
-                    (spent.prompt_tokens, spent.completion_tokens)
-                    if isinstance(spent, ExtractionResult)
-                    else (0, 0)
-                )
-                store.record_extraction(
+                _fail(
+                    store,
                     run_id,
                     doc_id,
                     key,
-                    [],
-                    status="failed",
-                    error=str(outcome),
-                    prompt_tokens=tokens[0],
-                    completion_tokens=tokens[1],
+                    _where(doc),
+                    str(outcome),
+                    report,
+                    spent if isinstance(spent, ExtractionResult) else None,
                 )
-                report.failed.append(f"{doc.origin or doc.external_id}: {outcome}")
-                if isinstance(spent, ExtractionResult):
-                    _account(spent, report)
             else:
-                _record(store, run_id, doc_id, key, outcome, report)
+                try:
+                    _record(store, run_id, doc_id, key, outcome, report)
+                except Unstorable as e:
+                    _fail(store, run_id, doc_id, key, _where(doc), f"items not stored: {e}", report, outcome)
             progress("extract", 1, None)
+        done = report.extracted + report.cached
+        status = "ok" if not report.failed else "partial" if done else "failed"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
     finally:
         report.cost_usd = extractor.estimate_cost(report.prompt_tokens, report.completion_tokens) or 0.0
-        store.finish_run(
+        _close_run(store, run_id, len(pending), status, report)
+
+
+def _fail(
+    store: Store,
+    run_id: int,
+    doc_id: int,
+    key: str,
+    where: str,
+    reason: str,
+    report: RunReport,
+    spent: ExtractionResult | None = None,
+) -> None:
+    """Record one document's extraction as failed, with its reason and what it cost."""
+    reason = redact(reason)
+    try:
+        store.record_extraction(
             run_id,
-            {
-                "documents": len(pending),
-                "extracted": report.extracted,
-                "cached": report.cached,
-                "failed": len(report.failed),
-                "items": report.items,
-                "ungrounded": report.ungrounded,
-                "prefiltered": report.prefiltered,
-                "tokens_saved": report.tokens_saved,
-                "prompt_tokens": report.prompt_tokens,
-                "completion_tokens": report.completion_tokens,
-                "llm_calls": report.llm_calls,
-                "cost_usd": round(report.cost_usd, 6),
-            },
+            doc_id,
+            key,
+            [],
+            status="failed",
+            error=reason,
+            prompt_tokens=spent.prompt_tokens if spent else 0,
+            completion_tokens=spent.completion_tokens if spent else 0,
         )
+    except Unstorable:
+        pass  # the reason itself could not be stored; the report still names it
+    report.failed.append(f"{where}: {reason}")
+    if spent is not None:
+        _account(spent, report)
+
+
+def _close_run(store: Store, run_id: int, documents: int, status: str, report: RunReport) -> None:
+    stats: dict[str, int | float | str] = {
+        "status": status,
+        "documents": documents,
+        "extracted": report.extracted,
+        "cached": report.cached,
+        "failed": len(report.failed),
+        "items": report.items,
+        "ungrounded": report.ungrounded,
+        "unconfirmed": report.unconfirmed,
+        "instruction_like": report.instruction_like,
+        "prefiltered": report.prefiltered,
+        "tokens_saved": report.tokens_saved,
+        "prompt_tokens": report.prompt_tokens,
+        "completion_tokens": report.completion_tokens,
+        "llm_calls": report.llm_calls,
+        "cost_usd": round(report.cost_usd, 6),
+    }
+    try:
+        store.finish_run(run_id, stats)
+    except StoreError:
+        if status in ("ok", "partial"):
+            raise
+        # the run already stopped on an error; that error is the one to report (the next
+        # start marks this run interrupted)
 
 
 def _record(
@@ -251,6 +359,8 @@ def _record(
 def _account(result: ExtractionResult, report: RunReport) -> None:
     """Add what one document cost (also for a document that failed part-way)."""
     report.ungrounded += result.ungrounded
+    report.unconfirmed += result.unconfirmed
+    report.instruction_like += result.instruction_like
     report.prefiltered += int(result.prefiltered)
     report.tokens_saved += result.tokens_saved
     report.prompt_tokens += result.prompt_tokens

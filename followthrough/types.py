@@ -129,7 +129,7 @@ def compute_content_hash(source: str, external_id: str, text: str) -> str:
     """A stable hash of what an extractor sees: the cache key's content part."""
     h = hashlib.sha256()
     for part in (source, external_id, text):
-        h.update(part.encode("utf-8"))
+        h.update(part.encode("utf-8", "surrogatepass"))  # a lone surrogate must not stop hashing
         h.update(b"\x00")
     return h.hexdigest()
 

@@ -8,10 +8,12 @@ writer, and :class:`NotFound`.
 from __future__ import annotations
 
 import functools
+import os
 import random
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, text
@@ -32,6 +34,54 @@ S = TypeVar("S", bound="StoreCore")
 _CONFLICT_ATTEMPTS = 6
 
 
+BUSY_ATTEMPT_S = 5.0
+"""How long SQLite itself waits for a lock (``busy_timeout``) before the store reports and backs off."""
+DEFAULT_LOCK_WAIT_S = 300.0
+"""How long, in all, a write waits for another process's lock (env ``FOLLOWTHROUGH_LOCK_WAIT``, seconds)."""
+
+
+def lock_wait_s() -> float:
+    """The bound on waiting for a locked database, from ``FOLLOWTHROUGH_LOCK_WAIT`` (seconds)."""
+    raw = os.environ.get("FOLLOWTHROUGH_LOCK_WAIT", "").strip()
+    try:
+        return max(0.0, float(raw)) if raw else DEFAULT_LOCK_WAIT_S
+    except ValueError:
+        return DEFAULT_LOCK_WAIT_S
+
+
+def _is_busy(e: StoreError) -> bool:
+    """SQLite's answer when another connection holds the write lock past ``busy_timeout``."""
+    cause = e.__cause__
+    return isinstance(cause, OperationalError) and "database is locked" in str(cause.orig)
+
+
+def lock_holders(database: str | None) -> list[str]:
+    """Other processes that have the SQLite file ``database`` open, as ``"pid 123 (sqlite3)"``.
+
+    Read from ``/proc`` (Linux); empty where that cannot be known (another OS, another user's
+    process, a database that is not a local file).
+    """
+    if not database or database == ":memory:" or not Path("/proc").is_dir():
+        return []
+    try:
+        target = Path(database).resolve()
+    except (OSError, RuntimeError):
+        return []
+    names = {str(target), f"{target}-wal", f"{target}-shm"}
+    found: list[str] = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            fds = list((proc / "fd").iterdir())
+            if any(os.readlink(fd) in names for fd in fds):
+                command = (proc / "comm").read_text().strip()
+                found.append(f"pid {proc.name} ({command})")
+        except OSError:
+            continue
+    return found
+
+
 def _is_conflict(e: StoreError) -> bool:
     """A write lost a race with another process: a unique key, a deadlock or a busy database."""
     cause = e.__cause__
@@ -48,6 +98,11 @@ class StoreCore:
 
     engine: Engine
     _sessions: sessionmaker[Session]
+    on_busy: Callable[[str], None] | None = None
+    lock_wait: float | None = None
+    """Seconds a write waits for another process's lock; ``None``: :func:`lock_wait_s` (the environment).
+    The API sets a short one: a client would rather get a 503 with ``Retry-After`` than wait minutes."""
+    """Told each time a write waits for another process's lock (the CLI prints it on stderr)."""
 
     def _lock(self, s: Session, key: str) -> None:
         """Serialize concurrent writers on ``key`` until the transaction ends.
@@ -71,13 +126,38 @@ def _retry_conflicts(fn: Callable[Concatenate[S, P], R]) -> Callable[Concatenate
 
     @functools.wraps(fn)
     def wrapper(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        for attempt in range(_CONFLICT_ATTEMPTS):
+        attempt = 0
+        waited_since: float | None = None
+        while True:
             try:
                 return fn(self, *args, **kwargs)
             except StoreError as e:
-                if attempt == _CONFLICT_ATTEMPTS - 1 or not _is_conflict(e):
+                if _is_busy(e):
+                    waited_since = _wait_for_lock(self, waited_since, e)
+                    continue
+                attempt += 1
+                if attempt >= _CONFLICT_ATTEMPTS or not _is_conflict(e):
                     raise
-                time.sleep(0.02 * (attempt + 1) + random.random() * 0.03)
-        raise AssertionError("unreachable")
+                time.sleep(0.02 * attempt + random.random() * 0.03)
 
     return wrapper
+
+
+def _wait_for_lock(store: StoreCore, since: float | None, error: StoreError) -> float:
+    """Back off once for a locked database, telling ``store.on_busy``; give up past :func:`lock_wait_s`."""
+    now = time.monotonic()
+    since = now - BUSY_ATTEMPT_S if since is None else since
+    waited = now - since
+    holders = lock_holders(store.engine.url.database)
+    who = f"by {', '.join(holders)}" if holders else "by another process"
+    bound = lock_wait_s() if store.lock_wait is None else store.lock_wait
+    if waited >= bound:
+        raise StoreError(
+            f"database is locked {who}; gave up after waiting {waited:.0f} s "
+            "(FOLLOWTHROUGH_LOCK_WAIT sets how long to wait)"
+        ) from error
+    pause = min(max(1.0, waited / 4), 15.0, bound - waited)
+    if store.on_busy is not None:
+        store.on_busy(f"database is locked {who}; waited {waited:.0f} s, retrying in {pause:.0f} s")
+    time.sleep(pause)
+    return since

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from followthrough.errors import StoreError
 from store import linking
-from store.base import NotFound, StoreCore
+from store.base import NotFound, StoreCore, _retry_conflicts
 from store.models import CommitmentDealLinkRow, CommitmentHistoryRow, CommitmentRow, DealRow, utcnow
 from store.queries import STATUSES, build_select, eager, encode_cursor, fetch_views, to_view
 from store.views import CommitmentFilter, CommitmentView, Page
@@ -51,6 +51,31 @@ class CommitmentStore(StoreCore):
         )
         return to_view(row, as_of or date.today(), history)
 
+    def _lock_commitment(self, s: Session, cid: int) -> None:
+        """Hold commitment ``cid`` against every other writer until this transaction ends.
+
+        Call it first in an edit, before reading the values the edit replaces,
+        so that the "old" value written to the history is the one replaced:
+        PostgreSQL locks the row (``SELECT ... FOR UPDATE``); SQLite has no row
+        locks, so the transaction starts with a write (a no-op ``UPDATE`` of
+        the row), which takes the database's write lock there and then, as
+        ``BEGIN IMMEDIATE`` would: the reads after it see the latest commit and
+        nobody else writes until the commit. :class:`NotFound` if there is no
+        such commitment.
+        """
+        c = CommitmentRow
+        if self.engine.dialect.name == "postgresql":
+            found = s.scalar(select(c.id).where(c.id == cid).with_for_update()) is not None
+        else:
+            touched = s.execute(
+                update(c).where(c.id == cid).values(updated_at=c.updated_at),
+                execution_options={"synchronize_session": False},
+            )
+            found = bool(getattr(touched, "rowcount", 0))
+        if not found:
+            raise NotFound(f"no commitment with id {cid}")
+
+    @_retry_conflicts
     def set_status(
         self,
         cid: int,
@@ -61,13 +86,16 @@ class CommitmentStore(StoreCore):
         note: str | None = None,
         as_of: date | None = None,
     ) -> CommitmentView:
-        """Set ``open``/``done``/``dismissed``/``snoozed``.
+        """Set ``open``/``review``/``done``/``dismissed``/``snoozed``/``waiting``.
 
         ``until`` (snoozed only) is the day the item comes back; ``None`` snoozes it indefinitely.
+        The old values are read with the commitment locked (:meth:`_lock_commitment`), so two
+        concurrent edits leave a history where each entry's ``old`` is the previous one's ``new``.
         """
         if status not in STATUSES:
             raise StoreError(f"unknown status {status!r}: use {', '.join(STATUSES)}")
         with self._tx() as s:
+            self._lock_commitment(s, cid)
             row = s.get(CommitmentRow, cid)
             if row is None:
                 raise NotFound(f"no commitment with id {cid}")
@@ -84,14 +112,17 @@ class CommitmentStore(StoreCore):
             s.flush()
             return self._view(s, cid, as_of)
 
+    @_retry_conflicts
     def set_deal(
         self, cid: int, deal_crm_id: str | None, *, actor: str = "cli", as_of: date | None = None
     ) -> CommitmentView:
         """Link a commitment to a deal by hand (method ``manual``, confidence 1.0).
 
-        ``None`` unlinks it for good: automatic linking will not link it again.
+        ``None`` unlinks it for good: automatic linking will not link it again. The old link is
+        read with the commitment locked, as in :meth:`set_status`.
         """
         with self._tx() as s:
+            self._lock_commitment(s, cid)
             row = s.scalars(
                 select(CommitmentRow).where(CommitmentRow.id == cid).options(selectinload(CommitmentRow.link))
             ).first()

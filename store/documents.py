@@ -8,6 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from followthrough.types import Participant, Segment, SourceDocument
+from store.admission import admit_document, fits_directory
 from store.base import NotFound, StoreCore, _retry_conflicts
 from store.models import CommitmentRow, DocumentRow, ExtractionRow, PersonRow, utcnow
 
@@ -21,7 +22,10 @@ class DocumentStore(StoreCore):
 
         Returns ``(id, changed)``: ``changed`` is False when the same content
         (same ``content_hash``) is already stored, and nothing is written.
+        Raises :class:`store.admission.Unstorable` (nothing written) when the
+        document holds a value the database cannot (see :mod:`store.admission`).
         """
+        doc = admit_document(doc)
         with self._tx() as s:
             row = s.scalars(
                 select(DocumentRow).where(
@@ -133,7 +137,7 @@ def _remember_people(s: Session, participants: list[Participant]) -> None:
     for p in participants:
         name = " ".join((p.name or "").split())
         email = (p.email or "").strip().lower()
-        if not name or not email or "@" not in email or "@" in name:
+        if not name or not email or "@" not in email or "@" in name or not fits_directory(name, email):
             continue
         if len(name.split()) > len(pairs.get(email, "").split()):
             pairs[email] = name

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from datetime import date, timedelta
 from functools import cache
 from types import SimpleNamespace
@@ -42,7 +43,15 @@ from store.priority import Stake, overdue_days, score
 from store.views import CommitmentFilter, CommitmentView, DealRef, EvidenceView, HistoryView
 
 # ``waiting``: a customer's promise to us (the extractor's ``customer_promise``), never in our open lists.
-STATUSES = ("open", "done", "dismissed", "snoozed", "waiting")
+# ``review``: an item a person has to confirm (``open``) or reject (``dismissed``) first, never in open lists.
+STATUSES = ("open", "review", "done", "dismissed", "snoozed", "waiting")
+
+MAX_ID = 2**31 - 1
+"""The largest id a cursor may hold: ids are ``INTEGER`` columns, 32-bit on PostgreSQL (the API's
+``/v1/commitments/{id}`` has the same bound). A larger one would reach the database as an error."""
+
+_CURSOR_CHARS = re.compile(r"[A-Za-z0-9_-]{1,2000}")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class InvalidCursor(StoreError, ValueError):
@@ -70,15 +79,34 @@ def encode_cursor(due: date | None, cid: int) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[date | None, int]:
+    """The ``(due, id)`` that :func:`encode_cursor` wrote into ``cursor``; :class:`InvalidCursor` otherwise.
+
+    Only what ``encode_cursor`` writes is accepted: unpadded URL-safe base64 of
+    the JSON ``[due, id]``, ``due`` a ``YYYY-MM-DD`` date or null and ``id`` an
+    integer in ``1..MAX_ID`` (never a boolean, a float or a string). Nothing
+    else reaches a query: a crafted cursor is a client error, not a database one.
+    """
     try:
+        if not isinstance(cursor, str) or not _CURSOR_CHARS.fullmatch(cursor) or len(cursor) % 4 == 1:
+            raise ValueError("not URL-safe base64")
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        due_s, cid = json.loads(raw)
-        due = date.fromisoformat(due_s) if due_s is not None else None
-        if not isinstance(cid, int):
-            raise TypeError(cid)
-        return due, cid
-    except (binascii.Error, ValueError, TypeError, json.JSONDecodeError) as e:
-        raise InvalidCursor(f"invalid cursor {cursor!r}: use the next_cursor of a previous page") from e
+        value = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+        if not isinstance(value, list) or len(value) != 2:
+            raise ValueError("not a [due, id] pair")
+        due_s, cid = value
+        if type(cid) is not int or not 1 <= cid <= MAX_ID:
+            raise ValueError("the id is not an integer in range")
+        if due_s is None:
+            return None, cid
+        if not isinstance(due_s, str) or not _ISO_DATE.fullmatch(due_s):
+            raise ValueError("the due date is not YYYY-MM-DD")
+        return date.fromisoformat(due_s), cid
+    except (binascii.Error, ValueError, TypeError, RecursionError) as e:
+        raise InvalidCursor("invalid cursor: use the next_cursor of a previous page, or no cursor") from e
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a cursor value")
 
 
 def eager() -> list[Any]:
@@ -123,10 +151,10 @@ def build_select(f: CommitmentFilter, *, undated: bool = False) -> Select[Any] |
         conds.append(open_clause(f.as_of))
     elif status == "snoozed":
         conds.append(and_(c.status == "snoozed", or_(c.snoozed_until.is_(None), c.snoozed_until > f.as_of)))
-    elif status in ("done", "dismissed", "waiting"):
+    elif status in ("review", "done", "dismissed", "waiting"):
         conds.append(c.status == status)
     elif status != "all":
-        raise StoreError(f"unknown status {f.status!r}: use open, done, dismissed, snoozed, waiting or all")
+        raise StoreError(f"unknown status {f.status!r}: use {', '.join(STATUSES)} or all")
     if f.owner:
         o = f.owner.strip().lower()
         # owner_email is stored lowercased, so an email is one indexed lookup; a name is compared lowercased

@@ -6,6 +6,10 @@ Rules (see :meth:`store.Store.record_extraction`):
   ours to keep: it is stored with status ``waiting`` (we wait on them), so it
   stays out of every list of open items.
 - A task-list line already checked off (flag ``ticked``) is stored ``done``.
+- A model's item that the offline detector does not read as the stated act
+  (flag ``unconfirmed``; flag ``instruction`` when its evidence reads as an
+  instruction to the model, i.e. prompt injection) is stored ``review``: it
+  is never open until a person confirms it (status ``open``) or rejects it.
 - An item whose evidence is not grounded is never an open commitment: it is
   kept with status ``dismissed`` and flag ``ungrounded`` so it can be
   inspected and counted, and it is never merged with a grounded one.
@@ -42,13 +46,18 @@ from store.models import (
 
 CUSTOMER_PROMISE = "customer_promise"  # the extractor's flag on a customer's own promise
 TICKED = "ticked"  # the extractor's flag on a task-list line already checked off ("- [x] ...")
+UNCONFIRMED = "unconfirmed"  # the extractor's flag on a model item its offline detector does not confirm
+INSTRUCTION = "instruction"  # the extractor's flag on evidence that reads as an instruction to the model
 
 
 def _initial_status(item: ExtractedItem) -> str:
-    """``done`` for a ticked task, ``waiting`` for the customer's own promise, else ``open``."""
+    """``done`` for a ticked task, ``review`` for an unconfirmed model item, ``waiting`` for the
+    customer's own promise, else ``open``."""
     flags = item.flags or []
     if TICKED in flags:
         return "done"
+    if UNCONFIRMED in flags or INSTRUCTION in flags:
+        return "review"
     return "waiting" if CUSTOMER_PROMISE in flags else "open"
 
 
@@ -301,8 +310,8 @@ def _update(
     if old_due != c.due:
         c.history.append(_history_row("due", old_due, c.due))
     if was_ungrounded and item.grounded and c.status == "dismissed" and not _user_touched(s, c):
-        c.status = "open"
-        c.history.append(_history_row("status", "dismissed", "open"))
+        c.status = _initial_status(item)
+        c.history.append(_history_row("status", "dismissed", c.status))
     elif not was_ungrounded and not item.grounded and c.status == "open":
         c.status = "dismissed"
         c.history.append(

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import socket
+from datetime import UTC, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from followthrough.errors import StoreError
+from followthrough.redaction import redact
 from followthrough.types import ExtractedItem
+from store.admission import admit_item, clamp_count, clean
 from store.base import NotFound, StoreCore, _retry_conflicts
 from store.models import DocumentRow, ExtractionRow, ExtractionRunRow, utcnow
 from store.recording import record_items
@@ -17,15 +22,25 @@ from store.views import RunView
 class RunStore(StoreCore):
     """Extraction runs with their counters, and each document's extraction."""
 
+    @_retry_conflicts
     def start_run(self, *, extractor: str, model: str, prompt_version: str) -> int:
+        """Open a run (status ``running``), owned by this process (``stats.pid``, ``stats.host``).
+
+        Runs left ``running`` by a process that no longer exists (killed, or the machine went
+        down) are closed first with status ``interrupted``: see :func:`_abandoned`.
+        """
         with self._tx() as s:
+            for old in s.scalars(select(ExtractionRunRow).where(ExtractionRunRow.status == "running")):
+                if _abandoned(old):
+                    old.status = "interrupted"
+                    old.finished_at = old.finished_at or utcnow()
             row = ExtractionRunRow(
                 extractor=extractor,
                 model=model,
                 prompt_version=prompt_version,
                 started_at=utcnow(),
                 status="running",
-                stats={},
+                stats={"pid": os.getpid(), "host": socket.gethostname()},
             )
             s.add(row)
             s.flush()
@@ -41,6 +56,7 @@ class RunStore(StoreCore):
         "completion_tokens",
     )
 
+    @_retry_conflicts
     def finish_run(self, run_id: int, stats: dict[str, int | float | str]) -> None:
         """Close a run. Known keys (``documents``, ``items``, ``failed``, ``cached``,
         ``ungrounded``, ``prompt_tokens``, ``completion_tokens``, ``cost_usd``
@@ -54,7 +70,7 @@ class RunStore(StoreCore):
             extra: dict[str, Any] = dict(row.stats or {})
             for key, value in stats.items():
                 if key in self._RUN_COUNTERS:
-                    setattr(row, key, int(value))
+                    setattr(row, key, clamp_count(int(value)))
                 elif key in ("cost_usd", "cost"):
                     row.cost_usd = float(value)
                 elif key == "status":
@@ -119,6 +135,9 @@ class RunStore(StoreCore):
         """
         if status not in ("ok", "failed"):
             raise StoreError(f"unknown extraction status {status!r}: use ok or failed")
+        items = [admit_item(i) for i in items]
+        prompt_tokens, completion_tokens = clamp_count(prompt_tokens), clamp_count(completion_tokens)
+        error = clean(redact(error))[:2000] if error is not None else None
         with self._tx() as s:
             doc = s.get(DocumentRow, doc_id)
             if doc is None:
@@ -151,6 +170,32 @@ class RunStore(StoreCore):
             run.items += len(items) - result.ungrounded
             run.ungrounded += result.ungrounded
             return result.ids
+
+
+_FOREIGN_RUN_STALE = timedelta(days=1)
+"""A run of another machine still ``running`` after this long is taken as abandoned."""
+
+
+def _abandoned(run: ExtractionRunRow) -> bool:
+    """Whether a ``running`` run's process is gone.
+
+    On this machine: its pid no longer exists. On another machine (or a run recorded
+    before runs carried a pid): it started more than :data:`_FOREIGN_RUN_STALE` ago.
+    """
+    stats = run.stats or {}
+    pid, host = stats.get("pid"), stats.get("host")
+    if isinstance(pid, int) and host == socket.gethostname():
+        if pid == os.getpid():
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except OSError:
+            return False  # exists, owned by another user
+        return False
+    started = run.started_at if run.started_at.tzinfo else run.started_at.replace(tzinfo=UTC)
+    return utcnow() - started > _FOREIGN_RUN_STALE
 
 
 def _run_view(r: ExtractionRunRow) -> RunView:

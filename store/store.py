@@ -29,7 +29,7 @@ from sqlalchemy.orm import sessionmaker
 
 from followthrough.errors import StoreError
 from store import migrate
-from store.base import NotFound
+from store.base import BUSY_ATTEMPT_S, NotFound
 from store.commitments import CommitmentStore
 from store.crm import CrmStore
 from store.deal_links import LinkStore
@@ -80,7 +80,7 @@ class Store(FulfilmentStore, CrmStore, DocumentStore, RunStore, LinkStore, Commi
                     and not parsed.database.startswith("file:")
                 ):
                     Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-                self.engine: Engine = create_engine(self.url, connect_args={"timeout": 30})
+                self.engine: Engine = create_engine(self.url, connect_args={"timeout": BUSY_ATTEMPT_S})
                 event.listen(self.engine, "connect", _sqlite_pragmas)
             else:
                 self.engine = create_engine(self.url, pool_pre_ping=True)
@@ -108,7 +108,7 @@ class Store(FulfilmentStore, CrmStore, DocumentStore, RunStore, LinkStore, Commi
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={int(BUSY_ATTEMPT_S * 1000)}")
     # WAL lets the API read while a CLI run writes; NORMAL sync in WAL mode keeps the
     # database consistent on a crash and makes each small transaction ~10x cheaper.
     cur.execute("PRAGMA journal_mode=WAL")

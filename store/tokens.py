@@ -17,9 +17,9 @@ import hmac
 import secrets
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -124,7 +124,11 @@ class Tokens:
             return _info(row)
 
     def verify(self, secret: str, *, now: datetime | None = None) -> Principal | None:
-        """The live token with this secret, or ``None`` (unknown, revoked, or malformed)."""
+        """The live token with this secret, or ``None`` (unknown, revoked, or malformed).
+
+        Recording ``last_used_at`` is best effort: a database busy with a long write (SQLite lets one
+        writer in at a time) must not turn a valid token into an error.
+        """
         if not secret or len(secret) > 512:
             return None
         digest = hash_token(secret)
@@ -134,10 +138,22 @@ class Tokens:
                 return None
             if row.revoked_at is not None:
                 return None
-            now = now or utcnow()
-            if row.last_used_at is None or now - row.last_used_at >= self.touch_interval:
-                row.last_used_at = now
-            return Principal(id=row.id, name=row.name, read_only=row.read_only)
+            principal = Principal(id=row.id, name=row.name, read_only=row.read_only)
+            last_used = row.last_used_at
+        now = now or utcnow()
+        if last_used is None or now - _aware(last_used) >= self.touch_interval:
+            try:
+                with self._tx() as s:
+                    s.execute(
+                        update(ApiTokenRow).where(ApiTokenRow.id == principal.id).values(last_used_at=now)
+                    )
+            except StoreError:
+                pass  # the next request records it
+        return principal
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 __all__ = ["PREFIX_LEN", "TOKEN_PREFIX", "Principal", "TokenInfo", "Tokens", "hash_token"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 
@@ -109,7 +110,8 @@ def test_pending_and_cached(store: Store) -> None:  # noqa: F811
     store.finish_run(run, {"cost_usd": 0.01, "note": "x"})
     (view,) = store.list_runs()
     assert (view.documents, view.items, view.failed, view.prompt_tokens, view.status) == (2, 1, 1, 10, "ok")
-    assert view.stats == {"note": "x"} and view.finished_at is not None
+    assert view.stats["note"] == "x" and view.finished_at is not None
+    assert view.stats["pid"] == os.getpid()  # whose run it is: a dead owner means interrupted
     # the content changes: pending again
     store.add_document(make_doc(text="Thanks Dana. I'll send the revised pricing by Monday."))
     assert store.pending_documents("k1") == [doc_id]

@@ -64,10 +64,15 @@ def parse_bytes(data: bytes) -> Message:
 
 
 def looks_binary(head: bytes) -> bool:
-    """True when a file's first bytes are not text (NUL bytes or many control bytes)."""
+    """True when a file's first bytes are not text: NUL bytes in more than 1 in 100 of them
+    (images, archives, UTF-16), or many control bytes.
+
+    A stray NUL in a text message is no reason to lose the message: it is read, and its
+    body drops the NUL (see ``_part_text``; no mail client shows one, no database keeps one).
+    """
     if not head:
         return False
-    if b"\x00" in head:
+    if head.count(b"\x00") * 100 > len(head):
         return True
     controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13, 27))
     return controls > len(head) // 20
@@ -288,12 +293,13 @@ def repair_mojibake(text: str) -> tuple[str, bool]:
 
 
 def _part_text(part: Message) -> tuple[str, str | None, str | None]:
+    """A text part's decoded text (NUL characters, which no mail client shows, dropped)."""
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         payload = str(part.get_payload()).encode("utf-8", "replace")
     declared = part.get_content_charset()
     text, fallback = decode_text(payload, declared)
-    return text, declared, fallback
+    return text.replace("\x00", ""), declared, fallback
 
 
 _MAX_DEPTH = 20  # MIME nesting deeper than this is not displayed (hostile input)

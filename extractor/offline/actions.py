@@ -8,7 +8,7 @@ import re
 from extractor.offline.cues import NOT_NAMES, fluent
 
 AI_INLINE = re.compile(
-    r"^\W*(?:action\s*items?|ai|todo|to-do|action)\s*(?:\((?P<who>[^)]{1,40})\))?\s*[:\-–]\s*", re.I
+    r"^\W*(?:action\s*items?|ai|todo|to-do|action)\s*+(?:\((?P<who>[^)]{1,40})\))?\s*+[:\-–]\s*", re.I
 )
 BULLET_LINE = re.compile(r"^\s*(?:[-*•·▪‣–+]|\d{1,2}[.)]|\[[ xX]?\])\s*")
 _NAME = r"@?[A-Z][\w'.-]{1,24}(?:\s+[A-Z][\w'.-]{1,24})?"
@@ -20,7 +20,9 @@ _AI_OWNER_TO = re.compile(
 )
 # "@Priya test SCIM in staging": an @mention before the verb names the assignee.
 _AI_OWNER_AT = re.compile(r"^(?P<name>@[\w'.-]{1,24}(?:\s+[A-Z][\w'.-]{1,24})?)\s+(?P<rest>[a-z].+)$", re.S)
-_AI_OWNER_TRAIL = re.compile(rf"[\s(\[–—-]+(?:owner:\s*)?(?P<name>{_NAME})\s*[)\]]?\s*\.?$")
+# Starts only where a run of separators starts, and reads it whole (the name after it starts with no
+# separator), so a long run is read once.
+_AI_OWNER_TRAIL = re.compile(rf"(?<![\s(\[–—-])[\s(\[–—-]++(?:owner:\s*)?(?P<name>{_NAME})\s*+[)\]]?\s*+\.?$")
 
 COMMIT_LEAD = re.compile(
     r"^.*?\b(?:i|we)(?:'ll|’ll| will| shall|'m going to| am going to|'re going to| are going to| plan to"
@@ -42,23 +44,27 @@ REQUEST_LEAD = re.compile(
     r"|i(?:'d| would) (?:appreciate it|be grateful) if you (?:could |would )?)",
     re.I | re.S,
 )
+# Where the action's clause ends. A cut starts where a run of white space starts and reads the run whole
+# (what follows it is never white space), so a long run is read once: ``\s*`` before alternatives that
+# themselves start with ``\s`` retried the run from each of its characters (cubic).
 _CLAUSE_CUT = re.compile(
-    r"\s*(?:[;(]|\s[-–—]\s|,\s*(?:but|and then|so|as|since|because|which|if|once|when|unless)\b"
-    r"|\s(?:if|so that|so we|so I|because|as soon as|once|when|unless|in case|while)\b"
-    r"|,?\s+(?:and|but)\s+(?:i|we|you|he|she|they)(?:'ll|'d|\s)\b"
-    r"|,\s+(?:with|including|plus|broken|ahead of|given|along with|as well as|in case)\b"
-    r"|\sso\s+(?:\w+\s+){0,5}?(?:can|could|will|'ll)\b)",
+    r"(?<!\s)(?:\s*+(?:[;(]|,\s*(?:but|and then|so|as|since|because|which|if|once|when|unless)\b"
+    r"|,\s+(?:and|but)\s+(?:i|we|you|he|she|they)(?:'ll|'d|\s)\b"
+    r"|,\s+(?:with|including|plus|broken|ahead of|given|along with|as well as|in case)\b)"
+    r"|\s++(?:[-–—]\s|(?:if|so that|so we|so I|because|as soon as|once|when|unless|in case|while)\b"
+    r"|(?:and|but)\s+(?:i|we|you|he|she|they)(?:'ll|'d|\s)\b"
+    r"|so\s+(?:\w+\s+){0,5}?(?:can|could|will|'ll)\b))",
     re.I,
 )
 ADDRESS = re.compile(
     r"^\W*(?P<name>@?[A-Z][\w'.-]{1,24}(?:\s+[A-Z][\w'.-]{1,24})?)(?=\s*(?:[,:]|\s[-–—]\s|\s))"
 )
 _SPACES = re.compile(r"\s+")
-_SPACE_PUNCT = re.compile(r"\s+([,.;:!?])")
+_SPACE_PUNCT = re.compile(r"(?<!\s)\s++([,.;:!?])")
 _PREAMBLE_END = re.compile(r"[:;](?=\s)")
-_DANGLING = re.compile(r"\s+(?:for|by|on|in|at|before|until|within|no later than)$", re.I)
-_TRAIL_POLITE = re.compile(r"[\s,]+(?:please|pls|thanks|thank you|thx)\W*$", re.I)
-_TRAIL = re.compile(r"[\s,.;:!?)(\-–—:'\"]+$")
+_DANGLING = re.compile(r"(?<!\s)\s++(?:for|by|on|in|at|before|until|within|no later than)$", re.I)
+_TRAIL_POLITE = re.compile(r"(?<![\s,])[\s,]++(?:please|pls|thanks|thank you|thx)\W*+$", re.I)
+_TRAIL = re.compile(r"(?<![\s,.;:!?)(\-–—:'\"])[\s,.;:!?)(\-–—:'\"]++$")
 
 
 def clause_start(sentence: str, action_text: str) -> int:

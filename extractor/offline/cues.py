@@ -116,9 +116,33 @@ _SUBORDINATE = re.compile(
 )
 
 
-def _inside_quotes(sentence: str, pos: int) -> bool:
-    before = sentence[:pos]
-    return before.count('"') % 2 == 1 or before.count("“") > before.count("”")
+class _Quotes:
+    """Whether a position of one sentence is inside quotes, asked at increasing positions.
+
+    The quote marks before the position are counted once, as the positions advance: counting from the
+    start at every match of a cue is quadratic in a long sentence with many matches.
+    """
+
+    __slots__ = ("text", "upto", "plain", "opening", "closing")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.upto = 0
+        self.plain = self.opening = self.closing = 0
+
+    def inside(self, pos: int) -> bool:
+        if pos < self.upto:  # asked out of order: count afresh
+            self.upto = 0
+            self.plain = self.opening = self.closing = 0
+        t, lo = self.text, self.upto
+        self.plain += t.count('"', lo, pos)
+        self.opening += t.count("“", lo, pos)
+        self.closing += t.count("”", lo, pos)
+        self.upto = pos
+        return self.plain % 2 == 1 or self.opening > self.closing
+
+
+_LEAD_MARKS = " \t,.;:-—"
 
 
 def _main_clause(keys: tuple[str, ...], pattern: str) -> Callable[[View], bool]:
@@ -126,14 +150,19 @@ def _main_clause(keys: tuple[str, ...], pattern: str) -> Callable[[View], bool]:
     g = _Gated(keys, pattern)
 
     def test(v: View) -> bool:
+        quotes = _Quotes(v.text)
+        content_at: int | None = None  # where the first character that is not a leading mark is
         for m in g.finditer(v.text, v.low):
             a = m.start()
-            if _inside_quotes(v.text, a):
+            if quotes.inside(a):
                 continue  # reported speech: someone else's words
             lo = max(0, a - 12)
             purpose = _PURPOSE.search(v.text[lo : m.end()])
-            if purpose and v.text[: lo + purpose.start()].strip(" \t,.;:-—"):
-                continue  # "..., so I can send it": a purpose clause (a leading "So I can" is not)
+            if purpose:
+                if content_at is None:
+                    content_at = len(v.text) - len(v.text.lstrip(_LEAD_MARKS))
+                if content_at < lo + purpose.start():
+                    continue  # "..., so I can send it": a purpose clause (a leading "So I can" is not)
             if _SUBORDINATE.search(v.text[max(0, a - 20) : m.end() + 4]):
                 continue
             return True
@@ -183,7 +212,7 @@ def first_word(sentence: str) -> str:
     return m.group(1).lower() if m else ""
 
 
-_QMARK_END = re.compile(r"\?\s*[)\"'”]?\s*(?:[:;)(]-?[)(DP]|:-?\))?$")
+_QMARK_END = re.compile(r"\?\s*+[)\"'”]?\s*+(?:[:;)(]-?[)(DP]|:-?\))?$")
 _INTERROGATIVE = re.compile(
     r"^(?:is|are|was|were|do|does|did|can|could|would|will|should|has|have|shall|may|isn't|aren't|don't"
     r"|doesn't|didn't|won't|wouldn't|can't|couldn't|shouldn't)\s+"
@@ -197,7 +226,11 @@ _INTERROGATIVE = re.compile(
 
 # Spoken disfluencies: fillers ("uh", "um") and a word said twice ("the the"). Transcripts are full of
 # them; written training text is not, so cues and features read the sentence without them.
-_FILLER = re.compile(r",?\s*(?<![\w-])(?:uh+|um+|uhm+|umm+|er+|erm+|ah+|hmm+|mm+)(?![-\w'])[,.]?(?=\s|$)", _I)
+# The white space before a filler is read from where its run starts (``(?<!\s)``), whole: a match ends
+# before white space, never inside a run, so the result is the same and a long run is read once.
+_FILLER = re.compile(
+    r",?(?:(?<!\s)\s++)?(?<![\w-])(?:uh+|um+|uhm+|umm+|er+|erm+|ah+|hmm+|mm+)(?![-\w'])[,.]?(?=\s|$)", _I
+)
 _REPEAT = re.compile(r"\b((?:\w+(?:'\w+)?\s+){0,2}\w+(?:'\w+)?)(?:,?\s+\1\b)+", _I)
 _SPACES = re.compile(r"[ \t]{2,}")
 
@@ -455,7 +488,7 @@ _INDIRECT = (
         "not sure",
         "any ",
     ),
-    r"\b(?:i|we)\s+(?:was|were|am|are|'m|'re)?\s*(?:just\s+)?wonder(?:ing)?\b"
+    r"\b(?:i|we)\s++(?:(?:was|were|am|are|'m|'re)\s*+)?(?:just\s+)?wonder(?:ing)?\b"
     r"|\b(?:i|we)(?:'d| would| will|'ll)\s+(?:really\s+|greatly\s+)?(?:appreciate|be (?:glad|grateful"
     r"|thankful"
     r"|happy) if)\b"
@@ -614,12 +647,16 @@ _CLOSING = (
     r"|\b(?:i|we)(?:'ll| will) talk (?:to you )?(?:soon|later)\b|^\W*(?:ping|cheers|thanks|later)\W*$"
 )
 _RHETORICAL = (
-    r"\bneed (?:i|we) say more\b|\bwhat could (?:possibly )?go wrong\b|\bwhy bother\b|^\W*because\b.*\?\W*$"
+    r"\bneed (?:i|we) say more\b|\bwhat could (?:possibly )?go wrong\b|\bwhy bother\b"
+    # "... ?" to the end: the line is read to its last word, then to the first "?" after it, once
+    # (``.*\?\W*$`` tried every "?" of a long run to the end of the text).
+    r"|^\W*because\b(?:.*\w)?+[^\w\n?]*+\?\W*+$"
     r"|\b(?:who cares|who knows|what's the point|isn't it|aren't they|wasn't it|don't you think"
     r"|you know)\?\W*$|^\W*(?:guess what|you know what|what else)\b|\?!|!\?"
     r"|\b(?:do|did) you (?:really|seriously|honestly) (?:mean|think|believe|expect|want)\b"
     r"|\bwho would(?:n't)? (?:want|have thought)\b"
-    r"|^\W*who (?:doesn't|does not|wouldn't|would not|isn't|can't|couldn't|didn't)\b.*\?\W*$"
+    r"|^\W*who (?:doesn't|does not|wouldn't|would not|isn't|can't|couldn't|didn't)\b(?:.*\w)?+[^\w\n?]*+\?"
+    r"\W*+$"
     r"|^\W*who knows\b|\bcan you believe\b|^\W*why would (?:anyone|anybody|you|i|we|they) (?:ever )?\w+"
     r"|^\W*(?:isn't|wasn't|aren't|ain't) (?:that|it|this|he|she) "
     r"(?:great|nice|cool|amazing|awesome|funny|crazy"
@@ -636,7 +673,7 @@ _CHECK_QUESTION = (
     r"^\W*(?:(?:so|ok|okay|and)[,\s]+)*(?:does (?:that|this|it) make sense|(?:that )?makes? sense"
     r"|(?:is that|that) clear|(?:are you|you) with me|everyone with me|does that help"
     r"|(?:did|do) you follow)\W*\?"
-    r"|^\W*(?:can|may|could) i ask (?:you )?(?:a|one|another)? ?(?:quick |small )?question\W*\?*\W*$"
+    r"|^\W*(?:can|may|could) i ask (?:you )?(?:a|one|another)? ?(?:quick |small )?question\W*+$"
     r"|\bdo you mind if i (?:share|show|present|jump in|interrupt)\b"
     r"|^\W*(?:is|are) (?:everyone|everybody|you|you all|we all) (?:still )?(?:on the call|there|here|with us"
     r"|on|back|ready)\W*\?"
@@ -645,16 +682,62 @@ _TAG_QUESTION = (
     r"^\W*(?:(?:um|uh|oh|and|so)[,\s]+)*(?:right|really|yeah|yes|no|okay|ok|huh|hmm|what|sorry|pardon|"
     r"is it|isn't it|are they|aren't they|do you|don't you|did you|you know|you think|you see|see|eh|correct"
     r"|true|exactly|seriously|such as|like what|and|or|so)"
-    r"\W*\?+\W*$"
+    r"[^\w?]*+\?\W*+$"  # at least one "?" and nothing else but marks to the end
 )
-_BACKCHANNEL = (
-    r"^\W*(?:(?:yeah|yes|yep|yup|yea|ok|okay|right|sure|uh-huh|uh huh|mm-hmm|mhm|mm|hmm|huh|oh|ah|um|uh"
-    r"|wow|cool|great|good|nice|fine|alright|all right|exactly|absolutely|definitely|true|indeed|i see"
-    r"|got it|gotcha|makes sense|sounds good|sounds great|fair enough|no|nope|thanks|thank you|okay then"
-    r"|perfect|agreed|interesting|of course|i agree|me too|same here|go ahead|go on|sorry|pardon|excuse me"
-    r"|i think so|i guess|i don't know|not really|that's right|that's true|that's it|that's fine|so)"
-    r"[\s,.!-]*)+$"
+# Backchannel: the sentence is nothing but these words, in any order and number, with marks between
+# (``^\W*(?:(?:yeah|...|so)[\s,.!-]*)+$``). That regex is exponential: "uh-huh" is also "uh" "-" "huh",
+# "yeahmm" also "yea" "hmm", and each way is retried when the end does not match. :func:`_backchannel`
+# decides the same language in linear time, each position read once.
+_BACKCHANNEL_WORDS: tuple[str, ...] = tuple(
+    (
+        "yeah|yes|yep|yup|yea|ok|okay|right|sure|uh-huh|uh huh|mm-hmm|mhm|mm|hmm|huh|oh|ah|um|uh"
+        "|wow|cool|great|good|nice|fine|alright|all right|exactly|absolutely|definitely|true|indeed|i see"
+        "|got it|gotcha|makes sense|sounds good|sounds great|fair enough|no|nope|thanks|thank you|okay then"
+        "|perfect|agreed|interesting|of course|i agree|me too|same here|go ahead|go on|sorry|pardon|excuse me"
+        "|i think so|i guess|i don't know|not really|that's right|that's true|that's it|that's fine|so"
+    ).split("|")
 )
+_BC_WORD = tuple(re.compile(re.escape(w), _I) for w in _BACKCHANNEL_WORDS)
+_BC_BY_INITIAL: dict[str, tuple[re.Pattern[str], ...]] = {
+    c: tuple(rx for w, rx in zip(_BACKCHANNEL_WORDS, _BC_WORD, strict=True) if w[0] == c)
+    for c in {w[0] for w in _BACKCHANNEL_WORDS}
+}
+_BC_LEAD = re.compile(r"\W*")
+_BC_MARKS = re.compile(r"[\s,.!-]*")
+
+
+def _backchannel(v: View) -> bool:
+    """The sentence is backchannel words only (see :data:`_BACKCHANNEL_WORDS`).
+
+    Each word starts with a letter, so it starts where the marks before it end: the positions a word can
+    start at are explored once each (the regex's language, without its exponential retries).
+    """
+    text = v.text
+    lead = _BC_LEAD.match(text)
+    todo = [lead.end() if lead else 0]
+    seen = set(todo)
+    while todo:
+        at = todo.pop()
+        initial = text[at : at + 1]
+        if not initial:
+            continue
+        # An ASCII letter matches only words with that initial; any other character is tried on every
+        # word (IGNORECASE folds a few, such as the Kelvin sign, to an ASCII letter).
+        words = _BC_BY_INITIAL.get(initial.lower(), ()) if initial.isascii() else _BC_WORD
+        for rx in words:
+            word = rx.match(text, at)
+            if word is None:
+                continue
+            marks = _BC_MARKS.match(text, word.end())
+            end = marks.end() if marks else word.end()
+            if end == len(text):
+                return True
+            if end not in seen:
+                seen.add(end)
+                todo.append(end)
+    return False
+
+
 _FLOOR = (
     r"\b(?:let me|i'll|i will|i'm going to|let's|we'll|i can|allow me to)\s+(?:just\s+|quickly\s+|now\s+)?"
     r"(?:share (?:my|the) screen|stop sharing|pull (?:it|that|this|up)|bring (?:it|that) up|hand (?:it )?over"
@@ -692,16 +775,22 @@ _CHASE = (
     r"|\b(?:still|yet to) (?:waiting|hear)\b|\bhaven't heard back\b|\bhave not heard back\b"
     r"|\bhaven't seen\b.{0,40}\byet\b|\bdon't think we've (?:seen|received|heard)\b"
 )
+# A disclaimer's two parts are looked for from the last "confidential" / "privileged" before the second
+# (a tempered ``.``), so many of them on one line are read once; "- ?original" and "==" need no run of
+# their own after ``\W*`` (which holds dashes and "=" already); a header's line is read possessively.
 _BOILERPLATE = (
     r"^\s*file \"[^\"]+\", line \d+|\btraceback \(most recent call last\)|^\s*at [\w.$]+\([\w.]+:\d+\)"
     r"|\bunsubscribe\b|\bsent from my (?:iphone|ipad|android|blackberry|mobile|phone|galaxy)\b"
-    r"|\bget outlook for\b|\bconfidential(?:ity)?\b.*\b(?:intended|recipient)\b|\bintended recipient\b"
+    r"|\bget outlook for\b"
+    r"|\bconfidential(?:ity)?\b(?:(?!\bconfidential(?:ity)?\b).)*\b(?:intended|recipient)\b"
+    r"|\bintended recipient\b"
     r"|\bthis (?:e-?mail|message) (?:and any attachments )?(?:is|may be|contains)\b"
-    r"|\bdisclaimer\b|\bprivileged\b.*\binformation\b|\bcopyright\b|\ball rights reserved\b"
+    r"|\bdisclaimer\b|\bprivileged\b(?:(?!\bprivileged\b).)*\binformation\b|\bcopyright\b"
+    r"|\ball rights reserved\b"
     r"|\bthis (?:communication|transmission)\b|\bdelete it from your\b|\bvirus(?:es)? (?:free|scan)"
     r"|\bview (?:this email )?in (?:your )?browser\b|\bclick here\b|\bmanage (?:your )?preferences\b"
-    r"|^\W*(?:-- ?|__+|==+)\s*$|^\W*(?:on .{5,80} wrote:|-+ ?original message ?-+|from: .+|sent: .+|to: .+"
-    r"|subject: .+|cc: .+)\s*$"
+    r"|^\W*(?:-- ?|__+|==)\s*$|^\W*(?:on .{5,80} wrote:|- ?original message ?-+|from: .++|sent: .++"
+    r"|to: .++|subject: .++|cc: .++)\s*+$"
     r"|\bwe (?:will|'ll) send you (?:the|a) (?:full )?(?:recording|replay|link)s? if you register\b"
     r"|\bregister (?:now|here|today)\b|\bwebinar\b"
 )
@@ -868,7 +957,7 @@ CUES: tuple[Cue, ...] = (
         _text_or_body(_CHECK_QUESTION),
     ),
     Cue("tag_question", "modifier", "a bare tag or echo: right? really? you know?", _anywhere(_TAG_QUESTION)),
-    Cue("backchannel", "modifier", "yeah, okay, uh-huh, sounds good, go ahead", _anywhere(_BACKCHANNEL)),
+    Cue("backchannel", "modifier", "yeah, okay, uh-huh, sounds good, go ahead", _backchannel),
     Cue(
         "floor",
         "modifier",

@@ -59,8 +59,9 @@ from __future__ import annotations
 
 import calendar
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import MAXYEAR, MINYEAR, date, datetime, timedelta
 from functools import lru_cache
 
 WEEKDAYS = {
@@ -133,7 +134,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "eod_day",
         re.compile(
-            rf"\b(?:first\s+thing\s+|{_EOD}\s*,?\s+(?:on\s+|of\s+)?)(?:{_REL}|(?P<nx>next\s+|this\s+)?{_WD})"
+            rf"\b(?:first\s+thing\s+|{_EOD}(?:\s*+,\s++|\s++)(?:on\s+|of\s+)?)"
+            rf"(?:{_REL}|(?P<nx>next\s+|this\s+)?{_WD})"
             rf"(?:\s+(?:at\s+)?(?:{_PART}|{_EOD}))?\b",
             re.I,
         ),
@@ -306,32 +308,63 @@ _FALLBACK = re.compile(r"\b(?:by|before|until|due(?:\s+on)?)\s+(?P<p>[A-Za-z0-9]
 
 @dataclass(frozen=True)
 class DueDate:
-    """A due phrase found in a sentence, and the date it resolves to."""
+    """A due phrase found in a sentence, and the date it resolves to.
+
+    ``due`` is ``None`` for a phrase with no date ("ASAP"), and for one whose date would fall outside
+    the calendar (``date.min``..``date.max``, e.g. "tomorrow" said on 31 December 9999): then
+    ``out_of_range`` is true and the phrase is kept as written.
+    """
 
     due: date | None
     text: str
     start: int
     end: int
+    out_of_range: bool = False
+
+
+class _OutOfRange(ArithmeticError):
+    """The phrase resolves to a day before ``date.min`` or after ``date.max``."""
+
+
+# Every date computed here goes through these: arithmetic past the calendar's ends raises _OutOfRange
+# (turned into "no date, phrase kept" by find_due), never OverflowError or a year-out-of-range ValueError.
+def _plus(d: date, days: int) -> date:
+    try:
+        return d + timedelta(days=days)
+    except OverflowError as e:
+        raise _OutOfRange(f"{d} + {days} days") from e
+
+
+def _date(y: int, m: int, d: int) -> date:
+    """A day known to exist in month ``m`` of year ``y``, if ``y`` is on the calendar."""
+    if not MINYEAR <= y <= MAXYEAR:
+        raise _OutOfRange(f"year {y}")
+    return date(y, m, d)
 
 
 def _friday_of_week(d: date, weeks_ahead: int = 0) -> date:
-    monday = d - timedelta(days=d.weekday())
-    return monday + timedelta(days=4 + 7 * weeks_ahead)
+    monday = _plus(d, -d.weekday())
+    return _plus(monday, 4 + 7 * weeks_ahead)
 
 
 def _last_day(year: int, month: int) -> date:
+    if not MINYEAR <= year <= MAXYEAR:
+        raise _OutOfRange(f"year {year}")
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
 def _add_business_days(d: date, n: int) -> date:
     while n > 0:
-        d += timedelta(days=1)
+        d = _plus(d, 1)
         if d.weekday() < 5:
             n -= 1
     return d
 
 
 def _safe_date(y: int, m: int, d: int) -> date | None:
+    """The date, or ``None`` when month ``m`` of year ``y`` has no day ``d`` (raises off the calendar)."""
+    if not MINYEAR <= y <= MAXYEAR:
+        raise _OutOfRange(f"year {y}")
     try:
         return date(y, m, d)
     except ValueError:
@@ -346,7 +379,7 @@ def _infer_year(today: date, m: int, d: int, y: int | None) -> date | None:
     cand = _safe_date(today.year, m, d)
     if cand is None:
         return None
-    if cand < today - timedelta(days=14):
+    if (today - cand).days > 14:  # more than 14 days past (a difference of dates never overflows)
         return _safe_date(today.year + 1, m, d)
     return cand
 
@@ -354,16 +387,16 @@ def _infer_year(today: date, m: int, d: int, y: int | None) -> date | None:
 def _weekday_date(today: date, wd: str, nxt: bool) -> date:
     """A bare weekday ("Friday": the next one, a week on if said that day) or "next Friday"."""
     if nxt:
-        monday_next = today - timedelta(days=today.weekday()) + timedelta(days=7)
-        return monday_next + timedelta(days=WEEKDAYS[wd.lower()])
+        monday_next = _plus(today, 7 - today.weekday())
+        return _plus(monday_next, WEEKDAYS[wd.lower()])
     delta = (WEEKDAYS[wd.lower()] - today.weekday()) % 7
-    return today + timedelta(days=delta or 7)
+    return _plus(today, delta or 7)
 
 
 def _day_ref(g: dict[str, str | None], today: date) -> date | None:
     rel = (g.get("rel") or "").lower()
     if rel:
-        return today if rel in ("today", "tonight") else today + timedelta(days=1)
+        return today if rel in ("today", "tonight") else _plus(today, 1)
     wd = g.get("wd")
     if not wd:
         return None
@@ -390,9 +423,9 @@ def _slash_date(today: date, a: int, b: int, y: int | None, dayfirst: bool | Non
         dm = _infer_year(today, b, a, y)
         if md is None or dm is None or a == b:
             return md or dm
-        horizon = today + timedelta(days=_NEAR_MONTHS_DAYS)
-        md_far = md > horizon or md < today - timedelta(days=14)
-        dm_near = today - timedelta(days=14) <= dm <= horizon
+        md_ahead, dm_ahead = (md - today).days, (dm - today).days
+        md_far = md_ahead > _NEAR_MONTHS_DAYS or md_ahead < -14
+        dm_near = -14 <= dm_ahead <= _NEAR_MONTHS_DAYS
         return dm if md_far and dm_near else md
     if mon > 12 or mon == 0 or day == 0:
         return None
@@ -419,29 +452,30 @@ def numeric_date_order(text: str) -> bool | None:
 
 
 def _resolve(kind: str, m: re.Match[str], today: date, dayfirst: bool | None = None) -> date | None:
+    """The day a phrase of ``kind`` names; ``None`` when it names none (raises :class:`_OutOfRange`)."""
     g = m.groupdict()
     if kind in ("eod_day", "day_part"):
         return _day_ref(g, today)
     if kind == "wd_week":
         base = _day_ref(g, today)
-        return base + timedelta(days=7) if base is not None else None
+        return _plus(base, 7) if base is not None else None
     if kind == "wd_of_week":
-        monday = today - timedelta(days=today.weekday())
+        monday = _plus(today, -today.weekday())
         if g["nx"].lower() == "next":
-            monday += timedelta(days=7)
-        return monday + timedelta(days=WEEKDAYS[g["wd"].lower()])
+            monday = _plus(monday, 7)
+        return _plus(monday, WEEKDAYS[g["wd"].lower()])
     if kind == "mid":
         if g.get("mon"):
             return _infer_year(today, MONTHS[g["mon"].lower()], 15, int(g["y"]) if g.get("y") else None)
         if g.get("mo"):
             if g["mo"].lower().startswith("next") or today.day > 15:
                 y, mo = _month_after(today)
-                return date(y, mo, 15)
-            return date(today.year, today.month, 15)
-        monday = today - timedelta(days=today.weekday())
+                return _date(y, mo, 15)
+            return _date(today.year, today.month, 15)
+        monday = _plus(today, -today.weekday())
         if (g.get("wk") or "").lower().startswith("next") or today.weekday() > 2:
-            monday += timedelta(days=7)
-        return monday + timedelta(days=2)
+            monday = _plus(monday, 7)
+        return _plus(monday, 2)
     if kind == "end_of_month_name":
         mon = MONTHS[g["mon"].lower()]
         if g.get("y"):
@@ -467,14 +501,14 @@ def _resolve(kind: str, m: re.Match[str], today: date, dayfirst: bool | None = N
         q_end = ((today.month - 1) // 3 + 1) * 3
         return _last_day(today.year, q_end)
     if kind == "eoy":
-        return date(today.year, 12, 31)
+        return _date(today.year, 12, 31)
     if kind == "next_month":
-        y, mo = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
+        y, mo = _month_after(today)
         return _last_day(y, mo)
     if kind == "eom":
         return _last_day(today.year, today.month)
     if kind == "early_next_week":
-        return today - timedelta(days=today.weekday()) + timedelta(days=7)
+        return _plus(today, 7 - today.weekday())
     if kind == "next_week":
         return _friday_of_week(today, 1)
     if kind == "eow":
@@ -484,7 +518,7 @@ def _resolve(kind: str, m: re.Match[str], today: date, dayfirst: bool | None = N
     if kind == "wd":
         return _weekday_date(today, g["wd"], False)
     if kind == "tomorrow":
-        return today + timedelta(days=1)
+        return _plus(today, 1)
     if kind == "today":
         return today
     if kind == "in_n":
@@ -492,14 +526,14 @@ def _resolve(kind: str, m: re.Match[str], today: date, dayfirst: bool | None = N
         n = int(raw) if raw.isdigit() else _NUMWORDS[raw]
         unit = g["unit"].lower()
         if unit.startswith("hour"):
-            return today + timedelta(days=(n + 23) // 24 if n > 8 else 0)
+            return _plus(today, (n + 23) // 24 if n > 8 else 0)
         if unit.startswith("week"):
-            return today + timedelta(weeks=n)
+            return _plus(today, 7 * n)
         if g.get("biz"):
             return _add_business_days(today, n)
-        return today + timedelta(days=n)
+        return _plus(today, n)
     if kind == "in_few":
-        return today + timedelta(days=2 if g["q"].lower() == "couple" else 3)
+        return _plus(today, 2 if g["q"].lower() == "couple" else 3)
     if kind == "the_nth":
         day = int(g["d"])
         cand = _safe_date(today.year, today.month, day)
@@ -520,6 +554,8 @@ _NOT_DEADLINE_PREFIX = re.compile(
     re.I,
 )
 _NEAR_TERM = frozenset({"today", "tomorrow", "in_n", "in_few"})
+_LOOKBACK = 80
+_DEADLINE_HEADS = ("by ", "before ", "due ")
 _COMPOUND = frozenset({"eod_day", "day_part"})
 _RANK = {kind: k for k, (kind, _) in enumerate(_PATTERNS)}
 
@@ -548,9 +584,9 @@ def _candidates(
         elif not any(k in low for k in keys):
             continue
         for m in pat.finditer(sentence, scope_start):
-            before = sentence[: m.start()]
+            at = m.start()  # what comes before the phrase is read only just before it (see _ends_with)
             if kind in _WD_KINDS and m.groupdict().get("wd"):
-                if _PAST_WD.search(before):
+                if _ends_with(_PAST_WD, sentence, at):
                     skipped.append((m.start(), m.end()))
                     continue
                 wd = m.group("wd")
@@ -565,45 +601,82 @@ def _candidates(
                 and not m.group("mon")[0].isupper()
             ):
                 continue
-            if kind == "mdy" and not m.group("y") and not _SLASH_PREFIX.search(before):
+            if kind == "mdy" and not m.group("y") and not _ends_with(_SLASH_PREFIX, sentence, at):
                 continue  # "3/13" alone is ambiguous (a ratio, a score)
             head = m.group(0).lower()
-            if _NOT_DEADLINE_PREFIX.search(before) or head.startswith(("until", "till", "from")):
+            if _ends_with(_NOT_DEADLINE_PREFIX, sentence, at) or head.startswith(("until", "till", "from")):
                 skipped.append((m.start(), m.end()))
                 continue  # a period or a starting point, not a deadline
             if kind == "asap":
                 found = DueDate(None, m.group(0), m.start(), m.end())
                 cls = 3
             else:
-                resolved = _resolve(kind, m, today, dayfirst)
-                if resolved is None:
+                beyond = False
+                try:
+                    resolved = _resolve(kind, m, today, dayfirst)
+                except _OutOfRange:  # a day past the calendar's ends: no date, the phrase stays
+                    resolved, beyond = None, True
+                if resolved is None and not beyond:
                     continue
-                found = DueDate(resolved, m.group(0).strip(), m.start(), m.end())
-                event = _EVENT_PREFIX.search(before, max(scope_start, m.start() - 80))
+                found = DueDate(resolved, m.group(0).strip(), m.start(), m.end(), beyond)
+                event = _EVENT_PREFIX.search(sentence, max(scope_start, at - 80), at)
                 if event is not None and event.start() >= scope_start:
                     found = DueDate(
-                        resolved, sentence[event.start() : m.end()].strip(), event.start(), m.end()
+                        resolved, sentence[event.start() : m.end()].strip(), event.start(), m.end(), beyond
                     )
                     cls = 0
-                elif _DEADLINE_PREFIX.search(before) or head.startswith(("by ", "before ", "due ")):
+                elif _ends_with(_DEADLINE_PREFIX, sentence, at) or head.startswith(_DEADLINE_HEADS):
                     cls = 0
                 elif kind in _NEAR_TERM or (kind in _COMPOUND and m.group("rel")):
                     cls = 1
                 else:
                     cls = 2
             out.append((cls, _base_rank(kind, m, rank), found.start, found))
-    # A phrase inside a longer one ("COB" and "Thursday" in "COB Thursday") is part of it, not a rival.
+    # A phrase inside a longer one ("COB" and "Thursday" in "COB Thursday") is part of it, not a rival;
+    # nothing inside a skipped span counts.
+    inside_skipped = _Covers(skipped)
+    inside_longer = _Covers([(c[3].start, c[3].end) for c in out])
     return [
         c
         for c in out
-        if not any(a <= c[3].start and c[3].end <= b for a, b in skipped)
-        and not any(
-            o[3].start <= c[3].start
-            and c[3].end <= o[3].end
-            and o[3].end - o[3].start > c[3].end - c[3].start
-            for o in out
-        )
+        if not inside_skipped.covers(c[3].start, c[3].end, strictly=False)
+        and not inside_longer.covers(c[3].start, c[3].end, strictly=True)
     ]
+
+
+class _Covers:
+    """Spans, asked whether one of them holds ``[start, end)`` (sorted once, each question O(log n)).
+
+    ``strictly``: the holder must be a longer span (``[start, end)`` itself, or a copy, does not count).
+    A sentence with thousands of date phrases asks once per phrase; comparing every pair is quadratic.
+    """
+
+    def __init__(self, spans: list[tuple[int, int]]) -> None:
+        spans = sorted(spans)
+        self.starts = [a for a, _ in spans]
+        self.reach: list[int] = []  # the farthest end of the spans up to each index
+        for _, b in spans:
+            self.reach.append(max(b, self.reach[-1]) if self.reach else b)
+        self.widest: dict[int, int] = {}  # per start, the farthest end
+        for a, b in spans:
+            self.widest[a] = max(b, self.widest.get(a, b))
+
+    def covers(self, start: int, end: int, *, strictly: bool) -> bool:
+        if strictly:  # a span starting earlier that reaches as far, or one starting here that reaches farther
+            k = bisect_left(self.starts, start)
+            return (k > 0 and self.reach[k - 1] >= end) or self.widest.get(start, end) > end
+        k = bisect_right(self.starts, start)
+        return k > 0 and self.reach[k - 1] >= end
+
+
+def _ends_with(rx: re.Pattern[str], sentence: str, end: int) -> bool:
+    """``rx.search(sentence[:end])`` for a pattern anchored at the end (``$``) that matches a few words
+    and the white space after them: only the last :data:`_LOOKBACK` characters before that white space
+    are read, without copying the text (each of many phrases of a long sentence would read it all)."""
+    j = end
+    while j > 0 and sentence[j - 1].isspace():
+        j -= 1
+    return rx.search(sentence, max(0, j - _LOOKBACK), end) is not None
 
 
 def find_due(
@@ -636,7 +709,7 @@ def _with_prefix(sentence: str, found: DueDate) -> DueDate:
     m = _PREFIX.search(sentence[: found.start])
     if m and not found.text.lower().startswith(("by ", "on ", "before ", "until ", "due ")):
         start = m.start()
-        return DueDate(found.due, sentence[start : found.end].strip(), start, found.end)
+        return DueDate(found.due, sentence[start : found.end].strip(), start, found.end, found.out_of_range)
     return found
 
 
@@ -663,9 +736,12 @@ def _dateparser(phrase: str, base_iso: str) -> date | None:
     except ImportError:  # pragma: no cover - dateparser is a dependency
         return None
     base = datetime.fromisoformat(base_iso)
-    got = dateparser.parse(
-        phrase,
-        languages=["en"],
-        settings={"RELATIVE_BASE": base, "PREFER_DATES_FROM": "future", "STRICT_PARSING": False},
-    )
+    try:
+        got = dateparser.parse(
+            phrase,
+            languages=["en"],
+            settings={"RELATIVE_BASE": base, "PREFER_DATES_FROM": "future", "STRICT_PARSING": False},
+        )
+    except (OverflowError, ValueError):  # relative to a base at the calendar's ends: no date
+        return None
     return got.date() if got else None

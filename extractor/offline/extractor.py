@@ -29,8 +29,10 @@ Pre-filter API for the LLM backend: :meth:`OfflineExtractor.candidates`,
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import ClassVar
 
 from extractor.base import Extractor
@@ -54,16 +56,18 @@ from extractor.offline.cues import (
     triggered,
 )
 from extractor.offline.dates import find_due, numeric_date_order
-from extractor.offline.model import DetectorModel, default_model, rules_digest
+from extractor.offline.model import DetectorModel, Scores, default_model, rules_digest
 from extractor.offline.people import Directory, People
 from extractor.offline.rules import Context, Decision, decide
 from extractor.offline.sentences import split_sentences
 from extractor.offline.units import Unit, units
-from followthrough.types import AlignmentStatus, Evidence, ExtractedItem, Participant, SourceDocument
+from followthrough.types import AlignmentStatus, Evidence, ExtractedItem, Participant, Segment, SourceDocument
 
 # A second act inside one sentence: ", and I'll", "; we will", " and Priya will", ", could you".
+# " and" is tried where a run of white space starts (``(?<!\s)``) and reads it whole: a match never ends
+# inside a run, so nothing is lost, and a long run is not reread from each of its characters.
 _SECOND_ACT = re.compile(
-    r"(?:[,;]\s*(?:and\s+|but\s+|then\s+|plus\s+|also\s+)?|\s+(?:and|but|then|plus)\s+)"
+    r"(?:[,;]\s*(?:and\s+|but\s+|then\s+|plus\s+|also\s+)?|(?<!\s)\s++(?:and|but|then|plus)\s+)"
     r"(?=(?:also\s+|then\s+)?(?:I|we|We|[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?(?:\s+from\s+\w+(?:\s+team)?)?"
     r"|[Oo]ur\s+(?:\w+\s+)?\w+|you)"
     r"(?:'ll|’ll|\s+(?:will|can|could|would|is going to|are going to|am going to|shall|to)\b))"
@@ -75,6 +79,7 @@ _SUBJECT_NAME = re.compile(
     r"|has agreed|agreed|offered|volunteered|can|to)\b"
 )
 _MIN_CLAUSE_WORDS = 3
+_CLAUSE_LOOKBACK = 400
 # A clause cut short and restarted ("Yeah, sure, I'll, uh, I'll send them"): not a clause of its own.
 _STUB = re.compile(
     r"\b(?:i|we|you|they|he|she)(?:'ll|'d|\s+(?:will|can|could|would|should|shall))?(?:\s+you)?[\s,]*$"
@@ -92,29 +97,52 @@ _NEW_TOPIC = re.compile(
 
 
 def clauses(sentence: str) -> list[tuple[int, int]]:
-    """Spans of ``sentence`` holding one act each (the whole sentence when it holds one)."""
+    """Spans of ``sentence`` holding one act each (the whole sentence when it holds one).
+
+    Each cut reads a bounded stretch around it (the last :data:`_CLAUSE_LOOKBACK` characters of the
+    clause before it, the first three words after it), so a long sentence with many cuts is read in
+    linear time; a clause is never that long in prose.
+    """
     cuts = [m for m in _SECOND_ACT.finditer(sentence) if m.start() > 0]
     if not cuts:
         return [(0, len(sentence))]
     spans: list[tuple[int, int]] = []
     start = 0
     for m in cuts:
-        left = fluent(sentence[start : m.start()])
-        right_words = len(sentence[m.end() :].split())
+        left = fluent(sentence[max(start, m.start() - _CLAUSE_LOOKBACK) : m.start()])
         if (
             len(left.split()) >= _MIN_CLAUSE_WORDS
-            and right_words >= _MIN_CLAUSE_WORDS
+            and _has_words(sentence, m.end(), _MIN_CLAUSE_WORDS)
             and not _STUB.search(left)
         ):
             spans.append((start, m.start()))
             start = m.end()
     spans.append((start, len(sentence)))
-    return [(a, b) for a, b in ((a, len(sentence[:b].rstrip(" ,;"))) for a, b in spans) if b > a]
+    out: list[tuple[int, int]] = []
+    for a, b in spans:
+        while b > a and sentence[b - 1] in " ,;":  # the clause without its trailing " ,;"
+            b -= 1
+        if b > a:
+            out.append((a, b))
+    return out
+
+
+def _has_words(text: str, start: int, count: int) -> bool:
+    """``len(text[start:].split()) >= count``, reading only as far as the ``count``-th word."""
+    i, n = start, len(text)
+    for _ in range(count):
+        while i < n and text[i].isspace():
+            i += 1
+        if i >= n:
+            return False
+        while i < n and not text[i].isspace():
+            i += 1
+    return True
 
 
 # Coordinated verb phrases under one subject: ", and send ...", " and then schedule ...".
 _AND_VERB = re.compile(
-    r"(?:,\s*(?:and\s+)?|\s+and\s+)(?:then\s+|also\s+)?(?=" + ACTION_VERB + r"\b)",
+    r"(?:,\s*(?:and\s+)?|(?<!\s)\s++and\s+)(?:then\s+|also\s+)?(?=" + ACTION_VERB + r"\b)",
     re.I,
 )
 
@@ -331,6 +359,44 @@ class OfflineExtractor(Extractor):
         """False when no sentence of ``doc`` could hold a commitment or request (skip the paid model)."""
         return bool(self.candidates(doc))
 
+    def reading(self, doc: SourceDocument) -> Reading:
+        """How the detector reads each sentence of ``doc``: the LLM backend's check of a model's items.
+
+        A sentence reads as a commitment (a request) when the rules decide so, or when the calibrated
+        head's probability reaches its LLM pre-filter floor (the high-recall threshold in the model
+        file: 98% of the training positives reach it), on the whole sentence or on one of its clauses;
+        an action-item line reads as a commitment. Evidence the model quotes from text no sentence holds
+        (a quoted reply, a label) is read on its own.
+        """
+        people = self.world.people(doc)
+        meeting = doc.source == "meeting"
+        spans: list[tuple[int, int, bool, bool]] = []
+        for unit in units(doc, people):
+            commit = request = False
+            parts = [(0, len(unit.text)), *(p for p in clauses(unit.text) if p != (0, len(unit.text)))]
+            for a, b in parts:
+                text = unit.text[a:b]
+                d = decide(
+                    text, self.detector, Context(unit.action_item, False, meeting), self._cues(text, people)
+                )
+                commit = commit or unit.action_item or d.commitment or self._reaches(d.scores, "commitment")
+                request = request or d.request or self._reaches(d.scores, "request")
+            spans.append((unit.start, unit.end, commit, request))
+        return Reading(self, spans)
+
+    def reads_as(self, text: str, kind: str) -> bool:
+        """Whether a sentence of ``text``, read on its own (no document), reads as ``kind``."""
+        for a, b in split_sentences(text):
+            d = decide(text[a:b], self.detector)
+            if (d.commitment if kind == "commitment" else d.request) or self._reaches(d.scores, kind):
+                return True
+        return False
+
+    def _reaches(self, scores: Scores, kind: str) -> bool:
+        if kind == "commitment":
+            return scores.commitment >= self.detector.commitment.prefilter_threshold
+        return scores.request >= self.detector.request.prefilter_threshold
+
     # ------------------------------------------------------------------ direction and items
 
     def _items(self, doc: SourceDocument, unit: Unit, d: Decision, people: People) -> list[ExtractedItem]:
@@ -446,16 +512,16 @@ class OfflineExtractor(Extractor):
         people: People,
     ) -> ExtractedItem:
         # Numeric dates read in one order per message: "24/4" elsewhere makes "2/5" the 2nd of May.
-        dayfirst = numeric_date_order(doc.text) if "/" in unit.text else None
+        dayfirst = _date_order(doc.text) if "/" in unit.text else None
         # Resolved against the message that says it (its author's day), not the thread's newest reply.
-        seg = doc.speaker_at(unit.start)
+        seg = people.segments.at(unit.start)
         said_at = seg.occurred_at if seg is not None and seg.occurred_at is not None else doc.occurred_at
         due = find_due(unit.text, said_at, clause_start(unit.text, action_text), dayfirst=dayfirst)
         due_text = due.text if due else None
         label, email, part = owner
         flags: list[str] = (
-            ["urgent"] if due is not None and due.due is None else []
-        )  # "ASAP": no date, urgent
+            ["urgent"] if due is not None and due.due is None and not due.out_of_range else []
+        )  # "ASAP": no date, urgent (a day past the calendar's end is no date either, and not urgent)
         cp_label: str | None = None
         cp_email: str | None = None
         if kind == "commitment":
@@ -522,23 +588,10 @@ class OfflineExtractor(Extractor):
         at = doc.text.find(s)
         asker = (author.email or author.label()) if author else None
         asker_side = self.world.is_internal(author)
-        for seg in sorted(doc.segments, key=lambda g: g.char_start):
-            if seg.char_start <= at or not (seg.speaker or seg.speaker_email):
-                continue
-            if asker in (seg.speaker_email, seg.speaker):
-                continue
-            label, email, part = people.find(seg.speaker_email or seg.speaker or "")
-            if seg.speaker_email and email is None:
-                email = seg.speaker_email
-            side = (
-                self.world.is_internal(part)
-                if part is not None
-                else self.world.is_internal(Participant(email=email))
-            )
-            if asker_side is False and side is False:
-                continue  # the customer's colleague speaking up does not answer for us
-            return (seg.speaker or label, email, part)
-        return (None, None, None)
+        floor = people.segments.memo.get("floor")
+        if not isinstance(floor, _Floor):
+            floor = people.segments.memo["floor"] = _Floor(self, people)
+        return floor.after(at, asker, asker_side)
 
     def _counterparty(self, doc: SourceDocument, unit: Unit, owner: Participant | None) -> Participant | None:
         """The other side: a named participant of the other side, else one who took part."""
@@ -566,6 +619,85 @@ _YOU_WILL_GET = re.compile(
 )
 
 
+class Reading:
+    """The sentences of one document, each with whether it reads as a commitment and as a request."""
+
+    def __init__(self, extractor: OfflineExtractor, spans: list[tuple[int, int, bool, bool]]) -> None:
+        self.extractor = extractor
+        self.spans = spans  # (start, end, commitment, request), in order, disjoint
+        self._ends = [b for _, b, _, _ in spans]
+
+    def confirms(self, kind: str, start: int, end: int, quote: str) -> bool:
+        """Whether the sentences that ``[start, end)`` overlaps read as ``kind`` (else ``quote`` alone)."""
+        k = bisect_right(self._ends, start)
+        overlapped = False
+        while k < len(self.spans) and self.spans[k][0] < end:
+            overlapped = True
+            if self.spans[k][2 if kind == "commitment" else 3]:
+                return True
+            k += 1
+        return not overlapped and self.extractor.reads_as(quote, kind)
+
+
+Answerer = tuple[str | None, str | None, Participant | None]
+
+
+class _Floor:
+    """Who takes the floor after a question in a meeting, worked out once per document.
+
+    :meth:`after` answers as a scan of the segments from the question on would (the first speaker after
+    it who is not the asker, and not the customer's colleague when the customer asked), in O(log n): a
+    long transcript asks once per question, and a scan each time is quadratic.
+    """
+
+    def __init__(self, ex: OfflineExtractor, people: People) -> None:
+        rows: list[tuple[Segment, Answerer, bool | None]] = []
+        for seg in people.segments.after(-1):
+            if not (seg.speaker or seg.speaker_email):
+                continue
+            label, email, part = people.find(seg.speaker_email or seg.speaker or "")
+            if seg.speaker_email and email is None:
+                email = seg.speaker_email
+            side = (
+                ex.world.is_internal(part)
+                if part is not None
+                else ex.world.is_internal(Participant(email=email))
+            )
+            rows.append((seg, (seg.speaker or label, email, part), side))
+        self.anyone = _Turns(rows)
+        self.not_theirs = _Turns([r for r in rows if r[2] is not False])  # the customer's colleagues left out
+
+    def after(self, at: int, asker: str | None, asker_side: bool | None) -> Answerer:
+        return (self.not_theirs if asker_side is False else self.anyone).after(at, asker)
+
+
+class _Turns:
+    """Turns in order of start; ``after(at, asker)``: the first one starting after ``at`` not by ``asker``."""
+
+    def __init__(self, rows: list[tuple[Segment, Answerer, bool | None]]) -> None:
+        self.starts = [seg.char_start for seg, _, _ in rows]
+        self.who = [(seg.speaker_email, seg.speaker) for seg, _, _ in rows]
+        self.answer = [a for _, a, _ in rows]
+        # past[i][name]: the first turn from i on that ``name`` (its email or its name) did not speak
+        self.past: list[dict[str | None, int]] = [{} for _ in rows]
+        for i in range(len(rows) - 1, -1, -1):
+            for name in self.who[i]:
+                later = self.past[i + 1].get(name) if i + 1 < len(rows) and name in self.who[i + 1] else None
+                self.past[i][name] = later if later is not None else i + 1
+
+    def after(self, at: int, asker: str | None) -> Answerer:
+        k = bisect_right(self.starts, at)
+        if k < len(self.starts) and asker in self.who[k]:
+            k = self.past[k][asker]
+        return self.answer[k] if k < len(self.starts) else (None, None, None)
+
+
+@lru_cache(maxsize=4)
+def _date_order(text: str) -> bool | None:
+    """:func:`numeric_date_order` of a whole document, read once (every dated item of it asks)."""
+    return numeric_date_order(text)
+
+
 def _undertaken(text: str) -> bool:
     """A named person's future said to the reader with a date or toward the reader: an undertaking.
 
@@ -590,4 +722,4 @@ def _team_action(body: str, team: re.Match[str]) -> str:
     return f"{team.group('team').strip()}: {body[team.end() :]}"
 
 
-__all__ = ["Explanation", "OfflineExtractor", "clauses", "Cues"]
+__all__ = ["Explanation", "OfflineExtractor", "Reading", "clauses", "Cues"]

@@ -30,7 +30,9 @@ import re
 from extractor.offline.cues import COMMISSIVE, DIRECTIVE, Cues, analyze, first_word
 
 _URL = re.compile(r"(?:https?://|www\.)\S+|\$LINK", re.I)
-_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b")
+# An address's parts are bounded as real ones are (local part <= 64, domain <= 255): an unbounded
+# ``[\w.+-]+@`` is retried from every boundary of a long "a.a.a..." token, which is quadratic.
+_EMAIL = re.compile(r"\b[\w.+-]{1,64}@[\w-]{1,255}\.[\w.-]{1,255}\b")
 _NUM = re.compile(r"\d+(?:[.,:/-]\d+)*")
 _TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?|[?!]")
 _SUBJECTS = frozenset("i we you they he she it someone anyone everyone this that there".split())

@@ -2,12 +2,62 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
-from followthrough.types import Participant, SourceDocument
+from followthrough.types import Participant, Segment, SourceDocument
 
 # Leading words of names that are not people ("The Data Stack Weekly", "Team Acme").
 _NOT_FIRST_NAMES = frozenset("the a an team dept department support sales info no noreply do not".split())
+
+
+class Segments:
+    """A document's speaker segments, looked up by offset in O(log n).
+
+    ``at(offset)`` is ``doc.speaker_at(offset)``: the first segment, in the document's order, that holds
+    the offset. The segments' ends cut the text into pieces; each piece is given, once, to the first
+    segment that covers it (a "paint once" sweep with a next-unpainted pointer), so a lookup is a
+    bisection, overlapping segments included. ``after(offset)`` yields the segments that start after
+    ``offset`` in order of their start. A long transcript asks both once per sentence: scanning every
+    segment each time is quadratic.
+    """
+
+    def __init__(self, doc: SourceDocument | None = None) -> None:
+        segs = list(doc.segments) if doc is not None else []
+        self.bounds = sorted(
+            {x for g in segs if g.char_start < g.char_end for x in (g.char_start, g.char_end)}
+        )
+        self.owner: list[Segment | None] = [None] * max(0, len(self.bounds) - 1)
+        free = list(range(len(self.bounds)))  # free[j]: the first unpainted piece from j on (path-halved)
+
+        def first_free(j: int) -> int:
+            while free[j] != j:
+                free[j] = free[free[j]]
+                j = free[j]
+            return j
+
+        for g in segs:
+            if g.char_start >= g.char_end:
+                continue  # holds no offset
+            j, stop = bisect_left(self.bounds, g.char_start), bisect_left(self.bounds, g.char_end)
+            j = first_free(j)
+            while j < stop:
+                self.owner[j] = g
+                free[j] = j + 1
+                j = first_free(j + 1)
+        self._by_start = sorted(segs, key=lambda g: g.char_start)
+        self._starts = [g.char_start for g in self._by_start]
+        self.memo: dict[object, Any] = {}  # what the extractor works out once per document
+
+    def at(self, offset: int) -> Segment | None:
+        j = bisect_right(self.bounds, offset) - 1
+        return self.owner[j] if 0 <= j < len(self.owner) else None
+
+    def after(self, offset: int) -> Iterator[Segment]:
+        """Segments with ``char_start > offset``, by start (ties in the document's order)."""
+        yield from self._by_start[bisect_right(self._starts, offset) :]
 
 
 @dataclass
@@ -19,6 +69,7 @@ class People:
     directory: dict[str, str]
     dir_first: dict[str, str]
     ours_present: bool = False  # someone of our side is known to take part
+    segments: Segments = field(default_factory=Segments)
 
     def find(self, name: str) -> tuple[str, str | None, Participant | None]:
         """(label, email, participant) for a name as written ("Marco", "@marco", "Marco Rossi")."""
@@ -87,7 +138,7 @@ class Directory:
                     by_name.setdefault(first, p)
             if p.handle:
                 by_name.setdefault(p.handle.lower().lstrip("@"), p)
-        people = People(by_email, by_name, self.names, self.first_names)
+        people = People(by_email, by_name, self.names, self.first_names, segments=Segments(doc))
         speakers = {g.speaker for g in doc.segments if g.speaker}
         people.ours_present = any(self.is_internal(p) is True for p in doc.participants) or any(
             self.is_internal(Participant(email=people.find(name)[1])) is True for name in speakers
@@ -96,7 +147,7 @@ class Directory:
 
 
 def author_at(doc: SourceDocument, people: People, start: int) -> tuple[Participant | None, str | None]:
-    seg = doc.speaker_at(start) if doc.segments else None
+    seg = people.segments.at(start) if doc.segments else None
     if seg is not None and (seg.speaker or seg.speaker_email):
         p = people.by_email.get(seg.speaker_email.lower()) if seg.speaker_email else None
         if p is None and seg.speaker:

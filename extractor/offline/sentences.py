@@ -32,7 +32,9 @@ _ABBREV = frozenset(
 )
 
 # Candidate boundary: terminal punctuation (optionally closed by quotes/brackets) then space.
-_BOUNDARY = re.compile(r"([.!?。！？…]+)([\"'”’)\]]*)(\s+|(?<=[。！？])(?=\S))")
+# Never tried inside a run after an ASCII mark (``(?<![.!?…])``): a match never ends right after one, so
+# the run's first mark was already tried, and with the same outcome; without it, "?????...x" is quadratic.
+_BOUNDARY = re.compile(r"(?<![.!?…])([.!?。！？…]+)([\"'”’)\]]*)(\s+|(?<=[。！？])(?=\S))")
 
 
 def _line_spans(text: str) -> list[tuple[int, int]]:
@@ -45,7 +47,9 @@ def _line_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-_ENDS_WITH_LINK = re.compile(r"(?:https?://|www\.|@)\S+$")
+# The last token holds a link or an address. Tried only where a token starts, so each token is read once
+# (``(?:https?://|www\.|@)\S+$`` alone rescans a long token from each of its "@").
+_ENDS_WITH_LINK = re.compile(r"(?<!\S)(?=\S*?(?:https?://|www\.|@)\S)\S+$")
 
 
 def _is_wrapped(line: str, nxt: str) -> bool:

@@ -12,6 +12,7 @@ is split on its own so a sentence never spans two speakers.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -21,16 +22,22 @@ from extractor.offline.people import People, author_at
 from extractor.offline.sentences import split_sentences
 from followthrough.types import Participant, SourceDocument
 
+# Every pattern here is linear: whitespace and marker runs next to each other are possessive (``*+``),
+# so a long run is read once, not once per way of splitting it.
 _AI_HEADING = re.compile(
-    r"^\s*(?:#{1,6}\s*)?\**\s*(?:action\s+items?|next\s+steps?|follow[- ]?ups?|to-?dos?|tasks"
-    r"|owners?)(?:\s+(?:on|for|from)\s+(?:our|your|their|the|each)\s+(?:side|end|team|part)s?)?\s*\**\s*:?\s*$",
+    r"^\s*+(?:#{1,6}\s*+)?\**+\s*+(?:action\s+items?|next\s+steps?|follow[- ]?ups?|to-?dos?|tasks"
+    r"|owners?)(?:\s+(?:on|for|from)\s+(?:our|your|their|the|each)\s+(?:side|end|team|part)s?)?"
+    r"\s*+\**+\s*+:?\s*+$",
     re.I,
 )
 _HEADING_LINE = re.compile(r"^\s*(?:#{1,6}\s+\S|[A-Z][\w /&-]{0,40}:\s*$)")
-_URL = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.-]+")
+# An address's parts are bounded as real ones are (local part <= 64, domain <= 255): an unbounded
+# ``[\w.+-]+@`` is retried from every character of a long token, which is quadratic.
+_URL = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]{1,64}@[\w-]{1,255}\.[\w.-]{1,255}")
 _SPACE = re.compile(r"\s+")
 _NOT_LETTER = re.compile(r"[\W\d_]+")
-_TICKED = re.compile(r"\[[xX✓✔]\]")
+_TICKED = re.compile(r"\[[xX✓✔]\]")  # three characters: two ticks never overlap
+_NEWLINE = re.compile(r"\n")
 _WORD = re.compile(r"[^\W\d_]{2}")
 _LABEL_ONLY = re.compile(r"^\W*[\w .'’-]{1,40}:\s*$|^\W*$")
 
@@ -90,8 +97,13 @@ def units(doc: SourceDocument, people: People) -> Iterator[Unit]:
         bullet = BULLET_LINE.match(line)
         if AI_INLINE.match(line) or (bullet and ASSIGNED.match(line[bullet.end() :])):
             ai_lines.append((a, b))  # "Action item: ...", or a bullet that assigns: "- Priya to set up ..."
+    # Lines are disjoint and in order: which one holds an offset is a bisection, not a scan of them all.
+    skip_starts = [x for x, _ in skip_lines]
+    ai_starts = [x for x, _ in ai_lines]
+    newlines = [m.start() for m in _NEWLINE.finditer(text)]
+    ticks = [m.start() for m in _TICKED.finditer(text)]
     for a, b in _spans(doc):
-        if any(x <= a < y for x, y in skip_lines):
+        if _within(skip_lines, skip_starts, a):
             continue
         sent = text[a:b]
         if _LABEL_ONLY.match(sent) or not _WORD.search(sent):
@@ -102,10 +114,20 @@ def units(doc: SourceDocument, people: People) -> Iterator[Unit]:
         if lead and lead.end() < len(sent):
             a += lead.end()  # the evidence starts at the words, not at the bullet
             sent = text[a:b]
-        ticked = bool(_TICKED.search(text[text.rfind("\n", 0, a) + 1 : a] + sent[:4]))
-        is_ai = any(x <= a < y for x, y in ai_lines)
+        # A tick between the start of the line and the sentence's first four characters.
+        k = bisect_left(newlines, a)
+        line_start = newlines[k - 1] + 1 if k else 0
+        t = bisect_left(ticks, line_start)
+        ticked = t < len(ticks) and ticks[t] + 3 <= min(b, a + 4)
+        is_ai = _within(ai_lines, ai_starts, a)
         author, speaker = author_at(doc, people, a)
         yield Unit(a, b, sent, author, speaker, is_ai, ticked)
+
+
+def _within(lines: list[tuple[int, int]], starts: list[int], offset: int) -> bool:
+    """Whether one of ``lines`` (disjoint, in order; ``starts`` their starts) holds ``offset``."""
+    k = bisect_right(starts, offset) - 1
+    return k >= 0 and offset < lines[k][1]
 
 
 def _spans(doc: SourceDocument) -> list[tuple[int, int]]:

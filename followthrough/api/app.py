@@ -4,13 +4,21 @@ The store is opened (and migrated) and the extractor built once, when the app
 starts (its lifespan), not per request. ``as_of`` pins "today" for
 deterministic answers (tests, demos); otherwise each request uses today (UTC).
 
-Two ASGI middlewares run before any route: :class:`~followthrough.api.auth.BearerAuth`
-(outermost: 401/403 for ``/v1`` before the body or query is looked at), then
-:class:`~followthrough.api.limits.BodyLimit` (413 for a body over the limit).
+Three ASGI middlewares run before any route: :class:`~followthrough.api.problems.CatchAll`
+(outermost: an exception nobody answered is a problem, never a traceback),
+:class:`~followthrough.api.auth.BearerAuth` (401/403 for ``/v1`` before the body
+or query is looked at), then :class:`~followthrough.api.limits.BodyLimit` (413
+for a body over the limit). The access log never shows a credential sent in a
+query string (:mod:`followthrough.api.access_log`).
+
+``POST /v1/documents`` extracts on a pool of its own, within a time budget
+(:class:`~followthrough.api.extraction.ExtractionQueue`); on shutdown, queued
+extractions are dropped and running ones given up to that budget to be stored.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
@@ -21,8 +29,9 @@ from fastapi.openapi.utils import get_openapi
 
 from extractor.base import Extractor
 from followthrough import __version__
-from followthrough.api import problems
+from followthrough.api import access_log, problems
 from followthrough.api.auth import BearerAuth
+from followthrough.api.extraction import ExtractionQueue, extract_timeout
 from followthrough.api.limits import BodyLimit, max_body_bytes
 from followthrough.api.routes import commitments, deals, documents, health
 from followthrough.api.state import ApiState
@@ -43,6 +52,10 @@ over the server's limit (10 MiB unless configured) is refused with 413.
 """
 
 
+API_LOCK_WAIT_S = 10.0
+"""How long a request's write waits for another process holding a SQLite database."""
+
+
 def create_app(
     database_url: str,
     *,
@@ -50,21 +63,28 @@ def create_app(
     settings: Settings | None = None,
     extractor: Extractor | None = None,
     max_body: int | None = None,
+    extract_timeout_s: float | None = None,
 ) -> FastAPI:
     """The API over the store at ``database_url``.
 
     ``settings`` chooses the extraction backend and company domains (default:
     resolved from the environment, see :mod:`followthrough.config`);
     ``extractor`` replaces the configured backend (tests hand in a fake);
-    ``max_body`` caps request bodies in bytes (default: see :mod:`followthrough.api.limits`).
+    ``max_body`` caps request bodies in bytes (default: see :mod:`followthrough.api.limits`);
+    ``extract_timeout_s`` is how long a request waits for its extraction (default:
+    ``FOLLOWTHROUGH_EXTRACT_TIMEOUT``, else 120 s; see :mod:`followthrough.api.extraction`).
     """
     settings = settings or Settings.resolve(database=database_url)
     body_limit = max_body_bytes(max_body)
+    budget = extract_timeout(extract_timeout_s)
+    access_log.install()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = Store(database_url)
+        store.lock_wait = API_LOCK_WAIT_S  # then 503 with Retry-After: a client retries, it does not hang
         backend = extractor
+        queue = ExtractionQueue(budget)
         try:
             domains = settings.company_domains or store.company_domains_from_crm()
             if backend is None:
@@ -75,9 +95,11 @@ def create_app(
                 extractor=backend,
                 domains=domains,
                 fixed_as_of=as_of,
+                extractions=queue,
             )
             yield
         finally:
+            await asyncio.to_thread(queue.close, budget)
             if backend is not None and extractor is None:
                 backend.close()
             store.close()
@@ -91,7 +113,8 @@ def create_app(
     )
     problems.install(app)
     app.add_middleware(BodyLimit, limit=body_limit)
-    app.add_middleware(BearerAuth)  # added last, so it runs first
+    app.add_middleware(BearerAuth)
+    app.add_middleware(problems.CatchAll)  # added last, so it runs first
     app.include_router(health.router)
     app.include_router(commitments.router)
     app.include_router(deals.router)

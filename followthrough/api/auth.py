@@ -23,7 +23,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from followthrough.api.problems import ApiError, log, problem_response
+from followthrough.api.problems import ApiError, database_problem, problem_response
 from followthrough.api.state import ApiState, api_state
 from followthrough.errors import StoreError
 from store.tokens import Principal, Tokens
@@ -108,9 +108,8 @@ class BearerAuth:
             )
         except ApiError as e:
             response = problem_response(e.status, e.detail, headers=e.headers)
-        except StoreError as e:
-            log.error("store error checking the token on %s %s: %s", request.method, scope["path"], e)
-            response = problem_response(503, f"the database could not answer: {e}")
+        except StoreError as e:  # the reason is logged (redacted), never answered
+            response = database_problem(scope, e)
         else:
             scope.setdefault("state", {})["principal"] = principal
             await self.app(scope, receive, send)

@@ -10,17 +10,31 @@ per bad field). Mapping:
 request validation (FastAPI/pydantic)   422
 :class:`store.NotFound`                 404
 :class:`store.InvalidCursor`            422
-other :class:`StoreError`               503 (the database refused or is down)
+:class:`store.admission.Unstorable`     422 (a value the database cannot hold)
+the database unreachable, locked, down  503 with ``Retry-After``
+any other database or driver error      500
 :class:`ExtractionError`                502
 Starlette HTTP errors (404 route, 405)  their status
-anything else                           500, logged without request headers
+anything else                           500
 ======================================  ======
+
+A database error (a :class:`StoreError`, a SQLAlchemy error or a driver's
+own) answers a fixed detail, never the database's words: those can quote SQL,
+parameters or the server's address. What went wrong is logged instead, with
+the method and path (never the headers or the query string) and passed
+through :func:`~followthrough.redaction.redact`. So is an unexpected
+exception: its traceback goes to the log, redacted, and never into a body
+(:class:`CatchAll`). An :class:`ExtractionError` does say why (the backend's
+reason helps whoever sent the document), redacted too: an upstream error
+can echo a key or an ``Authorization`` header.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import sqlite3
+import traceback
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -29,10 +43,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from followthrough.errors import ExtractionError, StoreError
+from followthrough.redaction import redact
 from store import InvalidCursor, NotFound
+from store.admission import Unstorable
 
 log = logging.getLogger("followthrough.api")
 
@@ -145,22 +163,157 @@ async def _bad_cursor(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _store(request: Request, exc: Exception) -> JSONResponse:
-    log.error("store error on %s %s: %s", request.method, request.url.path, exc)
-    return problem_response(503, f"the database could not answer: {exc}")
+DATABASE_UNAVAILABLE = "the database is unavailable, retry later"
+DATABASE_ERROR = "database error; the server log has the details"
+INTERNAL_ERROR = "internal server error; the server log has the details"
+RETRY_DATABASE_S = 5
+"""``Retry-After`` (seconds) on a 503 for an unavailable database."""
+
+_UNAVAILABLE_NAMES = frozenset({"OperationalError", "InterfaceError", "DisconnectionError", "TimeoutError"})
+"""Error classes (SQLAlchemy's and DB-API drivers') that mean the database is down, busy or unreachable."""
 
 
-async def _extraction(request: Request, exc: Exception) -> JSONResponse:
-    return problem_response(
-        502,
-        f"extraction failed: {exc}. The document is stored; `followthrough extract` retries it.",
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the exceptions it was raised from (``__cause__``/``__context__``), nearest first."""
+    out: list[BaseException] = []
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen and len(out) < 20:
+        seen.add(id(cur))
+        out.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    return out
+
+
+def _is_driver_error(exc: BaseException) -> bool:
+    """A DB-API driver's own error (sqlite3, psycopg) that SQLAlchemy did not wrap."""
+    return isinstance(exc, sqlite3.Error) or type(exc).__module__.split(".")[0] in ("psycopg", "psycopg2")
+
+
+def is_database_error(exc: BaseException) -> bool:
+    """True for a :class:`StoreError` (not NotFound/InvalidCursor), a SQLAlchemy error or a driver error."""
+    if isinstance(exc, NotFound | InvalidCursor):
+        return False
+    return isinstance(exc, StoreError | sa_exc.SQLAlchemyError) or _is_driver_error(exc)
+
+
+def _unavailable(exc: BaseException) -> bool:
+    """The database is down, locked or unreachable (worth a retry), as opposed to refusing a statement
+    or a value (a bug or a value no check caught: retrying will not help)."""
+    for e in _chain(exc):
+        if isinstance(e, sa_exc.SQLAlchemyError | sqlite3.Error) or _is_driver_error(e):
+            if isinstance(e, sa_exc.DBAPIError) and e.orig is not None:
+                e = e.orig
+            return any(c.__name__ in _UNAVAILABLE_NAMES for c in type(e).__mro__)
+        if isinstance(e, ArithmeticError | ValueError | TypeError):  # a value the driver could not bind
+            return False
+    return True  # a StoreError of our own (connection refused, locked too long, ...): the database's state
+
+
+def _where(scope_or_request: Request | Scope) -> str:
+    if isinstance(scope_or_request, Request):
+        return f"{scope_or_request.method} {scope_or_request.url.path}"
+    return f"{scope_or_request.get('method', '?')} {scope_or_request.get('path', '?')}"
+
+
+def _reason(exc: BaseException) -> str:
+    """Every message in ``exc``'s chain on one line, redacted: for the log only."""
+    parts = [f"{type(e).__name__}: {' '.join(str(e).split())}"[:2000] for e in _chain(exc)]
+    return redact(" <- ".join(parts))
+
+
+def _unstorable_detail(exc: BaseException) -> str | None:
+    """What a 422 says about a value the database cannot hold: our own check's words, never a driver's."""
+    for e in _chain(exc):
+        if isinstance(e, Unstorable):
+            own = e.__cause__ is None or not (
+                isinstance(e.__cause__, sa_exc.SQLAlchemyError) or _is_driver_error(e.__cause__)
+            )
+            reason = str(e) if own else "a value in it is outside what the database can hold"
+            return f"the document cannot be stored: {redact(reason)}"
+    return None
+
+
+def database_problem(where: Request | Scope, exc: BaseException) -> JSONResponse:
+    """The answer to a database error: 422 for a value the database cannot hold (the client's to fix),
+    503 (retry later) or 500, with a fixed detail; the reason is logged."""
+    unstorable = _unstorable_detail(exc)
+    if unstorable is not None:
+        log.warning("unstorable value on %s: %s", _where(where), _reason(exc))
+        return problem_response(422, unstorable)
+    if _unavailable(exc):
+        log.error("database unavailable on %s: %s", _where(where), _reason(exc))
+        return problem_response(503, DATABASE_UNAVAILABLE, headers={"Retry-After": str(RETRY_DATABASE_S)})
+    log.error("database error on %s: %s", _where(where), _reason(exc))
+    return problem_response(500, DATABASE_ERROR)
+
+
+def internal_problem(where: Request | Scope, exc: BaseException) -> JSONResponse:
+    """The answer to an exception nobody expected: 500, its traceback (redacted) in the log only."""
+    if is_database_error(exc):
+        return database_problem(where, exc)
+    # Logged with the method and path only: never the headers (they carry the token) nor the query.
+    tb = redact("".join(traceback.format_exception(exc)))
+    log.error("internal error on %s: %s", _where(where), tb)
+    return problem_response(500, INTERNAL_ERROR)
+
+
+def extraction_detail(exc: BaseException) -> str:
+    """What a 502 says: the backend's reason, on one line, capped, with every credential masked."""
+    reason = redact(" ".join(str(exc).split()))
+    if len(reason) > 500:
+        reason = reason[:500] + "..."
+    return (
+        f"extraction failed: {reason or type(exc).__name__}. "
+        "The document is stored; `followthrough extract` retries it."
     )
 
 
+async def _store(request: Request, exc: Exception) -> JSONResponse:
+    return database_problem(request, exc)
+
+
+async def _extraction(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("extraction failed on %s: %s", _where(request), _reason(exc))
+    return problem_response(502, extraction_detail(exc))
+
+
 async def _internal(request: Request, exc: Exception) -> JSONResponse:
-    # Logged with the path only: never the headers (they carry the token).
-    log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem_response(500, "internal server error; the server log has the details")
+    return internal_problem(request, exc)
+
+
+class CatchAll:
+    """ASGI middleware: an exception that no handler answered is a problem, never a traceback.
+
+    Starlette's last-resort handler answers 500 but then re-raises, so the
+    server logs the raw traceback as well; this middleware (inside it) answers
+    and logs once, redacted (:func:`internal_problem`). A database error that
+    escaped the routes' handlers (raised in a middleware, or a driver error
+    SQLAlchemy did not wrap) gets the database answer (503 or 500).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched_send)
+        except Exception as exc:
+            if started:  # too late to answer: the server closes the connection
+                log.error("error after the response started on %s: %s", _where(scope), _reason(exc))
+                raise
+            await internal_problem(scope, exc)(scope, receive, send)
 
 
 def install(app: FastAPI) -> None:
@@ -172,6 +325,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(InvalidCursor, _bad_cursor)
     app.add_exception_handler(StoreError, _store)
+    app.add_exception_handler(sa_exc.SQLAlchemyError, _store)
+    app.add_exception_handler(sqlite3.Error, _store)
     app.add_exception_handler(ExtractionError, _extraction)
     app.add_exception_handler(Exception, _internal)
 
@@ -183,8 +338,9 @@ _DESCRIPTIONS = {
     404: "No such commitment or deal.",
     413: "The request body is larger than the server's limit.",
     422: "The request is invalid; `errors` lists each bad field.",
-    502: "The extraction backend failed.",
-    503: "The database is unavailable.",
+    502: "The extraction backend failed (an error, or an answer that is not a chat completion).",
+    503: "The database is unavailable, or (POST /v1/documents) the extraction did not finish within the "
+    "server's time budget or the server is busy extracting: retry after `Retry-After` seconds.",
 }
 
 

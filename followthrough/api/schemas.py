@@ -63,6 +63,11 @@ Text = Annotated[str, AfterValidator(_storable)]
 
 CrmId = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_storable)]
 
+Status = Literal["open", "review", "done", "dismissed", "snoozed", "waiting"]
+"""A commitment's status. ``review``: found by the LLM but not confirmed by the offline detector, or
+with evidence that reads as an instruction to the model; it waits for a person to set it ``open``
+(confirm) or ``dismissed`` (reject), and is in no list of open items until then."""
+
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
@@ -77,9 +82,10 @@ class CommitmentPatch(_In):
     ``until`` goes with ``status: snoozed`` only (the day it comes back; after
     today). ``deal`` is a deal's CRM id; ``null`` unlinks the commitment for
     good (automatic linking leaves it alone). ``note`` is kept in the history.
+    An item in ``review`` is confirmed with ``open`` and rejected with ``dismissed``.
     """
 
-    status: Literal["open", "done", "dismissed", "snoozed", "waiting"] | None = None
+    status: Status | None = None
     until: IsoDate | None = None
     deal: CrmId | None = None
     note: Annotated[Text, Field(max_length=2000)] | None = None

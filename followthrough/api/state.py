@@ -1,4 +1,4 @@
-"""What the running app holds: the store, the tokens, the extractor, the clock."""
+"""What the running app holds: the store, the tokens, the extractor and its queue, the clock."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from fastapi import Request
 
 from extractor.base import Extractor
+from followthrough.api.extraction import DEFAULT_EXTRACT_TIMEOUT_S, ExtractionQueue
 from store import Store
 from store.tokens import Tokens
 
@@ -21,6 +22,9 @@ class ApiState:
     domains: set[str]
     fixed_as_of: date | None = None
     extraction_lock: threading.Lock = field(default_factory=threading.Lock)
+    """One extraction at a time: the extractor and the recording of its items are not run concurrently."""
+    extractions: ExtractionQueue = field(default_factory=lambda: ExtractionQueue(DEFAULT_EXTRACT_TIMEOUT_S))
+    """Where ``POST /v1/documents`` runs its work: off the event loop, within a time budget."""
 
     def as_of(self) -> date:
         """Today (UTC), or the date the app was started with."""

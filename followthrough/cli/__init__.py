@@ -1,12 +1,24 @@
 """The ``followthrough`` command line (Typer): one module per command group.
 
+Exit codes scripts can rely on:
+
+====  ==============================================================
+0     done, nothing failed
+1     an error stopped the command, or no input could be read
+2     usage error (unknown option, bad value)
+3     partial: some inputs, records or documents failed (each one line on stderr)
+70    an internal error (a bug): one line; ``FOLLOWTHROUGH_DEBUG=1`` shows the traceback
+130   interrupted (Ctrl-C)
+====  ==============================================================
+
 Known errors (:class:`followthrough.errors.FollowthroughError`) print as one
-line on stderr and exit 1; usage errors exit 2. Anything else is a bug and
-keeps its traceback.
+line on stderr. Every message is passed through
+:func:`followthrough.redaction.redact`, so no credential reaches the terminal.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
@@ -16,6 +28,7 @@ from followthrough import __version__
 from followthrough.cli import commitments, deals, evaluate, explain, export, run, runs, serve, tokens
 from followthrough.cli.state import State
 from followthrough.errors import FollowthroughError
+from followthrough.redaction import redact
 
 app = typer.Typer(
     name="followthrough",
@@ -75,13 +88,27 @@ serve.register(app)
 app.add_typer(tokens.app, name="tokens")
 
 
+EXIT_INTERNAL = 70
+"""``EX_SOFTWARE`` (sysexits.h): a bug, not a problem with the input."""
+
+
 def main() -> None:
-    """Console entry point: known errors become one line and exit code 1."""
+    """Console entry point: known errors become one line and exit code 1 (see the module docstring)."""
     try:
         app()
     except FollowthroughError as e:
-        typer.echo(f"error: {e}", err=True)
+        typer.echo(f"error: {redact(str(e))}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    except Exception as e:  # noqa: BLE001 - the last line of defence: one line, never a traceback
+        if os.environ.get("FOLLOWTHROUGH_DEBUG"):
+            raise
+        message = (str(e).strip().splitlines() or [""])[0][:300]
+        typer.echo(
+            f"error: internal error ({type(e).__name__}: {redact(message)}); "
+            "run again with FOLLOWTHROUGH_DEBUG=1 for the traceback and report it",
+            err=True,
+        )
+        sys.exit(EXIT_INTERNAL)

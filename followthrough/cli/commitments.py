@@ -18,8 +18,8 @@ from store.views import CommitmentFilter, CommitmentView
 app = typer.Typer(help="List, inspect and update commitments and requests.", no_args_is_help=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-IdArg = Annotated[int, typer.Argument(help="Commitment id (see `commitments list`).")]
-STATUSES = ("open", "done", "dismissed", "snoozed", "waiting", "all")
+IdArg = Annotated[int, typer.Argument(min=1, max=2**63 - 1, help="Commitment id (see `commitments list`).")]
+STATUSES = ("open", "review", "done", "dismissed", "snoozed", "waiting", "all")
 
 
 def _date(value: str | None, flag: str) -> date | None:
@@ -42,7 +42,7 @@ def list_cmd(
     source: Annotated[str | None, typer.Option(help="email | slack | meeting")] = None,
     type_: Annotated[str | None, typer.Option("--type", help="commitment | request")] = None,
     due_before: Annotated[str | None, typer.Option("--due-before", help="YYYY-MM-DD")] = None,
-    limit: Annotated[int, typer.Option(min=1, help="At most this many rows.")] = 200,
+    limit: Annotated[int, typer.Option(min=1, max=100_000, help="At most this many rows.")] = 200,
     as_json: JsonOpt = False,
 ) -> None:
     """Open commitments (or other statuses), ranked by what is at stake."""
@@ -166,7 +166,7 @@ def dismiss_cmd(ctx: typer.Context, cid: IdArg, note: NoteOpt = None, as_json: J
 
 @app.command("reopen")
 def reopen_cmd(ctx: typer.Context, cid: IdArg, note: NoteOpt = None, as_json: JsonOpt = False) -> None:
-    """Open a commitment again."""
+    """Open a commitment again, or confirm one waiting for review (status review)."""
     _set(ctx, cid, "open", None, note, as_json)
 
 

@@ -1,4 +1,9 @@
-"""``export --format jsonl|csv``: every commitment, one per line or row."""
+"""``export --format jsonl|csv``: every commitment, one per line or row.
+
+A CSV cell is text from email, Slack and meetings: a cell that starts with ``=``, ``+``, ``-``,
+``@``, a tab or a carriage return would be read as a formula by a spreadsheet (CSV injection), so
+:func:`csv_cell` prefixes it with a single quote, as OWASP recommends. JSON Lines are data, left as is.
+"""
 
 from __future__ import annotations
 
@@ -37,6 +42,20 @@ FIELDS = [
 ]
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet reads as the start of a formula (or that hides one from the eye)."""
+
+
+def csv_cell(value: object) -> object:
+    """``value`` as a CSV cell that no spreadsheet evaluates: text starting with a formula character
+    gets a leading ``'``; ``None`` is the empty cell; numbers are left as numbers."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 class Format(StrEnum):
     jsonl = "jsonl"
     csv = "csv"
@@ -48,7 +67,7 @@ def _write(rows: object, fmt: Format, out: TextIO) -> int:
         writer = csv.DictWriter(out, fieldnames=FIELDS, extrasaction="ignore")
         writer.writeheader()
         for row in rows:  # type: ignore[attr-defined]
-            writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in FIELDS})
+            writer.writerow({k: csv_cell(row.get(k)) for k in FIELDS})
             n += 1
     else:
         for row in rows:  # type: ignore[attr-defined]

@@ -183,6 +183,10 @@ def render_run(out: Console, rep: RunReport) -> None:
         parts.append(f"{rep.items} items")
     if rep.ungrounded:
         parts.append(f"{rep.ungrounded} ungrounded (not stored as open)")
+    if rep.unconfirmed or rep.instruction_like:
+        n = rep.instruction_like
+        injected = f", {n} read as instructions to the model" if n else ""
+        parts.append(f"{rep.unconfirmed} held for review (`commitments list --status review`){injected}")
     if rep.llm_calls or rep.prompt_tokens:
         parts.append(
             f"{rep.llm_calls} LLM calls, {rep.prompt_tokens} prompt"

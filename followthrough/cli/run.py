@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
@@ -24,7 +25,9 @@ from followthrough import pipeline
 from followthrough.backends import LlmOptions, build_extractor
 from followthrough.cli import report as report_view
 from followthrough.cli.state import State, state
+from followthrough.errors import InputError
 from followthrough.pipeline import RunReport
+from followthrough.redaction import redact
 from store import Store
 
 PathsArg = Annotated[
@@ -60,6 +63,13 @@ ConcurrencyOpt = Annotated[
 ]
 RpmOpt = Annotated[int | None, typer.Option("--rpm", min=1, help="Requests per minute limit (LLM).")]
 TpmOpt = Annotated[int | None, typer.Option("--tpm", min=1, help="Tokens per minute limit (LLM).")]
+FollowOpt = Annotated[
+    bool,
+    typer.Option(
+        "--follow-symlinks",
+        help="Read files that symbolic links inside a folder point to outside it (default: skip them).",
+    ),
+]
 PrefilterOpt = Annotated[
     bool,
     typer.Option("--prefilter/--no-prefilter", help="Skip text the offline detector finds nothing in (LLM)."),
@@ -110,27 +120,47 @@ _SKIPPED_LISTED = 5
 
 def _print_problems(st: State, rep: RunReport) -> None:
     for e in rep.errors:
-        st.err.print(f"[red]error[/red]: {escape(str(e))}", highlight=False)
+        st.err.print(f"[red]error[/red]: {escape(redact(str(e)))}", highlight=False)
     if len(rep.skipped) <= _SKIPPED_LISTED:
         for e in rep.skipped:
             st.err.print(f"[yellow]skipped[/yellow]: {escape(str(e))}", highlight=False)
     else:
-        kinds = Counter(Path(e.path).suffix or "(no suffix)" for e in rep.skipped)
-        summary = ", ".join(f"{n} {suffix}" for suffix, n in kinds.most_common())
-        st.err.print(
-            f"[yellow]skipped[/yellow] {len(rep.skipped)} files of unsupported types ({summary}), "
-            f"e.g. {escape(rep.skipped[0].path)}; --json lists them all",
-            highlight=False,
-        )
+        by_reason: dict[str, list[InputError]] = {}
+        for e in rep.skipped:
+            by_reason.setdefault(_reason_kind(e.problem), []).append(e)
+        for reason, group in sorted(by_reason.items(), key=lambda kv: -len(kv[1])):
+            if len(group) == 1:
+                st.err.print(f"[yellow]skipped[/yellow]: {escape(redact(str(group[0])))}", highlight=False)
+                continue
+            kinds = Counter(Path(e.path).suffix or "(no suffix)" for e in group)
+            summary = ", ".join(f"{n} {suffix}" for suffix, n in kinds.most_common(6))
+            st.err.print(
+                f"[yellow]skipped[/yellow] {len(group)} files: {escape(reason)} ({summary}), "
+                f"e.g. {escape(group[0].path)}; --json lists them all",
+                highlight=False,
+            )
     for e in rep.notes:
         st.err.print(f"[cyan]note[/cyan]: {escape(str(e))}", highlight=False)
     for f in rep.failed:
-        st.err.print(f"[red]extraction failed[/red]: {escape(f)}", highlight=False)
+        st.err.print(f"[red]extraction failed[/red]: {escape(redact(f))}", highlight=False)
+
+
+EXIT_OK = 0
+EXIT_NOTHING_READ = 1
+EXIT_PARTIAL = 3
+
+
+def _reason_kind(problem: str) -> str:
+    """A skip reason without the parts that name one file: "unsupported file type (.png)" → its kind."""
+    return re.sub(r"\s*\([^)]*\)|:.*$", "", problem).strip() or problem
 
 
 def _exit_code(rep: RunReport) -> int:
-    """0 when something was processed; 1 when inputs were given but nothing could be read."""
-    return 0 if rep.processed_anything else 1
+    """``0`` all read, stored and extracted; ``3`` partial (some input, record or document failed:
+    the count is printed); ``1`` inputs were given but nothing could be read."""
+    if not rep.processed_anything:
+        return EXIT_NOTHING_READ
+    return EXIT_PARTIAL if rep.problems else EXIT_OK
 
 
 def _extract(
@@ -161,9 +191,13 @@ def _batch(
     extract: tuple[str | None, str | None, LlmOptions] | None = None,
     attention: bool = False,
     undated: datetime | None = None,
+    follow_symlinks: bool = False,
 ) -> None:
     """The shared shape of run/ingest/extract: work under a progress bar, then one report."""
     store = st.open_store()
+    store.on_busy = lambda message: st.err.print(
+        f"[yellow]waiting[/yellow]: {escape(message)}", highlight=False
+    )
     rep = RunReport()
     ctxm, bar = _progress(st, as_json)
     found = None
@@ -177,6 +211,7 @@ def _batch(
                     st.settings().company_domains,
                     bar,
                     undated=undated.date() if undated else None,
+                    follow_symlinks=follow_symlinks,
                 )
             if extract is not None:
                 backend, model, options = extract
@@ -195,8 +230,15 @@ def _batch(
         report_view.render_run(st.out, rep)
         if found is not None:
             report_view.render_attention(st.out, found, st.settings().as_of)
-    if paths is not None:
-        raise typer.Exit(_exit_code(rep))
+    code = _exit_code(rep) if paths is not None else (EXIT_PARTIAL if rep.problems else EXIT_OK)
+    if code == EXIT_PARTIAL:
+        st.err.print(
+            f"[red]{rep.problems} input(s) or document(s) failed[/red] (listed above); exit code 3 (partial)",
+            highlight=False,
+        )
+    elif code == EXIT_NOTHING_READ:
+        st.err.print("[red]nothing could be read[/red] (listed above); exit code 1", highlight=False)
+    raise typer.Exit(code)
 
 
 def register(app: typer.Typer) -> None:
@@ -211,9 +253,14 @@ def register(app: typer.Typer) -> None:
         tpm: TpmOpt = None,
         prefilter: PrefilterOpt = True,
         meeting_date: DateOpt = None,
+        follow_symlinks: FollowOpt = False,
         as_json: JsonOpt = False,
     ) -> None:
-        """Ingest, extract, link, then report what needs attention."""
+        """Ingest, extract, link, then report what needs attention.
+
+        Exit code: 0 everything read and extracted, 3 partial (some input or document failed;
+        each is one line on stderr), 1 nothing could be read or an error stopped the run.
+        """
         options = LlmOptions(concurrency=concurrency, rpm=rpm, tpm=tpm, prefilter=prefilter)
         _batch(
             state(ctx),
@@ -222,14 +269,22 @@ def register(app: typer.Typer) -> None:
             extract=(extractor, model, options),
             attention=True,
             undated=meeting_date,
+            follow_symlinks=follow_symlinks,
         )
 
     @app.command("ingest")
     def ingest_cmd(
-        ctx: typer.Context, paths: PathsArg, meeting_date: DateOpt = None, as_json: JsonOpt = False
+        ctx: typer.Context,
+        paths: PathsArg,
+        meeting_date: DateOpt = None,
+        follow_symlinks: FollowOpt = False,
+        as_json: JsonOpt = False,
     ) -> None:
-        """Read inputs into the store (idempotent: re-ingesting adds nothing)."""
-        _batch(state(ctx), as_json, paths=paths, undated=meeting_date)
+        """Read inputs into the store (idempotent: re-ingesting adds nothing).
+
+        Exit code: 0 all read, 3 partial (some input failed), 1 nothing could be read.
+        """
+        _batch(state(ctx), as_json, paths=paths, undated=meeting_date, follow_symlinks=follow_symlinks)
 
     @app.command("extract")
     def extract_cmd(
@@ -242,6 +297,9 @@ def register(app: typer.Typer) -> None:
         prefilter: PrefilterOpt = True,
         as_json: JsonOpt = False,
     ) -> None:
-        """Extract every stored document not yet extracted (or failed) with this extractor, then link."""
+        """Extract every stored document not yet extracted (or failed) with this extractor, then link.
+
+        Exit code: 0 all extracted, 3 partial (some document failed; it stays pending).
+        """
         options = LlmOptions(concurrency=concurrency, rpm=rpm, tpm=tpm, prefilter=prefilter)
         _batch(state(ctx), as_json, extract=(extractor, model, options))

@@ -16,10 +16,14 @@ def register(app: typer.Typer) -> None:
     @app.command("runs")
     def runs_cmd(
         ctx: typer.Context,
-        limit: Annotated[int, typer.Option(min=1, help="How many recent runs.")] = 20,
+        limit: Annotated[int, typer.Option(min=1, max=100_000, help="How many recent runs.")] = 20,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
-        """Recent extraction runs: extractor, model, prompt version, documents, tokens, cost."""
+        """Recent extraction runs: status, extractor, model, prompt version, documents, tokens, cost.
+
+        Status: running, ok, partial (some documents failed), failed, or interrupted (its process
+        was killed; marked when the next run starts).
+        """
         st = state(ctx)
         store = st.open_store()
         try:
@@ -29,14 +33,27 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps([r.model_dump(mode="json") for r in runs], indent=2))
             return
-        wide = st.out.width >= 120
+        wide = st.out.width >= 150
         table = Table(title=f"Runs ({len(runs)})", title_justify="left")
-        columns = ["ID", "Started", "Extractor", "Docs", "Items", "Cached", "Failed", "Tokens", "Cost"]
+        columns = [
+            "ID",
+            "Started",
+            "Status",
+            "Extractor",
+            "Docs",
+            "Items",
+            "Cached",
+            "Failed",
+            "Tokens",
+            "Cost",
+        ]
+        if not wide:
+            columns.remove("Cached")  # 80 columns: the rest must fit; --json has everything
         if wide:
-            columns[3:3] = ["Prompt"]
+            columns[4:4] = ["Prompt"]
             columns.insert(-2, "Ungrounded")
         for col in columns:
-            left = col in ("Started", "Extractor", "Prompt")
+            left = col in ("Started", "Status", "Extractor", "Prompt")
             header = {
                 "Cached": "Cache",
                 "Failed": "Fail",
@@ -49,6 +66,7 @@ def register(app: typer.Typer) -> None:
             cells = {
                 "ID": str(r.id),
                 "Started": r.started_at.strftime("%Y-%m-%d %H:%M" if wide else "%m-%d %H:%M"),
+                "Status": r.status,
                 "Extractor": clip(backend, 40 if wide else 14),
                 "Prompt": clip(r.prompt_version, 24),
                 "Docs": str(r.documents),

@@ -24,9 +24,10 @@ def list_commitments(
     principal: Reader,
     state: State,
     status: Annotated[
-        Literal["open", "done", "dismissed", "snoozed", "waiting", "all"],
+        Literal["open", "review", "done", "dismissed", "snoozed", "waiting", "all"],
         Query(
-            description="open includes snoozed items whose date has come; waiting: customers' promises to us."
+            description="open includes snoozed items whose date has come; waiting: customers' promises "
+            "to us; review: items a person has to confirm (PATCH open) or reject (PATCH dismissed)."
         ),
     ] = "open",
     owner: Annotated[Text | None, Query(max_length=320, description="Owner email or name.")] = None,
@@ -74,6 +75,8 @@ def update_commitment(
     principal: Writer, state: State, commitment_id: CommitmentId, patch: CommitmentPatch
 ) -> CommitmentView:
     """Mark done, dismiss, reopen or snooze (with `until`), and/or link to a deal (`null` unlinks).
+
+    An item in `review` is confirmed with `status: open` and rejected with `status: dismissed`.
 
     Every change is recorded in the commitment's `history` with the token's name.
     """

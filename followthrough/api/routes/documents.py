@@ -3,6 +3,11 @@
 The body is a JSON document (:data:`DocumentIn`) or, with ``Content-Type: message/rfc822``, a raw
 RFC 5322 email read by the same code as ``.eml`` files (:func:`connectors.email.documents_from_bytes`):
 quotes and signature split off, and messages forwarded as attachments read as documents of their own.
+
+The work (reading the email, splitting the reply, extracting, storing, building the answer) runs on
+the extraction queue (:class:`~followthrough.api.extraction.ExtractionQueue`), never on the event
+loop nor in the thread pool the other routes share: a long extraction holds up no other request.
+Past the time budget the answer is 503 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -14,11 +19,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from starlette.concurrency import run_in_threadpool
 
 from connectors.email import documents_from_bytes
 from followthrough.api.auth import Writer, authenticated, writer
-from followthrough.api.extraction import extract_one
+from followthrough.api.extraction import ExtractionTimeout, extract_one
 from followthrough.api.problems import ApiError, responses
 from followthrough.api.schemas import DocumentIn, DocumentResult
 from followthrough.api.state import ApiState, api_state
@@ -51,6 +55,19 @@ router = APIRouter(prefix="/v1/documents", tags=["documents"], route_class=_Docu
 State = Annotated[ApiState, Depends(api_state)]
 
 
+async def _extract(state: ApiState, work: Callable[[], Response]) -> Response:
+    """``work()`` on the extraction queue; 503 with ``Retry-After`` past the time budget."""
+    try:
+        return await state.extractions.run(work)
+    except ExtractionTimeout as e:
+        raise ApiError(503, e.detail, headers={"Retry-After": str(e.retry_after)}) from e
+
+
+def _created(result: DocumentResult) -> Response:
+    """The 201 answer, rendered here (on the queue's thread: a long list of items is not cheap)."""
+    return JSONResponse(result.model_dump(mode="json"), status_code=201)
+
+
 def _result(state: ApiState, docs: list[SourceDocument]) -> DocumentResult:
     """Store and extract ``docs``; the result of the first, with every document's items."""
     results = []
@@ -78,11 +95,11 @@ def _result(state: ApiState, docs: list[SourceDocument]) -> DocumentResult:
     response_model=DocumentResult,
     responses=responses(400, 401, 403, 413, 422, 502, 503),
 )
-def submit_document(
+async def submit_document(
     principal: Writer,
     state: State,
     body: Annotated[DocumentIn, Body()],
-) -> DocumentResult:
+) -> Response:
     """Store the document, extract its commitments and requests, link them to deals, and return them.
 
     Idempotent by (`source`, `external_id`): submitting the same document again
@@ -92,8 +109,12 @@ def submit_document(
     as an `.eml` file is (quoted replies and the signature split off). Messages
     forwarded in it as attachments are stored as documents of their own; their
     items are returned with the forwarding message's.
+
+    Extraction has a time budget (`FOLLOWTHROUGH_EXTRACT_TIMEOUT`, 120 s unless configured):
+    past it the answer is 503 with `Retry-After`, and the extraction goes on and is stored;
+    the same request sent again then returns its items.
     """
-    return _result(state, [body.to_document()])
+    return await _extract(state, lambda: _created(_result(state, [body.to_document()])))
 
 
 def _mail_documents(data: bytes) -> list[SourceDocument]:
@@ -108,6 +129,4 @@ async def submit_mail(request: Request) -> Response:
     writer(authenticated(request, None))
     state = api_state(request)
     data = await request.body()
-    docs = await run_in_threadpool(_mail_documents, data)
-    result = await run_in_threadpool(_result, state, docs)
-    return JSONResponse(result.model_dump(mode="json"), status_code=201)
+    return await _extract(state, lambda: _created(_result(state, _mail_documents(data))))

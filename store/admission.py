@@ -1,0 +1,203 @@
+"""What the database can hold: checked for one document or item before it is written.
+
+SQLite and PostgreSQL refuse some values Python holds happily: a timestamp
+that leaves the year range once converted to UTC (``Date: Fri, 31 Dec 9999
+23:59:59 -1200``), a NUL character (PostgreSQL text and JSONB), a lone UTF-16
+surrogate (neither driver encodes it), a string past a column's length, an
+integer past 64 bits. One such value must cost its own document, never the
+batch, and never a half-written transaction.
+
+- :func:`admit_document` returns the document as it will be stored: NUL and
+  lone surrogates become U+FFFD (one code point for one, so every offset
+  still points at the same character), names and emails too long for the
+  people directory are left out of it. A value that cannot be repaired
+  without changing what the document *is* (its date, its identifiers)
+  raises :class:`Unstorable`, naming the value.
+- :func:`admit_item` does the same for an extracted item: over-long owner,
+  counterparty or due text is cut to its column, an impossible email dropped.
+- :func:`clamp_count` keeps token counts inside a 32-bit ``INTEGER`` column.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from followthrough.errors import StoreError
+from followthrough.types import CrmData, ExtractedItem, SourceDocument
+
+IDENTIFIER_MAX = 1000
+"""``documents.external_id`` and ``thread_id`` (``String(1000)``)."""
+NAME_MAX = 300
+"""Person names, owners, counterparties, due text (``String(300)``)."""
+EMAIL_MAX = 320
+"""RFC 5321: 64 octets of local part, ``@``, 255 of domain (``String(320)``)."""
+INT32_MAX = 2**31 - 1
+
+_EARLIEST = datetime.min.replace(tzinfo=UTC) + timedelta(days=2)
+_LATEST = datetime.max.replace(tzinfo=UTC) - timedelta(days=2)
+"""Two days inside Python's range: a stored time can then be shown in any time zone and a day added."""
+
+_UNSTORABLE_CHARS = re.compile("[\x00\ud800-\udfff]")
+"""NUL (PostgreSQL refuses it in text and JSONB) and lone surrogates (no UTF-8 encoding exists)."""
+
+REPLACEMENT = "\ufffd"
+
+T = TypeVar("T")
+
+
+class Unstorable(StoreError):
+    """One document (or item) holds a value the database cannot store; the rest of the batch goes on."""
+
+
+def clean(text: str) -> str:
+    """``text`` with NUL and lone surrogates replaced by U+FFFD (same length, same offsets)."""
+    return _UNSTORABLE_CHARS.sub(REPLACEMENT, text) if _UNSTORABLE_CHARS.search(text) else text
+
+
+def _clean_tree(value: T) -> T:
+    if isinstance(value, str):
+        return clean(value)  # type: ignore[return-value]
+    if isinstance(value, list):
+        return [_clean_tree(v) for v in value]  # type: ignore[return-value]
+    if isinstance(value, dict):
+        return {_clean_tree(k): _clean_tree(v) for k, v in value.items()}  # type: ignore[return-value]
+    return value
+
+
+def storable_time(when: datetime, what: str = "date") -> datetime:
+    """``when`` if the database can hold it (and show it in any zone), else :class:`Unstorable`."""
+    try:
+        utc = when.astimezone(UTC)
+    except (OverflowError, ValueError) as e:
+        raise Unstorable(f"{what} {when.isoformat()} is outside the years the database holds") from e
+    if not (_EARLIEST <= utc <= _LATEST):
+        raise Unstorable(f"{what} {when.isoformat()} is outside the years the database holds")
+    return when
+
+
+def admit_document(doc: SourceDocument) -> SourceDocument:
+    """``doc`` as it will be stored (see the module docstring); :class:`Unstorable` when it cannot be."""
+    storable_time(doc.occurred_at)
+    for seg in doc.segments:
+        if seg.occurred_at is not None:
+            storable_time(seg.occurred_at, "segment time")
+    for name, value in (("message id", doc.external_id), ("thread id", doc.thread_id or "")):
+        if len(value) > IDENTIFIER_MAX:
+            raise Unstorable(f"{name} is {len(value):,} characters long (at most {IDENTIFIER_MAX:,})")
+    data: dict[str, Any] = doc.model_dump()
+    cleaned = _clean_tree(data)
+    if cleaned == data:
+        return doc
+    for name in ("external_id", "thread_id"):
+        if cleaned[name] != data[name]:
+            raise Unstorable(f"{name.replace('_', ' ')} holds a NUL or an unpaired surrogate")
+    return SourceDocument.model_validate(cleaned)
+
+
+def fits_directory(name: str, email: str) -> bool:
+    """Whether a name and email pair fits the people directory's columns."""
+    return len(name) <= NAME_MAX and len(email) <= EMAIL_MAX
+
+
+def _cut(value: str | None, limit: int) -> str | None:
+    if value is None:
+        return None
+    value = clean(value)
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def admit_item(item: ExtractedItem) -> ExtractedItem:
+    """``item`` with every column-bound value inside its column (cut, or dropped when it is an email)."""
+    update: dict[str, Any] = {
+        "owner": _cut(item.owner, NAME_MAX),
+        "counterparty": _cut(item.counterparty, NAME_MAX),
+        "due_text": _cut(item.due_text, NAME_MAX),
+        "owner_email": item.owner_email if item.owner_email and len(item.owner_email) <= EMAIL_MAX else None,
+        "counterparty_email": (
+            item.counterparty_email
+            if item.counterparty_email and len(item.counterparty_email) <= EMAIL_MAX
+            else None
+        ),
+        "action": clean(item.action),
+        "evidence": item.evidence.model_copy(update={"quote": clean(item.evidence.quote)}),
+    }
+    if all(getattr(item, k) == v for k, v in update.items()):
+        return item
+    return item.model_copy(update=update)
+
+
+CRM_LIMITS = {"account": 300, "deal_id": 200, "deal_name": 500, "stage": 100, "tier": 50, "role": 200}
+AMOUNT_MAX = 1e15
+"""A deal amount past a quadrillion is a broken cell, not a deal."""
+
+
+def admit_crm(crm: CrmData) -> tuple[CrmData, list[str]]:
+    """``crm`` as it will be stored, and one line per record left out or value cut.
+
+    A record whose key cannot be stored (an account name, contact email or deal id past its
+    column) is left out; a value that is only descriptive (a deal name, stage, tier, role, an
+    amount that is not a finite number within :data:`AMOUNT_MAX`) is cut or emptied.
+    """
+    problems: list[str] = []
+    data = _clean_tree(crm.model_dump())
+    accounts = []
+    refused: set[str] = set()
+    for a in data["accounts"]:
+        if len(a["name"]) > CRM_LIMITS["account"]:
+            limit = CRM_LIMITS["account"]
+            if a["name"] not in refused:
+                problems.append(
+                    f"account {a['name'][:40]!r}…: name longer than {limit}; left out, with its deals"
+                )
+            refused.add(a["name"])
+            continue
+        a["tier"] = _cut(a["tier"], CRM_LIMITS["tier"])
+        a["crm_id"] = a["crm_id"] if a["crm_id"] is None or len(a["crm_id"]) <= 200 else None
+        accounts.append(a)
+    contacts = []
+    for c in data["contacts"]:
+        if len(c["email"]) > EMAIL_MAX:
+            problems.append(f"contact {c['email'][:40]!r}…: email longer than {EMAIL_MAX}; left out")
+            continue
+        c["name"] = _cut(c["name"], NAME_MAX)
+        c["role"] = _cut(c["role"], CRM_LIMITS["role"])
+        if c["account_name"] is not None and len(c["account_name"]) > CRM_LIMITS["account"]:
+            c["account_name"] = None
+        contacts.append(c)
+    deals = []
+    for d in data["deals"]:
+        if len(d["crm_id"]) > CRM_LIMITS["deal_id"] or len(d["account_name"]) > CRM_LIMITS["account"]:
+            if d["account_name"] not in refused:
+                problems.append(f"deal {d['crm_id'][:40]!r}: id or account name too long; left out")
+            continue
+        d["name"] = _cut(d["name"], CRM_LIMITS["deal_name"])
+        d["stage"] = _cut(d["stage"], CRM_LIMITS["stage"])
+        amount = d["amount"]
+        if amount is not None and not (math.isfinite(amount) and abs(amount) <= AMOUNT_MAX):
+            problems.append(f"deal {d['crm_id']!r}: amount {amount!r} is not a storable number; left empty")
+            d["amount"] = None
+        if d["owner_email"] is not None and len(d["owner_email"]) > EMAIL_MAX:
+            d["owner_email"] = None
+        deals.append(d)
+    admitted = CrmData.model_validate({"accounts": accounts, "contacts": contacts, "deals": deals})
+    return admitted, problems
+
+
+def clamp_count(n: int) -> int:
+    """A token or call count as a 32-bit ``INTEGER`` column holds it (never negative)."""
+    return max(0, min(int(n), INT32_MAX))
+
+
+__all__ = [
+    "Unstorable",
+    "admit_crm",
+    "admit_document",
+    "admit_item",
+    "clamp_count",
+    "clean",
+    "fits_directory",
+    "storable_time",
+]
