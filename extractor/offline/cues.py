@@ -496,10 +496,13 @@ _INDIRECT = (
     r"|everyone)\s+to\b"
     r"|\b(?:i|we)\s+(?:need|require)\s+(?:a|an|the|your|some|more)\b|\bi(?:'d| would) like to (?:get|ask|see"
     r"|have|know|request)\b"
+    # "feedback on <topic of up to 40 characters> (is) welcome": the white space around the topic is read
+    # whole (``\s+[\w\s'-]{1,40}?\s+`` split a long run every way: cubic); a topic of white space only
+    # (three characters or more between "on" and "welcome") still counts, as it did.
     r"|\b(?:comments|feedback|thoughts|input|suggestions|ideas|offers|volunteers|help|questions|reviews"
-    r"|corrections|contributions)(?:\s+(?:on|about|to|for|from|of)\s+[\w\s'-]{1,40}?)?\s+(?:are\s+|is\s+"
-    r"|would be\s+)?(?:always\s+|most\s+|very\s+|greatly\s+|much\s+)?(?:welcome|appreciated|wanted|needed"
-    r"|solicited|invited)\b"
+    r"|corrections|contributions)(?:\s++(?:on|about|to|for|from|of)(?:\s++[\w'-](?:[\w\s'-]{0,38}[\w'-])?"
+    r"(?=\s)|(?=\s{3})))?\s++(?:are\s+|is\s+|would be\s+)?(?:always\s+|most\s+|very\s+|greatly\s+"
+    r"|much\s+)?(?:welcome|appreciated|wanted|needed|solicited|invited)\b"
     r"|\bit would be (?:great|good|nice|helpful|useful|best) (?:if|to)\b|\bwould be appreciated\b"
     r"|\bmake sure (?:you|to)\b|\bdon't forget\b|\bdo not forget\b|(?:^\W*|\bplease\s+|\byou\s+)remember to\b"
     r"|\bbe sure to\b|\bfeel free to\b|\bi(?:'m| am) (?:looking for|trying to find)\b"
