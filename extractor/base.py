@@ -33,6 +33,31 @@ class ExtractionResult:
     injection is never an open item)."""
 
 
+class ExtractionFailed(ExtractionError):
+    """One document could not be extracted; :attr:`spent` is what the attempt cost before it failed.
+
+    Raised (or returned by :meth:`Extractor.run_safely`) for one document, after the
+    backend's own retries, as instructor's ``InstructorRetryException`` carries the
+    usage of the failed attempts: the caller records the document failed *and* the
+    tokens, calls and counters spent on it, without knowing which backend ran.
+    ``spent.items`` is always empty.
+    """
+
+    def __init__(self, message: str, spent: ExtractionResult | None = None) -> None:
+        super().__init__(message)
+        self.spent = spent if spent is not None else ExtractionResult()
+        self.spent.items = []
+
+    @classmethod
+    def wrap(cls, error: ExtractionError) -> ExtractionFailed:
+        """``error`` as an :class:`ExtractionFailed` (itself when it already is one; else nothing spent)."""
+        if isinstance(error, ExtractionFailed):
+            return error
+        failed = cls(str(error))
+        failed.__cause__ = error
+        return failed
+
+
 class Extractor(ABC):
     """Finds the commitments and requests in one document.
 
@@ -76,10 +101,10 @@ class Extractor(ABC):
 
     def run_many(
         self, docs: Iterable[SourceDocument]
-    ) -> Iterator[tuple[SourceDocument, ExtractionResult | ExtractionError]]:
+    ) -> Iterator[tuple[SourceDocument, ExtractionResult | ExtractionFailed]]:
         """Extract many documents, yielding each as it completes.
 
-        A document that fails yields its :class:`ExtractionError` instead of a
+        A document that fails yields its :class:`ExtractionFailed` instead of a
         result, so one failure never stops the batch: an unexpected exception
         in a backend (a bug, or a value no code path foresaw) is turned into
         one too, naming its type, so the document is recorded failed with the
@@ -88,14 +113,14 @@ class Extractor(ABC):
         for doc in docs:
             yield doc, self.run_safely(doc)
 
-    def run_safely(self, doc: SourceDocument) -> ExtractionResult | ExtractionError:
-        """:meth:`run`, with any failure returned as an :class:`ExtractionError` (never raised)."""
+    def run_safely(self, doc: SourceDocument) -> ExtractionResult | ExtractionFailed:
+        """:meth:`run`, with any failure returned as an :class:`ExtractionFailed` (never raised)."""
         try:
             return self.run(doc)
         except ExtractionError as e:
-            return e
+            return ExtractionFailed.wrap(e)
         except (ArithmeticError, LookupError, ValueError, TypeError, AttributeError, RecursionError) as e:
-            return unexpected(e)
+            return ExtractionFailed.wrap(unexpected(e))
 
     def close(self) -> None:  # noqa: B027 - optional hook, not abstract: most backends hold nothing
         """Release clients and pools (nothing to release by default)."""

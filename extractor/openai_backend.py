@@ -31,7 +31,7 @@ instruction to the model (:mod:`extractor.injection`) is flagged
 counts both (``unconfirmed``, ``instruction_like``).
 
 Errors: a document that still fails after its retries, its re-ask or its time
-budget raises :class:`DocumentFailed` (an ``ExtractionError`` that carries the
+budget raises :class:`ExtractionFailed` (an ``ExtractionError`` that carries the
 tokens it spent); ``run_many`` yields it so the pipeline records the document
 as failed and retries it next run. A 200 whose body is not a chat completion (a
 proxy's HTML error page, JSON without ``choices``, a choice without a message
@@ -61,7 +61,7 @@ import httpx
 import openai
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
-from extractor.base import ExtractionResult, Extractor, unexpected
+from extractor.base import ExtractionFailed, ExtractionResult, Extractor, unexpected
 from extractor.chunking import Chunk, chunk_document
 from extractor.grounding import DEFAULT_FUZZY_THRESHOLD, Aligner
 from extractor.injection import instruction_cues
@@ -94,7 +94,7 @@ from followthrough.redaction import redact
 from followthrough.types import AlignmentStatus, ExtractedItem, SourceDocument
 from prompts.loader import Prompt, load_prompt
 
-__all__ = ["OpenAIExtractor", "DocumentFailed", "CandidateFinder", "MODES"]
+__all__ = ["OpenAIExtractor", "CandidateFinder", "MODES"]
 
 log = logging.getLogger("followthrough.extractor.openai")
 
@@ -117,14 +117,6 @@ class CandidateFinder(Protocol):
 
 
 Prefilter = CandidateFinder | Callable[[SourceDocument], bool]
-
-
-class DocumentFailed(ExtractionError):
-    """One document could not be extracted; ``result`` holds what was spent on it."""
-
-    def __init__(self, message: str, result: ExtractionResult) -> None:
-        super().__init__(message)
-        self.result = result
 
 
 class _Resend(Exception):
@@ -351,17 +343,17 @@ class OpenAIExtractor(Extractor):
         return self.run(doc).items
 
     def run(self, doc: SourceDocument) -> ExtractionResult:
-        """Extract one document; a failure raises :class:`DocumentFailed` with the tokens spent on it."""
+        """Extract one document; a failure raises :class:`ExtractionFailed` with the tokens spent on it."""
         result = ExtractionResult()
         try:
             return self._run(doc, result)
-        except DocumentFailed:
+        except ExtractionFailed:
             raise
         except ExtractionError as e:
-            raise DocumentFailed(redact(str(e)), result) from e  # the caller names the document
+            raise ExtractionFailed(redact(str(e)), result) from e  # the caller names the document
         except (ArithmeticError, LookupError, ValueError, TypeError, AttributeError, RecursionError) as e:
             # A bug, or a value no code path foresaw: this document fails, the tokens it cost are kept.
-            raise DocumentFailed(redact(str(unexpected(e))), result) from e
+            raise ExtractionFailed(redact(str(unexpected(e))), result) from e
 
     def _run(self, doc: SourceDocument, result: ExtractionResult) -> ExtractionResult:
         deadline = time.monotonic() + self.max_seconds_per_doc
@@ -666,7 +658,7 @@ class OpenAIExtractor(Extractor):
     # -- many documents -------------------------------------------------------------
     def run_many(
         self, docs: Iterable[SourceDocument]
-    ) -> Iterator[tuple[SourceDocument, ExtractionResult | ExtractionError]]:
+    ) -> Iterator[tuple[SourceDocument, ExtractionResult | ExtractionFailed]]:
         """Extract concurrently, yielding as each completes.
 
         At most ``2 × concurrency`` documents are in flight, so memory stays flat
@@ -677,7 +669,7 @@ class OpenAIExtractor(Extractor):
         """
         source = iter(docs)
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="followthrough-llm")
-        pending: dict[Future[ExtractionResult | ExtractionError], SourceDocument] = {}
+        pending: dict[Future[ExtractionResult | ExtractionFailed], SourceDocument] = {}
 
         def submit_next() -> None:
             doc = next(source, None)

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from extractor.base import ExtractionResult, Extractor
+from extractor.base import ExtractionFailed, ExtractionResult, Extractor
 from followthrough import ingest
-from followthrough.errors import ExtractionError, InputError, StoreError
+from followthrough.errors import InputError, StoreError
 from followthrough.redaction import redact
 from followthrough.types import CrmData, SourceDocument
 from store import Store
@@ -255,18 +255,8 @@ def extract_pending(
     try:
         for doc, outcome in extractor.run_many(fresh()):
             doc_id = ids[doc.external_id, doc.source]
-            if isinstance(outcome, ExtractionError):
-                spent = getattr(outcome, "result", None)
-                _fail(
-                    store,
-                    run_id,
-                    doc_id,
-                    key,
-                    _where(doc),
-                    str(outcome),
-                    report,
-                    spent if isinstance(spent, ExtractionResult) else None,
-                )
+            if isinstance(outcome, ExtractionFailed):
+                _fail(store, run_id, doc_id, key, _where(doc), str(outcome), report, outcome.spent)
             else:
                 try:
                     _record(store, run_id, doc_id, key, outcome, report)

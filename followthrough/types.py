@@ -125,6 +125,28 @@ class SourceDocument(_Model):
         return None
 
 
+def domain_of(email: str | None) -> str | None:
+    """The lower-cased domain of an RFC 5322 addr-spec (``"Ana@Mail.Acme.com"`` → ``"mail.acme.com"``).
+
+    ``None`` when ``email`` is empty or has no ``@`` or nothing after it.
+    """
+    if not email or "@" not in email:
+        return None
+    host = email.rsplit("@", 1)[1].strip().lower().rstrip(">.")
+    return host or None
+
+
+def is_internal(email: str | None, domains: set[str] | frozenset[str]) -> bool:
+    """Whether ``email`` is at one of the company ``domains`` or a subdomain of one.
+
+    ``domains`` are lower-case (``{"northwind.io"}``); ``"a@eu.northwind.io"`` is
+    internal, ``"a@northwind.io.evil.com"`` and an address without ``@`` are not.
+    The one definition of "ours" for the pipeline, both extractors and the store.
+    """
+    host = domain_of(email)
+    return host is not None and any(host == d or host.endswith("." + d) for d in domains)
+
+
 def compute_content_hash(source: str, external_id: str, text: str) -> str:
     """A stable hash of what an extractor sees: the cache key's content part."""
     h = hashlib.sha256()
@@ -240,4 +262,6 @@ __all__ = [
     "SourceDocument",
     "SourceKind",
     "compute_content_hash",
+    "domain_of",
+    "is_internal",
 ]

@@ -58,4 +58,6 @@ def test_shared_types_surface_is_pinned() -> None:
         "SourceDocument",
         "SourceKind",
         "compute_content_hash",
+        "domain_of",
+        "is_internal",
     ]

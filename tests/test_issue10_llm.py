@@ -22,11 +22,11 @@ from typing import Any
 import openai
 import pytest
 
-from extractor.base import Extractor
+from extractor.base import ExtractionFailed, Extractor
 from extractor.injection import CUES, instruction_cues
 from extractor.llm_config import resolve_llm_config
 from extractor.llm_errors import safe_url
-from extractor.openai_backend import DocumentFailed, OpenAIExtractor
+from extractor.openai_backend import OpenAIExtractor
 from followthrough.errors import ConfigError, ExtractionError
 from followthrough.types import Participant, SourceDocument
 from tests.fake_openai import FakeOpenAI, Reply, items_reply
@@ -140,16 +140,16 @@ def test_a_200_that_is_no_completion_fails_that_document_alone(kind: str) -> Non
         asked = server.count
     assert set(out) == {"<bad@x>", "<good-0@x>", "<good-1@x>", "<good-2@x>"}
     failed = out.pop("<bad@x>")
-    assert isinstance(failed, ExtractionError) and isinstance(failed, DocumentFailed)
+    assert isinstance(failed, ExtractionError) and isinstance(failed, ExtractionFailed)
     message = str(failed)
     assert "not a chat completion" in message
     content_type = NOT_COMPLETIONS[kind][0].split(";")[0]
     assert content_type in message  # names what came back
     if kind == "html page":
         assert "502 Bad Gateway" in message
-    assert failed.result.llm_calls == 3  # retried like a 5xx, with the existing backoff
+    assert failed.spent.llm_calls == 3  # retried like a 5xx, with the existing backoff
     if kind == "content null":
-        assert failed.result.prompt_tokens == 3 * 150 and failed.result.completion_tokens == 3 * 3
+        assert failed.spent.prompt_tokens == 3 * 150 and failed.spent.completion_tokens == 3 * 3
     for outcome in out.values():  # the finished results of the other documents are kept
         assert not isinstance(outcome, Exception)
         assert {i.type for i in outcome.items} == {"commitment", "request"}
@@ -179,8 +179,8 @@ def test_an_unexpected_exception_fails_one_document_and_keeps_its_tokens(
         docs = [email(external_id="<ok-1@x>"), email(external_id="<boom@x>"), email(external_id="<ok-2@x>")]
         out = {doc.external_id: outcome for doc, outcome in ext.run_many(docs)}
     boom = out["<boom@x>"]
-    assert isinstance(boom, DocumentFailed) and "internal error" in str(boom) and "KeyError" in str(boom)
-    assert boom.result.llm_calls == 1 and boom.result.prompt_tokens > 0  # what it cost is kept
+    assert isinstance(boom, ExtractionFailed) and "internal error" in str(boom) and "KeyError" in str(boom)
+    assert boom.spent.llm_calls == 1 and boom.spent.prompt_tokens > 0  # what it cost is kept
     assert all(not isinstance(out[k], Exception) for k in ("<ok-1@x>", "<ok-2@x>"))
 
 
@@ -385,7 +385,9 @@ def _leaks(text: str) -> bool:
     return CANARY_KEY in text or PASSWORD in text or "canary-0123" in text
 
 
-@pytest.mark.parametrize(("status", "error"), [(500, DocumentFailed), (401, ConfigError), (404, ConfigError)])
+@pytest.mark.parametrize(
+    ("status", "error"), [(500, ExtractionFailed), (401, ConfigError), (404, ConfigError)]
+)
 @pytest.mark.parametrize("userinfo", [True, False])
 def test_credentials_never_reach_an_error_or_a_log(
     status: int, error: type[Exception], userinfo: bool, monkeypatch: pytest.MonkeyPatch, caplog: Any
@@ -420,7 +422,7 @@ def test_an_unreachable_server_is_named_without_its_userinfo(monkeypatch: pytest
     monkeypatch.setenv("OPENAI_BASE_URL", f"http://svc:{PASSWORD}@127.0.0.1:{port}/v1")
     ext = OpenAIExtractor(model="gpt-4o-mini", max_attempts=1, request_timeout=2.0)
     try:
-        with pytest.raises(DocumentFailed) as info:
+        with pytest.raises(ExtractionFailed) as info:
             ext.run(email())
     finally:
         ext.close()
