@@ -58,11 +58,12 @@ def _body(msg: email.message.Message) -> str:
 def load_documents(path: Path = MBOX) -> list[SourceDocument]:
     """BC3 messages through the project's email connector, or the stdlib reader when it is absent."""
     try:
-        from connectors.registry import connector_for
+        from connectors.base import Connector
+        from connectors.registry import reader_for
     except ImportError:  # pragma: no cover - connectors ship with the package
         return list(load_mbox(path))
-    cls = connector_for(path)
-    if cls is None:
+    cls = reader_for(path)
+    if cls is None or not issubclass(cls, Connector):
         return list(load_mbox(path))
     return list(cls(path).documents())
 

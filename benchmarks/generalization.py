@@ -67,9 +67,9 @@ sys.path.insert(0, str(REPO))
 from benchmarks.eval_bc3 import GOLD, MBOX, SCORE, load_documents  # noqa: E402
 from extractor.offline import OfflineExtractor  # noqa: E402
 from extractor.offline.model import DetectorModel  # noqa: E402
-from extractor.offline.people import Directory  # noqa: E402
 from extractor.offline.rules import decide  # noqa: E402
 from extractor.offline.units import units  # noqa: E402
+from extractor.people import Directory  # noqa: E402
 from extractor.train import (  # noqa: E402
     DEFAULT_DATA,
     DEFAULT_OUT,

@@ -24,12 +24,11 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.eval_bc3 import GOLD, MBOX, load_documents  # noqa: E402
 from extractor.chunking import chunk_document  # noqa: E402
+from extractor.llm_messages import MessageBuilder  # noqa: E402
+from extractor.llm_prefilter import chunks_to_send  # noqa: E402
+from extractor.llm_settings import OutputMode  # noqa: E402
 from extractor.offline import OfflineExtractor  # noqa: E402
-from extractor.openai_backend import OpenAIExtractor, _Call  # noqa: E402
-
-
-class _NoClient:
-    base_url = "http://127.0.0.1:9/v1"  # never called: only prompts are built
+from prompts.loader import load_prompt  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,17 +38,16 @@ def main(argv: list[str] | None = None) -> int:
 
     docs = load_documents(MBOX)
     detector = OfflineExtractor()
-    ext = OpenAIExtractor(_NoClient(), model="gpt-4o-mini", prefilter=detector)  # type: ignore[arg-type]
+    messages = MessageBuilder(load_prompt())  # the backend's own prompts, no client needed
     kept: dict[str, bool] = {}
     total_tokens = saved_tokens = 0
     for doc in docs:
         mid = doc.external_id.strip().strip("<>")
         chunks = chunk_document(doc)
-        keep = ext._prefilter(doc, chunks)  # the backend's own decision, chunk by chunk
+        keep = chunks_to_send(detector, doc, chunks)  # the backend's own decision, chunk by chunk
         kept[mid] = any(keep)
         for chunk, wanted in zip(chunks, keep, strict=True):
-            call = _Call([*ext._examples, ext._document_message(doc, chunk)])
-            tokens = ext._estimate_prompt_tokens(call, "json_schema")
+            tokens = messages.estimate_prompt_tokens(messages.for_chunk(doc, chunk), OutputMode.JSON_SCHEMA)
             total_tokens += tokens
             if not wanted:
                 saved_tokens += tokens

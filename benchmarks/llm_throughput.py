@@ -43,7 +43,7 @@ import openai  # noqa: E402
 
 from extractor.offline import OfflineExtractor  # noqa: E402
 from extractor.openai_backend import OpenAIExtractor  # noqa: E402
-from extractor.tokens import count_tokens, tokenizer_name  # noqa: E402
+from extractor.token_count import count_tokens, tokenizer_name  # noqa: E402
 from followthrough.types import SourceDocument, compute_content_hash  # noqa: E402
 from prompts.loader import load_prompt  # noqa: E402
 

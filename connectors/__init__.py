@@ -1,11 +1,23 @@
-"""Connectors turn files, exports and APIs into :class:`SourceDocument` values.
+"""Readers turn files, exports and APIs into documents or CRM records.
 
-Each connector subclasses :class:`connectors.base.Connector` and registers
-itself with :func:`connectors.registry.register`. ``connectors`` never imports
+A document connector subclasses :class:`connectors.base.Connector` and yields
+:class:`~followthrough.types.SourceDocument` values; a CRM reader subclasses
+:class:`connectors.base.CrmReader` and returns :class:`~followthrough.types.CrmData`.
+Each is known to :mod:`connectors.registry` by name. ``connectors`` never imports
 ``extractor`` or ``store``.
 """
 
-from connectors.base import Connector, ErrorSink
-from connectors.registry import connector_for, register, registered
+from connectors.base import Connector, CrmReader, ErrorSink, Reader, Yields
+from connectors.registry import reader_for, register, register_lazy, registered
 
-__all__ = ["Connector", "ErrorSink", "connector_for", "register", "registered"]
+__all__ = [
+    "Connector",
+    "CrmReader",
+    "ErrorSink",
+    "Reader",
+    "Yields",
+    "reader_for",
+    "register",
+    "register_lazy",
+    "registered",
+]

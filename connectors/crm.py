@@ -55,6 +55,9 @@ date, an email without ``@``, a record the ``csv`` module refuses such as a
 field over :func:`csv.field_size_limit`) is passed to ``on_error`` as
 ``InputError("path:line", problem)`` (the record's first line) and skipped;
 the rows after it are still read.
+
+:class:`CrmCsvReader` is the registered reader (``crm-csv``): it takes a
+``.csv`` file when :func:`is_crm_csv` says its header is a CRM export's.
 """
 
 from __future__ import annotations
@@ -69,7 +72,7 @@ from pathlib import Path
 from charset_normalizer import from_bytes
 from dateutil import parser as dateparser
 
-from connectors.base import ErrorSink, raise_error
+from connectors.base import CrmReader, ErrorSink, raise_error
 from followthrough.errors import InputError
 from followthrough.types import Account, Contact, CrmData, Deal
 
@@ -502,8 +505,26 @@ class _Builder:
         )
 
 
+class CrmCsvReader(CrmReader):
+    """A deals or contacts CSV export (``.csv``) read by :func:`read_crm_csv`."""
+
+    @classmethod
+    def detect(cls, path: Path) -> bool:
+        return path.suffix.lower() == ".csv" and is_crm_csv(path)
+
+    @classmethod
+    def unread_reason(cls, path: Path) -> str | None:
+        if path.suffix.lower() != ".csv":
+            return None
+        return "not a CRM export: no deal or contact columns (see README, CRM CSV)"
+
+    def records(self) -> CrmData:
+        return read_crm_csv(self.path, on_error=self.on_error)
+
+
 __all__ = [
     "COLUMNS",
+    "CrmCsvReader",
     "decode",
     "is_crm_csv",
     "map_headers",

@@ -40,7 +40,6 @@ from connectors.mail.mime import (
 )
 from connectors.mail.quotes import split_reply
 from connectors.mail.threads import ThreadIndex, reference_chain, single_thread_id
-from connectors.registry import register
 from followthrough.errors import InputError
 from followthrough.types import Participant, Segment, SourceDocument
 
@@ -399,7 +398,6 @@ def _head(path: Path) -> bytes:
     return head
 
 
-@register("eml")
 class EmlConnector(Connector):
     """One RFC 5322 message in a file (``.eml``, or a suffix-less Maildir file)."""
 
@@ -423,7 +421,6 @@ class EmlConnector(Connector):
         yield from documents_from_bytes(data, path=self.path, origin=str(self.path), number=1)
 
 
-@register("mbox")
 class MboxConnector(Connector):
     """An mbox mailbox: ``.mbox`` files and files that start with a From_ line."""
 

@@ -50,7 +50,6 @@ from connectors.meetings_common import (
 )
 from connectors.meetings_notes import STOP_NAMES, name_shaped, parse_notes
 from connectors.meetings_vtt import NotWebVTT, Utterance, parse_vtt
-from connectors.registry import register
 from followthrough.errors import InputError
 from followthrough.types import Segment, SourceDocument
 
@@ -159,7 +158,6 @@ def _date(path: Path, candidates: list[tuple[str, datetime | None]]) -> tuple[da
     return file_mtime(path), "mtime"
 
 
-@register("meeting-notes")
 class MeetingNotesConnector(Connector):
     """One meeting per Markdown or plain-text notes file."""
 
@@ -171,6 +169,10 @@ class MeetingNotesConnector(Connector):
         if suffix in _NOTES_SUFFIXES:
             return True
         return suffix == ".txt" and _looks_like_notes(path)
+
+    @classmethod
+    def skip_reason(cls, path: Path) -> str | None:
+        return not_meeting_notes(path)
 
     def documents(self) -> Iterator[SourceDocument]:
         notes = parse_notes(read_text(self.path))
@@ -220,7 +222,6 @@ class MeetingNotesConnector(Connector):
         )
 
 
-@register("vtt")
 class VttTranscriptConnector(Connector):
     """One meeting per WebVTT transcript (Zoom ``Name: text`` cues, Teams ``<v Name>`` cues)."""
 

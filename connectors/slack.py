@@ -49,7 +49,6 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from connectors.base import Connector, ErrorSink
-from connectors.registry import register
 from connectors.slack_blocks import is_fallback_text, render_blocks
 from connectors.slack_export import (
     METADATA_FILES,
@@ -182,7 +181,6 @@ def user_zone(user: SlackUser) -> tzinfo:
     return UTC
 
 
-@register("slack")
 class SlackConnector(Connector):
     """Reads a Slack export folder or ZIP, or one JSON file holding a message or a list of them."""
 

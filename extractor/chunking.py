@@ -16,7 +16,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from extractor.tokens import count_tokens
+from extractor.llm_settings import Chunking
+from extractor.token_count import count_tokens
 from followthrough.types import SourceDocument
 
 __all__ = ["Chunk", "chunk_document", "chunk_text"]
@@ -28,6 +29,8 @@ _SENT = re.compile(r"(?<=[.!?。！？])[\"'”’)\]]*\s+")
 
 @dataclass(frozen=True)
 class Chunk:
+    """``text == doc.text[start:end]``, chunk ``index`` (from 0) of ``total``, ``tokens`` long."""
+
     index: int
     total: int
     start: int
@@ -129,13 +132,20 @@ def chunk_text(
 
 def chunk_document(
     doc: SourceDocument,
+    chunking: Chunking | None = None,
     *,
-    max_tokens: int = 6000,
-    overlap_tokens: int = 200,
     count: Callable[[str], int] = count_tokens,
 ) -> list[Chunk]:
-    """Chunks of ``doc.text``, cut preferably where one speaker's segment starts."""
+    """Chunks of ``doc.text``, cut preferably where one speaker's segment starts.
+
+    Sizes come from ``chunking`` (:class:`~extractor.llm_settings.Chunking`'s defaults when ``None``).
+    """
+    chunking = chunking or Chunking()
     boundaries = [seg.char_start for seg in doc.segments]
     return chunk_text(
-        doc.text, max_tokens=max_tokens, overlap_tokens=overlap_tokens, boundaries=boundaries, count=count
+        doc.text,
+        max_tokens=chunking.max_tokens,
+        overlap_tokens=chunking.overlap_tokens,
+        boundaries=boundaries,
+        count=count,
     )

@@ -2,7 +2,11 @@
 
 Order, first wins: an explicit argument (a CLI flag), then the environment
 (``OPENAI_API_KEY``, ``OPENAI_BASE_URL``, ``FOLLOWTHROUGH_MODEL``), then the
-default (OpenAI's API, ``gpt-4o-mini``). Nothing is read at import time.
+default (OpenAI's API, :data:`DEFAULT_MODEL`). Nothing is read at import time.
+This module is the one home of the default model (:func:`model_name`) and of
+"is an LLM configured" (:func:`llm_configured`); :mod:`followthrough.config`
+asks it rather than reading ``OPENAI_*`` itself. It imports no HTTP client, so
+resolving settings stays cheap.
 
 OpenAI's hosted API and Azure OpenAI (``https://RESOURCE.openai.azure.com/openai/v1``)
 need a key; a missing one raises :class:`ConfigError` saying how to fix it.
@@ -22,10 +26,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from extractor.llm_errors import config_error, safe_url
+from extractor.llm_url import safe_url
+from followthrough.errors import ConfigError
 from followthrough.redaction import remember
 
-__all__ = ["LLMConfig", "resolve_llm_config", "llm_configured", "DEFAULT_MODEL", "OPENAI_BASE_URL"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "OPENAI_BASE_URL",
+    "LLMConfig",
+    "llm_configured",
+    "model_name",
+    "resolve_llm_config",
+]
 
 DEFAULT_MODEL = "gpt-4o-mini"
 OPENAI_BASE_URL = "https://api.openai.com/v1"
@@ -54,6 +66,12 @@ def llm_configured(env: Mapping[str, str] | None = None) -> bool:
     return bool(env.get("OPENAI_API_KEY") or env.get("OPENAI_BASE_URL"))
 
 
+def model_name(explicit: str | None = None, env: Mapping[str, str] | None = None) -> str:
+    """The model to ask: ``explicit``, else ``FOLLOWTHROUGH_MODEL``, else :data:`DEFAULT_MODEL`; stripped."""
+    env = os.environ if env is None else env
+    return (explicit or env.get("FOLLOWTHROUGH_MODEL") or DEFAULT_MODEL).strip()
+
+
 def resolve_llm_config(
     *,
     api_key: str | None = None,
@@ -72,16 +90,15 @@ def resolve_llm_config(
     except ValueError:  # a malformed netloc (an unbalanced "[", a bad port)
         parsed, hostname = urlparse(""), None
     if parsed.scheme not in ("http", "https") or not hostname:
-        raise config_error(
+        raise ConfigError(  # the URL is shown through safe_url: redacted, no userinfo
             f"OPENAI_BASE_URL {safe_url(url)!r} is not an http(s) URL: use e.g. http://localhost:8000/v1 "
             "(vLLM), http://localhost:11434/v1 (Ollama) or http://localhost:8080/v1 (llama.cpp)"
         )
     key = api_key or env.get("OPENAI_API_KEY") or ""
     remember(key)
-    name = (model or env.get("FOLLOWTHROUGH_MODEL") or DEFAULT_MODEL).strip()
-    config = LLMConfig(api_key=key or _NO_KEY, base_url=url, model=name)
+    config = LLMConfig(api_key=key or _NO_KEY, base_url=url, model=model_name(model, env))
     if not key and config.hosted_openai:
-        raise config_error(
+        raise ConfigError(
             f"no API key for {safe_url(url)}: set OPENAI_API_KEY, or set OPENAI_BASE_URL "
             "to a local OpenAI-compatible server, or use --extractor offline"
         )

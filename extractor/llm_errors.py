@@ -11,7 +11,7 @@ document could succeed either, so the batch stops); the rest become
 :class:`ExtractionError` for this document alone.
 
 Every message built here passes through :func:`followthrough.redaction.redact`,
-and a base URL is shown without its userinfo (:func:`safe_url`): an upstream
+and a base URL is shown without its userinfo (:func:`extractor.llm_url.safe_url`): an upstream
 error that echoes the ``Authorization`` header, or ``https://user:pw@host``,
 never reaches a log line, stderr or the database.
 """
@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import email.utils
 import time
-from urllib.parse import urlsplit, urlunsplit
 
 import openai
 
+from extractor.llm_url import safe_url
 from followthrough.errors import ConfigError, ExtractionError, FollowthroughError
 from followthrough.redaction import redact
 
@@ -36,7 +36,6 @@ __all__ = [
     "quota_exhausted",
     "refuses_format",
     "retry_after_seconds",
-    "safe_url",
     "wrap_sdk_error",
 ]
 
@@ -51,19 +50,6 @@ class NotAChatCompletion(Exception):
     def __init__(self, message: str, usage: tuple[int | None, int | None] = (None, None)) -> None:
         super().__init__(redact(message))
         self.usage = usage
-
-
-def safe_url(url: object) -> str:
-    """``url`` without its userinfo (``https://user:pw@host/v1`` -> ``https://host/v1``), redacted."""
-    text = str(url)
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return redact(text)
-    if "@" in parts.netloc:
-        parts = parts._replace(netloc=parts.netloc.rsplit("@", 1)[1])
-        text = urlunsplit(parts)
-    return redact(text)
 
 
 def extraction_error(message: str) -> ExtractionError:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from extractor.base import Extractor
+from extractor import Extractor
+from extractor.llm_settings import RateLimits
 from followthrough.config import Settings
 from followthrough.errors import ConfigError
 
@@ -49,9 +50,7 @@ def _openai(
     return OpenAIExtractor(
         model=settings.model,
         concurrency=options.concurrency,
-        rpm=options.rpm,
-        tpm=options.tpm,
+        rate_limits=RateLimits(rpm=options.rpm, tpm=options.tpm),
         prefilter=prefilter,
-        company_domains=domains,
         directory=directory,
     )

@@ -14,6 +14,10 @@ extractor                      FOLLOWTHROUGH_EXTRACTOR       openai if OPENAI_AP
 model                          FOLLOWTHROUGH_MODEL           gpt-4o-mini
 API request body limit         FOLLOWTHROUGH_MAX_BODY_BYTES  10 MiB (read by ``followthrough.api``)
 =============================  ============================  =========================================
+
+The LLM's own settings (default model, whether one is configured, endpoint and
+key) have one home, :mod:`extractor.llm_config`; the spelling of a database
+URL has one, :func:`store.normalize_url`. This module asks them.
 """
 
 from __future__ import annotations
@@ -23,9 +27,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from extractor.llm_config import DEFAULT_MODEL, llm_configured, model_name
 from followthrough.errors import ConfigError
+from store import normalize_url
 
-DEFAULT_MODEL = "gpt-4o-mini"
 EXTRACTORS = ("offline", "openai")
 
 
@@ -36,14 +41,10 @@ def home_dir() -> Path:
 
 
 def database_url(explicit: str | None = None) -> str:
-    """The SQLAlchemy URL of the store."""
+    """The SQLAlchemy URL of the store (``postgres://`` spelled for psycopg 3, see :func:`normalize_url`)."""
     url = explicit or os.environ.get("FOLLOWTHROUGH_DATABASE_URL")
     if url:
-        if url.startswith("postgres://"):
-            url = "postgresql+psycopg://" + url.removeprefix("postgres://")
-        elif url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-        return url
+        return normalize_url(url)
     home = home_dir()
     home.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{home / 'followthrough.db'}"
@@ -69,13 +70,9 @@ def extractor_name(explicit: str | None = None) -> str:
         if name not in EXTRACTORS:
             raise ConfigError(f"unknown extractor {name!r}: choose one of {', '.join(EXTRACTORS)}")
         return name
-    if os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL"):
+    if llm_configured():
         return "openai"
     return "offline"
-
-
-def model_name(explicit: str | None = None) -> str:
-    return explicit or os.environ.get("FOLLOWTHROUGH_MODEL") or DEFAULT_MODEL
 
 
 def parse_as_of(value: str | None) -> date:

@@ -1,10 +1,12 @@
-"""Turn the paths a user names into inputs, and inputs into documents.
+"""Turn the paths a user names into inputs, and inputs into documents and CRM records.
 
 ``plan(paths)`` walks files, folders and archives and decides, per input,
-which connector reads it (or that it is a CRM export). A folder that a
-connector reads as a whole (an unpacked Slack export) is one input; any other
-folder is walked. Problems never stop the batch: each becomes one
-:class:`InputError` line and the rest goes on.
+which registered reader reads it (:func:`connectors.registry.reader_for`). A
+folder that a reader reads as a whole (an unpacked Slack export) is one input;
+any other folder is walked. ``records(input)`` and ``documents(input)`` read
+one input, by what its reader yields (:class:`connectors.base.Yields`).
+Problems never stop the batch: each becomes one :class:`InputError` line and
+the rest goes on.
 """
 
 from __future__ import annotations
@@ -15,15 +17,14 @@ import re
 import stat
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
-from connectors.base import Connector
-from connectors.crm import is_crm_csv, read_crm_csv
-from connectors.meetings import MeetingNotesConnector, not_meeting_notes
+from connectors.base import Connector, CrmReader, Reader, Yields
 from connectors.meetings_common import meeting_id
-from connectors.registry import connector_for
+from connectors.registry import reader_for, registered
 from followthrough.errors import InputError
 from followthrough.types import CrmData, SourceDocument
 
@@ -38,30 +39,27 @@ def _ignored(path: Path) -> bool:
 
 @dataclass
 class Input:
-    """One thing to read: a CRM CSV, or a path and the connector for it.
+    """One thing to read: a path and the reader for it.
 
-    ``follow_symlinks``: whether the connector may follow symlinks out of a folder it reads.
+    ``follow_symlinks``: whether the reader may follow symlinks out of a folder it reads.
     """
 
     path: Path
-    connector: type[Connector] | None = None
-    crm: bool = False
+    reader: type[Reader]
     follow_symlinks: bool = False
 
 
 @dataclass
 class Plan:
+    """The inputs to read, in the order met, and one line per path that is not read."""
+
     inputs: list[Input] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
     skipped: list[InputError] = field(default_factory=list)
 
-    @property
-    def crm_inputs(self) -> list[Input]:
-        return [i for i in self.inputs if i.crm]
-
-    @property
-    def document_inputs(self) -> list[Input]:
-        return [i for i in self.inputs if not i.crm]
+    def yielding(self, yields: Yields) -> list[Input]:
+        """The inputs whose reader yields ``yields``, in the order met."""
+        return [i for i in self.inputs if i.reader.yields is yields]
 
 
 def plan(paths: list[Path], *, follow_symlinks: bool = False) -> Plan:
@@ -187,36 +185,24 @@ class _Walk:
             except InputError as e:
                 self._problem(e, explicit=explicit)
                 return
-        if stat.S_ISREG(mode) and path.suffix.lower() == ".csv":
-            try:
-                if is_crm_csv(path):
-                    self.result.inputs.append(Input(path, crm=True))
-                    return
-            except InputError as e:
-                self.result.errors.append(e)
-                return
         try:
-            cls = connector_for(path)
+            reader = reader_for(path)
         except InputError as e:
             self.result.errors.append(e)
             return
         except OSError as e:
             self.result.errors.append(InputError(path, _stat_problem(path, e)))
             return
-        if cls is MeetingNotesConnector and (reason := not_meeting_notes(path)) is not None:
+        if reader is not None and (reason := reader.skip_reason(path)) is not None:
             self.result.skipped.append(InputError(path, reason))
             return
-        if cls is not None:
-            self.result.inputs.append(Input(path, connector=cls, follow_symlinks=self.follow_symlinks))
+        if reader is not None:
+            self.result.inputs.append(Input(path, reader, follow_symlinks=self.follow_symlinks))
             return
         if stat.S_ISDIR(mode):
             self._walk_folder(path, top)
             return
-        if path.suffix.lower() == ".csv":
-            problem = "not a CRM export: no deal or contact columns (see README, CRM CSV)"
-        else:
-            problem = "unsupported file type" + (f" ({path.suffix})" if path.suffix else "")
-        self._problem(InputError(path, problem), explicit=explicit, skip=True)
+        self._problem(InputError(path, _unread_reason(path)), explicit=explicit, skip=True)
 
     def _walk_folder(self, folder: Path, top: Path) -> None:
         try:
@@ -260,27 +246,59 @@ class _Walk:
         self._visit(child, info, top=top, explicit=False)
 
 
-def read_crm(inputs: list[Input], errors: list[InputError]) -> CrmData:
-    """Read every CRM CSV; a broken one becomes an error line, the rest still counts."""
-    crm = CrmData()
-    for item in inputs:
-        try:
-            crm = crm.merge(read_crm_csv(item.path, on_error=errors.append))
-        except InputError as e:
-            errors.append(e)
-    return crm
+def _unread_reason(path: Path) -> str:
+    """Why no reader reads the file ``path``: a registered reader's reason, else its file type."""
+    for reader in registered().values():
+        reason = reader.unread_reason(path)
+        if reason is not None:
+            return reason
+    return "unsupported file type" + (f" ({path.suffix})" if path.suffix else "")
+
+
+def records(item: Input, errors: list[InputError]) -> CrmData:
+    """The CRM records of one input whose reader yields ``Yields.CRM``; problems go to ``errors``.
+
+    A bad row is one line and the other rows are read; an export that cannot be read
+    at all is one line and no records. Raises TypeError for an input of another kind.
+    """
+    reader = _open(item, errors)
+    if not isinstance(reader, CrmReader):
+        raise _other_kind(item, Yields.CRM)
+    with _reading(item, errors):
+        return reader.records()
+    return CrmData()
 
 
 def documents(item: Input, errors: list[InputError], undated: date | None = None) -> Iterator[SourceDocument]:
-    """Documents of one input; problems go to ``errors`` and reading goes on.
+    """Documents of one input whose reader yields ``Yields.DOCUMENTS``; problems go to ``errors``.
 
+    Reading goes on past a bad record; a problem with the whole input ends it with one line.
     ``undated``: the day for meetings whose file says no date (else they carry the file's mtime).
+    Raises TypeError for an input of another kind.
     """
-    assert item.connector is not None
-    connector = item.connector(item.path, on_error=errors.append, follow_symlinks=item.follow_symlinks)
-    try:
+    connector = _open(item, errors)
+    if not isinstance(connector, Connector):
+        raise _other_kind(item, Yields.DOCUMENTS)
+    with _reading(item, errors):
         for doc in connector.documents():
             yield redate(doc, undated) if undated is not None and undated_meeting(doc) else doc
+
+
+def _open(item: Input, errors: list[InputError]) -> Reader:
+    """``item``'s reader, sending the problems with single records to ``errors``."""
+    return item.reader(item.path, on_error=errors.append, follow_symlinks=item.follow_symlinks)
+
+
+def _other_kind(item: Input, wanted: Yields) -> TypeError:
+    got = item.reader.yields.value
+    return TypeError(f"{item.path}: {item.reader.__name__} yields {got}, not {wanted.value}")
+
+
+@contextmanager
+def _reading(item: Input, errors: list[InputError]) -> Iterator[None]:
+    """Turn a problem with the whole of ``item`` into one line in ``errors`` (and end its reading)."""
+    try:
+        yield
     except InputError as e:
         errors.append(e)
     except RecursionError:

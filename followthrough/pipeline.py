@@ -9,18 +9,20 @@ costs nothing the second time.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
+from types import MappingProxyType, TracebackType
+from typing import assert_never
 
-from extractor.base import ExtractionFailed, ExtractionResult, Extractor
+from connectors.base import Yields
+from extractor import ExtractionFailed, ExtractionResult, Extractor
 from followthrough import ingest
 from followthrough.errors import InputError, StoreError
 from followthrough.redaction import redact
-from followthrough.types import CrmData, SourceDocument
-from store import Store
-from store.admission import Unstorable, admit_crm
+from followthrough.types import CrmData, ExtractionStatus, SourceDocument, is_internal
+from store import Store, Unstorable, admit_crm
 
 Progress = Callable[[str, int, int | None], None]
 """``progress(stage, advance, total)``: called as work gets done."""
@@ -36,9 +38,19 @@ def _no_progress(stage: str, advance: int, total: int | None) -> None:
     return None
 
 
+_STAT = MappingProxyType({"stat": True})
+"""Field metadata of the :class:`RunReport` counters that are also stored with the extraction run."""
+
+
 @dataclass
 class RunReport:
-    """What one run did, for the summary line and ``--json``."""
+    """What one run did, for the summary line and ``--json``.
+
+    The one declaration of the run's counters: :meth:`as_dict` (``run --json``)
+    and :meth:`run_stats` (stored with the extraction run) are derived from
+    these fields, in this order; a field marked with :data:`_STAT` metadata is
+    also a counter of the stored run.
+    """
 
     inputs: int = 0
     documents_seen: int = 0
@@ -48,21 +60,23 @@ class RunReport:
     skipped: list[InputError] = field(default_factory=list)
     notes: list[InputError] = field(default_factory=list)
     """Things a user should know that did not stop reading (a meeting dated by its file's mtime)."""
-    extracted: int = 0
-    cached: int = 0
-    failed: list[str] = field(default_factory=list)
-    items: int = 0
-    ungrounded: int = 0
-    unconfirmed: int = 0
+    extracted: int = field(default=0, metadata=_STAT)
+    cached: int = field(default=0, metadata=_STAT)
+    failed: list[str] = field(default_factory=list, metadata=_STAT)
+    """One line per document that failed: where it came from and why (stored as a count)."""
+    items: int = field(default=0, metadata=_STAT)
+    ungrounded: int = field(default=0, metadata=_STAT)
+    unconfirmed: int = field(default=0, metadata=_STAT)
     """Model items held for review: the offline detector did not read them as the stated act."""
-    instruction_like: int = 0
+    instruction_like: int = field(default=0, metadata=_STAT)
     """Model items whose evidence reads as an instruction to the model (prompt injection)."""
-    prefiltered: int = 0
-    tokens_saved: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    llm_calls: int = 0
-    cost_usd: float = 0.0
+    prefiltered: int = field(default=0, metadata=_STAT)
+    tokens_saved: int = field(default=0, metadata=_STAT)
+    prompt_tokens: int = field(default=0, metadata=_STAT)
+    completion_tokens: int = field(default=0, metadata=_STAT)
+    llm_calls: int = field(default=0, metadata=_STAT)
+    cost_usd: float = field(default=0.0, metadata=_STAT)
+    """Estimated USD (rounded to 1e-6 in :meth:`as_dict` and :meth:`run_stats`)."""
     links: dict[str, int] = field(default_factory=dict)
     fulfilled: int = 0
     run_id: int | None = None
@@ -77,31 +91,26 @@ class RunReport:
         return len(self.errors) + len(self.failed)
 
     def as_dict(self) -> dict[str, object]:
-        return {
-            "inputs": self.inputs,
-            "documents_seen": self.documents_seen,
-            "documents_new": self.documents_new,
-            "crm": self.crm,
-            "errors": [str(e) for e in self.errors],
-            "skipped": [str(e) for e in self.skipped],
-            "notes": [str(e) for e in self.notes],
-            "extracted": self.extracted,
-            "cached": self.cached,
-            "failed": self.failed,
-            "items": self.items,
-            "ungrounded": self.ungrounded,
-            "unconfirmed": self.unconfirmed,
-            "instruction_like": self.instruction_like,
-            "prefiltered": self.prefiltered,
-            "tokens_saved": self.tokens_saved,
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "llm_calls": self.llm_calls,
-            "cost_usd": round(self.cost_usd, 6),
-            "links": self.links,
-            "fulfilled": self.fulfilled,
-            "run_id": self.run_id,
-        }
+        """Every field, for ``run --json``: problems as lines of text, the cost rounded."""
+        out: dict[str, object] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, list):
+                value = [str(v) for v in value]
+            elif isinstance(value, float):
+                value = round(value, 6)
+            out[f.name] = value
+        return out
+
+    def run_stats(self) -> dict[str, int | float]:
+        """The counters stored with the extraction run: the :data:`_STAT` fields, lists by their length."""
+        out: dict[str, int | float] = {}
+        for f in fields(self):
+            if not f.metadata.get("stat"):
+                continue
+            value = getattr(self, f.name)
+            out[f.name] = len(value) if isinstance(value, list) else round(value, 6)
+        return out
 
 
 def classify_participants(doc: SourceDocument, domains: set[str]) -> SourceDocument:
@@ -110,8 +119,7 @@ def classify_participants(doc: SourceDocument, domains: set[str]) -> SourceDocum
         return doc
     for p in doc.participants:
         if p.email and "@" in p.email:
-            host = p.email.rsplit("@", 1)[1].lower()
-            p.internal = any(host == d or host.endswith("." + d) for d in domains)
+            p.internal = is_internal(p.email, domains)
     return doc
 
 
@@ -124,22 +132,41 @@ def ingest_paths(
     undated: date | None = None,
     follow_symlinks: bool = False,
 ) -> None:
-    """Read every input into the store; CRM exports first so domains are known.
+    """Read every input into the store, in :class:`Yields` order: CRM records first, so domains are known.
 
     ``undated``: the day for meetings whose files carry no date (``run --date``).
     ``follow_symlinks``: read what links inside a folder point to outside it.
-    A document the database cannot hold is one line in ``report.errors``; the rest is stored.
+    A record the database cannot hold is one line in ``report.errors``; the rest is stored.
     """
     planned = ingest.plan(paths, follow_symlinks=follow_symlinks)
     report.errors.extend(planned.errors)
     report.skipped.extend(planned.skipped)
     report.inputs += len(planned.inputs)
-    crm_inputs = planned.crm_inputs
-    if crm_inputs:
-        _store_crm(store, crm_inputs, report)
-    domains = domains or store.company_domains_from_crm()
+    for yields in Yields:
+        inputs = planned.yielding(yields)
+        if not inputs:
+            continue
+        match yields:
+            case Yields.CRM:
+                _store_crm(store, inputs, report)
+            case Yields.DOCUMENTS:
+                company = domains or store.company_domains_from_crm()
+                _store_documents(store, inputs, report, company, progress, undated)
+            case _:
+                assert_never(yields)
+
+
+def _store_documents(
+    store: Store,
+    inputs: list[ingest.Input],
+    report: RunReport,
+    domains: set[str],
+    progress: Progress,
+    undated: date | None,
+) -> None:
+    """Read and store the documents of ``inputs``; the first of two that disagree about one message wins."""
     seen: dict[tuple[str, str], tuple[str, str]] = {}
-    for item in planned.document_inputs:
+    for item in inputs:
         for doc in ingest.documents(item, report.errors, undated):
             first = seen.setdefault((doc.source, doc.external_id), (doc.content_hash, doc.origin))
             if first != (doc.content_hash, doc.origin):
@@ -192,7 +219,7 @@ def _store_crm(store: Store, inputs: list[ingest.Input], report: RunReport) -> N
     """Read and store every CRM export; a record the database cannot hold is one line, never the file."""
     merged = CrmData()
     for item in inputs:
-        crm, problems = admit_crm(ingest.read_crm([item], report.errors))
+        crm, problems = admit_crm(ingest.records(item, report.errors))
         report.errors.extend(InputError(item.path, p) for p in problems)
         merged = merged.merge(crm)
     try:
@@ -204,6 +231,196 @@ def _store_crm(store: Store, inputs: list[ingest.Input], report: RunReport) -> N
         report.crm[key] = report.crm.get(key, 0) + n
 
 
+EXTRACT_BATCH = 256
+"""Documents read back, looked up in the cache and handed to the extractor at a time: memory stays flat
+however many are pending (within a batch the LLM backend keeps ``2 × concurrency`` in flight)."""
+
+_UNREADABLE = (Unstorable, ValueError, ArithmeticError)
+"""What reading a stored document back raises when a value in it is out of range or malformed."""
+
+
+@dataclass(frozen=True)
+class DocumentOutcome:
+    """What became of one document in an :class:`ExtractionRun`."""
+
+    document_id: int
+    commitment_ids: list[int] = field(default_factory=list)
+    """The commitments its (grounded) items became, without repeats; none when it failed."""
+    cached: bool = False
+    """Its items came from the cache (an earlier extraction of the same content): no extractor call."""
+    ungrounded: int = 0
+    """Items the extractor returned whose evidence is not in the text (none from the cache)."""
+    error: Exception | None = None
+    """Why it failed, when it did: an :class:`ExtractionFailed`, an :class:`Unstorable` (items the
+    database cannot hold), or the error reading the stored document back."""
+
+
+class ExtractionRun:
+    """One extraction run: each stored document answered from the cache or by the extractor, and recorded.
+
+    The one routine behind ``followthrough extract`` (:func:`extract_pending`) and
+    ``POST /v1/documents``::
+
+        with ExtractionRun(store, extractor, report, domains, documents=len(ids)) as run:
+            for start in range(0, len(ids), EXTRACT_BATCH):
+                run.extract(ids[start : start + EXTRACT_BATCH])
+
+    Entering opens the run (``report.run_id``); :meth:`extract` does one batch;
+    leaving closes the run with ``report``'s counters (:meth:`RunReport.run_stats`),
+    ``documents`` (how many it set out to extract), ``origin`` when given (``"api"``)
+    and its status: ``ok``, ``partial`` (some documents failed), ``failed`` (all
+    did, or an exception stopped the run) or ``interrupted`` (Ctrl-C). ``report``
+    gathers what every batch did and what it cost (``cost_usd`` set on leaving).
+
+    One document's failure is that document's alone: an extractor error (or an
+    exception no backend foresaw, see :meth:`Extractor.run_safely`), a stored
+    document that cannot be read back, or items the database cannot hold mark it
+    ``failed`` with the reason and what the attempt spent (it stays pending for
+    the next run), and the next document is extracted. Exceptions that stop a
+    backend as a whole (a refused key: :class:`~followthrough.errors.ConfigError`)
+    and store errors other than :class:`Unstorable` stop the run.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        extractor: Extractor,
+        report: RunReport,
+        domains: set[str],
+        *,
+        documents: int,
+        progress: Progress = _no_progress,
+        origin: str | None = None,
+    ) -> None:
+        self.store = store
+        self.extractor = extractor
+        self.report = report
+        self.domains = domains
+        self.documents = documents
+        self.progress = progress
+        self.origin = origin
+        self.key = extractor.cache_key
+        self.run_id = 0
+
+    def __enter__(self) -> ExtractionRun:
+        self.run_id = self.store.start_run(
+            extractor=self.extractor.name,
+            model=self.extractor.model,
+            prompt_version=self.extractor.prompt_version,
+        )
+        self.report.run_id = self.run_id
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        report = self.report
+        if exc_type is None:
+            done = report.extracted + report.cached
+            status = "ok" if not report.failed else "partial" if done else "failed"
+        else:
+            status = "interrupted" if issubclass(exc_type, KeyboardInterrupt) else "failed"
+        report.cost_usd = self.extractor.estimate_cost(report.prompt_tokens, report.completion_tokens) or 0.0
+        stats: dict[str, int | float | str] = {"status": status, "documents": self.documents}
+        stats.update(report.run_stats())
+        if self.origin is not None:
+            stats["origin"] = self.origin
+        try:
+            self.store.finish_run(self.run_id, stats)
+        except StoreError:
+            if status in ("ok", "partial"):
+                raise
+            # the run already stopped on an error; that error is the one to report (the next
+            # start marks this run interrupted)
+
+    def extract(self, doc_ids: Sequence[int]) -> list[DocumentOutcome]:
+        """Extract one batch of stored documents; what became of each, in the order they finished.
+
+        Each document is read back and its participants classified by the
+        company domains; those whose content has a cached extraction under the
+        extractor's key are recorded from the cache first, then the extractor
+        runs on the rest (:meth:`Extractor.run_many`) and each result or
+        failure is recorded as it comes: nothing is written to the store while
+        the extractor still reads its input. The batch is held in memory whole:
+        pass at most :data:`EXTRACT_BATCH` ids.
+        """
+        outcomes: list[DocumentOutcome] = []
+        fresh: list[SourceDocument] = []
+        ids: dict[tuple[str, str], int] = {}
+        for doc_id in doc_ids:
+            try:
+                doc = classify_participants(self.store.get_document(doc_id), self.domains)
+            except _UNREADABLE as e:
+                outcomes.append(self._fail(doc_id, f"document {doc_id}", e, f"cannot read it back: {e}"))
+                continue
+            cached = self.store.cached_items(doc.content_hash, self.key)
+            if cached is None:
+                ids[doc.external_id, doc.source] = doc_id
+                fresh.append(doc)
+            else:
+                outcomes.append(self._record(doc_id, doc, ExtractionResult(items=cached), cached=True))
+        for doc, outcome in self.extractor.run_many(fresh):
+            doc_id = ids[doc.external_id, doc.source]
+            if isinstance(outcome, ExtractionFailed):
+                outcomes.append(self._fail(doc_id, _where(doc), outcome, str(outcome), outcome.spent))
+            else:
+                outcomes.append(self._record(doc_id, doc, outcome, cached=False))
+        return outcomes
+
+    def _record(
+        self, doc_id: int, doc: SourceDocument, result: ExtractionResult, *, cached: bool
+    ) -> DocumentOutcome:
+        """Store one document's items; a cached result costs nothing and counts as ``cached``."""
+        try:
+            commitment_ids = self.store.record_extraction(
+                self.run_id,
+                doc_id,
+                self.key,
+                result.items,
+                prompt_tokens=result.prompt_tokens,
+                completion_tokens=result.completion_tokens,
+            )
+        except Unstorable as e:
+            return self._fail(doc_id, _where(doc), e, f"items not stored: {e}", result)
+        if cached:
+            self.report.cached += 1
+        else:
+            self.report.extracted += 1
+        self.report.items += len(result.items)
+        _account(result, self.report)
+        self.progress("extract", 1, None)
+        return DocumentOutcome(doc_id, commitment_ids, cached=cached, ungrounded=result.ungrounded)
+
+    def _fail(
+        self,
+        doc_id: int,
+        where: str,
+        error: Exception,
+        reason: str,
+        spent: ExtractionResult | None = None,
+    ) -> DocumentOutcome:
+        """Record one document's extraction as failed, with its reason and what it cost."""
+        reason = redact(reason)
+        try:
+            self.store.record_extraction(
+                self.run_id,
+                doc_id,
+                self.key,
+                [],
+                status=ExtractionStatus.FAILED,
+                error=reason,
+                prompt_tokens=spent.prompt_tokens if spent else 0,
+                completion_tokens=spent.completion_tokens if spent else 0,
+            )
+        except Unstorable:
+            pass  # the reason itself could not be stored; the report still names it
+        self.report.failed.append(f"{where}: {reason}")
+        if spent is not None:
+            _account(spent, self.report)
+        self.progress("extract", 1, None)
+        return DocumentOutcome(doc_id, error=error)
+
+
 def extract_pending(
     store: Store,
     extractor: Extractor,
@@ -211,143 +428,19 @@ def extract_pending(
     domains: set[str],
     progress: Progress = _no_progress,
 ) -> None:
-    """Extract every document that has no successful extraction under this key.
+    """Extract every document that has no successful extraction under the extractor's key.
 
-    One document's failure is that document's alone: an extractor error, an
-    exception no backend foresaw, a stored document that cannot be read back,
-    or items the database cannot hold mark it ``failed`` with the reason (it
-    stays pending) and the next document is extracted. The run is closed with
-    what really happened: ``ok``, ``partial`` (some documents failed),
-    ``failed`` (all did, or the run stopped on an error) or ``interrupted``.
+    One :class:`ExtractionRun` over the pending documents, :data:`EXTRACT_BATCH` at a time.
     """
-    key = extractor.cache_key
-    pending = store.pending_documents(key)
-    run_id = store.start_run(
-        extractor=extractor.name, model=extractor.model, prompt_version=extractor.prompt_version
-    )
-    report.run_id = run_id
-    progress("extract", 0, len(pending))
-    ids: dict[tuple[str, str], int] = {}
-
-    def fresh() -> Iterator[SourceDocument]:
-        for doc_id in pending:
-            try:
-                doc = classify_participants(store.get_document(doc_id), domains)
-            except (Unstorable, ValueError, ArithmeticError) as e:
-                _fail(store, run_id, doc_id, key, f"document {doc_id}", f"cannot read it back: {e}", report)
-                progress("extract", 1, None)
-                continue
-            ids[doc.external_id, doc.source] = doc_id
-            cached = store.cached_items(doc.content_hash, key)
-            if cached is not None:
-                try:
-                    store.record_extraction(run_id, doc_id, key, cached)
-                except Unstorable as e:
-                    _fail(store, run_id, doc_id, key, _where(doc), f"items not stored: {e}", report)
-                else:
-                    report.cached += 1
-                    report.items += len(cached)
-                progress("extract", 1, None)
-                continue
-            yield doc
-
-    status = "failed"
-    try:
-        for doc, outcome in extractor.run_many(fresh()):
-            doc_id = ids[doc.external_id, doc.source]
-            if isinstance(outcome, ExtractionFailed):
-                _fail(store, run_id, doc_id, key, _where(doc), str(outcome), report, outcome.spent)
-            else:
-                try:
-                    _record(store, run_id, doc_id, key, outcome, report)
-                except Unstorable as e:
-                    _fail(store, run_id, doc_id, key, _where(doc), f"items not stored: {e}", report, outcome)
-            progress("extract", 1, None)
-        done = report.extracted + report.cached
-        status = "ok" if not report.failed else "partial" if done else "failed"
-    except KeyboardInterrupt:
-        status = "interrupted"
-        raise
-    finally:
-        report.cost_usd = extractor.estimate_cost(report.prompt_tokens, report.completion_tokens) or 0.0
-        _close_run(store, run_id, len(pending), status, report)
-
-
-def _fail(
-    store: Store,
-    run_id: int,
-    doc_id: int,
-    key: str,
-    where: str,
-    reason: str,
-    report: RunReport,
-    spent: ExtractionResult | None = None,
-) -> None:
-    """Record one document's extraction as failed, with its reason and what it cost."""
-    reason = redact(reason)
-    try:
-        store.record_extraction(
-            run_id,
-            doc_id,
-            key,
-            [],
-            status="failed",
-            error=reason,
-            prompt_tokens=spent.prompt_tokens if spent else 0,
-            completion_tokens=spent.completion_tokens if spent else 0,
-        )
-    except Unstorable:
-        pass  # the reason itself could not be stored; the report still names it
-    report.failed.append(f"{where}: {reason}")
-    if spent is not None:
-        _account(spent, report)
-
-
-def _close_run(store: Store, run_id: int, documents: int, status: str, report: RunReport) -> None:
-    stats: dict[str, int | float | str] = {
-        "status": status,
-        "documents": documents,
-        "extracted": report.extracted,
-        "cached": report.cached,
-        "failed": len(report.failed),
-        "items": report.items,
-        "ungrounded": report.ungrounded,
-        "unconfirmed": report.unconfirmed,
-        "instruction_like": report.instruction_like,
-        "prefiltered": report.prefiltered,
-        "tokens_saved": report.tokens_saved,
-        "prompt_tokens": report.prompt_tokens,
-        "completion_tokens": report.completion_tokens,
-        "llm_calls": report.llm_calls,
-        "cost_usd": round(report.cost_usd, 6),
-    }
-    try:
-        store.finish_run(run_id, stats)
-    except StoreError:
-        if status in ("ok", "partial"):
-            raise
-        # the run already stopped on an error; that error is the one to report (the next
-        # start marks this run interrupted)
-
-
-def _record(
-    store: Store, run_id: int, doc_id: int, key: str, result: ExtractionResult, report: RunReport
-) -> None:
-    store.record_extraction(
-        run_id,
-        doc_id,
-        key,
-        result.items,
-        prompt_tokens=result.prompt_tokens,
-        completion_tokens=result.completion_tokens,
-    )
-    report.extracted += 1
-    report.items += len(result.items)
-    _account(result, report)
+    pending = store.pending_documents(extractor.cache_key)
+    with ExtractionRun(store, extractor, report, domains, documents=len(pending), progress=progress) as run:
+        progress("extract", 0, len(pending))
+        for start in range(0, len(pending), EXTRACT_BATCH):
+            run.extract(pending[start : start + EXTRACT_BATCH])
 
 
 def _account(result: ExtractionResult, report: RunReport) -> None:
-    """Add what one document cost (also for a document that failed part-way)."""
+    """Add what one document cost and what its extraction counted (also for one that failed part-way)."""
     report.ungrounded += result.ungrounded
     report.unconfirmed += result.unconfirmed
     report.instruction_like += result.instruction_like
@@ -358,8 +451,13 @@ def _account(result: ExtractionResult, report: RunReport) -> None:
     report.llm_calls += result.llm_calls
 
 
-def link(store: Store, report: RunReport, domains: set[str]) -> None:
-    """Link commitments to deals, then close those a later message of ours delivered."""
-    for method, n in store.link_commitments(domains).items():
+def link(store: Store, report: RunReport, domains: set[str], *, ids: Collection[int] | None = None) -> None:
+    """Link commitments to deals, then close those a later message of ours delivered.
+
+    ``ids``: link only these commitments (the API links the items of the one
+    document it was given, not the whole unlinked queue); ``None`` links every
+    commitment without a link. Fulfilment detection looks at every open item.
+    """
+    for method, n in store.link_commitments(domains, ids=ids).items():
         report.links[method] = report.links.get(method, 0) + n
     report.fulfilled += store.detect_fulfilments(domains)

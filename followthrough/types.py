@@ -4,6 +4,9 @@ Everything in the project may import this module; it imports nothing else from
 the project. These are plain pydantic models for data in flight. Database rows
 (``store``), LLM wire payloads (``extractor``) and API payloads
 (``followthrough.api``) are separate classes that convert to and from these.
+Closed sets (commitment status, item flags, participant role, extraction and
+run status) are :class:`~enum.StrEnum` types: a member is the very string that
+is stored, exported and sent over the API, and an unknown string is refused.
 
 Offsets (``char_start``/``char_end``) always count Python ``str`` characters
 (code points) of the document's normalized ``text``, never bytes, so that
@@ -23,6 +26,76 @@ SourceKind = Literal["email", "slack", "meeting"]
 ItemType = Literal["commitment", "request"]
 
 
+class ParticipantRole(StrEnum):
+    """How a person took part in a conversation (see :class:`Participant`)."""
+
+    SENDER = "sender"
+    RECIPIENT = "recipient"
+    CC = "cc"
+    SPEAKER = "speaker"
+    ATTENDEE = "attendee"
+    MENTIONED = "mentioned"
+
+
+class ItemFlag(StrEnum):
+    """A warning or fact attached to an extracted item, and to the commitment it becomes.
+
+    Set by the extractors: ``ungrounded`` (the evidence is not in the text),
+    ``owner_not_participant``, ``customer_promise`` (the customer's promise to
+    us: stored ``waiting``), ``ticked`` (a checked-off task line: stored
+    ``done``), ``unconfirmed`` (an LLM item the offline detector does not
+    confirm: stored ``review``), ``instruction`` (evidence that reads as an
+    instruction to the model), ``urgent`` (ASAP, no date). Set by the store:
+    ``stale`` (a person touched it and it is no longer extracted) and
+    ``fulfilled`` (a later message delivered it).
+    """
+
+    UNGROUNDED = "ungrounded"
+    OWNER_NOT_PARTICIPANT = "owner_not_participant"
+    CUSTOMER_PROMISE = "customer_promise"
+    TICKED = "ticked"
+    UNCONFIRMED = "unconfirmed"
+    INSTRUCTION = "instruction"
+    URGENT = "urgent"
+    STALE = "stale"
+    FULFILLED = "fulfilled"
+
+
+class CommitmentStatus(StrEnum):
+    """Where a commitment (or request) stands.
+
+    ``open`` (ours to do), ``done``, ``dismissed`` (a false alarm, or
+    ungrounded), ``snoozed`` (hidden until a date), ``waiting`` (a customer's
+    promise to us: never in our open lists) and ``review`` (a person has to
+    confirm it, ``open``, or reject it, ``dismissed``: never open until then).
+    """
+
+    OPEN = "open"
+    REVIEW = "review"
+    DONE = "done"
+    DISMISSED = "dismissed"
+    SNOOZED = "snoozed"
+    WAITING = "waiting"
+
+
+class ExtractionStatus(StrEnum):
+    """How one document's extraction ended: ``ok`` (its items are recorded) or ``failed``."""
+
+    OK = "ok"
+    FAILED = "failed"
+
+
+class RunStatus(StrEnum):
+    """An extraction run's state: ``running``, then ``ok``, ``partial`` (some documents failed),
+    ``failed``, or ``interrupted`` (its process died; marked when the next run starts)."""
+
+    RUNNING = "running"
+    OK = "ok"
+    PARTIAL = "partial"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False)
 
@@ -40,7 +113,7 @@ class Participant(_Model):
     name: str | None = None
     email: str | None = None
     handle: str | None = None
-    role: str = "recipient"
+    role: ParticipantRole = ParticipantRole.RECIPIENT
     internal: bool | None = None
 
     def label(self) -> str:
@@ -113,7 +186,7 @@ class SourceDocument(_Model):
     def sender(self) -> Participant | None:
         """The author of an email or Slack message (``None`` for meetings)."""
         for p in self.participants:
-            if p.role == "sender":
+            if p.role == ParticipantRole.SENDER:
                 return p
         return None
 
@@ -182,8 +255,8 @@ class ExtractedItem(_Model):
 
     ``due`` is the normalized deadline (resolved against the ``occurred_at`` of
     the segment that says it, else the document's); ``due_text`` is the phrase
-    as written. ``flags`` carries
-    warnings such as ``ungrounded`` or ``owner_not_participant``.
+    as written. ``flags`` carries warnings such as ``ungrounded`` or
+    ``owner_not_participant`` (see :class:`ItemFlag`).
     """
 
     type: ItemType
@@ -196,11 +269,11 @@ class ExtractedItem(_Model):
     due_text: str | None = None
     evidence: Evidence
     confidence: float = Field(default=0.5, ge=0.0, le=1.0)
-    flags: list[str] = Field(default_factory=list)
+    flags: list[ItemFlag] = Field(default_factory=list)
 
     @property
     def grounded(self) -> bool:
-        return self.evidence.grounded and "ungrounded" not in self.flags
+        return self.evidence.grounded and ItemFlag.UNGROUNDED not in self.flags
 
 
 class Account(_Model):
@@ -251,13 +324,18 @@ class CrmData(_Model):
 __all__ = [
     "Account",
     "AlignmentStatus",
+    "CommitmentStatus",
     "Contact",
     "CrmData",
     "Deal",
     "Evidence",
     "ExtractedItem",
+    "ExtractionStatus",
+    "ItemFlag",
     "ItemType",
     "Participant",
+    "ParticipantRole",
+    "RunStatus",
     "Segment",
     "SourceDocument",
     "SourceKind",

@@ -8,11 +8,11 @@ from datetime import date
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from followthrough.errors import StoreError
-from store import linking
+from followthrough.types import CommitmentStatus, ItemFlag
+from store import deal_rules
 from store.base import NotFound, StoreCore, _retry_conflicts
 from store.models import CommitmentDealLinkRow, CommitmentHistoryRow, CommitmentRow, DealRow, utcnow
-from store.queries import STATUSES, build_select, eager, encode_cursor, fetch_views, to_view
+from store.queries import build_select, eager, encode_cursor, fetch_views, to_view
 from store.views import CommitmentFilter, CommitmentView, Page
 
 
@@ -79,7 +79,7 @@ class CommitmentStore(StoreCore):
     def set_status(
         self,
         cid: int,
-        status: str,
+        status: CommitmentStatus,
         *,
         until: date | None = None,
         actor: str = "cli",
@@ -88,18 +88,19 @@ class CommitmentStore(StoreCore):
     ) -> CommitmentView:
         """Set ``open``/``review``/``done``/``dismissed``/``snoozed``/``waiting``.
 
-        ``until`` (snoozed only) is the day the item comes back; ``None`` snoozes it indefinitely.
+        ``status`` is a :class:`CommitmentStatus` (or its string value: another string is a
+        ``ValueError``). ``until`` (snoozed only) is the day the item comes back; ``None`` snoozes
+        it indefinitely.
         The old values are read with the commitment locked (:meth:`_lock_commitment`), so two
         concurrent edits leave a history where each entry's ``old`` is the previous one's ``new``.
         """
-        if status not in STATUSES:
-            raise StoreError(f"unknown status {status!r}: use {', '.join(STATUSES)}")
+        status = CommitmentStatus(status)
         with self._tx() as s:
             self._lock_commitment(s, cid)
             row = s.get(CommitmentRow, cid)
             if row is None:
                 raise NotFound(f"no commitment with id {cid}")
-            new_until = until if status == "snoozed" else None
+            new_until = until if status == CommitmentStatus.SNOOZED else None
             if row.status != status:
                 s.add(history_entry(cid, "status", row.status, status, actor, note))
             if row.snoozed_until != new_until:
@@ -145,8 +146,8 @@ class CommitmentStore(StoreCore):
                 CommitmentDealLinkRow(
                     commitment_id=cid,
                     deal_id=deal.id if deal else None,
-                    method=linking.MANUAL,
-                    confidence=linking.CONFIDENCE[linking.MANUAL],
+                    method=deal_rules.MANUAL,
+                    confidence=deal_rules.CONFIDENCE[deal_rules.MANUAL],
                     created_at=utcnow(),
                 )
             )
@@ -183,7 +184,7 @@ class CommitmentStore(StoreCore):
                 out = []
                 for c in rows:
                     last_id = c.id
-                    if not include_ungrounded and "ungrounded" in (c.flags or []):
+                    if not include_ungrounded and ItemFlag.UNGROUNDED in (c.flags or []):
                         continue
                     out.append(_export_row(c))
             if not rows:

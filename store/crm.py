@@ -6,8 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from followthrough.types import CrmData
-from store import linking
+from followthrough.types import CrmData, domain_of
 from store.base import StoreCore, _retry_conflicts
 from store.models import AccountRow, ContactRow, DealRow, PersonRow, utcnow
 
@@ -105,7 +104,7 @@ class CrmStore(StoreCore):
         """Our own company's domains, guessed from the deal owners' emails."""
         with self._tx() as s:
             emails = s.scalars(select(DealRow.owner_email).where(DealRow.owner_email.is_not(None))).all()
-        return {d for d in (linking.domain_of(e) for e in emails if e) if d}
+        return {d for d in (domain_of(e) for e in emails if e) if d}
 
     def directory(self) -> dict[str, str]:
         """Lowercased person name → email, from CRM contacts, deal owners and people seen in documents.

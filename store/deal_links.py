@@ -1,4 +1,4 @@
-"""Automatic deal linking in the store (the rules are in :mod:`store.linking`)."""
+"""Automatic deal linking in the store (the rules are in :mod:`store.deal_rules`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Collection
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from store import linking
+from store import deal_rules
 from store.base import StoreCore, _retry_conflicts
 from store.models import (
     AccountRow,
@@ -29,7 +29,7 @@ class LinkStore(StoreCore):
     def link_commitments(
         self, internal_domains: set[str], *, ids: Collection[int] | None = None
     ) -> dict[str, int]:
-        """Link every commitment that has no link yet (see :mod:`store.linking`).
+        """Link every commitment that has no link yet (see :mod:`store.deal_rules`).
 
         ``ids`` limits it to those commitments (the API links the items of the
         one document it was given, so that a request does not rescan the whole
@@ -38,7 +38,7 @@ class LinkStore(StoreCore):
         ``domain`` and ``unlinked`` (left for the unlinked queue). Manual links
         and manual unlinks are never touched; ungrounded items are skipped.
         """
-        counts = {linking.MENTION: 0, linking.CONTACT: 0, linking.DOMAIN: 0, "unlinked": 0}
+        counts = {deal_rules.MENTION: 0, deal_rules.CONTACT: 0, deal_rules.DOMAIN: 0, "unlinked": 0}
         chunks: list[list[int]] | None = None
         if ids is not None:
             wanted = self._without_link(sorted(set(ids)))
@@ -47,13 +47,13 @@ class LinkStore(StoreCore):
             chunks = [wanted[i : i + _LINK_BATCH] for i in range(0, len(wanted), _LINK_BATCH)]
         with self._tx() as s:
             contacts = list(s.scalars(select(ContactRow)))
-            index = linking.LinkIndex(
+            index = deal_rules.LinkIndex(
                 deals=[
-                    linking.DealInfo(d.id, d.crm_id, d.name, d.account_id, d.stage, d.close_date)
+                    deal_rules.DealInfo(d.id, d.crm_id, d.name, d.account_id, d.stage, d.close_date)
                     for d in s.scalars(select(DealRow))
                 ],
                 accounts=[
-                    linking.AccountInfo(a.id, a.name, tuple(a.domains or []))
+                    deal_rules.AccountInfo(a.id, a.name, tuple(a.domains or []))
                     for a in s.scalars(select(AccountRow))
                 ],
                 contact_accounts={c.email: c.account_id for c in contacts if c.account_id is not None},
@@ -90,7 +90,7 @@ class LinkStore(StoreCore):
                     last_id = c.id
                     if "ungrounded" in (c.flags or []):
                         continue
-                    decision = linking.decide(_link_input(c), index) if index.deals else None
+                    decision = deal_rules.decide(_link_input(c), index) if index.deals else None
                     if decision is None:
                         counts["unlinked"] += 1
                         continue
@@ -139,16 +139,16 @@ def _unique_names(contacts: list[ContactRow]) -> dict[str, int]:
     return out
 
 
-def _link_input(c: CommitmentRow) -> linking.LinkInput:
+def _link_input(c: CommitmentRow) -> deal_rules.LinkInput:
     docs = [c.document, *(e.document for e in c.evidence if e.document_id != c.document_id)]
-    people: list[linking.Participation] = []
+    people: list[deal_rules.Participation] = []
     for d in docs:
         for p in d.participants or []:
             if p.get("email") or p.get("name"):
-                people.append(linking.Participation(p.get("email"), p.get("internal"), p.get("name")))
+                people.append(deal_rules.Participation(p.get("email"), p.get("internal"), p.get("name")))
     for email, name in ((c.counterparty_email, c.counterparty), (c.owner_email, c.owner)):
         if email or name:
-            people.append(linking.Participation(email, None, name))
+            people.append(deal_rules.Participation(email, None, name))
     texts = [e.quote for e in c.evidence] + [d.title or "" for d in docs]
     bodies = [d.text for d in docs]
-    return linking.LinkInput(texts, people, occurred=c.document.occurred_at.date(), bodies=bodies)
+    return deal_rules.LinkInput(texts, people, occurred=c.document.occurred_at.date(), bodies=bodies)

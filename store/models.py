@@ -6,13 +6,16 @@ models in :mod:`store.views`. The schema is created by the Alembic migration
 ``store/migrations/versions/0001_initial.py``; a test checks that the two agree.
 
 Timestamps are stored in UTC (:class:`UTCDateTime` restores ``tzinfo`` on read,
-which SQLite would otherwise drop).
+which SQLite would otherwise drop). Closed sets (statuses, flags, alignment) are
+stored as their plain string values and read back as the :class:`~enum.StrEnum`
+members of :mod:`followthrough.types` (:class:`EnumText`, :class:`EnumList`).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -30,6 +33,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+from followthrough.types import (
+    AlignmentStatus,
+    CommitmentStatus,
+    ExtractionStatus,
+    ItemFlag,
+    ItemType,
+    RunStatus,
+    SourceKind,
+)
+
+_E = TypeVar("_E", bound=StrEnum)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -54,6 +69,47 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class EnumText(TypeDecorator[_E]):
+    """A :class:`StrEnum` member stored as its value in a ``VARCHAR(length)`` column.
+
+    Writing (or comparing with) a value that is not a member raises ``ValueError``;
+    reading gives the member back. The column's DDL is a plain ``VARCHAR``, as before.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[_E], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: _E | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> _E | None:
+        return None if value is None else self.enum(value)
+
+
+class EnumList(TypeDecorator[list[_E]]):
+    """A list of :class:`StrEnum` members stored as a JSON array of their values.
+
+    Writing a value that is not a member raises ``ValueError``; reading gives the members back.
+    """
+
+    impl = JSON
+    cache_ok = True
+
+    def __init__(self, enum: type[_E]) -> None:
+        super().__init__()
+        self.enum = enum
+
+    def process_bind_param(self, value: list[_E] | list[str] | None, dialect: Dialect) -> list[str] | None:
+        return None if value is None else [self.enum(v).value for v in value]
+
+    def process_result_value(self, value: list[str] | None, dialect: Dialect) -> list[_E] | None:
+        return None if value is None else [self.enum(v) for v in value]
 
 
 def utcnow() -> datetime:
@@ -119,7 +175,7 @@ class DocumentRow(Base):
     __table_args__ = (UniqueConstraint("source", "external_id", name="uq_documents_source_external_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    source: Mapped[str] = mapped_column(String(20))
+    source: Mapped[SourceKind] = mapped_column(String(20))
     external_id: Mapped[str] = mapped_column(String(1000))
     thread_id: Mapped[str | None] = mapped_column(String(1000), index=True)
     occurred_at: Mapped[datetime] = mapped_column(index=True)
@@ -159,7 +215,7 @@ class ExtractionRunRow(Base):
     extractor: Mapped[str] = mapped_column(String(100))
     model: Mapped[str] = mapped_column(String(200))
     prompt_version: Mapped[str] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(20), default="running")
+    status: Mapped[RunStatus] = mapped_column(EnumText(RunStatus, 20), default=RunStatus.RUNNING)
     documents: Mapped[int] = mapped_column(Integer, default=0)
     items: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
@@ -185,7 +241,7 @@ class ExtractionRow(Base):
     )
     cache_key: Mapped[str] = mapped_column(String(300))
     content_hash: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[ExtractionStatus] = mapped_column(EnumText(ExtractionStatus, 20))
     error: Mapped[str | None] = mapped_column(Text)
     items: Mapped[list[Any]] = mapped_column(default=list)
     prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
@@ -205,7 +261,7 @@ class CommitmentRow(Base):
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("extraction_runs.id", ondelete="SET NULL"))
     cache_key: Mapped[str] = mapped_column(String(300))
-    type: Mapped[str] = mapped_column(String(20), index=True)
+    type: Mapped[ItemType] = mapped_column(String(20), index=True)
     owner: Mapped[str | None] = mapped_column(String(300))
     owner_email: Mapped[str | None] = mapped_column(String(320), index=True)
     counterparty: Mapped[str | None] = mapped_column(String(300))
@@ -214,12 +270,14 @@ class CommitmentRow(Base):
     due: Mapped[date | None]
     due_text: Mapped[str | None] = mapped_column(String(300))
     confidence: Mapped[float] = mapped_column(Float, default=0.5)
-    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    status: Mapped[CommitmentStatus] = mapped_column(
+        EnumText(CommitmentStatus, 20), default=CommitmentStatus.OPEN, index=True
+    )
     snoozed_until: Mapped[date | None]
-    flags: Mapped[list[str]] = mapped_column(default=list)
+    flags: Mapped[list[ItemFlag]] = mapped_column(EnumList(ItemFlag), default=list)
     span_key: Mapped[str] = mapped_column(String(300), index=True)
     dedup_key: Mapped[str] = mapped_column(String(64), index=True)
-    source: Mapped[str] = mapped_column(String(20), index=True)
+    source: Mapped[SourceKind] = mapped_column(String(20), index=True)
     thread_id: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -264,7 +322,7 @@ class EvidenceRow(Base):
     quote: Mapped[str] = mapped_column(Text)
     char_start: Mapped[int | None] = mapped_column(Integer)
     char_end: Mapped[int | None] = mapped_column(Integer)
-    alignment: Mapped[str] = mapped_column(String(10))
+    alignment: Mapped[AlignmentStatus] = mapped_column(EnumText(AlignmentStatus, 10))
 
     commitment: Mapped[CommitmentRow] = relationship(back_populates="evidence")
     document: Mapped[DocumentRow] = relationship()

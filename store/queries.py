@@ -30,6 +30,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from followthrough.errors import StoreError
+from followthrough.types import CommitmentStatus
 from store.models import (
     AccountRow,
     CommitmentDealLinkRow,
@@ -41,10 +42,6 @@ from store.models import (
 )
 from store.priority import Stake, overdue_days, score
 from store.views import CommitmentFilter, CommitmentView, DealRef, EvidenceView, HistoryView
-
-# ``waiting``: a customer's promise to us (the extractor's ``customer_promise``), never in our open lists.
-# ``review``: an item a person has to confirm (``open``) or reject (``dismissed``) first, never in open lists.
-STATUSES = ("open", "review", "done", "dismissed", "snoozed", "waiting")
 
 MAX_ID = 2**31 - 1
 """The largest id a cursor may hold: ids are ``INTEGER`` columns, 32-bit on PostgreSQL (the API's
@@ -58,18 +55,18 @@ class InvalidCursor(StoreError, ValueError):
     """A pagination cursor that this store did not hand out."""
 
 
-def effective_status(status: str, snoozed_until: date | None, as_of: date) -> str:
+def effective_status(status: CommitmentStatus, snoozed_until: date | None, as_of: date) -> CommitmentStatus:
     """A snoozed item whose ``until`` has come (``until <= as_of``) counts as open."""
-    if status == "snoozed" and snoozed_until is not None and snoozed_until <= as_of:
-        return "open"
+    if status == CommitmentStatus.SNOOZED and snoozed_until is not None and snoozed_until <= as_of:
+        return CommitmentStatus.OPEN
     return status
 
 
 def open_clause(as_of: date) -> ColumnElement[bool]:
     c = CommitmentRow
     return or_(
-        c.status == "open",
-        and_(c.status == "snoozed", c.snoozed_until.is_not(None), c.snoozed_until <= as_of),
+        c.status == CommitmentStatus.OPEN,
+        and_(c.status == CommitmentStatus.SNOOZED, c.snoozed_until.is_not(None), c.snoozed_until <= as_of),
     )
 
 
@@ -146,15 +143,13 @@ def build_select(f: CommitmentFilter, *, undated: bool = False) -> Select[Any] |
     link = CommitmentDealLinkRow
     stmt = select(c)
     conds: list[ColumnElement[bool]] = []
-    status = (f.status or "all").lower()
-    if status == "open":
+    if f.status == CommitmentStatus.OPEN:
         conds.append(open_clause(f.as_of))
-    elif status == "snoozed":
-        conds.append(and_(c.status == "snoozed", or_(c.snoozed_until.is_(None), c.snoozed_until > f.as_of)))
-    elif status in ("review", "done", "dismissed", "waiting"):
-        conds.append(c.status == status)
-    elif status != "all":
-        raise StoreError(f"unknown status {f.status!r}: use {', '.join(STATUSES)} or all")
+    elif f.status == CommitmentStatus.SNOOZED:
+        still = or_(c.snoozed_until.is_(None), c.snoozed_until > f.as_of)
+        conds.append(and_(c.status == CommitmentStatus.SNOOZED, still))
+    elif f.status is not None:
+        conds.append(c.status == f.status)
     if f.owner:
         o = f.owner.strip().lower()
         # owner_email is stored lowercased, so an email is one indexed lookup; a name is compared lowercased
@@ -302,7 +297,7 @@ def to_view(
     c: CommitmentRow, as_of: date, history: list[CommitmentHistoryRow] | None = None
 ) -> CommitmentView:
     status = effective_status(c.status, c.snoozed_until, as_of)
-    is_open = status == "open"
+    is_open = status == CommitmentStatus.OPEN
     deal = c.link.deal if c.link is not None else None
     priority, reasons = score(
         Stake(

@@ -35,7 +35,7 @@ from datetime import date
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from followthrough.types import ExtractedItem
+from followthrough.types import AlignmentStatus, CommitmentStatus, ExtractedItem, ItemFlag
 from store.models import (
     CommitmentHistoryRow,
     CommitmentRow,
@@ -44,26 +44,19 @@ from store.models import (
     utcnow,
 )
 
-CUSTOMER_PROMISE = "customer_promise"  # the extractor's flag on a customer's own promise
-TICKED = "ticked"  # the extractor's flag on a task-list line already checked off ("- [x] ...")
-UNCONFIRMED = "unconfirmed"  # the extractor's flag on a model item its offline detector does not confirm
-INSTRUCTION = "instruction"  # the extractor's flag on evidence that reads as an instruction to the model
 
-
-def _initial_status(item: ExtractedItem) -> str:
+def _initial_status(item: ExtractedItem) -> CommitmentStatus:
     """``done`` for a ticked task, ``review`` for an unconfirmed model item, ``waiting`` for the
     customer's own promise, else ``open``."""
     flags = item.flags or []
-    if TICKED in flags:
-        return "done"
-    if UNCONFIRMED in flags or INSTRUCTION in flags:
-        return "review"
-    return "waiting" if CUSTOMER_PROMISE in flags else "open"
+    if ItemFlag.TICKED in flags:
+        return CommitmentStatus.DONE
+    if ItemFlag.UNCONFIRMED in flags or ItemFlag.INSTRUCTION in flags:
+        return CommitmentStatus.REVIEW
+    return CommitmentStatus.WAITING if ItemFlag.CUSTOMER_PROMISE in flags else CommitmentStatus.OPEN
 
 
 SYSTEM_ACTORS = frozenset({"extractor", "linker", "system"})
-UNGROUNDED = "ungrounded"
-STALE = "stale"
 
 
 def norm(text: str | None) -> str:
@@ -149,7 +142,7 @@ def _evidence_row(doc_id: int, item: ExtractedItem) -> EvidenceRow:
         quote=ev.quote,
         char_start=ev.char_start if grounded else None,
         char_end=ev.char_end if grounded else None,
-        alignment=ev.alignment.value if grounded else "none",
+        alignment=ev.alignment if grounded else AlignmentStatus.NONE,
     )
 
 
@@ -182,7 +175,7 @@ class _Previous:
                 continue
             candidates.sort(
                 key=lambda c: (
-                    (UNGROUNDED not in (c.flags or [])) != grounded,
+                    (ItemFlag.UNGROUNDED not in (c.flags or [])) != grounded,
                     c.type != item.type,
                     norm(c.action) != action,
                     c.id,
@@ -251,7 +244,7 @@ def record_items(
             .order_by(CommitmentRow.id)
             .limit(1)
         ).first()
-        if dup is not None and (UNGROUNDED in (dup.flags or [])) == (not grounded):
+        if dup is not None and (ItemFlag.UNGROUNDED in (dup.flags or [])) == (not grounded):
             previous.claim(dup.id)
             quote = norm(item.evidence.quote)
             if not any(e.document_id == doc.id and norm(e.quote) == quote for e in dup.evidence):
@@ -264,7 +257,7 @@ def record_items(
         c = CommitmentRow(
             document_id=doc.id,
             cache_key=cache_key,
-            status=_initial_status(item) if grounded else "dismissed",
+            status=_initial_status(item) if grounded else CommitmentStatus.DISMISSED,
             flags=_flags(item),
             source=doc.source,
             thread_id=doc.thread_id,
@@ -288,10 +281,10 @@ def record_items(
     return result
 
 
-def _flags(item: ExtractedItem) -> list[str]:
-    flags = [f for f in item.flags if f != UNGROUNDED]
+def _flags(item: ExtractedItem) -> list[ItemFlag]:
+    flags: list[ItemFlag] = [f for f in item.flags if f != ItemFlag.UNGROUNDED]
     if not item.grounded:
-        flags.append(UNGROUNDED)
+        flags.append(ItemFlag.UNGROUNDED)
     return flags
 
 
@@ -304,18 +297,21 @@ def _update(
     s: Session, c: CommitmentRow, item: ExtractedItem, *, doc_id: int, sk: str, dk: str, run_id: int
 ) -> None:
     old_due: date | None = c.due
-    was_ungrounded = UNGROUNDED in (c.flags or [])
+    was_ungrounded = ItemFlag.UNGROUNDED in (c.flags or [])
     _apply(c, item, sk=sk, dk=dk, run_id=run_id)
     c.flags = _flags(item)
     if old_due != c.due:
         c.history.append(_history_row("due", old_due, c.due))
-    if was_ungrounded and item.grounded and c.status == "dismissed" and not _user_touched(s, c):
+    dismissed = CommitmentStatus.DISMISSED
+    if was_ungrounded and item.grounded and c.status == dismissed and not _user_touched(s, c):
         c.status = _initial_status(item)
-        c.history.append(_history_row("status", "dismissed", c.status))
-    elif not was_ungrounded and not item.grounded and c.status == "open":
-        c.status = "dismissed"
+        c.history.append(_history_row("status", dismissed, c.status))
+    elif not was_ungrounded and not item.grounded and c.status == CommitmentStatus.OPEN:
+        c.status = dismissed
         c.history.append(
-            _history_row("status", "open", "dismissed", note="evidence no longer found in the source")
+            _history_row(
+                "status", CommitmentStatus.OPEN, dismissed, note="evidence no longer found in the source"
+            )
         )
     _replace_evidence(s, c, doc_id, item)
 
@@ -331,8 +327,8 @@ def _replace_evidence(s: Session, c: CommitmentRow, doc_id: int, item: Extracted
 def _retire(s: Session, c: CommitmentRow, doc_id: int) -> None:
     """An earlier item the new extraction no longer finds."""
     if _user_touched(s, c):
-        if STALE not in (c.flags or []):
-            c.flags = [*(c.flags or []), STALE]
+        if ItemFlag.STALE not in (c.flags or []):
+            c.flags = [*(c.flags or []), ItemFlag.STALE]
             c.updated_at = utcnow()
         return
     others = [e for e in c.evidence if e.document_id != doc_id]

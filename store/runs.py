@@ -9,9 +9,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from followthrough.errors import StoreError
 from followthrough.redaction import redact
-from followthrough.types import ExtractedItem
+from followthrough.types import ExtractedItem, ExtractionStatus, RunStatus
 from store.admission import admit_item, clamp_count, clean
 from store.base import NotFound, StoreCore, _retry_conflicts
 from store.models import DocumentRow, ExtractionRow, ExtractionRunRow, utcnow
@@ -30,16 +29,17 @@ class RunStore(StoreCore):
         down) are closed first with status ``interrupted``: see :func:`_abandoned`.
         """
         with self._tx() as s:
-            for old in s.scalars(select(ExtractionRunRow).where(ExtractionRunRow.status == "running")):
+            running = select(ExtractionRunRow).where(ExtractionRunRow.status == RunStatus.RUNNING)
+            for old in s.scalars(running):
                 if _abandoned(old):
-                    old.status = "interrupted"
+                    old.status = RunStatus.INTERRUPTED
                     old.finished_at = old.finished_at or utcnow()
             row = ExtractionRunRow(
                 extractor=extractor,
                 model=model,
                 prompt_version=prompt_version,
                 started_at=utcnow(),
-                status="running",
+                status=RunStatus.RUNNING,
                 stats={"pid": os.getpid(), "host": socket.gethostname()},
             )
             s.add(row)
@@ -74,11 +74,11 @@ class RunStore(StoreCore):
                 elif key in ("cost_usd", "cost"):
                     row.cost_usd = float(value)
                 elif key == "status":
-                    row.status = str(value)
+                    row.status = RunStatus(str(value))
                 else:
                     extra[key] = value
             if "status" not in stats:
-                row.status = "ok"
+                row.status = RunStatus.OK
             row.stats = extra
             row.finished_at = utcnow()
 
@@ -102,7 +102,7 @@ class RunStore(StoreCore):
                 .where(
                     ExtractionRow.content_hash == content_hash,
                     ExtractionRow.cache_key == cache_key,
-                    ExtractionRow.status == "ok",
+                    ExtractionRow.status == ExtractionStatus.OK,
                 )
                 .order_by(ExtractionRow.id.desc())
                 .limit(1)
@@ -119,7 +119,7 @@ class RunStore(StoreCore):
         cache_key: str,
         items: list[ExtractedItem],
         *,
-        status: str = "ok",
+        status: ExtractionStatus = ExtractionStatus.OK,
         error: str | None = None,
         prompt_tokens: int = 0,
         completion_tokens: int = 0,
@@ -129,12 +129,12 @@ class RunStore(StoreCore):
         Returns the ids of the (grounded) commitments the items became, without
         repeats. Ungrounded items are kept with status ``dismissed`` and flag
         ``ungrounded``, never open, and counted in the run's ``ungrounded``.
-        A failed extraction (``status="failed"``) is recorded with its error and
+        A failed extraction (``status=ExtractionStatus.FAILED``; another value than a member or its
+        string is a ``ValueError``) is recorded with its error and
         changes no commitment; the document stays pending. See
         :mod:`store.recording` for dedup and re-record rules.
         """
-        if status not in ("ok", "failed"):
-            raise StoreError(f"unknown extraction status {status!r}: use ok or failed")
+        status = ExtractionStatus(status)
         items = [admit_item(i) for i in items]
         prompt_tokens, completion_tokens = clamp_count(prompt_tokens), clamp_count(completion_tokens)
         error = clean(redact(error))[:2000] if error is not None else None
@@ -154,7 +154,7 @@ class RunStore(StoreCore):
                     content_hash=doc.content_hash,
                     status=status,
                     error=error,
-                    items=[i.model_dump(mode="json") for i in items] if status == "ok" else [],
+                    items=[i.model_dump(mode="json") for i in items] if status == ExtractionStatus.OK else [],
                     prompt_tokens=prompt_tokens,
                     completion_tokens=completion_tokens,
                     created_at=utcnow(),
@@ -163,7 +163,7 @@ class RunStore(StoreCore):
             run.documents += 1
             run.prompt_tokens += prompt_tokens
             run.completion_tokens += completion_tokens
-            if status != "ok":
+            if status != ExtractionStatus.OK:
                 run.failed += 1
                 return []
             result = record_items(s, doc=doc, run_id=run_id, cache_key=cache_key, items=items)

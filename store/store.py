@@ -4,7 +4,7 @@ The class is assembled from one part per job, each a class over
 :class:`store.base.StoreCore` (the engine, a transaction per call, the
 writers' lock and conflict retries):
 
-- :class:`store.fulfilled.FulfilmentStore`: delivered items, answered requests
+- :class:`store.fulfilments.FulfilmentStore`: delivered items, answered requests
   (over :class:`store.crm.CrmStore`, whose name directory it reads)
 - :class:`store.crm.CrmStore`: accounts, contacts and deals; the name directory
 - :class:`store.documents.DocumentStore`: source documents and the people seen in them
@@ -35,7 +35,7 @@ from store.crm import CrmStore
 from store.deal_links import LinkStore
 from store.deals import DealStore
 from store.documents import DocumentStore
-from store.fulfilled import FulfilmentStore
+from store.fulfilments import FulfilmentStore
 from store.queries import deal_ref
 from store.runs import RunStore
 

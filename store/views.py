@@ -11,6 +11,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from followthrough.types import (
+    AlignmentStatus,
+    CommitmentStatus,
+    ItemFlag,
+    ItemType,
+    RunStatus,
+    SourceKind,
+)
+
 
 class _View(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -21,27 +30,28 @@ class CommitmentFilter(_View):
 
     ``status``: ``open`` (the default: open, plus snoozed ones whose ``until``
     has passed), ``snoozed`` (still snoozed on ``as_of``), ``done``,
-    ``dismissed``, ``waiting`` (a customer's promise to us), or ``None``/``"all"`` for every status.
+    ``dismissed``, ``waiting`` (a customer's promise to us), ``review``, or ``None`` for every
+    status. Each field is typed, so an unknown value is a ``ValidationError``.
     ``owner``: an email or a name (case-insensitive, exact).
     ``deal``: a CRM deal id. ``overdue``: due before ``as_of``.
     ``due_before``: due strictly before that date. ``due_within_days``: due
     between ``as_of`` and ``as_of + n`` days, both included.
     ``unlinked``: no deal. ``source``: ``email``/``slack``/``meeting``.
     ``type``: ``commitment``/``request``. ``flag``: items carrying that flag
-    (``fulfilled``, ``stale``, ``ungrounded``, ``owner_not_participant``...).
+    (an :class:`~followthrough.types.ItemFlag`: ``fulfilled``, ``stale``, ``ungrounded``...).
     ``cursor``: from ``Page.next_cursor``.
     """
 
-    status: str | None = "open"
+    status: CommitmentStatus | None = CommitmentStatus.OPEN
     owner: str | None = None
     deal: str | None = None
     overdue: bool = False
     due_before: date | None = None
     due_within_days: int | None = Field(default=None, ge=0)
     unlinked: bool = False
-    source: str | None = None
-    type: str | None = None
-    flag: str | None = Field(default=None, pattern=r"^[a-z0-9_:-]+$")
+    source: SourceKind | None = None
+    type: ItemType | None = None
+    flag: ItemFlag | None = None
     as_of: date = Field(default_factory=date.today)
     limit: int = Field(default=50, ge=1, le=1000)
     cursor: str | None = None
@@ -51,9 +61,9 @@ class EvidenceView(_View):
     quote: str
     char_start: int | None
     char_end: int | None
-    alignment: str
+    alignment: AlignmentStatus
     message_id: str
-    source: str
+    source: SourceKind
     document_id: int
     occurred_at: datetime
 
@@ -79,8 +89,8 @@ class HistoryView(_View):
 
 class CommitmentView(_View):
     id: int
-    type: str
-    status: str
+    type: ItemType
+    status: CommitmentStatus
     owner: str | None
     owner_email: str | None
     counterparty: str | None
@@ -89,8 +99,8 @@ class CommitmentView(_View):
     due: date | None
     due_text: str | None
     confidence: float
-    flags: list[str]
-    source: str
+    flags: list[ItemFlag]
+    source: SourceKind
     message_id: str
     thread_id: str | None
     document_id: int
@@ -138,7 +148,7 @@ class RunView(_View):
     extractor: str
     model: str
     prompt_version: str
-    status: str
+    status: RunStatus
     documents: int
     items: int
     failed: int
@@ -150,7 +160,9 @@ class RunView(_View):
     stats: dict[str, Any]
 
 
-class TokenView(_View):
+class ApiTokenView(_View):
+    """An API bearer token as the store lists it (never its secret)."""
+
     id: int
     name: str
     read_only: bool

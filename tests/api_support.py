@@ -1,19 +1,19 @@
 """Test helpers for the HTTP API: databases (SQLite and PostgreSQL), a real uvicorn server, a fake extractor.
 
 PostgreSQL tests need ``FOLLOWTHROUGH_TEST_POSTGRES_URL`` (``bash
-scripts/pg-test-server.sh`` prints one) and are skipped without it. Each
-gets a database of its own, created from that server URL and dropped after.
+scripts/pg-test-server.sh`` prints one) and are skipped without it, except
+under CI, where they fail (:func:`tests.conftest.require_postgres`). Each
+gets a database of its own, created from that server URL and dropped after,
+so tests in parallel workers never share one.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import re
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -22,37 +22,16 @@ from pathlib import Path
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from sqlalchemy.engine import make_url
 
 from extractor.base import Extractor
 from followthrough.types import Account, Contact, CrmData, Deal, Evidence, ExtractedItem, SourceDocument
+from tests.conftest import postgres_database
 
-PG_ENV = "FOLLOWTHROUGH_TEST_POSTGRES_URL"
 AS_OF = date(2026, 3, 16)
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
 ]
-
-
-@contextmanager
-def postgres_database(label: str) -> Iterator[str]:
-    """A fresh, uniquely named PostgreSQL database on the test server; dropped afterwards."""
-    import psycopg
-
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f"{PG_ENV} is not set (start a server with `bash scripts/pg-test-server.sh`)")
-    url = make_url(base)
-    name = f"ft_{re.sub(r'[^a-z0-9]+', '_', label.lower())[:30]}_{uuid.uuid4().hex[:8]}"
-    admin = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextmanager

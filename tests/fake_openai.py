@@ -35,7 +35,7 @@ from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from extractor.tokens import count_tokens
+from extractor.token_count import count_tokens
 
 __all__ = [
     "FakeOpenAI",

@@ -1,16 +1,16 @@
 """Fixtures and builders for the store tests (SQLite always; PostgreSQL when configured).
 
 Import the fixtures into a test module with
-``from tests.store_fixtures import store  # noqa: F401``. The ``pg`` parameter
+``from tests.store_fixtures import store  # noqa: F401``. The ``postgres`` parameter
 runs when ``FOLLOWTHROUGH_TEST_POSTGRES_URL`` is set (``scripts/pg-test-server.sh``
-starts a throw-away server and prints the URL). That database is wiped (its
-``public`` schema dropped and recreated) before each test: point the variable at
-a database that exists for tests only.
+starts a throw-away server and prints the URL); without it, it is skipped, or
+fails under CI (:func:`tests.conftest.require_postgres`). Each test process
+(each pytest-xdist worker) creates a database of its own on that server and
+wipes it (its ``public`` schema dropped and recreated) before each test.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -32,7 +32,6 @@ from followthrough.types import (
 )
 from store import Store
 
-PG_ENV = "FOLLOWTHROUGH_TEST_POSTGRES_URL"
 EST = timezone(timedelta(hours=-5))
 
 
@@ -44,22 +43,11 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgres",
-            marks=[
-                pytest.mark.postgres,
-                pytest.mark.skipif(not os.environ.get(PG_ENV), reason=f"{PG_ENV} not set"),
-            ],
-        ),
-    ]
-)
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'db' / 'followthrough.db'}"
-    url = os.environ[PG_ENV]
+    url: str = request.getfixturevalue("postgres_url")
     _reset_postgres(url)
     return url
 

@@ -20,7 +20,7 @@ import pytest
 from followthrough.api import create_app
 from followthrough.config import Settings
 from store import Store
-from store.tokens import Tokens
+from store.api_tokens import ApiTokens
 from tests.api_support import AS_OF, BACKENDS, CRM, FakeExtractor, LiveServer, database, email
 
 PROBLEM = "application/problem+json"
@@ -84,7 +84,7 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     with database(request.param, "test_api", tmp) as url:
         with Store(url) as store:
             store.upsert_crm(CRM)
-            tokens = Tokens(store.engine)
+            tokens = ApiTokens(store.engine)
             _, rw = tokens.create("tests")
             _, ro = tokens.create("reader", read_only=True)
             _, revoked = tokens.create("old")
@@ -543,7 +543,7 @@ def sqlite_url(tmp_path: Path) -> str:
 def test_the_default_offline_extractor_serves_post_documents(sqlite_url: str) -> None:
     with Store(sqlite_url) as store:
         store.upsert_crm(CRM)
-        _, token = Tokens(store.engine).create("offline")
+        _, token = ApiTokens(store.engine).create("offline")
     with LiveServer(create_app(sqlite_url, as_of=AS_OF)) as server:
         r = httpx.post(
             server.url + "/v1/documents",

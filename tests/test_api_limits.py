@@ -23,7 +23,7 @@ from followthrough.api.limits import DEFAULT_MAX_BODY_BYTES, ENV, max_body_bytes
 from followthrough.config import Settings
 from followthrough.errors import ConfigError, StoreError
 from store import Store
-from store.tokens import Tokens
+from store.api_tokens import ApiTokens
 from tests.api_support import AS_OF, BACKENDS, CRM, FakeExtractor, LiveServer, database, email
 
 PROBLEM = "application/problem+json"
@@ -33,7 +33,7 @@ FIFTY_MB = 50 * 1024 * 1024
 def _token(url: str) -> str:
     with Store(url) as store:
         store.upsert_crm(CRM)
-        _, token = Tokens(store.engine).create("limits")
+        _, token = ApiTokens(store.engine).create("limits")
     return token
 
 
@@ -135,7 +135,7 @@ def test_a_database_outage_while_checking_the_token_is_a_503(
     settings = Settings(database_url=url, as_of=AS_OF, company_domains={"northwind.io"})
     app = create_app(url, as_of=AS_OF, settings=settings, extractor=FakeExtractor())
     with LiveServer(app) as server:
-        app.state.api.tokens = _DatabaseDown()
+        app.state.api.api_tokens = _DatabaseDown()
         r = httpx.get(server.url + "/v1/commitments", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 503 and r.headers["content-type"] == PROBLEM
     assert r.json()["detail"] == "the database is unavailable, retry later"  # never the driver's words

@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from tests.api_support import BACKENDS, database
+from tests.clirunner import CliResult, followthrough
 from tests.conftest import DEMO
 
 CLI = [sys.executable, "-c", "from followthrough.cli import main; main()"]
@@ -32,20 +33,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _cli(db: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CLI, "--db", db, "--as-of", "2026-03-16", *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=os.environ.copy(),
-    )
+def _cli(db: str, *args: str) -> CliResult:
+    return followthrough("--db", db, "--as-of", "2026-03-16", *args)
 
 
 @pytest.fixture(params=BACKENDS)
 def demo_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if not DEMO.is_dir():
-        pytest.skip("fixtures/demo is missing")
     with database(request.param, "test_api_serve", tmp_path) as url:
         run = _cli(url, "--quiet", "run", str(DEMO))
         assert run.returncode == 0, run.stderr

@@ -76,7 +76,7 @@ def test_bad_database_url_is_one_line(tmp_path: Path) -> None:
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
     res = followthrough("commitments", "list", "--status", "bogus", db=tmp_path / "t.db")
-    assert res.returncode == 1 and "choose one of" in res.stderr
+    assert res.returncode == 2 and "is not one of" in res.stderr
     res = followthrough("run", db=tmp_path / "t.db")
     assert res.returncode == 2
 

@@ -5,17 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from tests.clirunner import followthrough
-from tests.conftest import SAMPLES
 
 FOLDERS = ["email-replies-talon", "slack-export-viewer", "slack-threads-zulip", "zoom-transcript"]
 
 
-@pytest.mark.skipif(not SAMPLES.is_dir(), reason="shared samples not present")
-def test_sample_folders_ingest_and_extract_without_errors(tmp_path: Path) -> None:
-    res = followthrough("run", *(SAMPLES / f for f in FOLDERS), "--json", db=tmp_path / "s.db")
+def test_sample_folders_ingest_and_extract_without_errors(tmp_path: Path, samples: Path) -> None:
+    res = followthrough("run", *(samples / f for f in FOLDERS), "--json", db=tmp_path / "s.db")
     assert res.returncode == 0, res.stderr
     assert "Traceback" not in res.stderr
     report = json.loads(res.stdout)["run"]
@@ -26,5 +22,5 @@ def test_sample_folders_ingest_and_extract_without_errors(tmp_path: Path) -> Non
     assert "LICENSE" not in skipped, "licence files are paperwork, not input"
     assert "_reply_text" in skipped, "expected-output files are listed as skipped, not read"
 
-    again = followthrough("ingest", *(SAMPLES / f for f in FOLDERS), "--json", db=tmp_path / "s.db")
+    again = followthrough("ingest", *(samples / f for f in FOLDERS), "--json", db=tmp_path / "s.db")
     assert json.loads(again.stdout)["documents_new"] == 0, "re-ingesting adds nothing"

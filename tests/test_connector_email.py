@@ -16,7 +16,7 @@ from connectors.mail.mime import MAX_BODY_CHARS, extract_body, parse_bytes
 from connectors.mail.quotes import split_reply
 from followthrough.errors import InputError
 from followthrough.types import SourceDocument
-from tests.conftest import EVAL
+from tests.conftest import EVAL, require_shared
 
 TALON = "email-replies-talon"
 BC3 = EVAL / "bc3-dev.mbox"
@@ -148,9 +148,7 @@ def test_talon_html_and_base64_parts(samples: Path) -> None:
 
 @pytest.fixture(scope="module")
 def bc3_docs() -> list[SourceDocument]:
-    if not BC3.is_file():
-        pytest.skip(f"BC3 eval mailbox not found at {BC3}")
-    return list(MboxConnector(BC3).documents())
+    return list(MboxConnector(require_shared(BC3)).documents())
 
 
 def test_bc3_ingests_every_message_with_thread_roots(bc3_docs: list[SourceDocument]) -> None:

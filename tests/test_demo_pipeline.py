@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.clirunner import followthrough
+from tests.clirunner import followthrough, followthrough_process
 from tests.conftest import DEMO
 
 EXPECTED = DEMO / "expected.json"
@@ -30,13 +30,11 @@ GOLDEN_FIELDS = (
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    if not EXPECTED.exists():
-        pytest.skip("demo workspace not present")
     tmp = tmp_path_factory.mktemp("demo")
     db = tmp / "demo.db"
     expected = json.loads(EXPECTED.read_text())
     as_of = expected["as_of"]
-    run = followthrough("--as-of", as_of, "run", "fixtures/demo", "--json", db=db)
+    run = followthrough_process("--as-of", as_of, "run", "fixtures/demo", "--json", db=db)  # the real command
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stderr
     text_run = followthrough("--as-of", as_of, "run", "fixtures/demo", db=db)

@@ -11,7 +11,7 @@ import pytest
 
 from followthrough.errors import InputError
 from followthrough.evaluation import load_jsonl, overlaps, score
-from tests.conftest import EVAL
+from tests.conftest import EVAL, require_shared
 
 GOLD = EVAL / "bc3-dev.gold.jsonl"
 SCORER = EVAL / "score.py"
@@ -52,8 +52,8 @@ def _predictions() -> list[dict[str, object]]:
     return preds
 
 
-@pytest.mark.skipif(not GOLD.exists(), reason="shared eval data not present")
 def test_scores_match_the_official_scorer(tmp_path: Path) -> None:
+    require_shared(GOLD)
     preds = _predictions()
     pred_file = tmp_path / "pred.jsonl"
     pred_file.write_text("".join(json.dumps(p) + "\n" for p in preds))

@@ -40,8 +40,8 @@ from followthrough.config import Settings
 from followthrough.errors import ConfigError, StoreError
 from followthrough.types import SourceDocument
 from store import Store
+from store.api_tokens import ApiTokens
 from store.queries import MAX_ID, encode_cursor
-from store.tokens import Tokens
 from tests.api_support import AS_OF, BACKENDS, CRM, FakeExtractor, LiveServer, database, email
 from tests.clirunner import followthrough
 from tests.fake_openai import FakeOpenAI, Reply
@@ -75,7 +75,7 @@ class Api:
 def _serve(url: str, **kw: Any) -> tuple[str, Any]:
     with Store(url) as store:
         store.upsert_crm(CRM)
-        _, token = Tokens(store.engine).create(f"issue10-{time.monotonic_ns()}")
+        _, token = ApiTokens(store.engine).create(f"issue10-{time.monotonic_ns()}")
     settings = Settings(database_url=url, as_of=AS_OF, company_domains={"northwind.io"})
     kw.setdefault("extractor", FakeExtractor())
     return token, create_app(url, as_of=AS_OF, settings=settings, **kw)
@@ -290,10 +290,10 @@ def test_database_and_unexpected_errors_answer_generic_problems(
             def verify(self, token: str) -> None:
                 raise missing_table
 
-        state.tokens, tokens = _Down(), state.tokens
+        state.api_tokens, tokens = _Down(), state.api_tokens
         r = httpx.get(server.url + "/v1/commitments", headers=headers, timeout=30)
         assert _assert_problem(r, 503)["detail"] == DATABASE_UNAVAILABLE
-        state.tokens = tokens
+        state.api_tokens = tokens
     log = caplog.text
     assert "no_such_table" in log  # the reason is in the log ...
     assert "OverflowError" in log and "RuntimeError" in log
@@ -342,7 +342,7 @@ def test_healthz_answers_while_a_200k_document_is_extracted(
     url = f"sqlite:///{tmp_path / 'big.db'}"
     with Store(url) as store:
         store.upsert_crm(CRM)
-        _, token = Tokens(store.engine).create("big")
+        _, token = ApiTokens(store.engine).create("big")
     body = email(_adversarial(), external_id="<big@northwind.io>")
     assert len(body["text"]) == 200_000  # type: ignore[arg-type]
     headers = {"Authorization": f"Bearer {token}"}
@@ -453,6 +453,8 @@ class _Html(BaseHTTPRequestHandler):
         pass
 
     def do_POST(self) -> None:  # noqa: N802
+        assert isinstance(self.server, _HtmlServer)
+        self.server.posts += 1
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         page = f"<html><body>Welcome. Your request: {self.headers.get('Authorization')}</body></html>"
         data = page.encode()
@@ -463,14 +465,44 @@ class _Html(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
+class _HtmlServer(ThreadingHTTPServer):
+    """Serves :class:`_Html` on loopback and counts the requests it answered (``posts``)."""
+
+    posts = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+
+
 @pytest.fixture
-def html_server() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Html)
+def html_server() -> Iterator[_HtmlServer]:
+    server = _HtmlServer(("127.0.0.1", 0), _Html)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    yield server
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def quick_llm_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The API's LLM backend built as configured, its waits between attempts cut to milliseconds.
+
+    The same attempts are made (a 200 that is no completion is retried like a 5xx), without the
+    seconds of exponential back-off between them.
+    """
+    from extractor.llm_settings import Backoff
+    from followthrough.api import app as api_app
+
+    build = api_app.build_extractor
+
+    def build_quick(*args: Any, **kwargs: Any) -> Any:
+        extractor = build(*args, **kwargs)
+        extractor.transport.backoff = Backoff(initial_s=0.001, max_s=0.01)
+        return extractor
+
+    monkeypatch.setattr(api_app, "build_extractor", build_quick)
 
 
 KEY = "test-llm-key-0123456789abcdef"
@@ -484,7 +516,7 @@ def _post_with_llm(
     url = f"sqlite:///{tmp_path / (name + '.db')}"
     with Store(url) as store:
         store.upsert_crm(CRM)
-        _, token = Tokens(store.engine).create(name)
+        _, token = ApiTokens(store.engine).create(name)
     settings = Settings(database_url=url, as_of=AS_OF, company_domains={"northwind.io"}, extractor="openai")
     with LiveServer(create_app(url, as_of=AS_OF, settings=settings)) as server:
         return httpx.post(
@@ -495,10 +527,15 @@ def _post_with_llm(
         )
 
 
+@pytest.mark.usefixtures("quick_llm_retries")
 def test_an_llm_server_answering_a_web_page_is_a_502(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, html_server: str, caplog: pytest.LogCaptureFixture
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    html_server: _HtmlServer,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    r = _post_with_llm(tmp_path, monkeypatch, html_server, "html")
+    r = _post_with_llm(tmp_path, monkeypatch, html_server.url, "html")
+    assert html_server.posts > 1, "the page is retried like a 5xx before the document fails"
     problem = _assert_problem(r, 502)
     assert problem["detail"].startswith("extraction failed")
     assert KEY not in r.text and KEY not in caplog.text

@@ -29,6 +29,7 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from connectors.base import Yields
 from connectors.crm import is_crm_csv, parse_amount, parse_date, parse_record, read_crm_csv, records
 from connectors.email import EmlConnector, MboxConnector, documents_from_bytes
 from connectors.mail.mbox import iter_mbox
@@ -73,8 +74,9 @@ def _through_ingest(path: Path) -> tuple[list[SourceDocument], list[InputError]]
     """What ``followthrough run`` does with ``path``: plan it, then read every input."""
     planned = ingest.plan([path])
     errors = planned.errors + planned.skipped
-    ingest.read_crm(planned.crm_inputs, errors)
-    docs = [doc for item in planned.document_inputs for doc in ingest.documents(item, errors)]
+    for item in planned.yielding(Yields.CRM):
+        ingest.records(item, errors)
+    docs = [doc for item in planned.yielding(Yields.DOCUMENTS) for doc in ingest.documents(item, errors)]
     return docs, errors
 
 

@@ -30,8 +30,8 @@ from schemathesis.checks import not_a_server_error
 from followthrough.api import create_app
 from followthrough.config import Settings
 from store import InvalidCursor, Store
+from store.api_tokens import ApiTokens
 from store.queries import MAX_ID, decode_cursor, encode_cursor
-from store.tokens import Tokens
 from tests.api_support import AS_OF, BACKENDS, CRM, FakeExtractor, LiveServer, database, email
 
 LEAKS = ("Traceback", "sqlalchemy", "psycopg", "sqlite3", "SELECT ", "INSERT ")
@@ -54,7 +54,7 @@ def served(
     with database(request.param, "test_issue10_fuzz", tmp) as url:
         with Store(url) as store:
             store.upsert_crm(CRM)
-            _, token = Tokens(store.engine).create("fuzz")
+            _, token = ApiTokens(store.engine).create("fuzz")
         settings_ = Settings(database_url=url, as_of=AS_OF, company_domains={"northwind.io"})
         app = create_app(url, as_of=AS_OF, settings=settings_, extractor=FakeExtractor())
         with LiveServer(app) as server:

@@ -2,10 +2,10 @@
 
 Every bad input is built in ``tmp_path`` at test time, beside a good email in the same
 folder, and read through :func:`followthrough.ingest.plan` + :func:`ingest.documents`
-(+ ``read_crm``) as ``followthrough run`` reads it. Each test checks that the good
+(+ ``ingest.records``) as ``followthrough run`` reads it. Each test checks that the good
 email is still read, that each bad entry gets exactly one error or skip line naming it,
-and that nothing else is said. The last tests run the real command in a subprocess,
-one per fault kind.
+and that nothing else is said. The last tests run the real command (through its entry
+point, in-process), one per fault kind.
 
 1. symlink loops, broken links, unreadable files and folders while walking a folder;
 2. the walk stays inside the folder given unless ``follow_symlinks``;
@@ -28,6 +28,7 @@ from typing import Any
 
 import pytest
 
+from connectors.base import Yields
 from followthrough import ingest
 from followthrough.errors import InputError
 from followthrough.types import CrmData, SourceDocument
@@ -69,8 +70,10 @@ def read(*paths: Path, follow_symlinks: bool = False) -> Outcome:
     def work() -> None:
         planned = ingest.plan(list(paths), follow_symlinks=follow_symlinks)
         lines = planned.errors + planned.skipped
-        crm = ingest.read_crm(planned.crm_inputs, lines)
-        docs = [doc for item in planned.document_inputs for doc in ingest.documents(item, lines)]
+        crm = CrmData()
+        for item in planned.yielding(Yields.CRM):
+            crm = crm.merge(ingest.records(item, lines))
+        docs = [doc for item in planned.yielding(Yields.DOCUMENTS) for doc in ingest.documents(item, lines)]
         box.append(Outcome(docs, lines, crm))
 
     failure: list[Exception] = []
@@ -461,10 +464,10 @@ FAULTS: dict[str, Callable[[Path], None]] = {
 def test_run_reads_the_good_email_beside_each_fault(folder: Path, tmp_path: Path, fault: str) -> None:
     FAULTS[fault](folder)
     url = f"sqlite:///{tmp_path / 'x.db'}"
-    run = followthrough("--db", url, "run", folder, timeout=120)
+    run = followthrough("--db", url, "run", folder)
     assert "Traceback" not in run.stdout + run.stderr, run.stderr
     assert run.returncode in (0, 1, 3), run.stderr
-    listed = followthrough("--db", url, "commitments", "list", "--json", timeout=60)
+    listed = followthrough("--db", url, "commitments", "list", "--json")
     assert listed.returncode == 0, listed.stderr
     items = json.loads(listed.stdout)
     assert [

@@ -25,7 +25,8 @@ import pytest
 from extractor.base import ExtractionFailed, Extractor
 from extractor.injection import CUES, instruction_cues
 from extractor.llm_config import resolve_llm_config
-from extractor.llm_errors import safe_url
+from extractor.llm_settings import Backoff, LlmLimits
+from extractor.llm_url import safe_url
 from extractor.openai_backend import OpenAIExtractor
 from followthrough.errors import ConfigError, ExtractionError
 from followthrough.types import Participant, SourceDocument
@@ -61,8 +62,7 @@ def _close_clients() -> Iterator[None]:
 def extractor_for(server: FakeOpenAI, **kw: Any) -> OpenAIExtractor:
     client = openai.OpenAI(base_url=server.url, api_key="sk-test", max_retries=0)
     _CLIENTS.append(client)
-    kw.setdefault("backoff_initial", 0.001)
-    kw.setdefault("backoff_max", 0.01)
+    kw.setdefault("backoff", Backoff(initial_s=0.001, max_s=0.01))
     return OpenAIExtractor(client, model="gpt-4o-mini", **kw)
 
 
@@ -135,7 +135,7 @@ def test_a_200_that_is_no_completion_fails_that_document_alone(kind: str) -> Non
     bad = email("Hi Dana,\nMARKER-BAD I'll send the deck by Friday.\n", external_id="<bad@x>")
     good = [email(external_id=f"<good-{i}@x>") for i in range(3)]
     with Proxy({"MARKER-BAD": NOT_COMPLETIONS[kind]}) as server:
-        ext = extractor_for(server, max_attempts=3, concurrency=2)
+        ext = extractor_for(server, limits=LlmLimits(max_attempts=3), concurrency=2)
         out = {doc.external_id: outcome for doc, outcome in ext.run_many([good[0], bad, *good[1:]])}
         asked = server.count
     assert set(out) == {"<bad@x>", "<good-0@x>", "<good-1@x>", "<good-2@x>"}
@@ -397,7 +397,11 @@ def test_credentials_never_reach_an_error_or_a_log(
         url = server.url.replace("http://", f"http://svc:{PASSWORD}@") if userinfo else server.url
         monkeypatch.setenv("OPENAI_API_KEY", CANARY_KEY)
         monkeypatch.setenv("OPENAI_BASE_URL", url)
-        ext = OpenAIExtractor(model="gpt-4o-mini", max_attempts=2, backoff_initial=0.001, backoff_max=0.01)
+        ext = OpenAIExtractor(
+            model="gpt-4o-mini",
+            limits=LlmLimits(max_attempts=2),
+            backoff=Backoff(initial_s=0.001, max_s=0.01),
+        )
         try:
             with pytest.raises(error) as info:
                 ext.run(email())
@@ -420,7 +424,7 @@ def test_an_unreachable_server_is_named_without_its_userinfo(monkeypatch: pytest
         port = server.port
     monkeypatch.setenv("OPENAI_API_KEY", CANARY_KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", f"http://svc:{PASSWORD}@127.0.0.1:{port}/v1")
-    ext = OpenAIExtractor(model="gpt-4o-mini", max_attempts=1, request_timeout=2.0)
+    ext = OpenAIExtractor(model="gpt-4o-mini", limits=LlmLimits(max_attempts=1, request_timeout_s=2.0))
     try:
         with pytest.raises(ExtractionFailed) as info:
             ext.run(email())

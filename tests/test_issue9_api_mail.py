@@ -11,7 +11,7 @@ import pytest
 from followthrough.api import create_app
 from followthrough.config import Settings
 from store import Store
-from store.tokens import Tokens
+from store.api_tokens import ApiTokens
 from tests.api_support import AS_OF, CRM, FakeExtractor, LiveServer, email
 
 CASE = Path("/work/shared/regressions/forward-as-attachment-rfc822/input.eml")
@@ -23,7 +23,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     url = f"sqlite:///{tmp_path / 'mail.db'}"
     with Store(url) as store:
         store.upsert_crm(CRM)
-        _, token = Tokens(store.engine).create("mail")
+        _, token = ApiTokens(store.engine).create("mail")
     settings = Settings(database_url=url, as_of=AS_OF, company_domains={"northwind.io", "northwind.example"})
     with LiveServer(create_app(url, as_of=AS_OF, settings=settings, extractor=FakeExtractor())) as server:
         yield server.url, {"Authorization": f"Bearer {token}"}
@@ -83,8 +83,8 @@ def test_auth_and_body_limit_come_first(tmp_path: Path, served: tuple[str, dict[
     assert httpx.post(url + "/v1/documents", content=RAW, headers=MAIL).status_code == 401
     db = f"sqlite:///{tmp_path / 'small.db'}"
     with Store(db) as store:
-        _, token = Tokens(store.engine).create("small")
-        _, read_only = Tokens(store.engine).create("ro", read_only=True)
+        _, token = ApiTokens(store.engine).create("small")
+        _, read_only = ApiTokens(store.engine).create("ro", read_only=True)
     settings = Settings(database_url=db, as_of=AS_OF, company_domains={"northwind.io"})
     app = create_app(db, as_of=AS_OF, settings=settings, extractor=FakeExtractor(), max_body=200)
     with LiveServer(app) as server:

@@ -11,7 +11,7 @@ import pytest
 from connectors.meetings import MeetingNotesConnector, VttTranscriptConnector
 from followthrough import ingest
 from tests.clirunner import followthrough
-from tests.conftest import SHARED
+from tests.conftest import SHARED, require_shared
 
 REGRESSION = SHARED / "regressions" / "teams-transcript-no-date"
 CUE = "WEBVTT\n\n00:00:01.000 --> 00:00:03.000\n<v Marco Rossi>I'll send the DPA tomorrow.</v>\n"
@@ -27,8 +27,8 @@ def _one_notes(path: Path) -> tuple[datetime, str]:
     return doc.occurred_at, doc.metadata["date_source"]
 
 
-@pytest.mark.skipif(not REGRESSION.is_dir(), reason="regression input not present")
 def test_regression_undated_teams_transcript_is_announced(tmp_path: Path) -> None:
+    require_shared(REGRESSION)
     db = tmp_path / "ft.db"
     result = followthrough("ingest", REGRESSION, db=db)
     assert result.returncode == 0, result.stderr
@@ -42,8 +42,8 @@ def test_regression_undated_teams_transcript_is_announced(tmp_path: Path) -> Non
     assert "--date" in notes[0]
 
 
-@pytest.mark.skipif(not REGRESSION.is_dir(), reason="regression input not present")
 def test_regression_with_date_option(tmp_path: Path) -> None:
+    require_shared(REGRESSION)
     result = followthrough(
         "--as-of",
         "2026-03-17",

@@ -6,7 +6,7 @@ from datetime import date
 
 from followthrough.types import Participant
 from store import CommitmentFilter, Store
-from store.linking import (
+from store.deal_rules import (
     AccountInfo,
     DealInfo,
     LinkIndex,

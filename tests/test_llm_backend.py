@@ -10,8 +10,10 @@ from datetime import date, datetime, timedelta, timezone
 import openai
 import pytest
 
+from extractor.base import ExtractionFailed
+from extractor.llm_settings import Backoff, Chunking, Grounding, LlmLimits, RateLimits
 from extractor.offline import OfflineExtractor
-from extractor.openai_backend import DocumentFailed, OpenAIExtractor
+from extractor.openai_backend import OpenAIExtractor
 from extractor.wire import strict_json_schema
 from followthrough.errors import ConfigError
 from followthrough.types import AlignmentStatus, Participant, Segment, SourceDocument
@@ -68,7 +70,7 @@ def _close_clients():
 def extractor_for(server: FakeOpenAI, **kw) -> OpenAIExtractor:
     client = openai.OpenAI(base_url=server.url, api_key="sk-test", max_retries=0)
     _CLIENTS.append(client)
-    kw.setdefault("backoff_initial", 0.01)
+    kw.setdefault("backoff", Backoff(initial_s=0.01))
     return OpenAIExtractor(client, model="gpt-4o-mini", **kw)
 
 
@@ -159,15 +161,17 @@ def test_second_invalid_reply_records_the_document_as_failed(fake_openai: FakeOp
     fake_openai.queue(broken_json(), Reply(content='{"items": [{"type": "promise"}]}'))
     ext = extractor_for(fake_openai)
     [(doc, outcome)] = list(ext.run_many([email(BODY)]))
-    assert isinstance(outcome, DocumentFailed)
+    assert isinstance(outcome, ExtractionFailed)
     assert "failed validation twice" in str(outcome)
-    assert outcome.result.llm_calls == 2 and outcome.result.prompt_tokens > 0
+    assert outcome.spent.llm_calls == 2 and outcome.spent.prompt_tokens > 0
 
 
 def test_retries_429_and_500_honouring_retry_after(fake_openai: FakeOpenAI) -> None:
     fake_openai.queue(rate_limited(retry_after=0.2), server_error())
     waits: list[float] = []
-    ext = extractor_for(fake_openai, backoff_initial=0.01, sleep=lambda s: (waits.append(s), time.sleep(s)))
+    ext = extractor_for(
+        fake_openai, backoff=Backoff(initial_s=0.01), sleep=lambda s: (waits.append(s), time.sleep(s))
+    )
     result = ext.run(email(BODY))
     assert len(result.items) == 2
     assert result.llm_calls == 3 and len(fake_openai.requests) == 3
@@ -185,25 +189,25 @@ def test_retry_after_ms_header(fake_openai: FakeOpenAI) -> None:
 
 def test_persistent_errors_fail_with_the_reason(fake_openai: FakeOpenAI) -> None:
     fake_openai.queue(*[server_error(503)] * 3)
-    ext = extractor_for(fake_openai, max_attempts=3)
-    with pytest.raises(DocumentFailed, match="503") as info:
+    ext = extractor_for(fake_openai, limits=LlmLimits(max_attempts=3))
+    with pytest.raises(ExtractionFailed, match="503") as info:
         ext.run(email(BODY))
-    assert info.value.result.llm_calls == 3
+    assert info.value.spent.llm_calls == 3
     assert len(fake_openai.requests) == 3
 
 
 def test_slow_server_is_bounded_by_the_time_budget(fake_openai: FakeOpenAI) -> None:
     fake_openai.queue(*[slow(3.0)] * 5)
-    ext = extractor_for(fake_openai, request_timeout=0.3, max_seconds_per_doc=1.0)
+    ext = extractor_for(fake_openai, limits=LlmLimits(request_timeout_s=0.3, max_seconds_per_doc=1.0))
     started = time.monotonic()
-    with pytest.raises(DocumentFailed, match="did not answer in time|time budget"):
+    with pytest.raises(ExtractionFailed, match="did not answer in time|time budget"):
         ext.run(email(BODY))
     assert time.monotonic() - started < 4.0
 
 
 def test_slow_reply_within_timeout_succeeds(fake_openai: FakeOpenAI) -> None:
     fake_openai.queue(slow(0.3))
-    assert len(extractor_for(fake_openai, request_timeout=5).run(email(BODY)).items) == 2
+    assert len(extractor_for(fake_openai, limits=LlmLimits(request_timeout_s=5)).run(email(BODY)).items) == 2
 
 
 def test_hallucinated_quote_is_never_an_open_item(fake_openai: FakeOpenAI) -> None:
@@ -214,7 +218,9 @@ def test_hallucinated_quote_is_never_an_open_item(fake_openai: FakeOpenAI) -> No
     assert all("wire the payment" not in i.evidence.quote for i in result.items)
 
     fake_openai.queue(hallucinated())
-    kept = extractor_for(fake_openai, keep_ungrounded=True).run(email(BODY, external_id="<m3@acme.com>"))
+    kept = extractor_for(fake_openai, grounding=Grounding(keep_ungrounded=True)).run(
+        email(BODY, external_id="<m3@acme.com>")
+    )
     flagged = [i for i in kept.items if not i.grounded]
     assert len(flagged) == 1 and flagged[0].flags[0] == "ungrounded"
     assert flagged[0].evidence.char_start is None and flagged[0].confidence == 0.0
@@ -285,7 +291,7 @@ def test_long_meeting_is_chunked_with_header_and_merged(fake_openai: FakeOpenAI)
         segments=segments,
         text=text,
     )
-    ext = extractor_for(fake_openai, max_chunk_tokens=120, chunk_overlap_tokens=40)
+    ext = extractor_for(fake_openai, chunking=Chunking(max_tokens=120, overlap_tokens=40))
     result = ext.run(doc)
     assert len(fake_openai.requests) == result.llm_calls > 3
     for r in fake_openai.requests:
@@ -327,7 +333,9 @@ def test_run_many_pulls_documents_lazily(fake_openai: FakeOpenAI) -> None:
 
 def test_rpm_limit_paces_requests() -> None:
     with FakeOpenAI() as server:
-        ext = extractor_for(server, concurrency=8, rpm=300)  # 5 per second, burst of 5
+        ext = extractor_for(
+            server, concurrency=8, rate_limits=RateLimits(rpm=300)
+        )  # 5 per second, burst of 5
         started = time.monotonic()
         list(ext.run_many(email(BODY, external_id=f"<{i}@rpm>") for i in range(10)))
         elapsed = time.monotonic() - started

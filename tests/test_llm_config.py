@@ -11,7 +11,7 @@ from extractor.chunking import chunk_text
 from extractor.llm_config import llm_configured, resolve_llm_config
 from extractor.pricing import estimate_cost, price_for
 from extractor.ratelimit import RateLimiter, RateLimitTimeout
-from extractor.tokens import count_tokens, tokenizer_name
+from extractor.token_count import count_tokens, tokenizer_name
 from followthrough.errors import ConfigError
 
 

@@ -7,10 +7,8 @@ import json
 from importlib import resources
 from pathlib import Path
 
-import pytest
-
 from extractor.offline.model import MODEL_FILE, DetectorModel, default_model
-from tests.conftest import TRAIN
+from tests.conftest import TRAIN, require_shared
 
 SHIPPED = Path(str(resources.files("extractor.offline").joinpath(MODEL_FILE)))
 
@@ -39,12 +37,9 @@ def test_model_is_small_and_well_formed() -> None:
 
 def test_probabilities_are_calibrated_on_training_data() -> None:
     """Platt scaling fitted out of fold: the mean probability tracks the share of positives."""
-    pytest.importorskip("sklearn")
-    if not (TRAIN / "lin-enron-tasks.jsonl").exists():
-        pytest.fail(f"training data not found at {TRAIN}")
     from extractor.train import load_training
 
-    rows = load_training(TRAIN)
+    rows = load_training(require_shared(TRAIN))
     model = default_model()
     for head in ("commitment", "request"):
         labelled = [r for r in rows if r.label(head) is not None]
@@ -61,13 +56,10 @@ def test_scores_are_deterministic() -> None:
 
 
 def test_retraining_reproduces_the_shipped_file(tmp_path: Path) -> None:
-    pytest.importorskip("sklearn")
-    if not (TRAIN / "parakweet-email-intent.train.tsv").exists():
-        pytest.fail(f"training data not found at {TRAIN}")
-    from extractor.train import train
+    from extractor.train import train  # needs scikit-learn, a dev dependency
 
     out = tmp_path / "model.json"
-    train(TRAIN, out)
+    train(require_shared(TRAIN), out)
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     assert digest == hashlib.sha256(SHIPPED.read_bytes()).hexdigest(), (
         "extractor/offline/model.json is stale: run `make train` (python -m extractor.train) and commit it"

@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.api_support import postgres_database
 from tests.clirunner import followthrough
-from tests.conftest import REPO
+from tests.conftest import REPO, postgres_database
 
 pytestmark = pytest.mark.postgres
 

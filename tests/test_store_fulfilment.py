@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from followthrough.types import Participant, Segment, SourceDocument
+from followthrough.types import Participant, ParticipantRole, Segment, SourceDocument
 from store import CommitmentFilter, Store
-from store.fulfilment import LaterText, Sentence, find, keywords, sentences
+from store.fulfilment_rules import LaterText, Sentence, find, keywords, sentences
 from tests.store_fixtures import EST, make_doc, make_item, store, store_url  # noqa: F401
 
 AS_OF = date(2026, 3, 16)
@@ -69,7 +69,7 @@ def test_a_later_email_in_the_thread_closes_the_promise(store: Store) -> None:  
             "<m2@northwind.io>",
             "Hi Dana, attached is the revised pricing with the volume discount.",
             occurred_at=datetime(2026, 3, 12, 9, 0, tzinfo=EST),
-            participants=[MARCO, DANA.model_copy(update={"role": "recipient"})],
+            participants=[MARCO, DANA.model_copy(update={"role": ParticipantRole.RECIPIENT})],
         )
     )
     assert store.detect_fulfilments(OURS) == 1

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 from followthrough.cli import app as cli
 from followthrough.errors import StoreError
 from store import Store
+from store.api_tokens import PREFIX_LEN, ApiTokens
 from store.models import ApiTokenRow
-from store.tokens import PREFIX_LEN, Tokens
 from tests.api_support import BACKENDS, database
 
 
@@ -27,7 +27,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
 
 def test_a_token_is_shown_once_and_stored_only_as_a_hash(store: Store) -> None:
-    info, secret = Tokens(store.engine).create("crm-sync")
+    info, secret = ApiTokens(store.engine).create("crm-sync")
     assert secret.startswith("ft_") and len(secret) >= 40
     assert info.prefix == secret[:PREFIX_LEN] and info.name == "crm-sync" and not info.read_only
     with store.engine.connect() as conn:
@@ -35,13 +35,13 @@ def test_a_token_is_shown_once_and_stored_only_as_a_hash(store: Store) -> None:
     (row,) = rows
     assert row["token_hash"] == hashlib.sha256(secret.encode()).hexdigest()
     assert not any(secret in str(v) for v in row.values())  # no plaintext in any column
-    listed = Tokens(store.engine).list()
+    listed = ApiTokens(store.engine).list()
     assert [t.name for t in listed] == ["crm-sync"]
     assert secret not in listed[0].model_dump_json()
 
 
 def test_verify_accepts_the_token_and_refuses_others(store: Store) -> None:
-    tokens = Tokens(store.engine)
+    tokens = ApiTokens(store.engine)
     _, secret = tokens.create("bot", read_only=True)
     who = tokens.verify(secret)
     assert who is not None and who.name == "bot" and who.read_only
@@ -50,7 +50,7 @@ def test_verify_accepts_the_token_and_refuses_others(store: Store) -> None:
 
 
 def test_a_revoked_token_no_longer_verifies(store: Store) -> None:
-    tokens = Tokens(store.engine)
+    tokens = ApiTokens(store.engine)
     _, secret = tokens.create("old")
     revoked = tokens.revoke("old")
     assert revoked.revoked_at is not None
@@ -63,14 +63,14 @@ def test_a_revoked_token_no_longer_verifies(store: Store) -> None:
 
 
 def test_revoke_by_id(store: Store) -> None:
-    tokens = Tokens(store.engine)
+    tokens = ApiTokens(store.engine)
     info, secret = tokens.create("by-id")
     tokens.revoke(str(info.id))
     assert tokens.verify(secret) is None
 
 
 def test_names_are_unique_and_must_not_be_empty(store: Store) -> None:
-    tokens = Tokens(store.engine)
+    tokens = ApiTokens(store.engine)
     tokens.create("ci")
     with pytest.raises(StoreError, match="already exists"):
         tokens.create("ci")
@@ -79,7 +79,7 @@ def test_names_are_unique_and_must_not_be_empty(store: Store) -> None:
 
 
 def test_last_used_at_is_recorded_at_most_once_a_minute(store: Store) -> None:
-    tokens = Tokens(store.engine)
+    tokens = ApiTokens(store.engine)
     _, secret = tokens.create("busy")
     assert tokens.list()[0].last_used_at is None
     assert tokens.verify(secret) is not None
@@ -108,7 +108,7 @@ def test_tokens_create_prints_the_token_on_its_last_line(db: str) -> None:
     assert secret.startswith("ft_")
     assert "not shown again" in result.stderr
     with Store(db) as store:
-        who = Tokens(store.engine).verify(secret)
+        who = ApiTokens(store.engine).verify(secret)
     assert who is not None and who.name == "dashboard" and who.read_only
 
 

@@ -57,10 +57,10 @@ from extractor.offline.cues import (
 )
 from extractor.offline.dates import find_due, numeric_date_order
 from extractor.offline.model import DetectorModel, Scores, default_model, rules_digest
-from extractor.offline.people import Directory, People
 from extractor.offline.rules import Context, Decision, decide
 from extractor.offline.sentences import split_sentences
 from extractor.offline.units import Unit, units
+from extractor.people import NOBODY, Directory, People, Person
 from followthrough.types import AlignmentStatus, Evidence, ExtractedItem, Participant, Segment, SourceDocument
 
 # A second act inside one sentence: ", and I'll", "; we will", " and Priya will", ", could you".
@@ -420,7 +420,7 @@ class OfflineExtractor(Extractor):
         if side is None and p is not None and p.email:
             return side
         if side is None and p is not None and doc.source == "meeting" and people.ours_present:
-            email = people.find(p.name)[1] if p.name else None
+            email = people.find(p.name).email if p.name else None
             side = self.world.is_internal(Participant(email=email)) if email else None
             return False if side is None else side
         return side
@@ -431,9 +431,7 @@ class OfflineExtractor(Extractor):
         s = unit.text
         c = d.cues
         author = unit.author
-        writer: tuple[str | None, str | None, Participant | None] = (
-            (author.label(), author.email, author) if author else (unit.speaker_name, None, None)
-        )
+        writer = people.person(author)
         conf = 0.35 + 0.6 * d.scores.commitment
         if unit.action_item or "action_item" in c or "assigned" in c:
             body, name = action_item_body(s)
@@ -506,7 +504,7 @@ class OfflineExtractor(Extractor):
         kind: str,
         doc: SourceDocument,
         unit: Unit,
-        owner: tuple[str | None, str | None, Participant | None],
+        owner: Person,
         action_text: str,
         confidence: float,
         people: People,
@@ -518,7 +516,7 @@ class OfflineExtractor(Extractor):
         said_at = seg.occurred_at if seg is not None and seg.occurred_at is not None else doc.occurred_at
         due = find_due(unit.text, said_at, clause_start(unit.text, action_text), dayfirst=dayfirst)
         due_text = due.text if due else None
-        label, email, part = owner
+        label, email, part = owner.label, owner.email, owner.participant
         flags: list[str] = (
             ["urgent"] if due is not None and due.due is None and not due.out_of_range else []
         )  # "ASAP": no date, urgent (a day past the calendar's end is no date either, and not urgent)
@@ -555,9 +553,7 @@ class OfflineExtractor(Extractor):
             flags=flags,
         )
 
-    def _addressee(
-        self, doc: SourceDocument, s: str, people: People, author: Participant | None
-    ) -> tuple[str | None, str | None, Participant | None]:
+    def _addressee(self, doc: SourceDocument, s: str, people: People, author: Participant | None) -> Person:
         """Who a request is addressed to: a leading vocative or @mention, else the one internal recipient."""
         m = ADDRESS.match(s)
         if m and m.group("name").lstrip("@").split()[0].lower() not in NOT_NAMES:
@@ -576,14 +572,12 @@ class OfflineExtractor(Extractor):
                 inside = [p for p in cands if self.world.is_internal(p) is True]
                 pick = inside or (cands if role == "recipient" else [])
                 if pick:
-                    return (pick[0].label(), pick[0].email, pick[0])
+                    return people.person(pick[0])
         if doc.segments:
             return self._responder(doc, s, people, author)
-        return (None, None, None)
+        return NOBODY
 
-    def _responder(
-        self, doc: SourceDocument, s: str, people: People, author: Participant | None
-    ) -> tuple[str | None, str | None, Participant | None]:
+    def _responder(self, doc: SourceDocument, s: str, people: People, author: Participant | None) -> Person:
         """In a meeting, a question is put to whoever takes the floor next (of our side, when known)."""
         at = doc.text.find(s)
         asker = (author.email or author.label()) if author else None
@@ -639,9 +633,6 @@ class Reading:
         return not overlapped and self.extractor.reads_as(quote, kind)
 
 
-Answerer = tuple[str | None, str | None, Participant | None]
-
-
 class _Floor:
     """Who takes the floor after a question in a meeting, worked out once per document.
 
@@ -651,33 +642,30 @@ class _Floor:
     """
 
     def __init__(self, ex: OfflineExtractor, people: People) -> None:
-        rows: list[tuple[Segment, Answerer, bool | None]] = []
+        rows: list[tuple[Segment, Person]] = []
         for seg in people.segments.after(-1):
             if not (seg.speaker or seg.speaker_email):
                 continue
-            label, email, part = people.find(seg.speaker_email or seg.speaker or "")
-            if seg.speaker_email and email is None:
-                email = seg.speaker_email
-            side = (
-                ex.world.is_internal(part)
-                if part is not None
-                else ex.world.is_internal(Participant(email=email))
-            )
-            rows.append((seg, (seg.speaker or label, email, part), side))
+            found = people.find(seg.speaker_email or seg.speaker or "")
+            email = seg.speaker_email if seg.speaker_email and found.email is None else found.email
+            part = found.participant
+            side = ex.world.is_internal(part if part is not None else Participant(email=email))
+            rows.append((seg, Person(seg.speaker or found.label, email, part, side)))
         self.anyone = _Turns(rows)
-        self.not_theirs = _Turns([r for r in rows if r[2] is not False])  # the customer's colleagues left out
+        # the customer's colleagues left out
+        self.not_theirs = _Turns([r for r in rows if r[1].internal is not False])
 
-    def after(self, at: int, asker: str | None, asker_side: bool | None) -> Answerer:
+    def after(self, at: int, asker: str | None, asker_side: bool | None) -> Person:
         return (self.not_theirs if asker_side is False else self.anyone).after(at, asker)
 
 
 class _Turns:
     """Turns in order of start; ``after(at, asker)``: the first one starting after ``at`` not by ``asker``."""
 
-    def __init__(self, rows: list[tuple[Segment, Answerer, bool | None]]) -> None:
-        self.starts = [seg.char_start for seg, _, _ in rows]
-        self.who = [(seg.speaker_email, seg.speaker) for seg, _, _ in rows]
-        self.answer = [a for _, a, _ in rows]
+    def __init__(self, rows: list[tuple[Segment, Person]]) -> None:
+        self.starts = [seg.char_start for seg, _ in rows]
+        self.who = [(seg.speaker_email, seg.speaker) for seg, _ in rows]
+        self.answer = [a for _, a in rows]
         # past[i][name]: the first turn from i on that ``name`` (its email or its name) did not speak
         self.past: list[dict[str | None, int]] = [{} for _ in rows]
         for i in range(len(rows) - 1, -1, -1):
@@ -685,11 +673,11 @@ class _Turns:
                 later = self.past[i + 1].get(name) if i + 1 < len(rows) and name in self.who[i + 1] else None
                 self.past[i][name] = later if later is not None else i + 1
 
-    def after(self, at: int, asker: str | None) -> Answerer:
+    def after(self, at: int, asker: str | None) -> Person:
         k = bisect_right(self.starts, at)
         if k < len(self.starts) and asker in self.who[k]:
             k = self.past[k][asker]
-        return self.answer[k] if k < len(self.starts) else (None, None, None)
+        return self.answer[k] if k < len(self.starts) else NOBODY
 
 
 @lru_cache(maxsize=4)

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from extractor.offline.actions import AI_INLINE, BULLET_LINE
 from extractor.offline.cues import ASSIGNED
-from extractor.offline.people import People, author_at
 from extractor.offline.sentences import split_sentences
+from extractor.people import People
 from followthrough.types import Participant, SourceDocument
 
 # Every pattern here is linear: whitespace and marker runs next to each other are possessive (``*+``),
@@ -60,7 +60,6 @@ class Unit:
     end: int
     text: str
     author: Participant | None
-    speaker_name: str | None
     action_item: bool
     ticked: bool = False  # a task-list line already checked off ("- [x] ...")
 
@@ -120,8 +119,7 @@ def units(doc: SourceDocument, people: People) -> Iterator[Unit]:
         t = bisect_left(ticks, line_start)
         ticked = t < len(ticks) and ticks[t] + 3 <= min(b, a + 4)
         is_ai = _within(ai_lines, ai_starts, a)
-        author, speaker = author_at(doc, people, a)
-        yield Unit(a, b, sent, author, speaker, is_ai, ticked)
+        yield Unit(a, b, sent, people.author_at(a).participant, is_ai, ticked)
 
 
 def _within(lines: list[tuple[int, int]], starts: list[int], offset: int) -> bool:

@@ -27,7 +27,7 @@ from typing import Any
 from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from extractor.base import Extractor
+from extractor import Extractor
 from followthrough import __version__
 from followthrough.api import access_log, problems
 from followthrough.api.auth import BearerAuth
@@ -38,8 +38,7 @@ from followthrough.api.state import ApiState
 from followthrough.api.strict import known_query_only
 from followthrough.backends import build_extractor
 from followthrough.config import Settings
-from store import Store
-from store.tokens import Tokens
+from store import ApiTokens, Store
 
 DESCRIPTION = """\
 Commitments made to customers (and requests customers made to us), found in
@@ -91,7 +90,7 @@ def create_app(
                 backend = build_extractor(settings, domains=domains, directory=store.directory())
             app.state.api = ApiState(
                 store=store,
-                tokens=Tokens(store.engine),
+                api_tokens=ApiTokens(store.engine),
                 extractor=backend,
                 domains=domains,
                 fixed_as_of=as_of,

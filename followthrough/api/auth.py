@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from followthrough.api.problems import ApiError, database_problem, problem_response
 from followthrough.api.state import ApiState, api_state
 from followthrough.errors import StoreError
-from store.tokens import Principal, Tokens
+from store import ApiTokens, Principal
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -51,7 +51,7 @@ def bearer_token(authorization: str | None) -> str | None:
     return token
 
 
-def verify(tokens: Tokens, authorization: str | None, *, write: bool) -> Principal:
+def verify(api_tokens: ApiTokens, authorization: str | None, *, write: bool) -> Principal:
     """The owner of the token in ``authorization``; :class:`ApiError` 401 or 403 otherwise."""
     token = bearer_token(authorization)
     if token is None:
@@ -62,7 +62,7 @@ def verify(tokens: Tokens, authorization: str | None, *, write: bool) -> Princip
             "(create one with `followthrough tokens create --name NAME`)",
             headers=_CHALLENGE,
         )
-    principal = tokens.verify(token)
+    principal = api_tokens.verify(token)
     if principal is None:
         raise ApiError(
             401,
@@ -102,9 +102,9 @@ class BearerAuth:
         request = Request(scope)
         write = request.method not in READ_METHODS
         try:
-            tokens = api_state(request).tokens
+            api_tokens = api_state(request).api_tokens
             principal = await run_in_threadpool(
-                verify, tokens, request.headers.get("authorization"), write=write
+                verify, api_tokens, request.headers.get("authorization"), write=write
             )
         except ApiError as e:
             response = problem_response(e.status, e.detail, headers=e.headers)
@@ -126,7 +126,7 @@ def authenticated(
     if isinstance(principal, Principal):
         return principal
     state: ApiState = api_state(request)  # not behind BearerAuth: check here
-    principal = verify(state.tokens, request.headers.get("authorization"), write=False)
+    principal = verify(state.api_tokens, request.headers.get("authorization"), write=False)
     request.state.principal = principal
     return principal
 

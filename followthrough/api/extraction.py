@@ -1,9 +1,10 @@
 """Extract one submitted document: store it, run the extractor, record, link; off the event loop.
 
 The batch pipeline (:func:`followthrough.pipeline.extract_pending`) extracts
-every pending document; the API extracts the one it was given, in the same
-steps and with the same cache: an unchanged document already extracted with
-this extractor costs no model call.
+every pending document; the API extracts the one it was given with the same
+routine (:class:`followthrough.pipeline.ExtractionRun`): the same cache (an
+unchanged document already extracted with this extractor costs no model call),
+the same run record and the same linking and fulfilment detection.
 
 Extraction is CPU work (the offline detector) or a long wait (an LLM), so
 ``POST /v1/documents`` never runs it on the event loop nor in the server's
@@ -28,9 +29,9 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from extractor.base import Extractor
+from extractor import Extractor
 from followthrough.errors import ConfigError, ExtractionError
-from followthrough.pipeline import classify_participants
+from followthrough.pipeline import ExtractionRun, RunReport, classify_participants, link
 from followthrough.redaction import redact
 from followthrough.types import SourceDocument
 from store import Store
@@ -145,66 +146,47 @@ def _abandoned(waiter: asyncio.Future[Any]) -> None:
 
 @dataclass
 class Extracted:
+    """One submitted document, stored and extracted: what ``POST /v1/documents`` answers from."""
+
     document_id: int
     changed: bool
+    """Its content differs from what was stored under its (source, external id) (or it is new)."""
     new: bool
+    """Nothing was stored under its (source, external id) before."""
     cached: bool
+    """Its items came from an earlier extraction of the same content: no model call."""
     commitment_ids: list[int]
     ungrounded: int
+    """Items the extractor returned whose evidence is not in the text (none from the cache)."""
 
 
 def extract_one(store: Store, extractor: Extractor, doc: SourceDocument, domains: set[str]) -> Extracted:
-    """Store ``doc``, extract it (or reuse a cached extraction), record the items and link them.
+    """Store ``doc`` and extract it as the batch pipeline does: one :class:`ExtractionRun` (origin ``api``),
+    then its items linked to deals and fulfilments detected (:func:`~followthrough.pipeline.link`).
 
-    A failed extraction is recorded as failed (the document stays pending for
-    the next ``followthrough extract``) and re-raised as :class:`ExtractionError`.
+    A failed extraction is recorded as failed with what it spent (the document
+    stays pending for the next ``followthrough extract``), the run closed
+    ``failed``, and the failure raised: an :class:`ExtractionError` (502; also for
+    a backend that refuses its configuration, a key or a model), or
+    :class:`store.admission.Unstorable` for items the database cannot hold (422).
     """
     classify_participants(doc, domains)
     known = store.document_id(doc.source, doc.external_id) is not None
     doc_id, changed = store.add_document(doc)
-    key = extractor.cache_key
-    run_id = store.start_run(
-        extractor=extractor.name, model=extractor.model, prompt_version=extractor.prompt_version
-    )
-    cached_items = store.cached_items(doc.content_hash, key)
-    prompt_tokens = completion_tokens = 0
-    ungrounded = 0
-    if cached_items is not None:
-        items = cached_items
-    else:
-        try:
-            try:
-                result = extractor.run(doc)
-            except ExtractionError:
-                raise
-            except Exception as e:  # a backend bug or an answer nobody foresaw: the backend failed
-                log.error(
-                    "the %s extractor failed on document %d: %s",
-                    extractor.name,
-                    doc_id,
-                    redact(f"{type(e).__name__}: {e}"),
-                )
-                raise ExtractionError(
-                    f"the {extractor.name} extractor failed unexpectedly ({type(e).__name__})"
-                ) from e
-        except ExtractionError as e:
-            store.record_extraction(run_id, doc_id, key, [], status="failed", error=redact(str(e)))
-            store.finish_run(run_id, {"status": "failed", "origin": "api"})
-            raise
-        items = result.items
-        prompt_tokens, completion_tokens = result.prompt_tokens, result.completion_tokens
-        ungrounded = result.ungrounded
-    ids = store.record_extraction(
-        run_id, doc_id, key, items, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens
-    )
-    ungrounded += sum(1 for i in items if not i.grounded)
-    store.finish_run(run_id, {"cached": int(cached_items is not None), "origin": "api"})
-    store.link_commitments(domains, ids=ids)
+    report = RunReport()
+    try:
+        with ExtractionRun(store, extractor, report, domains, documents=1, origin="api") as run:
+            (outcome,) = run.extract([doc_id])
+    except ConfigError as e:  # the backend as a whole refused (a key, a model): for this request, it failed
+        raise ExtractionError(str(e)) from e
+    link(store, report, domains, ids=outcome.commitment_ids)
+    if outcome.error is not None:
+        raise outcome.error
     return Extracted(
         document_id=doc_id,
         changed=changed,
         new=not known,
-        cached=cached_items is not None,
-        commitment_ids=ids,
-        ungrounded=ungrounded,
+        cached=outcome.cached,
+        commitment_ids=outcome.commitment_ids,
+        ungrounded=outcome.ungrounded,
     )

@@ -49,8 +49,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from followthrough.errors import ExtractionError, StoreError
 from followthrough.redaction import redact
-from store import InvalidCursor, NotFound
-from store.admission import Unstorable
+from store import InvalidCursor, NotFound, Unstorable
 
 log = logging.getLogger("followthrough.api")
 

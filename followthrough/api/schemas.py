@@ -25,8 +25,15 @@ from pydantic import (
 )
 
 from connectors.mail.quotes import split_reply
-from followthrough.types import Participant, Segment, SourceDocument
-from store.views import CommitmentView, DealRef, DealView
+from followthrough.types import (
+    CommitmentStatus,
+    Participant,
+    ParticipantRole,
+    Segment,
+    SourceDocument,
+    SourceKind,
+)
+from store import CommitmentView, DealRef, DealView
 
 MAX_TEXT = 200_000
 
@@ -63,11 +70,6 @@ Text = Annotated[str, AfterValidator(_storable)]
 
 CrmId = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_storable)]
 
-Status = Literal["open", "review", "done", "dismissed", "snoozed", "waiting"]
-"""A commitment's status. ``review``: found by the LLM but not confirmed by the offline detector, or
-with evidence that reads as an instruction to the model; it waits for a person to set it ``open``
-(confirm) or ``dismissed`` (reject), and is in no list of open items until then."""
-
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
@@ -85,7 +87,7 @@ class CommitmentPatch(_In):
     An item in ``review`` is confirmed with ``open`` and rejected with ``dismissed``.
     """
 
-    status: Status | None = None
+    status: CommitmentStatus | None = None
     until: IsoDate | None = None
     deal: CrmId | None = None
     note: Annotated[Text, Field(max_length=2000)] | None = None
@@ -98,9 +100,9 @@ class CommitmentPatch(_In):
     def _check(self) -> Self:
         if self.status is None and not self.changes_deal:
             raise ValueError("nothing to change: give status and/or deal")
-        if self.until is not None and self.status != "snoozed":
+        if self.until is not None and self.status != CommitmentStatus.SNOOZED:
             raise ValueError("until goes with status snoozed only")
-        if self.status == "snoozed" and self.until is None:
+        if self.status == CommitmentStatus.SNOOZED and self.until is None:
             raise ValueError("status snoozed needs until (YYYY-MM-DD): the day it comes back")
         return self
 
@@ -115,7 +117,7 @@ class ParticipantIn(_In):
     name: Annotated[Text, Field(max_length=300)] | None = None
     email: Annotated[Text, Field(max_length=320)] | None = None
     handle: Annotated[Text, Field(max_length=300)] | None = None
-    role: Literal["sender", "recipient", "cc", "speaker", "attendee", "mentioned"] = "recipient"
+    role: ParticipantRole = ParticipantRole.RECIPIENT
 
 
 def _in_range(value: datetime) -> datetime:
@@ -146,7 +148,7 @@ class _DocumentBase(_In):
     thread_id: Annotated[Text, Field(min_length=1, max_length=1000)] | None = None
 
     def to_document(self) -> SourceDocument:
-        source: Literal["email", "slack", "meeting"] = self.source  # type: ignore[attr-defined]
+        source: SourceKind = self.source  # type: ignore[attr-defined]
         external_id = self.external_id or derived_external_id(
             source, self.thread_id, self.occurred_at, self.text
         )
@@ -156,7 +158,7 @@ class _DocumentBase(_In):
             if parts.text:
                 text, quoted, signature = parts.text, parts.quoted, parts.signature
         participants = [Participant(**p.model_dump()) for p in self.participants]
-        sender = next((p for p in participants if p.role == "sender"), None)
+        sender = next((p for p in participants if p.role == ParticipantRole.SENDER), None)
         segments = []
         if sender is not None and source != "meeting":
             segments.append(
@@ -223,7 +225,7 @@ class DocumentResult(_Out):
     """A stored document and the commitments and requests found in it."""
 
     document_id: int
-    source: Literal["email", "slack", "meeting"]
+    source: SourceKind
     external_id: str
     stored: Literal["new", "updated", "unchanged"]
     cached: bool = Field(description="True when an earlier extraction of the same content was reused.")

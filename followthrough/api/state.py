@@ -1,4 +1,4 @@
-"""What the running app holds: the store, the tokens, the extractor and its queue, the clock."""
+"""What the running app holds: the store, the API tokens, the extractor and its queue, the clock."""
 
 from __future__ import annotations
 
@@ -8,16 +8,15 @@ from datetime import UTC, date, datetime
 
 from fastapi import Request
 
-from extractor.base import Extractor
+from extractor import Extractor
 from followthrough.api.extraction import DEFAULT_EXTRACT_TIMEOUT_S, ExtractionQueue
-from store import Store
-from store.tokens import Tokens
+from store import ApiTokens, Store
 
 
 @dataclass
 class ApiState:
     store: Store
-    tokens: Tokens
+    api_tokens: ApiTokens
     extractor: Extractor
     domains: set[str]
     fixed_as_of: date | None = None

@@ -25,7 +25,7 @@ from typing import Annotated
 import typer
 
 from followthrough import __version__
-from followthrough.cli import commitments, deals, evaluate, explain, export, run, runs, serve, tokens
+from followthrough.cli import api_tokens, commitments, deals, evaluate, explain, export, run, runs, serve
 from followthrough.cli.state import State
 from followthrough.errors import FollowthroughError
 from followthrough.redaction import redact
@@ -85,7 +85,7 @@ evaluate.register(app)
 explain.register(app)
 runs.register(app)
 serve.register(app)
-app.add_typer(tokens.app, name="tokens")
+app.add_typer(api_tokens.app, name="tokens")
 
 
 EXIT_INTERNAL = 70

@@ -13,13 +13,37 @@ from rich.table import Table
 from followthrough.cli.report import all_items, commitments_table, ranked
 from followthrough.cli.state import state
 from followthrough.errors import ConfigError
-from store.views import CommitmentFilter, CommitmentView
+from followthrough.types import CommitmentStatus, ItemType, SourceKind
+from store import CommitmentFilter, CommitmentView
 
 app = typer.Typer(help="List, inspect and update commitments and requests.", no_args_is_help=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 IdArg = Annotated[int, typer.Argument(min=1, max=2**63 - 1, help="Commitment id (see `commitments list`).")]
-STATUSES = ("open", "review", "done", "dismissed", "snoozed", "waiting", "all")
+ALL = "all"
+"""``--status all``: every status (the filter's ``None``)."""
+
+
+def _status(value: str | CommitmentStatus) -> CommitmentStatus | None:
+    """``--status``: a :class:`CommitmentStatus` value, or ``all`` (``None``); a usage error otherwise."""
+    if value == ALL:
+        return None
+    try:
+        return CommitmentStatus(value)
+    except ValueError:
+        choices = ", ".join([*CommitmentStatus, ALL])
+        raise typer.BadParameter(f"{value!r} is not one of {choices}") from None
+
+
+StatusOpt = Annotated[
+    CommitmentStatus | None,
+    typer.Option(
+        parser=_status,
+        metavar="<" + "|".join([*CommitmentStatus, ALL]) + ">",
+        help="open also holds snoozed items whose date has come; waiting: customers' promises to us; "
+        "review: items to confirm (reopen) or reject (dismiss).",
+    ),
+]
 
 
 def _date(value: str | None, flag: str) -> date | None:
@@ -34,28 +58,24 @@ def _date(value: str | None, flag: str) -> date | None:
 @app.command("list")
 def list_cmd(
     ctx: typer.Context,
-    status: Annotated[str, typer.Option(help="open | done | dismissed | snoozed | all")] = "open",
+    status: StatusOpt = CommitmentStatus.OPEN,
     owner: Annotated[str | None, typer.Option(help="Owner email or name.")] = None,
     deal: Annotated[str | None, typer.Option(help="Deal CRM id.")] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only past their due date.")] = False,
     unlinked: Annotated[bool, typer.Option("--unlinked", help="Only those linked to no deal.")] = False,
-    source: Annotated[str | None, typer.Option(help="email | slack | meeting")] = None,
-    type_: Annotated[str | None, typer.Option("--type", help="commitment | request")] = None,
+    source: Annotated[SourceKind | None, typer.Option(help="Only items from this source.")] = None,
+    type_: Annotated[
+        ItemType | None, typer.Option("--type", help="Only commitments, or only requests.")
+    ] = None,
     due_before: Annotated[str | None, typer.Option("--due-before", help="YYYY-MM-DD")] = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000, help="At most this many rows.")] = 200,
     as_json: JsonOpt = False,
 ) -> None:
     """Open commitments (or other statuses), ranked by what is at stake."""
-    if status not in STATUSES:
-        raise ConfigError(f"--status {status!r}: choose one of {', '.join(STATUSES)}")
-    if source not in (None, "email", "slack", "meeting"):
-        raise ConfigError(f"--source {source!r}: choose one of email, slack, meeting")
-    if type_ not in (None, "commitment", "request"):
-        raise ConfigError(f"--type {type_!r}: choose commitment or request")
     st = state(ctx)
     as_of = st.settings().as_of
     f = CommitmentFilter(
-        status=None if status == "all" else status,
+        status=status,
         owner=owner,
         deal=deal,
         overdue=overdue,
@@ -66,18 +86,15 @@ def list_cmd(
         as_of=as_of,
         limit=min(limit, 500),
     )
-    store = st.open_store()
-    try:
+    with st.open_store() as store:
         items = ranked(all_items(store, f))[:limit]
-    finally:
-        store.close()
     if as_json:
         typer.echo(json.dumps([i.model_dump(mode="json") for i in items], indent=2))
         return
     if not items:
         st.out.print("No commitments match.")
         return
-    st.out.print(commitments_table(f"{len(items)} {status} item(s)", items, as_of, st.out.width))
+    st.out.print(commitments_table(f"{len(items)} {status or ALL} item(s)", items, as_of, st.out.width))
 
 
 def _show(view: CommitmentView, as_json: bool, ctx: typer.Context) -> None:
@@ -124,23 +141,22 @@ def _show(view: CommitmentView, as_json: bool, ctx: typer.Context) -> None:
 def show_cmd(ctx: typer.Context, cid: IdArg, as_json: JsonOpt = False) -> None:
     """One commitment with its evidence, source and deal link."""
     st = state(ctx)
-    store = st.open_store()
-    try:
+    with st.open_store() as store:
         view = store.get_commitment(cid, as_of=st.settings().as_of)
-    finally:
-        store.close()
     _show(view, as_json, ctx)
 
 
 def _set(
-    ctx: typer.Context, cid: int, status: str, until: date | None, note: str | None, as_json: bool
+    ctx: typer.Context,
+    cid: int,
+    status: CommitmentStatus,
+    until: date | None,
+    note: str | None,
+    as_json: bool,
 ) -> None:
     st = state(ctx)
-    store = st.open_store()
-    try:
+    with st.open_store() as store:
         view = store.set_status(cid, status, until=until, actor="cli", note=note, as_of=st.settings().as_of)
-    finally:
-        store.close()
     if as_json:
         typer.echo(json.dumps(view.model_dump(mode="json"), indent=2))
     else:
@@ -155,19 +171,19 @@ NoteOpt = Annotated[str | None, typer.Option("--note", help="Why (kept in the hi
 @app.command("done")
 def done_cmd(ctx: typer.Context, cid: IdArg, note: NoteOpt = None, as_json: JsonOpt = False) -> None:
     """Mark a commitment kept."""
-    _set(ctx, cid, "done", None, note, as_json)
+    _set(ctx, cid, CommitmentStatus.DONE, None, note, as_json)
 
 
 @app.command("dismiss")
 def dismiss_cmd(ctx: typer.Context, cid: IdArg, note: NoteOpt = None, as_json: JsonOpt = False) -> None:
     """Dismiss a false alarm."""
-    _set(ctx, cid, "dismissed", None, note, as_json)
+    _set(ctx, cid, CommitmentStatus.DISMISSED, None, note, as_json)
 
 
 @app.command("reopen")
 def reopen_cmd(ctx: typer.Context, cid: IdArg, note: NoteOpt = None, as_json: JsonOpt = False) -> None:
     """Open a commitment again, or confirm one waiting for review (status review)."""
-    _set(ctx, cid, "open", None, note, as_json)
+    _set(ctx, cid, CommitmentStatus.OPEN, None, note, as_json)
 
 
 @app.command("snooze")
@@ -183,7 +199,7 @@ def snooze_cmd(
     as_of = state(ctx).settings().as_of
     if day is not None and day <= as_of:
         raise ConfigError(f"--until {until} is not after today ({as_of.isoformat()}): snooze into the future")
-    _set(ctx, cid, "snoozed", day, note, as_json)
+    _set(ctx, cid, CommitmentStatus.SNOOZED, day, note, as_json)
 
 
 @app.command("link")
@@ -200,11 +216,8 @@ def link_cmd(
     if not deal and not none:
         raise ConfigError("give --deal CRM_ID, or --none to unlink")
     st = state(ctx)
-    store = st.open_store()
-    try:
+    with st.open_store() as store:
         view = store.set_deal(cid, None if none else deal, actor="cli", as_of=st.settings().as_of)
-    finally:
-        store.close()
     if as_json:
         typer.echo(json.dumps(view.model_dump(mode="json"), indent=2))
     else:

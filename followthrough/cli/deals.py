@@ -11,7 +11,7 @@ from rich.table import Table
 
 from followthrough.cli.report import all_items, clip, commitments_table, fit, ranked
 from followthrough.cli.state import state
-from store.views import CommitmentFilter
+from store import CommitmentFilter
 
 
 def register(app: typer.Typer) -> None:
@@ -24,8 +24,7 @@ def register(app: typer.Typer) -> None:
         """Deals with their open and overdue commitments (or one deal's commitments)."""
         st = state(ctx)
         as_of = st.settings().as_of
-        store = st.open_store()
-        try:
+        with st.open_store() as store:
             if deal:
                 items = ranked(store.deal_commitments(deal, as_of))
                 if as_json:
@@ -36,8 +35,6 @@ def register(app: typer.Typer) -> None:
                     )
                 return
             deals = store.list_deals(as_of)
-        finally:
-            store.close()
         if as_json:
             typer.echo(json.dumps([d.model_dump(mode="json") for d in deals], indent=2))
             return
@@ -82,11 +79,8 @@ def register(app: typer.Typer) -> None:
         """One person's open commitments: overdue first, then due soon, then the rest."""
         st = state(ctx)
         as_of = st.settings().as_of
-        store = st.open_store()
-        try:
+        with st.open_store() as store:
             items = all_items(store, CommitmentFilter(status="open", owner=owner, as_of=as_of, limit=500))
-        finally:
-            store.close()
         overdue = ranked([c for c in items if c.due and c.due < as_of])
         soon = ranked([c for c in items if c.due and 0 <= (c.due - as_of).days <= 7])
         rest = ranked([c for c in items if c not in overdue and c not in soon])

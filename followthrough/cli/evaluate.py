@@ -22,11 +22,10 @@ from store import Store
 
 
 def predictions(store: Store) -> list[dict[str, Any]]:
-    """What ``export --format jsonl`` writes, minus items that failed grounding."""
+    """What ``export --format jsonl`` writes (which leaves out items that failed grounding)."""
     return [
         {k: row.get(k) for k in ("message_id", "type", "evidence", "owner", "due", "char_start", "char_end")}
         for row in store.export_rows()
-        if "ungrounded" not in str(row.get("flags") or "")
     ]
 
 
@@ -110,8 +109,7 @@ def register(app: typer.Typer) -> None:
                 extractor=base.extractor,
                 model=base.model,
             )
-            store = Store(settings.database_url)
-            try:
+            with Store(settings.database_url) as store:
                 rep = RunReport()
                 pipeline.ingest_paths(store, inputs, rep, settings.company_domains)
                 domains = settings.company_domains or store.company_domains_from_crm()
@@ -123,8 +121,6 @@ def register(app: typer.Typer) -> None:
                 finally:
                     backend.close()
                 preds = predictions(store)
-            finally:
-                store.close()
         for e in rep.errors:
             st.err.print(f"error: {e}", highlight=False, markup=False)
         if not rep.documents_seen:

@@ -87,8 +87,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Export every commitment and request (message_id, type, evidence, owner, due, status, deal, ...)."""
         st = state(ctx)
-        store = st.open_store()
-        try:
+        with st.open_store() as store:
             rows = store.export_rows()
             if output is None:
                 n = _write(rows, fmt, sys.stdout)
@@ -98,7 +97,5 @@ def register(app: typer.Typer) -> None:
                         n = _write(rows, fmt, fh)
                 except OSError as e:
                     raise InputError(output, f"cannot write: {e.strerror or e}") from e
-        finally:
-            store.close()
         if output is not None:
             st.err.print(f"Wrote {n} rows to {output}.")

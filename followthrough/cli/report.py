@@ -11,8 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from followthrough.pipeline import RunReport
-from store import Store
-from store.views import CommitmentFilter, CommitmentView
+from store import CommitmentFilter, CommitmentView, Store
 
 DUE_SOON_DAYS = 7
 UNANSWERED_HOURS = 48

@@ -194,14 +194,13 @@ def _batch(
     follow_symlinks: bool = False,
 ) -> None:
     """The shared shape of run/ingest/extract: work under a progress bar, then one report."""
-    store = st.open_store()
-    store.on_busy = lambda message: st.err.print(
-        f"[yellow]waiting[/yellow]: {escape(message)}", highlight=False
-    )
-    rep = RunReport()
-    ctxm, bar = _progress(st, as_json)
-    found = None
-    try:
+    with st.open_store() as store:
+        store.on_busy = lambda message: st.err.print(
+            f"[yellow]waiting[/yellow]: {escape(message)}", highlight=False
+        )
+        rep = RunReport()
+        ctxm, bar = _progress(st, as_json)
+        found = None
         with ctxm:
             if paths is not None:
                 pipeline.ingest_paths(
@@ -218,8 +217,6 @@ def _batch(
                 _extract(st, store, rep, bar, extractor=backend, model=model, options=options)
         if attention:
             found = report_view.collect(store, st.settings().as_of, _domains(st, store))
-    finally:
-        store.close()
     if as_json:
         out: dict[str, object] = rep.as_dict()
         if found is not None:

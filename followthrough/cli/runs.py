@@ -25,11 +25,8 @@ def register(app: typer.Typer) -> None:
         was killed; marked when the next run starts).
         """
         st = state(ctx)
-        store = st.open_store()
-        try:
+        with st.open_store() as store:
             runs = store.list_runs(limit)
-        finally:
-            store.close()
         if as_json:
             typer.echo(json.dumps([r.model_dump(mode="json") for r in runs], indent=2))
             return

@@ -35,6 +35,8 @@ class State:
         return self._settings
 
     def open_store(self) -> Store:
+        """The store at the resolved database URL, opened (and migrated): use it as
+        ``with st.open_store() as store:``, which closes it. :class:`StoreError` if it cannot open."""
         return Store(self.settings().database_url)
 
 

@@ -10,8 +10,8 @@ from followthrough.api.auth import Reader, Writer
 from followthrough.api.problems import ApiError, responses
 from followthrough.api.schemas import CommitmentPatch, CrmId, IsoDate, Text
 from followthrough.api.state import ApiState, api_state
-from store import NotFound
-from store.views import CommitmentFilter, CommitmentView, Page
+from followthrough.types import CommitmentStatus, ItemType, SourceKind
+from store import CommitmentFilter, CommitmentView, NotFound, Page
 
 router = APIRouter(prefix="/v1/commitments", tags=["commitments"])
 
@@ -24,19 +24,19 @@ def list_commitments(
     principal: Reader,
     state: State,
     status: Annotated[
-        Literal["open", "review", "done", "dismissed", "snoozed", "waiting", "all"],
+        CommitmentStatus | Literal["all"],
         Query(
             description="open includes snoozed items whose date has come; waiting: customers' promises "
             "to us; review: items a person has to confirm (PATCH open) or reject (PATCH dismissed)."
         ),
-    ] = "open",
+    ] = CommitmentStatus.OPEN,
     owner: Annotated[Text | None, Query(max_length=320, description="Owner email or name.")] = None,
     deal: Annotated[CrmId | None, Query(description="A deal's CRM id.")] = None,
     overdue: Annotated[bool, Query(description="Only open items past their due date.")] = False,
     due_before: Annotated[IsoDate | None, Query(description="Only items due before this date.")] = None,
     unlinked: Annotated[bool, Query(description="Only items linked to no deal.")] = False,
-    source: Annotated[Literal["email", "slack", "meeting"] | None, Query()] = None,
-    type: Annotated[Literal["commitment", "request"] | None, Query()] = None,
+    source: Annotated[SourceKind | None, Query()] = None,
+    type: Annotated[ItemType | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="Items per page.")] = 50,
     cursor: Annotated[
         Text | None, Query(max_length=500, description="`next_cursor` from the previous page.")
@@ -83,7 +83,7 @@ def update_commitment(
     as_of = state.as_of()
     store = state.store
     view = store.get_commitment(commitment_id, as_of=as_of)
-    if patch.status == "snoozed" and patch.until is not None and patch.until <= as_of:
+    if patch.status == CommitmentStatus.SNOOZED and patch.until is not None and patch.until <= as_of:
         raise ApiError(422, f"until {patch.until} is not after today ({as_of}): pick a later date")
     actor = f"api:{principal.name}"
     if patch.changes_deal:

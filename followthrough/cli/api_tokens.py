@@ -1,4 +1,4 @@
-"""``tokens create|list|revoke``: bearer tokens for the HTTP API.
+"""``tokens create|list|revoke``: bearer tokens for the HTTP API (not the LLM's tokens).
 
 A token is printed once, by ``create``, alone on the last line of standard
 output (so ``TOKEN=$(followthrough tokens create --name bot)`` works); only
@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from followthrough.cli.state import state
-from store.tokens import Tokens
+from store import ApiTokens
 
 app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
 
@@ -34,11 +34,8 @@ def create_cmd(
 ) -> None:
     """Create a token and print it (once: it cannot be shown again)."""
     st = state(ctx)
-    store = st.open_store()
-    try:
-        info, secret = Tokens(store.engine).create(name, read_only=read_only)
-    finally:
-        store.close()
+    with st.open_store() as store:
+        info, secret = ApiTokens(store.engine).create(name, read_only=read_only)
     access = "read-only" if info.read_only else "read-write"
     st.err.print(
         f"Created {access} token {info.name!r} (id {info.id}). Copy it now: it is not shown again.",
@@ -54,11 +51,8 @@ def list_cmd(
 ) -> None:
     """Tokens with their prefix, access, creation, last use and revocation (never the secret)."""
     st = state(ctx)
-    store = st.open_store()
-    try:
-        tokens = Tokens(store.engine).list()
-    finally:
-        store.close()
+    with st.open_store() as store:
+        tokens = ApiTokens(store.engine).list()
     if as_json:
         typer.echo(json.dumps([t.model_dump(mode="json") for t in tokens], indent=2))
         return
@@ -88,9 +82,6 @@ def revoke_cmd(
 ) -> None:
     """Revoke a token: requests with it get 401 from now on."""
     st = state(ctx)
-    store = st.open_store()
-    try:
-        info = Tokens(store.engine).revoke(name)
-    finally:
-        store.close()
+    with st.open_store() as store:
+        info = ApiTokens(store.engine).revoke(name)
     st.out.print(f"Revoked token {info.name!r}.")
