@@ -13,6 +13,8 @@ extractor                      FOLLOWTHROUGH_EXTRACTOR       openai if OPENAI_AP
                                                              OPENAI_BASE_URL is set, else offline
 model                          FOLLOWTHROUGH_MODEL           gpt-4o-mini
 API request body limit         FOLLOWTHROUGH_MAX_BODY_BYTES  10 MiB (read by ``followthrough.api``)
+request response target        FOLLOWTHROUGH_RESPONSE_HOURS  24 (hours; per tier: "24, tier 1=4")
+silent account after           FOLLOWTHROUGH_SILENT_DAYS     30, tier 1=14 (days)
 =============================  ============================  =========================================
 
 The LLM's own settings (default model, whether one is configured, endpoint and
@@ -22,6 +24,7 @@ URL has one, :func:`store.normalize_url`. This module asks them.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -29,6 +32,7 @@ from pathlib import Path
 
 from extractor.llm_config import DEFAULT_MODEL, llm_configured, model_name
 from followthrough.errors import ConfigError
+from followthrough.types import TieredValue, tier_key
 from store import normalize_url
 
 EXTRACTORS = ("offline", "openai")
@@ -73,6 +77,57 @@ def extractor_name(explicit: str | None = None) -> str:
     if llm_configured():
         return "openai"
     return "offline"
+
+
+RESPONSE_HOURS_ENV = "FOLLOWTHROUGH_RESPONSE_HOURS"
+DEFAULT_RESPONSE_HOURS = TieredValue(24.0)
+"""Hours within which an inbound request should get an answer from us (any tier)."""
+SILENT_DAYS_ENV = "FOLLOWTHROUGH_SILENT_DAYS"
+DEFAULT_SILENT_DAYS = TieredValue(30.0, (("1", 14.0),))
+"""Days without a message or meeting from our side after which an account is silent (tier 1: 14)."""
+
+
+def parse_tiered(name: str, value: str | None, default: TieredValue) -> TieredValue:
+    """``"30, tier 1=14, enterprise=21"`` → 30 by default, 14 for tier 1, 21 for Enterprise.
+
+    A bare number sets the default; ``TIER=NUMBER`` sets one tier (matched by
+    :func:`~followthrough.types.tier_key`, so ``tier 1``, ``Tier1`` and ``1`` are
+    one tier). Unset or empty: ``default``. Tiers not named keep ``default``'s
+    overrides. Raises :class:`ConfigError` naming ``name`` for anything else.
+    """
+    if value is None or not value.strip():
+        return default
+    base = default.default
+    overrides = dict(default.overrides)
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        tier, sep, number = part.rpartition("=")
+        try:
+            amount = float(number)
+        except ValueError:
+            amount = math.nan
+        if not (math.isfinite(amount) and amount > 0) or (sep and not tier_key(tier)):
+            raise ConfigError(
+                f'{name}={value!r}: {part!r} is not a positive number or TIER=NUMBER (e.g. "30, tier 1=14")'
+            )
+        if sep:
+            overrides[tier_key(tier)] = amount
+        else:
+            base = amount
+    return TieredValue(base, tuple(sorted(overrides.items())))
+
+
+def response_hours(explicit: str | None = None) -> TieredValue:
+    """The response target for inbound requests, in hours (``FOLLOWTHROUGH_RESPONSE_HOURS``; default 24)."""
+    return parse_tiered(
+        RESPONSE_HOURS_ENV, explicit or os.environ.get(RESPONSE_HOURS_ENV), DEFAULT_RESPONSE_HOURS
+    )
+
+
+def silent_days(explicit: str | None = None) -> TieredValue:
+    """Days without word from our side that make an account silent (``FOLLOWTHROUGH_SILENT_DAYS``)."""
+    return parse_tiered(SILENT_DAYS_ENV, explicit or os.environ.get(SILENT_DAYS_ENV), DEFAULT_SILENT_DAYS)
 
 
 def parse_as_of(value: str | None) -> date:

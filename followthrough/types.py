@@ -16,6 +16,7 @@ Offsets (``char_start``/``char_end``) always count Python ``str`` characters
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal, Self
@@ -198,6 +199,33 @@ class SourceDocument(_Model):
         return None
 
 
+def tier_key(tier: str | None) -> str:
+    """A CRM account tier as a comparable key.
+
+    ``"Tier 1"``, ``"tier1"`` and ``" 1 "`` → ``"1"``; ``"Mid-Market"`` → ``"mid-market"``; ``None`` → ``""``.
+    """
+    key = " ".join((tier or "").lower().split())
+    return key.removeprefix("tier").strip()
+
+
+@dataclass(frozen=True)
+class TieredValue:
+    """A number with per-tier overrides: a response target in hours, a silence limit in days.
+
+    ``default`` applies to an account whose tier has no override (or no tier);
+    ``overrides`` maps :func:`tier_key` keys to values. Parsed from settings such
+    as ``FOLLOWTHROUGH_SILENT_DAYS="30, tier 1=14"`` by :func:`followthrough.config.parse_tiered`.
+    """
+
+    default: float
+    overrides: tuple[tuple[str, float], ...] = ()
+
+    def for_tier(self, tier: str | None) -> float:
+        """The value for an account of ``tier`` (the default when no override names it)."""
+        key = tier_key(tier)
+        return next((value for name, value in self.overrides if name == key), self.default)
+
+
 def domain_of(email: str | None) -> str | None:
     """The lower-cased domain of an RFC 5322 addr-spec (``"Ana@Mail.Acme.com"`` → ``"mail.acme.com"``).
 
@@ -339,7 +367,9 @@ __all__ = [
     "Segment",
     "SourceDocument",
     "SourceKind",
+    "TieredValue",
     "compute_content_hash",
     "domain_of",
     "is_internal",
+    "tier_key",
 ]

@@ -66,7 +66,9 @@ def test_shared_types_surface_is_pinned() -> None:
         "Segment",
         "SourceDocument",
         "SourceKind",
+        "TieredValue",
         "compute_content_hash",
         "domain_of",
         "is_internal",
+        "tier_key",
     ]
