@@ -3,7 +3,9 @@
 Retried (with backoff, honouring ``Retry-After``): 429 except an exhausted
 quota, 408/409/425, every 5xx, timeouts and connection errors, and a 200 whose
 body is not a chat completion (:class:`NotAChatCompletion`: a proxy's HTML
-error page, JSON without ``choices``). Everything else is final.
+error page, JSON without ``choices``). Everything else is final. A connection
+that cannot be made at all (:func:`connect_failure`: refused, DNS, TLS) is
+retried only briefly (:class:`~extractor.llm_settings.Breaker`).
 :func:`wrap_sdk_error` turns an SDK exception into the project's own
 (``raise wrap_sdk_error(e, ...) from e``): a refused key, a denied permission,
 an unknown model or an exhausted quota become :class:`ConfigError` (no other
@@ -31,6 +33,7 @@ __all__ = [
     "NotAChatCompletion",
     "brief",
     "config_error",
+    "connect_failure",
     "extraction_error",
     "is_retryable",
     "quota_exhausted",
@@ -106,6 +109,29 @@ def is_retryable(exc: BaseException) -> bool:
     return False
 
 
+_CONNECT_ERRORS = frozenset({"ConnectError", "ConnectTimeout"})
+"""What httpx, httpx2 (the SDK's client from openai 3) and httpcore call a connection not made."""
+
+
+def connect_failure(exc: BaseException) -> str | None:
+    """Why no connection to the server could be made, or ``None`` when ``exc`` is not that.
+
+    A connection refused (nothing listening), a host name that does not resolve, a TLS handshake
+    that fails, a connect that times out: the SDK raises :class:`openai.APIConnectionError` (or its
+    :class:`openai.APITimeoutError`) from the HTTP client's ``ConnectError`` / ``ConnectTimeout``;
+    the reason is that error's text (``"[Errno 111] Connection refused"``), redacted. A server that
+    answered, or a read that timed out, is no connect failure: the server is there.
+    """
+    if not isinstance(exc, openai.APIConnectionError):
+        return None
+    cause = exc.__cause__
+    while cause is not None:
+        if type(cause).__name__ in _CONNECT_ERRORS:
+            return redact(str(cause) or "the connection timed out")[:200]
+        cause = cause.__cause__
+    return None
+
+
 def refuses_format(exc: openai.APIStatusError) -> bool:
     text = str(exc).lower()
     if "context" in text and ("length" in text or "window" in text or "too long" in text):
@@ -158,5 +184,5 @@ def wrap_sdk_error(exc: openai.OpenAIError, *, model: str, base_url: str) -> Fol
     if isinstance(exc, openai.APITimeoutError):
         return extraction_error("the LLM server did not answer in time")
     if isinstance(exc, openai.APIConnectionError):
-        return extraction_error(f"cannot reach the LLM server at {url}: {brief(exc)}")
+        return extraction_error(f"cannot reach the LLM server at {url}: {connect_failure(exc) or brief(exc)}")
     return extraction_error(f"LLM call failed: {brief(exc)}")

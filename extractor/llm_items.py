@@ -28,15 +28,15 @@ from collections.abc import Mapping
 
 from extractor.base import ExtractionResult
 from extractor.chunking import Chunk
+from extractor.due_dates import normalize_due
 from extractor.grounding import Aligner
 from extractor.injection import instruction_cues
 from extractor.llm_settings import Grounding
 from extractor.offline import OfflineExtractor
 from extractor.offline.extractor import Reading
-from extractor.people import Directory
-from extractor.resolve import normalize_due
+from extractor.people import Directory, Person
 from extractor.wire import WireItem
-from followthrough.types import AlignmentStatus, ExtractedItem, SourceDocument
+from followthrough.types import AlignmentStatus, ExtractedItem, ItemFlag, SourceDocument
 
 __all__ = ["CONFIDENCE_BY_ALIGNMENT", "DUPLICATE_OVERLAP", "ItemBuilder"]
 
@@ -100,8 +100,10 @@ class ItemBuilder:
                 owner = people.resolve(wire.owner, offset=offset, default_author=wire.type == "commitment")
             if owner.outsider:
                 flags.append("owner_not_participant")
-            if wire.type == "commitment" and _said_by_customer(doc, offset, owner.email):
-                flags.append("customer_promise")  # theirs to keep, not ours: stored waiting, never open
+            if wire.type == "commitment" and self._said_by_customer(doc, owner, offset):
+                flags.append(
+                    ItemFlag.CUSTOMER_PROMISE
+                )  # theirs to keep, not ours: stored waiting, never open
             counterparty = people.resolve(wire.counterparty, offset=offset, default_author=False)
             due, due_text = normalize_due(wire.due, today, evidence=evidence.quote)
             items.append(
@@ -121,19 +123,16 @@ class ItemBuilder:
             )
         return items
 
+    def _said_by_customer(self, doc: SourceDocument, owner: Person, offset: int | None) -> bool:
+        """Whether a promise is the customer's own: its owner, or else its speaker, is on their side.
 
-def _said_by_customer(doc: SourceDocument, offset: int | None, owner_email: str | None) -> bool:
-    """Whether a promise is the customer's own: its owner, or else its speaker, is a known outsider.
-
-    The same direction the offline detector gives it (``customer_promise``): a customer saying "we will
-    refund you" promises something to us; it must never become one of our open commitments.
-    """
-    internal = {(p.email or "").lower(): p.internal for p in doc.participants if p.email}
-    if owner_email and internal.get(owner_email.lower()) is not None:
-        return internal[owner_email.lower()] is False
-    segment = doc.speaker_at(offset) if offset is not None else None
-    speaker = (segment.speaker_email if segment else None) or (doc.sender.email if doc.sender else None)
-    return bool(speaker) and internal.get((speaker or "").lower()) is False
+        The direction the offline detector gives its own items (:meth:`OfflineExtractor.owner_side`),
+        with what the detector knows (company domains, the CRM directory, who of ours is in a meeting):
+        a customer saying "we will refund you", or a transcript speaker the CRM knows as a customer's
+        contact, promises something to us; it must never become one of our open commitments.
+        """
+        people = self.confirmer.world.people(doc)
+        return self.confirmer.owner_side(doc, people, owner, people.author_at(offset).participant) is False
 
 
 def _duplicate(seen: list[tuple[str, int, int]], kind: str, start: int, end: int) -> bool:

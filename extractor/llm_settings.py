@@ -8,6 +8,7 @@ a handful of them instead of two dozen keyword arguments, and a caller that chan
   (:mod:`extractor.llm_transport`);
 - :class:`Backoff`: the wait between attempts, unless the server sends ``Retry-After``
   (:mod:`extractor.llm_transport`);
+- :class:`Breaker`: how soon a server that cannot be reached counts as down (:mod:`extractor.llm_breaker`);
 - :class:`RateLimits`: requests and tokens per minute, all threads together (:mod:`extractor.ratelimit`);
 - :class:`Chunking`: the size of one chunk of a long document and the overlap (:mod:`extractor.chunking`);
 - :class:`Grounding`: how far a quote may differ from the text, and whether one the text does not hold
@@ -23,7 +24,7 @@ from enum import StrEnum
 
 from extractor.grounding import DEFAULT_FUZZY_THRESHOLD
 
-__all__ = ["Backoff", "Chunking", "Grounding", "LlmLimits", "OutputMode", "RateLimits"]
+__all__ = ["Backoff", "Breaker", "Chunking", "Grounding", "LlmLimits", "OutputMode", "RateLimits"]
 
 
 class OutputMode(StrEnum):
@@ -67,6 +68,24 @@ class Backoff:
 
     initial_s: float = 1.0
     max_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class Breaker:
+    """Failing fast when the server cannot be reached: nothing listening, a DNS or TLS failure.
+
+    Such a call is tried ``connect_attempts`` times (the first included, :class:`Backoff` apart), not
+    :attr:`LlmLimits.max_attempts`. Once ``threshold`` calls in a row gave up that way, the endpoint
+    counts as down: every call fails at once, without a request, for ``cooldown_s`` seconds; then calls
+    may try again (a long-running server recovers), and the first that cannot connect opens it again.
+    """
+
+    connect_attempts: int = 2
+    """Tries per call while the connection cannot be made."""
+    threshold: int = 3
+    """Calls in a row that could not connect after which the endpoint counts as down."""
+    cooldown_s: float = 30.0
+    """Seconds the endpoint counts as down before a call may try it again."""
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,11 @@ and returns the reply's text:
   says (429, 5xx, timeouts, a 200 that is no completion), waiting the
   server's ``Retry-After`` or an exponential :class:`~extractor.llm_settings.Backoff`,
   never past the document's deadline nor :attr:`LlmLimits.max_attempts`;
+* fail fast on a server that cannot be reached (refused, DNS, TLS): such a
+  call is tried :attr:`~extractor.llm_settings.Breaker.connect_attempts`
+  times, and after a few calls in a row that could not connect, the
+  endpoint's :class:`~extractor.llm_breaker.CircuitBreaker` fails every call
+  at once with a :class:`ConfigError` that names the endpoint;
 * output mode downgrade: a server that refuses ``response_format`` (or
   answers 501) gets the next :class:`~extractor.llm_settings.OutputMode`,
   remembered for every later request;
@@ -42,10 +47,12 @@ from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from extractor.base import ExtractionResult
 from extractor.chat_completion import read_completion
+from extractor.llm_breaker import CircuitBreaker
 from extractor.llm_config import LLMConfig
 from extractor.llm_errors import (
     NotAChatCompletion,
     brief,
+    connect_failure,
     extraction_error,
     is_retryable,
     refuses_format,
@@ -53,7 +60,7 @@ from extractor.llm_errors import (
     wrap_sdk_error,
 )
 from extractor.llm_messages import Conversation, MessageBuilder
-from extractor.llm_settings import Backoff, LlmLimits, OutputMode, RateLimits
+from extractor.llm_settings import Backoff, Breaker, LlmLimits, OutputMode, RateLimits
 from extractor.llm_url import safe_url, split_userinfo
 from extractor.ratelimit import RateLimiter, RateLimitTimeout
 from extractor.token_count import count_tokens
@@ -94,7 +101,8 @@ class _Resend(Exception):
 class ChatTransport:
     """One model on one server: sends conversations, retrying and adapting; shared by threads.
 
-    Raises :class:`ConfigError` for a ``mode`` that is no :class:`OutputMode`.
+    ``breaker``: when the server counts as down (default :class:`Breaker`). Raises :class:`ConfigError`
+    for a ``mode`` that is no :class:`OutputMode`.
     """
 
     def __init__(
@@ -108,6 +116,7 @@ class ChatTransport:
         rate_limits: RateLimits,
         mode: OutputMode,
         temperature: float | None,
+        breaker: Breaker | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.client = client
@@ -116,6 +125,7 @@ class ChatTransport:
         self.limits = limits
         self.backoff = backoff
         self.limiter = RateLimiter(rpm=rate_limits.rpm, tpm=rate_limits.tpm)
+        self.breaker = CircuitBreaker(breaker or Breaker(), safe_url(str(client.base_url).rstrip("/")))
         self._sleep = sleep
         self._lock = threading.Lock()  # guards the adapted state below
         try:
@@ -135,7 +145,9 @@ class ChatTransport:
         """The reply's text for ``conversation`` (``deadline``: a :func:`time.monotonic` instant).
 
         Adds each call and its tokens to ``spent``. Raises :class:`ExtractionError` (this document) or
-        :class:`ConfigError` (no document can succeed) once retries, adjustments or time run out.
+        :class:`ConfigError` (no document can succeed: a refused key, an unknown model, a server that
+        cannot be reached) once retries, adjustments or time run out, or at once while the endpoint
+        counts as down.
         """
         for _ in range(_ADJUSTMENTS):
             try:
@@ -158,7 +170,10 @@ class ChatTransport:
     ) -> str | None:
         def stop(state: RetryCallState) -> bool:
             upcoming = state.upcoming_sleep or 0.0
-            return state.attempt_number >= self.limits.max_attempts or time.monotonic() + upcoming >= deadline
+            exc = state.outcome.exception() if state.outcome else None
+            unreachable = exc is not None and connect_failure(exc) is not None
+            attempts = self.breaker.settings.connect_attempts if unreachable else self.limits.max_attempts
+            return state.attempt_number >= attempts or time.monotonic() + upcoming >= deadline
 
         retrying = Retrying(
             retry=retry_if_exception(is_retryable),
@@ -185,6 +200,9 @@ class ChatTransport:
         except NotAChatCompletion as e:
             raise extraction_error(str(e)) from e
         except openai.OpenAIError as e:
+            reason = connect_failure(e)
+            if reason is not None:
+                raise self.breaker.gave_up(reason) from e
             raise wrap_sdk_error(e, model=self.model, base_url=safe_url(self.client.base_url)) from e
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -203,6 +221,7 @@ class ChatTransport:
         return body
 
     def _call_once(self, conversation: Conversation, deadline: float, spent: ExtractionResult) -> str | None:
+        self.breaker.check()  # another thread may have found the server down while this one waited
         mode = self._mode
         prompt_estimate = self.messages.estimate_prompt_tokens(conversation, mode)
         reserved = prompt_estimate + min(self.limits.max_output_tokens, REPLY_TOKENS_RESERVED)
@@ -224,6 +243,7 @@ class ChatTransport:
                 options={"timeout": min(self.limits.request_timeout_s, max(1.0, remaining))},
             )
         except (openai.BadRequestError, openai.UnprocessableEntityError) as e:
+            self.breaker.reached()
             if self._adjust_parameters(e):
                 raise _Resend from e
             if mode is not OutputMode.TEXT and refuses_format(e):
@@ -231,12 +251,14 @@ class ChatTransport:
                 raise _Resend from e
             raise
         except openai.APIStatusError as e:
+            self.breaker.reached()
             if e.status_code == 429:
                 self.limiter.pause(retry_after_seconds(e) or self.backoff.initial_s)
             if e.status_code == 501 and mode is not OutputMode.TEXT:
                 self._downgrade(mode, e)
                 raise _Resend from e
             raise
+        self.breaker.reached()
         try:
             completion = read_completion(raw)
         except NotAChatCompletion as e:

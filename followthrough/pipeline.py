@@ -79,6 +79,10 @@ class RunReport:
     """Estimated USD (rounded to 1e-6 in :meth:`as_dict` and :meth:`run_stats`)."""
     links: dict[str, int] = field(default_factory=dict)
     fulfilled: int = 0
+    answered: int = 0
+    """Requests closed because one of ours answered them (or took them on) later in their thread."""
+    merged: int = 0
+    """Commitments folded into the same promise seen in another source (``commitments split`` undoes it)."""
     run_id: int | None = None
 
     @property
@@ -89,6 +93,13 @@ class RunReport:
     def problems(self) -> int:
         """Inputs, records and documents that could not be read, stored or extracted."""
         return len(self.errors) + len(self.failed)
+
+    @property
+    def extraction_status(self) -> str:
+        """``ok`` (no document failed), ``partial`` (some did) or ``failed`` (every one tried did)."""
+        if not self.failed:
+            return "ok"
+        return "partial" if self.extracted + self.cached else "failed"
 
     def as_dict(self) -> dict[str, object]:
         """Every field, for ``run --json``: problems as lines of text, the cost rounded."""
@@ -316,8 +327,7 @@ class ExtractionRun:
     ) -> None:
         report = self.report
         if exc_type is None:
-            done = report.extracted + report.cached
-            status = "ok" if not report.failed else "partial" if done else "failed"
+            status = report.extraction_status
         else:
             status = "interrupted" if issubclass(exc_type, KeyboardInterrupt) else "failed"
         report.cost_usd = self.extractor.estimate_cost(report.prompt_tokens, report.completion_tokens) or 0.0
@@ -451,13 +461,26 @@ def _account(result: ExtractionResult, report: RunReport) -> None:
     report.llm_calls += result.llm_calls
 
 
-def link(store: Store, report: RunReport, domains: set[str], *, ids: Collection[int] | None = None) -> None:
-    """Link commitments to deals, then close those a later message of ours delivered.
+def link(
+    store: Store,
+    report: RunReport,
+    domains: set[str],
+    *,
+    ids: Collection[int] | None = None,
+    documents: Collection[int] | None = None,
+) -> None:
+    """Link commitments to deals, close those a later message of ours delivered, then the requests
+    one of ours answered; last, merge one promise seen in several sources into one commitment
+    (after the closing, so that each sighting was looked at in its own thread).
 
     ``ids``: link only these commitments (the API links the items of the one
     document it was given, not the whole unlinked queue); ``None`` links every
-    commitment without a link. Fulfilment detection looks at every open item.
+    commitment without a link. ``documents``: fulfilment and answer detection look only at the
+    open items in these documents' threads (what they can deliver or answer: the API's one
+    document, so a request costs the same however many items are open); ``None``: every open item.
     """
     for method, n in store.link_commitments(domains, ids=ids).items():
         report.links[method] = report.links.get(method, 0) + n
-    report.fulfilled += store.detect_fulfilments(domains)
+    report.fulfilled += store.detect_fulfilments(domains, documents=documents)
+    report.answered += store.detect_answers(domains, documents=documents)
+    report.merged += store.merge_duplicates(ids=ids)

@@ -16,6 +16,7 @@ Offsets (``char_start``/``char_end``) always count Python ``str`` characters
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -67,8 +68,12 @@ class CommitmentStatus(StrEnum):
 
     ``open`` (ours to do), ``done``, ``dismissed`` (a false alarm, or
     ungrounded), ``snoozed`` (hidden until a date), ``waiting`` (a customer's
-    promise to us: never in our open lists) and ``review`` (a person has to
-    confirm it, ``open``, or reject it, ``dismissed``: never open until then).
+    promise to us: never in our open lists), ``review`` (a person has to
+    confirm it, ``open``, or reject it, ``dismissed``: never open until then)
+    ``answered`` (a request one of ours replied to, or took on with a
+    promise, later in its thread or meeting: closed, like ``done``) and
+    ``merged`` (the same promise seen in another source: folded into that
+    commitment, which holds its evidence; ``commitments split`` undoes it).
     """
 
     OPEN = "open"
@@ -77,6 +82,13 @@ class CommitmentStatus(StrEnum):
     DISMISSED = "dismissed"
     SNOOZED = "snoozed"
     WAITING = "waiting"
+    ANSWERED = "answered"
+    MERGED = "merged"
+
+    @property
+    def closed(self) -> bool:
+        """Kept: ``done`` or ``answered`` (what deal counts call done)."""
+        return self in (CommitmentStatus.DONE, CommitmentStatus.ANSWERED)
 
 
 class ExtractionStatus(StrEnum):
@@ -208,6 +220,28 @@ def tier_key(tier: str | None) -> str:
     return key.removeprefix("tier").strip()
 
 
+_TIER_NAMES = {
+    1: {"enterprise", "strategic", "key", "platinum", "a"},
+    2: {"mid-market", "midmarket", "gold", "b"},
+    3: {"smb", "small", "silver", "c"},
+}
+
+
+def tier_rank(tier: str | None) -> int | None:
+    """A CRM account tier as a rank: ``"1"``, ``"Tier 1"``, ``"T1"``, ``"Enterprise"``/``"Strategic"`` → 1;
+    ``"Mid-Market"``/``"Gold"`` → 2; ``"SMB"`` → 3; the first number in any other tier; else ``None``.
+
+    The one reading of tiers, for ranking by what is at stake and for per-tier settings.
+    """
+    if not tier:
+        return None
+    t = tier.strip().lower()
+    m = re.search(r"\d+", t)
+    if m:
+        return int(m.group(0)[:6])
+    return next((rank for rank, names in _TIER_NAMES.items() if t in names), None)
+
+
 @dataclass(frozen=True)
 class TieredValue:
     """A number with per-tier overrides: a response target in hours, a silence limit in days.
@@ -221,9 +255,15 @@ class TieredValue:
     overrides: tuple[tuple[str, float], ...] = ()
 
     def for_tier(self, tier: str | None) -> float:
-        """The value for an account of ``tier`` (the default when no override names it)."""
+        """The value for an account of ``tier``: the override that names the tier (``mid-market=20``),
+        else the one for its rank (``1=14`` covers ``Tier 1`` and ``Enterprise``, see :func:`tier_rank`),
+        else the default."""
+        found = dict(self.overrides)
         key = tier_key(tier)
-        return next((value for name, value in self.overrides if name == key), self.default)
+        if key in found:
+            return found[key]
+        rank = tier_rank(tier)
+        return found.get(str(rank), self.default) if rank is not None else self.default
 
 
 def domain_of(email: str | None) -> str | None:
@@ -372,4 +412,5 @@ __all__ = [
     "domain_of",
     "is_internal",
     "tier_key",
+    "tier_rank",
 ]

@@ -6,15 +6,21 @@ applied when a :class:`Store` opens. The store never calls an LLM.
 Public surface (``__all__``, pinned by a test; the application imports nothing
 else from the store): :class:`Store`, the view models in :mod:`store.views`, API
 bearer tokens (:class:`ApiTokens`, :class:`Principal`), :func:`admit_crm`,
-:func:`health`, and the errors :class:`NotFound`, :class:`InvalidCursor` and
+:func:`health`, and the errors :class:`NotFound`, :class:`InvalidCursor`,
+:class:`Unresolved` (a person, deal or account typed that names none, or several) and
 :class:`Unstorable` (all :class:`StoreError`).
 """
 
 from store.admission import Unstorable, admit_crm
 from store.api_tokens import ApiTokens, Principal
+from store.lookup import Unresolved
 from store.queries import InvalidCursor, health
 from store.store import NotFound, Store, normalize_url
 from store.views import (
+    AccountDetail,
+    AccountFilter,
+    AccountPage,
+    AccountView,
     ApiTokenView,
     CommitmentFilter,
     CommitmentView,
@@ -23,10 +29,15 @@ from store.views import (
     EvidenceView,
     HistoryView,
     Page,
+    PersonView,
     RunView,
 )
 
 __all__ = [
+    "AccountDetail",
+    "AccountFilter",
+    "AccountPage",
+    "AccountView",
     "ApiTokenView",
     "ApiTokens",
     "CommitmentFilter",
@@ -38,9 +49,11 @@ __all__ = [
     "InvalidCursor",
     "NotFound",
     "Page",
+    "PersonView",
     "Principal",
     "RunView",
     "Store",
+    "Unresolved",
     "Unstorable",
     "admit_crm",
     "health",

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from followthrough.errors import StoreError
+from followthrough.types import TieredValue
 from store.session import transaction
 
 
@@ -103,6 +104,9 @@ class StoreCore:
     """Seconds a write waits for another process's lock; ``None``: :func:`lock_wait_s` (the environment).
     The API sets a short one: a client would rather get a 503 with ``Retry-After`` than wait minutes."""
     """Told each time a write waits for another process's lock (the CLI prints it on stderr)."""
+    response_hours: TieredValue | None = None
+    """The response target for inbound requests, in hours by account tier, that views rank open requests
+    against (``Store(url, response_hours=...)``); ``None``: their age is shown, with no target."""
 
     def _lock(self, s: Session, key: str) -> None:
         """Serialize concurrent writers on ``key`` until the transaction ends.

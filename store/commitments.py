@@ -1,32 +1,47 @@
-"""Commitments in the store: listings, one commitment, status and deal edits, export."""
+"""Commitments in the store: listings, one commitment, status edits, corrections, export."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from followthrough.types import CommitmentStatus, ItemFlag
+from followthrough.types import CommitmentStatus, ItemFlag, ItemType
 from store import deal_rules
+from store.admission import EMAIL_MAX, clean
 from store.base import NotFound, StoreCore, _retry_conflicts
-from store.models import CommitmentDealLinkRow, CommitmentHistoryRow, CommitmentRow, DealRow, utcnow
+from store.lookup import Unresolved, find_deal, find_person, scope_of
+from store.models import (
+    CommitmentDealLinkRow,
+    CommitmentHistoryRow,
+    CommitmentRow,
+    DealRow,
+    utcnow,
+)
 from store.queries import build_select, eager, encode_cursor, fetch_views, to_view
-from store.views import CommitmentFilter, CommitmentView, Page
+from store.views import CommitmentFilter, CommitmentView, Page, PersonView
 
 
 class CommitmentStore(StoreCore):
     """Reads and edits commitments; every edit leaves a history entry."""
 
     def list_commitments(self, f: CommitmentFilter) -> Page:
-        """One page in ``(due, id)`` order, undated last; ``next_cursor`` is None on the last page."""
+        """One page in ``(due, id)`` order, undated last; ``next_cursor`` is None on the last page.
+
+        :class:`store.lookup.Unresolved` when ``f.owner``, ``f.deal`` or ``f.account`` names no one
+        (nothing) or several: never an empty page for a name nobody has.
+        """
         with self._tx() as s:
+            scope = scope_of(s, f)
             views: list[CommitmentView] = []
             for undated in (False, True):
-                stmt = build_select(f, undated=undated)
+                stmt = build_select(f, undated=undated, scope=scope)
                 if stmt is not None and len(views) <= f.limit:
-                    views.extend(fetch_views(s, stmt.limit(f.limit + 1 - len(views)), f.as_of))
+                    page = stmt.limit(f.limit + 1 - len(views))
+                    views.extend(fetch_views(s, page, f.as_of, response=self.response_hours))
             nxt = None
             if len(views) > f.limit:
                 last = views[f.limit - 1]
@@ -49,7 +64,7 @@ class CommitmentStore(StoreCore):
                 .order_by(CommitmentHistoryRow.id)
             )
         )
-        return to_view(row, as_of or date.today(), history)
+        return to_view(row, as_of or date.today(), history, response=self.response_hours)
 
     def _lock_commitment(self, s: Session, cid: int) -> None:
         """Hold commitment ``cid`` against every other writer until this transaction ends.
@@ -120,42 +135,80 @@ class CommitmentStore(StoreCore):
         """Link a commitment to a deal by hand (method ``manual``, confidence 1.0).
 
         ``None`` unlinks it for good: automatic linking will not link it again. The old link is
-        read with the commitment locked, as in :meth:`set_status`.
+        read with the commitment locked, as in :meth:`set_status`. :class:`NotFound` for an
+        unknown commitment or deal.
         """
         with self._tx() as s:
             self._lock_commitment(s, cid)
-            row = s.scalars(
-                select(CommitmentRow).where(CommitmentRow.id == cid).options(selectinload(CommitmentRow.link))
-            ).first()
+            _link_by_hand(s, cid, deal_crm_id, actor)
+            return self._view(s, cid, as_of)
+
+    @_retry_conflicts
+    def correct(
+        self,
+        cid: int,
+        *,
+        actor: str,
+        owner: str | None = None,
+        due: date | None = None,
+        clear_due: bool = False,
+        action: str | None = None,
+        type: ItemType | None = None,
+        deal: str | None = None,
+        unlink: bool = False,
+        as_of: date | None = None,
+    ) -> CommitmentView:
+        """Correct what the extraction got wrong, in one transaction.
+
+        ``owner``: an email address or a name (resolved by :func:`corrected_owner`); ``due``: the
+        new due date, or ``clear_due=True`` for none; ``action``: the new text (whitespace
+        collapsed; blank is a ``ValueError``); ``type``: ``commitment`` or ``request``; ``deal``:
+        a deal's CRM id (any case) or a unique part of its name (:func:`store.lookup.find_deal`),
+        or ``unlink=True`` to unlink for good (as :meth:`set_deal`). Fields
+        left ``None`` keep their value; a field given the value it has already is no change.
+
+        Each change is one history entry (field, old, new) by ``actor``. A corrected owner,
+        due date, action or type is never overwritten by a later extraction
+        (:func:`store.recording.corrected_fields`); a deal set by hand never is either.
+        :class:`NotFound` for an unknown commitment; :class:`Unresolved` for an owner or a deal
+        that names none or several (the message lists them): nothing is changed then.
+        """
+        if due is not None and clear_due:
+            raise ValueError("give due or clear_due, not both")
+        if deal is not None and unlink:
+            raise ValueError("give deal or unlink, not both")
+        if action is not None:
+            action = " ".join(clean(action).split())
+            if not action:
+                raise ValueError("the action must not be blank")
+        with self._tx() as s:
+            new_owner = corrected_owner(s, owner) if owner is not None else None
+            self._lock_commitment(s, cid)
+            row = s.get(CommitmentRow, cid)
             if row is None:
                 raise NotFound(f"no commitment with id {cid}")
-            deal = None
-            if deal_crm_id is not None:
-                deal = s.scalars(select(DealRow).where(DealRow.crm_id == deal_crm_id)).first()
-                if deal is None:
-                    raise NotFound(f"no deal with CRM id {deal_crm_id!r}")
-            old = None
-            if row.link is not None and row.link.deal_id is not None:
-                old = s.scalar(select(DealRow.crm_id).where(DealRow.id == row.link.deal_id))
-                s.delete(row.link)
-                s.flush()
-            elif row.link is not None:
-                s.delete(row.link)
-                s.flush()
-            s.add(
-                CommitmentDealLinkRow(
-                    commitment_id=cid,
-                    deal_id=deal.id if deal else None,
-                    method=deal_rules.MANUAL,
-                    confidence=deal_rules.CONFIDENCE[deal_rules.MANUAL],
-                    created_at=utcnow(),
-                )
-            )
-            s.add(history_entry(cid, "deal", old, deal_crm_id, actor, None))
-            row.deal_id = deal.id if deal else None
-            row.updated_at = utcnow()
+            changes: list[tuple[str, object, object]] = []
+            if new_owner is not None and (new_owner.email or new_owner.name) != (
+                row.owner_email or row.owner
+            ):
+                changes.append(("owner", row.owner_email or row.owner, new_owner.email or new_owner.name))
+                row.owner, row.owner_email = new_owner.name, new_owner.email
+            if (due is not None or clear_due) and row.due != due:
+                changes.append(("due", row.due, due))
+                row.due = due
+            if action is not None and row.action != action:
+                changes.append(("action", row.action, action))
+                row.action = action
+            if type is not None and row.type != type:
+                changes.append(("type", row.type, type))
+                row.type = type
+            for fld, old, new in changes:
+                s.add(history_entry(cid, fld, old, new, actor, None))
+            if changes:
+                row.updated_at = utcnow()
+            if deal is not None or unlink:
+                _link_by_hand(s, cid, find_deal(s, deal).crm_id if deal is not None else None, actor)
             s.flush()
-            s.expire(row)
             return self._view(s, cid, as_of)
 
     def export_rows(
@@ -204,6 +257,62 @@ def history_entry(
         actor=actor,
         note=note,
     )
+
+
+def _link_by_hand(s: Session, cid: int, deal_crm_id: str | None, actor: str) -> None:
+    """Replace commitment ``cid``'s deal link with a manual one (``None``: unlinked for good).
+
+    The commitment must be locked already. One history entry ``deal`` (old CRM id → new).
+    :class:`NotFound` for an unknown commitment or deal.
+    """
+    row = s.scalars(
+        select(CommitmentRow).where(CommitmentRow.id == cid).options(selectinload(CommitmentRow.link))
+    ).first()
+    if row is None:
+        raise NotFound(f"no commitment with id {cid}")
+    deal = None
+    if deal_crm_id is not None:
+        deal = s.scalars(select(DealRow).where(DealRow.crm_id == deal_crm_id)).first()
+        if deal is None:
+            raise NotFound(f"no deal with CRM id {deal_crm_id!r}")
+    old = None
+    if row.link is not None:
+        if row.link.deal_id is not None:
+            old = s.scalar(select(DealRow.crm_id).where(DealRow.id == row.link.deal_id))
+        s.delete(row.link)
+        s.flush()
+    s.add(
+        CommitmentDealLinkRow(
+            commitment_id=cid,
+            deal_id=deal.id if deal else None,
+            method=deal_rules.MANUAL,
+            confidence=deal_rules.CONFIDENCE[deal_rules.MANUAL],
+            created_at=utcnow(),
+        )
+    )
+    s.add(history_entry(cid, "deal", old, deal_crm_id, actor, None))
+    row.deal_id = deal.id if deal else None
+    row.updated_at = utcnow()
+    s.flush()
+    s.expire(row)
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def corrected_owner(s: Session, who: str) -> PersonView:
+    """The owner a correction names: the one person a name names (:func:`store.lookup.find_person`),
+    or an email address, taken as given even when the store has not seen it yet (a new colleague),
+    with the name the store knows for it. :class:`Unresolved` (listing the candidates) otherwise."""
+    value = who.strip()
+    if "@" not in value:
+        return find_person(s, value)
+    if not _EMAIL.fullmatch(value) or len(value) > EMAIL_MAX:
+        raise Unresolved("owner", who, f"{value!r} is not an email address", [])
+    try:
+        return find_person(s, value)
+    except Unresolved:
+        return PersonView(email=value.lower(), name=None)
 
 
 def _export_row(c: CommitmentRow) -> dict[str, object]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, select
 
+from followthrough.types import CommitmentStatus
 from store.base import NotFound, StoreCore
 from store.models import AccountRow, CommitmentDealLinkRow, CommitmentRow, DealRow
 from store.queries import fetch_views, health, open_clause
@@ -49,6 +50,7 @@ class DealStore(StoreCore):
                 .where(CommitmentDealLinkRow.deal_id == deal.id)
                 .order_by(CommitmentRow.id),
                 as_of,
+                response=self.response_hours,
             )
         views.sort(key=lambda v: (v.status != "open", -v.priority, v.due or date.max, v.id))
         return views
@@ -70,7 +72,7 @@ def _deal_rows() -> Select[*tuple[Any, ...]]:
 
 
 def _deal_counts(as_of: date) -> Select[*tuple[Any, ...]]:
-    """Per deal: ``total``, ``done``, ``open``, ``overdue`` (open and past due) and
+    """Per deal: ``total``, ``done`` (done or answered), ``open``, ``overdue`` (open and past due) and
     ``soon`` (open, due today or within 3 days).
 
     One pass over the ``(deal_id, status, due, snoozed_until)`` index, grouped by
@@ -87,7 +89,7 @@ def _deal_counts(as_of: date) -> Select[*tuple[Any, ...]]:
         select(
             c.deal_id,
             func.count().label("total"),
-            n(c.status == "done").label("done"),
+            n(c.status.in_([s for s in CommitmentStatus if s.closed])).label("done"),
             n(is_open).label("open"),
             n(and_(is_open, c.due < as_of)).label("overdue"),
             n(and_(is_open, c.due >= as_of, c.due <= as_of + timedelta(days=3))).label("soon"),

@@ -47,10 +47,13 @@ _STOP = frozenset(
 
 
 def stem(word: str) -> str:
+    """A crude stem, alike on both sides: ``"extended"`` ~ ``"extend"``, ``"tags"`` ~ ``"tag"``."""
     w = word.lower()
-    for suffix in ("ing", "ed", "es", "s"):
+    for suffix in ("ing", "ed", "es"):
         if len(w) > len(suffix) + 3 and w.endswith(suffix):
             return w[: -len(suffix)]
+    if len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        return w[:-1]
     return w
 
 
@@ -87,17 +90,28 @@ class Fulfilment:
 Speaker = tuple[int, int, str | None, str | None]  # char_start, char_end, name, email
 
 
+_SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?]+(?=[^\s.!?]))+[.!?]*")
+"""A sentence ends at ``.``/``!``/``?`` before a space, or at a line break ("SAML 2.0" goes on)."""
+
+
 def sentences(text: str, start: int = 0, speakers: Sequence[Speaker] = ()) -> list[Sentence]:
-    """Split ``text[start:]`` into sentences with their offsets and, where known, their speaker."""
+    """Split ``text[start:]`` into sentences with their offsets and, where known, their speaker.
+
+    Where ``speakers`` gives spans, a sentence is cut at their edges and whatever lies
+    outside every span (a transcript's ``Name:`` label) is left out.
+    """
     out: list[Sentence] = []
-    for m in re.finditer(r"[^.!?\n]+[.!?]*", text[start:]):
-        raw = m.group(0)
-        s = raw.strip()
-        if len(s) < 4:
-            continue
-        at = start + m.start() + (len(raw) - len(raw.lstrip()))
-        who = next(((n, e) for a, b, n, e in speakers if a <= at < b), (None, None))
-        out.append(Sentence(s, at, who[0], who[1]))
+    for m in _SENTENCE.finditer(text, start):
+        parts = [
+            (max(m.start(), a), min(m.end(), b), n, e)
+            for a, b, n, e in speakers
+            if a < m.end() and m.start() < b
+        ]
+        for a, b, name, email in parts or [(m.start(), m.end(), None, None)]:
+            raw = text[a:b]
+            s = raw.strip()
+            if len(s) >= 4:
+                out.append(Sentence(s, a + len(raw) - len(raw.lstrip()), name, email))
     return out
 
 
@@ -119,33 +133,19 @@ def find(
                 continue
             if len(want & keywords(sent.text)) < need:
                 continue
-            if not _by_us(sent, doc, owner, owner_email, internal_domains):
+            if not by_us(sent, doc, owner, owner_email, internal_domains):
                 continue
             return Fulfilment(doc.message_id, sent.text, sent.start)
     return None
 
 
-def first_reply(
-    later: Sequence[LaterText], internal_domains: set[str], directory: dict[str, str] | None = None
-) -> Fulfilment | None:
-    """The first later sentence said by our side (anything at all): an answer to a request.
-
-    ``directory`` (lowercased name → email) places speakers known only by name,
-    as in a meeting transcript.
-    """
-    names = directory or {}
-    for doc in later:
-        for sent in doc.sentences:
-            if sent.speaker and not sent.speaker_email:
-                sent = Sentence(sent.text, sent.start, sent.speaker, names.get(sent.speaker.strip().lower()))
-            if _by_us(sent, doc, None, None, internal_domains):
-                return Fulfilment(doc.message_id, sent.text, sent.start)
-    return None
-
-
-def _by_us(
+def by_us(
     sent: Sentence, doc: LaterText, owner: str | None, owner_email: str | None, internal: set[str]
 ) -> bool:
+    """Whether ``sent`` is said by our side: by ``owner`` (email, else name), else by an internal email.
+
+    The sentence's speaker decides where known, else the document's sender.
+    """
     for name, email in ((sent.speaker, sent.speaker_email), (doc.sender, doc.sender_email)):
         if name is None and email is None:
             continue

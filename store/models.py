@@ -284,6 +284,9 @@ class CommitmentRow(Base):
     # The linked deal, mirrored from :class:`CommitmentDealLinkRow` (written together with it)
     # so that per-deal counts read one index; NULL when unlinked. The link row stays the record.
     deal_id: Mapped[int | None] = mapped_column(Integer)
+    # The commitment this one was merged into (the same promise seen in another source; status
+    # ``merged``, its evidence moved there): migration 0006. NULL for every other commitment.
+    merged_into: Mapped[int | None] = mapped_column(Integer, index=True)
 
     document: Mapped[DocumentRow] = relationship()
     evidence: Mapped[list[EvidenceRow]] = relationship(
@@ -323,9 +326,27 @@ class EvidenceRow(Base):
     char_start: Mapped[int | None] = mapped_column(Integer)
     char_end: Mapped[int | None] = mapped_column(Integer)
     alignment: Mapped[AlignmentStatus] = mapped_column(EnumText(AlignmentStatus, 10))
+    # The merged commitment this evidence came from, while it sits on the survivor (migration 0006).
+    merged_from: Mapped[int | None] = mapped_column(Integer)
 
     commitment: Mapped[CommitmentRow] = relationship(back_populates="evidence")
     document: Mapped[DocumentRow] = relationship()
+
+
+class CommitmentSplitRow(Base):
+    """Two commitments a person split apart: the merge pass never merges them again (migration 0006).
+
+    One row per pair, ``commitment_id < other_id``.
+    """
+
+    __tablename__ = "commitment_splits"
+    __table_args__ = (UniqueConstraint("commitment_id", "other_id", name="uq_commitment_splits_pair"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    commitment_id: Mapped[int] = mapped_column(ForeignKey("commitments.id", ondelete="CASCADE"))
+    other_id: Mapped[int] = mapped_column(ForeignKey("commitments.id", ondelete="CASCADE"), index=True)
+    split_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
 
 
 class CommitmentDealLinkRow(Base):

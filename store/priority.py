@@ -5,11 +5,13 @@ Pure functions, no database. The score adds up what is at stake:
 - the deal's amount, scaled by how far along its stage is
   (``10 * log10(1 + amount / 10k) * stage_weight``; $120k in Negotiation → ~11);
 - lateness: ``5 + 2 * days overdue`` (capped at 40); due within 3 days: +4;
+- an inbound request still unanswered past its response target, as late as
+  an overdue item: ``5 + 2 * days past the target`` (capped at 40);
 - the account tier: tier 1 (or Enterprise/Strategic) +8, tier 2 (or Mid-Market) +4;
 - an inbound request (someone asked us): +3; a low-confidence item: -2.
 
 Each part that contributes also adds a human reason
-("$120k deal in Negotiation", "3 days overdue", "tier 1 account").
+("$120k deal in Negotiation", "3 days overdue", "unanswered 30h (target 24h)", "tier 1 account").
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time
+
+from followthrough.types import tier_rank
 
 # Keyword → rank: later stages rank higher. Covers common custom names and the
 # internal ids of HubSpot's default pipeline and Salesforce's default stages.
@@ -85,23 +89,6 @@ def stage_weight(stage: str | None) -> float:
     return _STAGE_WEIGHT.get(stage_rank(stage), 0.5)
 
 
-def tier_rank(tier: str | None) -> int | None:
-    """``"1"``, ``"Tier 1"``, ``"T1"``, ``"Enterprise"``/``"Strategic"`` → 1, and so on."""
-    if not tier:
-        return None
-    t = tier.strip().lower()
-    m = re.search(r"(\d+)", t)
-    if m:
-        return int(m.group(1))
-    if t in {"enterprise", "strategic", "key", "platinum", "a"}:
-        return 1
-    if t in {"mid-market", "midmarket", "gold", "b"}:
-        return 2
-    if t in {"smb", "small", "silver", "c"}:
-        return 3
-    return None
-
-
 def money(amount: float) -> str:
     """$950, $12.5k, $120k, $1.2M."""
     if amount >= 1_000_000:
@@ -124,6 +111,21 @@ class Stake:
     amount: float | None = None
     stage: str | None = None
     tier: str | None = None
+    age_hours: float | None = None
+    """An open request's age (:func:`age_hours`); ``None`` for anything else."""
+    response_hours: float | None = None
+    """The hours within which a request should be answered, for its account's tier; ``None``: no target."""
+
+
+def as_of_moment(as_of: date, now: datetime | None = None) -> datetime:
+    """The instant ages are counted to: ``now`` (UTC) when ``as_of`` is today, else the end of that day."""
+    now = now or datetime.now(UTC)
+    return now if as_of == now.date() else datetime.combine(as_of, time.max, tzinfo=UTC)
+
+
+def age_hours(asked_at: datetime, as_of: date, now: datetime | None = None) -> float:
+    """Hours from ``asked_at`` (timezone-aware) to :func:`as_of_moment`, one decimal, never negative."""
+    return max(0.0, round((as_of_moment(as_of, now) - asked_at).total_seconds() / 3600, 1))
 
 
 def overdue_days(due: date | None, as_of: date, is_open: bool) -> int | None:
@@ -148,6 +150,10 @@ def score(stake: Stake, as_of: date) -> tuple[float, list[str]]:
         days = (stake.due - as_of).days
         points += 4
         reasons.append("due today" if days == 0 else ("due tomorrow" if days == 1 else f"due in {days} days"))
+    age, target = stake.age_hours, stake.response_hours
+    if stake.is_open and age is not None and target is not None and age > target:
+        points += min(40.0, 5 + 2 * (age - target) / 24)
+        reasons.append(f"unanswered {age:.0f}h (target {target:g}h)")
     tier = tier_rank(stake.tier)
     if tier in (1, 2):
         points += 8 if tier == 1 else 4

@@ -25,12 +25,13 @@ from functools import cache
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, String, and_, bindparam, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, String, and_, bindparam, or_, select, tuple_
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from followthrough.errors import StoreError
-from followthrough.types import CommitmentStatus
+from followthrough.types import CommitmentStatus, TieredValue
+from store.lookup import Scope
 from store.models import (
     AccountRow,
     CommitmentDealLinkRow,
@@ -40,8 +41,11 @@ from store.models import (
     DocumentRow,
     EvidenceRow,
 )
-from store.priority import Stake, overdue_days, score
+from store.priority import Stake, age_hours, overdue_days, score
 from store.views import CommitmentFilter, CommitmentView, DealRef, EvidenceView, HistoryView
+
+EVERYONE = Scope()
+"""No owner, deal or account restriction."""
 
 MAX_ID = 2**31 - 1
 """The largest id a cursor may hold: ids are ``INTEGER`` columns, 32-bit on PostgreSQL (the API's
@@ -134,13 +138,16 @@ def only_dated(f: CommitmentFilter) -> bool:
     return bool(f.overdue or f.due_before or f.due_within_days is not None)
 
 
-def build_select(f: CommitmentFilter, *, undated: bool = False) -> Select[Any] | None:
+def build_select(
+    f: CommitmentFilter, *, undated: bool = False, scope: Scope = EVERYONE
+) -> Select[Any] | None:
     """The dated part of a page (or, with ``undated``, the undated part), in cursor order.
 
-    ``None`` when that part has nothing left after the cursor.
+    ``f.owner``, ``f.deal`` and ``f.account`` are read only through ``scope``, what
+    :func:`store.lookup.scope_of` resolved them to. ``None`` when that part has nothing
+    left after the cursor.
     """
     c = CommitmentRow
-    link = CommitmentDealLinkRow
     stmt = select(c)
     conds: list[ColumnElement[bool]] = []
     if f.status == CommitmentStatus.OPEN:
@@ -150,15 +157,26 @@ def build_select(f: CommitmentFilter, *, undated: bool = False) -> Select[Any] |
         conds.append(and_(c.status == CommitmentStatus.SNOOZED, still))
     elif f.status is not None:
         conds.append(c.status == f.status)
-    if f.owner:
-        o = f.owner.strip().lower()
-        # owner_email is stored lowercased, so an email is one indexed lookup; a name is compared lowercased
-        conds.append(c.owner_email == o if "@" in o else func.lower(c.owner) == o)
-    if f.deal:
-        stmt = stmt.join(link, link.commitment_id == c.id).join(DealRow, DealRow.id == link.deal_id)
-        conds.append(DealRow.crm_id == f.deal)
+    if scope.has_owner:
+        # owner_email is stored lowercased, so an email is one indexed lookup; the same person's items
+        # stored with a name and no email are added only when there are some (the OR costs the index order)
+        by_name = and_(c.owner_email.is_(None), c.owner.in_(scope.owner_names))
+        if scope.owner_email is None:
+            conds.append(by_name)
+        else:
+            by_email = c.owner_email == scope.owner_email
+            conds.append(or_(by_email, by_name) if scope.owner_names else by_email)
+    if scope.deal_ids is not None:
+        # the deal mirrored on the commitment: one (deal_id, ...) index, no join
+        conds.append(c.deal_id.in_(scope.deal_ids))
     if f.overdue:
-        conds.append(and_(c.due < f.as_of, open_clause(f.as_of)))
+        # past due and still owed: ours (open), or, asked for with status waiting, the customer's
+        owed = (
+            c.status == CommitmentStatus.WAITING
+            if f.status == CommitmentStatus.WAITING
+            else open_clause(f.as_of)
+        )
+        conds.append(and_(c.due < f.as_of, owed))
     if f.due_before:
         conds.append(c.due < f.due_before)
     if f.due_within_days is not None:
@@ -245,7 +263,9 @@ def _page_statements() -> tuple[Select[Any], Select[Any]]:
     return main, evidence
 
 
-def fetch_views(s: Session, stmt: Select[Any], as_of: date) -> list[CommitmentView]:
+def fetch_views(
+    s: Session, stmt: Select[Any], as_of: date, *, response: TieredValue | None = None
+) -> list[CommitmentView]:
     """Views of the commitments ``stmt`` selects (ids first, in its order), read with plain SQL.
 
     A page reads three small queries: the ids in order (``stmt``, which only
@@ -277,7 +297,7 @@ def fetch_views(s: Session, stmt: Select[Any], as_of: date) -> list[CommitmentVi
                 item.link.deal = _ns(r, "k_", _DEAL_COLS)
                 item.link.deal.account = SimpleNamespace(name=r["a_name"], tier=r["a_tier"])
         # A namespace with the same attributes as the ORM row: to_view reads either.
-        found[item.id] = to_view(cast(CommitmentRow, item), as_of)
+        found[item.id] = to_view(cast(CommitmentRow, item), as_of, response=response)
     return [found[i] for i in ids if i in found]
 
 
@@ -294,11 +314,27 @@ def deal_ref(deal: DealRow) -> DealRef:
 
 
 def to_view(
-    c: CommitmentRow, as_of: date, history: list[CommitmentHistoryRow] | None = None
+    c: CommitmentRow,
+    as_of: date,
+    history: list[CommitmentHistoryRow] | None = None,
+    *,
+    response: TieredValue | None = None,
 ) -> CommitmentView:
+    """The view of one commitment as of ``as_of``.
+
+    ``response``: the response target in hours by account tier; an open request
+    gets its age, the target for its deal's account and whether it is past it.
+    ``None``: ages only, no target.
+    """
     status = effective_status(c.status, c.snoozed_until, as_of)
     is_open = status == CommitmentStatus.OPEN
     deal = c.link.deal if c.link is not None else None
+    tier = deal.account.tier if deal else None
+    doc = c.document
+    age = target = None
+    if c.type == "request" and is_open:
+        age = age_hours(doc.occurred_at, as_of)
+        target = response.for_tier(tier) if response is not None else None
     priority, reasons = score(
         Stake(
             type=c.type,
@@ -307,11 +343,12 @@ def to_view(
             confidence=c.confidence,
             amount=deal.amount if deal else None,
             stage=deal.stage if deal else None,
-            tier=deal.account.tier if deal else None,
+            tier=tier,
+            age_hours=age,
+            response_hours=target,
         ),
         as_of,
     )
-    doc = c.document
     return CommitmentView(
         id=c.id,
         type=c.type,
@@ -350,13 +387,18 @@ def to_view(
         snoozed_until=c.snoozed_until,
         priority=priority,
         priority_reasons=reasons,
-        overdue_days=overdue_days(c.due, as_of, is_open),
+        overdue_days=overdue_days(c.due, as_of, is_open or status == CommitmentStatus.WAITING),
+        age_hours=age,
+        response_hours=target,
+        response_due=doc.occurred_at + timedelta(hours=target) if target is not None else None,
+        overdue_response=age is not None and target is not None and age > target,
         created_at=c.created_at,
         updated_at=c.updated_at,
         history=[
             HistoryView(at=h.at, field=h.field, old=h.old, new=h.new, actor=h.actor, note=h.note)
             for h in (history or [])
         ],
+        merged_into=c.merged_into,
     )
 
 

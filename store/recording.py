@@ -23,6 +23,9 @@ Rules (see :meth:`store.Store.record_extraction`):
   (done, snoozed, dismissed) and the deal link survive. Earlier items that no
   longer appear are deleted, unless a person touched them: those are kept and
   flagged ``stale``.
+- A field a person corrected (owner, due date, action or type: see
+  :func:`corrected_fields`) is never overwritten by a later extraction, under
+  the same cache key or another; the other fields are still refreshed.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ def _initial_status(item: ExtractedItem) -> CommitmentStatus:
     return CommitmentStatus.WAITING if ItemFlag.CUSTOMER_PROMISE in flags else CommitmentStatus.OPEN
 
 
-SYSTEM_ACTORS = frozenset({"extractor", "linker", "system"})
+SYSTEM_ACTORS = frozenset({"extractor", "linker", "merge", "system"})
 
 
 def norm(text: str | None) -> str:
@@ -96,6 +99,22 @@ class RecordResult:
     deleted: int = 0
 
 
+CORRECTABLE = frozenset({"owner", "due", "action", "type"})
+"""The extracted fields a person can correct (:meth:`store.Store.correct`), by their history name."""
+
+
+def corrected_fields(s: Session, cid: int) -> frozenset[str]:
+    """The fields of :data:`CORRECTABLE` that a person (an actor not in :data:`SYSTEM_ACTORS`) changed
+    on commitment ``cid``, as its history records them."""
+    h = CommitmentHistoryRow
+    changed = s.scalars(
+        select(h.field)
+        .where(h.commitment_id == cid, h.field.in_(CORRECTABLE), h.actor.not_in(SYSTEM_ACTORS))
+        .distinct()
+    ).all()
+    return frozenset(changed)
+
+
 def _user_touched(s: Session, c: CommitmentRow) -> bool:
     if c.link is not None and c.link.method == "manual":
         return True
@@ -118,14 +137,27 @@ def _history_row(
     )
 
 
-def _apply(c: CommitmentRow, item: ExtractedItem, *, sk: str, dk: str, run_id: int) -> None:
-    c.type = item.type
-    c.owner = item.owner
-    c.owner_email = item.owner_email.lower() if item.owner_email else None
+def _apply(
+    c: CommitmentRow,
+    item: ExtractedItem,
+    *,
+    sk: str,
+    dk: str,
+    run_id: int,
+    corrected: frozenset[str] = frozenset(),
+) -> None:
+    """Write the item's fields to ``c``, except those a person ``corrected`` (:data:`CORRECTABLE` names)."""
+    if "type" not in corrected:
+        c.type = item.type
+    if "owner" not in corrected:
+        c.owner = item.owner
+        c.owner_email = item.owner_email.lower() if item.owner_email else None
     c.counterparty = item.counterparty
     c.counterparty_email = item.counterparty_email.lower() if item.counterparty_email else None
-    c.action = item.action
-    c.due = item.due
+    if "action" not in corrected:
+        c.action = item.action
+    if "due" not in corrected:
+        c.due = item.due
     c.due_text = item.due_text
     c.confidence = item.confidence
     c.span_key = sk
@@ -298,7 +330,7 @@ def _update(
 ) -> None:
     old_due: date | None = c.due
     was_ungrounded = ItemFlag.UNGROUNDED in (c.flags or [])
-    _apply(c, item, sk=sk, dk=dk, run_id=run_id)
+    _apply(c, item, sk=sk, dk=dk, run_id=run_id, corrected=corrected_fields(s, c.id))
     c.flags = _flags(item)
     if old_due != c.due:
         c.history.append(_history_row("due", old_due, c.due))

@@ -12,6 +12,10 @@ writers' lock and conflict retries):
 - :class:`store.deal_links.LinkStore`: automatic deal linking
 - :class:`store.commitments.CommitmentStore`: listings, edits, export
 - :class:`store.deals.DealStore`: deals with their counts
+- :class:`store.accounts.AccountStore`: accounts with their deals, items, last touches; silent ones
+  (over :class:`store.crm.CrmStore` and :class:`store.deals.DealStore`)
+- :class:`store.lookup.LookupStore`: people, deals and accounts found the way people type them
+- :class:`store.merges.MergeStore`: one promise seen in several sources merged into one; split again
 
 This module opens the database (applying the migrations) and closes it.
 """
@@ -28,7 +32,9 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
 from followthrough.errors import StoreError
+from followthrough.types import TieredValue
 from store import migrate
+from store.accounts import AccountStore
 from store.base import BUSY_ATTEMPT_S, NotFound
 from store.commitments import CommitmentStore
 from store.crm import CrmStore
@@ -36,6 +42,8 @@ from store.deal_links import LinkStore
 from store.deals import DealStore
 from store.documents import DocumentStore
 from store.fulfilments import FulfilmentStore
+from store.lookup import LookupStore
+from store.merges import MergeStore
 from store.queries import deal_ref
 from store.runs import RunStore
 
@@ -55,17 +63,31 @@ def _safe(url: str) -> str:
         return "<invalid URL>"
 
 
-class Store(FulfilmentStore, CrmStore, DocumentStore, RunStore, LinkStore, CommitmentStore, DealStore):
+class Store(
+    FulfilmentStore,
+    AccountStore,
+    CrmStore,
+    DocumentStore,
+    RunStore,
+    LinkStore,
+    CommitmentStore,
+    DealStore,
+    LookupStore,
+    MergeStore,
+):
     """Documents, extraction runs, commitments, CRM data and deal links in one database.
 
     ``Store("sqlite:///path/followthrough.db")`` or
     ``Store("postgresql+psycopg://user:pw@host/db")``. Opening applies the
-    Alembic migrations. Every method runs in its own transaction; the object is
-    safe to share between threads (each call takes its own session).
+    Alembic migrations. ``response_hours``: the response target that open
+    requests are ranked against (see :attr:`StoreCore.response_hours`). Every
+    method runs in its own transaction; the object is safe to share between
+    threads (each call takes its own session).
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, response_hours: TieredValue | None = None) -> None:
         self.url = normalize_url(url)
+        self.response_hours = response_hours
         try:
             parsed = make_url(self.url)
         except ArgumentError as e:

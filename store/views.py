@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from followthrough.types import (
     AlignmentStatus,
@@ -30,10 +30,15 @@ class CommitmentFilter(_View):
 
     ``status``: ``open`` (the default: open, plus snoozed ones whose ``until``
     has passed), ``snoozed`` (still snoozed on ``as_of``), ``done``,
-    ``dismissed``, ``waiting`` (a customer's promise to us), ``review``, or ``None`` for every
-    status. Each field is typed, so an unknown value is a ``ValidationError``.
-    ``owner``: an email or a name (case-insensitive, exact).
-    ``deal``: a CRM deal id. ``overdue``: due before ``as_of``.
+    ``dismissed``, ``waiting`` (a customer's promise to us), ``review``, ``answered`` (a
+    request one of ours answered in its thread), or ``None`` for every status.
+    Each field is typed, so an unknown value is a ``ValidationError``.
+    ``owner``: the person as people type them: an email, a local part, a first or a full name
+    (resolved by :mod:`store.lookup`: one that names no one, or several people, is an error).
+    ``deal``: a deal's CRM id (any case) or a unique part of its name.
+    ``account``: items linked to one of an account's deals (its name or a part of it, CRM id or domain).
+    ``overdue``: due before ``as_of`` and still owed (open; with status
+    ``waiting``, the customer's promises past due).
     ``due_before``: due strictly before that date. ``due_within_days``: due
     between ``as_of`` and ``as_of + n`` days, both included.
     ``unlinked``: no deal. ``source``: ``email``/``slack``/``meeting``.
@@ -45,6 +50,7 @@ class CommitmentFilter(_View):
     status: CommitmentStatus | None = CommitmentStatus.OPEN
     owner: str | None = None
     deal: str | None = None
+    account: str | None = None
     overdue: bool = False
     due_before: date | None = None
     due_within_days: int | None = Field(default=None, ge=0)
@@ -114,9 +120,38 @@ class CommitmentView(_View):
     priority: float
     priority_reasons: list[str]
     overdue_days: int | None
+    age_hours: float | None = Field(
+        default=None,
+        description="An open request's age: hours from its message to as-of (now, when as-of is today; "
+        "else the end of that day). Null for commitments and for requests that are closed.",
+    )
+    response_hours: float | None = Field(
+        default=None,
+        description="The response target for an open request, in hours, for its account's tier "
+        "(FOLLOWTHROUGH_RESPONSE_HOURS). Null where there is no target.",
+    )
+    response_due: datetime | None = Field(
+        default=None, description="When an open request should be answered by: its time plus the target."
+    )
+    overdue_response: bool = Field(
+        default=False, description="An open request still unanswered past its response target."
+    )
     created_at: datetime | None = None
     updated_at: datetime | None = None
     history: list[HistoryView] = Field(default_factory=list)
+    merged_into: int | None = Field(
+        default=None,
+        description="The commitment this one was merged into (status merged): the same promise seen in "
+        "another source, which now holds this one's evidence. Null otherwise.",
+    )
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="How many documents the evidence comes from: 2 when a promise made in a meeting was "
+        "repeated in the follow-up email (each source's evidence is in evidence)."
+    )
+    @property
+    def sources(self) -> int:
+        return len({e.document_id for e in self.evidence})
 
 
 class Page(_View):
@@ -138,6 +173,7 @@ class DealView(_View):
     tier: str | None = None
     due_soon_count: int = 0
     done_count: int = 0
+    """Closed as kept: ``done`` and ``answered`` items."""
     total_count: int = 0
 
 
@@ -169,3 +205,76 @@ class ApiTokenView(_View):
     created_at: datetime
     revoked_at: datetime | None
     last_used_at: datetime | None
+
+
+class PersonView(_View):
+    """A person as :mod:`store.lookup` found them: ``email`` (``None`` for an owner known by name
+    only) and the fullest ``name`` known."""
+
+    email: str | None
+    name: str | None
+
+
+class AccountFilter(_View):
+    """Which accounts to list (``GET /v1/accounts``, ``followthrough accounts``).
+
+    ``silent``: only silent accounts (see :class:`AccountView`). ``owner``: only
+    accounts with a deal that person owns (open deals, else any; matched as
+    :class:`CommitmentFilter` matches owners). ``as_of``: the day touches and
+    silence are counted to. ``cursor``: from ``AccountPage.next_cursor``.
+    """
+
+    silent: bool = False
+    owner: str | None = None
+    as_of: date = Field(default_factory=date.today)
+    limit: int = Field(default=50, ge=1, le=1000)
+    cursor: str | None = None
+
+
+class AccountView(_View):
+    """One CRM account: its deals, open items and when we last spoke.
+
+    ``open_deals``/``open_amount``: deals not Closed Won/Lost, and their summed
+    amount (0 when none has one). ``deal_owners``: the emails owning its open deals
+    (all its deals when none is open). ``open_items``/``overdue_items``: open
+    commitments and requests linked to its deals. ``last_touch_by_us``: the last
+    email sent, Slack message written or meeting held by someone on our side with
+    one of its contacts (or someone at its domains) taking part;
+    ``last_touch_by_them``: the last message from them to us, or meeting with us
+    (UTC, up to the end of ``as_of``; ``None``: none on record).
+    ``days_since_touch``: whole days from ``last_touch_by_us`` to ``as_of``.
+    ``watched``: it has an open deal, or its tier has a silence limit of its own.
+    ``silent``: watched, and no touch by us for ``silent_after_days`` (its tier's
+    limit) or more, or never. ``reasons``: what is at stake, in words.
+    """
+
+    id: int
+    name: str
+    crm_id: str | None
+    tier: str | None
+    domains: list[str]
+    open_deals: int
+    open_amount: float
+    deal_owners: list[str]
+    open_items: int
+    overdue_items: int
+    last_touch_by_us: datetime | None
+    last_touch_by_them: datetime | None
+    days_since_touch: int | None
+    silent_after_days: int
+    watched: bool
+    silent: bool
+    reasons: list[str]
+
+
+class AccountPage(_View):
+    items: list[AccountView]
+    next_cursor: str | None
+
+
+class AccountDetail(_View):
+    """One account (``GET /v1/accounts/{id}``): its summary, every deal, and its open items by priority."""
+
+    account: AccountView
+    deals: list[DealView]
+    items: list[CommitmentView]

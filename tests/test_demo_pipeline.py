@@ -202,16 +202,25 @@ def test_fulfilled_items_are_closed_by_the_later_message(demo_run: dict[str, Any
 
 
 def test_unanswered_requests_are_surfaced_and_answered_ones_are_not(demo_run: dict[str, Any]) -> None:
+    """A request one of ours answered in its thread is closed (``answered``, or ``done`` when a later
+    message delivered it); the unanswered one stays open with its age against the 24h target."""
     unanswered = demo_run["report"]["attention"]["unanswered_requests"]
     quotes = " ".join(" ".join(e["quote"] for e in c["evidence"]) for c in unanswered).lower()
     requests = [i for i in demo_run["expected"]["items"] if i["type"] == "request"]
     assert any(i.get("answered") is False for i in requests)
     for item in requests:
+        row = _find(demo_run["rows"], item)
+        assert row is not None
         if item.get("answered") is False:
             assert item["evidence_contains"].lower() in quotes, item
+            assert row["status"] == "open", item
         elif item.get("answered"):
             assert item["evidence_contains"].lower() not in quotes, item
-    assert "unanswered for 48h" in demo_run["text"]
+            assert row["status"] in ("answered", "done"), item
+    assert [c["overdue_response"] for c in unanswered] == [True]
+    assert unanswered[0]["age_hours"] > unanswered[0]["response_hours"] == 24
+    assert "Customer requests waiting for our answer (1)" in demo_run["text"]
+    assert "age 148h / target 24h" in demo_run["text"]
 
 
 def test_same_input_from_another_directory_adds_nothing(demo_run: dict[str, Any]) -> None:

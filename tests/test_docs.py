@@ -71,4 +71,5 @@ def test_shared_types_surface_is_pinned() -> None:
         "domain_of",
         "is_internal",
         "tier_key",
+        "tier_rank",
     ]

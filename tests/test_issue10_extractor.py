@@ -25,8 +25,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import extractor
+from extractor.due_dates import normalize_due
 from extractor.offline.dates import _PATTERNS, MONTHS, WEEKDAYS, find_due
-from extractor.resolve import normalize_due
 from followthrough.types import Participant, Segment, SourceDocument
 
 # --------------------------------------------------------------------------- every pattern is linear

@@ -19,7 +19,7 @@ from followthrough.api.extraction import extract_one
 from followthrough.errors import ConfigError, ExtractionError
 from followthrough.pipeline import ExtractionRun, RunReport
 from followthrough.types import ExtractedItem, Participant, SourceDocument
-from store import Store
+from store import CommitmentFilter, Store
 from store.models import ExtractionRow
 from tests.store_fixtures import EST, make_doc, make_item, store, store_url  # noqa: F401
 
@@ -49,9 +49,12 @@ RUN_JSON_KEYS = [
     "cost_usd",
     "links",
     "fulfilled",
+    "answered",
+    "merged",
     "run_id",
 ]
-"""The keys of ``run --json``'s run report, in order (unchanged by issue 11)."""
+"""The keys of ``run --json``'s run report, in order (unchanged by issue 11; issue 12 adds ``answered``
+and ``merged``)."""
 
 RUN_STATS_KEYS = [
     "extracted",
@@ -114,6 +117,18 @@ class _KeptUngrounded(Extractor):
     def run(self, doc: SourceDocument) -> ExtractionResult:
         items = [make_item(doc, PROMISE), make_item(doc, "a quote the text does not hold", grounded=False)]
         return ExtractionResult(items=items, ungrounded=1)
+
+
+class _Stated(Extractor):
+    """Finds one given sentence as Marco's commitment (a fixed action)."""
+
+    name = "promises"  # the same cache key as _Promises: one extractor, as far as the store can tell
+
+    def __init__(self, sentence: str, action: str) -> None:
+        self.sentence, self.action = sentence, action
+
+    def extract(self, doc: SourceDocument) -> list[ExtractedItem]:
+        return [make_item(doc, self.sentence, action=self.action)] if self.sentence in doc.text else []
 
 
 class _BadKey(Extractor):
@@ -288,3 +303,47 @@ def test_a_refused_key_is_an_extraction_error_for_the_api(store: Store) -> None:
         extract_one(store, _BadKey(), make_doc(), OURS)
     (run,) = store.list_runs()
     assert run.status == "failed" and run.stats["origin"] == "api"
+
+
+def test_the_api_looks_only_at_the_threads_of_its_document(
+    store: Store,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A POST costs the same however many items are open elsewhere: delivery and answer detection
+    read only the open items of the posted document's thread (the only ones it can close)."""
+    extractor = _Promises()
+    others = [
+        "book the onsite workshop",
+        "share the audit report",
+        "fix the login bug",
+        "call Raj",
+        "draft the SOW",
+    ]
+    for n, task in enumerate(others):  # open promises of other kinds in five other threads
+        sentence = f"I'll {task} by Friday"
+        other = make_doc(f"<other{n}@acme.com>", f"Thanks Dana. {sentence}.", thread_id=f"elsewhere-{n}")
+        record = _Stated(sentence, task.capitalize())
+        extract_one(store, record, other, OURS)
+    (cid,) = extract_one(store, extractor, make_doc(text=f"Thanks Dana. {PROMISE}."), OURS).commitment_ids
+    from store import fulfilment_rules
+
+    looked_at: list[str | None] = []
+    real_find = fulfilment_rules.find
+
+    def counting_find(action: str, *args: object, **kwargs: object) -> object:
+        looked_at.append(action)
+        return real_find(action, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fulfilment_rules, "find", counting_find)
+    marco = Participant(name="Marco Rossi", email="marco@northwind.io", role="sender")
+    dana = Participant(name="Dana Lee", email="dana@acme.com", role="recipient")
+    delivery = make_doc(
+        "<m2@northwind.io>",
+        "Hi Dana, attached is the revised pricing with the volume discount.",
+        occurred_at=datetime(2026, 3, 12, 9, 0, tzinfo=EST),
+        participants=[marco, dana],
+    )
+    extract_one(store, extractor, delivery, OURS)
+    assert len(looked_at) == 1  # the one open promise of thread-1, not the five elsewhere
+    assert store.get_commitment(cid).status == "done"
+    assert len(store.list_commitments(CommitmentFilter(status="open")).items) == 5

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from extractor import resolve
+from extractor import due_dates
 from extractor.people import NOBODY, Directory, Person
 from followthrough.pipeline import classify_participants
 from followthrough.types import Participant, Segment, SourceDocument, domain_of, is_internal
@@ -84,7 +84,7 @@ def test_every_caller_agrees_on_ours(email: str, ours: bool) -> None:
     assert Directory(domains, None).is_internal(Participant(email=email)) is ours
     assert deal_rules.LinkIndex([], [], {}, internal_domains=domains).is_internal(email) is ours
     later = fulfilment_rules.LaterText("m2", [fulfilment_rules.Sentence("Done.", 0, None, None)], None, email)
-    assert (fulfilment_rules.first_reply([later], domains) is not None) is ours
+    assert fulfilment_rules.by_us(later.sentences[0], later, None, None, domains) is ours
     doc = classify_participants(_email(Participant(email=email, role="sender")), domains)
     assert doc.participants[0].internal is ours
 
@@ -104,8 +104,8 @@ def test_a_mark_wins_and_an_address_without_a_domain_stays_unknown() -> None:
 
 def test_the_old_resolvers_are_gone() -> None:
     assert importlib.util.find_spec("extractor.offline.people") is None
-    assert resolve.__all__ == ["normalize_due"]
-    for old in ("store.linking", "store.fulfilment", "store.fulfilled"):
+    assert due_dates.__all__ == ["normalize_due"]
+    for old in ("store.linking", "store.fulfilment", "store.fulfilled", "extractor.resolve"):
         assert importlib.util.find_spec(old) is None, old
 
 
@@ -159,3 +159,42 @@ def test_resolve_keeps_the_llm_rules() -> None:
     raj = people.resolve("Raj Patel", offset=None, default_author=False)
     assert (raj.email, raj.outsider, raj.internal) == ("raj@acme.com", True, False)
     assert people.addressee().participant is doc.participants[1]
+
+
+def test_the_offline_cache_key_covers_the_shared_people_resolver(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change to who-is-who must re-extract: the rules digest hashes extractor/people.py too."""
+    import ast
+    import shutil
+    from importlib import resources
+
+    from extractor.offline import model
+
+    real = Path(str(resources.files("extractor")))
+    offline_imports = {
+        node.module
+        for path in (real / "offline").glob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("extractor.")
+    }
+    shared = {m.removeprefix("extractor.") + ".py" for m in offline_imports if ".offline" not in m}
+    shared.discard("base.py")  # the base class decides nothing about what is found
+    assert shared and shared <= set(model.RULE_MODULES_OUTSIDE), shared
+
+    copy = tmp_path / "extractor"
+    shutil.copytree(real, copy, ignore=shutil.ignore_patterns("__pycache__", "*.json", "*.gz"))
+    roots = {"extractor": copy, "extractor.offline": copy / "offline"}
+    monkeypatch.setattr(model.resources, "files", lambda name: roots[name])
+
+    def digest() -> str:
+        model.rules_digest.cache_clear()
+        return model.rules_digest()
+
+    try:
+        before = digest()
+        (copy / "people.py").write_text((copy / "people.py").read_text() + "\n# a change\n")
+        assert digest() != before
+    finally:
+        monkeypatch.undo()
+        model.rules_digest.cache_clear()

@@ -18,6 +18,10 @@ from tests.conftest import REPO
 
 SURFACES = {
     "store": [
+        "AccountDetail",
+        "AccountFilter",
+        "AccountPage",
+        "AccountView",
         "ApiTokenView",
         "ApiTokens",
         "CommitmentFilter",
@@ -29,9 +33,11 @@ SURFACES = {
         "InvalidCursor",
         "NotFound",
         "Page",
+        "PersonView",
         "Principal",
         "RunView",
         "Store",
+        "Unresolved",
         "Unstorable",
         "admit_crm",
         "health",

@@ -36,7 +36,16 @@ AS_OF = date(2026, 3, 16)
 
 
 def test_the_closed_sets_hold_every_value_the_code_writes() -> None:
-    assert [*CommitmentStatus] == ["open", "review", "done", "dismissed", "snoozed", "waiting"]
+    assert [*CommitmentStatus] == [
+        "open",
+        "review",
+        "done",
+        "dismissed",
+        "snoozed",
+        "waiting",
+        "answered",
+        "merged",
+    ]
     assert set(ItemFlag) == {
         "ungrounded",
         "owner_not_participant",

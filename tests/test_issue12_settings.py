@@ -12,7 +12,7 @@ from followthrough.config import (
     silent_days,
 )
 from followthrough.errors import ConfigError
-from followthrough.types import TieredValue, tier_key
+from followthrough.types import TieredValue, tier_key, tier_rank
 
 
 @pytest.mark.parametrize(
@@ -27,7 +27,7 @@ def test_defaults_are_24_hours_and_30_days_with_14_for_tier_1(monkeypatch: pytes
     monkeypatch.delenv("FOLLOWTHROUGH_RESPONSE_HOURS", raising=False)
     monkeypatch.delenv("FOLLOWTHROUGH_SILENT_DAYS", raising=False)
     assert response_hours() == DEFAULT_RESPONSE_HOURS and response_hours().for_tier("Tier 1") == 24
-    assert silent_days().for_tier("Tier 1") == 14 and silent_days().for_tier("Enterprise") == 30
+    assert silent_days().for_tier("Tier 1") == 14 and silent_days().for_tier("Mid-Market") == 30
     assert silent_days().for_tier(None) == DEFAULT_SILENT_DAYS.default == 30
 
 
@@ -49,3 +49,19 @@ def test_anything_else_is_one_config_error_naming_the_setting(value: str) -> Non
 def test_an_unset_or_empty_value_is_the_default() -> None:
     default = TieredValue(7.0, (("gold", 3.0),))
     assert parse_tiered("X", None, default) is default and parse_tiered("X", "  ", default) is default
+
+
+@pytest.mark.parametrize(
+    ("tier", "rank"),
+    [("1", 1), ("Tier 2", 2), ("T1", 1), ("Enterprise", 1), ("Mid-Market", 2), ("SMB", 3), ("Other", None)],
+)
+def test_one_reading_of_tiers_ranks_named_and_numbered_tiers(tier: str, rank: int | None) -> None:
+    assert tier_rank(tier) == rank
+
+
+def test_a_rank_override_covers_the_named_tiers_of_that_rank() -> None:
+    days = DEFAULT_SILENT_DAYS  # 30, tier 1=14
+    assert days.for_tier("Enterprise") == 14 and days.for_tier("Strategic") == 14
+    assert days.for_tier("Mid-Market") == 30
+    named = parse_tiered("FOLLOWTHROUGH_SILENT_DAYS", "30, tier 1=14, enterprise=21", DEFAULT_SILENT_DAYS)
+    assert named.for_tier("Enterprise") == 21 and named.for_tier("Platinum") == 14  # a name beats its rank

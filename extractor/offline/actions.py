@@ -8,13 +8,17 @@ import re
 from extractor.offline.cues import NOT_NAMES, fluent
 
 AI_INLINE = re.compile(
-    r"^\W*(?:action\s*items?|ai|todo|to-do|action)\s*+(?:\((?P<who>[^)]{1,40})\))?\s*+[:\-–]\s*", re.I
+    r"^\W*(?:action\s*items?|ai|todo|to-do|action)\s*+(?:\((?P<who>[^)]{1,40})\))?"
+    r"(?:\s*+[:\-–]\s*|(?<=\s)(?=@\w))",
+    re.I,
 )
 BULLET_LINE = re.compile(r"^\s*(?:[-*•·▪‣–+]|\d{1,2}[.)]|\[[ xX]?\])\s*")
 _NAME = r"@?[A-Z][\w'.-]{1,24}(?:\s+[A-Z][\w'.-]{1,24})?"
-_AI_OWNER_COLON = re.compile(rf"^(?P<name>{_NAME})\s*(?::|\s[-–—]\s)\s*(?P<rest>.+)$", re.S)
+# The assignee's side or company in brackets after the name: "Dana (Contoso): share the schema".
+_AFFILIATION = r"(?:\s*\([^()]{1,40}\))?"
+_AI_OWNER_COLON = re.compile(rf"^(?P<name>{_NAME}){_AFFILIATION}\s*(?::|\s[-–—]\s)\s*(?P<rest>.+)$", re.S)
 _AI_OWNER_TO = re.compile(
-    rf"^(?P<name>{_NAME})\s+(?:to|will|'ll|should|needs to|is going to|agreed to|owns"
+    rf"^(?P<name>{_NAME}){_AFFILIATION}\s+(?:to|will|'ll|should|needs to|is going to|agreed to|owns"
     rf"|takes?)\s+(?P<rest>.+)$",
     re.S,
 )

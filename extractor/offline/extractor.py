@@ -19,7 +19,7 @@ Pipeline for one document:
    question or ask from our own side is not. With no company domains
    configured, every author is taken as "us" for commitments and their
    questions as requests made to the others present.
-4. **resolution** (:mod:`.people`, :mod:`.actions`, :mod:`.dates`): owner,
+4. **resolution** (:mod:`extractor.people`, :mod:`.actions`, :mod:`.dates`): owner,
    counterparty, short imperative action, due date relative to ``occurred_at``.
 
 Pre-filter API for the LLM backend: :meth:`OfflineExtractor.candidates`,
@@ -61,7 +61,15 @@ from extractor.offline.rules import Context, Decision, decide
 from extractor.offline.sentences import split_sentences
 from extractor.offline.units import Unit, units
 from extractor.people import NOBODY, Directory, People, Person
-from followthrough.types import AlignmentStatus, Evidence, ExtractedItem, Participant, Segment, SourceDocument
+from followthrough.types import (
+    AlignmentStatus,
+    Evidence,
+    ExtractedItem,
+    ItemFlag,
+    Participant,
+    Segment,
+    SourceDocument,
+)
 
 # A second act inside one sentence: ", and I'll", "; we will", " and Priya will", ", could you".
 # " and" is tried where a run of white space starts (``(?<!\s)``) and reads it whole: a match never ends
@@ -425,6 +433,59 @@ class OfflineExtractor(Extractor):
             return False if side is None else side
         return side
 
+    def owner_side(
+        self, doc: SourceDocument, people: People, owner: Person, author: Participant | None
+    ) -> bool | None:
+        """The side of a commitment's ``owner``: ours (True), the customer's (False) or unknown (None).
+
+        The owner's own side (:meth:`_side`), else its email's; a name no participant carries and no
+        directory knows is a colleague the ``author`` names, on the author's side. ``False`` is a
+        customer's promise to us (flag ``customer_promise``: stored waiting, never one of ours). The LLM
+        backend asks the same question of the owners a model names.
+        """
+        part, email = owner.participant, owner.email
+        if part is None and email is None and owner.internal is not None:
+            return owner.internal  # the customer's company named as a whole ("Contoso to send the PO")
+        side = self._side(doc, people, part) if part is not None else None
+        if side is None and email:
+            side = self.world.is_internal(Participant(email=email))
+        if side is None and part is None and email is None and owner.label is not None:
+            side = self._side(doc, people, author)
+        return side
+
+    def _named_owner(self, doc: SourceDocument, people: People, name: str) -> Person:
+        """Who a name as written is: a participant or a directory entry, else the customer's company."""
+        found = people.find(name)
+        if found.participant is None and found.email is None:
+            return self._customer(doc, people, name) or found
+        return found
+
+    def _customer(self, doc: SourceDocument, people: People, name: str) -> Person | None:
+        """The customer's side when ``name`` names it as a whole, else ``None``.
+
+        "the customer", "the client", or a company whose name is the first label of the email domain
+        of someone of theirs who takes part ("Contoso" for raj@contoso.example, "Acme Corp" for
+        dana@acme.com). Its one participant when a single person of theirs takes part, else the company
+        as written, on their side (no email).
+        """
+        words = [w for w in re.findall(r"[a-z0-9]+", name.lower()) if w not in _COMPANY_WORDS]
+        if not words:
+            return None
+        theirs: list[Participant] = []
+        for p in doc.participants:
+            email = p.email or (people.find(p.name).email if p.name else None)
+            if email and self.owner_side(doc, people, Person(p.label(), email, p), None) is False:
+                theirs.append(p if p.email else p.model_copy(update={"email": email}))
+        if words[0] in _CUSTOMER_WORDS and len(words) == 1:
+            named = theirs
+        else:
+            named = [p for p in theirs if (p.email or "").rsplit("@", 1)[-1].split(".")[0] == "".join(words)]
+        if not named:
+            return None
+        if len({p.email for p in named}) == 1:
+            return people.person(named[0])
+        return Person(name.lstrip("@"), None, None, internal=False)
+
     def _commitment(
         self, doc: SourceDocument, unit: Unit, d: Decision, people: People
     ) -> ExtractedItem | None:
@@ -435,7 +496,7 @@ class OfflineExtractor(Extractor):
         conf = 0.35 + 0.6 * d.scores.commitment
         if unit.action_item or "action_item" in c or "assigned" in c:
             body, name = action_item_body(s)
-            owner = people.find(name) if name else writer
+            owner = self._named_owner(doc, people, name) if name else writer
             return self._item(
                 "commitment", doc, unit, owner, body, min(0.95, 0.7 + 0.25 * d.scores.commitment), people
             )
@@ -459,14 +520,15 @@ class OfflineExtractor(Extractor):
             name = named.group("name")
             if name.lstrip("@").split()[0].lower() in NOT_NAMES:
                 named = None
-            elif not people.known(name) and not _undertaken(c.text):
+            elif not people.known(name) and not _undertaken(c.text) and not self._customer(doc, people, name):
                 team = TEAM_SUBJECT.match(body)
                 if team is None or "team_future" not in c:
                     return None  # an unknown third party, acting for no one here: a report, not a promise
                 return self._item("commitment", doc, unit, writer, _team_action(body, team), conf, people)
             else:
-                # a participant, or someone the writer undertakes for toward the reader ("Tom will call you")
-                owner = people.find(name)
+                # a participant, the customer's company ("Contoso will send"), or someone the writer
+                # undertakes for toward the reader ("Tom will call you")
+                owner = self._named_owner(doc, people, name)
                 action = body[named.end() :].lstrip()
                 action = re.sub(
                     r"^(?:going|gonna|agreed|offered|volunteered)\s+(?:to\s+)?|^to\s+", "", action
@@ -523,13 +585,8 @@ class OfflineExtractor(Extractor):
         cp_label: str | None = None
         cp_email: str | None = None
         if kind == "commitment":
-            side = self._side(doc, people, part) if part is not None else None
-            if side is None and email:
-                side = self.world.is_internal(Participant(email=email))
-            if side is None and part is None and email is None and label is not None:
-                side = self._side(doc, people, unit.author)  # a colleague the author names: the author's side
-            if side is False:
-                flags.append("customer_promise")
+            if self.owner_side(doc, people, owner, unit.author) is False:
+                flags.append(ItemFlag.CUSTOMER_PROMISE)
             cp = self._counterparty(doc, unit, part)
             if cp is not None:
                 cp_label, cp_email = cp.label(), cp.email
@@ -607,6 +664,11 @@ class OfflineExtractor(Extractor):
                 return p
         return None
 
+
+# Words around a company's name that are not part of its domain ("Acme Corp", "the Contoso team").
+_COMPANY_WORDS = frozenset("the corp corporation inc ltd llc gmbh co team side folks people".split())
+# The other side named as a whole.
+_CUSTOMER_WORDS = frozenset({"customer", "client", "prospect"})
 
 _YOU_WILL_GET = re.compile(
     r"^\W*(?:you(?:'ll|’ll| will| shall| should)\s+(?:have|get|receive|see)|(?:please\s+)?expect)\s+", re.I

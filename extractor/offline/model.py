@@ -137,15 +137,28 @@ def default_model() -> DetectorModel:
     return DetectorModel.load()
 
 
+RULE_MODULES_OUTSIDE = ("people.py",)
+"""Modules of ``extractor`` outside this package whose rules decide the offline output (who is who)."""
+
+
 @lru_cache(maxsize=1)
 def rules_digest() -> str:
-    """A hash of the offline backend's own source (rules, patterns, features): changes with the code."""
+    """A hash of the offline backend's source (rules, patterns, features, who is who): changes with the code.
+
+    Covers every module of ``extractor.offline`` and :data:`RULE_MODULES_OUTSIDE`
+    (the people resolver it shares with the LLM backend), so that a change to
+    any of them re-extracts instead of answering from the cache.
+    """
     h = hashlib.sha256()
     try:
         pkg = resources.files("extractor.offline")
         for name in sorted(p.name for p in pkg.iterdir() if p.name.endswith(".py")):
             h.update(name.encode())
             h.update(pkg.joinpath(name).read_bytes())
+        shared = resources.files("extractor")
+        for name in RULE_MODULES_OUTSIDE:
+            h.update(f"../{name}".encode())
+            h.update(shared.joinpath(name).read_bytes())
     except (OSError, TypeError):  # pragma: no cover - an unusual install without sources
         return "unknown"
     return h.hexdigest()

@@ -33,11 +33,11 @@ from followthrough.api import access_log, problems
 from followthrough.api.auth import BearerAuth
 from followthrough.api.extraction import ExtractionQueue, extract_timeout
 from followthrough.api.limits import BodyLimit, max_body_bytes
-from followthrough.api.routes import commitments, deals, documents, health
+from followthrough.api.routes import accounts, commitments, deals, documents, health
 from followthrough.api.state import ApiState
 from followthrough.api.strict import known_query_only
 from followthrough.backends import build_extractor
-from followthrough.config import Settings
+from followthrough.config import Settings, response_hours
 from store import ApiTokens, Store
 
 DESCRIPTION = """\
@@ -74,13 +74,14 @@ def create_app(
     ``FOLLOWTHROUGH_EXTRACT_TIMEOUT``, else 120 s; see :mod:`followthrough.api.extraction`).
     """
     settings = settings or Settings.resolve(database=database_url)
+    target = response_hours()  # FOLLOWTHROUGH_RESPONSE_HOURS: a bad value stops the app before it serves
     body_limit = max_body_bytes(max_body)
     budget = extract_timeout(extract_timeout_s)
     access_log.install()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = Store(database_url)
+        store = Store(database_url, response_hours=target)
         store.lock_wait = API_LOCK_WAIT_S  # then 503 with Retry-After: a client retries, it does not hang
         backend = extractor
         queue = ExtractionQueue(budget)
@@ -117,6 +118,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(commitments.router)
     app.include_router(deals.router)
+    app.include_router(accounts.router)
     app.include_router(documents.router)
 
     def openapi() -> dict[str, Any]:

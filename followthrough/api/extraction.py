@@ -179,7 +179,7 @@ def extract_one(store: Store, extractor: Extractor, doc: SourceDocument, domains
             (outcome,) = run.extract([doc_id])
     except ConfigError as e:  # the backend as a whole refused (a key, a model): for this request, it failed
         raise ExtractionError(str(e)) from e
-    link(store, report, domains, ids=outcome.commitment_ids)
+    link(store, report, domains, ids=outcome.commitment_ids, documents=[doc_id])
     if outcome.error is not None:
         raise outcome.error
     return Extracted(

@@ -10,6 +10,7 @@ per bad field). Mapping:
 request validation (FastAPI/pydantic)   422
 :class:`store.NotFound`                 404
 :class:`store.InvalidCursor`            422
+:class:`store.Unresolved`               422 (an owner, deal or account that names none, or several)
 :class:`store.admission.Unstorable`     422 (a value the database cannot hold)
 the database unreachable, locked, down  503 with ``Retry-After``
 any other database or driver error      500
@@ -49,7 +50,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from followthrough.errors import ExtractionError, StoreError
 from followthrough.redaction import redact
-from store import InvalidCursor, NotFound, Unstorable
+from store import InvalidCursor, NotFound, Unresolved, Unstorable
 
 log = logging.getLogger("followthrough.api")
 
@@ -162,6 +163,13 @@ async def _bad_cursor(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _unresolved(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Unresolved)
+    return problem_response(
+        422, str(exc), errors=[FieldError(loc=["query", exc.field], msg=str(exc), type="value_error")]
+    )
+
+
 DATABASE_UNAVAILABLE = "the database is unavailable, retry later"
 DATABASE_ERROR = "database error; the server log has the details"
 INTERNAL_ERROR = "internal server error; the server log has the details"
@@ -190,8 +198,9 @@ def _is_driver_error(exc: BaseException) -> bool:
 
 
 def is_database_error(exc: BaseException) -> bool:
-    """True for a :class:`StoreError` (not NotFound/InvalidCursor), a SQLAlchemy error or a driver error."""
-    if isinstance(exc, NotFound | InvalidCursor):
+    """True for a :class:`StoreError` (but a client's: NotFound, InvalidCursor, Unresolved), a SQLAlchemy
+    error or a driver error."""
+    if isinstance(exc, NotFound | InvalidCursor | Unresolved):
         return False
     return isinstance(exc, StoreError | sa_exc.SQLAlchemyError) or _is_driver_error(exc)
 
@@ -323,6 +332,7 @@ def install(app: FastAPI) -> None:
     # Most specific first: Starlette looks handlers up along the exception's MRO.
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(InvalidCursor, _bad_cursor)
+    app.add_exception_handler(Unresolved, _unresolved)
     app.add_exception_handler(StoreError, _store)
     app.add_exception_handler(sa_exc.SQLAlchemyError, _store)
     app.add_exception_handler(sqlite3.Error, _store)

@@ -27,6 +27,7 @@ from pydantic import (
 from connectors.mail.quotes import split_reply
 from followthrough.types import (
     CommitmentStatus,
+    ItemType,
     Participant,
     ParticipantRole,
     Segment,
@@ -78,28 +79,65 @@ class _In(BaseModel):
 # ---------------------------------------------------------------- commitments
 
 
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
 class CommitmentPatch(_In):
-    """Change a commitment's status and/or its deal link. At least one of ``status`` and ``deal``.
+    """Change a commitment's status, correct its fields, and/or link it to a deal. At least one field.
 
     ``until`` goes with ``status: snoozed`` only (the day it comes back; after
-    today). ``deal`` is a deal's CRM id; ``null`` unlinks the commitment for
+    today). ``deal`` is a deal's CRM id or a unique part of its name; ``null`` unlinks the commitment for
     good (automatic linking leaves it alone). ``note`` is kept in the history.
     An item in ``review`` is confirmed with ``open`` and rejected with ``dismissed``.
+    ``owner``, ``due``, ``action`` and ``type`` correct what the extraction got
+    wrong; a later extraction never overwrites a corrected field.
     """
 
     status: CommitmentStatus | None = None
     until: IsoDate | None = None
-    deal: CrmId | None = None
+    deal: CrmId | None = Field(
+        default=None,
+        description="A deal's CRM id (any case) or a unique part of its name; null unlinks for good.",
+    )
     note: Annotated[Text, Field(max_length=2000)] | None = None
+    owner: Annotated[Text, Field(min_length=1, max_length=320), AfterValidator(_not_blank)] | None = Field(
+        default=None,
+        description="The owner: an email address, or the name of someone known from the CRM or the "
+        "documents (a name that matches no one or several people is a 422 listing them).",
+    )
+    due: IsoDate | None = Field(default=None, description="The due date (YYYY-MM-DD); null removes it.")
+    action: Annotated[Text, Field(min_length=1, max_length=2000), AfterValidator(_not_blank)] | None = Field(
+        default=None, description="What is to be done, reworded."
+    )
+    type: ItemType | None = Field(default=None, description="commitment (ours to keep) or request (to us).")
 
     @property
     def changes_deal(self) -> bool:
         return "deal" in self.model_fields_set
 
+    @property
+    def changes_due(self) -> bool:
+        return "due" in self.model_fields_set
+
+    @property
+    def corrects(self) -> bool:
+        """Whether it changes anything but the status: a field or the deal link."""
+        return (
+            self.changes_deal
+            or self.changes_due
+            or any(v is not None for v in (self.owner, self.action, self.type))
+        )
+
     @model_validator(mode="after")
     def _check(self) -> Self:
-        if self.status is None and not self.changes_deal:
-            raise ValueError("nothing to change: give status and/or deal")
+        if self.status is None and not self.corrects:
+            raise ValueError("nothing to change: give status, owner, due, action, type and/or deal")
+        for name in ("owner", "action", "type"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
         if self.until is not None and self.status != CommitmentStatus.SNOOZED:
             raise ValueError("until goes with status snoozed only")
         if self.status == CommitmentStatus.SNOOZED and self.until is None:
@@ -230,6 +268,13 @@ class DocumentResult(_Out):
     stored: Literal["new", "updated", "unchanged"]
     cached: bool = Field(description="True when an earlier extraction of the same content was reused.")
     ungrounded: int = Field(description="Items whose evidence was not found in the text (kept dismissed).")
+    items: list[CommitmentView]
+
+
+class SplitResult(_Out):
+    """The commitments a split gave back: the one that held the merged evidence first, then each one
+    split off it, with its own evidence and its status before the merge."""
+
     items: list[CommitmentView]
 
 

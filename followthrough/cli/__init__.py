@@ -4,7 +4,7 @@ Exit codes scripts can rely on:
 
 ====  ==============================================================
 0     done, nothing failed
-1     an error stopped the command, or no input could be read
+1     an error stopped the command, no input could be read, or every document failed to extract
 2     usage error (unknown option, bad value)
 3     partial: some inputs, records or documents failed (each one line on stderr)
 70    an internal error (a bug): one line; ``FOLLOWTHROUGH_DEBUG=1`` shows the traceback
@@ -25,7 +25,18 @@ from typing import Annotated
 import typer
 
 from followthrough import __version__
-from followthrough.cli import api_tokens, commitments, deals, evaluate, explain, export, run, runs, serve
+from followthrough.cli import (
+    accounts,
+    api_tokens,
+    commitments,
+    deals,
+    evaluate,
+    explain,
+    export,
+    run,
+    runs,
+    serve,
+)
 from followthrough.cli.state import State
 from followthrough.errors import FollowthroughError
 from followthrough.redaction import redact
@@ -80,6 +91,7 @@ def _root(
 run.register(app)
 app.add_typer(commitments.app, name="commitments")
 deals.register(app)
+accounts.register(app)
 export.register(app)
 evaluate.register(app)
 explain.register(app)

@@ -1,4 +1,4 @@
-"""``commitments list|show|done|snooze|dismiss|reopen|link``."""
+"""``commitments list|show|done|snooze|dismiss|reopen|link|edit``."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from followthrough.cli.corrections import cli_actor, edit_cmd
+from followthrough.cli.merge import split_cmd
 from followthrough.cli.report import all_items, commitments_table, ranked
-from followthrough.cli.state import state
+from followthrough.cli.state import OWNER_HELP, state
 from followthrough.errors import ConfigError
 from followthrough.types import CommitmentStatus, ItemType, SourceKind
 from store import CommitmentFilter, CommitmentView
@@ -59,8 +61,15 @@ def _date(value: str | None, flag: str) -> date | None:
 def list_cmd(
     ctx: typer.Context,
     status: StatusOpt = CommitmentStatus.OPEN,
-    owner: Annotated[str | None, typer.Option(help="Owner email or name.")] = None,
-    deal: Annotated[str | None, typer.Option(help="Deal CRM id.")] = None,
+    owner: Annotated[str | None, typer.Option(help=OWNER_HELP)] = None,
+    deal: Annotated[
+        str | None,
+        typer.Option(help='A deal\'s CRM id (any case) or a unique part of its name ("data platform").'),
+    ] = None,
+    account: Annotated[
+        str | None,
+        typer.Option(help="Only items on an account's deals: its name or a part of it, CRM id or domain."),
+    ] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only past their due date.")] = False,
     unlinked: Annotated[bool, typer.Option("--unlinked", help="Only those linked to no deal.")] = False,
     source: Annotated[SourceKind | None, typer.Option(help="Only items from this source.")] = None,
@@ -78,6 +87,7 @@ def list_cmd(
         status=status,
         owner=owner,
         deal=deal,
+        account=account,
         overdue=overdue,
         unlinked=unlinked,
         source=source,
@@ -94,7 +104,8 @@ def list_cmd(
     if not items:
         st.out.print("No commitments match.")
         return
-    st.out.print(commitments_table(f"{len(items)} {status or ALL} item(s)", items, as_of, st.out.width))
+    title = f"{len(items)} {status or ALL} item(s)"
+    st.out.print(commitments_table(title, items, as_of, st.out.width, show_status=status is None))
 
 
 def _show(view: CommitmentView, as_json: bool, ctx: typer.Context) -> None:
@@ -121,12 +132,19 @@ def _show(view: CommitmentView, as_json: bool, ctx: typer.Context) -> None:
         ("source", f"{view.source} {view.message_id}"),
         ("flags", ", ".join(view.flags)),
     ]
+    if view.sources > 1:
+        rows.append(("seen in", f"{view.sources} sources (`commitments split {view.id}` separates them)"))
+    if view.merged_into is not None:
+        rows.append(("merged into", f"#{view.merged_into} (`commitments split {view.id}` undoes it)"))
     for k, v in rows:
         t.add_row(k, escape(v))
     for ev in view.evidence:
         t.add_row(
             "evidence",
-            escape(f'"{ev.quote}"  [{ev.char_start}:{ev.char_end} {ev.alignment}] {ev.message_id}'),
+            escape(
+                f'"{ev.quote}"  [{ev.char_start}:{ev.char_end} {ev.alignment}] '
+                f"{ev.source} {ev.occurred_at:%Y-%m-%d} {ev.message_id}"
+            ),
         )
     for h in view.history:
         note = f" ({h.note})" if h.note else ""
@@ -156,7 +174,9 @@ def _set(
 ) -> None:
     st = state(ctx)
     with st.open_store() as store:
-        view = store.set_status(cid, status, until=until, actor="cli", note=note, as_of=st.settings().as_of)
+        view = store.set_status(
+            cid, status, until=until, actor=cli_actor(), note=note, as_of=st.settings().as_of
+        )
     if as_json:
         typer.echo(json.dumps(view.model_dump(mode="json"), indent=2))
     else:
@@ -217,10 +237,14 @@ def link_cmd(
         raise ConfigError("give --deal CRM_ID, or --none to unlink")
     st = state(ctx)
     with st.open_store() as store:
-        view = store.set_deal(cid, None if none else deal, actor="cli", as_of=st.settings().as_of)
+        view = store.set_deal(cid, None if none else deal, actor=cli_actor(), as_of=st.settings().as_of)
     if as_json:
         typer.echo(json.dumps(view.model_dump(mode="json"), indent=2))
     else:
         state(ctx).out.print(
             f"Commitment {cid} " + (f"linked to {view.deal.name}." if view.deal else "unlinked.")
         )
+
+
+app.command("edit")(edit_cmd)
+app.command("split")(split_cmd)

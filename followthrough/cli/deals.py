@@ -7,10 +7,19 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from followthrough.cli.report import all_items, clip, commitments_table, fit, ranked
-from followthrough.cli.state import state
+from followthrough.cli.report import (
+    WIDE,
+    all_items,
+    collect_waiting,
+    commitments_table,
+    ranked,
+    render_silent,
+)
+from followthrough.cli.state import OWNER_HELP, state
+from followthrough.cli.tables import Column, fitted_table
+from followthrough.cli.waiting import render_waiting
+from followthrough.config import silent_days
 from store import CommitmentFilter
 
 
@@ -18,7 +27,13 @@ def register(app: typer.Typer) -> None:
     @app.command("deals")
     def deals_cmd(
         ctx: typer.Context,
-        deal: Annotated[str | None, typer.Argument(help="A deal CRM id: show its commitments.")] = None,
+        deal: Annotated[
+            str | None,
+            typer.Argument(
+                help="A deal's CRM id (any case) or a unique part of its name: show its commitments."
+            ),
+        ] = None,
+        owner: Annotated[str | None, typer.Option(help=OWNER_HELP + " Only the deals they own.")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
         """Deals with their open and overdue commitments (or one deal's commitments)."""
@@ -26,6 +41,7 @@ def register(app: typer.Typer) -> None:
         as_of = st.settings().as_of
         with st.open_store() as store:
             if deal:
+                deal = store.find_deal(deal)
                 items = ranked(store.deal_commitments(deal, as_of))
                 if as_json:
                     typer.echo(json.dumps([i.model_dump(mode="json") for i in items], indent=2))
@@ -35,52 +51,55 @@ def register(app: typer.Typer) -> None:
                     )
                 return
             deals = store.list_deals(as_of)
+            if owner:
+                email = store.find_person(owner).email
+                deals = [d for d in deals if d.owner_email == email]
         if as_json:
             typer.echo(json.dumps([d.model_dump(mode="json") for d in deals], indent=2))
             return
-        wide = st.out.width >= 120
-        table = Table(title=f"Deals ({len(deals)})", title_justify="left")
-        fixed = {"Deal": max(4, min(12, max((len(d.crm_id) for d in deals), default=4)))}
-        fixed |= (
-            {"Account": 20, "Stage": 12, "Amount": 10, "Close": 10} if wide else {"Stage": 11, "Amount": 6}
-        )
-        fixed |= {"Open": 4, "Late": 4, "Health": 9}
-        room = fit(fixed, st.out.width, 12)
-        table.add_column("Deal", width=fixed["Deal"], no_wrap=True)
-        table.add_column("Name", width=room, no_wrap=True)
-        for col in fixed:
-            if col != "Deal":
-                right = col in ("Amount", "Open", "Late")
-                table.add_column(col, width=fixed[col], no_wrap=True, justify="right" if right else "left")
-        for d in deals:
-            amount = ""
-            if d.amount is not None:
-                amount = f"{d.amount:,.0f}" if wide else f"${d.amount / 1000:,.0f}k"
-            values = {
-                "Account": d.account,
-                "Stage": d.stage or "",
-                "Amount": amount,
-                "Close": d.close_date.isoformat() if d.close_date else "",
-                "Open": str(d.open_count),
-                "Late": str(d.overdue_count),
-                "Health": d.health,
-            }
-            row = [clip(d.crm_id, fixed["Deal"]), clip(d.name, room)]
-            row += [clip(values[col], fixed[col]) for col in fixed if col != "Deal"]
-            table.add_row(*map(escape, row))
+        wide = st.out.width >= WIDE
+        amounts = [
+            "" if d.amount is None else f"{d.amount:,.0f}" if wide else f"${d.amount / 1000:,.0f}k"
+            for d in deals
+        ]
+        columns = [
+            Column("Deal", [d.crm_id for d in deals]),
+            Column("Name", [d.name for d in deals], grow=True, min_width=16),
+        ]
+        if wide:
+            columns.append(Column("Account", [d.account for d in deals], max_width=18, drop=1))
+        columns += [
+            Column("Stage", [d.stage or "" for d in deals], max_width=14 if wide else 11),
+            Column("Amount", amounts, justify="right"),
+        ]
+        if wide:
+            columns.append(Column("Close", [d.close_date.isoformat() if d.close_date else "" for d in deals]))
+        columns += [
+            Column("Open", [str(d.open_count) for d in deals], justify="right"),
+            Column("Late", [str(d.overdue_count) for d in deals], justify="right"),
+            Column("Health", [d.health for d in deals]),
+        ]
+        table = fitted_table(f"Deals ({len(deals)})", columns, st.out.width)
         st.out.print(table)
 
     @app.command("digest")
     def digest_cmd(
         ctx: typer.Context,
-        owner: Annotated[str, typer.Option("--owner", help="Owner email (or name).")],
+        owner: Annotated[str, typer.Option("--owner", help=OWNER_HELP)],
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
-        """One person's open commitments: overdue first, then due soon, then the rest."""
+        """One person's open commitments: overdue first, then due soon, then the rest; the customers'
+        promises on their deals that are past due (a nudge to chase); and their silent accounts."""
         st = state(ctx)
         as_of = st.settings().as_of
         with st.open_store() as store:
+            person = store.find_person(owner)
             items = all_items(store, CommitmentFilter(status="open", owner=owner, as_of=as_of, limit=500))
+            silent, nudges = [], []
+            if person.email:  # deals are owned by email: someone known by name only owns none
+                domains = st.company_domains(store)
+                silent = store.silent_accounts(as_of, silent_days(), domains, owner=person.email)
+                nudges = [w for w in collect_waiting(store, as_of, deal_owner=person.email) if w.nudge]
         overdue = ranked([c for c in items if c.due and c.due < as_of])
         soon = ranked([c for c in items if c.due and 0 <= (c.due - as_of).days <= 7])
         rest = ranked([c for c in items if c not in overdue and c not in soon])
@@ -90,16 +109,24 @@ def register(app: typer.Typer) -> None:
                     {
                         k: [i.model_dump(mode="json") for i in v]
                         for k, v in (("overdue", overdue), ("due_soon", soon), ("other", rest))
-                    },
+                    }
+                    | {"customer_overdue": [w.as_dict() for w in nudges]}
+                    | {"silent_accounts": [a.model_dump(mode="json") for a in silent]},
                     indent=2,
                 )
             )
             return
         n_commit = sum(1 for c in items if c.type == "commitment")
+        who = " ".join(x for x in (person.name, f"<{person.email}>" if person.email else None) if x)
         st.out.print(
-            f"[bold]{owner}[/bold]: {n_commit} open commitment(s), {len(items) - n_commit} open request(s); "
-            f"{len(overdue)} overdue, {len(soon)} due in the next 7 days."
+            f"[bold]{escape(who)}[/bold]: {n_commit} open commitment(s), {len(items) - n_commit} open "
+            f"request(s); {len(overdue)} overdue, {len(soon)} due in the next 7 days; "
+            f"{len(silent)} silent account(s)."
         )
         for title, group in (("Overdue", overdue), ("Due soon", soon), ("Other open", rest)):
             if group:
                 st.out.print(commitments_table(title, group, as_of, st.out.width))
+        if nudges:
+            render_waiting(st.out, f"Customers past due on their promises to you ({len(nudges)})", nudges)
+        if silent:
+            render_silent(st.out, silent, "Your silent accounts")

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import date
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from followthrough.cli.tables import Column, fitted_table
+from followthrough.cli.waiting import Waiting, render_waiting, waiting_on_customers
+from followthrough.config import silent_days
 from followthrough.pipeline import RunReport
-from store import CommitmentFilter, CommitmentView, Store
+from followthrough.types import CommitmentStatus
+from store import AccountView, CommitmentFilter, CommitmentView, Store
 
 DUE_SOON_DAYS = 7
-UNANSWERED_HOURS = 48
 _MAX_ROWS = 50
 
 
@@ -26,6 +29,8 @@ class Attention:
     requests: list[CommitmentView] = field(default_factory=list)
     by_owner: dict[str, dict[str, int]] = field(default_factory=dict)
     open_total: int = 0
+    waiting: list[Waiting] = field(default_factory=list)  # what customers owe us: never in our open lists
+    silent: list[AccountView] = field(default_factory=list)  # no word from us too long, most at stake first
 
     def as_dict(self) -> dict[str, object]:
         def rows(items: list[CommitmentView]) -> list[dict[str, object]]:
@@ -38,6 +43,8 @@ class Attention:
             "unlinked": rows(self.unlinked),
             "unanswered_requests": rows(self.requests),
             "by_owner": self.by_owner,
+            "waiting_on_customer": [w.as_dict() for w in self.waiting],
+            "silent_accounts": [a.model_dump(mode="json") for a in self.silent],
         }
 
 
@@ -55,11 +62,14 @@ def ranked(items: list[CommitmentView]) -> list[CommitmentView]:
     return sorted(items, key=lambda c: (-c.priority, c.due or date.max, c.id))
 
 
-def collect(store: Store, as_of: date, domains: set[str]) -> Attention:
+def collect(store: Store, as_of: date, *, domains: set[str]) -> Attention:
     """Gather the report's sections from the store, each ranked by priority.
 
-    Unanswered requests are open requests older than ``UNANSWERED_HOURS`` (as
-    of the end of ``as_of``) that nobody on our side (``domains``) replied to.
+    Silent accounts: see :mod:`store.accounts` (limits from ``FOLLOWTHROUGH_SILENT_DAYS``; ``domains``
+    are our own, for participants not marked ours or theirs).
+
+    Unanswered requests are the open ones (a request one of ours answered is
+    closed ``answered`` by the run): those past their response target first.
     """
     base = CommitmentFilter(status="open", as_of=as_of, limit=500)
     open_items = all_items(store, base)
@@ -73,16 +83,9 @@ def collect(store: Store, as_of: date, domains: set[str]) -> Attention:
         ]
     )
     att.unlinked = ranked([c for c in open_items if c.deal is None])
-    now = datetime.combine(as_of, time.max, tzinfo=UTC)
-    answered = store.answered_requests(domains)
-    att.requests = ranked(
-        [
-            c
-            for c in open_items
-            if c.type == "request"
-            and c.id not in answered
-            and (now - c.occurred_at).total_seconds() >= UNANSWERED_HOURS * 3600
-        ]
+    att.requests = sorted(
+        (c for c in open_items if c.type == "request"),
+        key=lambda c: (not c.overdue_response, -c.priority, -(c.age_hours or 0), c.id),
     )
     owners: dict[str, Counter[str]] = {}
     for c in open_items:
@@ -96,7 +99,23 @@ def collect(store: Store, as_of: date, domains: set[str]) -> Attention:
         if c.deal is None:
             counts["unlinked"] += 1
     att.by_owner = {k: dict(v) for k, v in sorted(owners.items(), key=lambda kv: -kv[1]["open"])}
+    att.waiting = collect_waiting(store, as_of)
+    att.silent = store.silent_accounts(as_of, silent_days(), domains)
     return att
+
+
+def collect_waiting(store: Store, as_of: date, *, deal_owner: str | None = None) -> list[Waiting]:
+    """The customers' promises to us (status ``waiting``), overdue ones first.
+
+    ``deal_owner``: only those on deals this email owns in the CRM (case-insensitive): the promises
+    that person is the one to chase.
+    """
+    owners = {d.crm_id: d.owner_email.lower() if d.owner_email else None for d in store.list_deals(as_of)}
+    theirs = all_items(store, CommitmentFilter(status=CommitmentStatus.WAITING, as_of=as_of, limit=500))
+    found = waiting_on_customers(theirs, owners)
+    if deal_owner is None:
+        return found
+    return [w for w in found if w.deal_owner == deal_owner.strip().lower()]
 
 
 def _due_label(c: CommitmentView, as_of: date) -> str:
@@ -108,46 +127,75 @@ def _due_label(c: CommitmentView, as_of: date) -> str:
     return c.due.isoformat() + (" (today)" if delta == 0 else "")
 
 
+def age_label(c: CommitmentView, wide: bool = True) -> str:
+    """An open request's age against its response target: ``"age 30h / target 24h"``, narrow
+    ``"30h/24h"`` (no target: ``"age 30h"``, ``"30h"``); ``""`` for anything else."""
+    if c.age_hours is None:
+        return ""
+    age = f"{c.age_hours:.0f}h"
+    if c.response_hours is None:
+        return f"age {age}" if wide else age
+    target = f"{c.response_hours:g}h"
+    return f"age {age} / target {target}" if wide else f"{age}/{target}"
+
+
+def _when(c: CommitmentView, as_of: date, wide: bool) -> str:
+    """A Due cell: the due date (and how late, when ``wide``), else an open request's age."""
+    due = _due_label(c, as_of) if wide else (c.due.isoformat() if c.due else "")
+    return due or age_label(c, wide)
+
+
 def clip(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters with an ellipsis (tables stay one line per row)."""
     return text if len(text) <= limit else text[: max(1, limit - 1)].rstrip() + "…"
 
 
-def fit(fixed: dict[str, int], width: int, minimum: int) -> int:
-    """Room left for the one flexible column once the fixed ones and the borders are placed."""
-    return max(minimum, width - sum(fixed.values()) - 3 * (len(fixed) + 1) - 1)
+WIDE = 120
+"""Terminal columns from which listings show more: full owner names, how late, the account."""
+ACTION_MIN_WIDTH = 30
+"""Columns the action (what people read) keeps however narrow the terminal."""
 
 
-def commitments_table(title: str, items: list[CommitmentView], as_of: date, width: int = 80) -> Table:
-    """One line per item at any width: fixed columns, the action gets the rest and is cut to fit."""
-    wide = width >= 120
-    fixed = {"ID": 4, "Owner": 22 if wide else 10, "Due": 21 if wide else 10, "Deal": 30 if wide else 14}
+def owner_label(c: CommitmentView, wide: bool) -> str:
+    """Who owns ``c``, short: the owner's name (first name when not ``wide``), else the email's local part."""
+    if c.owner:
+        return c.owner if wide else c.owner.split()[0]
+    return (c.owner_email or "").split("@", 1)[0]
+
+
+def commitments_table(
+    title: str, items: list[CommitmentView], as_of: date, width: int = 80, *, show_status: bool = False
+) -> Table:
+    """One row per item; the action gets the width the other columns leave and wraps, never cut.
+
+    ``width``: the terminal's columns. Under :data:`WIDE` (an 80-column terminal): ID, Owner (first
+    name), Action (``?`` marks a request), Due, Deal (its CRM id); from :data:`WIDE` the owner's full
+    name, how late, and the Account too. ``show_status``: a Status column (``--status all``). The ids
+    a user types next (item, deal), the status and the due date are never cut; a long owner or account
+    name ends in an ellipsis; the Action takes the width left, at least :data:`ACTION_MIN_WIDTH`
+    columns. Too narrow for all that: Account, then Deal, then Owner are left out.
+    """
+    wide = width >= WIDE
+    shown = items[:_MAX_ROWS]
+    columns = [Column("ID", [str(c.id) for c in shown], justify="right")]
+    if show_status:
+        columns.append(Column("Status", [c.status for c in shown]))
+    columns += [
+        Column("Owner", [owner_label(c, wide) for c in shown], max_width=16 if wide else 10, drop=3),
+        Column(
+            "Action (? = request)",
+            [c.action if c.type == "commitment" else "? " + c.action for c in shown],
+            grow=True,
+            min_width=ACTION_MIN_WIDTH,
+        ),
+        Column("Due", [_when(c, as_of, wide) for c in shown]),
+        Column("Deal", [c.deal.crm_id if c.deal else "-" for c in shown], drop=2),
+    ]
     if wide:
-        fixed["Kind"] = 7
-    room = fit(fixed, width, 16)
-    table = Table(title=title, title_justify="left")
-    table.add_column("ID", justify="right", width=fixed["ID"])
-    if wide:
-        table.add_column("Kind", width=fixed["Kind"])
-    table.add_column("Owner", width=fixed["Owner"], no_wrap=True)
-    table.add_column("Action" if wide else "Action (? = request)", width=room, no_wrap=True)
-    table.add_column("Due", width=fixed["Due"], no_wrap=True)
-    table.add_column("Deal", width=fixed["Deal"], no_wrap=True)
-    for c in items[:_MAX_ROWS]:
-        owner = c.owner_email or c.owner or ""
-        if not wide:
-            owner = owner.split("@", 1)[0]
-        action = c.action if wide or c.type == "commitment" else "? " + c.action
-        row = [str(c.id)]
-        if wide:
-            row.append("commit" if c.type == "commitment" else "request")
-        row += [
-            clip(owner, fixed["Owner"]),
-            clip(action, room),
-            _due_label(c, as_of) if wide else (c.due.isoformat() if c.due else ""),
-            clip(c.deal.name if c.deal else "(unlinked)", fixed["Deal"]),
-        ]
-        table.add_row(*map(escape, row))
+        columns.append(
+            Column("Account", [c.deal.account if c.deal else "" for c in shown], max_width=16, drop=1)
+        )
+    table = fitted_table(title, columns, width)
     if len(items) > _MAX_ROWS:
         table.caption = f"{len(items) - _MAX_ROWS} more: followthrough commitments list"
     return table
@@ -160,7 +208,13 @@ def render_cards(out: Console, title: str, items: list[CommitmentView], as_of: d
         who = c.owner_email or c.owner or "no owner"
         due = _due_label(c, as_of)
         deal = c.deal.name if c.deal else "unlinked"
-        head = f"  #{c.id} {c.type} · {who}" + (f" · due {due}" if due else "") + f" · {deal}"
+        age = age_label(c)
+        head = (
+            f"  #{c.id} {c.type} · {who}"
+            + (f" · due {due}" if due else "")
+            + (f" · {age}" if age else "")
+            + f" · {deal}"
+        )
         out.print(head, highlight=False, markup=False)
         out.print(f"      {c.action}", highlight=False, markup=False, overflow="fold")
         if c.priority_reasons:
@@ -202,9 +256,33 @@ def render_run(out: Console, rep: RunReport) -> None:
         )
     if rep.fulfilled:
         parts.append(f"{rep.fulfilled} closed as delivered by a later message")
+    if rep.answered:
+        parts.append(f"{rep.answered} request(s) closed as answered in their thread")
     if rep.errors or rep.skipped:
         parts.append(f"{len(rep.errors)} errors, {len(rep.skipped)} skipped")
     out.print("; ".join(parts) + ".", highlight=False, markup=False)
+
+
+def render_silent(out: Console, accounts: list[AccountView], title: str = "Silent accounts") -> None:
+    """Each silent account as a short block, in the order given (most at stake first): who owns its
+    deals, what is at stake, and when each side last spoke."""
+    if not accounts:
+        out.print(f"\n[bold]{escape(title)}[/bold]: none")
+        return
+    out.print(f"\n[bold]{escape(title)} ({len(accounts)})[/bold]")
+    for a in accounts[:_MAX_ROWS]:
+        owners = ", ".join(a.deal_owners) or "no deal owner"
+        out.print(f"  {a.name} · {owners}", highlight=False, markup=False)
+        us = a.last_touch_by_us.date().isoformat() if a.last_touch_by_us else "never"
+        them = a.last_touch_by_them.date().isoformat() if a.last_touch_by_them else "never"
+        out.print(
+            f"      last from us {us}, from them {them} (silent after {a.silent_after_days} days)",
+            highlight=False,
+            markup=False,
+        )
+        out.print(f"      why: {'; '.join(a.reasons)}", style="dim", highlight=False, markup=False)
+    if len(accounts) > _MAX_ROWS:
+        out.print(f"  … {len(accounts) - _MAX_ROWS} more: followthrough accounts --silent")
 
 
 def render_attention(out: Console, att: Attention, as_of: date) -> None:
@@ -213,13 +291,22 @@ def render_attention(out: Console, att: Attention, as_of: date) -> None:
         ("Overdue", att.overdue),
         (f"Due in the next {DUE_SOON_DAYS} days", att.due_soon),
         ("Unlinked to any deal", att.unlinked),
-        (f"Customer requests unanswered for {UNANSWERED_HOURS}h or more", att.requests),
+        ("Customer requests waiting for our answer", att.requests),
     )
     for title, items in sections:
         if items:
             render_cards(out, f"{title} ({len(items)})", items, as_of)
         else:
             out.print(f"\n[bold]{title}[/bold]: none")
+    nudges = sum(1 for w in att.waiting if w.nudge)
+    render_waiting(
+        out,
+        f"Waiting on customer ({len(att.waiting)}, {nudges} overdue)"
+        if att.waiting
+        else "Waiting on customer",
+        att.waiting,
+    )
+    render_silent(out, att.silent)
     if att.by_owner:
         out.print()
         table = Table(title="By owner", title_justify="left")

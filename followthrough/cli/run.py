@@ -111,10 +111,6 @@ def _progress(st: State, as_json: bool) -> tuple[AbstractContextManager[object],
     return bar, _Bar(bar)
 
 
-def _domains(st: State, store: Store) -> set[str]:
-    return st.settings().company_domains or store.company_domains_from_crm()
-
-
 _SKIPPED_LISTED = 5
 
 
@@ -146,8 +142,11 @@ def _print_problems(st: State, rep: RunReport) -> None:
 
 
 EXIT_OK = 0
-EXIT_NOTHING_READ = 1
+EXIT_FAILED = 1
+"""Nothing done: inputs were given and none could be read, or every document extracted failed (an
+unreachable or misconfigured LLM server). A known error that stops the command exits 1 as well."""
 EXIT_PARTIAL = 3
+"""Some inputs, records or documents failed, the rest was read, stored and extracted."""
 
 
 def _reason_kind(problem: str) -> str:
@@ -155,11 +154,14 @@ def _reason_kind(problem: str) -> str:
     return re.sub(r"\s*\([^)]*\)|:.*$", "", problem).strip() or problem
 
 
-def _exit_code(rep: RunReport) -> int:
+def _exit_code(rep: RunReport, *, read: bool) -> int:
     """``0`` all read, stored and extracted; ``3`` partial (some input, record or document failed:
-    the count is printed); ``1`` inputs were given but nothing could be read."""
-    if not rep.processed_anything:
-        return EXIT_NOTHING_READ
+    the count is printed); ``1`` inputs were given (``read``) and nothing could be read, or every
+    document extracted failed."""
+    if read and not rep.processed_anything:
+        return EXIT_FAILED
+    if rep.extraction_status == "failed":
+        return EXIT_FAILED
     return EXIT_PARTIAL if rep.problems else EXIT_OK
 
 
@@ -174,7 +176,7 @@ def _extract(
     options: LlmOptions,
 ) -> None:
     settings = st.settings(extractor=extractor, model=model)
-    domains = _domains(st, store)
+    domains = st.company_domains(store)
     backend = build_extractor(settings, domains=domains, directory=store.directory(), options=options)
     try:
         pipeline.extract_pending(store, backend, rep, domains, bar)
@@ -216,7 +218,7 @@ def _batch(
                 backend, model, options = extract
                 _extract(st, store, rep, bar, extractor=backend, model=model, options=options)
         if attention:
-            found = report_view.collect(store, st.settings().as_of, _domains(st, store))
+            found = report_view.collect(store, st.settings().as_of, domains=st.company_domains(store))
     if as_json:
         out: dict[str, object] = rep.as_dict()
         if found is not None:
@@ -227,13 +229,19 @@ def _batch(
         report_view.render_run(st.out, rep)
         if found is not None:
             report_view.render_attention(st.out, found, st.settings().as_of)
-    code = _exit_code(rep) if paths is not None else (EXIT_PARTIAL if rep.problems else EXIT_OK)
+    code = _exit_code(rep, read=paths is not None)
     if code == EXIT_PARTIAL:
         st.err.print(
             f"[red]{rep.problems} input(s) or document(s) failed[/red] (listed above); exit code 3 (partial)",
             highlight=False,
         )
-    elif code == EXIT_NOTHING_READ:
+    elif code == EXIT_FAILED and rep.extraction_status == "failed":
+        st.err.print(
+            f"[red]every document failed to extract[/red] ({len(rep.failed)}, listed above; they stay "
+            "pending for the next run); exit code 1",
+            highlight=False,
+        )
+    elif code == EXIT_FAILED:
         st.err.print("[red]nothing could be read[/red] (listed above); exit code 1", highlight=False)
     raise typer.Exit(code)
 
@@ -256,7 +264,8 @@ def register(app: typer.Typer) -> None:
         """Ingest, extract, link, then report what needs attention.
 
         Exit code: 0 everything read and extracted, 3 partial (some input or document failed;
-        each is one line on stderr), 1 nothing could be read or an error stopped the run.
+        each is one line on stderr), 1 nothing could be read, every document failed to extract
+        (an unreachable or misconfigured LLM server: one line names it), or an error stopped the run.
         """
         options = LlmOptions(concurrency=concurrency, rpm=rpm, tpm=tpm, prefilter=prefilter)
         _batch(
@@ -296,7 +305,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Extract every stored document not yet extracted (or failed) with this extractor, then link.
 
-        Exit code: 0 all extracted, 3 partial (some document failed; it stays pending).
+        Exit code: 0 all extracted, 3 partial (some document failed; it stays pending), 1 every
+        document failed (an unreachable or misconfigured LLM server) or an error stopped the run.
         """
         options = LlmOptions(concurrency=concurrency, rpm=rpm, tpm=tpm, prefilter=prefilter)
         _batch(state(ctx), as_json, extract=(extractor, model, options))

@@ -7,8 +7,11 @@ from dataclasses import dataclass, field
 import typer
 from rich.console import Console
 
-from followthrough.config import Settings
+from followthrough.config import Settings, response_hours
 from store import Store
+
+OWNER_HELP = 'A person: an email, a local part ("marco"), a first or a full name.'
+"""How ``--owner`` is matched (see :mod:`store.lookup`); shared by every command that takes it."""
 
 
 @dataclass
@@ -34,10 +37,15 @@ class State:
             )
         return self._settings
 
+    def company_domains(self, store: Store) -> set[str]:
+        """Our own email domains: ``--company-domains`` or the environment, else the CRM deal owners'."""
+        return self.settings().company_domains or store.company_domains_from_crm()
+
     def open_store(self) -> Store:
-        """The store at the resolved database URL, opened (and migrated): use it as
-        ``with st.open_store() as store:``, which closes it. :class:`StoreError` if it cannot open."""
-        return Store(self.settings().database_url)
+        """The store at the resolved database URL, opened (and migrated), ranking requests against
+        ``FOLLOWTHROUGH_RESPONSE_HOURS``: use it as ``with st.open_store() as store:``, which closes it.
+        :class:`StoreError` if it cannot open, :class:`ConfigError` for a bad response target."""
+        return Store(self.settings().database_url, response_hours=response_hours())
 
 
 def state(ctx: typer.Context) -> State:

@@ -1,4 +1,5 @@
-"""``/v1/commitments``: list with filters and a cursor, read one, change its status or deal."""
+"""``/v1/commitments``: list with filters and a cursor, read one, change its status, fields or deal,
+split a merged one."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from followthrough.api.auth import Reader, Writer
 from followthrough.api.problems import ApiError, responses
-from followthrough.api.schemas import CommitmentPatch, CrmId, IsoDate, Text
+from followthrough.api.schemas import CommitmentPatch, CrmId, IsoDate, SplitResult, Text
 from followthrough.api.state import ApiState, api_state
 from followthrough.types import CommitmentStatus, ItemType, SourceKind
 from store import CommitmentFilter, CommitmentView, NotFound, Page
@@ -30,9 +31,34 @@ def list_commitments(
             "to us; review: items a person has to confirm (PATCH open) or reject (PATCH dismissed)."
         ),
     ] = CommitmentStatus.OPEN,
-    owner: Annotated[Text | None, Query(max_length=320, description="Owner email or name.")] = None,
-    deal: Annotated[CrmId | None, Query(description="A deal's CRM id.")] = None,
-    overdue: Annotated[bool, Query(description="Only open items past their due date.")] = False,
+    owner: Annotated[
+        Text | None,
+        Query(
+            max_length=320,
+            description="The owner: an email, a local part, a first or a full name. One that names no "
+            "one, or several people, is a 422 listing the candidates.",
+        ),
+    ] = None,
+    deal: Annotated[
+        CrmId | None,
+        Query(
+            description="A deal's CRM id (any case) or a unique part of its name; else a 422 listing deals."
+        ),
+    ] = None,
+    account: Annotated[
+        CrmId | None,
+        Query(
+            description="Only items on an account's deals: its name or a part of it, its CRM id or a "
+            "domain; else a 422 listing accounts."
+        ),
+    ] = None,
+    overdue: Annotated[
+        bool,
+        Query(
+            description="Only items past their due date: open ones, or with status=waiting the "
+            "customers' promises to us that are late (a nudge for the deal owner)."
+        ),
+    ] = False,
     due_before: Annotated[IsoDate | None, Query(description="Only items due before this date.")] = None,
     unlinked: Annotated[bool, Query(description="Only items linked to no deal.")] = False,
     source: Annotated[SourceKind | None, Query()] = None,
@@ -50,6 +76,7 @@ def list_commitments(
         status=None if status == "all" else status,
         owner=owner,
         deal=deal,
+        account=account,
         overdue=overdue,
         due_before=due_before,
         unlinked=unlinked,
@@ -74,11 +101,14 @@ def get_commitment(principal: Reader, state: State, commitment_id: CommitmentId)
 def update_commitment(
     principal: Writer, state: State, commitment_id: CommitmentId, patch: CommitmentPatch
 ) -> CommitmentView:
-    """Mark done, dismiss, reopen or snooze (with `until`), and/or link to a deal (`null` unlinks).
+    """Mark done, dismiss, reopen or snooze (with `until`); correct the owner, due date (`null`
+    removes it), action or type; and/or link to a deal (`null` unlinks).
 
     An item in `review` is confirmed with `status: open` and rejected with `status: dismissed`.
+    A corrected field is never overwritten by a later extraction. An unknown deal, or an
+    owner that names no one or several people, is a 422 and changes nothing.
 
-    Every change is recorded in the commitment's `history` with the token's name.
+    Every change is recorded in the commitment's `history` (old and new value) with the token's name.
     """
     as_of = state.as_of()
     store = state.store
@@ -86,13 +116,41 @@ def update_commitment(
     if patch.status == CommitmentStatus.SNOOZED and patch.until is not None and patch.until <= as_of:
         raise ApiError(422, f"until {patch.until} is not after today ({as_of}): pick a later date")
     actor = f"api:{principal.name}"
-    if patch.changes_deal:
-        try:
-            view = store.set_deal(commitment_id, patch.deal, actor=actor, as_of=as_of)
-        except NotFound as e:
-            raise ApiError(422, f"{e}: see GET /v1/deals") from e
+    if patch.corrects:  # an owner or deal that names none or several: Unresolved, a 422
+        view = store.correct(
+            commitment_id,
+            actor=actor,
+            owner=patch.owner,
+            due=patch.due,
+            clear_due=patch.changes_due and patch.due is None,
+            action=patch.action,
+            type=patch.type,
+            deal=patch.deal,
+            unlink=patch.changes_deal and patch.deal is None,
+            as_of=as_of,
+        )
     if patch.status is not None:
         view = store.set_status(
             commitment_id, patch.status, until=patch.until, actor=actor, note=patch.note, as_of=as_of
         )
     return view
+
+
+@router.post(
+    "/{commitment_id}/split",
+    response_model=SplitResult,
+    responses=responses(401, 403, 404, 409, 413, 422, 503),
+)
+def split_commitment(principal: Writer, state: State, commitment_id: CommitmentId) -> SplitResult:
+    """Undo a merge: the same promise seen in several sources had become one commitment (`sources` > 1,
+    or `merged_into` set on the one merged away). Each commitment gets its own evidence and its status
+    before the merge back, and the two are never merged again. 409 when nothing was merged.
+    """
+    as_of = state.as_of()
+    store = state.store
+    store.get_commitment(commitment_id, as_of=as_of)  # 404 when there is no such commitment
+    try:
+        ids = store.split_commitment(commitment_id, actor=f"api:{principal.name}")
+    except NotFound as e:
+        raise ApiError(409, str(e)) from e  # it exists: it was not merged
+    return SplitResult(items=[store.get_commitment(i, as_of=as_of) for i in ids])

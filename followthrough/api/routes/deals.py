@@ -60,6 +60,6 @@ def summarize(items: list[CommitmentView], as_of: date) -> DealHealth:
         open=len(open_),
         overdue=overdue,
         due_soon=soon,
-        done=sum(1 for i in items if i.status == "done"),
+        done=sum(1 for i in items if i.status.closed),
         total=len(items),
     )

@@ -1,4 +1,4 @@
-"""Resolve a deadline a model wrote against the document's date.
+"""Due dates for the LLM backend: resolve a deadline a model wrote against the document's date.
 
 :func:`normalize_due` resolves the deadline phrase against the document's
 ``occurred_at`` with the offline backend's date rules ("by Friday" in a

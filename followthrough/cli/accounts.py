@@ -1,0 +1,179 @@
+"""``accounts [NAME]``: every account with its deals, open items and last touch; or one account in full."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from followthrough.cli.report import WIDE, commitments_table
+from followthrough.cli.state import OWNER_HELP, state
+from followthrough.config import silent_days
+from store import AccountDetail, AccountFilter, AccountView, NotFound, Store
+
+
+def _all_accounts(store: Store, f: AccountFilter, domains: set[str]) -> list[AccountView]:
+    out: list[AccountView] = []
+    while True:
+        page = store.list_accounts(f, silent_days(), domains)
+        out.extend(page.items)
+        if not page.next_cursor:
+            return out
+        f = f.model_copy(update={"cursor": page.next_cursor})
+
+
+def _day(at: datetime | None) -> str:
+    return at.date().isoformat() if at else "never"
+
+
+def _silence(a: AccountView) -> str:
+    """``"38d SILENT"``, ``"6d"``, ``"never"`` (days since we last wrote or met; silent ones marked)."""
+    days = "never" if a.days_since_touch is None else f"{a.days_since_touch}d"
+    return f"{days} SILENT" if a.silent else days
+
+
+def _amount(a: AccountView, wide: bool) -> str:
+    if not a.open_deals:
+        return "-"
+    return f"{a.open_amount:,.0f}" if wide else f"${a.open_amount / 1000:,.0f}k"
+
+
+def accounts_table(accounts: list[AccountView], width: int) -> Table:
+    """One row per account: the name takes the room left; from :data:`WIDE` columns also the tier."""
+    wide = width >= WIDE
+    table = Table(title=f"Accounts ({len(accounts)})", title_justify="left", expand=True)
+    table.add_column("ID", justify="right", no_wrap=True)
+    table.add_column("Account", no_wrap=True, overflow="ellipsis", ratio=1, min_width=10)
+    if wide:
+        table.add_column("Tier", no_wrap=True, overflow="ellipsis", max_width=12)
+    table.add_column("Deals", justify="right", no_wrap=True)
+    table.add_column("Open $", justify="right", no_wrap=True)
+    table.add_column("Items", justify="right", no_wrap=True)
+    table.add_column("Us" if not wide else "Last by us", no_wrap=True)
+    table.add_column("Them" if not wide else "Last by them", no_wrap=True)
+    table.add_column("Since", no_wrap=True)
+    for a in accounts:
+        row = [str(a.id), a.name]
+        if wide:
+            row.append(a.tier or "")
+        items = f"{a.open_items} ({a.overdue_items} late)" if wide and a.overdue_items else str(a.open_items)
+        row += [
+            str(a.open_deals),
+            _amount(a, wide),
+            items,
+            _day(a.last_touch_by_us),
+            _day(a.last_touch_by_them),
+            _silence(a),
+        ]
+        table.add_row(*map(escape, row), style="bold" if a.silent else None)
+    return table
+
+
+def _render_detail(out: Console, d: AccountDetail, as_of: date, width: int) -> None:
+    a = d.account
+    t = Table(show_header=False, title=f"Account {a.id}: {escape(a.name)}", title_justify="left")
+    t.add_column("field", style="bold", no_wrap=True)
+    t.add_column("value", overflow="fold")
+    silence = "never touched by us" if a.days_since_touch is None else f"{a.days_since_touch} days since"
+    rows = [
+        ("tier", a.tier or ""),
+        ("domains", ", ".join(a.domains)),
+        ("CRM id", a.crm_id or ""),
+        ("open deals", f"{a.open_deals} ({_amount(a, True)})" if a.open_deals else "none"),
+        ("deal owners", ", ".join(a.deal_owners)),
+        ("open items", f"{a.open_items} ({a.overdue_items} overdue)"),
+        ("last touch by us", _day(a.last_touch_by_us)),
+        ("last touch by them", _day(a.last_touch_by_them)),
+        (
+            "silence",
+            f"{silence}; silent after {a.silent_after_days} days"
+            + (": SILENT" if a.silent else "")
+            + ("" if a.watched else " (not watched: no open deal)"),
+        ),
+        ("at stake", "; ".join(a.reasons)),
+    ]
+    for k, v in rows:
+        t.add_row(k, escape(v))
+    out.print(t)
+    deals = Table(title=f"Deals ({len(d.deals)})", title_justify="left", expand=True)
+    deals.add_column("Deal", no_wrap=True)
+    deals.add_column("Name", no_wrap=True, overflow="ellipsis", ratio=1, min_width=12)
+    deals.add_column("Stage", no_wrap=True, overflow="ellipsis", max_width=12)
+    deals.add_column("Amount", justify="right", no_wrap=True)
+    deals.add_column("Owner", no_wrap=True, overflow="ellipsis", max_width=22 if width >= WIDE else 10)
+    deals.add_column("Open", justify="right", no_wrap=True)
+    for deal in d.deals:
+        owner = deal.owner_email or ""
+        amount = f"{deal.amount:,.0f}" if deal.amount is not None else ""
+        row = [
+            deal.crm_id,
+            deal.name,
+            deal.stage or "",
+            amount,
+            owner if width >= WIDE else owner.split("@")[0],
+        ]
+        deals.add_row(*map(escape, [*row, str(deal.open_count)]))
+    out.print(deals)
+    if d.items:
+        out.print(commitments_table(f"Open items ({len(d.items)})", d.items, as_of, width))
+
+
+def _one(store: Store, name: str, as_of: date, domains: set[str]) -> AccountDetail:
+    """The account ``name`` is the listing's id of, else the one it names (see ``store.lookup``)."""
+    if name.isdigit():
+        try:
+            return store.get_account(int(name), as_of, silent_days(), domains)
+        except NotFound:
+            pass  # a CRM id or a name made of digits
+    return store.get_account(store.find_account(name), as_of, silent_days(), domains)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("accounts")
+    def accounts_cmd(
+        ctx: typer.Context,
+        name: Annotated[
+            str | None,
+            typer.Argument(help="One account in full: its name or a part of it, CRM id, domain or id."),
+        ] = None,
+        silent: Annotated[
+            bool,
+            typer.Option("--silent", help="Only accounts nobody on our side has written to or met lately."),
+        ] = False,
+        owner: Annotated[
+            str | None, typer.Option(help=OWNER_HELP + " Only accounts with their deals.")
+        ] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    ) -> None:
+        """Accounts: tier, open deals, open items, last touch by us and by them, silence.
+
+        An account is silent when it has an open deal (or a tier named in FOLLOWTHROUGH_SILENT_DAYS)
+        and nobody on our side has written to or met its people for its tier's limit (default 30 days,
+        tier 1: 14), counted to --as-of.
+        """
+        st = state(ctx)
+        as_of = st.settings().as_of
+        with st.open_store() as store:
+            domains = st.company_domains(store)
+            if name is not None:
+                detail = _one(store, name, as_of, domains)
+            else:
+                f = AccountFilter(silent=silent, owner=owner, as_of=as_of, limit=1000)
+                accounts = _all_accounts(store, f, domains)
+        if name is not None:
+            if as_json:
+                typer.echo(json.dumps(detail.model_dump(mode="json"), indent=2))
+            else:
+                _render_detail(st.out, detail, as_of, st.out.width)
+            return
+        if as_json:
+            typer.echo(json.dumps([a.model_dump(mode="json") for a in accounts], indent=2))
+        elif not accounts:
+            st.out.print("No silent accounts." if silent else "No accounts: load a CRM export first.")
+        else:
+            st.out.print(accounts_table(accounts, st.out.width))

@@ -1,0 +1,238 @@
+"""Noticing that one of ours answered a customer's request later in its thread or meeting.
+
+Pure functions, no database. What comes after a request is read as *turns*:
+one email of the thread, or one speaker's consecutive sentences in a Slack
+thread or a meeting. A turn by our side (an internal email, or the person who
+was asked) answers the request when it addresses it:
+
+- **It takes the request on**: a commitment of ours stored from that turn
+  ("I'll get our BAA template over by Wednesday") shares at least two content
+  words with the request (one when the request has only one), or, in the very
+  next turn, refers back to it ("Sure, I'll send it over tomorrow"). The
+  promise is then the open item.
+- **It answers a question** (only for a request for information: a question,
+  or an ask to confirm, tell, let us know, explain...): a statement of ours
+  (not a question, not a promise or deferral like "let me check", not a hedge)
+  that shares at least two content words with the request (one when it has
+  only one); or one, when the turn opens with an answer ("Yes", "Exactly",
+  "Unfortunately"); or none, when the very next turn opens with an answer to
+  a yes/no question ("Yes, since January.").
+
+A request to *do* something ("could you send the SOC 2 report?") is not
+answered by words: only a promise that takes it on, or a delivery
+(:mod:`store.fulfilment_rules`, which closes it ``done``), does. A turn by
+someone else between the request and ours (not the asker's own follow-up)
+makes ours no longer the direct reply. The rules err on leaving a request
+open: a wrong ``answered`` hides an unanswered customer, and a person can
+reopen anything they close.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from store.fulfilment_rules import LaterText, Sentence, by_us, keywords
+
+_INFO_VERBS = frozenset(
+    "confirm tell explain clarify advise answer reply check verify say know describe clarification".split()
+)
+"""Head verbs of a request for information ("Confirm the SSO setup works with Okta")."""
+_ASK_TO_DO = re.compile(
+    r"\b(?:could|can|would|will)\s+(?:you|we|i)\s+(?:please\s+|also\s+|maybe\s+|possibly\s+)*([a-z]+)",
+    re.IGNORECASE,
+)
+_LET_KNOW = re.compile(r"^(?:please\s+)?let\s+(?:us|me)\s+know\b", re.IGNORECASE)
+_QUESTION_WORDS = frozenset(
+    """what which when where who whom whose how why whether before after know like want wanted
+    quick ask question wondering could reply confirm tell let""".split()
+)
+"""Words a question is made of, which say nothing about its topic."""
+_NOT_AN_ANSWER = re.compile(
+    r"\b(?:i|we)\s*(?:'ll|will|shall|'m going to|am going to|'re going to|are going to)\b|\blet (?:me|us)\b|"
+    r"\bget back to\b|\blook(?:ing)? into\b|\bfind out\b|\bcheck (?:with|on|into)\b|\bcircle back\b|"
+    r"\bnot sure\b|\bno idea\b|\b(?:might|maybe|perhaps|possibly|potentially|hopefully)\b",
+    re.IGNORECASE,
+)
+"""Promises, deferrals ("let me check") and hedges: not an answer by themselves."""
+_GREETING = re.compile(
+    r"^(?:hi|hello|hey|dear|thanks|thank you|many thanks|good (?:morning|afternoon|evening))\b[^.!?]*[,.!]?$",
+    re.IGNORECASE,
+)
+"""A salutation or thanks ("Hi Sam,", "Thanks, excited to get going!"), when short."""
+_OPENER = re.compile(
+    r"^(?:yes|yep|yeah|no|nope|exactly|correct|right|indeed|absolutely|definitely|of course|"
+    r"good question|great question|unfortunately|not yet|not at the moment|currently|"
+    r"(?:it|they|we|that) (?:does|do|is|are|doesn't|don't|isn't|aren't|can|can't|cannot|will|won't))\b",
+    re.IGNORECASE,
+)
+"""How an answer to a question opens."""
+_ANAPHOR = re.compile(r"\b(?:it|that|this|them|those|one)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Request:
+    """An open request as the rules see it.
+
+    ``quote`` is its evidence; ``asker`` is who made it (an email, else a
+    lowercased name), so that their own follow-ups are not "someone else".
+    """
+
+    action: str
+    quote: str
+    owner: str | None
+    owner_email: str | None
+    asker: str | None
+
+
+@dataclass(frozen=True)
+class Promise:
+    """A commitment of ours stored from a document of the request's thread, found by its evidence."""
+
+    commitment_id: int
+    message_id: str
+    char_start: int
+    action: str
+    quote: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What answered a request: the message and the sentence, and the commitment when one took it on."""
+
+    message_id: str
+    quote: str
+    char_start: int
+    commitment_id: int | None = None
+
+
+@dataclass(frozen=True)
+class _Turn:
+    message_id: str
+    who: str | None
+    ours: bool
+    sentences: tuple[Sentence, ...]
+
+    def holds(self, message_id: str, offset: int) -> bool:
+        first, last = self.sentences[0], self.sentences[-1]
+        return message_id == self.message_id and first.start <= offset < last.start + len(last.text)
+
+
+def asks_for_information(action: str, quote: str) -> bool:
+    """Whether a request asks to be told something (rather than for something to be done).
+
+    ``"Confirm the SSO setup works with Okta"``, ``"Let us know what you need"``
+    and ``"And the tags follow the data downstream?"`` do; ``"could you send us
+    your BAA template?"`` and ``"could we get the sandbox extended?"`` do not.
+    """
+    words = re.findall(r"[a-z]+", action.lower())
+    head = next((w for w in words if w != "please"), "")
+    if head in _INFO_VERBS or _LET_KNOW.search(action):
+        return True
+    ask = _ASK_TO_DO.search(quote)
+    if ask is not None:
+        return ask.group(1).lower() in _INFO_VERBS or bool(_LET_KNOW.search(quote[ask.start(1) :]))
+    return quote.rstrip().endswith("?")
+
+
+def find_answer(
+    request: Request,
+    later: Sequence[LaterText],
+    promises: Sequence[Promise],
+    internal_domains: set[str],
+    directory: dict[str, str] | None = None,
+) -> Answer | None:
+    """The first turn of ours after the request that addresses it (see the module docstring), or ``None``.
+
+    ``later``: the rest of the request's document, then the later documents of
+    its thread, in order. ``promises``: our stored commitments from those
+    documents. ``directory`` (lowercased name → email) places speakers known only
+    by name, as in a meeting transcript.
+    """
+    want = _topic(request.action) | _topic(request.quote)
+    informational = asks_for_information(request.action, request.quote)
+    yes_no = informational and request.quote.rstrip().endswith("?") and not _wh_question(request.quote)
+    adjacent = True
+    for turn in _turns(later, request, internal_domains, directory or {}):
+        if turn.who is not None and turn.who == request.asker:
+            continue  # the asker's own follow-up ("bumping this one") keeps our reply the direct one
+        if not turn.ours:
+            adjacent = False
+            continue
+        for p in promises:
+            if not turn.holds(p.message_id, p.char_start):
+                continue
+            shared = len(want & (_topic(p.action) | _topic(p.quote)))
+            if shared >= min(2, len(want)) or (adjacent and _ANAPHOR.search(p.action)):
+                return Answer(p.message_id, p.quote, p.char_start, p.commitment_id)
+        if informational:
+            hit = _statement_answer(turn, want, adjacent and yes_no)
+            if hit is not None:
+                return hit
+        adjacent = False
+    return None
+
+
+def _statement_answer(turn: _Turn, want: set[str], direct_yes_no: bool) -> Answer | None:
+    """The sentence of ``turn`` that answers a question about ``want``, if the turn does.
+
+    ``direct_yes_no``: the turn comes right after a yes/no question, so an opening "Yes" answers it.
+    """
+    said = [s for s in turn.sentences if not (_GREETING.match(s.text) and len(s.text.split()) <= 6)]
+    statements = [s for s in said if not s.text.endswith("?") and not _NOT_AN_ANSWER.search(s.text)]
+    if not statements:
+        return None
+    opens = said[0] in statements and bool(_OPENER.match(said[0].text))
+    best = max(statements, key=lambda s: len(want & keywords(s.text)))
+    shared = len(want & keywords(" ".join(s.text for s in statements)))
+    if shared >= min(2, len(want)) or (shared and opens):
+        return Answer(turn.message_id, best.text, best.start)
+    if opens and direct_yes_no:
+        return Answer(turn.message_id, said[0].text, said[0].start)
+    return None
+
+
+def _topic(text: str) -> set[str]:
+    return {w for w in keywords(text) if w not in _QUESTION_WORDS}
+
+
+def _wh_question(quote: str) -> bool:
+    """A question asking *what*/*when*/*how*...: "yes" alone does not answer it."""
+    question = re.split(r"(?<=[.!:])\s+", quote.strip())[-1]
+    return bool(re.search(r"\b(?:what|which|when|where|who|whom|whose|how|why)\b", question, re.IGNORECASE))
+
+
+def _turns(
+    later: Sequence[LaterText], request: Request, internal: set[str], directory: dict[str, str]
+) -> Iterator[_Turn]:
+    """The turns of ``later`` in order: consecutive sentences of one speaker within one document."""
+    for doc in later:
+        current: list[Sentence] = []
+        who: str | None = None
+        for sent in doc.sentences:
+            if sent.speaker and not sent.speaker_email:
+                email = directory.get(" ".join(sent.speaker.lower().split()))
+                sent = Sentence(sent.text, sent.start, sent.speaker, email)
+            speaker = person_key(sent.speaker_email, sent.speaker) or person_key(doc.sender_email, doc.sender)
+            if current and speaker != who:
+                yield _turn(doc, who, current, request, internal)
+                current = []
+            who = speaker
+            current.append(sent)
+        if current:
+            yield _turn(doc, who, current, request, internal)
+
+
+def _turn(
+    doc: LaterText, who: str | None, sentences: list[Sentence], request: Request, internal: set[str]
+) -> _Turn:
+    ours = by_us(sentences[0], doc, request.owner, request.owner_email, internal)
+    return _Turn(doc.message_id, who, ours, tuple(sentences))
+
+
+def person_key(email: str | None, name: str | None) -> str | None:
+    """How :class:`Request.asker` names a person: the email lowercased, else the name lowercased."""
+    if email:
+        return email.strip().lower()
+    return " ".join(name.lower().split()) if name else None

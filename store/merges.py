@@ -1,0 +1,356 @@
+"""One promise, many sources: merging the same commitment seen in two documents, and splitting it again.
+
+The rules that say two commitments are one promise are in :mod:`store.merge_rules`;
+this module applies them to the stored commitments.
+
+- **Merge**: the merged-away commitment gets status ``merged`` and ``merged_into``
+  the survivor; its evidence (quotes with their offsets, untouched) moves to the
+  survivor, each piece marked ``merged_from`` so a split can give it back. Both get
+  a history entry (actor ``merge``) naming the other and the similarity.
+- **Survivor**: of two, the one the system already closed (``done`` by a later
+  delivery, ``answered``), else the one with a due date, else the one said later
+  (its thread is where the promise lives on), else the lower id. When one of them
+  already holds merged commitments, they follow it to the new survivor.
+- **Candidates**: grounded commitments and requests not merged, ``open`` or ``waiting``,
+  or closed by the system (``done`` and flagged ``fulfilled``, or ``answered``); at
+  least one of a pair is open or waiting. A group grows only when every member of one
+  side is the same promise as every member of the other, and never across a pair a
+  person split.
+- **Split** (:meth:`MergeStore.split_commitment`): gives each merged commitment its
+  evidence and its status before the merge back, and remembers the pair
+  (``commitment_splits``) so that the merge pass leaves it apart.
+- **Kept in step**: re-extracting a merged commitment's document gives it its evidence
+  back (the recorder updates it in place); the next pass moves that evidence to the
+  survivor again. A merged commitment a person reopened (its status no longer
+  ``merged``) is split; one whose survivor is gone is restored.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from followthrough.types import CommitmentStatus, ItemFlag
+from store import merge_rules
+from store.base import NotFound, StoreCore, _retry_conflicts
+from store.commitments import history_entry
+from store.merge_rules import Said
+from store.models import (
+    CommitmentHistoryRow,
+    CommitmentRow,
+    CommitmentSplitRow,
+    ContactRow,
+    DealRow,
+    EvidenceRow,
+    utcnow,
+)
+from store.recording import thread_scope
+
+ACTOR = "merge"
+"""The history's actor for what the merge pass does."""
+
+_LIVE = (CommitmentStatus.OPEN, CommitmentStatus.WAITING)
+
+
+class MergeStore(StoreCore):
+    """Merges one promise seen in several sources into one commitment; splits it on request."""
+
+    @_retry_conflicts
+    def merge_duplicates(self, *, ids: Collection[int] | None = None) -> int:
+        """Merge commitments that are one promise said in different documents (:mod:`store.merge_rules`).
+
+        ``ids``: only pairs with one of these commitments (the API's one document);
+        ``None``: every candidate. Returns how many commitments were merged away.
+        """
+        with self._tx() as s:
+            self._lock(s, "merge")
+            _keep_in_step(s)
+            rows = _candidates(s)
+            said = _said(s, rows)
+            groups: dict[int, list[int]] = {c.id: [c.id] for c in rows if c.merged_into is None}
+            for c in rows:
+                if c.merged_into is not None and c.merged_into in groups:
+                    groups[c.merged_into].append(c.id)
+            splits = _split_pairs(s)
+            by_id = {c.id: c for c in rows}
+            merged = 0
+            for x, y, score in _matches(said, groups, ids):
+                rx, ry = _root(by_id, x), _root(by_id, y)
+                if rx == ry or not (by_id[rx].status in _LIVE or by_id[ry].status in _LIVE):
+                    continue
+                if not _joinable(said, groups[rx], groups[ry], splits):
+                    continue
+                keep, gone = _survivor(by_id[rx], by_id[ry], said)
+                _merge(s, keep, gone, by_id, score)
+                groups[keep.id].extend(groups.pop(gone.id))
+                merged += 1
+            return merged
+
+    @_retry_conflicts
+    def split_commitment(self, cid: int, *, actor: str = "cli") -> list[int]:
+        """Undo the merges of ``cid``: a merged commitment leaves its survivor; a survivor gives every
+        commitment merged into it back. Returns the ids of the commitments involved, ``cid``'s
+        survivor (or ``cid``) first. :class:`NotFound` if there is no such commitment; a
+        :class:`NotMerged` error when it was never merged.
+        """
+        with self._tx() as s:
+            self._lock(s, "merge")
+            row = s.get(CommitmentRow, cid)
+            if row is None:
+                raise NotFound(f"no commitment with id {cid}")
+            survivor_id = row.merged_into if row.merged_into is not None else cid
+            gone = (
+                [row]
+                if row.merged_into is not None
+                else list(s.scalars(select(CommitmentRow).where(CommitmentRow.merged_into == cid)))
+            )
+            if not gone:
+                raise NotMerged(f"commitment {cid} was not merged with another: nothing to split")
+            for g in gone:
+                _unmerge(s, g, actor, remember=True)
+            return [survivor_id, *(g.id for g in gone)]
+
+
+class NotMerged(NotFound):
+    """``split`` of a commitment that holds no merged commitment and was not merged itself."""
+
+
+def _candidates(s: Session) -> list[CommitmentRow]:
+    """Grounded commitments the pass may merge, and those already merged into one of them."""
+    c = CommitmentRow
+    closed = or_(
+        c.status == CommitmentStatus.ANSWERED,
+        c.status == CommitmentStatus.DONE,
+    )
+    rows = s.scalars(
+        select(c)
+        .where(or_(c.status.in_(_LIVE), closed, c.merged_into.is_not(None)))
+        .options(selectinload(c.document))
+        .order_by(c.id)
+    ).all()
+    keep = [
+        r
+        for r in rows
+        if ItemFlag.UNGROUNDED not in (r.flags or [])
+        and (r.status != CommitmentStatus.DONE or ItemFlag.FULFILLED in (r.flags or []))
+    ]
+    ids = {r.id for r in keep}
+    return [r for r in keep if r.merged_into is None or r.merged_into in ids]
+
+
+def _said(s: Session, rows: list[CommitmentRow]) -> dict[int, Said]:
+    """Each row as the merge rules see it; the account from its deal, else its counterparty's contact."""
+    deal_ids = {r.deal_id for r in rows if r.deal_id is not None}
+    deal_account: dict[int, int] = {}
+    if deal_ids:
+        for deal_id, account_id in s.execute(
+            select(DealRow.id, DealRow.account_id).where(DealRow.id.in_(deal_ids))
+        ):
+            deal_account[deal_id] = account_id
+    emails = {r.counterparty_email for r in rows if r.counterparty_email}
+    contact_account: dict[str, int] = {}
+    if emails:
+        query = select(ContactRow.email, ContactRow.account_id).where(
+            ContactRow.email.in_(emails), ContactRow.account_id.is_not(None)
+        )
+        for email, contact_account_id in s.execute(query):
+            if contact_account_id is not None:
+                contact_account[email] = contact_account_id
+    out: dict[int, Said] = {}
+    for r in rows:
+        account = deal_account.get(r.deal_id) if r.deal_id is not None else None
+        if account is None and r.counterparty_email:
+            account = contact_account.get(r.counterparty_email.lower())
+        out[r.id] = Said(
+            id=r.id,
+            type=r.type,
+            owner=r.owner,
+            owner_email=r.owner_email,
+            counterparty=r.counterparty,
+            counterparty_email=r.counterparty_email,
+            account=str(account) if account is not None else None,
+            action=r.action,
+            due=r.due,
+            said_on=r.document.occurred_at.date(),
+            document=r.document_id,
+            thread=thread_scope(r.document),
+        )
+    return out
+
+
+def _owner_key(x: Said) -> tuple[str, str]:
+    """Items that can have the same owner share this key: their kind and the owner's first name word."""
+    words = merge_rules.name_words(x.owner, None) or merge_rules.name_words(None, x.owner_email)
+    return x.type, words[0] if words else ""
+
+
+def _matches(
+    said: dict[int, Said], groups: dict[int, list[int]], ids: Collection[int] | None
+) -> list[tuple[int, int, float]]:
+    """Pairs of group heads judged one promise, best first; with ``ids``, pairs touching one of them."""
+    buckets: dict[tuple[str, str], list[Said]] = defaultdict(list)
+    for head in groups:
+        key = _owner_key(said[head])
+        if key[1]:
+            buckets[key].append(said[head])
+    wanted = set(ids) if ids is not None else None
+    found: list[tuple[int, int, float]] = []
+    for items in buckets.values():
+        items.sort(key=lambda x: (x.said_on, x.id))
+        for i, a in enumerate(items):
+            for b in items[i + 1 :]:
+                if (b.said_on - a.said_on).days > merge_rules.WINDOW_DAYS:
+                    break
+                if wanted is not None and a.id not in wanted and b.id not in wanted:
+                    continue
+                v = merge_rules.judge(a, b)
+                if v.same:
+                    found.append((a.id, b.id, v.score))
+    found.sort(key=lambda m: (-m[2], m[0], m[1]))
+    return found
+
+
+def _root(by_id: dict[int, CommitmentRow], cid: int) -> int:
+    while by_id[cid].merged_into is not None:
+        cid = by_id[cid].merged_into or cid
+    return cid
+
+
+def _split_pairs(s: Session) -> set[tuple[int, int]]:
+    return {
+        (a, b) for a, b in s.execute(select(CommitmentSplitRow.commitment_id, CommitmentSplitRow.other_id))
+    }
+
+
+def _joinable(said: dict[int, Said], xs: Iterable[int], ys: list[int], splits: set[tuple[int, int]]) -> bool:
+    """Every member of one group is the same promise as every member of the other; no split pair."""
+    for x in xs:
+        for y in ys:
+            if (min(x, y), max(x, y)) in splits or not merge_rules.judge(said[x], said[y]).same:
+                return False
+    return True
+
+
+def _survivor(
+    a: CommitmentRow, b: CommitmentRow, said: dict[int, Said]
+) -> tuple[CommitmentRow, CommitmentRow]:
+    """(kept, merged away): see the module docstring."""
+
+    def rank(c: CommitmentRow) -> tuple[bool, bool, object, int]:
+        return (c.status not in _LIVE, c.due is not None, said[c.id].said_on, -c.id)
+
+    return (a, b) if rank(a) >= rank(b) else (b, a)
+
+
+def _merge(
+    s: Session, keep: CommitmentRow, gone: CommitmentRow, by_id: dict[int, CommitmentRow], score: float
+) -> None:
+    """Fold ``gone`` (and what was merged into it) into ``keep``."""
+    now = utcnow()
+    for e in list(s.scalars(select(EvidenceRow).where(EvidenceRow.commitment_id == gone.id))):
+        e.commitment_id = keep.id
+        e.merged_from = e.merged_from or gone.id
+    for other in by_id.values():
+        if other.merged_into == gone.id:
+            s.add(
+                history_entry(
+                    other.id, "merged_into", gone.id, keep.id, ACTOR, f"#{gone.id} merged into #{keep.id}"
+                )
+            )
+            other.merged_into = keep.id
+            other.updated_at = now
+    doc = gone.document
+    note = f"the same promise, seen again in {doc.source} {doc.external_id} (similarity {score:.2f})"
+    s.add(history_entry(keep.id, "merged", None, gone.id, ACTOR, note))
+    s.add(
+        history_entry(
+            gone.id, "status", gone.status, CommitmentStatus.MERGED, ACTOR, f"merged into #{keep.id}"
+        )
+    )
+    s.add(history_entry(gone.id, "merged_into", None, keep.id, ACTOR, None))
+    gone.status = CommitmentStatus.MERGED
+    gone.snoozed_until = None
+    gone.merged_into = keep.id
+    gone.updated_at = keep.updated_at = now
+    s.flush()
+
+
+def _status_before_merge(s: Session, cid: int) -> CommitmentStatus:
+    """The status the last merge replaced (``open`` when the history does not say)."""
+    h = CommitmentHistoryRow
+    old = s.scalar(
+        select(h.old)
+        .where(h.commitment_id == cid, h.field == "status", h.new == CommitmentStatus.MERGED.value)
+        .order_by(h.id.desc())
+        .limit(1)
+    )
+    try:
+        return CommitmentStatus(old) if old and old != CommitmentStatus.MERGED else CommitmentStatus.OPEN
+    except ValueError:
+        return CommitmentStatus.OPEN
+
+
+def _unmerge(s: Session, gone: CommitmentRow, actor: str, *, remember: bool) -> None:
+    """Give ``gone`` its evidence and status back; with ``remember``, never merge the pair again."""
+    survivor = gone.merged_into
+    now = utcnow()
+    if survivor is not None:
+        for e in list(
+            s.scalars(
+                select(EvidenceRow).where(
+                    EvidenceRow.commitment_id == survivor, EvidenceRow.merged_from == gone.id
+                )
+            )
+        ):
+            e.commitment_id = gone.id
+            e.merged_from = None
+        if remember and s.get(CommitmentRow, survivor) is not None:
+            pair = (min(gone.id, survivor), max(gone.id, survivor))
+            exists = s.scalar(
+                select(CommitmentSplitRow.id).where(
+                    CommitmentSplitRow.commitment_id == pair[0], CommitmentSplitRow.other_id == pair[1]
+                )
+            )
+            if exists is None:
+                s.add(CommitmentSplitRow(commitment_id=pair[0], other_id=pair[1], split_at=now, actor=actor))
+            s.add(history_entry(survivor, "split", gone.id, None, actor, f"#{gone.id} split off"))
+    if gone.status == CommitmentStatus.MERGED:
+        status = _status_before_merge(s, gone.id)
+        s.add(history_entry(gone.id, "status", gone.status, status, actor, f"split from #{survivor}"))
+        gone.status = status
+    s.add(history_entry(gone.id, "merged_into", survivor, None, actor, None))
+    gone.merged_into = None
+    gone.updated_at = now
+    s.flush()
+
+
+def _keep_in_step(s: Session) -> None:
+    """Repair merged commitments after re-extraction, a person's status change or a deleted survivor."""
+    c = CommitmentRow
+    merged = s.scalars(select(c).where(c.merged_into.is_not(None)).options(selectinload(c.evidence))).all()
+    for row in merged:
+        survivor = s.get(CommitmentRow, row.merged_into) if row.merged_into is not None else None
+        if survivor is None:
+            _unmerge(s, row, ACTOR, remember=False)
+        elif row.status != CommitmentStatus.MERGED:
+            _unmerge(s, row, ACTOR, remember=True)  # a person reopened it: that is a split
+        elif row.evidence:
+            docs = {e.document_id for e in row.evidence}
+            for e in list(
+                s.scalars(
+                    select(EvidenceRow).where(
+                        EvidenceRow.commitment_id == survivor.id,
+                        EvidenceRow.merged_from == row.id,
+                        EvidenceRow.document_id.in_(docs),
+                    )
+                )
+            ):
+                s.delete(e)
+            for e in list(row.evidence):
+                e.commitment_id = survivor.id
+                e.merged_from = row.id
+            s.flush()
+            s.expire(row, ["evidence"])
