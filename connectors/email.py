@@ -41,10 +41,10 @@ from connectors.mail.mime import (
 from connectors.mail.quotes import split_reply
 from connectors.mail.threads import ThreadIndex, reference_chain, single_thread_id
 from followthrough.errors import InputError
-from followthrough.types import Participant, Segment, SourceDocument
+from followthrough.types import Participant, ParticipantRole, Segment, SourceDocument
 
 _PEEK = 8192
-_ROLES = (("From", "sender"), ("To", "recipient"), ("Cc", "cc"))
+_ROLES = (("From", ParticipantRole.SENDER), ("To", ParticipantRole.RECIPIENT), ("Cc", ParticipantRole.CC))
 # Suffixes another connector owns or that are never a single message.
 _NOT_EML = frozenset({".mbox", ".md", ".markdown", ".vtt", ".srt", ".json", ".csv", ".zip", ".html", ".htm"})
 _HEADER_PARSER = BytesHeaderParser(policy=compat32)
@@ -318,7 +318,7 @@ def _build(
         metadata["attachment_count"] = str(len(body.attachments))
 
     participants = _participants(msg)
-    sender = next((p for p in participants if p.role == "sender"), None)
+    sender = next((p for p in participants if p.role is ParticipantRole.SENDER), None)
     segments = []
     if parts.text:
         segments.append(

@@ -48,7 +48,7 @@ from connectors.meetings_common import (
     parse_when,
     read_text,
 )
-from connectors.meetings_notes import STOP_NAMES, name_shaped, parse_notes
+from connectors.meetings_notes import STOP_NAMES, name_shaped, parse_notes, speaker_segments
 from connectors.meetings_vtt import NotWebVTT, Utterance, parse_vtt
 from followthrough.errors import InputError
 from followthrough.types import Segment, SourceDocument
@@ -182,29 +182,10 @@ class MeetingNotesConnector(Connector):
         parsed = parse_when(notes.date_value) if notes.date_value else None
         when, date_source = _date(self.path, [("header", parsed or _date_line(notes.body))])
         roster = Roster(notes.attendees)
-        segments: list[Segment] = []
-        actions: list[int] = []
-        for seg in notes.segments:
-            speaker, email = seg.speaker, None
-            if speaker:
-                person = roster.resolve(speaker)
-                if person is not None:
-                    speaker, email = person.name or speaker, person.email
-                roster.note_speaker(speaker)
-            if seg.action:
-                actions.append(len(segments))
-            segments.append(
-                Segment(
-                    speaker=speaker,
-                    speaker_email=email,
-                    char_start=seg.start,
-                    char_end=seg.end,
-                    text=notes.body[seg.start : seg.end],
-                )
-            )
+        spoken = speaker_segments(notes.body, roster)
         metadata = {"date_source": date_source, "format": "notes"}
-        if actions:
-            metadata["action_item_segments"] = json.dumps(actions)
+        if spoken.action_items:
+            metadata["action_item_segments"] = json.dumps(spoken.action_items)
         if notes.date_value and parsed is None:
             metadata["date_unparsed"] = notes.date_value
         ident = meeting_id(self.path, title, when)
@@ -215,7 +196,7 @@ class MeetingNotesConnector(Connector):
             occurred_at=when,
             title=title,
             participants=roster.participants(),
-            segments=segments,
+            segments=spoken.segments,
             text=notes.body,
             origin=str(self.path),
             metadata=metadata,

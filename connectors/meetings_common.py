@@ -12,7 +12,7 @@ from pathlib import Path
 from dateutil import parser as du_parser
 
 from followthrough.errors import InputError
-from followthrough.types import Participant
+from followthrough.types import Participant, ParticipantRole
 
 # Abbreviations dateutil would otherwise warn about and ignore.
 _TZINFOS: dict[str, int] = {
@@ -242,12 +242,12 @@ class Roster:
             if person is not None:
                 spoke_as.setdefault(id(person), name)
             else:
-                extra.append(Participant(name=name, role="speaker"))
+                extra.append(Participant(name=name, role=ParticipantRole.SPEAKER))
         out = [
             Participant(
                 name=p.name or None,
                 email=p.email,
-                role="speaker" if id(p) in spoke_as else "attendee",
+                role=ParticipantRole.SPEAKER if id(p) in spoke_as else ParticipantRole.ATTENDEE,
             )
             for p in self.attendees
         ]

@@ -32,6 +32,7 @@ import re
 from dataclasses import dataclass, field
 
 from connectors.meetings_common import Person, Roster, parse_attendees
+from followthrough.types import Segment
 
 _HEADER_KEYS = {
     "title": "title",
@@ -156,6 +157,50 @@ def parse_notes(text: str) -> ParsedNotes:
     return notes
 
 
+@dataclass(frozen=True)
+class SpokenSegments:
+    """A notes body cut into :class:`~followthrough.types.Segment` objects, speakers resolved.
+
+    ``segments`` carry character offsets into the body; ``action_items`` are the indexes of the
+    segments that are action items.
+    """
+
+    segments: list[Segment]
+    action_items: list[int]
+
+
+def speaker_segments(body: str, roster: Roster) -> SpokenSegments:
+    """Cut a notes or transcript ``body`` into segments (the module's rules), each ``Name: text``
+    turn attributed to its speaker.
+
+    A speaker who is one of ``roster``'s attendees (full name, a unique first name or an email
+    user) is named as the attendee, with their email as ``speaker_email``; anyone else keeps the
+    name as written and no email. Every speaker is noted on ``roster`` (see
+    :meth:`~connectors.meetings_common.Roster.participants`).
+    """
+    segments: list[Segment] = []
+    actions: list[int] = []
+    for seg in _segment_body(body, roster):
+        speaker, email = seg.speaker, None
+        if speaker:
+            person = roster.resolve(speaker)
+            if person is not None:
+                speaker, email = person.name or speaker, person.email
+            roster.note_speaker(speaker)
+        if seg.action:
+            actions.append(len(segments))
+        segments.append(
+            Segment(
+                speaker=speaker,
+                speaker_email=email,
+                char_start=seg.start,
+                char_end=seg.end,
+                text=body[seg.start : seg.end],
+            )
+        )
+    return SpokenSegments(segments=segments, action_items=actions)
+
+
 def _heading_text(line: str) -> str | None:
     for pattern in (_HEADING, _BOLD_LINE, _LABEL_LINE):
         m = pattern.match(line)
@@ -238,4 +283,12 @@ def _segment_body(body: str, roster: Roster) -> list[NoteSegment]:
     return segments
 
 
-__all__ = ["NoteSegment", "ParsedNotes", "STOP_NAMES", "name_shaped", "parse_notes"]
+__all__ = [
+    "NoteSegment",
+    "ParsedNotes",
+    "STOP_NAMES",
+    "SpokenSegments",
+    "name_shaped",
+    "parse_notes",
+    "speaker_segments",
+]

@@ -62,7 +62,7 @@ from connectors.slack_export import (
 )
 from connectors.slack_text import Rendered, render_mrkdwn
 from followthrough.errors import InputError
-from followthrough.types import Participant, Segment, SourceDocument
+from followthrough.types import Participant, ParticipantRole, Segment, SourceDocument
 
 SKIP_SUBTYPES = frozenset(
     {
@@ -394,12 +394,16 @@ def _document(channel: str, thread_ts: str, msgs: list[_Message], names: _Names)
     for m in msgs:
         if m.user not in seen:
             seen.add(m.user)
-            participants.append(_participant(names.user(m.user), "sender" if not participants else "speaker"))
+            participants.append(
+                _participant(
+                    names.user(m.user), ParticipantRole.SPEAKER if participants else ParticipantRole.SENDER
+                )
+            )
     for m in msgs:
         for uid in m.mentions:
             if uid not in seen:
                 seen.add(uid)
-                participants.append(_participant(names.user(uid), "mentioned"))
+                participants.append(_participant(names.user(uid), ParticipantRole.MENTIONED))
 
     ident = f"{channel}/{thread_ts}"
     return SourceDocument(
@@ -442,7 +446,7 @@ def _report_non_objects(objs: Sequence[object], origin: str, on_error: ErrorSink
         on_error(InputError(origin, f"{what}; skipped"))
 
 
-def _participant(user: SlackUser, role: str) -> Participant:
+def _participant(user: SlackUser, role: ParticipantRole) -> Participant:
     return Participant(name=user.name, email=user.email, handle=user.handle, role=role)
 
 

@@ -69,7 +69,7 @@ class ItemBuilder:
         reading: Reading | None = None  # the detector's reading of the document, made when first needed
         for wire, chunk in replies:
             evidence = aligner.evidence(wire.evidence, within=(chunk.start, chunk.end))
-            flags: list[str] = []
+            flags: list[ItemFlag] = []
             if evidence.char_start is None or evidence.char_end is None:
                 key = (wire.type, " ".join(wire.evidence.lower().split()))
                 if key in seen_quotes:
@@ -78,20 +78,22 @@ class ItemBuilder:
                 result.ungrounded += 1
                 if not self.grounding.keep_ungrounded:
                     continue
-                flags.append("ungrounded")
+                flags.append(ItemFlag.UNGROUNDED)
             else:
                 if _duplicate(seen_spans, wire.type, evidence.char_start, evidence.char_end):
                     continue
                 seen_spans.append((wire.type, evidence.char_start, evidence.char_end))
             if instruction_cues(evidence.quote) or instruction_cues(wire.action):
-                flags += ["instruction", "unconfirmed"]  # an instruction to the model, whoever obeyed it
+                # an instruction to the model, whoever obeyed it
+                flags += [ItemFlag.INSTRUCTION, ItemFlag.UNCONFIRMED]
                 result.instruction_like += 1
                 result.unconfirmed += 1
             elif evidence.char_start is not None and evidence.char_end is not None:
                 if reading is None:
                     reading = self.confirmer.reading(doc)
                 if not reading.confirms(wire.type, evidence.char_start, evidence.char_end, evidence.quote):
-                    flags.append("unconfirmed")  # the detector does not read it as that act: a person decides
+                    # the detector does not read it as that act: a person decides
+                    flags.append(ItemFlag.UNCONFIRMED)
                     result.unconfirmed += 1
             offset = evidence.char_start
             if wire.type == "request" and wire.owner is None:
@@ -99,7 +101,7 @@ class ItemBuilder:
             else:
                 owner = people.resolve(wire.owner, offset=offset, default_author=wire.type == "commitment")
             if owner.outsider:
-                flags.append("owner_not_participant")
+                flags.append(ItemFlag.OWNER_NOT_PARTICIPANT)
             if wire.type == "commitment" and self._said_by_customer(doc, owner, offset):
                 flags.append(
                     ItemFlag.CUSTOMER_PROMISE

@@ -15,6 +15,9 @@ a handful of them instead of two dozen keyword arguments, and a caller that chan
   is kept, flagged (:mod:`extractor.llm_items`).
 
 :class:`OutputMode` is the closed set of ways to ask for JSON, strongest first.
+
+Every object checks its values when it is made: one out of range (``Chunking(max_tokens=0)``,
+``RateLimits(rpm=0)``) is a :class:`~followthrough.errors.ConfigError` naming the field and the range.
 """
 
 from __future__ import annotations
@@ -23,8 +26,26 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from extractor.grounding import DEFAULT_FUZZY_THRESHOLD
+from followthrough.errors import ConfigError
 
-__all__ = ["Backoff", "Breaker", "Chunking", "Grounding", "LlmLimits", "OutputMode", "RateLimits"]
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "MIN_CHUNK_TOKENS",
+    "Backoff",
+    "Breaker",
+    "Chunking",
+    "Grounding",
+    "LlmLimits",
+    "OutputMode",
+    "RateLimits",
+]
+
+MIN_CHUNK_TOKENS = 100
+"""The smallest :attr:`Chunking.max_tokens`: a chunk holds a few sentences, not a few words."""
+
+DEFAULT_CONCURRENCY = 8
+"""Documents extracted at once by the LLM backend (``run --concurrency``,
+:class:`~followthrough.backends.LlmOptions`)."""
 
 
 class OutputMode(StrEnum):
@@ -45,6 +66,13 @@ class OutputMode(StrEnum):
         return modes[index] if index < len(modes) else None
 
 
+def _require(ok: bool, owner: object, field: str, allowed: str) -> None:
+    """Raise :class:`ConfigError` ``"LlmLimits.max_attempts must be at least 1 (got 0)"`` unless ``ok``."""
+    if not ok:
+        value = getattr(owner, field)
+        raise ConfigError(f"{type(owner).__name__}.{field} must be {allowed} (got {value!r})")
+
+
 @dataclass(frozen=True)
 class LlmLimits:
     """Bounds on one document's calls to the model."""
@@ -58,6 +86,12 @@ class LlmLimits:
     max_output_tokens: int = 2048
     """``max_tokens`` (or ``max_completion_tokens``) of each request."""
 
+    def __post_init__(self) -> None:
+        _require(self.max_attempts >= 1, self, "max_attempts", "at least 1")
+        _require(self.request_timeout_s > 0, self, "request_timeout_s", "more than 0 seconds")
+        _require(self.max_seconds_per_doc > 0, self, "max_seconds_per_doc", "more than 0 seconds")
+        _require(self.max_output_tokens >= 1, self, "max_output_tokens", "at least 1")
+
 
 @dataclass(frozen=True)
 class Backoff:
@@ -68,6 +102,10 @@ class Backoff:
 
     initial_s: float = 1.0
     max_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        _require(self.initial_s >= 0, self, "initial_s", "0 seconds or more")
+        _require(self.max_s >= self.initial_s, self, "max_s", f"at least initial_s ({self.initial_s}s)")
 
 
 @dataclass(frozen=True)
@@ -87,6 +125,11 @@ class Breaker:
     cooldown_s: float = 30.0
     """Seconds the endpoint counts as down before a call may try it again."""
 
+    def __post_init__(self) -> None:
+        _require(self.connect_attempts >= 1, self, "connect_attempts", "at least 1")
+        _require(self.threshold >= 1, self, "threshold", "at least 1")
+        _require(self.cooldown_s >= 0, self, "cooldown_s", "0 seconds or more")
+
 
 @dataclass(frozen=True)
 class RateLimits:
@@ -97,6 +140,10 @@ class RateLimits:
     tpm: int | None = None
     """Tokens per minute (prompt estimate plus reserved reply tokens, settled with the usage reported)."""
 
+    def __post_init__(self) -> None:
+        _require(self.rpm is None or self.rpm >= 1, self, "rpm", "at least 1, or None (not limited)")
+        _require(self.tpm is None or self.tpm >= 1, self, "tpm", "at least 1, or None (not limited)")
+
 
 @dataclass(frozen=True)
 class Chunking:
@@ -104,6 +151,15 @@ class Chunking:
 
     max_tokens: int = 6000
     overlap_tokens: int = 200
+
+    def __post_init__(self) -> None:
+        _require(self.max_tokens >= MIN_CHUNK_TOKENS, self, "max_tokens", f"at least {MIN_CHUNK_TOKENS}")
+        _require(
+            0 <= self.overlap_tokens < self.max_tokens,
+            self,
+            "overlap_tokens",
+            f"0 or more and less than max_tokens ({self.max_tokens})",
+        )
 
 
 @dataclass(frozen=True)
@@ -114,3 +170,6 @@ class Grounding:
     """Lowest similarity (0..1) for a fuzzy match; below it the quote is ungrounded."""
     keep_ungrounded: bool = False
     """Keep items whose quote the text does not hold, flagged ``ungrounded`` (dropped by default)."""
+
+    def __post_init__(self) -> None:
+        _require(0 <= self.fuzzy_threshold <= 1, self, "fuzzy_threshold", "between 0 and 1")

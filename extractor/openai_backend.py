@@ -67,7 +67,15 @@ from extractor.llm_errors import extraction_error
 from extractor.llm_items import ItemBuilder
 from extractor.llm_messages import Conversation, MessageBuilder
 from extractor.llm_prefilter import Prefilter, chunks_to_send
-from extractor.llm_settings import Backoff, Chunking, Grounding, LlmLimits, OutputMode, RateLimits
+from extractor.llm_settings import (
+    DEFAULT_CONCURRENCY,
+    Backoff,
+    Chunking,
+    Grounding,
+    LlmLimits,
+    OutputMode,
+    RateLimits,
+)
 from extractor.llm_transport import ChatTransport, build_client
 from extractor.offline import OfflineExtractor
 from extractor.pricing import estimate_cost
@@ -81,8 +89,6 @@ __all__ = ["OpenAIExtractor"]
 
 log = logging.getLogger("followthrough.extractor.openai")
 
-DEFAULT_CONCURRENCY = 8
-"""Documents extracted at once by :meth:`OpenAIExtractor.run_many`."""
 IN_FLIGHT_PER_WORKER = 2
 """Documents pulled from the input per worker thread: memory stays flat however long the input."""
 
@@ -204,7 +210,7 @@ class OpenAIExtractor(Extractor):
             reply = self._ask(conversation, deadline, result)
             replies.extend((item, chunk) for item in reply.items)
         result.prefiltered = not any(keep)
-        result.items = self._to_items(doc, replies, result)
+        result.items = self.item_builder.build(doc, replies, result)
         return result
 
     def _ask(self, conversation: Conversation, deadline: float, result: ExtractionResult) -> WireResponse:
@@ -220,11 +226,6 @@ class OpenAIExtractor(Extractor):
                 return parse_reply(content)
             except WireParseError as second:
                 raise extraction_error(f"the model's reply failed validation twice: {second}") from second
-
-    def _to_items(
-        self, doc: SourceDocument, replies: list[tuple[WireItem, Chunk]], result: ExtractionResult
-    ) -> list[ExtractedItem]:
-        return self.item_builder.build(doc, replies, result)
 
     # -- many documents -------------------------------------------------------------
     def run_many(

@@ -26,7 +26,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from followthrough.types import Participant, Segment, SourceDocument, is_internal
+from followthrough.types import (
+    Participant,
+    ParticipantRole,
+    Segment,
+    SourceDocument,
+    is_internal,
+    normalize_domains,
+)
 
 __all__ = ["NOBODY", "Directory", "People", "Person", "Segments"]
 
@@ -121,7 +128,7 @@ class Directory:
     """
 
     def __init__(self, company_domains: set[str] | None, directory: Mapping[str, str] | None) -> None:
-        self.company_domains = {d.lower().lstrip("@") for d in (company_domains or set())}
+        self.company_domains = normalize_domains(company_domains or ())
         self.names = {" ".join(k.lower().split()): v for k, v in (directory or {}).items()}
         firsts: dict[str, set[str]] = {}
         for full, email in self.names.items():
@@ -242,17 +249,19 @@ class People:
             if p is not None and not p.email:
                 p = self.find(seg.speaker).participant
         if p is None:
-            p = Participant(name=seg.speaker, email=seg.speaker_email, role="speaker")
+            p = Participant(name=seg.speaker, email=seg.speaker_email, role=ParticipantRole.SPEAKER)
             if seg.speaker and not seg.speaker_email:
                 found = self.find(seg.speaker)
-                p = found.participant or Participant(name=seg.speaker, email=found.email, role="speaker")
+                p = found.participant or Participant(
+                    name=seg.speaker, email=found.email, role=ParticipantRole.SPEAKER
+                )
         return self.person(p)
 
     def addressee(self) -> Person:
         """The one person an email is addressed to (:data:`NOBODY` when there are several or none)."""
         if self.doc.source != "email":
             return NOBODY
-        to = [p for p in self.doc.participants if p.role == "recipient"]
+        to = [p for p in self.doc.participants if p.role is ParticipantRole.RECIPIENT]
         return self.person(to[0]) if len(to) == 1 else NOBODY
 
     def resolve(self, name: str | None, *, offset: int | None, default_author: bool) -> Person:

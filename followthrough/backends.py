@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import assert_never
 
 from extractor import Extractor
-from extractor.llm_settings import RateLimits
-from followthrough.config import Settings
+from extractor.llm_settings import DEFAULT_CONCURRENCY, RateLimits
+from followthrough.config import ExtractorName, Settings
 from followthrough.errors import ConfigError
 
 
@@ -14,7 +15,7 @@ from followthrough.errors import ConfigError
 class LlmOptions:
     """Knobs for the OpenAI-compatible backend (ignored by the offline one)."""
 
-    concurrency: int = 8
+    concurrency: int = DEFAULT_CONCURRENCY
     rpm: int | None = None
     tpm: int | None = None
     prefilter: bool = True
@@ -28,13 +29,15 @@ def build_extractor(
     options: LlmOptions | None = None,
 ) -> Extractor:
     """The offline detector, or the LLM backend when one is configured."""
-    if settings.extractor == "offline":
-        from extractor.offline import OfflineExtractor
+    match settings.extractor:
+        case ExtractorName.OFFLINE:
+            from extractor.offline import OfflineExtractor
 
-        return OfflineExtractor(company_domains=domains, directory=directory)
-    if settings.extractor == "openai":
-        return _openai(settings, domains=domains, directory=directory, options=options or LlmOptions())
-    raise ConfigError(f"unknown extractor {settings.extractor!r}")
+            return OfflineExtractor(company_domains=domains, directory=directory)
+        case ExtractorName.OPENAI:
+            return _openai(settings, domains=domains, directory=directory, options=options or LlmOptions())
+        case _:
+            assert_never(settings.extractor)
 
 
 def _openai(

@@ -28,14 +28,21 @@ import math
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from pathlib import Path
 
 from extractor.llm_config import DEFAULT_MODEL, llm_configured, model_name
 from followthrough.errors import ConfigError
-from followthrough.types import TieredValue, tier_key
+from followthrough.types import TieredValue, normalize_domains, tier_key
 from store import normalize_url
 
-EXTRACTORS = ("offline", "openai")
+
+class ExtractorName(StrEnum):
+    """The extraction backends: ``offline`` (the bundled detector) or ``openai`` (an OpenAI-compatible
+    LLM). A member is the string the ``--extractor`` option and ``FOLLOWTHROUGH_EXTRACTOR`` take."""
+
+    OFFLINE = "offline"
+    OPENAI = "openai"
 
 
 def home_dir() -> Path:
@@ -58,7 +65,7 @@ def parse_domains(value: str | None) -> set[str]:
     """``"northwind.io, @acme.com"`` → ``{"northwind.io", "acme.com"}``."""
     if not value:
         return set()
-    return {d.strip().lower().lstrip("@") for d in value.split(",") if d.strip()}
+    return set(normalize_domains(value.split(",")))
 
 
 def company_domains(explicit: str | None = None) -> set[str]:
@@ -66,34 +73,43 @@ def company_domains(explicit: str | None = None) -> set[str]:
     return parse_domains(explicit or os.environ.get("FOLLOWTHROUGH_COMPANY_DOMAINS"))
 
 
-def extractor_name(explicit: str | None = None) -> str:
-    """Which backend extracts: the flag, the environment, or by what is configured."""
+def extractor_name(explicit: str | None = None) -> ExtractorName:
+    """Which backend extracts: the flag, the environment, or by what is configured.
+
+    Raises :class:`ConfigError` for a name that is not an :class:`ExtractorName` (any case).
+    """
     name = explicit or os.environ.get("FOLLOWTHROUGH_EXTRACTOR")
     if name:
         name = name.strip().lower()
-        if name not in EXTRACTORS:
-            raise ConfigError(f"unknown extractor {name!r}: choose one of {', '.join(EXTRACTORS)}")
-        return name
+        try:
+            return ExtractorName(name)
+        except ValueError:
+            raise ConfigError(
+                f"unknown extractor {name!r}: choose one of {', '.join(ExtractorName)}"
+            ) from None
     if llm_configured():
-        return "openai"
-    return "offline"
+        return ExtractorName.OPENAI
+    return ExtractorName.OFFLINE
 
 
 RESPONSE_HOURS_ENV = "FOLLOWTHROUGH_RESPONSE_HOURS"
 DEFAULT_RESPONSE_HOURS = TieredValue(24.0)
 """Hours within which an inbound request should get an answer from us (any tier)."""
+RESPONSE_HOURS_EXAMPLE = "24, tier 1=8"
 SILENT_DAYS_ENV = "FOLLOWTHROUGH_SILENT_DAYS"
 DEFAULT_SILENT_DAYS = TieredValue(30.0, (("1", 14.0),))
 """Days without a message or meeting from our side after which an account is silent (tier 1: 14)."""
+SILENT_DAYS_EXAMPLE = "30, tier 1=14"
 
 
-def parse_tiered(name: str, value: str | None, default: TieredValue) -> TieredValue:
+def parse_tiered(name: str, value: str | None, default: TieredValue, *, example: str) -> TieredValue:
     """``"30, tier 1=14, enterprise=21"`` → 30 by default, 14 for tier 1, 21 for Enterprise.
 
     A bare number sets the default; ``TIER=NUMBER`` sets one tier (matched by
     :func:`~followthrough.types.tier_key`, so ``tier 1``, ``Tier1`` and ``1`` are
     one tier). Unset or empty: ``default``. Tiers not named keep ``default``'s
-    overrides. Raises :class:`ConfigError` naming ``name`` for anything else.
+    overrides. Raises :class:`ConfigError` naming ``name`` for anything else, with ``example`` (a
+    valid value of that setting, ``"30, tier 1=14"``) to show how it is written.
     """
     if value is None or not value.strip():
         return default
@@ -109,7 +125,7 @@ def parse_tiered(name: str, value: str | None, default: TieredValue) -> TieredVa
             amount = math.nan
         if not (math.isfinite(amount) and amount > 0) or (sep and not tier_key(tier)):
             raise ConfigError(
-                f'{name}={value!r}: {part!r} is not a positive number or TIER=NUMBER (e.g. "30, tier 1=14")'
+                f"{name}={value!r}: {part!r} is not a positive number or TIER=NUMBER (e.g. {example!r})"
             )
         if sep:
             overrides[tier_key(tier)] = amount
@@ -121,13 +137,21 @@ def parse_tiered(name: str, value: str | None, default: TieredValue) -> TieredVa
 def response_hours(explicit: str | None = None) -> TieredValue:
     """The response target for inbound requests, in hours (``FOLLOWTHROUGH_RESPONSE_HOURS``; default 24)."""
     return parse_tiered(
-        RESPONSE_HOURS_ENV, explicit or os.environ.get(RESPONSE_HOURS_ENV), DEFAULT_RESPONSE_HOURS
+        RESPONSE_HOURS_ENV,
+        explicit or os.environ.get(RESPONSE_HOURS_ENV),
+        DEFAULT_RESPONSE_HOURS,
+        example=RESPONSE_HOURS_EXAMPLE,
     )
 
 
 def silent_days(explicit: str | None = None) -> TieredValue:
     """Days without word from our side that make an account silent (``FOLLOWTHROUGH_SILENT_DAYS``)."""
-    return parse_tiered(SILENT_DAYS_ENV, explicit or os.environ.get(SILENT_DAYS_ENV), DEFAULT_SILENT_DAYS)
+    return parse_tiered(
+        SILENT_DAYS_ENV,
+        explicit or os.environ.get(SILENT_DAYS_ENV),
+        DEFAULT_SILENT_DAYS,
+        example=SILENT_DAYS_EXAMPLE,
+    )
 
 
 def parse_as_of(value: str | None) -> date:
@@ -147,7 +171,7 @@ class Settings:
     database_url: str
     as_of: date
     company_domains: set[str] = field(default_factory=set)
-    extractor: str = "offline"
+    extractor: ExtractorName = ExtractorName.OFFLINE
     model: str = DEFAULT_MODEL
 
     @classmethod

@@ -21,7 +21,7 @@ from extractor import ExtractionFailed, ExtractionResult, Extractor
 from followthrough import ingest
 from followthrough.errors import InputError, StoreError
 from followthrough.redaction import redact
-from followthrough.types import CrmData, ExtractionStatus, SourceDocument, is_internal
+from followthrough.types import CrmData, ExtractionStatus, RunStatus, SourceDocument, is_internal
 from store import Store, Unstorable, admit_crm
 
 Progress = Callable[[str, int, int | None], None]
@@ -95,11 +95,11 @@ class RunReport:
         return len(self.errors) + len(self.failed)
 
     @property
-    def extraction_status(self) -> str:
+    def extraction_status(self) -> RunStatus:
         """``ok`` (no document failed), ``partial`` (some did) or ``failed`` (every one tried did)."""
         if not self.failed:
-            return "ok"
-        return "partial" if self.extracted + self.cached else "failed"
+            return RunStatus.OK
+        return RunStatus.PARTIAL if self.extracted + self.cached else RunStatus.FAILED
 
     def as_dict(self) -> dict[str, object]:
         """Every field, for ``run --json``: problems as lines of text, the cost rounded."""
@@ -329,16 +329,16 @@ class ExtractionRun:
         if exc_type is None:
             status = report.extraction_status
         else:
-            status = "interrupted" if issubclass(exc_type, KeyboardInterrupt) else "failed"
+            status = RunStatus.INTERRUPTED if issubclass(exc_type, KeyboardInterrupt) else RunStatus.FAILED
         report.cost_usd = self.extractor.estimate_cost(report.prompt_tokens, report.completion_tokens) or 0.0
-        stats: dict[str, int | float | str] = {"status": status, "documents": self.documents}
+        stats: dict[str, int | float | str] = {"documents": self.documents}
         stats.update(report.run_stats())
         if self.origin is not None:
             stats["origin"] = self.origin
         try:
-            self.store.finish_run(self.run_id, stats)
+            self.store.finish_run(self.run_id, status, stats)
         except StoreError:
-            if status in ("ok", "partial"):
+            if status in (RunStatus.OK, RunStatus.PARTIAL):
                 raise
             # the run already stopped on an error; that error is the one to report (the next
             # start marks this run interrupted)

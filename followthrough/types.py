@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -89,6 +90,20 @@ class CommitmentStatus(StrEnum):
     def closed(self) -> bool:
         """Kept: ``done`` or ``answered`` (what deal counts call done)."""
         return self in (CommitmentStatus.DONE, CommitmentStatus.ANSWERED)
+
+
+def status_refusal(status: CommitmentStatus, item_type: ItemType) -> str | None:
+    """Why a person cannot give ``status`` to an item of ``item_type`` (a sentence), or ``None``.
+
+    ``answered`` is for requests (to us) only: a commitment is ``done``; ``merged`` comes from merging
+    the same promise seen in two sources, never from an edit. The one rule for the CLI, the API and
+    the store.
+    """
+    if status == CommitmentStatus.ANSWERED and item_type != "request":
+        return f"answered is for requests; a {item_type} is done, dismissed or snoozed instead"
+    if status == CommitmentStatus.MERGED:
+        return "merged comes from merging the same promise seen in two sources, not from an edit"
+    return None
 
 
 class ExtractionStatus(StrEnum):
@@ -277,11 +292,20 @@ def domain_of(email: str | None) -> str | None:
     return host or None
 
 
+def normalize_domains(domains: Iterable[str]) -> frozenset[str]:
+    """Company domains as :func:`is_internal` compares them: trimmed, lower-case, a leading ``@`` dropped.
+
+    ``[" Northwind.IO", "@acme.com", ""]`` → ``frozenset({"northwind.io", "acme.com"})``: empty
+    entries are left out.
+    """
+    return frozenset(d for d in (raw.strip().lstrip("@").lower() for raw in domains) if d)
+
+
 def is_internal(email: str | None, domains: set[str] | frozenset[str]) -> bool:
     """Whether ``email`` is at one of the company ``domains`` or a subdomain of one.
 
-    ``domains`` are lower-case (``{"northwind.io"}``); ``"a@eu.northwind.io"`` is
-    internal, ``"a@northwind.io.evil.com"`` and an address without ``@`` are not.
+    ``domains`` are lower-case (``{"northwind.io"}``, see :func:`normalize_domains`);
+    ``"a@eu.northwind.io"`` is internal, ``"a@northwind.io.evil.com"`` and an address without ``@`` are not.
     The one definition of "ours" for the pipeline, both extractors and the store.
     """
     host = domain_of(email)
@@ -411,6 +435,8 @@ __all__ = [
     "compute_content_hash",
     "domain_of",
     "is_internal",
+    "normalize_domains",
+    "status_refusal",
     "tier_key",
     "tier_rank",
 ]

@@ -7,12 +7,14 @@ Public surface (``__all__``, pinned by a test; the application imports nothing
 else from the store): :class:`Store`, the view models in :mod:`store.views`, API
 bearer tokens (:class:`ApiTokens`, :class:`Principal`), :func:`admit_crm`,
 :func:`health`, and the errors :class:`NotFound`, :class:`InvalidCursor`,
-:class:`Unresolved` (a person, deal or account typed that names none, or several) and
-:class:`Unstorable` (all :class:`StoreError`).
+:class:`Unresolved` (a person, deal or account typed that names none, or several),
+:class:`InvalidStatus` (a status an item cannot be given) and :class:`Unstorable` (all
+:class:`StoreError`).
 """
 
 from store.admission import Unstorable, admit_crm
 from store.api_tokens import ApiTokens, Principal
+from store.commitments import InvalidStatus
 from store.lookup import Unresolved
 from store.queries import InvalidCursor, health
 from store.store import NotFound, Store, normalize_url
@@ -24,6 +26,7 @@ from store.views import (
     ApiTokenView,
     CommitmentFilter,
     CommitmentView,
+    DealHealth,
     DealRef,
     DealView,
     EvidenceView,
@@ -42,11 +45,13 @@ __all__ = [
     "ApiTokens",
     "CommitmentFilter",
     "CommitmentView",
+    "DealHealth",
     "DealRef",
     "DealView",
     "EvidenceView",
     "HistoryView",
     "InvalidCursor",
+    "InvalidStatus",
     "NotFound",
     "Page",
     "PersonView",

@@ -41,15 +41,24 @@ class AccountStore(CrmStore, DealStore):
     """
 
     def list_accounts(self, f: AccountFilter, silent_days: TieredValue, domains: set[str]) -> AccountPage:
-        """A page of accounts in id order (silent ones only with ``f.silent``, one deal owner's with
-        ``f.owner``); ``next_cursor`` is None on the last page. :class:`store.lookup.Unresolved` for an
-        owner that names no one or several; :class:`InvalidCursor` for a cursor not handed out here."""
-        after = 0
+        """A page of accounts in id order, or with ``f.silent`` the silent ones only, most at stake first
+        (the order of :meth:`silent_accounts` and of the run report); one deal owner's with ``f.owner``.
+        ``next_cursor`` is None on the last page. :class:`store.lookup.Unresolved` for an owner that
+        names no one or several; :class:`InvalidCursor` for a cursor not handed out here, or one whose
+        account is gone."""
+        after = None
         if f.cursor:
             due, after = decode_cursor(f.cursor)
             if due is not None:
                 raise InvalidCursor("invalid cursor: use the next_cursor of a previous page, or no cursor")
-        views = [v for v in self._selected(f, silent_days, domains) if v.id > after]
+        every = self._views(f.as_of, silent_days, domains)
+        order = _stake if f.silent else _by_id
+        views = sorted(self._selected(f, every), key=order)
+        if after is not None:
+            mark = next((v for v in every if v.id == after), None)
+            if mark is None:
+                raise InvalidCursor("invalid cursor: its account is gone; list again without a cursor")
+            views = [v for v in views if order(v) > order(mark)]
         more = len(views) > f.limit
         nxt = encode_cursor(None, views[f.limit - 1].id) if more else None
         return AccountPage(items=views[: f.limit], next_cursor=nxt)
@@ -60,7 +69,7 @@ class AccountStore(CrmStore, DealStore):
         """Silent accounts (of one deal owner with ``owner``), most at stake first: the open deal
         amount, then the tier, then the longest silence (never touched first)."""
         f = AccountFilter(silent=True, owner=owner, as_of=as_of)
-        return sorted(self._selected(f, silent_days, domains), key=_stake)
+        return sorted(self._selected(f, self._views(as_of, silent_days, domains)), key=_stake)
 
     def get_account(
         self, account_id: int, as_of: date, silent_days: TieredValue, domains: set[str]
@@ -84,14 +93,19 @@ class AccountStore(CrmStore, DealStore):
         items.sort(key=lambda c: (-c.priority, c.due or date.max, c.id))
         return AccountDetail(account=view, deals=deals, items=items)
 
-    def _selected(self, f: AccountFilter, silent_days: TieredValue, domains: set[str]) -> list[AccountView]:
+    def _views(self, as_of: date, silent_days: TieredValue, domains: set[str]) -> list[AccountView]:
+        """Every account's view as of ``as_of``, in id order."""
         directory = self.directory()
         with self._tx() as s:
-            owner = find_person(s, f.owner).email if f.owner else None
-            views = _summaries(s, f.as_of, silent_days, domains, directory)
+            return _summaries(s, as_of, silent_days, domains, directory)
+
+    def _selected(self, f: AccountFilter, every: list[AccountView]) -> list[AccountView]:
+        """The accounts of ``every`` that ``f`` selects (its owner's; silent ones only with ``f.silent``)."""
         if f.owner:
-            views = [v for v in views if owner in v.deal_owners]
-        return [v for v in views if v.silent or not f.silent]
+            with self._tx() as s:
+                owner = find_person(s, f.owner).email
+            every = [v for v in every if owner in v.deal_owners]
+        return [v for v in every if v.silent or not f.silent]
 
 
 def _summaries(
@@ -213,12 +227,19 @@ def _reasons(amount: float, open_deals: int, tier: str | None, days: int | None)
     return out
 
 
-def _stake(v: AccountView) -> tuple[float, int, int, str]:
-    """Sort key: the largest open amount, then the best tier, then the longest silence (never first)."""
+def _stake(v: AccountView) -> tuple[float, int, int, str, int]:
+    """Sort key: the largest open amount, then the best tier, then the longest silence (never first);
+    then the name and the id, so that the order is total (a cursor resumes after one account)."""
     rank = tier_rank(v.tier)
     return (
         -v.open_amount,
         rank if rank is not None else 99,
         -(v.days_since_touch if v.days_since_touch is not None else 10**6),
         v.name,
+        v.id,
     )
+
+
+def _by_id(v: AccountView) -> tuple[int]:
+    """Sort key: the account's id."""
+    return (v.id,)

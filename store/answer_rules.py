@@ -18,8 +18,19 @@ was asked) answers the request when it addresses it:
   "Unfortunately"); or none, when the very next turn opens with an answer to
   a yes/no question ("Yes, since January.").
 
+- **It assesses what it was asked to assess** (only for a request for an
+  assessment: "let us know your thoughts", "what do you think", "can you
+  confirm", "does this work for you", "please review"): the reply of an
+  adjacency pair, request for evaluation → assessment. A sentence of ours that
+  evaluates or confirms ("Looks good.", "Works for us", "Confirmed",
+  "Approved", "That's fine", "We're happy with it", "No objections"; not a
+  question, promise or hedge) answers it without shared words, when it comes in
+  our reply: our turns after the request before anyone but the asker speaks,
+  and before the asker speaks again once we have. "Thanks, will review" is not
+  an assessment: only a stored promise of ours that takes it on closes it.
+
 A request to *do* something ("could you send the SOC 2 report?") is not
-answered by words: only a promise that takes it on, or a delivery
+answered by words (not by "Looks good" either): only a promise that takes it on, or a delivery
 (:mod:`store.fulfilment_rules`, which closes it ``done``), does. A turn by
 someone else between the request and ours (not the asker's own follow-up)
 makes ours no longer the direct reply. The rules err on leaving a request
@@ -51,11 +62,13 @@ _QUESTION_WORDS = frozenset(
 """Words a question is made of, which say nothing about its topic."""
 _NOT_AN_ANSWER = re.compile(
     r"\b(?:i|we)\s*(?:'ll|will|shall|'m going to|am going to|'re going to|are going to)\b|\blet (?:me|us)\b|"
+    r"(?:^|[,;:]\s*)will\b|"
     r"\bget back to\b|\blook(?:ing)? into\b|\bfind out\b|\bcheck (?:with|on|into)\b|\bcircle back\b|"
     r"\bnot sure\b|\bno idea\b|\b(?:might|maybe|perhaps|possibly|potentially|hopefully)\b",
     re.IGNORECASE,
 )
-"""Promises, deferrals ("let me check") and hedges: not an answer by themselves."""
+"""Promises (also without a subject: "Thanks, will review"), deferrals ("let me check") and hedges: not
+an answer by themselves."""
 _GREETING = re.compile(
     r"^(?:hi|hello|hey|dear|thanks|thank you|many thanks|good (?:morning|afternoon|evening))\b[^.!?]*[,.!]?$",
     re.IGNORECASE,
@@ -69,6 +82,30 @@ _OPENER = re.compile(
 )
 """How an answer to a question opens."""
 _ANAPHOR = re.compile(r"\b(?:it|that|this|them|those|one)\b", re.IGNORECASE)
+_ASKS_ASSESSMENT = re.compile(
+    r"\b(?:(?:your|any)\s+(?:thoughts|feedback|opinion|input|comments|objections|concerns|take|approval|"
+    r"sign[- ]?off|go[- ]ahead)"
+    r"|what\s+(?:do|did|would)\s+you\s+think|how\s+does\s+(?:this|that|it)\s+(?:look|sound)"
+    r"|(?:can|could|would)\s+you\s+(?:please\s+)?(?:confirm|approve|review|sign\s+off|(?:take|have)\s+a\s+look)"
+    r"|please\s+(?:confirm|approve|review|sign\s+off|(?:take|have)\s+a\s+look)"
+    r"|(?:does|do|would|will)\s+(?:this|that|these|it)\s+(?:work|look\s+(?:ok|okay|good|right)|"
+    r"sound\s+(?:ok|okay|good|right))"
+    r"|(?:is|are)\s+(?:this|that|these|it)\s+(?:ok|okay|acceptable|fine|alright)"
+    r"|(?:ok|okay|good|fine)\s+(?:with|for)\s+you)\b",
+    re.IGNORECASE,
+)
+"""A request for an assessment: thoughts, feedback, an opinion, approval or a confirmation."""
+_ASSESSMENT = re.compile(
+    r"\b(?:(?:looks?|sounds?|seems?)\s+(?:good|great|fine|right|ok|okay|perfect|reasonable|solid)"
+    r"|works\s+(?:for|with)\s+(?:me|us)|(?:^|[,;]\s*)(?:that|this|it)\s+works|(?:doesn't|does\s+not)\s+work\s+for\s+(?:me|us)"
+    r"|confirmed|approved|agreed|lgtm|all\s+good"
+    r"|(?:i|we)\s+(?:can\s+)?(?:confirm|approve|agree)"
+    r"|(?:that|this|it)(?:'s|\s+is)\s+(?:fine|good|great|perfect|ok|okay|acceptable|alright)"
+    r"|(?:i'm|i\s+am|we're|we\s+are)\s+(?:happy|fine|good|ok|okay|comfortable)\s+with"
+    r"|no\s+(?:objections?|concerns|issues|comments|changes)(?:\s+from\s+(?:me|us|our\s+side))?)\b",
+    re.IGNORECASE,
+)
+"""An assessment or a confirmation: "Looks good", "Works for us", "Confirmed", "No objections"."""
 
 
 @dataclass(frozen=True)
@@ -136,11 +173,18 @@ def asks_for_information(action: str, quote: str) -> bool:
     return quote.rstrip().endswith("?")
 
 
+def asks_for_assessment(action: str, quote: str) -> bool:
+    """Whether a request asks for an assessment of something it gives or names (a request for
+    evaluation): ``"Let us know your thoughts"``, ``"Does this work for you?"``, ``"Please review the
+    scope"``, ``"Can you confirm the dates?"``; ``"Could you send the SOC 2 report?"`` does not."""
+    return bool(_ASKS_ASSESSMENT.search(action) or _ASKS_ASSESSMENT.search(quote))
+
+
 def find_answer(
     request: Request,
     later: Sequence[LaterText],
     promises: Sequence[Promise],
-    internal_domains: set[str],
+    internal_domains: set[str] | frozenset[str],
     directory: dict[str, str] | None = None,
 ) -> Answer | None:
     """The first turn of ours after the request that addresses it (see the module docstring), or ``None``.
@@ -153,9 +197,14 @@ def find_answer(
     want = _topic(request.action) | _topic(request.quote)
     informational = asks_for_information(request.action, request.quote)
     yes_no = informational and request.quote.rstrip().endswith("?") and not _wh_question(request.quote)
+    evaluation = asks_for_assessment(request.action, request.quote)
     adjacent = True
+    replying, we_spoke = True, False  # still our reply: see "It assesses" in the module docstring
     for turn in _turns(later, request, internal_domains, directory or {}):
-        if turn.who is not None and turn.who == request.asker:
+        asker = turn.who is not None and turn.who == request.asker
+        if not turn.ours and (we_spoke or not asker):
+            replying = False
+        if asker:
             continue  # the asker's own follow-up ("bumping this one") keeps our reply the direct one
         if not turn.ours:
             adjacent = False
@@ -170,7 +219,21 @@ def find_answer(
             hit = _statement_answer(turn, want, adjacent and yes_no)
             if hit is not None:
                 return hit
+        if evaluation and replying:
+            hit = _assessment(turn)
+            if hit is not None:
+                return hit
         adjacent = False
+        we_spoke = True
+    return None
+
+
+def _assessment(turn: _Turn) -> Answer | None:
+    """The first sentence of ``turn`` that evaluates or confirms (:data:`_ASSESSMENT`), if one does:
+    not a question, a promise, a deferral or a hedge."""
+    for s in turn.sentences:
+        if not s.text.endswith("?") and not _NOT_AN_ANSWER.search(s.text) and _ASSESSMENT.search(s.text):
+            return Answer(turn.message_id, s.text, s.start)
     return None
 
 
@@ -204,7 +267,10 @@ def _wh_question(quote: str) -> bool:
 
 
 def _turns(
-    later: Sequence[LaterText], request: Request, internal: set[str], directory: dict[str, str]
+    later: Sequence[LaterText],
+    request: Request,
+    internal: set[str] | frozenset[str],
+    directory: dict[str, str],
 ) -> Iterator[_Turn]:
     """The turns of ``later`` in order: consecutive sentences of one speaker within one document."""
     for doc in later:
@@ -225,7 +291,11 @@ def _turns(
 
 
 def _turn(
-    doc: LaterText, who: str | None, sentences: list[Sentence], request: Request, internal: set[str]
+    doc: LaterText,
+    who: str | None,
+    sentences: list[Sentence],
+    request: Request,
+    internal: set[str] | frozenset[str],
 ) -> _Turn:
     ours = by_us(sentences[0], doc, request.owner, request.owner_email, internal)
     return _Turn(doc.message_id, who, ours, tuple(sentences))

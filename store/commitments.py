@@ -9,10 +9,12 @@ from datetime import date
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from followthrough.types import CommitmentStatus, ItemFlag, ItemType
+from followthrough.errors import StoreError
+from followthrough.types import CommitmentStatus, ItemFlag, ItemType, is_internal, status_refusal
 from store import deal_rules
 from store.admission import EMAIL_MAX, clean
 from store.base import NotFound, StoreCore, _retry_conflicts
+from store.crm import crm_company_domains
 from store.lookup import Unresolved, find_deal, find_person, scope_of
 from store.models import (
     CommitmentDealLinkRow,
@@ -23,6 +25,34 @@ from store.models import (
 )
 from store.queries import build_select, eager, encode_cursor, fetch_views, to_view
 from store.views import CommitmentFilter, CommitmentView, Page, PersonView
+
+
+class InvalidStatus(StoreError, ValueError):
+    """A status the item cannot be given (:func:`followthrough.types.status_refusal` says why)."""
+
+
+def _check_status(status: CommitmentStatus, item_type: ItemType) -> None:
+    refusal = status_refusal(status, item_type)
+    if refusal is not None:
+        raise InvalidStatus(refusal)
+
+
+def side_status(row: CommitmentRow, domains: set[str]) -> CommitmentStatus:
+    """The status ``row`` takes once its owner is corrected: whose promise it is decides.
+
+    A commitment waiting on the customer whose owner is now one of ours (an email at one of
+    ``domains``, our company's) is ``open``; an open one whose owner is now someone else's (an
+    email outside them) is ``waiting``. Any other status, a request, an owner with no email or no
+    ``domains`` to tell by: the status it has.
+    """
+    if row.type != "commitment" or not row.owner_email or not domains:
+        return row.status
+    ours = is_internal(row.owner_email, domains)
+    if ours and row.status == CommitmentStatus.WAITING:
+        return CommitmentStatus.OPEN
+    if not ours and row.status == CommitmentStatus.OPEN:
+        return CommitmentStatus.WAITING
+    return row.status
 
 
 class CommitmentStore(StoreCore):
@@ -101,11 +131,13 @@ class CommitmentStore(StoreCore):
         note: str | None = None,
         as_of: date | None = None,
     ) -> CommitmentView:
-        """Set ``open``/``review``/``done``/``dismissed``/``snoozed``/``waiting``.
+        """Set ``open``/``review``/``done``/``dismissed``/``snoozed``/``waiting``, or ``answered`` on a
+        request.
 
         ``status`` is a :class:`CommitmentStatus` (or its string value: another string is a
         ``ValueError``). ``until`` (snoozed only) is the day the item comes back; ``None`` snoozes
-        it indefinitely.
+        it indefinitely. :class:`InvalidStatus` (nothing changed) for a status the item cannot be
+        given (:func:`followthrough.types.status_refusal`: ``answered`` on a commitment, ``merged``).
         The old values are read with the commitment locked (:meth:`_lock_commitment`), so two
         concurrent edits leave a history where each entry's ``old`` is the previous one's ``new``.
         """
@@ -115,6 +147,7 @@ class CommitmentStore(StoreCore):
             row = s.get(CommitmentRow, cid)
             if row is None:
                 raise NotFound(f"no commitment with id {cid}")
+            _check_status(status, row.type)
             new_until = until if status == CommitmentStatus.SNOOZED else None
             if row.status != status:
                 s.add(history_entry(cid, "status", row.status, status, actor, note))
@@ -156,6 +189,7 @@ class CommitmentStore(StoreCore):
         type: ItemType | None = None,
         deal: str | None = None,
         unlink: bool = False,
+        domains: set[str] | None = None,
         as_of: date | None = None,
     ) -> CommitmentView:
         """Correct what the extraction got wrong, in one transaction.
@@ -167,11 +201,17 @@ class CommitmentStore(StoreCore):
         or ``unlink=True`` to unlink for good (as :meth:`set_deal`). Fields
         left ``None`` keep their value; a field given the value it has already is no change.
 
+        A new owner decides whose promise a commitment is (:func:`side_status`, ``domains``: our
+        company's; ``None``: the CRM deal owners' domains): one of ours takes a commitment waiting on
+        the customer (``open``), a customer's makes an open one ``waiting`` (flag
+        ``customer_promise`` set or cleared with it).
+
         Each change is one history entry (field, old, new) by ``actor``. A corrected owner,
         due date, action or type is never overwritten by a later extraction
         (:func:`store.recording.corrected_fields`); a deal set by hand never is either.
         :class:`NotFound` for an unknown commitment; :class:`Unresolved` for an owner or a deal
-        that names none or several (the message lists them): nothing is changed then.
+        that names none or several (the message lists them); :class:`InvalidStatus` for a type its
+        status does not fit (an ``answered`` request made a commitment): nothing is changed then.
         """
         if due is not None and clear_due:
             raise ValueError("give due or clear_due, not both")
@@ -187,10 +227,13 @@ class CommitmentStore(StoreCore):
             row = s.get(CommitmentRow, cid)
             if row is None:
                 raise NotFound(f"no commitment with id {cid}")
+            if type is not None:
+                _check_status(row.status, type)
             changes: list[tuple[str, object, object]] = []
-            if new_owner is not None and (new_owner.email or new_owner.name) != (
+            new_side = new_owner is not None and (new_owner.email or new_owner.name) != (
                 row.owner_email or row.owner
-            ):
+            )
+            if new_owner is not None and new_side:
                 changes.append(("owner", row.owner_email or row.owner, new_owner.email or new_owner.name))
                 row.owner, row.owner_email = new_owner.name, new_owner.email
             if (due is not None or clear_due) and row.due != due:
@@ -202,6 +245,14 @@ class CommitmentStore(StoreCore):
             if type is not None and row.type != type:
                 changes.append(("type", row.type, type))
                 row.type = type
+            if new_side:  # whose promise it is, now that the type and the owner are right
+                status = side_status(row, crm_company_domains(s) if domains is None else domains)
+                if status != row.status:
+                    changes.append(("status", row.status, status))
+                    row.status = status
+                    others: list[ItemFlag] = [f for f in row.flags if f != ItemFlag.CUSTOMER_PROMISE]
+                    theirs = status == CommitmentStatus.WAITING
+                    row.flags = [*others, ItemFlag.CUSTOMER_PROMISE] if theirs else others
             for fld, old, new in changes:
                 s.add(history_entry(cid, fld, old, new, actor, None))
             if changes:

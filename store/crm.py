@@ -5,10 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from followthrough.types import CrmData, domain_of
 from store.base import StoreCore, _retry_conflicts
 from store.models import AccountRow, ContactRow, DealRow, PersonRow, utcnow
+
+
+def crm_company_domains(s: Session) -> set[str]:
+    """Our own company's domains, guessed from the CRM deal owners' emails."""
+    emails = s.scalars(select(DealRow.owner_email).where(DealRow.owner_email.is_not(None))).all()
+    return {d for d in (domain_of(e) for e in emails if e) if d}
 
 
 class CrmStore(StoreCore):
@@ -103,8 +110,7 @@ class CrmStore(StoreCore):
     def company_domains_from_crm(self) -> set[str]:
         """Our own company's domains, guessed from the deal owners' emails."""
         with self._tx() as s:
-            emails = s.scalars(select(DealRow.owner_email).where(DealRow.owner_email.is_not(None))).all()
-        return {d for d in (domain_of(e) for e in emails if e) if d}
+            return crm_company_domains(s)
 
     def directory(self) -> dict[str, str]:
         """Lowercased person name → email, from CRM contacts, deal owners and people seen in documents.

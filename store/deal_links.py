@@ -7,6 +7,7 @@ from collections.abc import Collection
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from followthrough.types import ItemFlag
 from store import deal_rules
 from store.base import StoreCore, _retry_conflicts
 from store.models import (
@@ -88,7 +89,7 @@ class LinkStore(StoreCore):
                     break
                 for c in rows:
                     last_id = c.id
-                    if "ungrounded" in (c.flags or []):
+                    if ItemFlag.UNGROUNDED in (c.flags or []):
                         continue
                     decision = deal_rules.decide(_link_input(c), index) if index.deals else None
                     if decision is None:

@@ -31,7 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from followthrough.types import domain_of, is_internal
+from followthrough.types import domain_of, is_internal, normalize_domains
 from store.priority import is_closed, stage_rank
 
 MENTION, CONTACT, DOMAIN, MANUAL = "mention", "contact", "domain", "manual"
@@ -75,7 +75,7 @@ class LinkIndex:
     _domain_accounts: dict[str, int] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
-        self.internal_domains = {d.lower().lstrip("@") for d in self.internal_domains if d}
+        self.internal_domains = set(normalize_domains(self.internal_domains))
         for deal in sorted(self.deals, key=lambda d: -len(d.name)):
             if len(deal.name.strip()) >= 4:
                 self._deal_patterns.append((_phrase(deal.name), deal))

@@ -52,7 +52,9 @@ class DealStore(StoreCore):
                 as_of,
                 response=self.response_hours,
             )
-        views.sort(key=lambda v: (v.status != "open", -v.priority, v.due or date.max, v.id))
+        views.sort(
+            key=lambda v: (v.status is not CommitmentStatus.OPEN, -v.priority, v.due or date.max, v.id)
+        )
         return views
 
 

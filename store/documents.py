@@ -7,7 +7,7 @@ from datetime import UTC, timedelta, timezone
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from followthrough.types import Participant, Segment, SourceDocument
+from followthrough.types import ExtractionStatus, Participant, Segment, SourceDocument
 from store.admission import admit_document, fits_directory
 from store.base import NotFound, StoreCore, _retry_conflicts
 from store.models import CommitmentRow, DocumentRow, ExtractionRow, PersonRow, utcnow
@@ -85,7 +85,7 @@ class DocumentStore(StoreCore):
                 ExtractionRow.document_id == DocumentRow.id,
                 ExtractionRow.cache_key == cache_key,
                 ExtractionRow.content_hash == DocumentRow.content_hash,
-                ExtractionRow.status == "ok",
+                ExtractionRow.status == ExtractionStatus.OK,
             )
             .exists()
         )

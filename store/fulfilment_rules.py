@@ -120,7 +120,7 @@ def find(
     owner: str | None,
     owner_email: str | None,
     later: Sequence[LaterText],
-    internal_domains: set[str],
+    internal_domains: set[str] | frozenset[str],
 ) -> Fulfilment | None:
     """The first later sentence that delivers ``action``, or ``None``."""
     want = keywords(action)
@@ -140,7 +140,11 @@ def find(
 
 
 def by_us(
-    sent: Sentence, doc: LaterText, owner: str | None, owner_email: str | None, internal: set[str]
+    sent: Sentence,
+    doc: LaterText,
+    owner: str | None,
+    owner_email: str | None,
+    internal: set[str] | frozenset[str],
 ) -> bool:
     """Whether ``sent`` is said by our side: by ``owner`` (email, else name), else by an internal email.
 

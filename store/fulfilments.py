@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from followthrough.types import CommitmentStatus, ItemFlag
+from followthrough.types import CommitmentStatus, ItemFlag, ParticipantRole, normalize_domains
 from store import answer_rules, fulfilment_rules
 from store.base import _retry_conflicts
 from store.commitments import history_entry
@@ -35,7 +35,7 @@ class FulfilmentStore(CrmStore):
         (what one new document can deliver: the API's one document); ``None``:
         every open item.
         """
-        internal = {d.lower().lstrip("@") for d in internal_domains if d}
+        internal = normalize_domains(internal_domains)
         closed = 0
         with self._tx() as s:
             self._lock(s, "fulfilment")
@@ -49,7 +49,14 @@ class FulfilmentStore(CrmStore):
                 c.flags = [*(c.flags or []), ItemFlag.FULFILLED]
                 c.updated_at = utcnow()
                 s.add(
-                    history_entry(c.id, "status", old, "done", "fulfilment", f"{hit.message_id}: {hit.quote}")
+                    history_entry(
+                        c.id,
+                        "status",
+                        old,
+                        CommitmentStatus.DONE,
+                        "fulfilment",
+                        f"{hit.message_id}: {hit.quote}",
+                    )
                 )
                 closed += 1
         return closed
@@ -66,7 +73,7 @@ class FulfilmentStore(CrmStore):
         stays open. Returns how many were closed. ``documents``: as for
         :meth:`detect_fulfilments`.
         """
-        internal = {d.lower().lstrip("@") for d in internal_domains if d}
+        internal = normalize_domains(internal_domains)
         names = self.directory()
         closed = 0
         promises: dict[tuple[str, str | int], list[answer_rules.Promise]] = {}
@@ -176,7 +183,9 @@ def _asker(request: CommitmentRow, directory: dict[str, str]) -> str | None:
             email = g.get("speaker_email") or directory.get(" ".join((name or "").lower().split()))
             if email or name:
                 return answer_rules.person_key(email, name)
-    sender: dict[str, Any] = next((p for p in doc.participants or [] if p.get("role") == "sender"), {})
+    sender: dict[str, Any] = next(
+        (p for p in doc.participants or [] if p.get("role") == ParticipantRole.SENDER), {}
+    )
     return answer_rules.person_key(sender.get("email"), sender.get("name"))
 
 
@@ -214,7 +223,9 @@ def _later_text(doc: DocumentRow, start: int) -> fulfilment_rules.LaterText:
         (int(g.get("char_start", 0)), int(g.get("char_end", 0)), g.get("speaker"), g.get("speaker_email"))
         for g in doc.segments or []
     ]
-    sender: dict[str, Any] = next((p for p in doc.participants or [] if p.get("role") == "sender"), {})
+    sender: dict[str, Any] = next(
+        (p for p in doc.participants or [] if p.get("role") == ParticipantRole.SENDER), {}
+    )
     return fulfilment_rules.LaterText(
         message_id=doc.external_id,
         sentences=fulfilment_rules.sentences(doc.text, start, speakers),

@@ -5,20 +5,23 @@ this module applies them to the stored commitments.
 
 - **Merge**: the merged-away commitment gets status ``merged`` and ``merged_into``
   the survivor; its evidence (quotes with their offsets, untouched) moves to the
-  survivor, each piece marked ``merged_from`` so a split can give it back. Both get
-  a history entry (actor ``merge``) naming the other and the similarity.
+  survivor, each piece marked ``merged_from`` so a split can give it back (the
+  merged commitment's view still shows that evidence: :func:`store.queries.to_view`).
+  Both get a history entry (actor ``merge``) naming the other and the similarity.
 - **Survivor**: of two, the one the system already closed (``done`` by a later
   delivery, ``answered``), else the one with a due date, else the one said later
-  (its thread is where the promise lives on), else the lower id. When one of them
-  already holds merged commitments, they follow it to the new survivor.
+  (its thread is where the promise lives on), else, within one document, the line of
+  its action-item list, else the lower id. When one of them already holds merged
+  commitments, they follow it to the new survivor.
 - **Candidates**: grounded commitments and requests not merged, ``open`` or ``waiting``,
   or closed by the system (``done`` and flagged ``fulfilled``, or ``answered``); at
   least one of a pair is open or waiting. A group grows only when every member of one
-  side is the same promise as every member of the other, and never across a pair a
-  person split.
+  side is the same promise as every member of the other. A commitment a person split
+  (either side of a split, or a merged one they reopened) is never merged again by the
+  pass, so a re-run on unchanged input changes nothing after a split.
 - **Split** (:meth:`MergeStore.split_commitment`): gives each merged commitment its
   evidence and its status before the merge back, and remembers the pair
-  (``commitment_splits``) so that the merge pass leaves it apart.
+  (``commitment_splits``).
 - **Kept in step**: re-extracting a merged commitment's document gives it its evidence
   back (the recorder updates it in place); the next pass moves that evidence to the
   survivor again. A merged commitment a person reopened (its status no longer
@@ -74,14 +77,15 @@ class MergeStore(StoreCore):
             for c in rows:
                 if c.merged_into is not None and c.merged_into in groups:
                     groups[c.merged_into].append(c.id)
-            splits = _split_pairs(s)
+            split = _split_ids(s)
             by_id = {c.id: c for c in rows}
             merged = 0
             for x, y, score in _matches(said, groups, ids):
                 rx, ry = _root(by_id, x), _root(by_id, y)
                 if rx == ry or not (by_id[rx].status in _LIVE or by_id[ry].status in _LIVE):
                     continue
-                if not _joinable(said, groups[rx], groups[ry], splits):
+                both = groups[rx] + groups[ry]
+                if not split.isdisjoint(both) or not _joinable(said, groups[rx], groups[ry]):
                     continue
                 keep, gone = _survivor(by_id[rx], by_id[ry], said)
                 _merge(s, keep, gone, by_id, score)
@@ -128,7 +132,7 @@ def _candidates(s: Session) -> list[CommitmentRow]:
     rows = s.scalars(
         select(c)
         .where(or_(c.status.in_(_LIVE), closed, c.merged_into.is_not(None)))
-        .options(selectinload(c.document))
+        .options(selectinload(c.document), selectinload(c.evidence))
         .order_by(c.id)
     ).all()
     keep = [
@@ -142,7 +146,10 @@ def _candidates(s: Session) -> list[CommitmentRow]:
 
 
 def _said(s: Session, rows: list[CommitmentRow]) -> dict[int, Said]:
-    """Each row as the merge rules see it; the account from its deal, else its counterparty's contact."""
+    """Each row as the merge rules see it; the account from its deal, else its counterparty's contact;
+    ``listed`` when its first evidence in its own document (held by a survivor once it is merged) lies
+    in the action-item list."""
+    by_id = {r.id: r for r in rows}
     deal_ids = {r.deal_id for r in rows if r.deal_id is not None}
     deal_account: dict[int, int] = {}
     if deal_ids:
@@ -159,6 +166,12 @@ def _said(s: Session, rows: list[CommitmentRow]) -> dict[int, Said]:
         for email, contact_account_id in s.execute(query):
             if contact_account_id is not None:
                 contact_account[email] = contact_account_id
+    starts: dict[int, list[int]] = defaultdict(list)
+    for r in rows:
+        for e in r.evidence:
+            said_by = by_id.get(e.merged_from or r.id)
+            if said_by is not None and e.document_id == said_by.document_id and e.char_start is not None:
+                starts[said_by.id].append(e.char_start)
     out: dict[int, Said] = {}
     for r in rows:
         account = deal_account.get(r.deal_id) if r.deal_id is not None else None
@@ -177,6 +190,7 @@ def _said(s: Session, rows: list[CommitmentRow]) -> dict[int, Said]:
             said_on=r.document.occurred_at.date(),
             document=r.document_id,
             thread=thread_scope(r.document),
+            listed=bool(starts[r.id]) and merge_rules.action_item_line(r.document.text, min(starts[r.id])),
         )
     return out
 
@@ -219,19 +233,18 @@ def _root(by_id: dict[int, CommitmentRow], cid: int) -> int:
     return cid
 
 
-def _split_pairs(s: Session) -> set[tuple[int, int]]:
+def _split_ids(s: Session) -> set[int]:
+    """Every commitment on either side of a split a person made: the pass never merges it again."""
     return {
-        (a, b) for a, b in s.execute(select(CommitmentSplitRow.commitment_id, CommitmentSplitRow.other_id))
+        cid
+        for pair in s.execute(select(CommitmentSplitRow.commitment_id, CommitmentSplitRow.other_id))
+        for cid in pair
     }
 
 
-def _joinable(said: dict[int, Said], xs: Iterable[int], ys: list[int], splits: set[tuple[int, int]]) -> bool:
-    """Every member of one group is the same promise as every member of the other; no split pair."""
-    for x in xs:
-        for y in ys:
-            if (min(x, y), max(x, y)) in splits or not merge_rules.judge(said[x], said[y]).same:
-                return False
-    return True
+def _joinable(said: dict[int, Said], xs: Iterable[int], ys: list[int]) -> bool:
+    """Every member of one group is the same promise as every member of the other."""
+    return all(merge_rules.judge(said[x], said[y]).same for x in xs for y in ys)
 
 
 def _survivor(
@@ -239,8 +252,11 @@ def _survivor(
 ) -> tuple[CommitmentRow, CommitmentRow]:
     """(kept, merged away): see the module docstring."""
 
-    def rank(c: CommitmentRow) -> tuple[bool, bool, object, int]:
-        return (c.status not in _LIVE, c.due is not None, said[c.id].said_on, -c.id)
+    same_document = said[a.id].document == said[b.id].document
+
+    def rank(c: CommitmentRow) -> tuple[bool, bool, object, bool, int]:
+        listed = same_document and said[c.id].listed
+        return (c.status not in _LIVE, c.due is not None, said[c.id].said_on, listed, -c.id)
 
     return (a, b) if rank(a) >= rank(b) else (b, a)
 
@@ -294,7 +310,7 @@ def _status_before_merge(s: Session, cid: int) -> CommitmentStatus:
 
 
 def _unmerge(s: Session, gone: CommitmentRow, actor: str, *, remember: bool) -> None:
-    """Give ``gone`` its evidence and status back; with ``remember``, never merge the pair again."""
+    """Give ``gone`` its evidence and status back; with ``remember``, the pass never merges either again."""
     survivor = gone.merged_into
     now = utcnow()
     if survivor is not None:

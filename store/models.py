@@ -295,6 +295,12 @@ class CommitmentRow(Base):
         order_by="EvidenceRow.id",
         passive_deletes=True,
     )
+    # Read only: this commitment's evidence held by the survivor it was merged into (``merged_from``).
+    merged_evidence: Mapped[list[EvidenceRow]] = relationship(
+        primaryjoin="CommitmentRow.id == foreign(EvidenceRow.merged_from)",
+        order_by="EvidenceRow.id",
+        viewonly=True,
+    )
     link: Mapped[CommitmentDealLinkRow | None] = relationship(
         cascade="all, delete-orphan", passive_deletes=True
     )

@@ -42,7 +42,7 @@ from store.models import (
     EvidenceRow,
 )
 from store.priority import Stake, age_hours, overdue_days, score
-from store.views import CommitmentFilter, CommitmentView, DealRef, EvidenceView, HistoryView
+from store.views import CommitmentFilter, CommitmentView, DealHealth, DealRef, EvidenceView, HistoryView
 
 EVERYONE = Scope()
 """No owner, deal or account restriction."""
@@ -126,6 +126,7 @@ def eager() -> list[Any]:
     return [
         joinedload(CommitmentRow.document).load_only(*doc_cols),
         selectinload(CommitmentRow.evidence).joinedload(EvidenceRow.document).load_only(*doc_cols),
+        selectinload(CommitmentRow.merged_evidence).joinedload(EvidenceRow.document).load_only(*doc_cols),
         joinedload(CommitmentRow.link)
         .joinedload(CommitmentDealLinkRow.deal)
         .joinedload(DealRow.account)
@@ -257,7 +258,12 @@ def _page_statements() -> tuple[Select[Any], Select[Any]]:
     evidence = (
         select(e, *(ed.c[n].label(f"d_{n}") for n in _DOC_COLS))
         .join(ed, ed.c.id == e.c.document_id)
-        .where(e.c.commitment_id.in_(bindparam("ids", expanding=True)))
+        .where(
+            or_(
+                e.c.commitment_id.in_(bindparam("ids", expanding=True)),
+                e.c.merged_from.in_(bindparam("ids", expanding=True)),
+            )
+        )
         .order_by(e.c.id)
     )
     return main, evidence
@@ -280,15 +286,19 @@ def fetch_views(
     main, evidence_stmt = _page_statements()
     names = [col.name for col in CommitmentRow.__table__.c]
     evidence: dict[int, list[SimpleNamespace]] = {}
+    merged: dict[int, list[SimpleNamespace]] = {}  # a merged commitment's evidence, held by its survivor
     for r in s.execute(evidence_stmt, {"ids": ids}).mappings():
         ev = _ns(r, "", _EVIDENCE_COLS)
         ev.document = _ns(r, "d_", _DOC_COLS)
         evidence.setdefault(r["commitment_id"], []).append(ev)
+        if r["merged_from"] is not None:
+            merged.setdefault(r["merged_from"], []).append(ev)
     found: dict[int, CommitmentView] = {}
     for r in s.execute(main, {"ids": ids}).mappings():
         item = SimpleNamespace(**{n: r[n] for n in names})
         item.document = _ns(r, "d_", _DOC_COLS)
         item.evidence = evidence.get(item.id, [])
+        item.merged_evidence = merged.get(item.id, [])
         item.link = None
         if r["l_commitment_id"] is not None:
             item.link = _ns(r, "l_", _LINK_COLS)
@@ -324,7 +334,8 @@ def to_view(
 
     ``response``: the response target in hours by account tier; an open request
     gets its age, the target for its deal's account and whether it is past it.
-    ``None``: ages only, no target.
+    ``None``: ages only, no target. A merged commitment (``merged_into`` set) shows its own
+    evidence where its survivor now holds it, so its ``sources`` count where it was said.
     """
     status = effective_status(c.status, c.snoozed_until, as_of)
     is_open = status == CommitmentStatus.OPEN
@@ -379,7 +390,7 @@ def to_view(
                 document_id=e.document_id,
                 occurred_at=e.document.occurred_at,
             )
-            for e in c.evidence
+            for e in (c.merged_evidence if c.merged_into is not None else c.evidence)
         ],
         deal=deal_ref(deal) if deal is not None else None,
         link_method=c.link.method if c.link is not None else None,
@@ -402,12 +413,12 @@ def to_view(
     )
 
 
-def health(open_count: int, overdue_count: int, due_soon_count: int) -> str:
+def health(open_count: int, overdue_count: int, due_soon_count: int) -> DealHealth:
     """``at risk`` (something overdue), ``attention`` (due within 3 days), ``on track``, ``clear``."""
     if overdue_count:
-        return "at risk"
+        return DealHealth.AT_RISK
     if due_soon_count:
-        return "attention"
+        return DealHealth.ATTENTION
     if open_count:
-        return "on track"
-    return "clear"
+        return DealHealth.ON_TRACK
+    return DealHealth.CLEAR

@@ -17,12 +17,22 @@ Rules (see :meth:`store.Store.record_extraction`):
   (document, type, evidence offsets) and the *dedup key* (a hash of the
   normalized action, owner and due date within the same thread). A duplicate
   adds its evidence to the existing commitment instead.
-- Re-recording a document under the same cache key replaces the items of
-  earlier runs: each new item is matched to an earlier one by its evidence text
-  (then by span), which is updated in place so that a status the user set
-  (done, snoozed, dismissed) and the deal link survive. Earlier items that no
-  longer appear are deleted, unless a person touched them: those are kept and
-  flagged ``stale``.
+- Re-recording a document (its content changed, or under the same cache key)
+  replaces the items of earlier extractions of it: each new item is matched to
+  an earlier one (:mod:`store.reconcile`: the same quote, the same span, or the
+  same promise restated, with the same type and owner and similar evidence or
+  action), which is updated in place (same id, history kept, a changed quote
+  recorded as an ``evidence`` history entry) so that a status the user set (done,
+  snoozed, dismissed) and the deal link survive. Earlier items of the
+  document under another cache key join in when the document's text no longer
+  holds their evidence at its offsets.
+- An earlier item that no longer appears (see :func:`_retire`): deleted while the
+  text under its evidence is unchanged; when the document changed, dismissed with
+  the history note "no longer in the source after it changed" and flagged
+  ``stale``. One a person touched is kept and flagged ``stale``, its evidence
+  moved to where its quote now occurs; if the quote is gone, it is flagged
+  ``ungrounded`` and goes to ``review``. Found again later, it gets back the
+  status it had. So every open item's evidence is the text at its offsets.
 - A field a person corrected (owner, due date, action or type: see
   :func:`corrected_fields`) is never overwritten by a later extraction, under
   the same cache key or another; the other fields are still refreshed.
@@ -31,12 +41,11 @@ Rules (see :meth:`store.Store.record_extraction`):
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from followthrough.types import AlignmentStatus, CommitmentStatus, ExtractedItem, ItemFlag
 from store.models import (
@@ -46,6 +55,7 @@ from store.models import (
     EvidenceRow,
     utcnow,
 )
+from store.reconcile import Previous, is_stale, norm, realign
 
 
 def _initial_status(item: ExtractedItem) -> CommitmentStatus:
@@ -60,11 +70,6 @@ def _initial_status(item: ExtractedItem) -> CommitmentStatus:
 
 
 SYSTEM_ACTORS = frozenset({"extractor", "linker", "merge", "system"})
-
-
-def norm(text: str | None) -> str:
-    """Lowercase words only: for comparing actions, owners and quotes."""
-    return " ".join(re.findall(r"\w+", (text or "").lower()))
 
 
 def thread_scope(doc: DocumentRow) -> str:
@@ -96,7 +101,7 @@ class RecordResult:
     inserted: int = 0
     updated: int = 0
     merged: int = 0
-    deleted: int = 0
+    retired: int = 0
 
 
 CORRECTABLE = frozenset({"owner", "due", "action", "type"})
@@ -178,67 +183,6 @@ def _evidence_row(doc_id: int, item: ExtractedItem) -> EvidenceRow:
     )
 
 
-class _Previous:
-    """What earlier runs stored for this document, matched to new items by evidence text.
-
-    ``owned``: commitments first found in this document under the same cache key;
-    a match is updated in place. ``merged``: commitments of other documents that
-    this document added evidence to; a match only refreshes that evidence.
-    """
-
-    def __init__(self, owned: list[CommitmentRow], merged: list[CommitmentRow], doc_id: int) -> None:
-        self.owned = {c.id: c for c in owned}
-        self.merged = {c.id: c for c in merged if c.id not in self.owned}
-        self.doc_id = doc_id
-
-    def _quotes(self, c: CommitmentRow) -> set[str]:
-        return {norm(e.quote) for e in c.evidence if e.document_id == self.doc_id}
-
-    def take(self, item: ExtractedItem, sk: str) -> tuple[CommitmentRow, bool] | None:
-        """The earlier commitment this item restates, and whether this document owns it."""
-        quote = norm(item.evidence.quote)
-        grounded = item.grounded
-        action = norm(item.action)
-        for pool, owned in ((self.owned, True), (self.merged, False)):
-            candidates = [c for c in pool.values() if quote in self._quotes(c)]
-            if not candidates and owned:
-                candidates = [c for c in pool.values() if c.span_key == sk]
-            if not candidates:
-                continue
-            candidates.sort(
-                key=lambda c: (
-                    (ItemFlag.UNGROUNDED not in (c.flags or [])) != grounded,
-                    c.type != item.type,
-                    norm(c.action) != action,
-                    c.id,
-                )
-            )
-            chosen = candidates[0]
-            del pool[chosen.id]
-            return chosen, owned
-        return None
-
-    def claim(self, cid: int) -> None:
-        self.owned.pop(cid, None)
-        self.merged.pop(cid, None)
-
-
-def _load_previous(s: Session, doc_id: int, cache_key: str) -> _Previous:
-    opts = (selectinload(CommitmentRow.evidence), selectinload(CommitmentRow.link))
-    owned = s.scalars(
-        select(CommitmentRow)
-        .where(CommitmentRow.document_id == doc_id, CommitmentRow.cache_key == cache_key)
-        .options(*opts)
-    ).all()
-    merged_ids = select(EvidenceRow.commitment_id).where(EvidenceRow.document_id == doc_id)
-    merged = s.scalars(
-        select(CommitmentRow)
-        .where(CommitmentRow.id.in_(merged_ids), CommitmentRow.document_id != doc_id)
-        .options(*opts)
-    ).all()
-    return _Previous(list(owned), list(merged), doc_id)
-
-
 def record_items(
     s: Session,
     *,
@@ -249,68 +193,93 @@ def record_items(
 ) -> RecordResult:
     """Store ``items`` found in ``doc`` (status ok); see the module docstring."""
     result = RecordResult()
-    previous = _load_previous(s, doc.id, cache_key)
+    previous = Previous(s, doc, cache_key)
     scope = thread_scope(doc)
-    for item in items:
-        grounded = item.grounded
-        sk = span_key(doc.id, item)
-        dk = dedup_key(scope, item)
-        if not grounded:
-            result.ungrounded += 1
-        # 1. the same item from an earlier run of this document: update it in place
-        found = previous.take(item, sk)
-        if found is not None:
-            match, owned = found
-            if owned:
-                _update(s, match, item, doc_id=doc.id, sk=sk, dk=dk, run_id=run_id)
+    keys = [(span_key(doc.id, item), dedup_key(scope, item)) for item in items]
+    matches = previous.match(items, [sk for sk, _ in keys], lambda c: corrected_fields(s, c.id))
+    ids: list[int] = [0] * len(items)
+    # 1. the same item from an earlier extraction of this document: updated in place (all of them
+    #    first, so that what the items restate is settled before duplicates are looked for)
+    for i, match in enumerate(matches):
+        if match is not None:
+            sk, dk = keys[i]
+            if match.owned:
+                _update(s, match.commitment, items[i], previous, sk=sk, dk=dk, run_id=run_id)
             else:
-                _replace_evidence(s, match, doc.id, item)
+                _replace_evidence(s, match.commitment, previous, items[i])
             result.updated += 1
-            if grounded:
-                _remember(result, match.id)
-            continue
-        # 2. a duplicate of a commitment already stored (same span, or same promise in the thread)
-        dup = s.scalars(
-            select(CommitmentRow)
-            .where(or_(CommitmentRow.span_key == sk, CommitmentRow.dedup_key == dk))
-            .order_by(CommitmentRow.id)
-            .limit(1)
-        ).first()
-        if dup is not None and (ItemFlag.UNGROUNDED in (dup.flags or [])) == (not grounded):
-            previous.claim(dup.id)
-            quote = norm(item.evidence.quote)
-            if not any(e.document_id == doc.id and norm(e.quote) == quote for e in dup.evidence):
-                dup.evidence.append(_evidence_row(doc.id, item))
-            result.merged += 1
-            if grounded:
-                _remember(result, dup.id)
-            continue
-        # 3. a new commitment
-        c = CommitmentRow(
-            document_id=doc.id,
-            cache_key=cache_key,
-            status=_initial_status(item) if grounded else CommitmentStatus.DISMISSED,
-            flags=_flags(item),
-            source=doc.source,
-            thread_id=doc.thread_id,
-            created_at=utcnow(),
-        )
-        _apply(c, item, sk=sk, dk=dk, run_id=run_id)
-        c.evidence.append(_evidence_row(doc.id, item))
-        c.history.append(_history_row("status", None, c.status))
-        s.add(c)
-        s.flush()
-        result.inserted += 1
-        if grounded:
-            _remember(result, c.id)
+            ids[i] = match.commitment.id
+    for i, match in enumerate(matches):
+        if match is None:
+            sk, dk = keys[i]
+            ids[i] = _add(
+                s, items[i], previous, sk=sk, dk=dk, run_id=run_id, cache_key=cache_key, result=result
+            )
+    for item, cid in zip(items, ids, strict=True):
+        if item.grounded:
+            _remember(result, cid)
+        else:
+            result.ungrounded += 1
     for c in previous.owned.values():
-        _retire(s, c, doc.id)
-        result.deleted += 1
+        _retire(s, c, previous)
+        result.retired += 1
     for c in previous.merged.values():
-        for e in [e for e in c.evidence if e.document_id == doc.id]:
-            c.evidence.remove(e)
+        for e in previous.evidence(c):
+            _drop(e)
     s.flush()
     return result
+
+
+def _add(
+    s: Session,
+    item: ExtractedItem,
+    previous: Previous,
+    *,
+    sk: str,
+    dk: str,
+    run_id: int,
+    cache_key: str,
+    result: RecordResult,
+) -> int:
+    """Store an item no earlier extraction of its document holds; the id of its commitment.
+
+    2. a duplicate of a commitment already stored (the same span, or the same promise in the
+       thread) gets the item's evidence (its evidence from this document that the text no longer
+       holds goes); 3. else a new commitment.
+    """
+    doc = previous.doc
+    grounded = item.grounded
+    dup = s.scalars(
+        select(CommitmentRow)
+        .where(or_(CommitmentRow.span_key == sk, CommitmentRow.dedup_key == dk))
+        .order_by(CommitmentRow.id)
+        .limit(1)
+    ).first()
+    if dup is not None and (ItemFlag.UNGROUNDED in (dup.flags or [])) == (not grounded):
+        previous.claim(dup.id)
+        for e in [e for e in dup.evidence if e.document_id == doc.id and is_stale(e, doc.text)]:
+            _drop(e)
+        quote = norm(item.evidence.quote)
+        if not any(e.document_id == doc.id and norm(e.quote) == quote for e in dup.evidence):
+            dup.evidence.append(_evidence_row(doc.id, item))
+        result.merged += 1
+        return dup.id
+    c = CommitmentRow(
+        document_id=doc.id,
+        cache_key=cache_key,
+        status=_initial_status(item) if grounded else CommitmentStatus.DISMISSED,
+        flags=_flags(item),
+        source=doc.source,
+        thread_id=doc.thread_id,
+        created_at=utcnow(),
+    )
+    _apply(c, item, sk=sk, dk=dk, run_id=run_id)
+    c.evidence.append(_evidence_row(doc.id, item))
+    c.history.append(_history_row("status", None, c.status))
+    s.add(c)
+    s.flush()
+    result.inserted += 1
+    return c.id
 
 
 def _flags(item: ExtractedItem) -> list[ItemFlag]:
@@ -326,16 +295,28 @@ def _remember(result: RecordResult, cid: int) -> None:
 
 
 def _update(
-    s: Session, c: CommitmentRow, item: ExtractedItem, *, doc_id: int, sk: str, dk: str, run_id: int
+    s: Session, c: CommitmentRow, item: ExtractedItem, previous: Previous, *, sk: str, dk: str, run_id: int
 ) -> None:
     old_due: date | None = c.due
+    old_quotes = {norm(e.quote): e.quote for e in previous.evidence(c)}
+    changed = previous.stale(c)
     was_ungrounded = ItemFlag.UNGROUNDED in (c.flags or [])
-    _apply(c, item, sk=sk, dk=dk, run_id=run_id, corrected=corrected_fields(s, c.id))
+    corrected = corrected_fields(s, c.id)
+    theirs = ItemFlag.CUSTOMER_PROMISE in (c.flags or [])
+    _apply(c, item, sk=sk, dk=dk, run_id=run_id, corrected=corrected)
     c.flags = _flags(item)
+    if "owner" in corrected:  # whose promise it is follows the corrected owner, not the extraction
+        c.flags = [f for f in c.flags if f != ItemFlag.CUSTOMER_PROMISE] + (
+            [ItemFlag.CUSTOMER_PROMISE] if theirs else []
+        )
     if old_due != c.due:
         c.history.append(_history_row("due", old_due, c.due))
     dismissed = CommitmentStatus.DISMISSED
-    if was_ungrounded and item.grounded and c.status == dismissed and not _user_touched(s, c):
+    before = _status_before_retirement(s, c)
+    if before is not None and item.grounded:
+        c.history.append(_history_row("status", c.status, before, note=FOUND_AGAIN))
+        c.status = before
+    elif was_ungrounded and item.grounded and c.status == dismissed and not _user_touched(s, c):
         c.status = _initial_status(item)
         c.history.append(_history_row("status", dismissed, c.status))
     elif not was_ungrounded and not item.grounded and c.status == CommitmentStatus.OPEN:
@@ -345,29 +326,104 @@ def _update(
                 "status", CommitmentStatus.OPEN, dismissed, note="evidence no longer found in the source"
             )
         )
-    _replace_evidence(s, c, doc_id, item)
+    if old_quotes and norm(item.evidence.quote) not in old_quotes:
+        note = "the source changed" if changed else None
+        c.history.append(
+            _history_row("evidence", next(iter(old_quotes.values())), item.evidence.quote, note=note)
+        )
+    _replace_evidence(s, c, previous, item)
 
 
-def _replace_evidence(s: Session, c: CommitmentRow, doc_id: int, item: ExtractedItem) -> None:
-    """This document's evidence for ``c`` becomes the new quote and offsets."""
-    for e in [e for e in c.evidence if e.document_id == doc_id]:
-        c.evidence.remove(e)
+def _replace_evidence(s: Session, c: CommitmentRow, previous: Previous, item: ExtractedItem) -> None:
+    """The document's evidence for ``c`` (where a merge moved it too) becomes the new quote and offsets."""
+    for e in previous.evidence(c):
+        _drop(e)
     s.flush()
-    c.evidence.append(_evidence_row(doc_id, item))
+    c.evidence.append(_evidence_row(previous.doc.id, item))
 
 
-def _retire(s: Session, c: CommitmentRow, doc_id: int) -> None:
-    """An earlier item the new extraction no longer finds."""
-    if _user_touched(s, c):
-        if ItemFlag.STALE not in (c.flags or []):
-            c.flags = [*(c.flags or []), ItemFlag.STALE]
+def _drop(e: EvidenceRow) -> None:
+    """Delete one piece of evidence from the commitment that holds it."""
+    e.commitment.evidence.remove(e)
+
+
+RETIRED = "no longer in the source after it changed"
+"""The history note of an item retired because its document changed and no longer says it."""
+
+QUOTE_GONE = "its quote is no longer in the source after it changed: confirm or dismiss it"
+"""The history note of an item a person touched whose quote the changed document no longer holds."""
+
+FOUND_AGAIN = "found again in the source"
+
+_LIVE = frozenset({CommitmentStatus.OPEN, CommitmentStatus.SNOOZED, CommitmentStatus.WAITING})
+
+
+def _status_before_retirement(s: Session, c: CommitmentRow) -> CommitmentStatus | None:
+    """The status ``c`` had before :func:`_retire` set it aside, while still set aside; else ``None``."""
+    h = CommitmentHistoryRow
+    last = s.scalars(
+        select(h).where(h.commitment_id == c.id, h.field == "status").order_by(h.id.desc()).limit(1)
+    ).first()
+    if last is None or last.actor != "extractor" or last.note not in (RETIRED, QUOTE_GONE):
+        return None
+    if last.new != c.status or last.old is None:
+        return None
+    return CommitmentStatus(last.old)
+
+
+def _retire(s: Session, c: CommitmentRow, previous: Previous) -> None:
+    """An earlier item of the document that the new extraction no longer finds.
+
+    Nobody touched it: with evidence from other documents, only this document's evidence goes;
+    else, the text under its evidence unchanged (or it was merged into another), it is deleted;
+    else (the document changed) it is dismissed with history note :data:`RETIRED` and flag
+    ``stale``, its evidence moved to where its quote now occurs, or, if nowhere, kept without
+    offsets and flagged ``ungrounded``. A person touched it (:func:`_user_touched`): it is kept
+    and flagged ``stale``; when the document changed, its evidence is moved to where the quote
+    now occurs; a quote that occurs nowhere goes when the item has other evidence, else it is
+    kept without offsets, flagged ``ungrounded``, and a live item (open, snoozed, waiting)
+    goes to ``review`` (history note :data:`QUOTE_GONE`).
+    """
+    doc = previous.doc
+    mine = previous.evidence(c)
+    changed = previous.stale(c)
+    touched = _user_touched(s, c)
+    others = [e for e in c.evidence if e.document_id != doc.id]
+    if not touched:
+        if others:
+            for e in mine:
+                _drop(e)
+            c.document_id = others[0].document_id
             c.updated_at = utcnow()
+            return
+        if not changed or c.merged_into is not None:
+            for e in mine:
+                if e.commitment_id != c.id:
+                    _drop(e)
+            s.delete(c)
+            return
+    _flag(c, ItemFlag.STALE)
+    if not changed:
         return
-    others = [e for e in c.evidence if e.document_id != doc_id]
-    if others:
-        for e in [e for e in c.evidence if e.document_id == doc_id]:
-            c.evidence.remove(e)
-        c.document_id = others[0].document_id
+    lost = [e for e in mine if not realign(e, doc.text)]
+    kept = len(c.evidence) - sum(1 for e in lost if e.commitment_id == c.id)
+    for e in lost:
+        if kept > 0 or e.commitment_id != c.id:
+            _drop(e)
+        else:
+            e.char_start = e.char_end = None
+            e.alignment = AlignmentStatus.NONE
+            _flag(c, ItemFlag.UNGROUNDED)
+            kept = 1
+    if not touched and c.status != CommitmentStatus.DISMISSED:
+        c.history.append(_history_row("status", c.status, CommitmentStatus.DISMISSED, note=RETIRED))
+        c.status = CommitmentStatus.DISMISSED
+    elif touched and ItemFlag.UNGROUNDED in c.flags and c.status in _LIVE:
+        c.history.append(_history_row("status", c.status, CommitmentStatus.REVIEW, note=QUOTE_GONE))
+        c.status = CommitmentStatus.REVIEW
+
+
+def _flag(c: CommitmentRow, flag: ItemFlag) -> None:
+    if flag not in (c.flags or []):
+        c.flags = [*(c.flags or []), flag]
         c.updated_at = utcnow()
-        return
-    s.delete(c)

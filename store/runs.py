@@ -1,13 +1,22 @@
-"""Extraction runs and extractions: the cache, and recording one document's items."""
+"""Extraction runs and extractions: the cache, and recording one document's items.
+
+A run's counters (the numeric columns of ``extraction_runs``: documents, items, failed, cached,
+ungrounded, tokens, cost) have one owner: the caller's report, stored by :meth:`RunStore.finish_run`
+when the run ends (``followthrough.pipeline.RunReport.run_stats``). Recording an extraction writes the
+extraction only. A run whose process died never finishes: the next :meth:`RunStore.start_run` marks it
+``interrupted`` with what its recorded extractions show (:func:`_tally`).
+"""
 
 from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Mapping
 from datetime import UTC, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Float, Integer, select
+from sqlalchemy.orm import Session
 
 from followthrough.redaction import redact
 from followthrough.types import ExtractedItem, ExtractionStatus, RunStatus
@@ -16,6 +25,13 @@ from store.base import NotFound, StoreCore, _retry_conflicts
 from store.models import DocumentRow, ExtractionRow, ExtractionRunRow, utcnow
 from store.recording import record_items
 from store.views import RunView
+
+RUN_COUNTERS = frozenset(
+    c.key
+    for c in ExtractionRunRow.__table__.columns
+    if not c.primary_key and isinstance(c.type, Integer | Float)
+)
+"""The counter columns of a run (its numeric columns): what :meth:`RunStore.finish_run` sets."""
 
 
 class RunStore(StoreCore):
@@ -26,12 +42,14 @@ class RunStore(StoreCore):
         """Open a run (status ``running``), owned by this process (``stats.pid``, ``stats.host``).
 
         Runs left ``running`` by a process that no longer exists (killed, or the machine went
-        down) are closed first with status ``interrupted``: see :func:`_abandoned`.
+        down) are closed first with status ``interrupted`` and the counts of their recorded
+        extractions: see :func:`_abandoned` and :func:`_tally`.
         """
         with self._tx() as s:
             running = select(ExtractionRunRow).where(ExtractionRunRow.status == RunStatus.RUNNING)
-            for old in s.scalars(running):
+            for old in s.scalars(running).all():
                 if _abandoned(old):
+                    _tally(s, old)
                     old.status = RunStatus.INTERRUPTED
                     old.finished_at = old.finished_at or utcnow()
             row = ExtractionRunRow(
@@ -46,39 +64,32 @@ class RunStore(StoreCore):
             s.flush()
             return row.id
 
-    _RUN_COUNTERS = (
-        "documents",
-        "items",
-        "failed",
-        "cached",
-        "ungrounded",
-        "prompt_tokens",
-        "completion_tokens",
-    )
-
     @_retry_conflicts
-    def finish_run(self, run_id: int, stats: dict[str, int | float | str]) -> None:
-        """Close a run. Known keys (``documents``, ``items``, ``failed``, ``cached``,
-        ``ungrounded``, ``prompt_tokens``, ``completion_tokens``, ``cost_usd``
-        (or ``cost``), ``status``) overwrite the counters that
-        :meth:`record_extraction` kept; other keys are kept in ``stats``.
-        ``status`` defaults to ``ok``."""
+    def finish_run(
+        self, run_id: int, status: RunStatus, stats: Mapping[str, int | float | str] | None = None
+    ) -> None:
+        """Close a run with its ``status`` (another value than a member or its string is a
+        ``ValueError``) and the caller's counts.
+
+        A key of ``stats`` that names a counter column (:data:`RUN_COUNTERS`: ``documents``,
+        ``items``, ``failed``, ``cached``, ``ungrounded``, ``prompt_tokens``, ``completion_tokens``,
+        ``cost_usd``) sets that column; other keys are kept in the run's ``stats`` JSON. A counter
+        not given stays 0. Raises :class:`NotFound` for an unknown run.
+        """
+        status = RunStatus(status)
         with self._tx() as s:
             row = s.get(ExtractionRunRow, run_id)
             if row is None:
                 raise NotFound(f"no extraction run with id {run_id}")
             extra: dict[str, Any] = dict(row.stats or {})
-            for key, value in stats.items():
-                if key in self._RUN_COUNTERS:
-                    setattr(row, key, clamp_count(int(value)))
-                elif key in ("cost_usd", "cost"):
+            for key, value in (stats or {}).items():
+                if key == "cost_usd":
                     row.cost_usd = float(value)
-                elif key == "status":
-                    row.status = RunStatus(str(value))
+                elif key in RUN_COUNTERS:
+                    setattr(row, key, clamp_count(int(value)))
                 else:
                     extra[key] = value
-            if "status" not in stats:
-                row.status = RunStatus.OK
+            row.status = status
             row.stats = extra
             row.finished_at = utcnow()
 
@@ -128,7 +139,8 @@ class RunStore(StoreCore):
 
         Returns the ids of the (grounded) commitments the items became, without
         repeats. Ungrounded items are kept with status ``dismissed`` and flag
-        ``ungrounded``, never open, and counted in the run's ``ungrounded``.
+        ``ungrounded``, never open. The run's counters are not touched: they are
+        the caller's, stored by :meth:`finish_run`.
         A failed extraction (``status=ExtractionStatus.FAILED``; another value than a member or its
         string is a ``ValueError``) is recorded with its error and
         changes no commitment; the document stays pending. See
@@ -143,8 +155,7 @@ class RunStore(StoreCore):
             if doc is None:
                 raise NotFound(f"no document with id {doc_id}")
             self._lock(s, f"thread:{doc.source}:{doc.thread_id or doc.external_id}")
-            run = s.get(ExtractionRunRow, run_id)
-            if run is None:
+            if s.get(ExtractionRunRow, run_id) is None:
                 raise NotFound(f"no extraction run with id {run_id}")
             s.add(
                 ExtractionRow(
@@ -160,16 +171,28 @@ class RunStore(StoreCore):
                     created_at=utcnow(),
                 )
             )
-            run.documents += 1
-            run.prompt_tokens += prompt_tokens
-            run.completion_tokens += completion_tokens
-            if status != ExtractionStatus.OK:
-                run.failed += 1
+            if status is not ExtractionStatus.OK:
                 return []
-            result = record_items(s, doc=doc, run_id=run_id, cache_key=cache_key, items=items)
-            run.items += len(items) - result.ungrounded
-            run.ungrounded += result.ungrounded
-            return result.ids
+            return record_items(s, doc=doc, run_id=run_id, cache_key=cache_key, items=items).ids
+
+
+def _tally(s: Session, run: ExtractionRunRow) -> None:
+    """Set a run that never finished to what its recorded extractions show: ``documents`` (each
+    extraction), ``failed``, ``items`` (those of its successful extractions) and the tokens. What only
+    the report knew (``cached``, ``ungrounded``, the cost) stays as it is."""
+    rows = s.execute(
+        select(
+            ExtractionRow.status,
+            ExtractionRow.items,
+            ExtractionRow.prompt_tokens,
+            ExtractionRow.completion_tokens,
+        ).where(ExtractionRow.run_id == run.id)
+    ).all()
+    run.documents = len(rows)
+    run.failed = sum(1 for r in rows if r.status is not ExtractionStatus.OK)
+    run.items = sum(len(r.items or []) for r in rows if r.status is ExtractionStatus.OK)
+    run.prompt_tokens = clamp_count(sum(r.prompt_tokens for r in rows))
+    run.completion_tokens = clamp_count(sum(r.completion_tokens for r in rows))
 
 
 _FOREIGN_RUN_STALE = timedelta(days=1)

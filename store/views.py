@@ -7,6 +7,7 @@ The CLI and the HTTP API serialize these directly (``model_dump(mode="json")``).
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
@@ -159,6 +160,16 @@ class Page(_View):
     next_cursor: str | None
 
 
+class DealHealth(StrEnum):
+    """How a deal's commitments stand (:func:`store.health`): ``at risk`` (something overdue),
+    ``attention`` (due within 3 days), ``on track`` (open, none late) or ``clear`` (nothing open)."""
+
+    AT_RISK = "at risk"
+    ATTENTION = "attention"
+    ON_TRACK = "on track"
+    CLEAR = "clear"
+
+
 class DealView(_View):
     crm_id: str
     name: str
@@ -169,7 +180,7 @@ class DealView(_View):
     owner_email: str | None
     open_count: int
     overdue_count: int
-    health: str
+    health: DealHealth
     tier: str | None = None
     due_soon_count: int = 0
     done_count: int = 0

@@ -94,3 +94,21 @@ def test_scope_start_ignores_preamble() -> None:
     s = "Quick ask ahead of our committee on March 24: could you share a reference?"
     assert find_due(s, TUESDAY, scope_start=s.index(":") + 1) is None
     assert find_due(s, TUESDAY) is not None
+
+
+@pytest.mark.parametrize(
+    ("phrase", "due"),
+    [
+        ("I'll send it by Friday the 20th.", date(2026, 3, 20)),
+        ("We can meet on Fri 20th.", date(2026, 3, 20)),
+        ("I will send it Friday the 20th.", date(2026, 3, 20)),
+        ("I'll have it by Thursday, the 19th.", date(2026, 3, 19)),
+        ("I'll send it by Friday.", date(2026, 3, 13)),  # a weekday alone is still the coming one
+        ("The Monday 2nd round is booked.", date(2026, 3, 16)),  # no "the" before the number: the weekday
+    ],
+)
+def test_a_weekday_with_its_day_of_the_month_is_that_day(phrase: str, due: date) -> None:
+    """When a weekday and the day of the month are both written, the day of the month is the date (a
+    Wednesday's "by Friday the 20th" is the 20th, not the Friday of that week)."""
+    found = find_due(phrase, date(2026, 3, 11))
+    assert found is not None and found.due == due

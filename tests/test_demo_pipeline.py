@@ -51,6 +51,9 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def _find(rows: list[dict[str, Any]], item: dict[str, Any]) -> dict[str, Any] | None:
+    """The exported row of a planted item. A saying merged into another commitment (``merged_into``)
+    keeps its row, status ``merged``, but its evidence moved to the survivor: it is found by its
+    document, owner and due date."""
     needle = item["evidence_contains"].lower()
     for row in rows:
         if row["type"] != item["type"]:
@@ -59,9 +62,21 @@ def _find(rows: list[dict[str, Any]], item: dict[str, Any]) -> dict[str, Any] | 
             continue
         if item.get("file") and not row["message_id"].startswith(Path(item["file"]).name + "#"):
             continue
-        if needle in (row["evidence"] or "").lower():
+        if item.get("merged_into"):
+            if row["status"] == "merged" and (row["owner"], row["due"]) == (item["owner_email"], item["due"]):
+                return row
+        elif needle in (row["evidence"] or "").lower():
             return row
     return None
+
+
+def _show(demo_run: dict[str, Any], cid: int) -> dict[str, Any]:
+    shown = followthrough(
+        "--as-of", demo_run["expected"]["as_of"], "commitments", "show", str(cid), "--json", db=demo_run["db"]
+    )
+    assert shown.returncode == 0, shown.stderr
+    view: dict[str, Any] = json.loads(shown.stdout)
+    return view
 
 
 def test_every_planted_item_is_found_with_owner_due_and_deal(demo_run: dict[str, Any]) -> None:
@@ -196,6 +211,8 @@ def test_fulfilled_items_are_closed_by_the_later_message(demo_run: dict[str, Any
         if item.get("fulfilled"):
             assert row["status"] == "done", item["evidence_contains"]
             assert "fulfilled" in row["flags"]
+        elif item.get("merged_into"):
+            assert row["status"] == "merged", item["evidence_contains"]
         elif item["type"] == "commitment":
             want = "waiting" if item.get("customer_promise") else "open"
             assert row["status"] == want, item["evidence_contains"]
@@ -244,3 +261,111 @@ def test_show_ranks_as_of_the_given_date_and_shows_history(demo_run: dict[str, A
     text = followthrough("--as-of", as_of, "commitments", "show", str(overdue["id"]), db=db).stdout
     assert "history" in text and "snoozed" in text
     followthrough("--as-of", as_of, "commitments", "reopen", str(overdue["id"]), db=db)
+
+
+def test_a_promise_repeated_in_the_follow_up_email_is_one_commitment_with_two_evidences(
+    demo_run: dict[str, Any],
+) -> None:
+    """Marco's 25-seat quote (Initech notes, then his email the next morning) and Priya's residency
+    write-up (the Umbrella transcript, then her email two days later): each is one open commitment,
+    seen in 2 sources, with the meeting's quote and the email's, each grounded in its own document."""
+    merged = [i for i in demo_run["expected"]["items"] if i.get("merged_into")]
+    assert len(merged) == 2 and {i["source"] for i in merged} == {"meeting"}
+    rows = demo_run["rows"]
+    for item in merged:
+        target = item["merged_into"]
+        survivor = next(
+            i for i in demo_run["expected"]["items"] if i.get("message_id") == target["message_id"]
+        )
+        row = _find(rows, survivor)
+        assert row is not None and row["status"] == "open"
+        shown = _show(demo_run, row["id"])
+        assert shown["sources"] == 2
+        quotes = {e["source"]: e for e in shown["evidence"]}
+        assert set(quotes) == {"email", "meeting"}
+        assert target["evidence_contains"] in quotes["email"]["quote"]
+        assert item["evidence_contains"] in quotes["meeting"]["quote"]
+        assert quotes["meeting"]["message_id"].startswith(Path(item["file"]).name + "#")
+        assert all(e["alignment"] == "exact" and e["char_start"] is not None for e in quotes.values())
+        assert (shown["owner_email"], shown["due"]) == (survivor["owner_email"], survivor["due"])
+        assert shown["deal"]["crm_id"] == item["deal"] == survivor["deal"]
+        gone = _show(demo_run, _find(rows, item)["id"])  # type: ignore[index]
+        assert gone["status"] == "merged" and gone["merged_into"] == row["id"]
+        assert gone["sources"] == 1 and [e["quote"] for e in gone["evidence"]] == [quotes["meeting"]["quote"]]
+        text = followthrough(
+            "--as-of", demo_run["expected"]["as_of"], "commitments", "show", str(row["id"]), db=demo_run["db"]
+        ).stdout
+        assert "2 sources" in text and f"commitments split {row['id']}" in text
+    # one row in the open list per promise, not two
+    listed = json.loads(
+        followthrough(
+            "--as-of", demo_run["expected"]["as_of"], "commitments", "list", "--json", db=demo_run["db"]
+        ).stdout
+    )
+    for item in merged:
+        quote = item["evidence_contains"].lower()
+        holders = [c for c in listed if any(quote in e["quote"].lower() for e in c["evidence"])]
+        assert len(holders) == 1 and holders[0]["sources"] == 2
+
+
+def test_the_silent_account_is_surfaced_and_the_others_are_not(demo_run: dict[str, Any]) -> None:
+    expected = demo_run["expected"]["accounts"]
+    silent = [a for a in expected if a["silent"]]
+    assert silent, "the demo plants a silent account"
+    reported = demo_run["report"]["attention"]["silent_accounts"]
+    assert [a["name"] for a in reported] == [a["account"] for a in silent]
+    for got, want in zip(reported, silent, strict=True):
+        assert got["last_touch_by_us"].startswith(want["last_touch_by_us"])
+        assert got["last_touch_by_them"].startswith(want["last_touch_by_them"])
+        assert got["days_since_touch"] > got["silent_after_days"] and got["open_deals"] == 1
+    text = demo_run["text"]
+    section = text.split(f"Silent accounts ({len(silent)})", 1)[1].split("By owner", 1)[0]
+    for want in silent:
+        assert want["account"] in section and f"last from us {want['last_touch_by_us']}" in section
+    # the deal owner's digest names it too
+    digest = followthrough(
+        "--as-of", demo_run["expected"]["as_of"], "digest", "--owner", "marco", db=demo_run["db"]
+    )
+    assert digest.returncode == 0 and all(a["account"] in digest.stdout for a in silent)
+
+
+def test_accounts_lists_every_demo_account_with_its_last_touch(demo_run: dict[str, Any]) -> None:
+    listed = followthrough("--as-of", demo_run["expected"]["as_of"], "accounts", "--json", db=demo_run["db"])
+    assert listed.returncode == 0, listed.stderr
+    got = {a["name"]: a for a in json.loads(listed.stdout)}
+    expected = demo_run["expected"]["accounts"]
+    assert set(got) == {a["account"] for a in expected}
+    for want in expected:
+        account = got[want["account"]]
+        assert account["last_touch_by_us"].startswith(want["last_touch_by_us"]), want
+        assert account["last_touch_by_them"], want
+        assert account["silent"] is want["silent"], want
+
+
+def test_what_customers_owe_us_is_waiting_on_customer(demo_run: dict[str, Any]) -> None:
+    """The customers' own promises (two action items in the Globex notes, Nina's "I'll get you a
+    decision" by email) are listed as waiting on customer, with their due dates, and only there."""
+    theirs = [i for i in demo_run["expected"]["items"] if i.get("customer_promise")]
+    assert {i["source"] for i in theirs} >= {"meeting", "email"}
+    waiting = demo_run["report"]["attention"]["waiting_on_customer"]
+    quotes = [" ".join(e["quote"] for e in c["evidence"]).lower() for c in waiting]
+    assert len(waiting) == len(theirs)
+    for item in theirs:
+        (got,) = [c for c, q in zip(waiting, quotes, strict=True) if item["evidence_contains"].lower() in q]
+        assert got["owner_email"] == item["owner_email"] and got["due"] == item["due"]
+    text = demo_run["text"]
+    section = text.split("Waiting on customer (", 1)[1].split("Silent accounts", 1)[0]
+    assert section.startswith(f"{len(theirs)}, ")
+    listed = json.loads(
+        followthrough(
+            "--as-of",
+            demo_run["expected"]["as_of"],
+            "commitments",
+            "list",
+            "--status",
+            "waiting",
+            "--json",
+            db=demo_run["db"],
+        ).stdout
+    )
+    assert sorted(c["owner_email"] for c in listed) == sorted(i["owner_email"] for i in theirs)

@@ -70,6 +70,8 @@ def test_shared_types_surface_is_pinned() -> None:
         "compute_content_hash",
         "domain_of",
         "is_internal",
+        "normalize_domains",
+        "status_refusal",
         "tier_key",
         "tier_rank",
     ]

@@ -38,7 +38,7 @@ from followthrough.api.problems import DATABASE_ERROR, DATABASE_UNAVAILABLE, INT
 from followthrough.cli.export import Format, _write, csv_cell
 from followthrough.config import Settings
 from followthrough.errors import ConfigError, StoreError
-from followthrough.types import SourceDocument
+from followthrough.types import RunStatus, SourceDocument
 from store import Store
 from store.api_tokens import ApiTokens
 from store.queries import MAX_ID, encode_cursor
@@ -618,7 +618,7 @@ def _one_commitment(store: Store) -> int:
     (cid,) = store.record_extraction(
         run, doc_id, "k", [make_item(doc, "I'll send the revised pricing to you by Friday")]
     )
-    store.finish_run(run, {})
+    store.finish_run(run, RunStatus.OK)
     return cid
 
 
@@ -723,7 +723,7 @@ def test_followthrough_export_csv_escapes_formulas(tmp_path: Path) -> None:
         run = store.start_run(extractor="offline", model="m", prompt_version="v1")
         item = make_item(doc, "=cmd|' /C calc'!A0", action="+SUM(1,2)", owner="@owner", owner_email=None)
         store.record_extraction(run, doc_id, "k", [item])
-        store.finish_run(run, {})
+        store.finish_run(run, RunStatus.OK)
     result = followthrough("export", "--format", "csv", db=db)
     assert result.returncode == 0, result.stderr
     (row,) = list(csv.DictReader(io.StringIO(result.stdout, newline="")))

@@ -168,14 +168,14 @@ def test_an_unexpected_exception_fails_one_document_and_keeps_its_tokens(
 ) -> None:
     with FakeOpenAI() as server:
         ext = extractor_for(server, concurrency=2)
-        real = ext._to_items
+        real = ext.item_builder.build
 
         def flaky(doc: SourceDocument, *args: Any) -> Any:
             if doc.external_id == "<boom@x>":
                 raise KeyError("a value no code path foresaw")
             return real(doc, *args)
 
-        monkeypatch.setattr(ext, "_to_items", flaky)
+        monkeypatch.setattr(ext.item_builder, "build", flaky)
         docs = [email(external_id="<ok-1@x>"), email(external_id="<boom@x>"), email(external_id="<ok-2@x>")]
         out = {doc.external_id: outcome for doc, outcome in ext.run_many(docs)}
     boom = out["<boom@x>"]

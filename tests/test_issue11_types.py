@@ -85,7 +85,7 @@ def test_views_hand_out_members_and_the_database_keeps_the_same_strings(store: S
     grounded = make_item(doc, "I'll send the revised pricing")
     ungrounded = make_item(doc, "We will give you a 50% discount", grounded=False)
     (cid,) = store.record_extraction(run, doc_id, "k", [grounded, ungrounded])
-    store.finish_run(run, {"status": "partial"})
+    store.finish_run(run, RunStatus.PARTIAL)
     view = store.get_commitment(cid, as_of=AS_OF)
     assert view.status is CommitmentStatus.OPEN and view.flags == []
     dismissed = store.list_commitments(CommitmentFilter(status=CommitmentStatus.DISMISSED, as_of=AS_OF))
@@ -121,7 +121,7 @@ def test_an_unknown_status_never_reaches_the_database(store: Store) -> None:  # 
     with pytest.raises(ValueError, match="not a valid ExtractionStatus"):
         store.record_extraction(run, doc_id, "k", [], status="skipped")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="not a valid RunStatus"):
-        store.finish_run(run, {"status": "great"})
+        store.finish_run(run, "great")  # type: ignore[arg-type]
     assert store.get_commitment(cid).status is CommitmentStatus.OPEN
     assert store.set_status(cid, "done").status is CommitmentStatus.DONE  # type: ignore[arg-type]
 

@@ -20,7 +20,7 @@ import pytest
 
 from followthrough.api import create_app
 from followthrough.config import Settings
-from followthrough.types import ExtractedItem, Participant, SourceDocument
+from followthrough.types import ExtractedItem, Participant, RunStatus, SourceDocument
 from store import CommitmentView, NotFound, Store, Unresolved
 from store.api_tokens import ApiTokens
 from tests.api_support import AS_OF, BACKENDS, CRM, FakeExtractor, LiveServer, database, email
@@ -41,7 +41,7 @@ def _record(
     doc_id, _ = store.add_document(doc)
     run = store.start_run(extractor="offline", model="m", prompt_version=key)
     ids = store.record_extraction(run, doc_id, key, items)
-    store.finish_run(run, {})
+    store.finish_run(run, RunStatus.OK)
     return ids
 
 
@@ -191,7 +191,8 @@ def test_commitments_edit_sticks_across_a_re_run(tmp_path: Path) -> None:
     assert _cli(db, "run", mail, "--extractor", "offline").returncode == 0
     shown = json.loads(_cli(db, "commitments", "show", cid, "--json").stdout)
     assert (shown["owner_email"], shown["due"]) == ("priya@northwind.io", "2026-03-27")
-    assert len(shown["evidence"]) == 2  # extracted anew from the edited message
+    (ev,) = shown["evidence"]  # extracted anew from the edited message: the old offsets are gone
+    assert ev["quote"] == "I'll send you the revised pricing by Friday." and ev["char_start"] == 30
     actor = f"cli:{getpass.getuser()}"
     assert {(h["field"], h["actor"]) for h in shown["history"]} >= {("owner", actor), ("due", actor)}
 

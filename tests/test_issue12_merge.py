@@ -190,7 +190,10 @@ def test_a_promise_repeated_in_the_follow_up_email_is_one_commitment_with_two_ev
         text = MEETING_TEXT if e.source == "meeting" else EMAIL_TEXT
         assert e.char_start is not None and text[e.char_start : e.char_end] == e.quote
     gone = store.get_commitment(({said, again} - {kept}).pop(), as_of=AS_OF)
-    assert gone.status == CommitmentStatus.MERGED and gone.merged_into == kept and gone.evidence == []
+    assert gone.status == CommitmentStatus.MERGED and gone.merged_into == kept
+    assert gone.sources == 1 and [e.quote for e in gone.evidence] == [  # it still quotes where it was said
+        e.quote for e in view.evidence if e.document_id == gone.document_id
+    ]
     assert any(h.field == "merged" and h.new == str(gone.id) and h.actor == "merge" for h in view.history)
     assert any(h.field == "status" and h.new == "merged" for h in gone.history)
     assert store.merge_duplicates() == 0  # a second pass changes nothing

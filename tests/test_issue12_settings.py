@@ -43,12 +43,13 @@ def test_the_environment_sets_the_default_and_single_tiers(monkeypatch: pytest.M
 @pytest.mark.parametrize("value", ["abc", "0", "-3", "nan", "inf", "=5", "tier 1=", "30, x=y"])
 def test_anything_else_is_one_config_error_naming_the_setting(value: str) -> None:
     with pytest.raises(ConfigError, match="FOLLOWTHROUGH_SILENT_DAYS"):
-        parse_tiered("FOLLOWTHROUGH_SILENT_DAYS", value, DEFAULT_SILENT_DAYS)
+        parse_tiered("FOLLOWTHROUGH_SILENT_DAYS", value, DEFAULT_SILENT_DAYS, example="30")
 
 
 def test_an_unset_or_empty_value_is_the_default() -> None:
     default = TieredValue(7.0, (("gold", 3.0),))
-    assert parse_tiered("X", None, default) is default and parse_tiered("X", "  ", default) is default
+    assert parse_tiered("X", None, default, example="7") is default
+    assert parse_tiered("X", "  ", default, example="7") is default
 
 
 @pytest.mark.parametrize(
@@ -63,5 +64,7 @@ def test_a_rank_override_covers_the_named_tiers_of_that_rank() -> None:
     days = DEFAULT_SILENT_DAYS  # 30, tier 1=14
     assert days.for_tier("Enterprise") == 14 and days.for_tier("Strategic") == 14
     assert days.for_tier("Mid-Market") == 30
-    named = parse_tiered("FOLLOWTHROUGH_SILENT_DAYS", "30, tier 1=14, enterprise=21", DEFAULT_SILENT_DAYS)
+    named = parse_tiered(
+        "FOLLOWTHROUGH_SILENT_DAYS", "30, tier 1=14, enterprise=21", DEFAULT_SILENT_DAYS, example="30"
+    )
     assert named.for_tier("Enterprise") == 21 and named.for_tier("Platinum") == 14  # a name beats its rank

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from followthrough.types import ExtractedItem, Participant, SourceDocument
+from followthrough.types import ExtractedItem, Participant, RunStatus, SourceDocument
 from store import CommitmentFilter, CommitmentView, InvalidCursor, NotFound, Store
 from tests.store_fixtures import EST, demo_crm, make_doc, make_item, store, store_url  # noqa: F401
 
@@ -22,7 +22,7 @@ def _record(store: Store, doc: SourceDocument, items: list[ExtractedItem], key: 
     doc_id, _ = store.add_document(doc)
     run = store.start_run(extractor="offline", model="m", prompt_version="v1")
     ids = store.record_extraction(run, doc_id, key, items)
-    store.finish_run(run, {})
+    store.finish_run(run, RunStatus.OK)
     return ids
 
 

@@ -111,6 +111,8 @@ MONTHS = {
 }
 
 _WD = r"(?P<wd>monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues?|wed|thu(?:rs?)?|fri)"
+_WD_ANY = _WD.replace("(?P<wd>", "(?:", 1)
+"""A weekday, not captured (for phrases where the weekday only repeats what the date says)."""
 _MON = (
     r"(?:january|february|march|april|may|june|july|august|september|october|november|december"
     r"|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.?"
@@ -239,7 +241,15 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
     ("in_few", re.compile(r"\b(?:in|within)\s+a\s+(?P<q>couple|few)\s+(?:of\s+)?days\b", re.I)),
-    ("the_nth", re.compile(r"\b(?:by|on|before|until)\s+the\s+(?P<d>[0-3]?\d)(?:st|nd|rd|th)\b", re.I)),
+    # "by the 20th", and with its weekday, "by Friday the 20th", "on Fri 20th": the day of the month wins
+    (
+        "the_nth",
+        re.compile(
+            rf"\b(?:(?:by|on|before|until)\s+(?:{_WD_ANY},?\s+(?:the\s+)?|the\s+)|{_WD_ANY},?\s+the\s+)"
+            r"(?P<d>[0-3]?\d)(?:st|nd|rd|th)\b",
+            re.I,
+        ),
+    ),
     ("asap", re.compile(r"\b(?:asap|a\.s\.a\.p\.?|as\s+soon\s+as\s+(?:possible|you\s+can))\b", re.I)),
 ]
 

@@ -67,6 +67,7 @@ from followthrough.types import (
     ExtractedItem,
     ItemFlag,
     Participant,
+    ParticipantRole,
     Segment,
     SourceDocument,
 )
@@ -306,7 +307,7 @@ class OfflineExtractor(Extractor):
         now: datetime | None = None,
     ) -> Explanation:
         """The decision on a sentence by ``speaker`` (ours when ``internal``) at ``now``, and its items."""
-        who = Participant(name=speaker or "Speaker", role="sender", internal=internal)
+        who = Participant(name=speaker or "Speaker", role=ParticipantRole.SENDER, internal=internal)
         doc = SourceDocument(
             source="email",
             external_id="explain",
@@ -579,8 +580,8 @@ class OfflineExtractor(Extractor):
         due = find_due(unit.text, said_at, clause_start(unit.text, action_text), dayfirst=dayfirst)
         due_text = due.text if due else None
         label, email, part = owner.label, owner.email, owner.participant
-        flags: list[str] = (
-            ["urgent"] if due is not None and due.due is None and not due.out_of_range else []
+        flags: list[ItemFlag] = (
+            [ItemFlag.URGENT] if due is not None and due.due is None and not due.out_of_range else []
         )  # "ASAP": no date, urgent (a day past the calendar's end is no date either, and not urgent)
         cp_label: str | None = None
         cp_email: str | None = None
@@ -591,9 +592,9 @@ class OfflineExtractor(Extractor):
             if cp is not None:
                 cp_label, cp_email = cp.label(), cp.email
             if label is not None and part is None and email is None:
-                flags.append("owner_not_participant")
+                flags.append(ItemFlag.OWNER_NOT_PARTICIPANT)
             if unit.ticked:
-                flags.append("ticked")  # checked off on the list it was written in: done when written
+                flags.append(ItemFlag.TICKED)  # checked off on the list it was written in: done when written
         return ExtractedItem(
             type="commitment" if kind == "commitment" else "request",
             owner=label,
@@ -620,14 +621,14 @@ class OfflineExtractor(Extractor):
                 if len(words) >= n and people.known(name):
                     return people.find(name)
         if doc.source == "email":
-            for role in ("recipient", "cc"):
+            for role in (ParticipantRole.RECIPIENT, ParticipantRole.CC):
                 cands = [
                     p
                     for p in doc.participants
                     if p.role == role and p is not author and self.world.is_internal(p) is not False
                 ]
                 inside = [p for p in cands if self.world.is_internal(p) is True]
-                pick = inside or (cands if role == "recipient" else [])
+                pick = inside or (cands if role is ParticipantRole.RECIPIENT else [])
                 if pick:
                     return people.person(pick[0])
         if doc.segments:
@@ -660,7 +661,7 @@ class OfflineExtractor(Extractor):
             if any(re.search(rf"\b{re.escape(n)}\b", low) for n in names if n):
                 return p
         for p in others:
-            if p.role in ("recipient", "cc", "attendee", "speaker", "sender"):
+            if p.role is not ParticipantRole.MENTIONED:
                 return p
         return None
 

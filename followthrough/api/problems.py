@@ -11,6 +11,7 @@ request validation (FastAPI/pydantic)   422
 :class:`store.NotFound`                 404
 :class:`store.InvalidCursor`            422
 :class:`store.Unresolved`               422 (an owner, deal or account that names none, or several)
+:class:`store.InvalidStatus`            422 (a status the item cannot take)
 :class:`store.admission.Unstorable`     422 (a value the database cannot hold)
 the database unreachable, locked, down  503 with ``Retry-After``
 any other database or driver error      500
@@ -50,7 +51,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from followthrough.errors import ExtractionError, StoreError
 from followthrough.redaction import redact
-from store import InvalidCursor, NotFound, Unresolved, Unstorable
+from store import InvalidCursor, InvalidStatus, NotFound, Unresolved, Unstorable
 
 log = logging.getLogger("followthrough.api")
 
@@ -163,6 +164,12 @@ async def _bad_cursor(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _invalid_status(request: Request, exc: Exception) -> JSONResponse:
+    return problem_response(
+        422, str(exc), errors=[FieldError(loc=["body", "status"], msg=str(exc), type="value_error")]
+    )
+
+
 async def _unresolved(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Unresolved)
     return problem_response(
@@ -198,9 +205,9 @@ def _is_driver_error(exc: BaseException) -> bool:
 
 
 def is_database_error(exc: BaseException) -> bool:
-    """True for a :class:`StoreError` (but a client's: NotFound, InvalidCursor, Unresolved), a SQLAlchemy
-    error or a driver error."""
-    if isinstance(exc, NotFound | InvalidCursor | Unresolved):
+    """True for a :class:`StoreError` (but a client's: NotFound, InvalidCursor, Unresolved, InvalidStatus),
+    a SQLAlchemy error or a driver error."""
+    if isinstance(exc, NotFound | InvalidCursor | Unresolved | InvalidStatus):
         return False
     return isinstance(exc, StoreError | sa_exc.SQLAlchemyError) or _is_driver_error(exc)
 
@@ -333,6 +340,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(InvalidCursor, _bad_cursor)
     app.add_exception_handler(Unresolved, _unresolved)
+    app.add_exception_handler(InvalidStatus, _invalid_status)
     app.add_exception_handler(StoreError, _store)
     app.add_exception_handler(sa_exc.SQLAlchemyError, _store)
     app.add_exception_handler(sqlite3.Error, _store)

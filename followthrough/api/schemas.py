@@ -25,6 +25,8 @@ from pydantic import (
 )
 
 from connectors.mail.quotes import split_reply
+from connectors.meetings_common import Person, Roster
+from connectors.meetings_notes import speaker_segments
 from followthrough.types import (
     CommitmentStatus,
     ItemType,
@@ -34,7 +36,7 @@ from followthrough.types import (
     SourceDocument,
     SourceKind,
 )
-from store import CommitmentView, DealRef, DealView
+from store import CommitmentView, DealHealth, DealRef, DealView
 
 MAX_TEXT = 200_000
 
@@ -197,8 +199,11 @@ class _DocumentBase(_In):
                 text, quoted, signature = parts.text, parts.quoted, parts.signature
         participants = [Participant(**p.model_dump()) for p in self.participants]
         sender = next((p for p in participants if p.role == ParticipantRole.SENDER), None)
-        segments = []
-        if sender is not None and source != "meeting":
+        segments: list[Segment] = []
+        if source == "meeting":  # "Name: text" turns, read as the meeting connectors read them
+            roster = Roster([Person(name=p.name, email=p.email) for p in participants if p.name or p.email])
+            segments = speaker_segments(text, roster).segments
+        elif sender is not None:
             segments.append(
                 Segment(
                     speaker=sender.label(),
@@ -236,7 +241,9 @@ class SlackIn(_DocumentBase):
 
 
 class MeetingIn(_DocumentBase):
-    """Meeting notes or a transcript (``title``: the meeting's name)."""
+    """Meeting notes or a transcript (``title``: the meeting's name). ``Name: text`` lines are turns,
+    read as the meeting-notes connector reads them: a speaker named like a participant (full name,
+    unique first name or email user) is that participant."""
 
     source: Literal["meeting"]
 
@@ -282,11 +289,10 @@ class DealList(_Out):
     items: list[DealView]
 
 
-class DealHealth(_Out):
-    """How a deal's commitments stand: ``at risk`` (something overdue), ``attention`` (due within 3
-    days), ``on track`` (open, none late) or ``clear`` (nothing open)."""
+class DealHealthSummary(_Out):
+    """How a deal's commitments stand (:class:`~store.DealHealth`), with the counts it comes from."""
 
-    status: Literal["at risk", "attention", "on track", "clear"]
+    status: DealHealth
     open: int
     overdue: int
     due_soon: int
@@ -296,7 +302,7 @@ class DealHealth(_Out):
 
 class DealCommitments(_Out):
     deal: DealRef
-    health: DealHealth
+    health: DealHealthSummary
     items: list[CommitmentView]
 
 

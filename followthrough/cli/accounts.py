@@ -12,7 +12,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from followthrough.cli.report import WIDE, commitments_table
-from followthrough.cli.state import OWNER_HELP, state
+from followthrough.cli.state import OWNER_HELP, not_blank, state
+from followthrough.cli.tables import NAME_MIN_WIDTH, Column, fitted_table
 from followthrough.config import silent_days
 from store import AccountDetail, AccountFilter, AccountView, NotFound, Store
 
@@ -44,34 +45,63 @@ def _amount(a: AccountView, wide: bool) -> str:
 
 
 def accounts_table(accounts: list[AccountView], width: int) -> Table:
-    """One row per account: the name takes the room left; from :data:`WIDE` columns also the tier."""
+    """One row per account (silent ones in bold): the name takes the room left and wraps; from
+    :data:`WIDE` columns also the tier. The id (typed next) and the name are never cut; too narrow
+    for all the columns, the last touch by them goes first, then the tier, by us, the deal count."""
     wide = width >= WIDE
-    table = Table(title=f"Accounts ({len(accounts)})", title_justify="left", expand=True)
-    table.add_column("ID", justify="right", no_wrap=True)
-    table.add_column("Account", no_wrap=True, overflow="ellipsis", ratio=1, min_width=10)
+    columns = [
+        Column("ID", [str(a.id) for a in accounts], justify="right"),
+        Column("Account", [a.name for a in accounts], grow=True, min_width=NAME_MIN_WIDTH),
+    ]
     if wide:
-        table.add_column("Tier", no_wrap=True, overflow="ellipsis", max_width=12)
-    table.add_column("Deals", justify="right", no_wrap=True)
-    table.add_column("Open $", justify="right", no_wrap=True)
-    table.add_column("Items", justify="right", no_wrap=True)
-    table.add_column("Us" if not wide else "Last by us", no_wrap=True)
-    table.add_column("Them" if not wide else "Last by them", no_wrap=True)
-    table.add_column("Since", no_wrap=True)
-    for a in accounts:
-        row = [str(a.id), a.name]
-        if wide:
-            row.append(a.tier or "")
-        items = f"{a.open_items} ({a.overdue_items} late)" if wide and a.overdue_items else str(a.open_items)
-        row += [
-            str(a.open_deals),
-            _amount(a, wide),
-            items,
-            _day(a.last_touch_by_us),
-            _day(a.last_touch_by_them),
-            _silence(a),
-        ]
-        table.add_row(*map(escape, row), style="bold" if a.silent else None)
-    return table
+        columns.append(Column("Tier", [a.tier or "" for a in accounts], max_width=12, drop=2))
+    columns += [
+        Column("Deals", [str(a.open_deals) for a in accounts], justify="right", drop=4),
+        Column("Open $", [_amount(a, wide) for a in accounts], justify="right"),
+        Column(
+            "Items",
+            [
+                f"{a.open_items} ({a.overdue_items} late)" if wide and a.overdue_items else str(a.open_items)
+                for a in accounts
+            ],
+            justify="right",
+        ),
+        Column("Last by us" if wide else "Us", [_day(a.last_touch_by_us) for a in accounts], drop=3),
+        Column("Last by them" if wide else "Them", [_day(a.last_touch_by_them) for a in accounts], drop=1),
+        Column("Since", [_silence(a) for a in accounts]),
+    ]
+    return fitted_table(
+        f"Accounts ({len(accounts)})",
+        columns,
+        width,
+        row_styles=["bold" if a.silent else None for a in accounts],
+    )
+
+
+def _deals_table(d: AccountDetail, width: int) -> Table:
+    """The account's deals: the deal id (typed next) and the name are never cut; too narrow for all
+    the columns, the owner goes first, then the stage, the amount."""
+    wide = width >= WIDE
+    owners = [deal.owner_email or "" for deal in d.deals]
+    columns = [
+        Column("Deal", [deal.crm_id for deal in d.deals]),
+        Column("Name", [deal.name for deal in d.deals], grow=True, min_width=NAME_MIN_WIDTH),
+        Column("Stage", [deal.stage or "" for deal in d.deals], max_width=12, drop=2),
+        Column(
+            "Amount",
+            [f"{deal.amount:,.0f}" if deal.amount is not None else "" for deal in d.deals],
+            justify="right",
+            drop=3,
+        ),
+        Column(
+            "Owner",
+            owners if wide else [o.split("@")[0] for o in owners],
+            max_width=22 if wide else 10,
+            drop=1,
+        ),
+        Column("Open", [str(deal.open_count) for deal in d.deals], justify="right"),
+    ]
+    return fitted_table(f"Deals ({len(d.deals)})", columns, width)
 
 
 def _render_detail(out: Console, d: AccountDetail, as_of: date, width: int) -> None:
@@ -100,25 +130,7 @@ def _render_detail(out: Console, d: AccountDetail, as_of: date, width: int) -> N
     for k, v in rows:
         t.add_row(k, escape(v))
     out.print(t)
-    deals = Table(title=f"Deals ({len(d.deals)})", title_justify="left", expand=True)
-    deals.add_column("Deal", no_wrap=True)
-    deals.add_column("Name", no_wrap=True, overflow="ellipsis", ratio=1, min_width=12)
-    deals.add_column("Stage", no_wrap=True, overflow="ellipsis", max_width=12)
-    deals.add_column("Amount", justify="right", no_wrap=True)
-    deals.add_column("Owner", no_wrap=True, overflow="ellipsis", max_width=22 if width >= WIDE else 10)
-    deals.add_column("Open", justify="right", no_wrap=True)
-    for deal in d.deals:
-        owner = deal.owner_email or ""
-        amount = f"{deal.amount:,.0f}" if deal.amount is not None else ""
-        row = [
-            deal.crm_id,
-            deal.name,
-            deal.stage or "",
-            amount,
-            owner if width >= WIDE else owner.split("@")[0],
-        ]
-        deals.add_row(*map(escape, [*row, str(deal.open_count)]))
-    out.print(deals)
+    out.print(_deals_table(d, width))
     if d.items:
         out.print(commitments_table(f"Open items ({len(d.items)})", d.items, as_of, width))
 
@@ -139,14 +151,16 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         name: Annotated[
             str | None,
-            typer.Argument(help="One account in full: its name or a part of it, CRM id, domain or id."),
+            typer.Argument(
+                parser=not_blank, help="One account in full: its name or a part of it, CRM id, domain or id."
+            ),
         ] = None,
         silent: Annotated[
             bool,
             typer.Option("--silent", help="Only accounts nobody on our side has written to or met lately."),
         ] = False,
         owner: Annotated[
-            str | None, typer.Option(help=OWNER_HELP + " Only accounts with their deals.")
+            str | None, typer.Option(parser=not_blank, help=OWNER_HELP + " Only accounts with their deals.")
         ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:

@@ -13,7 +13,7 @@ from rich.table import Table
 from followthrough.cli.corrections import cli_actor, edit_cmd
 from followthrough.cli.merge import split_cmd
 from followthrough.cli.report import all_items, commitments_table, ranked
-from followthrough.cli.state import OWNER_HELP, state
+from followthrough.cli.state import OWNER_HELP, not_blank, state
 from followthrough.errors import ConfigError
 from followthrough.types import CommitmentStatus, ItemType, SourceKind
 from store import CommitmentFilter, CommitmentView
@@ -61,14 +61,20 @@ def _date(value: str | None, flag: str) -> date | None:
 def list_cmd(
     ctx: typer.Context,
     status: StatusOpt = CommitmentStatus.OPEN,
-    owner: Annotated[str | None, typer.Option(help=OWNER_HELP)] = None,
+    owner: Annotated[str | None, typer.Option(parser=not_blank, help=OWNER_HELP)] = None,
     deal: Annotated[
         str | None,
-        typer.Option(help='A deal\'s CRM id (any case) or a unique part of its name ("data platform").'),
+        typer.Option(
+            parser=not_blank,
+            help='A deal\'s CRM id (any case) or a unique part of its name ("data platform").',
+        ),
     ] = None,
     account: Annotated[
         str | None,
-        typer.Option(help="Only items on an account's deals: its name or a part of it, CRM id or domain."),
+        typer.Option(
+            parser=not_blank,
+            help="Only items on an account's deals: its name or a part of it, CRM id or domain.",
+        ),
     ] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only past their due date.")] = False,
     unlinked: Annotated[bool, typer.Option("--unlinked", help="Only those linked to no deal.")] = False,

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from followthrough.cli.state import state
+from followthrough.cli.state import not_blank, state
 from followthrough.types import ItemType
 
 NONE = "none"
@@ -41,13 +41,6 @@ def _due(value: str) -> str:
     return value.strip().lower()
 
 
-def _text(value: str) -> str:
-    """``--action``/``--owner``: not blank; a usage error otherwise."""
-    if not value.strip():
-        raise typer.BadParameter("must not be blank")
-    return value
-
-
 def _item_type(value: str) -> ItemType:
     """``--type``: ``commitment`` or ``request``; a usage error otherwise."""
     if value == "commitment":
@@ -63,7 +56,7 @@ def edit_cmd(
     owner: Annotated[
         str | None,
         typer.Option(
-            parser=_text,
+            parser=not_blank,
             metavar="WHO",
             help="The owner: an email, or a name known from the CRM or the documents.",
         ),
@@ -73,7 +66,7 @@ def edit_cmd(
         typer.Option(parser=_due, metavar="<YYYY-MM-DD|none>", help="The due date; none removes it."),
     ] = None,
     action: Annotated[
-        str | None, typer.Option(parser=_text, metavar="TEXT", help="What is to be done, reworded.")
+        str | None, typer.Option(parser=not_blank, metavar="TEXT", help="What is to be done, reworded.")
     ] = None,
     type_: Annotated[
         ItemType | None,
@@ -108,6 +101,7 @@ def edit_cmd(
             type=type_,
             deal=None if unlink else deal,
             unlink=unlink,
+            domains=st.company_domains(store),
             as_of=st.settings().as_of,
         )
     if as_json:

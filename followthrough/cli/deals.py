@@ -16,10 +16,11 @@ from followthrough.cli.report import (
     ranked,
     render_silent,
 )
-from followthrough.cli.state import OWNER_HELP, state
-from followthrough.cli.tables import Column, fitted_table
+from followthrough.cli.state import OWNER_HELP, not_blank, state
+from followthrough.cli.tables import NAME_MIN_WIDTH, Column, fitted_table
 from followthrough.cli.waiting import render_waiting
 from followthrough.config import silent_days
+from followthrough.types import CommitmentStatus
 from store import CommitmentFilter
 
 
@@ -30,10 +31,13 @@ def register(app: typer.Typer) -> None:
         deal: Annotated[
             str | None,
             typer.Argument(
-                help="A deal's CRM id (any case) or a unique part of its name: show its commitments."
+                parser=not_blank,
+                help="A deal's CRM id (any case) or a unique part of its name: show its commitments.",
             ),
         ] = None,
-        owner: Annotated[str | None, typer.Option(help=OWNER_HELP + " Only the deals they own.")] = None,
+        owner: Annotated[
+            str | None, typer.Option(parser=not_blank, help=OWNER_HELP + " Only the deals they own.")
+        ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
         """Deals with their open and overdue commitments (or one deal's commitments)."""
@@ -62,21 +66,24 @@ def register(app: typer.Typer) -> None:
             "" if d.amount is None else f"{d.amount:,.0f}" if wide else f"${d.amount / 1000:,.0f}k"
             for d in deals
         ]
+        # The deal id (typed next) and the name are never left out; the others go, Account first.
         columns = [
             Column("Deal", [d.crm_id for d in deals]),
-            Column("Name", [d.name for d in deals], grow=True, min_width=16),
+            Column("Name", [d.name for d in deals], grow=True, min_width=NAME_MIN_WIDTH),
         ]
         if wide:
             columns.append(Column("Account", [d.account for d in deals], max_width=18, drop=1))
         columns += [
-            Column("Stage", [d.stage or "" for d in deals], max_width=14 if wide else 11),
-            Column("Amount", amounts, justify="right"),
+            Column("Stage", [d.stage or "" for d in deals], max_width=14 if wide else 11, drop=3),
+            Column("Amount", amounts, justify="right", drop=5),
         ]
         if wide:
-            columns.append(Column("Close", [d.close_date.isoformat() if d.close_date else "" for d in deals]))
+            columns.append(
+                Column("Close", [d.close_date.isoformat() if d.close_date else "" for d in deals], drop=2)
+            )
         columns += [
-            Column("Open", [str(d.open_count) for d in deals], justify="right"),
-            Column("Late", [str(d.overdue_count) for d in deals], justify="right"),
+            Column("Open", [str(d.open_count) for d in deals], justify="right", drop=6),
+            Column("Late", [str(d.overdue_count) for d in deals], justify="right", drop=4),
             Column("Health", [d.health for d in deals]),
         ]
         table = fitted_table(f"Deals ({len(deals)})", columns, st.out.width)
@@ -85,7 +92,7 @@ def register(app: typer.Typer) -> None:
     @app.command("digest")
     def digest_cmd(
         ctx: typer.Context,
-        owner: Annotated[str, typer.Option("--owner", help=OWNER_HELP)],
+        owner: Annotated[str, typer.Option("--owner", parser=not_blank, help=OWNER_HELP)],
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
         """One person's open commitments: overdue first, then due soon, then the rest; the customers'
@@ -94,7 +101,9 @@ def register(app: typer.Typer) -> None:
         as_of = st.settings().as_of
         with st.open_store() as store:
             person = store.find_person(owner)
-            items = all_items(store, CommitmentFilter(status="open", owner=owner, as_of=as_of, limit=500))
+            items = all_items(
+                store, CommitmentFilter(status=CommitmentStatus.OPEN, owner=owner, as_of=as_of, limit=500)
+            )
             silent, nudges = [], []
             if person.email:  # deals are owned by email: someone known by name only owns none
                 domains = st.company_domains(store)

@@ -14,7 +14,7 @@ from rich.table import Table
 from followthrough import pipeline
 from followthrough.backends import LlmOptions, build_extractor
 from followthrough.cli.state import state
-from followthrough.config import Settings
+from followthrough.config import ExtractorName, Settings
 from followthrough.errors import InputError
 from followthrough.evaluation import KINDS, KindScore, load_jsonl, score
 from followthrough.pipeline import RunReport
@@ -82,7 +82,7 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         inputs: Annotated[list[Path], typer.Argument(help="Labelled input (e.g. shared/eval/bc3-dev.mbox).")],
         gold: Annotated[Path, typer.Option("--gold", help="Gold JSONL (shared/eval/*.gold.jsonl format).")],
-        extractor: Annotated[str | None, typer.Option("--extractor", help="offline | openai")] = None,
+        extractor: Annotated[str | None, typer.Option("--extractor", help=" | ".join(ExtractorName))] = None,
         model: Annotated[str | None, typer.Option("--model", help="Model name for the LLM backend.")] = None,
         show: Annotated[
             int, typer.Option("--show", min=0, help="Rows of misses and false alarms to list.")

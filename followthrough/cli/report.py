@@ -71,7 +71,7 @@ def collect(store: Store, as_of: date, *, domains: set[str]) -> Attention:
     Unanswered requests are the open ones (a request one of ours answered is
     closed ``answered`` by the run): those past their response target first.
     """
-    base = CommitmentFilter(status="open", as_of=as_of, limit=500)
+    base = CommitmentFilter(status=CommitmentStatus.OPEN, as_of=as_of, limit=500)
     open_items = all_items(store, base)
     att = Attention(open_total=len(open_items))
     att.overdue = ranked([c for c in open_items if c.type == "commitment" and c.due and c.due < as_of])

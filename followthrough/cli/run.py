@@ -21,13 +21,16 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from extractor.llm_settings import DEFAULT_CONCURRENCY
 from followthrough import pipeline
 from followthrough.backends import LlmOptions, build_extractor
 from followthrough.cli import report as report_view
 from followthrough.cli.state import State, state
+from followthrough.config import ExtractorName
 from followthrough.errors import InputError
 from followthrough.pipeline import RunReport
 from followthrough.redaction import redact
+from followthrough.types import RunStatus
 from store import Store
 
 PathsArg = Annotated[
@@ -50,8 +53,8 @@ ExtractorOpt = Annotated[
     str | None,
     typer.Option(
         "--extractor",
-        help="offline | openai (env: FOLLOWTHROUGH_EXTRACTOR; default: openai when OPENAI_API_KEY or "
-        "OPENAI_BASE_URL is set, else offline).",
+        help=f"{' | '.join(ExtractorName)} (env: FOLLOWTHROUGH_EXTRACTOR; default: {ExtractorName.OPENAI} "
+        f"when OPENAI_API_KEY or OPENAI_BASE_URL is set, else {ExtractorName.OFFLINE}).",
         show_default=False,
     ),
 ]
@@ -160,7 +163,7 @@ def _exit_code(rep: RunReport, *, read: bool) -> int:
     document extracted failed."""
     if read and not rep.processed_anything:
         return EXIT_FAILED
-    if rep.extraction_status == "failed":
+    if rep.extraction_status is RunStatus.FAILED:
         return EXIT_FAILED
     return EXIT_PARTIAL if rep.problems else EXIT_OK
 
@@ -235,7 +238,7 @@ def _batch(
             f"[red]{rep.problems} input(s) or document(s) failed[/red] (listed above); exit code 3 (partial)",
             highlight=False,
         )
-    elif code == EXIT_FAILED and rep.extraction_status == "failed":
+    elif code == EXIT_FAILED and rep.extraction_status is RunStatus.FAILED:
         st.err.print(
             f"[red]every document failed to extract[/red] ({len(rep.failed)}, listed above; they stay "
             "pending for the next run); exit code 1",
@@ -253,7 +256,7 @@ def register(app: typer.Typer) -> None:
         paths: PathsArg,
         extractor: ExtractorOpt = None,
         model: ModelOpt = None,
-        concurrency: ConcurrencyOpt = 8,
+        concurrency: ConcurrencyOpt = DEFAULT_CONCURRENCY,
         rpm: RpmOpt = None,
         tpm: TpmOpt = None,
         prefilter: PrefilterOpt = True,
@@ -297,7 +300,7 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         extractor: ExtractorOpt = None,
         model: ModelOpt = None,
-        concurrency: ConcurrencyOpt = 8,
+        concurrency: ConcurrencyOpt = DEFAULT_CONCURRENCY,
         rpm: RpmOpt = None,
         tpm: TpmOpt = None,
         prefilter: PrefilterOpt = True,

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from followthrough.cli.state import state
+from followthrough.config import ExtractorName
 
 
 def register(app: typer.Typer) -> None:
@@ -19,7 +20,7 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option(
                 "--extractor",
-                help="offline | openai, for POST /v1/documents (env: FOLLOWTHROUGH_EXTRACTOR).",
+                help=f"{' | '.join(ExtractorName)}, for POST /v1/documents (env: FOLLOWTHROUGH_EXTRACTOR).",
                 show_default=False,
             ),
         ] = None,

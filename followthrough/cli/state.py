@@ -14,6 +14,14 @@ OWNER_HELP = 'A person: an email, a local part ("marco"), a first or a full name
 """How ``--owner`` is matched (see :mod:`store.lookup`); shared by every command that takes it."""
 
 
+def not_blank(value: str) -> str:
+    """An option's text as given (a typer ``parser``); a usage error (exit 2) when it is empty or blank:
+    ``--owner ''`` is a mistake, never "everyone"."""
+    if not value.strip():
+        raise typer.BadParameter("must not be blank")
+    return value
+
+
 @dataclass
 class State:
     """Global options, resolved once per invocation (see ``followthrough --help``)."""

@@ -20,7 +20,11 @@ from rich.console import JustifyMethod
 from rich.markup import escape
 from rich.table import Table
 
-__all__ = ["Column", "fitted_table"]
+__all__ = ["NAME_MIN_WIDTH", "Column", "fitted_table"]
+
+NAME_MIN_WIDTH = 16
+"""The fewest character cells a growing name column (a deal's, an account's) gets: a name wraps
+over a few lines, never one word a line."""
 
 _PADDING = 2
 """Cells each column adds around its text (rich's default padding: one each side)."""
@@ -56,11 +60,14 @@ class Column:
         return text + _PADDING + _BORDER
 
 
-def fitted_table(title: str, columns: Sequence[Column], width: int) -> Table:
+def fitted_table(
+    title: str, columns: Sequence[Column], width: int, *, row_styles: Sequence[str | None] = ()
+) -> Table:
     """A rich table of ``columns`` as wide as ``width`` (the terminal's columns), rows in cell order.
 
     Columns with a ``drop`` rank are left out, lowest rank first, while the others do not fit at their
-    least (:attr:`Column.least`). Every column must hold as many cells as the first.
+    least (:attr:`Column.least`). Every column must hold as many cells as the first. ``row_styles``:
+    a rich style per row (``"bold"``; ``None`` for none), or empty for none at all.
     """
     kept = list(columns)
     for rank in sorted({c.drop for c in columns if c.drop}):
@@ -79,6 +86,8 @@ def fitted_table(title: str, columns: Sequence[Column], width: int) -> Table:
             table.add_column(
                 c.header, no_wrap=True, min_width=c.least - _PADDING - _BORDER, justify=c.justify
             )
-    for row in zip(*(c.cells for c in kept), strict=True):
-        table.add_row(*map(escape, row))
+    rows = list(zip(*(c.cells for c in kept), strict=True))
+    styles = list(row_styles) or [None] * len(rows)
+    for row, style in zip(rows, styles, strict=True):
+        table.add_row(*map(escape, row), style=style)
     return table

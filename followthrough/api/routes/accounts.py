@@ -33,6 +33,7 @@ def list_accounts(
     owner: Annotated[
         Text | None,
         Query(
+            min_length=1,
             max_length=320,
             description="Only accounts with deals this person owns: an email, a local part, a first or a "
             "full name (one that names no one, or several people, is a 422 listing the candidates).",

@@ -11,7 +11,7 @@ from followthrough.api.auth import Reader, Writer
 from followthrough.api.problems import ApiError, responses
 from followthrough.api.schemas import CommitmentPatch, CrmId, IsoDate, SplitResult, Text
 from followthrough.api.state import ApiState, api_state
-from followthrough.types import CommitmentStatus, ItemType, SourceKind
+from followthrough.types import CommitmentStatus, ItemType, SourceKind, status_refusal
 from store import CommitmentFilter, CommitmentView, NotFound, Page
 
 router = APIRouter(prefix="/v1/commitments", tags=["commitments"])
@@ -34,6 +34,7 @@ def list_commitments(
     owner: Annotated[
         Text | None,
         Query(
+            min_length=1,
             max_length=320,
             description="The owner: an email, a local part, a first or a full name. One that names no "
             "one, or several people, is a 422 listing the candidates.",
@@ -105,8 +106,11 @@ def update_commitment(
     removes it), action or type; and/or link to a deal (`null` unlinks).
 
     An item in `review` is confirmed with `status: open` and rejected with `status: dismissed`.
-    A corrected field is never overwritten by a later extraction. An unknown deal, or an
-    owner that names no one or several people, is a 422 and changes nothing.
+    A corrected field is never overwritten by a later extraction. An unknown deal, an
+    owner that names no one or several people, or a status the item cannot take (`answered` is for
+    requests; `merged` comes from merging) is a 422 and changes nothing. A new owner decides whose
+    promise a commitment is: one of ours makes one waiting on the customer `open`, a customer makes an
+    open one `waiting`.
 
     Every change is recorded in the commitment's `history` (old and new value) with the token's name.
     """
@@ -115,6 +119,8 @@ def update_commitment(
     view = store.get_commitment(commitment_id, as_of=as_of)
     if patch.status == CommitmentStatus.SNOOZED and patch.until is not None and patch.until <= as_of:
         raise ApiError(422, f"until {patch.until} is not after today ({as_of}): pick a later date")
+    if patch.status is not None and (refusal := status_refusal(patch.status, patch.type or view.type)):
+        raise ApiError(422, refusal)  # before any change: a PATCH applies whole or not at all
     actor = f"api:{principal.name}"
     if patch.corrects:  # an owner or deal that names none or several: Unresolved, a 422
         view = store.correct(
@@ -127,6 +133,7 @@ def update_commitment(
             type=patch.type,
             deal=patch.deal,
             unlink=patch.changes_deal and patch.deal is None,
+            domains=state.domains,
             as_of=as_of,
         )
     if patch.status is not None:

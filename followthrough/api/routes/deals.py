@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal, cast
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 
 from followthrough.api.auth import Reader
 from followthrough.api.problems import responses
-from followthrough.api.schemas import CrmId, DealCommitments, DealHealth, DealList
+from followthrough.api.schemas import CrmId, DealCommitments, DealHealthSummary, DealList
 from followthrough.api.state import ApiState, api_state
+from followthrough.types import CommitmentStatus
 from store import CommitmentView, DealRef, health
 
 router = APIRouter(prefix="/v1/deals", tags=["deals"])
 
 State = Annotated[ApiState, Depends(api_state)]
-HealthStatus = Literal["at risk", "attention", "on track", "clear"]
 
 
 @router.get("", response_model=DealList, responses=responses(401, 503))
@@ -50,13 +50,13 @@ def deal_commitments(
     return DealCommitments(deal=deal, health=summarize(items, as_of), items=items)
 
 
-def summarize(items: list[CommitmentView], as_of: date) -> DealHealth:
+def summarize(items: list[CommitmentView], as_of: date) -> DealHealthSummary:
     """Counts as ``GET /v1/deals`` gives them: overdue = open and past due; due soon = within 3 days."""
-    open_ = [i for i in items if i.status == "open"]
+    open_ = [i for i in items if i.status is CommitmentStatus.OPEN]
     overdue = sum(1 for i in open_ if i.due is not None and i.due < as_of)
     soon = sum(1 for i in open_ if i.due is not None and 0 <= (i.due - as_of).days <= 3)
-    return DealHealth(
-        status=cast(HealthStatus, health(len(open_), overdue, soon)),
+    return DealHealthSummary(
+        status=health(len(open_), overdue, soon),
         open=len(open_),
         overdue=overdue,
         due_soon=soon,
