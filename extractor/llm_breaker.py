@@ -1,10 +1,11 @@
 """A circuit breaker for one LLM endpoint: once the server cannot be reached, stop sending to it.
 
 A batch against a server that is not running (nothing listening on the
-port, a host name that does not resolve, a TLS handshake that fails) would
+port, a host name that does not resolve, a TLS handshake that fails) or that
+accepts connections and never answers (a request that times out) would
 otherwise spend every document's retries and time budget on it, one after
 the other. :class:`CircuitBreaker` counts the calls that gave up because no
-connection could be made (:func:`~extractor.llm_errors.connect_failure`);
+answer could be had (:func:`~extractor.llm_errors.no_answer`);
 any answer from the server, whatever its status, starts the count over.
 Once :attr:`~extractor.llm_settings.Breaker.threshold` calls in a row gave
 up, the breaker is open: every call fails at once with one line that names
@@ -76,6 +77,6 @@ class CircuitBreaker:
     def _down(self) -> FollowthroughError:
         return config_error(
             f"cannot reach the LLM server at {self.endpoint} ({self._reason}); {self._failures} "
-            "requests in a row could not connect, so no more are sent: start the server or fix "
+            "requests in a row got no answer, so no more are sent: start the server or fix "
             "OPENAI_BASE_URL (the documents not extracted stay pending for the next run)"
         )

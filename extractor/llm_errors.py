@@ -34,6 +34,7 @@ __all__ = [
     "brief",
     "config_error",
     "connect_failure",
+    "no_answer",
     "extraction_error",
     "is_retryable",
     "quota_exhausted",
@@ -130,6 +131,18 @@ def connect_failure(exc: BaseException) -> str | None:
             return redact(str(cause) or "the connection timed out")[:200]
         cause = cause.__cause__
     return None
+
+
+def no_answer(exc: BaseException) -> str | None:
+    """Why the server gave no answer: a connect failure (:func:`connect_failure`), or a request that
+    timed out after the connection was made (a server that accepts and never answers); else ``None``.
+
+    Both mean the server is not serving: :class:`~extractor.llm_breaker.CircuitBreaker` counts them.
+    """
+    reason = connect_failure(exc)
+    if reason is None and isinstance(exc, openai.APITimeoutError):
+        return "the server accepted the connection but did not answer in time"
+    return reason
 
 
 def refuses_format(exc: openai.APIStatusError) -> bool:

@@ -52,9 +52,9 @@ from extractor.llm_config import LLMConfig
 from extractor.llm_errors import (
     NotAChatCompletion,
     brief,
-    connect_failure,
     extraction_error,
     is_retryable,
+    no_answer,
     refuses_format,
     retry_after_seconds,
     wrap_sdk_error,
@@ -171,7 +171,7 @@ class ChatTransport:
         def stop(state: RetryCallState) -> bool:
             upcoming = state.upcoming_sleep or 0.0
             exc = state.outcome.exception() if state.outcome else None
-            unreachable = exc is not None and connect_failure(exc) is not None
+            unreachable = exc is not None and no_answer(exc) is not None
             attempts = self.breaker.settings.connect_attempts if unreachable else self.limits.max_attempts
             return state.attempt_number >= attempts or time.monotonic() + upcoming >= deadline
 
@@ -200,7 +200,7 @@ class ChatTransport:
         except NotAChatCompletion as e:
             raise extraction_error(str(e)) from e
         except openai.OpenAIError as e:
-            reason = connect_failure(e)
+            reason = no_answer(e)
             if reason is not None:
                 raise self.breaker.gave_up(reason) from e
             raise wrap_sdk_error(e, model=self.model, base_url=safe_url(self.client.base_url)) from e

@@ -92,17 +92,25 @@ class CommitmentStatus(StrEnum):
         return self in (CommitmentStatus.DONE, CommitmentStatus.ANSWERED)
 
 
-def status_refusal(status: CommitmentStatus, item_type: ItemType) -> str | None:
+def status_refusal(
+    status: CommitmentStatus, item_type: ItemType, *, customer_promise: bool | None = None
+) -> str | None:
     """Why a person cannot give ``status`` to an item of ``item_type`` (a sentence), or ``None``.
 
     ``answered`` is for requests (to us) only: a commitment is ``done``; ``merged`` comes from merging
-    the same promise seen in two sources, never from an edit. The one rule for the CLI, the API and
-    the store.
+    the same promise seen in two sources, never from an edit; ``waiting`` is for a customer's promise
+    to us (``customer_promise``: the item is one; ``None``: not known here, not checked) — one of our
+    own waiting would leave every open list. The one rule for the CLI, the API and the store.
     """
     if status == CommitmentStatus.ANSWERED and item_type != "request":
         return f"answered is for requests; a {item_type} is done, dismissed or snoozed instead"
     if status == CommitmentStatus.MERGED:
         return "merged comes from merging the same promise seen in two sources, not from an edit"
+    if status == CommitmentStatus.WAITING and customer_promise is False:
+        return (
+            "waiting is for a customer's promise to us; this one is ours (to make it the customer's, "
+            "correct its owner: the status follows)"
+        )
     return None
 
 

@@ -16,7 +16,16 @@ was asked) answers the request when it addresses it:
   that shares at least two content words with the request (one when it has
   only one); or one, when the turn opens with an answer ("Yes", "Exactly",
   "Unfortunately"); or none, when the very next turn opens with an answer to
-  a yes/no question ("Yes, since January.").
+  a yes/no question ("Yes, since January."); or none, when it is a wh-question
+  ("What is the audit log retention period?") asked in a conversation (a
+  meeting or a Slack thread: one document of many speakers) and our turn right
+  after it, in that document, is a plain declarative statement ("It's 400 days
+  by default."): the second part of the question-answer adjacency pair. Every
+  sentence of that turn must be a statement: a question back, a hedge ("I'm not
+  sure"), a deferral ("let me check") or a promise leaves it open. The asker may
+  finish their turn first (with no further question); anyone else speaking
+  first, or an email reply (one message, not a turn of the same conversation),
+  does not count.
 
 - **It assesses what it was asked to assess** (only for a request for an
   assessment: "let us know your thoughts", "what do you think", "can you
@@ -81,6 +90,11 @@ _OPENER = re.compile(
     re.IGNORECASE,
 )
 """How an answer to a question opens."""
+_PROPOSAL = re.compile(r"\b(?:how about|what about|why (?:don't|not))\b", re.IGNORECASE)
+"""A proposal in the form of a wh-question ("How about Tuesday?", "Why don't we meet?"): not a request
+for information that a statement answers."""
+_POLAR = re.compile(r"^(?:yes|yeah|yep|yup|no|nope)\b", re.IGNORECASE)
+"""A yes/no answer, which does not answer a wh-question."""
 _ANAPHOR = re.compile(r"\b(?:it|that|this|them|those|one)\b", re.IGNORECASE)
 _ASKS_ASSESSMENT = re.compile(
     r"\b(?:(?:your|any)\s+(?:thoughts|feedback|opinion|input|comments|objections|concerns|take|approval|"
@@ -189,14 +203,19 @@ def find_answer(
 ) -> Answer | None:
     """The first turn of ours after the request that addresses it (see the module docstring), or ``None``.
 
-    ``later``: the rest of the request's document, then the later documents of
-    its thread, in order. ``promises``: our stored commitments from those
-    documents. ``directory`` (lowercased name → email) places speakers known only
-    by name, as in a meeting transcript.
+    ``later``: the rest of the request's document (first, even when empty: a
+    wh-question's answer by a statement alone must be in it), then the later
+    documents of its thread, in order. ``promises``: our stored commitments
+    from those documents. ``directory`` (lowercased name → email) places
+    speakers known only by name, as in a meeting transcript.
     """
     want = _topic(request.action) | _topic(request.quote)
     informational = asks_for_information(request.action, request.quote)
-    yes_no = informational and request.quote.rstrip().endswith("?") and not _wh_question(request.quote)
+    asked = informational and request.quote.rstrip().endswith("?")
+    yes_no = asked and not _wh_question(request.quote)
+    wh = asked and _wh_question(request.quote) and not _PROPOSAL.search(request.quote)
+    conversation = later[0].message_id if later else None  # the request's own document
+    next_turn = True  # no one but the asker, without a further question, has spoken since the request
     evaluation = asks_for_assessment(request.action, request.quote)
     adjacent = True
     replying, we_spoke = True, False  # still our reply: see "It assesses" in the module docstring
@@ -205,9 +224,10 @@ def find_answer(
         if not turn.ours and (we_spoke or not asker):
             replying = False
         if asker:
+            next_turn = next_turn and not any(s.text.endswith("?") for s in turn.sentences)
             continue  # the asker's own follow-up ("bumping this one") keeps our reply the direct one
         if not turn.ours:
-            adjacent = False
+            adjacent = next_turn = False
             continue
         for p in promises:
             if not turn.holds(p.message_id, p.char_start):
@@ -217,13 +237,15 @@ def find_answer(
                 return Answer(p.message_id, p.quote, p.char_start, p.commitment_id)
         if informational:
             hit = _statement_answer(turn, want, adjacent and yes_no)
+            if hit is None and wh and next_turn and turn.message_id == conversation:
+                hit = _declarative_answer(turn)
             if hit is not None:
                 return hit
         if evaluation and replying:
             hit = _assessment(turn)
             if hit is not None:
                 return hit
-        adjacent = False
+        adjacent = next_turn = False
         we_spoke = True
     return None
 
@@ -254,6 +276,21 @@ def _statement_answer(turn: _Turn, want: set[str], direct_yes_no: bool) -> Answe
     if opens and direct_yes_no:
         return Answer(turn.message_id, said[0].text, said[0].start)
     return None
+
+
+def _declarative_answer(turn: _Turn) -> Answer | None:
+    """The first sentence of ``turn`` when the turn is a plain declarative statement, else ``None``.
+
+    Past an opening salutation, every sentence must be a statement: not a question, a promise, a
+    deferral or a hedge (:data:`_NOT_AN_ANSWER`). A turn opening with a bare "yes"/"no" does not answer
+    the wh-question it follows ("Yes, talk soon.").
+    """
+    said = [s for s in turn.sentences if not (_GREETING.match(s.text) and len(s.text.split()) <= 6)]
+    if not said or _POLAR.match(said[0].text):
+        return None
+    if any(s.text.endswith("?") or _NOT_AN_ANSWER.search(s.text) for s in said):
+        return None
+    return Answer(turn.message_id, said[0].text, said[0].start)
 
 
 def _topic(text: str) -> set[str]:

@@ -31,8 +31,10 @@ class InvalidStatus(StoreError, ValueError):
     """A status the item cannot be given (:func:`followthrough.types.status_refusal` says why)."""
 
 
-def _check_status(status: CommitmentStatus, item_type: ItemType) -> None:
-    refusal = status_refusal(status, item_type)
+def _check_status(
+    status: CommitmentStatus, item_type: ItemType, *, customer_promise: bool | None = None
+) -> None:
+    refusal = status_refusal(status, item_type, customer_promise=customer_promise)
     if refusal is not None:
         raise InvalidStatus(refusal)
 
@@ -147,7 +149,7 @@ class CommitmentStore(StoreCore):
             row = s.get(CommitmentRow, cid)
             if row is None:
                 raise NotFound(f"no commitment with id {cid}")
-            _check_status(status, row.type)
+            _check_status(status, row.type, customer_promise=ItemFlag.CUSTOMER_PROMISE in (row.flags or []))
             new_until = until if status == CommitmentStatus.SNOOZED else None
             if row.status != status:
                 s.add(history_entry(cid, "status", row.status, status, actor, note))

@@ -155,7 +155,7 @@ def test_a_refused_connection_is_tried_twice_then_the_breaker_stops_every_call()
         assert all(isinstance(o, ExtractionFailed) for o in outcomes)
         assert "Connection refused" in str(outcomes[0]) and url in str(outcomes[0])
         assert len(waits) == 2  # one retry per document, not five
-        with pytest.raises(ConfigError, match="3 requests in a row could not connect") as third:
+        with pytest.raises(ConfigError, match="3 requests in a row got no answer") as third:
             ext.run(DOC)
         assert url in str(third.value)
         waits.clear()
@@ -165,6 +165,55 @@ def test_a_refused_connection_is_tried_twice_then_the_breaker_stops_every_call()
         assert waits == [] and time.monotonic() - started < 0.5
     finally:
         client.close()
+
+
+def test_a_server_that_accepts_and_never_answers_trips_the_breaker_too() -> None:
+    """A hung server (the connection is accepted, no byte comes back) is as dead as a refused port:
+    each call times out, and after three calls in a row the batch stops instead of waiting out every
+    document's time budget."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])  # accepted, never answered
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
+    client = openai.OpenAI(base_url=url, api_key="sk-test", max_retries=0)
+    ext = OpenAIExtractor(
+        client,
+        model="gpt-4o-mini",
+        limits=LlmLimits(max_attempts=6, request_timeout_s=0.3, max_seconds_per_doc=30),
+        backoff=Backoff(initial_s=0.001, max_s=0.01),
+    )
+    try:
+        started = time.monotonic()
+        first, second = ext.run_safely(DOC), ext.run_safely(DOC)
+        assert isinstance(first, ExtractionFailed) and "did not answer in time" in str(first)
+        assert isinstance(second, ExtractionFailed)
+        with pytest.raises(ConfigError, match="3 requests in a row got no answer") as third:
+            ext.run(DOC)
+        assert url in str(third.value)
+        assert time.monotonic() - started < 10  # 3 documents × 2 attempts × 0.3 s, not 6 × 30 s budgets
+    finally:
+        stop.set()
+        thread.join()
+        client.close()
+        for conn in held:
+            conn.close()
+        listener.close()
 
 
 def test_the_breaker_counts_failures_in_a_row_and_lets_a_call_through_after_its_cooldown() -> None:

@@ -408,6 +408,8 @@ def test_a_status_the_item_cannot_take_is_refused_by_the_store(side_db: Path) ->
             store.set_status(form["id"], "answered")
         with pytest.raises(InvalidStatus, match="merged"):
             store.set_status(form["id"], "merged")
+        with pytest.raises(InvalidStatus, match="waiting is for a customer's promise"):
+            store.set_status(form["id"], "waiting")
         assert store.get_commitment(form["id"]).status == "open"
 
 
@@ -435,6 +437,10 @@ def test_patch_answered_is_for_requests_and_a_refused_patch_changes_nothing(
                 assert r.status_code == 422 and "answered is for requests" in r.json()["detail"]
                 assert c.get(url_c).json()["due"] == commitment["due"]  # nothing changed
                 assert c.patch(url_c, json={"status": "merged"}).status_code == 422
+                # waiting is for a customer's promise: ours set waiting would leave every open list
+                r = c.patch(url_c, json={"status": "waiting"})
+                assert r.status_code == 422 and "waiting is for a customer's promise" in r.json()["detail"]
+                assert c.get(url_c).json()["status"] == commitment["status"]
                 r = c.patch(f"/v1/commitments/{request['id']}", json={"status": "answered"})
                 assert r.status_code == 200 and r.json()["status"] == "answered", r.text
                 # a request made a commitment while answered: the status does not fit, 422

@@ -11,7 +11,7 @@ from followthrough.api.auth import Reader, Writer
 from followthrough.api.problems import ApiError, responses
 from followthrough.api.schemas import CommitmentPatch, CrmId, IsoDate, SplitResult, Text
 from followthrough.api.state import ApiState, api_state
-from followthrough.types import CommitmentStatus, ItemType, SourceKind, status_refusal
+from followthrough.types import CommitmentStatus, ItemFlag, ItemType, SourceKind, status_refusal
 from store import CommitmentFilter, CommitmentView, NotFound, Page
 
 router = APIRouter(prefix="/v1/commitments", tags=["commitments"])
@@ -119,7 +119,10 @@ def update_commitment(
     view = store.get_commitment(commitment_id, as_of=as_of)
     if patch.status == CommitmentStatus.SNOOZED and patch.until is not None and patch.until <= as_of:
         raise ApiError(422, f"until {patch.until} is not after today ({as_of}): pick a later date")
-    if patch.status is not None and (refusal := status_refusal(patch.status, patch.type or view.type)):
+    theirs = None if patch.owner is not None else ItemFlag.CUSTOMER_PROMISE in view.flags
+    if patch.status is not None and (
+        refusal := status_refusal(patch.status, patch.type or view.type, customer_promise=theirs)
+    ):
         raise ApiError(422, refusal)  # before any change: a PATCH applies whole or not at all
     actor = f"api:{principal.name}"
     if patch.corrects:  # an owner or deal that names none or several: Unresolved, a 422
