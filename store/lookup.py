@@ -86,6 +86,10 @@ def _listed(labels: list[str]) -> str:
     return shown + (f" and {len(labels) - SHOWN} more" if len(labels) > SHOWN else "")
 
 
+PART_MIN_CHARS = 2
+"""A value shorter than this matches only whole names, ids and emails, never a part of one."""
+
+
 def _match(
     value: str,
     candidates: Iterable[_T],
@@ -99,13 +103,22 @@ def _match(
     pool = list(candidates)
 
     def partial(k: str) -> bool:
-        return len(want) >= 2 and (want in k if contains else k.startswith(want))
+        return len(want) >= PART_MIN_CHARS and (want in k if contains else k.startswith(want))
 
     for hit in (lambda k: k == want, partial):
         found = [c for c in pool if any(hit(k) for k in keys(c))]
         if found:
             return [c for c in found if prefer(c)] or found
     return []
+
+
+def _short(value: str) -> str:
+    """Why a one-character value matched nothing: a part of a name needs :data:`PART_MIN_CHARS`."""
+    return (
+        f" (a part of a name needs {PART_MIN_CHARS} characters or more)"
+        if len(_norm(value)) < PART_MIN_CHARS
+        else ""
+    )
 
 
 # ---------------------------------------------------------------- people
@@ -191,7 +204,8 @@ def _person(s: Session, value: str) -> tuple[PersonView, Scope]:
         raise Unresolved(
             "owner",
             value,
-            f"no one matches {want!r}; known owners: {_listed(_known_owners(s, people)) or 'none yet'}",
+            f"no one matches {want!r}{_short(want)}; "
+            f"known owners: {_listed(_known_owners(s, people)) or 'none yet'}",
             _known_owners(s, people),
         )
     if len(found) > 1:
@@ -225,7 +239,10 @@ def find_deal(s: Session, value: str) -> DealRow:
     labels = [f"{d.crm_id} ({d.name})" for d in (found or deals)]
     if not found:
         raise Unresolved(
-            "deal", value, f"no deal matches {value.strip()!r}; deals: {_listed(labels) or 'none'}", labels
+            "deal",
+            value,
+            f"no deal matches {value.strip()!r}{_short(value)}; deals: {_listed(labels) or 'none'}",
+            labels,
         )
     if len(found) > 1:
         raise Unresolved(
@@ -251,7 +268,10 @@ def find_account(s: Session, value: str) -> AccountRow:
     labels = [f"{a.name} ({', '.join(a.domains)})" if a.domains else a.name for a in (found or accounts)]
     if not found:
         raise Unresolved(
-            "account", value, f"no account matches {want!r}; accounts: {_listed(labels) or 'none'}", labels
+            "account",
+            value,
+            f"no account matches {want!r}{_short(want)}; accounts: {_listed(labels) or 'none'}",
+            labels,
         )
     if len(found) > 1:
         raise Unresolved(

@@ -449,3 +449,28 @@ def test_patch_answered_is_for_requests_and_a_refused_patch_changes_nothing(
                 # the owner changed through the API: a customer makes our open commitment theirs
                 r = c.patch(url_c, json={"owner": "raj@contoso.example"})
                 assert r.status_code == 200 and r.json()["status"] == "waiting", r.text
+
+
+def test_a_one_character_lookup_says_why_it_matched_nothing() -> None:
+    from store.lookup import PART_MIN_CHARS, _short
+
+    assert PART_MIN_CHARS == 2
+    assert "2 characters or more" in _short("a") and _short("ac") == ""
+
+
+def test_a_kept_item_past_its_due_date_is_not_shown_late() -> None:
+    from datetime import date as _date
+
+    from followthrough.cli.report import _due_label
+
+    class _Kept:
+        due = _date(2026, 3, 6)
+        overdue_days = None  # the store's answer for done, answered, dismissed and merged items
+
+    class _Open:
+        due = _date(2026, 3, 6)
+        overdue_days = 10
+
+    as_of = _date(2026, 3, 16)
+    assert _due_label(_Kept(), as_of) == "2026-03-06"  # type: ignore[arg-type]
+    assert _due_label(_Open(), as_of) == "2026-03-06 (10d late)"  # type: ignore[arg-type]

@@ -119,8 +119,11 @@ def collect_waiting(store: Store, as_of: date, *, deal_owner: str | None = None)
 
 
 def _due_label(c: CommitmentView, as_of: date) -> str:
+    """The due date, with how late (or "today") only while the item is still to be kept."""
     if not c.due:
         return ""
+    if c.overdue_days is None and c.due < as_of:  # done, answered, dismissed, merged: not late any more
+        return c.due.isoformat()
     delta = (c.due - as_of).days
     if delta < 0:
         return f"{c.due.isoformat()} ({-delta}d late)"
