@@ -44,8 +44,14 @@ METADATA_FILES = frozenset(
 )
 _ROOT_MARKERS = ("channels.json", "users.json")
 _DAY_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
-MAX_MEMBER_BYTES = 256 << 20
-"""A file of a zipped export larger than this, uncompressed, is not read (a ZIP bomb, not a day of chat)."""
+MAX_MEMBER_BYTES = 64 << 20
+"""A file of a zipped export larger than this, uncompressed, is not read: a day of even a busy channel is a
+few MiB, and parsing 200 MiB of JSON took 1.8 GB of memory (a ZIP bomb, not a day of chat)."""
+MAX_EXPANSION = 100
+"""A member that says it expands more than this many times its compressed size is not read (JSON of real
+chat compresses 5-20x); checked from the archive's directory before any byte is inflated."""
+EXPANSION_CHECK_BYTES = 1 << 20
+"""Members smaller than this, uncompressed, are read whatever their ratio (tiny files compress wildly)."""
 
 
 @dataclass(frozen=True)
@@ -283,8 +289,20 @@ class ZipExport(Export):
         member ``RuntimeError``; an unknown compression method ``NotImplementedError``.
         """
         try:
+            info = self.archive.getinfo(member)
+        except KeyError as e:
+            raise InputError(self._origin(member), "not in the ZIP archive") from e
+        if info.file_size > EXPANSION_CHECK_BYTES and info.file_size > MAX_EXPANSION * max(
+            1, info.compress_size
+        ):
+            raise InputError(
+                self._origin(member),
+                f"expands {info.file_size // max(1, info.compress_size):,} times its compressed size "
+                f"({info.file_size >> 20} MiB; more than {MAX_EXPANSION}x is a ZIP bomb, not chat); not read",
+            )
+        try:
             with self.archive.open(member) as f:
-                data = f.read(MAX_MEMBER_BYTES + 1)
+                data = f.read(MAX_MEMBER_BYTES + 1)  # the directory's sizes can lie: never read past the cap
         except (
             zipfile.BadZipFile,
             OSError,
@@ -344,6 +362,8 @@ def zip_root(names: list[str]) -> str | None:
 
 
 __all__ = [
+    "EXPANSION_CHECK_BYTES",
+    "MAX_EXPANSION",
     "MAX_MEMBER_BYTES",
     "METADATA_FILES",
     "DayFile",
