@@ -90,6 +90,12 @@ class RunReport:
         return self.documents_seen > 0 or sum(self.crm.values()) > 0 or self.inputs > len(self.errors)
 
     @property
+    def stored_anything(self) -> bool:
+        """Whether this run wrote new documents, CRM records or extractions (a re-run on unchanged
+        input writes none: nothing for the planner to learn)."""
+        return self.documents_new > 0 or sum(self.crm.values()) > 0 or self.extracted + self.cached > 0
+
+    @property
     def problems(self) -> int:
         """Inputs, records and documents that could not be read, stored or extracted."""
         return len(self.errors) + len(self.failed)

@@ -220,7 +220,8 @@ def _batch(
             if extract is not None:
                 backend, model, options = extract
                 _extract(st, store, rep, bar, extractor=backend, model=model, options=options)
-        store.refresh_statistics()  # bulk work done: the listings that follow (and the API) plan well
+        if rep.stored_anything:  # bulk work done: the listings that follow (and the API) plan well
+            store.refresh_statistics()
         if attention:
             found = report_view.collect(store, st.settings().as_of, domains=st.company_domains(store))
     if as_json:
