@@ -13,6 +13,14 @@ reply latency, then extracts N real emails (the BC3 dev messages of
   the batch streams instead of holding every document or future;
 * prompt tokens sent per source token (counted by the server with one
   tokenizer for everybody), without and with the pre-filter;
+* prompt economy on the BC3 mailbox as it is (each message once, in order):
+  one request per document (the baseline, same run) against short documents
+  sharing requests, and the same with the fixed prompt padded past the 1,024
+  tokens providers cache (the server simulates OpenAI's prompt cache): prompt
+  tokens per source token, oracle recall (the fake model's items for each
+  document asked alone, which the packed results must all contain) and the
+  estimated cost per million emails on gpt-4o-mini, cached prompt tokens at
+  its cached-input price (:mod:`extractor.pricing`);
 * the same for google's langextract (PyPI ``langextract``) pointed at the same
   server through its OpenAI provider, with its defaults (1000-char chunks,
   its prompt format) and the same instructions and few-shot examples.
@@ -29,6 +37,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 import urllib.request
@@ -41,11 +50,18 @@ sys.path.insert(0, str(REPO))
 
 import openai  # noqa: E402
 
+from extractor.llm_messages import REPLY_PRIMING_TOKENS, MessageBuilder  # noqa: E402
+from extractor.llm_settings import OutputMode, Packing  # noqa: E402
 from extractor.offline import OfflineExtractor  # noqa: E402
 from extractor.openai_backend import OpenAIExtractor  # noqa: E402
+from extractor.pricing import estimate_cost  # noqa: E402
 from extractor.token_count import count_tokens, tokenizer_name  # noqa: E402
 from followthrough.types import SourceDocument, compute_content_hash  # noqa: E402
-from prompts.loader import load_prompt  # noqa: E402
+from prompts.loader import DEFAULT_PROMPT, PROMPTS_DIR, Prompt, load_prompt  # noqa: E402
+from tests.fake_openai import CACHE_MIN_TOKENS, cue_items  # noqa: E402
+
+PRICED_MODEL = "gpt-4o-mini"
+"""The model whose prices the cost per million emails is estimated with."""
 
 
 def corpus() -> list[SourceDocument]:
@@ -116,7 +132,8 @@ class Server:
 
 
 def delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
-    return {k: after[k] - before.get(k, 0) for k in ("requests", "prompt_tokens", "completion_tokens")}
+    keys = ("requests", "prompt_tokens", "completion_tokens", "cached_tokens")
+    return {k: after[k] - before.get(k, 0) for k in keys}
 
 
 def run_raw(server: Server, n: int, concurrency: int) -> float:
@@ -193,6 +210,95 @@ def run_ours(
     }
 
 
+def padded_prompt(folder: Path) -> Prompt:
+    """The default prompt with its system message padded (a sentence repeated) until the fixed prefix just
+    passes the provider's cache minimum: the cheapest cacheable prefix, for the cost comparison only."""
+    data = json.loads((PROMPTS_DIR / f"{DEFAULT_PROMPT}.json").read_text())
+    data["name"] = f"{DEFAULT_PROMPT}_padded"
+    system, path, repeats = data["system"], folder / f"{DEFAULT_PROMPT}_padded.json", 0
+    while True:
+        data["system"] = system + "\n" + " ".join(["Follow these rules."] * repeats)
+        path.write_text(json.dumps(data))
+        prompt = load_prompt(path)
+        fixed = MessageBuilder(prompt).fixed_prompt_tokens(OutputMode.JSON_SCHEMA)
+        if fixed - REPLY_PRIMING_TOKENS >= CACHE_MIN_TOKENS:  # the server's cache counts whole messages
+            return prompt
+        repeats += max(1, (CACHE_MIN_TOKENS + REPLY_PRIMING_TOKENS - fixed) // 8)
+
+
+def run_economy(
+    latency: float,
+    docs: list[SourceDocument],
+    concurrency: int,
+    packing: Packing,
+    prompt: Prompt | None = None,
+) -> dict[str, Any]:
+    """The mailbox through the backend once, on a fresh server (an empty prompt cache): tokens, oracle
+    recall and the cost per million emails, with and without the cached prompt tokens the server reports."""
+    server = Server(latency)
+    try:
+        return _economy(server, docs, concurrency, packing, prompt)
+    finally:
+        server.close()
+
+
+def _economy(
+    server: Server, docs: list[SourceDocument], concurrency: int, packing: Packing, prompt: Prompt | None
+) -> dict[str, Any]:
+    client = openai.OpenAI(base_url=server.url, api_key="bench", max_retries=0)
+    ext = OpenAIExtractor(client, model=PRICED_MODEL, concurrency=concurrency, packing=packing, prompt=prompt)
+    oracle = {(d.external_id, i["type"], i["evidence"]) for d in docs for i in cue_items(d.text)}
+    found: set[tuple[str, str, str]] = set()
+    failed = 0
+    before = server.stats()
+    for doc, outcome in ext.run_many(docs):
+        if isinstance(outcome, Exception):
+            failed += 1
+            continue
+        found |= {(doc.external_id, i.type, i.evidence.quote) for i in outcome.items}
+    client.close()
+    sent = delta(server.stats(), before)
+    source = sum(count_tokens(d.text) for d in docs)
+    tokens = (PRICED_MODEL, sent["prompt_tokens"], sent["completion_tokens"])
+    cost = estimate_cost(*tokens, cached_prompt_tokens=sent["cached_tokens"])
+    uncached = estimate_cost(*tokens)
+    return {
+        "documents": len(docs),
+        "failed": failed,
+        "requests": sent["requests"],
+        "fixed_prompt_tokens": ext.messages.fixed_prompt_tokens(ext.mode),
+        "prompt_tokens": sent["prompt_tokens"],
+        "cached_tokens": sent["cached_tokens"],
+        "completion_tokens": sent["completion_tokens"],
+        "source_tokens": source,
+        "prompt_per_source": sent["prompt_tokens"] / max(1, source),
+        "oracle_items": len(oracle),
+        "oracle_recall": len(oracle & found) / max(1, len(oracle)),
+        "usd_per_million_emails": None if cost is None else cost / len(docs) * 1_000_000,
+        "usd_per_million_emails_uncached": None if uncached is None else uncached / len(docs) * 1_000_000,
+    }
+
+
+def prompt_economy(latency: float, docs: list[SourceDocument], concurrency: int) -> dict[str, Any]:
+    """One request per document (the baseline), shared requests, and shared with a cacheable prefix.
+
+    ``cache_break_even``: the share of the padded prefix's best-case caching (every request after the
+    first served from the cache) it needs to cost no more than the short prefix, which is never cached.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        padded = padded_prompt(Path(folder))
+        runs: dict[str, Any] = {
+            "one_per_request": run_economy(latency, docs, concurrency, Packing(max_documents=1)),
+            "shared": run_economy(latency, docs, concurrency, Packing()),
+            "shared_cacheable_prefix": run_economy(latency, docs, concurrency, Packing(), padded),
+        }
+    short, cacheable = runs["shared"], runs["shared_cacheable_prefix"]
+    best, worst = cacheable["usd_per_million_emails"], cacheable["usd_per_million_emails_uncached"]
+    if best is not None and worst is not None and worst > best:
+        runs["cache_break_even"] = (worst - short["usd_per_million_emails"]) / (worst - best)
+    return runs
+
+
 def _version(package: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -210,7 +316,7 @@ def run_langextract(server: Server, base: list[SourceDocument], n: int, concurre
     prompt = load_prompt()
     examples = [
         lx.data.ExampleData(
-            text=ex.text,
+            text=doc.text,
             extractions=[
                 lx.data.Extraction(
                     extraction_class=item.type,
@@ -223,10 +329,12 @@ def run_langextract(server: Server, base: list[SourceDocument], n: int, concurre
                     },
                 )
                 for item in ex.items
+                if item.message == doc.id
             ],
         )
         for ex in prompt.examples
-        if ex.items  # langextract's example validator fails on an example with no extraction
+        for doc in ex.documents  # one example per document: langextract reads one text at a time
+        if any(item.message == doc.id for item in ex.items)  # its validator refuses an example with none
     ]
     description = prompt.system_message()
     docs = list(stream(base, n, f"lx{n}"))  # langextract takes an iterable but returns a list
@@ -286,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         lx = None if args.no_langextract else run_langextract(server, base, args.n, args.concurrency)
         longs = long_documents(base, 32)
         long_ours = run_ours(server, longs, len(longs), args.concurrency)
+        economy = prompt_economy(args.latency, base, args.concurrency)
         long_lx = (
             None if args.no_langextract else run_langextract(server, longs, len(longs), args.concurrency)
         )
@@ -313,6 +422,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "langextract": lx,
         "long_documents": {"followthrough": long_ours, "langextract": long_lx},
+        "prompt_economy": economy,
     }
     if lx and "docs_per_s" in lx:
         lx["ratio_to_ideal"] = lx["docs_per_s"] / ideal
@@ -368,6 +478,7 @@ def main(argv: list[str] | None = None) -> int:
             else "n/a (langextract)"
         )
     )
+    print_economy(economy)
     if lx and "error" in lx:
         print(f"  langextract: {lx['error']}")
     elif lx:
@@ -375,6 +486,41 @@ def main(argv: list[str] | None = None) -> int:
             f"  langextract {lx.get('version')}: defaults (1000-char chunks), same instructions and examples"
         )
     return 0
+
+
+def print_economy(economy: dict[str, Any]) -> None:
+    base, shared = economy["one_per_request"], economy["shared"]
+    print(
+        f"  prompt economy on the BC3 mailbox ({shared['documents']} messages once, "
+        f"{shared['source_tokens']} source tokens; cost: {PRICED_MODEL}, cached prompt tokens at its "
+        "cached-input price):"
+    )
+    for label, key in (
+        ("one document per request (baseline)", "one_per_request"),
+        ("short documents share requests", "shared"),
+        ("shared, prefix padded to be cached", "shared_cacheable_prefix"),
+    ):
+        run = economy[key]
+        cost = run["usd_per_million_emails"]
+        print(
+            f"    {label:<37} {run['prompt_per_source']:5.2f} prompt tokens / source token, "
+            f"{run['requests']:4d} requests, fixed prompt {run['fixed_prompt_tokens']} tokens, "
+            f"{run['cached_tokens']} cached, oracle recall {run['oracle_recall']:.3f} "
+            f"of {run['oracle_items']}, "
+            + ("cost n/a" if cost is None else f"${cost:,.2f} per million emails")
+        )
+    if base["usd_per_million_emails"] and shared["usd_per_million_emails"]:
+        tokens = shared["prompt_tokens"] / max(1, base["prompt_tokens"])
+        cost = shared["usd_per_million_emails"] / base["usd_per_million_emails"]
+        print(f"    shared / baseline: prompt tokens x{tokens:.2f}, cost x{cost:.2f}")
+    if "cache_break_even" in economy:
+        padded = economy["shared_cacheable_prefix"]
+        best, worst = padded["usd_per_million_emails"], padded["usd_per_million_emails_uncached"]
+        print(
+            f"    padded prefix: ${best:,.2f} per million emails when every request after the first hits the "
+            f"provider's cache, ${worst:,.2f} when none does; it beats the short prefix only above "
+            f"{economy['cache_break_even']:.0%} of that best case"
+        )
 
 
 if __name__ == "__main__":

@@ -4,10 +4,10 @@
                                [--only sqlite|postgres] [--postgres URL] [--target-ms 20]
                                [--list-repeat 10] [--list-target-ms 500]
 
-Loads ``--rows`` commitments (with one evidence quote each, one document per
-ten commitments, 85% linked to one of ``--deals`` deals, 500 owners, a mix of
-statuses and due dates) into a fresh database of each kind with bulk inserts
-(executemany on SQLite, COPY on PostgreSQL), then times the queries the API
+Loads ``--rows`` commitments (:mod:`benchmarks.dataset`: one evidence quote
+each, four per document, 85% linked to one of ``--deals`` deals, 500 owners, a
+mix of statuses and due dates; bulk Core inserts, then
+``store.refresh_statistics()``) into a fresh database of each kind, then times the queries the API
 serves through :class:`store.Store`, the same code path as the HTTP routes
 (filters, eager loading of evidence and deal, rows → views):
 
@@ -33,19 +33,12 @@ and dropped afterwards), else ``FOLLOWTHROUGH_TEST_POSTGRES_URL``, else
 from __future__ import annotations
 
 import argparse
-import hashlib
-import os
 import random
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -53,291 +46,20 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from sqlalchemy import text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
+from benchmarks.dataset import (  # noqa: E402
+    AS_OF,
+    OWNERS,
+    Shape,
+    build,
+    postgres_database,
+    postgres_server,
+    sqlite_database,
+)
 from store import CommitmentFilter, Store  # noqa: E402
 from store.queries import build_select, encode_cursor  # noqa: E402
 
-AS_OF = date(2026, 3, 16)
-OWNERS = 500
-DOCS_PER = 10
-BATCH = 20_000
-STAGES = ["Discovery", "Demo", "Technical validation", "Proposal", "Negotiation", "Closed Won"]
-STATUSES = ["open"] * 60 + ["done"] * 25 + ["dismissed"] * 10 + ["snoozed"] * 5
-NOW = datetime(2026, 3, 16, 9, 0, tzinfo=UTC)
 DEALS_LIST = "deals list"
-
-
-# --------------------------------------------------------------------- data
-
-
-@dataclass
-class Shape:
-    rows: int
-    deals: int
-
-    @property
-    def accounts(self) -> int:
-        return max(1, self.deals // 4)
-
-    @property
-    def documents(self) -> int:
-        return max(1, self.rows // DOCS_PER)
-
-
-def _ts(dialect: str, value: datetime) -> Any:
-    return value.replace(tzinfo=None).isoformat(sep=" ") if dialect == "sqlite" else value
-
-
-def accounts(shape: Shape, dialect: str) -> Iterator[tuple[Any, ...]]:
-    now = _ts(dialect, NOW)
-    for i in range(1, shape.accounts + 1):
-        yield (
-            i,
-            f"Account {i}",
-            f"account {i}",
-            f"A-{i}",
-            f'["acct{i}.example.com"]',
-            str(1 + i % 3),
-            now,
-            now,
-        )
-
-
-def deals(shape: Shape, dialect: str) -> Iterator[tuple[Any, ...]]:
-    now = _ts(dialect, NOW)
-    for i in range(1, shape.deals + 1):
-        close = date(2026, 1, 1) + timedelta(days=i % 365)
-        yield (
-            i,
-            f"D-{i:06d}",
-            f"Deal {i}",
-            1 + (i - 1) % shape.accounts,
-            STAGES[i % len(STAGES)],
-            float(5_000 + (i * 7919) % 400_000),
-            close if dialect != "sqlite" else close.isoformat(),
-            f"rep{i % OWNERS}@northwind.io",
-            now,
-            now,
-        )
-
-
-def documents(shape: Shape, dialect: str) -> Iterator[tuple[Any, ...]]:
-    for i in range(1, shape.documents + 1):
-        at = NOW - timedelta(minutes=i * 7)
-        body = f"Message {i}: I'll send the revised pricing by Friday. Can you confirm the SSO setup?"
-        digest = hashlib.sha256(body.encode()).hexdigest()
-        ts = _ts(dialect, at)
-        yield (
-            i,
-            ("email", "slack", "meeting")[i % 3],
-            f"<msg-{i}@bench>",
-            f"thread-{i // 4}",
-            ts,
-            0,
-            f"Subject {i}",
-            body,
-            digest,
-            "bench",
-            None,
-            "[]",
-            "[]",
-            "{}",
-            "",
-            "",
-            ts,
-            ts,
-        )
-
-
-def deal_plan(shape: Shape) -> Iterator[int | None]:
-    """Each commitment's deal (85% linked): for the link rows and their mirror ``commitments.deal_id``."""
-    rnd = random.Random(7)
-    for _ in range(shape.rows):
-        yield 1 + rnd.randrange(shape.deals) if rnd.random() < 0.85 else None
-
-
-def commitments(shape: Shape, dialect: str) -> Iterator[tuple[Any, ...]]:
-    rnd = random.Random(42)
-    start = date(2025, 1, 1)
-    for i, deal in enumerate(deal_plan(shape), start=1):
-        doc = 1 + (i - 1) // DOCS_PER
-        due = start + timedelta(days=rnd.randrange(912)) if rnd.random() < 0.8 else None
-        status = STATUSES[rnd.randrange(len(STATUSES))]
-        snoozed = (AS_OF + timedelta(days=rnd.randrange(-20, 40))) if status == "snoozed" else None
-        kind = "commitment" if rnd.random() < 0.8 else "request"
-        owner = rnd.randrange(OWNERS)
-        created = _ts(dialect, NOW - timedelta(minutes=i))
-        if dialect == "sqlite":
-            due = due.isoformat() if due else None  # type: ignore[assignment]
-            snoozed = snoozed.isoformat() if snoozed else None  # type: ignore[assignment]
-        yield (
-            i,
-            doc,
-            None,
-            "bench:1",
-            kind,
-            f"Rep {owner}",
-            f"rep{owner}@northwind.io",
-            "Dana",
-            "dana@example.com",
-            f"Send the revised pricing #{i}",
-            due,
-            "by Friday" if due else None,
-            0.8,
-            status,
-            snoozed,
-            "[]",
-            f"{doc}:{kind}:{i}",
-            hashlib.sha256(str(i).encode()).hexdigest(),
-            ("email", "slack", "meeting")[doc % 3],
-            f"thread-{doc // 4}",
-            created,
-            created,
-            deal,
-        )
-
-
-def evidence(shape: Shape, dialect: str) -> Iterator[tuple[Any, ...]]:
-    for i in range(1, shape.rows + 1):
-        doc = 1 + (i - 1) // DOCS_PER
-        yield (i, i, doc, "I'll send the revised pricing by Friday.", 12, 53, "exact")
-
-
-def links(shape: Shape, dialect: str) -> Iterator[tuple[Any, ...]]:
-    now = _ts(dialect, NOW)
-    for i, deal in enumerate(deal_plan(shape), start=1):
-        if deal is not None:
-            yield (i, deal, "contact", 0.8, now)
-
-
-TABLES: list[tuple[str, list[str], Callable[[Shape, str], Iterator[tuple[Any, ...]]]]] = [
-    (
-        "accounts",
-        ["id", "name", "name_key", "crm_id", "domains", "tier", "created_at", "updated_at"],
-        accounts,
-    ),
-    (
-        "deals",
-        [
-            "id",
-            "crm_id",
-            "name",
-            "account_id",
-            "stage",
-            "amount",
-            "close_date",
-            "owner_email",
-            "created_at",
-            "updated_at",
-        ],
-        deals,
-    ),
-    (
-        "documents",
-        [
-            "id",
-            "source",
-            "external_id",
-            "thread_id",
-            "occurred_at",
-            "utc_offset_min",
-            "title",
-            "text",
-            "content_hash",
-            "origin",
-            "url",
-            "participants",
-            "segments",
-            "metadata",
-            "quoted_text",
-            "signature",
-            "created_at",
-            "updated_at",
-        ],
-        documents,
-    ),
-    (
-        "commitments",
-        [
-            "id",
-            "document_id",
-            "run_id",
-            "cache_key",
-            "type",
-            "owner",
-            "owner_email",
-            "counterparty",
-            "counterparty_email",
-            "action",
-            "due",
-            "due_text",
-            "confidence",
-            "status",
-            "snoozed_until",
-            "flags",
-            "span_key",
-            "dedup_key",
-            "source",
-            "thread_id",
-            "created_at",
-            "updated_at",
-            "deal_id",
-        ],
-        commitments,
-    ),
-    (
-        "evidence",
-        ["id", "commitment_id", "document_id", "quote", "char_start", "char_end", "alignment"],
-        evidence,
-    ),
-    ("commitment_deal_links", ["commitment_id", "deal_id", "method", "confidence", "created_at"], links),
-]
-
-
-def _batches(rows: Iterator[tuple[Any, ...]], size: int = BATCH) -> Iterator[list[tuple[Any, ...]]]:
-    batch: list[tuple[Any, ...]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def load(store: Store, shape: Shape) -> float:
-    """Bulk-load the synthetic data set; returns the seconds it took."""
-    t0 = time.perf_counter()
-    dialect = store.engine.dialect.name
-    raw = store.engine.raw_connection()
-    try:
-        cur = raw.cursor()
-        if dialect == "sqlite":
-            cur.execute("PRAGMA synchronous=OFF")
-            cur.execute("PRAGMA cache_size=-262144")  # 256 MiB: index inserts stay in memory
-            for table, cols, rows in TABLES:
-                sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-                for batch in _batches(rows(shape, dialect)):
-                    cur.executemany(sql, batch)
-            raw.commit()
-        else:
-            for table, cols, rows in TABLES:
-                with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:  # type: ignore[attr-defined]
-                    for row in rows(shape, dialect):
-                        copy.write_row(row)
-            for table in ("accounts", "deals", "documents", "commitments", "evidence"):
-                cur.execute(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
-                )
-            raw.commit()
-        cur.close()
-    finally:
-        raw.close()
-    # the statistics `run` leaves behind (store.refresh_statistics), not a full ANALYZE by hand: the
-    # listings are measured on a database as the product keeps it
-    store.refresh_statistics()
-    return time.perf_counter() - t0
 
 
 # ------------------------------------------------------------------ timing
@@ -395,53 +117,6 @@ def measure(fn: Callable[[random.Random], object], repeat: int) -> tuple[float, 
     return statistics.median(times), percentile(times, 0.95)
 
 
-# --------------------------------------------------------------- databases
-
-
-@contextmanager
-def sqlite_database(keep: str | None = None) -> Iterator[str]:
-    """A database file in a temporary folder; or the file ``keep`` (kept, and reused when loaded)."""
-    if keep:
-        yield f"sqlite:///{Path(keep).resolve()}"
-        return
-    with tempfile.TemporaryDirectory(prefix="ft-bench-") as tmp:
-        yield f"sqlite:///{Path(tmp) / 'bench.db'}"
-
-
-def _postgres_server(explicit: str | None) -> str:
-    url = explicit or os.environ.get("FOLLOWTHROUGH_TEST_POSTGRES_URL")
-    if url:
-        return url
-    out = subprocess.run(
-        ["bash", str(REPO / "scripts" / "pg-test-server.sh")], capture_output=True, text=True, check=False
-    )
-    if out.returncode != 0:
-        raise SystemExit(
-            f"cannot start PostgreSQL: {out.stderr.strip()} (pass --postgres URL or --only sqlite)"
-        )
-    return out.stdout.strip().splitlines()[-1]
-
-
-@contextmanager
-def postgres_database(server: str, keep: str | None = None) -> Iterator[str]:
-    """A fresh database on ``server``, dropped afterwards; or the database ``keep``, created once and kept."""
-    import psycopg
-
-    url = make_url(server)
-    name = keep or f"ft_bench_{uuid.uuid4().hex[:8]}"
-    admin = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
-    finally:
-        if not keep:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 BASELINE = "baseline: one by id"
 EXTRA = {DEALS_LIST}
 """Measured for scale, not one of the issue's targets: they do not decide the exit code."""
@@ -461,7 +136,7 @@ def bench(
             print(
                 f"[{label}] loading {shape.rows:,} commitments across {shape.deals:,} deals ...", flush=True
             )
-            secs = load(store, shape)
+            secs = build(store, shape, progress=lambda line: print(f"[{label}] {line}", flush=True))
             print(f"[{label}] loaded in {secs:.1f} s ({shape.rows / secs:,.0f} commitments/s)", flush=True)
         results = []
         with store.engine.connect() as conn:
@@ -505,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         with sqlite_database(f"{args.keep}.db" if args.keep else None) as url:
             results += bench("sqlite", url, shape, args.repeat, args.list_repeat)
     if args.only in (None, "postgres"):
-        with postgres_database(_postgres_server(args.postgres), args.keep) as url:
+        with postgres_database(postgres_server(args.postgres), args.keep) as url:
             results += bench("postgres", url, shape, args.repeat, args.list_repeat)
     print()
     print(f"{'database':<10} {'query':<24} {'p50 ms':>8} {'p95 ms':>8} {'x base':>7}  {'target p95':>10}")

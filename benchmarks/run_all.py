@@ -17,6 +17,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 FULL = [
+    ["crm_import.py"],
+    ["api.py"],
+    ["end_to_end.py", "--sizes", "1000,10000,100000"],
+    ["meetings.py", "--meetings", "75", "--max-seconds", "120"],
     ["offline_throughput.py", "--min-rate", "500"],
     ["llm_throughput.py"],
     ["llm_prefilter.py"],
@@ -24,6 +28,10 @@ FULL = [
     ["generalization.py"],
 ]
 QUICK = [
+    ["crm_import.py", "--rows", "10000"],
+    ["api.py", "--quick", "--only", "sqlite"],
+    ["end_to_end.py", "--quick", "--min-rate", "0", "--max-rerun", "1"],
+    ["meetings.py", "--quick"],
     ["offline_throughput.py", "--messages", "500"],
     ["llm_throughput.py", "--n", "100", "--no-langextract"],
     ["llm_prefilter.py"],

@@ -2,7 +2,7 @@
 
 A document connector subclasses :class:`connectors.base.Connector` and yields
 :class:`~followthrough.types.SourceDocument` values; a CRM reader subclasses
-:class:`connectors.base.CrmReader` and returns :class:`~followthrough.types.CrmData`.
+:class:`connectors.base.CrmReader` and yields :class:`~followthrough.types.CrmData` chunks.
 Each is known to :mod:`connectors.registry` by name. ``connectors`` never imports
 ``extractor`` or ``store``.
 """

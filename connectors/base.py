@@ -4,7 +4,7 @@
 
     Reader                      detect(path), skip_reason(path), unread_reason(path)
     ├── Connector               yields Yields.DOCUMENTS: documents() -> Iterator[SourceDocument]
-    └── CrmReader               yields Yields.CRM: records() -> CrmData
+    └── CrmReader               yields Yields.CRM: records() -> Iterator[CrmData]
 
 A run plans its inputs with the registry (:mod:`connectors.registry`), then
 stores what each reader yields in :class:`Yields` order.
@@ -111,5 +111,6 @@ class CrmReader(Reader):
     yields = Yields.CRM
 
     @abstractmethod
-    def records(self) -> CrmData:
-        """Every record in the export (a bad row goes to ``on_error`` and is left out)."""
+    def records(self) -> Iterator[CrmData]:
+        """Every record in the export, in chunks of bounded size (a bad row goes to ``on_error`` and is
+        left out): a run stores each chunk before reading the next, so memory stays flat."""

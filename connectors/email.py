@@ -9,7 +9,10 @@ only headers to thread the messages, a second parses them one at a time.
 
 Problems: an unreadable file (empty, binary, not a message) raises
 :class:`InputError`; one bad message inside an mbox is passed to ``on_error``
-as ``InputError("path#N", ...)`` and the rest goes on.
+as ``InputError("path#N", ...)`` and the rest goes on. A message over
+:data:`~followthrough.limits.MAX_MESSAGE_BYTES`, or whose parts nest deeper than
+:data:`~followthrough.limits.MAX_MIME_DEPTH`, is such a problem: refused with one
+line naming the limit, its bytes never held whole.
 """
 
 from __future__ import annotations
@@ -37,10 +40,12 @@ from connectors.mail.mime import (
     parse_bytes,
     parse_date,
     received_date,
+    too_deep,
 )
 from connectors.mail.quotes import split_reply
 from connectors.mail.threads import ThreadIndex, reference_chain, single_thread_id
 from followthrough.errors import InputError
+from followthrough.limits import MAX_FORWARD_DEPTH, MAX_MESSAGE_BYTES
 from followthrough.types import Participant, ParticipantRole, Segment, SourceDocument
 
 _PEEK = 8192
@@ -152,9 +157,6 @@ def _bulk(msg: Message) -> str | None:
     return None
 
 
-_MAX_FORWARD_DEPTH = 10  # forwards inside forwards deeper than this are not read (hostile input)
-
-
 def message_document(
     msg: Message,
     *,
@@ -212,7 +214,7 @@ def _collect(
     """Append the document for ``msg`` and those of its attached messages to ``out``."""
     if not has_headers(msg):
         raise MessageProblem("not an email message (no headers found)")
-    attached = attached_messages(msg) if depth < _MAX_FORWARD_DEPTH else []
+    attached = attached_messages(msg) if depth < MAX_FORWARD_DEPTH else []
     try:
         body = extract_body(msg)
     except MessageProblem:
@@ -366,8 +368,11 @@ def documents_from_bytes(
 ) -> list[SourceDocument]:
     """Parse one message's bytes into its documents (see :func:`message_documents`).
 
-    Problems raise ``InputError(origin, ...)``.
+    Problems raise ``InputError(origin, ...)``; so does a message over
+    :data:`~followthrough.limits.MAX_MESSAGE_BYTES`.
     """
+    if len(data) > MAX_MESSAGE_BYTES:
+        raise InputError(origin, too_large(len(data)))
     if not data.strip():
         raise InputError(origin, "empty message")
     if looks_binary(data[: 1 << 16]):
@@ -383,7 +388,22 @@ def documents_from_bytes(
         # The email package can still trip over pathological input: report this message only.
         raise InputError(origin, f"cannot parse message ({type(e).__name__}: {e})") from e
     except RecursionError as e:
-        raise InputError(origin, "cannot parse message: MIME parts nested too deeply") from e
+        raise InputError(origin, too_deep()) from e
+
+
+def too_large(size: int) -> str:
+    """What the user is told about a message of ``size`` bytes."""
+    mib = 1024 * 1024
+    limit = MAX_MESSAGE_BYTES / mib
+    return f"message is {size / mib:.1f} MiB, over the limit of {limit:g} MiB for one message; not read"
+
+
+def _size(path: Path, at_least: int) -> int:
+    """The file's size in bytes (``at_least`` when it cannot be had)."""
+    try:
+        return max(path.stat().st_size, at_least)
+    except OSError:
+        return at_least
 
 
 def _head(path: Path) -> bytes:
@@ -415,9 +435,12 @@ class EmlConnector(Connector):
     def documents(self) -> Iterator[SourceDocument]:
         _head(self.path)
         try:
-            data = self.path.read_bytes()
+            with self.path.open("rb") as f:
+                data = f.read(MAX_MESSAGE_BYTES + 1)  # never more than the limit allows, whatever the file
         except OSError as e:
             raise InputError(self.path, f"cannot read file: {e.strerror or e}") from e
+        if len(data) > MAX_MESSAGE_BYTES:
+            raise InputError(self.path, too_large(_size(self.path, len(data))))
         yield from documents_from_bytes(data, path=self.path, origin=str(self.path), number=1)
 
 
@@ -438,7 +461,7 @@ class MboxConnector(Connector):
     def _thread_index(self) -> ThreadIndex:
         """First pass: every message's thread links, from its headers only."""
         index = ThreadIndex()
-        for raw in iter_mbox(self.path, headers_only=True):
+        for raw in iter_mbox(self.path, headers_only=True, max_bytes=MAX_MESSAGE_BYTES):
             own, chain, _ = _ids(_HEADER_PARSER.parsebytes(raw.data))
             index.add(own, chain)
         return index
@@ -450,7 +473,10 @@ class MboxConnector(Connector):
                 raise InputError(self.path, "not an email message (binary content)")
             raise InputError(self.path, "not an mbox file (it does not start with a 'From ' line)")
         index = self._thread_index()
-        for raw in iter_mbox(self.path):
+        for raw in iter_mbox(self.path, max_bytes=MAX_MESSAGE_BYTES):
+            if raw.size > MAX_MESSAGE_BYTES:
+                self.on_error(InputError(f"{self.path}#{raw.number}", too_large(raw.size)))
+                continue
             try:
                 docs = documents_from_bytes(
                     raw.data,

@@ -219,11 +219,15 @@ class VttTranscriptConnector(Connector):
             raise InputError(self.path, "empty transcript: no cues")
 
         merged: list[Utterance] = []
+        texts: list[list[str]] = []  # each merged turn's cue texts, joined once (not re-copied per cue)
         for cue in transcript.cues:
             if merged and merged[-1].speaker == cue.speaker:
-                merged[-1].text += " " + cue.text
+                texts[-1].append(cue.text)
             else:
                 merged.append(Utterance(cue.start, cue.speaker, cue.text))
+                texts.append([cue.text])
+        for u, parts_of in zip(merged, texts, strict=True):
+            u.text = " ".join(parts_of)
 
         roster = Roster([])
         parts: list[str] = []

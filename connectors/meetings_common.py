@@ -12,6 +12,7 @@ from pathlib import Path
 from dateutil import parser as du_parser
 
 from followthrough.errors import InputError
+from followthrough.limits import MAX_MEETING_FILE_BYTES
 from followthrough.types import Participant, ParticipantRole
 
 # Abbreviations dateutil would otherwise warn about and ignore.
@@ -46,11 +47,27 @@ _COMPACT_DATE = re.compile(r"(?<!\d)(?P<d>(?:19|20)\d{6})_(?P<t>\d{6})(?!\d)")
 
 
 def read_text(path: Path) -> str:
-    """The file as text with ``\\n`` line ends (UTF-8, with a legacy-encoding fallback)."""
+    """The file as text with ``\\n`` line ends (UTF-8, with a legacy-encoding fallback).
+
+    Raises :class:`InputError` for a file that cannot be read, or that is larger than
+    :data:`~followthrough.limits.MAX_MEETING_FILE_BYTES` (never read past the limit).
+    """
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as f:
+            raw = f.read(MAX_MEETING_FILE_BYTES + 1)
     except OSError as e:
         raise InputError(path, f"cannot read file ({e.strerror or e})") from e
+    if len(raw) > MAX_MEETING_FILE_BYTES:
+        mib = 1024 * 1024
+        try:
+            size = path.stat().st_size
+        except OSError:
+            size = len(raw)
+        raise InputError(
+            path,
+            f"file is {size / mib:.1f} MiB, over the limit of {MAX_MEETING_FILE_BYTES / mib:g} MiB "
+            "for one meeting file; not read",
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -41,22 +41,25 @@ from __future__ import annotations
 
 import json
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections import ChainMap
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from connectors.base import Connector, ErrorSink
 from connectors.slack_blocks import is_fallback_text, render_blocks
 from connectors.slack_export import (
     METADATA_FILES,
+    Directory,
     Export,
     FolderExport,
     SlackUser,
     ZipExport,
     first_line,
+    folder_directory,
     parse_json,
     zip_root,
 )
@@ -119,18 +122,27 @@ class _Message:
 
 @dataclass
 class _Names:
-    """Who is who: users.json plus what messages' ``user_profile`` tell us."""
+    """Who is who: the export's :class:`Directory` (shared, never changed) plus what messages'
+    ``user_profile`` tell us (this reading's own). Nothing is copied: making one costs the same
+    whatever the size of ``users.json``."""
 
-    users: dict[str, SlackUser] = field(default_factory=dict)
-    channels: dict[str, str] = field(default_factory=dict)
-    display: dict[str, str] = field(default_factory=dict)
+    known: Directory = field(default_factory=Directory)
+    learned: dict[str, SlackUser] = field(default_factory=dict)
+    display: Mapping[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.display = {uid: u.name for uid, u in self.users.items()}
+        self._learned_display: dict[str, str] = {}
+        # ChainMap only reads the shared directory (its type asks for a mutable one).
+        self.display = ChainMap(self._learned_display, cast(dict[str, str], self.known.display))
+
+    @property
+    def channels(self) -> Mapping[str, str]:
+        return self.known.channels
 
     def learn(self, msg: dict[str, Any]) -> None:
         uid, profile = msg.get("user"), msg.get("user_profile")
-        if isinstance(uid, str) and uid not in self.users and isinstance(profile, dict):
+        known = isinstance(uid, str) and (uid in self.known.users or uid in self.learned)
+        if isinstance(uid, str) and not known and isinstance(profile, dict):
             name = next(
                 (
                     v.strip()
@@ -140,11 +152,11 @@ class _Names:
                 uid,
             )
             handle = profile.get("name") if isinstance(profile.get("name"), str) else None
-            self.users[uid] = SlackUser(id=uid, name=name, handle=handle)
-            self.display[uid] = name
+            self.learned[uid] = SlackUser(id=uid, name=name, handle=handle)
+            self._learned_display[uid] = name
 
     def user(self, uid: str) -> SlackUser:
-        return self.users.get(uid) or SlackUser(id=uid, name=uid)
+        return self.known.users.get(uid) or self.learned.get(uid) or SlackUser(id=uid, name=uid)
 
 
 _MAX_TS = 253_402_214_400  # 9999-12-31 00:00 UTC: later than this no datetime (in any zone) can hold
@@ -211,8 +223,7 @@ class SlackConnector(Connector):
 
     # -- sources -------------------------------------------------------------------
     def _read_export(self, export: Export) -> Iterator[SourceDocument]:
-        export.load_metadata()
-        names = _Names(users=dict(export.users), channels=dict(export.channel_names))
+        names = _Names(export.load_metadata())
         channel: str | None = None
         pending: list[_Message] = []
         for day in export.day_files():
@@ -247,9 +258,7 @@ class SlackConnector(Connector):
         root = _export_root_above(self.path)
         names = _Names()
         if root is not None:
-            meta = FolderExport(root, self.on_error, follow_symlinks=self.follow_symlinks)
-            meta.load_metadata()
-            names = _Names(users=dict(meta.users), channels=dict(meta.channel_names))
+            names = _Names(folder_directory(root, self.on_error, follow_symlinks=self.follow_symlinks))
         default_channel = self.path.parent.name if root == self.path.parent.parent else self.path.stem
         _report_non_objects(data, str(self.path), self.on_error)
         by_channel: dict[str, list[dict[str, Any]]] = {}

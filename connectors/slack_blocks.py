@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.slack_text import Rendered, render_mrkdwn
+from connectors.slack_text import Rendered, render_mrkdwn, shown_name
 
 # Slack's placeholder ``text`` for messages it renders from blocks only (compared casefolded, no final ".").
 FALLBACK_TEXTS = frozenset(
@@ -98,10 +98,10 @@ class _Renderer:
             if not uid:
                 return ""
             self._mention(uid)
-            return "@" + (self.users.get(uid) or uid)
+            return "@" + (shown_name(self.users.get(uid) or "") or uid)
         if kind == "channel":
             cid = _str(el.get("channel_id"))
-            return "#" + (self.channels.get(cid) or cid) if cid else ""
+            return "#" + (shown_name(self.channels.get(cid) or "") or cid) if cid else ""
         if kind == "emoji":
             return _emoji(el)
         if kind == "broadcast":

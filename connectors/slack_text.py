@@ -13,7 +13,9 @@ Slack stores message text with angle-bracket tokens and three HTML entities::
     &lt; &gt; &amp;         → < > &
 
 The tokens are replaced first and the entities unescaped after, so an escaped
-``&lt;@U1&gt;`` stays literal text.
+``&lt;@U1&gt;`` stays literal text. A name looked up for a token is cut at
+:data:`MAX_NAME_CHARS` (see :func:`shown_name`), so the text never grows past a
+bounded multiple of the message, whatever ``users.json`` holds.
 """
 
 from __future__ import annotations
@@ -23,6 +25,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 _TOKEN = re.compile(r"<([^<>\n]*)>")
+MAX_NAME_CHARS = 80
+"""Slack's own limit on a user's display name and real name (a channel name is shorter still)."""
+
+
+def shown_name(name: str) -> str:
+    """A user or channel name as a mention shows it: at most :data:`MAX_NAME_CHARS` characters."""
+    return name[:MAX_NAME_CHARS]
 
 
 @dataclass
@@ -49,10 +58,10 @@ def render_mrkdwn(
             uid = target[1:]
             if uid not in mentions:
                 mentions.append(uid)
-            return "@" + (user_names.get(uid) or label.lstrip("@") or uid)
+            return "@" + (shown_name(user_names.get(uid) or "") or label.lstrip("@") or uid)
         if target.startswith("#"):
             cid = target[1:]
-            return "#" + (label or channels.get(cid) or cid)
+            return "#" + (label or shown_name(channels.get(cid) or "") or cid)
         if target.startswith("!"):
             command = target[1:]
             if label:
@@ -70,4 +79,4 @@ def render_mrkdwn(
     return Rendered(text=text, mentions=mentions)
 
 
-__all__ = ["Rendered", "render_mrkdwn"]
+__all__ = ["MAX_NAME_CHARS", "Rendered", "render_mrkdwn", "shown_name"]

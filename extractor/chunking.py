@@ -51,18 +51,27 @@ def _split(text: str, start: int, end: int, pattern: re.Pattern[str]) -> list[tu
     return spans
 
 
+_MAX_CHARS_PER_TOKEN = 16
+"""More characters than any text but a long run of one character spends on a token."""
+
+
 def _hard_split(
     text: str, start: int, end: int, max_tokens: int, count: Callable[[str], int]
 ) -> list[tuple[int, int]]:
-    """Cut an oversized unit at spaces (or anywhere, for unspaced scripts)."""
+    """Cut an oversized unit at spaces (or anywhere, for unspaced scripts).
+
+    Each cut counts only the stretch ahead that one chunk could hold (at most
+    :data:`_MAX_CHARS_PER_TOKEN` characters per token), so the unit is read in linear time.
+    """
     spans: list[tuple[int, int]] = []
     pos = start
     while pos < end:
-        tokens = count(text[pos:end])
-        if tokens <= max_tokens:
+        ahead = min(end, pos + max_tokens * _MAX_CHARS_PER_TOKEN)
+        tokens = count(text[pos:ahead])
+        if ahead == end and tokens <= max_tokens:
             spans.append((pos, end))
             break
-        cut = pos + max(1, int((end - pos) * max_tokens / tokens * 0.9))
+        cut = pos + max(1, min(ahead - pos, int((ahead - pos) * max_tokens / max(tokens, 1) * 0.9)))
         space = text.rfind(" ", pos + 1, cut)
         if space > pos + (cut - pos) // 2:
             cut = space + 1
@@ -75,17 +84,27 @@ _LEVELS = (_PARA, _LINE, _SENT)
 
 
 def _units(
-    text: str, start: int, end: int, max_tokens: int, count: Callable[[str], int], level: int
+    text: str,
+    start: int,
+    end: int,
+    max_tokens: int,
+    count: Callable[[str], int],
+    level: int,
+    tokens: int | None = None,
 ) -> list[tuple[int, int, int]]:
-    """(start, end, tokens) units no larger than ``max_tokens`` covering ``text[start:end]``."""
-    tokens = count(text[start:end])
+    """(start, end, tokens) units no larger than ``max_tokens`` covering ``text[start:end]``.
+
+    ``tokens``: the span's count when the caller knows it (a span is counted once, whatever the level).
+    """
+    if tokens is None:
+        tokens = count(text[start:end])
     if tokens <= max_tokens:
         return [(start, end, tokens)]
     if level >= len(_LEVELS):
         return [(a, b, count(text[a:b])) for a, b in _hard_split(text, start, end, max_tokens, count)]
     pieces = _split(text, start, end, _LEVELS[level])
     if len(pieces) == 1:
-        return _units(text, start, end, max_tokens, count, level + 1)
+        return _units(text, start, end, max_tokens, count, level + 1, tokens)
     out: list[tuple[int, int, int]] = []
     for a, b in pieces:
         out.extend(_units(text, a, b, max_tokens, count, level + 1))
@@ -109,7 +128,9 @@ def chunk_text(
     cuts = sorted({0, len(text), *(b for b in (boundaries or []) if 0 < b < len(text))})
     units: list[tuple[int, int, int]] = []
     for a, b in zip(cuts, cuts[1:], strict=False):
-        units.extend(_units(text, a, b, max_tokens, count, 0))
+        units.extend(
+            _units(text, a, b, max_tokens, count, 0, total_tokens if (a, b) == (0, len(text)) else None)
+        )
     spans: list[tuple[int, int, int]] = []
     i = 0
     while i < len(units):

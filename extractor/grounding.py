@@ -21,6 +21,7 @@ stored as a plain open commitment.
 from __future__ import annotations
 
 import bisect
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -34,6 +35,11 @@ __all__ = ["Alignment", "Aligner", "align_quote", "DEFAULT_FUZZY_THRESHOLD"]
 
 DEFAULT_FUZZY_THRESHOLD = 0.85
 MIN_FUZZY_CHARS = 15
+_MAX_FUZZY_PIECE = 400
+"""Folded characters of a quote located in one piece; a longer quote is located by its head and tail."""
+_MAX_WINDOWS = 2_500
+"""Windows a fuzzy hit is refined over, at most (each compared with the whole quote): without a bound,
+a quote of n characters tries some n² windows of n characters."""
 
 _FOLD = {
     "\u2018": "'",
@@ -235,9 +241,19 @@ class Aligner:
         q = _fold(quote)
         if len(q) < MIN_FUZZY_CHARS or not folded:
             return None
-        best: tuple[float, int, int] | None = None
         regions = [self._folded_range(within)] if within is not None else []
         regions.append((0, len(folded)))
+        best = self._locate(q, regions) if len(q) <= _MAX_FUZZY_PIECE else self._locate_long(q, regions)
+        if best is None or best[0] < self.threshold:
+            return None
+        start, end = self._span(best[1], best[2])
+        return Alignment("fuzzy", start, end, best[0])
+
+    def _locate(self, q: str, regions: list[tuple[int, int]]) -> tuple[float, int, int] | None:
+        """The best (ratio, start, end) window of the folded text for the folded ``q``, tried in each of
+        ``regions`` (folded ranges) in turn until one reaches the threshold."""
+        folded, _ = self.folded
+        best: tuple[float, int, int] | None = None
         for lo, hi in regions:
             pad = len(q) // 2
             lo, hi = max(0, lo - pad), min(len(folded), hi + pad)
@@ -252,10 +268,25 @@ class Aligner:
                 best = cand
             if best and best[0] >= self.threshold:
                 break
-        if best is None or best[0] < self.threshold:
+        return best
+
+    def _locate_long(self, q: str, regions: list[tuple[int, int]]) -> tuple[float, int, int] | None:
+        """:meth:`_locate` for a quote longer than :data:`_MAX_FUZZY_PIECE`: its head and its tail are
+        located, and the span from one to the other is the window, compared with the whole quote.
+
+        Locating the whole quote would cost its length squared at each place of the text.
+        """
+        folded, _ = self.folded
+        piece = _MAX_FUZZY_PIECE // 2
+        head = self._locate(q[:piece], regions)
+        if head is None or head[0] < self.threshold:
             return None
-        start, end = self._span(best[1], best[2])
-        return Alignment("fuzzy", start, end, best[0])
+        # The tail ends where a window of 0.6 to 1.6 times the quote's length from the head would.
+        lo, hi = head[1] + int(0.6 * len(q)) - piece, min(len(folded), head[1] + int(1.6 * len(q)))
+        tail = self._locate(q[-piece:], [(max(head[2], lo), hi)])
+        if tail is None or tail[0] < self.threshold or not 0.6 * len(q) <= tail[2] - head[1] <= 1.6 * len(q):
+            return None
+        return fuzz.ratio(q, folded[head[1] : tail[2]]) / 100.0, head[1], tail[2]
 
     def _refine(self, q: str, hs: int, he: int) -> tuple[float, int, int] | None:
         """Best (ratio, start, end) near a partial-ratio hit, with ends on word boundaries."""
@@ -274,6 +305,11 @@ class Aligner:
             starts = [hs]
         if not ends:
             ends = [he]
+        if len(starts) * len(ends) > _MAX_WINDOWS:
+            # A long quote (or text without spaces) would try every pair: keep the edges nearest the hit.
+            keep = math.isqrt(_MAX_WINDOWS)
+            starts = sorted(sorted(starts, key=lambda i: abs(i - hs))[:keep])
+            ends = sorted(sorted(ends, key=lambda j: abs(j - he))[:keep])
         best: tuple[float, int, int] | None = None
         for i in starts:
             for j in ends:

@@ -11,6 +11,8 @@ a handful of them instead of two dozen keyword arguments, and a caller that chan
 - :class:`Breaker`: how soon a server that cannot be reached counts as down (:mod:`extractor.llm_breaker`);
 - :class:`RateLimits`: requests and tokens per minute, all threads together (:mod:`extractor.ratelimit`);
 - :class:`Chunking`: the size of one chunk of a long document and the overlap (:mod:`extractor.chunking`);
+- :class:`Packing`: how many short documents share one request, and how far ahead a thread is looked for
+  (:mod:`extractor.llm_packing`);
 - :class:`Grounding`: how far a quote may differ from the text, and whether one the text does not hold
   is kept, flagged (:mod:`extractor.llm_items`).
 
@@ -37,6 +39,7 @@ __all__ = [
     "Grounding",
     "LlmLimits",
     "OutputMode",
+    "Packing",
     "RateLimits",
 ]
 
@@ -82,7 +85,8 @@ class LlmLimits:
     request_timeout_s: float = 60.0
     """Seconds one HTTP request may take (never more than what is left of the document's budget)."""
     max_seconds_per_doc: float = 120.0
-    """Seconds one document may take, waits for the rate limiter and retries included."""
+    """Seconds one document (or one request of several short documents, :class:`Packing`) may take, waits
+    for the rate limiter and retries included."""
     max_output_tokens: int = 2048
     """``max_tokens`` (or ``max_completion_tokens``) of each request."""
 
@@ -159,6 +163,32 @@ class Chunking:
             self,
             "overlap_tokens",
             f"0 or more and less than max_tokens ({self.max_tokens})",
+        )
+
+
+@dataclass(frozen=True)
+class Packing:
+    """Several short documents per request, so the fixed prompt is paid once for all of them.
+
+    A request holds at most ``max_documents`` documents and ``max_tokens`` tokens of their text; a
+    document longer than that (or cut into chunks) is sent alone. Documents of one thread stay together,
+    in the order they came, and short threads share a request; ``lookahead`` documents at most are held
+    while a thread's next message is waited for (memory stays flat). ``max_documents=1``: one request per
+    document.
+    """
+
+    max_documents: int = 8
+    max_tokens: int = 2000
+    lookahead: int = 64
+
+    def __post_init__(self) -> None:
+        _require(self.max_documents >= 1, self, "max_documents", "at least 1")
+        _require(self.max_tokens >= MIN_CHUNK_TOKENS, self, "max_tokens", f"at least {MIN_CHUNK_TOKENS}")
+        _require(
+            self.lookahead >= self.max_documents,
+            self,
+            "lookahead",
+            f"at least max_documents ({self.max_documents})",
         )
 
 

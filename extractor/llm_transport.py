@@ -207,7 +207,9 @@ class ChatTransport:
         raise AssertionError("unreachable")  # pragma: no cover
 
     # -- one call -----------------------------------------------------------------
-    def _body(self, conversation: Conversation, mode: OutputMode) -> dict[str, Any]:
+    def request_body(self, conversation: Conversation, mode: OutputMode) -> dict[str, Any]:
+        """The JSON body of ``POST /chat/completions`` for ``conversation`` in ``mode`` (also each line of a
+        Batch API request file, :mod:`extractor.batch.backend`)."""
         body: dict[str, Any] = {
             "model": self.model,
             "messages": [self.messages.system(mode), *conversation.messages],
@@ -229,7 +231,7 @@ class ChatTransport:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise extraction_error(f"time budget of {self.limits.max_seconds_per_doc:g}s spent")
-        body = self._body(conversation, mode)
+        body = self.request_body(conversation, mode)
         spent.llm_calls += 1
         try:
             # POST /chat/completions through the client (auth, base URL, Azure routing, error

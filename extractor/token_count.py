@@ -53,10 +53,34 @@ def _estimate(text: str) -> int:
     return n
 
 
+_PIECE = 2_048
+"""tiktoken reads a long text this many characters at a time: its pattern overflows the stack on a run of
+some 10^5 spaces before a word (a Rust panic, which no ``except Exception`` catches), and its byte-pair
+merge costs the square of a token's length (a long run of one character is one token). A piece is cut
+just before a space, where the tokens split anyway, so the count stays exact but for runs with no space."""
+
+
+def _pieces(text: str) -> list[tuple[int, int]]:
+    """Spans of at most :data:`_PIECE` characters covering ``text``, each cut before a space when one is
+    in its second half."""
+    spans: list[tuple[int, int]] = []
+    pos, n = 0, len(text)
+    while pos < n:
+        end = min(n, pos + _PIECE)
+        if end < n:
+            space = text.rfind(" ", pos + _PIECE // 2, end)
+            end = space if space > pos else end
+        spans.append((pos, end))
+        pos = end
+    return spans
+
+
 def count_tokens(text: str) -> int:
     """Tokens in ``text`` (cl100k_base, or the estimate)."""
     enc = _encoding()
     if enc is None:
         return _estimate(text)
     encode_ordinary: Callable[[str], list[int]] = enc.encode_ordinary  # type: ignore[attr-defined]
-    return len(encode_ordinary(text))
+    if len(text) <= _PIECE:
+        return len(encode_ordinary(text))
+    return sum(len(encode_ordinary(text[a:b])) for a, b in _pieces(text))

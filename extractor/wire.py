@@ -7,11 +7,16 @@ carries what the model says (names and dates as written); the backend turns it
 into an ``ExtractedItem`` after grounding, owner resolution and date
 normalization.
 
-The shape is fixed by DESIGN.md::
+The shape is fixed by DESIGN.md, with one extra field, ``message``: the id of
+the document of the request that states the item (a request may carry several
+documents, each ``<document id="...">``; :mod:`extractor.llm_messages`)::
 
-    {"items": [{"type": "commitment", "owner": "Marco", "counterparty": "Dana",
+    {"items": [{"message": "2", "type": "commitment", "owner": "Marco", "counterparty": "Dana",
                 "action": "Send the revised pricing", "due": "Friday",
                 "evidence": "I'll send the revised pricing to Dana by Friday"}]}
+
+The schema sent requires ``message``; a reply without it still validates
+(``""``: no document named), so a one-document request never fails on it.
 
 Validation is lenient where models commonly wobble (``"Commitment"``, ``""``
 for null, a bare list instead of ``{"items": [...]}``, code fences around the
@@ -53,6 +58,7 @@ class WireItem(BaseModel):
     # optional fields are allowed"); the schema sent still forbids them.
     model_config = ConfigDict(extra="ignore")
 
+    message: str = Field(default="", description="The id of the document that states it.")
     type: Literal["commitment", "request"] = Field(
         description="commitment: the speaker/sender (or their team) promises to do something; "
         "request: someone asks a person or team to do something."
@@ -62,6 +68,16 @@ class WireItem(BaseModel):
     action: str = Field(description="Short imperative, e.g. 'Send the revised pricing'.")
     due: str | None = Field(description="The deadline exactly as written, e.g. 'by Friday'; null if none.")
     evidence: str = Field(description="Verbatim quote from the document that states it.")
+
+    @field_validator("message", mode="before")
+    @classmethod
+    def _message(cls, value: Any) -> Any:
+        """An id as the model wrote it: ``2`` or ``" 2 "`` is ``"2"``; ``null`` is ``""`` (none named)."""
+        if value is None:
+            return ""
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return value.strip() if isinstance(value, str) else value
 
     @field_validator("type", mode="before")
     @classmethod

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import assert_never
 
 from extractor import Extractor
+from extractor.batch.settings import BatchSettings
 from extractor.llm_settings import DEFAULT_CONCURRENCY, RateLimits
 from followthrough.config import ExtractorName, Settings
 from followthrough.errors import ConfigError
@@ -19,6 +20,8 @@ class LlmOptions:
     rpm: int | None = None
     tpm: int | None = None
     prefilter: bool = True
+    batch: BatchSettings | None = None
+    """Send the documents through the provider's Batch API (``--batch``); ``None``: one request at a time."""
 
 
 def build_extractor(

@@ -15,6 +15,7 @@ model                          FOLLOWTHROUGH_MODEL           gpt-4o-mini
 API request body limit         FOLLOWTHROUGH_MAX_BODY_BYTES  10 MiB (read by ``followthrough.api``)
 request response target        FOLLOWTHROUGH_RESPONSE_HOURS  24 (hours; per tier: "24, tier 1=4")
 silent account after           FOLLOWTHROUGH_SILENT_DAYS     30, tier 1=14 (days)
+offline time per document      FOLLOWTHROUGH_OFFLINE_BUDGET  20 (seconds; read by ``extractor.offline``)
 =============================  ============================  =========================================
 
 The LLM's own settings (default model, whether one is configured, endpoint and

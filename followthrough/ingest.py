@@ -20,12 +20,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from itertools import islice
 from pathlib import Path
 
 from connectors.base import Connector, CrmReader, Reader, Yields
 from connectors.meetings_common import meeting_id
 from connectors.registry import reader_for, registered
 from followthrough.errors import InputError
+from followthrough.limits import MAX_INPUT_FILES
 from followthrough.types import CrmData, SourceDocument
 
 _IGNORED_NAMES = {"COMMIT", "ORIGIN", "Thumbs.db"}
@@ -70,7 +72,9 @@ def plan(paths: list[Path], *, follow_symlinks: bool = False) -> Plan:
     one line, unless ``follow_symlinks`` (symlink loops are never followed). A
     symlink loop, a broken link, an entry that cannot be read, and anything that
     is not a regular file or a folder (FIFO, socket, device) is one line each,
-    and the walk goes on. Never opens anything but regular files.
+    and the walk goes on. Never opens anything but regular files. A walk stops
+    after :data:`~followthrough.limits.MAX_INPUT_FILES` files and folders met,
+    with one line; what it found before is read.
     """
     result = Plan()
     walk = _Walk(result, follow_symlinks)
@@ -147,6 +151,8 @@ class _Walk:
     result: Plan
     follow_symlinks: bool
     seen: set[str] = field(default_factory=set)
+    met: int = 0
+    """Entries met while walking folders, counted against :data:`MAX_INPUT_FILES`."""
 
     def top(self, path: Path) -> None:
         """A path named by the user: read whatever it is (even a symlink), or say why not."""
@@ -206,15 +212,28 @@ class _Walk:
 
     def _walk_folder(self, folder: Path, top: Path) -> None:
         try:
-            children = sorted(folder.iterdir())
+            # Never more names than the limit leaves room for (and one, to know it is hit).
+            children = sorted(islice(folder.iterdir(), max(0, MAX_INPUT_FILES - self.met) + 1))
         except OSError as e:
             denied = e.errno in (errno.EACCES, errno.EPERM)
             problem = "permission denied" if denied else str(e.strerror or e)
             self.result.errors.append(InputError(folder, f"cannot read folder: {problem}"))
             return
         for child in children:
+            if not self._room(top):
+                return
             if not _ignored(child):
                 self._child(child, top)
+
+    def _room(self, top: Path) -> bool:
+        """Count one more entry met; False (with one line, said once) past :data:`MAX_INPUT_FILES`."""
+        self.met += 1
+        if self.met == MAX_INPUT_FILES + 1:
+            problem = (
+                f"more than {MAX_INPUT_FILES:,} files and folders to read (the limit); the rest is not read"
+            )
+            self.result.errors.append(InputError(top, problem))
+        return self.met <= MAX_INPUT_FILES
 
     def _child(self, child: Path, top: Path) -> None:
         """One entry met while walking ``top``: confined to it unless ``follow_symlinks``."""
@@ -255,18 +274,21 @@ def _unread_reason(path: Path) -> str:
     return "unsupported file type" + (f" ({path.suffix})" if path.suffix else "")
 
 
-def records(item: Input, errors: list[InputError]) -> CrmData:
-    """The CRM records of one input whose reader yields ``Yields.CRM``; problems go to ``errors``.
+def records(item: Input, errors: list[InputError]) -> Iterator[CrmData]:
+    """The CRM records of one input whose reader yields ``Yields.CRM``, in chunks; problems go to ``errors``.
 
     A bad row is one line and the other rows are read; an export that cannot be read
-    at all is one line and no records. Raises TypeError for an input of another kind.
+    at all is one line and no more chunks. Raises TypeError (at once) for an input of another kind.
     """
     reader = _open(item, errors)
     if not isinstance(reader, CrmReader):
         raise _other_kind(item, Yields.CRM)
-    with _reading(item, errors):
-        return reader.records()
-    return CrmData()
+
+    def chunks() -> Iterator[CrmData]:
+        with _reading(item, errors):
+            yield from reader.records()
+
+    return chunks()
 
 
 def documents(item: Input, errors: list[InputError], undated: date | None = None) -> Iterator[SourceDocument]:

@@ -9,23 +9,36 @@ costs nothing the second time.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import assert_never
 
 from connectors.base import Yields
 from extractor import ExtractionFailed, ExtractionResult, Extractor
-from followthrough import ingest
+from followthrough import digests, ingest
 from followthrough.errors import InputError, StoreError
+from followthrough.limits import MAX_BODY_CHARS, MAX_ITEMS_PER_DOCUMENT
 from followthrough.redaction import redact
-from followthrough.types import CrmData, ExtractionStatus, RunStatus, SourceDocument, is_internal
-from store import Store, Unstorable, admit_crm
+from followthrough.types import ExtractionStatus, RunStatus, SourceDocument, is_internal
+from store import InputFile, NotFound, Recording, Store, Unstorable, admit_crm
 
 Progress = Callable[[str, int, int | None], None]
 """``progress(stage, advance, total)``: called as work gets done."""
+
+DocumentReader = Callable[[Sequence[ingest.Input], list[InputError], date | None], Iterable[SourceDocument]]
+"""``read(inputs, errors, undated)``: the documents of ``inputs`` in their order, problems appended to
+``errors`` (:func:`read_in_order` here; ``followthrough.distributed.Cluster.read`` on a Ray cluster)."""
+
+
+def read_in_order(
+    inputs: Sequence[ingest.Input], errors: list[InputError], undated: date | None
+) -> Iterator[SourceDocument]:
+    """Each input's documents in turn, read in this process (:func:`followthrough.ingest.documents`)."""
+    for item in inputs:
+        yield from ingest.documents(item, errors, undated)
 
 
 _DATE_HINT = {
@@ -55,6 +68,9 @@ class RunReport:
     inputs: int = 0
     documents_seen: int = 0
     documents_new: int = 0
+    unchanged_inputs: int = 0
+    """Inputs not read again: their content is what an earlier run read whole (their documents count
+    as seen)."""
     crm: dict[str, int] = field(default_factory=dict)
     errors: list[InputError] = field(default_factory=list)
     skipped: list[InputError] = field(default_factory=list)
@@ -148,11 +164,13 @@ def ingest_paths(
     progress: Progress = _no_progress,
     undated: date | None = None,
     follow_symlinks: bool = False,
+    read: DocumentReader = read_in_order,
 ) -> None:
     """Read every input into the store, in :class:`Yields` order: CRM records first, so domains are known.
 
     ``undated``: the day for meetings whose files carry no date (``run --date``).
     ``follow_symlinks``: read what links inside a folder point to outside it.
+    ``read``: what reads the documents (this process, or a Ray cluster's workers); storing is here.
     A record the database cannot hold is one line in ``report.errors``; the rest is stored.
     """
     planned = ingest.plan(paths, follow_symlinks=follow_symlinks)
@@ -168,7 +186,7 @@ def ingest_paths(
                 _store_crm(store, inputs, report)
             case Yields.DOCUMENTS:
                 company = domains or store.company_domains_from_crm()
-                _store_documents(store, inputs, report, company, progress, undated)
+                _store_documents(store, inputs, report, company, progress, undated, read)
             case _:
                 assert_never(yields)
 
@@ -180,49 +198,175 @@ def _store_documents(
     domains: set[str],
     progress: Progress,
     undated: date | None,
+    read: DocumentReader,
 ) -> None:
-    """Read and store the documents of ``inputs``; the first of two that disagree about one message wins."""
-    seen: dict[tuple[str, str], tuple[str, str]] = {}
+    """Read and store the documents of ``inputs``; the first of two that disagree about one message wins.
+
+    An input whose digest (:mod:`followthrough.digests`) is the one recorded when it was last read
+    whole is not read again: its documents count as seen and its problem lines are reported as
+    they were. Each input read here to the end is recorded with its digest.
+    """
+    how = digests.reading(domains, undated)
+    sums = {_key(item): digests.digest(item, how) for item in inputs}
+    known = store.input_files(list(sums))
+    unread: list[ingest.Input] = []
     for item in inputs:
-        for doc in ingest.documents(item, report.errors, undated):
-            first = seen.setdefault((doc.source, doc.external_id), (doc.content_hash, doc.origin))
-            if first != (doc.content_hash, doc.origin):
-                if first[0] != doc.content_hash:
-                    # Two inputs disagree about one message: keep the first, so runs stay repeatable.
-                    report.skipped.append(
-                        InputError(
-                            doc.origin or doc.external_id,
-                            f"{doc.external_id} was already read from {first[1]} with other content; "
-                            "kept that one",
-                        )
-                    )
-                continue
-            if ingest.undated_meeting(doc):
-                report.notes.append(
+        last = known.get(_key(item))
+        if last is None or sums[_key(item)] != last.digest:
+            unread.append(item)
+            continue
+        report.documents_seen += last.documents
+        _replay(last, report)
+    if not unread:
+        return
+    marks = _marks(report)
+    counts = _read_documents(store, unread, report, domains, progress, undated, read)
+    _remember(store, unread, sums, report, marks, counts)
+
+
+def _replay(last: InputFile, report: RunReport) -> None:
+    """An input skipped as unchanged: counted, and the problem lines its reading gave reported again."""
+    report.unchanged_inputs += 1
+    for kind, where, problem in last.problems:
+        _PROBLEM_LISTS[kind](report).append(InputError(where, problem))
+
+
+def _marks(report: RunReport) -> dict[str, int]:
+    """How many problem lines each list of ``report`` holds now (where this reading's lines start)."""
+    return {kind: len(of(report)) for kind, of in _PROBLEM_LISTS.items()}
+
+
+def _remember(
+    store: Store,
+    inputs: list[ingest.Input],
+    sums: dict[str, str | None],
+    report: RunReport,
+    marks: dict[str, int],
+    counts: dict[str, int],
+    *,
+    state: str | None = None,
+) -> None:
+    """Record each of ``inputs`` as read whole, with its digest (combined with ``state``, the CRM's,
+    for an export), its documents and the problem lines it gave since ``marks``. Nothing is
+    recorded when a line names no input (it could not be reported again)."""
+    problems = {kind: of(report)[marks[kind] :] for kind, of in _PROBLEM_LISTS.items()}
+    done: list[InputFile] = []
+    for item in inputs:
+        digest = sums[_key(item)]
+        if digest is None:
+            continue
+        path = str(item.path)
+        mine = [
+            (kind, e.path, e.problem)
+            for kind, lines in problems.items()
+            for e in lines
+            if _owned(e.path, path)
+        ]
+        key = digest if state is None else digests.combined(digest, state)
+        done.append(InputFile(_key(item), key, counts.get(path, 0), mine))
+    claimed = sum(len(f.problems) for f in done)
+    if claimed == sum(len(lines) for lines in problems.values()):  # each line has its input
+        store.remember_inputs(done)
+
+
+_PROBLEM_LISTS: dict[str, Callable[[RunReport], list[InputError]]] = {
+    "errors": lambda r: r.errors,
+    "skipped": lambda r: r.skipped,
+    "notes": lambda r: r.notes,
+}
+"""The report's lists of problem lines, by the name an input's record keeps them under."""
+
+
+def _key(item: ingest.Input) -> str:
+    """The path an input is recorded under: absolute, as named (not resolved)."""
+    return str(item.path.absolute())
+
+
+def _owned(where: str, path: str) -> bool:
+    """Whether a problem line's ``where`` is about the input at ``path`` (the path or a part of it)."""
+    if not where.startswith(path):
+        return False
+    rest = where[len(path) : len(path) + 1]
+    return not rest or not (rest.isalnum() or rest in "._-")  # "mail.mbox#3", "export/", "notes.md: …"
+
+
+def _read_documents(
+    store: Store,
+    inputs: list[ingest.Input],
+    report: RunReport,
+    domains: set[str],
+    progress: Progress,
+    undated: date | None,
+    read: DocumentReader,
+) -> dict[str, int]:
+    """Read and store the documents of ``inputs``; how many each input (by its path) gave."""
+    paths = sorted((str(item.path) for item in inputs), key=len, reverse=True)
+    counts: dict[str, int] = {}
+    seen: dict[tuple[str, str], tuple[str, str]] = {}
+    batch: list[SourceDocument] = []
+    for doc in read(inputs, report.errors, undated):
+        owner = next((p for p in paths if _owned(doc.origin, p)), None)
+        if owner is not None:
+            counts[owner] = counts.get(owner, 0) + 1
+        first = seen.setdefault((doc.source, doc.external_id), (doc.content_hash, doc.origin))
+        if first != (doc.content_hash, doc.origin):
+            if first[0] != doc.content_hash:
+                # Two inputs disagree about one message: keep the first, so runs stay repeatable.
+                report.skipped.append(
                     InputError(
                         doc.origin or doc.external_id,
-                        "no meeting date found; dated by the file's modification time "
-                        f"{doc.occurred_at.date().isoformat()} "
-                        f"({_DATE_HINT.get(doc.metadata.get('format', ''), _DATE_HINT['notes'])})",
+                        f"{doc.external_id} was already read from {first[1]} with other content; "
+                        "kept that one",
                     )
                 )
-            if doc.source == "email" and doc.metadata.get("date_source") in ("file_mtime", "unknown"):
-                report.notes.append(
-                    InputError(
-                        _where(doc),
-                        "no readable Date header (nor Received, nor mbox From_ line); dated by the "
-                        f"file's modification time {doc.occurred_at.date().isoformat()}",
-                    )
+            continue
+        if ingest.undated_meeting(doc):
+            report.notes.append(
+                InputError(
+                    doc.origin or doc.external_id,
+                    "no meeting date found; dated by the file's modification time "
+                    f"{doc.occurred_at.date().isoformat()} "
+                    f"({_DATE_HINT.get(doc.metadata.get('format', ''), _DATE_HINT['notes'])})",
                 )
-            classify_participants(doc, domains)
-            try:
-                _, changed = store.add_document(doc)
-            except Unstorable as e:
-                report.errors.append(InputError(_where(doc), f"not stored: {e}"))
-                continue
-            report.documents_seen += 1
-            report.documents_new += int(changed)
-            progress("ingest", 1, None)
+            )
+        if doc.metadata.get("truncated") == "true":
+            report.notes.append(
+                InputError(
+                    _where(doc), f"body cut at {MAX_BODY_CHARS:,} characters (the limit); the rest not read"
+                )
+            )
+        if doc.source == "email" and doc.metadata.get("date_source") in ("file_mtime", "unknown"):
+            report.notes.append(
+                InputError(
+                    _where(doc),
+                    "no readable Date header (nor Received, nor mbox From_ line); dated by the "
+                    f"file's modification time {doc.occurred_at.date().isoformat()}",
+                )
+            )
+        batch.append(classify_participants(doc, domains))
+        if len(batch) >= STORE_BATCH:
+            _store_batch(store, batch, report, progress)
+    _store_batch(store, batch, report, progress)
+    return counts
+
+
+STORE_BATCH = 500
+"""Documents stored per transaction while reading: one query finds which are already stored, the
+new ones are inserted in bulk."""
+
+
+def _store_batch(store: Store, batch: list[SourceDocument], report: RunReport, progress: Progress) -> None:
+    """Store the documents read so far (and empty ``batch``): each one stored, or one line why not."""
+    if not batch:
+        return
+    for doc, result in zip(batch, store.add_documents(batch), strict=True):
+        if isinstance(result, Unstorable):
+            report.errors.append(InputError(_where(doc), f"not stored: {result}"))
+            continue
+        report.documents_seen += 1
+        report.documents_new += int(result[1])
+    progress("ingest", len(batch), None)
+    batch.clear()
 
 
 def _where(doc: SourceDocument) -> str:
@@ -233,19 +377,36 @@ def _where(doc: SourceDocument) -> str:
 
 
 def _store_crm(store: Store, inputs: list[ingest.Input], report: RunReport) -> None:
-    """Read and store every CRM export; a record the database cannot hold is one line, never the file."""
-    merged = CrmData()
+    """Read and store every CRM export a chunk at a time (one transaction each: memory stays flat
+    whatever the export's size); a record the database cannot hold is one line, never the file.
+
+    An export read whole before, unchanged since, while no import changed the CRM tables
+    (:meth:`Store.crm_state`), is not read again: its problem lines are reported as they were."""
+    since = datetime.now(UTC)  # a row this import adds or changes is counted once, whatever chunk it is in
+    sums = {_key(item): digests.digest(item, digests.reading((), None)) for item in inputs}
+    known = store.input_files(list(sums))
+    state = store.crm_state()
+    unread: list[ingest.Input] = []
     for item in inputs:
-        crm, problems = admit_crm(ingest.records(item, report.errors))
-        report.errors.extend(InputError(item.path, p) for p in problems)
-        merged = merged.merge(crm)
-    try:
-        counts = store.upsert_crm(merged)
-    except Unstorable as e:
-        report.errors.extend(InputError(item.path, f"CRM records not stored: {e}") for item in inputs)
-        return
-    for key, n in counts.items():
-        report.crm[key] = report.crm.get(key, 0) + n
+        last, digest = known.get(_key(item)), sums[_key(item)]
+        if last is None or digest is None or last.digest != digests.combined(digest, state):
+            unread.append(item)
+        else:  # read whole before, and no import changed the CRM since: its rows are all there
+            _replay(last, report)
+    marks = _marks(report)
+    for item in unread:
+        for chunk in ingest.records(item, report.errors):
+            crm, problems = admit_crm(chunk)
+            report.errors.extend(InputError(item.path, p) for p in problems)
+            try:
+                counts = store.upsert_crm(crm, since=since)
+            except Unstorable as e:
+                report.errors.append(InputError(item.path, f"CRM records not stored: {e}"))
+                continue
+            for key, n in counts.items():
+                report.crm[key] = report.crm.get(key, 0) + n
+    if unread:
+        _remember(store, unread, sums, report, marks, {}, state=store.crm_state())
 
 
 EXTRACT_BATCH = 256
@@ -318,6 +479,10 @@ class ExtractionRun:
         self.origin = origin
         self.key = extractor.cache_key
         self.run_id = 0
+        self.recorded: list[int] = []
+        """Documents whose items this run recorded (extracted or from the cache)."""
+        self.commitments: list[int] = []
+        """The (grounded) commitments those items became, in the order recorded (repeats possible)."""
 
     def __enter__(self) -> ExtractionRun:
         self.run_id = self.store.start_run(
@@ -350,62 +515,102 @@ class ExtractionRun:
             # start marks this run interrupted)
 
     def extract(self, doc_ids: Sequence[int]) -> list[DocumentOutcome]:
-        """Extract one batch of stored documents; what became of each, in the order they finished.
+        """Extract one batch of stored documents; what became of each, cached ones first.
 
-        Each document is read back and its participants classified by the
-        company domains; those whose content has a cached extraction under the
-        extractor's key are recorded from the cache first, then the extractor
-        runs on the rest (:meth:`Extractor.run_many`) and each result or
-        failure is recorded as it comes: nothing is written to the store while
-        the extractor still reads its input. The batch is held in memory whole:
-        pass at most :data:`EXTRACT_BATCH` ids.
+        The batch's documents are read back in one query and their participants
+        classified by the company domains; those whose content has a cached
+        extraction under the extractor's key (one query) are recorded from the
+        cache, then the extractor runs on the rest (:meth:`Extractor.run_many`)
+        and the results are recorded together (:meth:`record`): nothing is
+        written to the store while the extractor still reads its input. The
+        batch is held in memory whole: pass at most :data:`EXTRACT_BATCH` ids.
         """
         outcomes: list[DocumentOutcome] = []
-        fresh: list[SourceDocument] = []
-        ids: dict[tuple[str, str], int] = {}
+        readable: list[tuple[int, SourceDocument]] = []
+        stored = self.store.get_documents(doc_ids)
         for doc_id in doc_ids:
-            try:
-                doc = classify_participants(self.store.get_document(doc_id), self.domains)
-            except _UNREADABLE as e:
-                outcomes.append(self._fail(doc_id, f"document {doc_id}", e, f"cannot read it back: {e}"))
+            got = stored.get(doc_id)
+            if not isinstance(got, SourceDocument):
+                error = got or NotFound(f"no document with id {doc_id}")
+                outcomes.append(
+                    self._fail(doc_id, f"document {doc_id}", error, f"cannot read it back: {error}")
+                )
                 continue
-            cached = self.store.cached_items(doc.content_hash, self.key)
-            if cached is None:
-                ids[doc.external_id, doc.source] = doc_id
-                fresh.append(doc)
-            else:
-                outcomes.append(self._record(doc_id, doc, ExtractionResult(items=cached), cached=True))
-        for doc, outcome in self.extractor.run_many(fresh):
-            doc_id = ids[doc.external_id, doc.source]
+            readable.append((doc_id, classify_participants(got, self.domains)))
+        cache = self.store.cached_items_many({doc.content_hash for _, doc in readable}, self.key)
+        hits = [
+            (i, d, ExtractionResult(items=list(cache[d.content_hash])))
+            for i, d in readable
+            if d.content_hash in cache
+        ]
+        outcomes.extend(self._record_all(hits, cached=True))
+        fresh = [doc for _, doc in readable if doc.content_hash not in cache]
+        ids = {(doc.external_id, doc.source): i for i, doc in readable}
+        results = [
+            (ids[doc.external_id, doc.source], doc, out) for doc, out in self.extractor.run_many(fresh)
+        ]
+        outcomes.extend(self.record(results))
+        return outcomes
+
+    def record(
+        self, results: Sequence[tuple[int, SourceDocument, ExtractionResult | ExtractionFailed]]
+    ) -> list[DocumentOutcome]:
+        """Record results an extractor produced elsewhere (a provider's Batch API, Ray workers).
+
+        ``results``: ``(document id, the document as extracted, its result or failure)``;
+        recorded exactly as :meth:`extract` records its own (grounded items stored, a failure
+        marks the document ``failed`` with what the attempt spent), in one transaction. What
+        became of each: failures first, then the rest in order.
+        """
+        outcomes: list[DocumentOutcome] = []
+        done: list[tuple[int, SourceDocument, ExtractionResult]] = []
+        for doc_id, doc, outcome in results:
             if isinstance(outcome, ExtractionFailed):
                 outcomes.append(self._fail(doc_id, _where(doc), outcome, str(outcome), outcome.spent))
             else:
-                outcomes.append(self._record(doc_id, doc, outcome, cached=False))
+                done.append((doc_id, doc, outcome))
+        outcomes.extend(self._record_all(done, cached=False))
         return outcomes
 
-    def _record(
-        self, doc_id: int, doc: SourceDocument, result: ExtractionResult, *, cached: bool
-    ) -> DocumentOutcome:
-        """Store one document's items; a cached result costs nothing and counts as ``cached``."""
-        try:
-            commitment_ids = self.store.record_extraction(
-                self.run_id,
-                doc_id,
-                self.key,
-                result.items,
-                prompt_tokens=result.prompt_tokens,
-                completion_tokens=result.completion_tokens,
+    def _record_all(
+        self, results: Sequence[tuple[int, SourceDocument, ExtractionResult]], *, cached: bool
+    ) -> list[DocumentOutcome]:
+        """Store the documents' items in one go; cached results cost nothing and count as ``cached``.
+        A document's items past :data:`~followthrough.limits.MAX_ITEMS_PER_DOCUMENT` are left out,
+        with one line in ``report.notes``."""
+        recordings: list[Recording] = []
+        for doc_id, doc, r in results:
+            items = r.items
+            if len(items) > MAX_ITEMS_PER_DOCUMENT:
+                items = items[:MAX_ITEMS_PER_DOCUMENT]
+                self.report.notes.append(
+                    InputError(
+                        _where(doc),
+                        f"{len(r.items):,} items found; kept the first {MAX_ITEMS_PER_DOCUMENT:,} (the limit "
+                        "for one document)",
+                    )
+                )
+            recordings.append(
+                Recording(doc_id, items, prompt_tokens=r.prompt_tokens, completion_tokens=r.completion_tokens)
             )
-        except Unstorable as e:
-            return self._fail(doc_id, _where(doc), e, f"items not stored: {e}", result)
-        if cached:
-            self.report.cached += 1
-        else:
-            self.report.extracted += 1
-        self.report.items += len(result.items)
-        _account(result, self.report)
-        self.progress("extract", 1, None)
-        return DocumentOutcome(doc_id, commitment_ids, cached=cached, ungrounded=result.ungrounded)
+        outcomes: list[DocumentOutcome] = []
+        stored = self.store.record_extractions(self.run_id, self.key, recordings)
+        for (doc_id, doc, result), got in zip(results, stored, strict=True):
+            if isinstance(got, Unstorable):
+                outcomes.append(self._fail(doc_id, _where(doc), got, f"items not stored: {got}", result))
+                continue
+            if cached:
+                self.report.cached += 1
+            else:
+                self.report.extracted += 1
+            self.report.items += len(result.items)
+            _account(result, self.report)
+            self.recorded.append(doc_id)
+            self.commitments.extend(got)
+            outcomes.append(DocumentOutcome(doc_id, got, cached=cached, ungrounded=result.ungrounded))
+        if results:
+            self.progress("extract", len(results), None)
+        return outcomes
 
     def _fail(
         self,
@@ -443,16 +648,19 @@ def extract_pending(
     report: RunReport,
     domains: set[str],
     progress: Progress = _no_progress,
-) -> None:
+) -> ExtractionRun:
     """Extract every document that has no successful extraction under the extractor's key.
 
-    One :class:`ExtractionRun` over the pending documents, :data:`EXTRACT_BATCH` at a time.
+    One :class:`ExtractionRun` over the pending documents, :data:`EXTRACT_BATCH` at a time;
+    returned (closed) so that :func:`link` can look at what it recorded
+    (:attr:`ExtractionRun.recorded`, :attr:`ExtractionRun.commitments`).
     """
     pending = store.pending_documents(extractor.cache_key)
     with ExtractionRun(store, extractor, report, domains, documents=len(pending), progress=progress) as run:
         progress("extract", 0, len(pending))
         for start in range(0, len(pending), EXTRACT_BATCH):
             run.extract(pending[start : start + EXTRACT_BATCH])
+    return run
 
 
 def _account(result: ExtractionResult, report: RunReport) -> None:

@@ -15,8 +15,10 @@ bearer tokens (:class:`ApiTokens`, :class:`Principal`), :func:`admit_crm`,
 from store.admission import Unstorable, admit_crm
 from store.api_tokens import ApiTokens, Principal
 from store.commitments import InvalidStatus
+from store.inputs import InputFile
 from store.lookup import Unresolved
 from store.queries import InvalidCursor, health
+from store.runs import Recording
 from store.store import NotFound, Store, normalize_url
 from store.views import (
     AccountDetail,
@@ -25,8 +27,10 @@ from store.views import (
     AccountView,
     ApiTokenView,
     CommitmentFilter,
+    CommitmentSummary,
     CommitmentView,
     DealHealth,
+    DealPage,
     DealRef,
     DealView,
     EvidenceView,
@@ -34,6 +38,7 @@ from store.views import (
     Page,
     PersonView,
     RunView,
+    SummaryPage,
 )
 
 __all__ = [
@@ -44,20 +49,25 @@ __all__ = [
     "ApiTokenView",
     "ApiTokens",
     "CommitmentFilter",
+    "CommitmentSummary",
     "CommitmentView",
     "DealHealth",
+    "DealPage",
     "DealRef",
     "DealView",
     "EvidenceView",
     "HistoryView",
+    "InputFile",
     "InvalidCursor",
     "InvalidStatus",
     "NotFound",
     "Page",
     "PersonView",
     "Principal",
+    "Recording",
     "RunView",
     "Store",
+    "SummaryPage",
     "Unresolved",
     "Unstorable",
     "admit_crm",

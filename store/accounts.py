@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Row, case, func, select
 from sqlalchemy.orm import Session
 
 from followthrough.types import TieredValue, tier_key, tier_rank
@@ -114,13 +114,15 @@ def _summaries(
     """Every account's view as of ``as_of``, in id order (``directory``: name → email, for
     participants known by name only; see :meth:`store.crm.CrmStore.directory`)."""
     accounts = list(s.scalars(select(AccountRow).order_by(AccountRow.id)))
-    deals = s.execute(select(DealRow.account_id, DealRow.stage, DealRow.amount, DealRow.owner_email)).all()
+    deals: dict[int, list[Row[int, str | None, float | None, str | None]]] = {}  # one pass, by account
+    for d in s.execute(select(DealRow.account_id, DealRow.stage, DealRow.amount, DealRow.owner_email)):
+        deals.setdefault(d.account_id, []).append(d)
     items = _item_counts(s, as_of)
     last_us, last_them = _last_touches(s, accounts, as_of, domains, directory)
     watched_tiers = {name for name, _ in silent_days.overrides}
     views = []
     for a in accounts:
-        mine = [d for d in deals if d.account_id == a.id]
+        mine = deals.get(a.id, [])
         open_deals = [d for d in mine if not is_closed(d.stage)]
         owners = sorted({d.owner_email for d in (open_deals or mine) if d.owner_email})
         us = last_us.get(a.id)

@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from followthrough.errors import StoreError
-from followthrough.types import CrmData, ExtractedItem, SourceDocument
+from followthrough.types import Account, Contact, CrmData, Deal, ExtractedItem, SourceDocument
 
 IDENTIFIER_MAX = 1000
 """``documents.external_id`` and ``thread_id`` (``String(1000)``)."""
@@ -139,51 +139,88 @@ def admit_crm(crm: CrmData) -> tuple[CrmData, list[str]]:
 
     A record whose key cannot be stored (an account name, contact email or deal id past its
     column) is left out; a value that is only descriptive (a deal name, stage, tier, role, an
-    amount that is not a finite number within :data:`AMOUNT_MAX`) is cut or emptied.
+    amount that is not a finite number within :data:`AMOUNT_MAX`) is cut or emptied. NUL and
+    lone surrogates become U+FFFD. Records that need nothing are kept as they are (no copy):
+    a chunk of 5,000 clean rows costs a few milliseconds.
     """
     problems: list[str] = []
-    data = _clean_tree(crm.model_dump())
-    accounts = []
+    accounts: list[Account] = []
     refused: set[str] = set()
-    for a in data["accounts"]:
-        if len(a["name"]) > CRM_LIMITS["account"]:
-            limit = CRM_LIMITS["account"]
-            if a["name"] not in refused:
+    for account in crm.accounts:
+        a = _admitted(account)
+        if len(a.name) > CRM_LIMITS["account"]:
+            if a.name not in refused:
+                limit = CRM_LIMITS["account"]
                 problems.append(
-                    f"account {a['name'][:40]!r}…: name longer than {limit}; left out, with its deals"
+                    f"account {a.name[:40]!r}…: name longer than {limit}; left out, with its deals"
                 )
-            refused.add(a["name"])
+            refused.add(a.name)
             continue
-        a["tier"] = _cut(a["tier"], CRM_LIMITS["tier"])
-        a["crm_id"] = a["crm_id"] if a["crm_id"] is None or len(a["crm_id"]) <= 200 else None
-        accounts.append(a)
-    contacts = []
-    for c in data["contacts"]:
-        if len(c["email"]) > EMAIL_MAX:
-            problems.append(f"contact {c['email'][:40]!r}…: email longer than {EMAIL_MAX}; left out")
+        accounts.append(
+            _updated(
+                a,
+                tier=_cut(a.tier, CRM_LIMITS["tier"]),
+                crm_id=a.crm_id if a.crm_id is None or len(a.crm_id) <= 200 else None,
+            )
+        )
+    contacts: list[Contact] = []
+    for contact in crm.contacts:
+        c = _admitted(contact)
+        if len(c.email) > EMAIL_MAX:
+            problems.append(f"contact {c.email[:40]!r}…: email longer than {EMAIL_MAX}; left out")
             continue
-        c["name"] = _cut(c["name"], NAME_MAX)
-        c["role"] = _cut(c["role"], CRM_LIMITS["role"])
-        if c["account_name"] is not None and len(c["account_name"]) > CRM_LIMITS["account"]:
-            c["account_name"] = None
-        contacts.append(c)
-    deals = []
-    for d in data["deals"]:
-        if len(d["crm_id"]) > CRM_LIMITS["deal_id"] or len(d["account_name"]) > CRM_LIMITS["account"]:
-            if d["account_name"] not in refused:
-                problems.append(f"deal {d['crm_id'][:40]!r}: id or account name too long; left out")
+        too_long = c.account_name is not None and len(c.account_name) > CRM_LIMITS["account"]
+        contacts.append(
+            _updated(
+                c,
+                name=_cut(c.name, NAME_MAX),
+                role=_cut(c.role, CRM_LIMITS["role"]),
+                account_name=None if too_long else c.account_name,
+            )
+        )
+    deals: list[Deal] = []
+    for deal in crm.deals:
+        d = _admitted(deal)
+        if len(d.crm_id) > CRM_LIMITS["deal_id"] or len(d.account_name) > CRM_LIMITS["account"]:
+            if d.account_name not in refused:
+                problems.append(f"deal {d.crm_id[:40]!r}: id or account name too long; left out")
             continue
-        d["name"] = _cut(d["name"], CRM_LIMITS["deal_name"])
-        d["stage"] = _cut(d["stage"], CRM_LIMITS["stage"])
-        amount = d["amount"]
+        amount = d.amount
         if amount is not None and not (math.isfinite(amount) and abs(amount) <= AMOUNT_MAX):
-            problems.append(f"deal {d['crm_id']!r}: amount {amount!r} is not a storable number; left empty")
-            d["amount"] = None
-        if d["owner_email"] is not None and len(d["owner_email"]) > EMAIL_MAX:
-            d["owner_email"] = None
-        deals.append(d)
-    admitted = CrmData.model_validate({"accounts": accounts, "contacts": contacts, "deals": deals})
-    return admitted, problems
+            problems.append(f"deal {d.crm_id!r}: amount {amount!r} is not a storable number; left empty")
+            amount = None
+        owner = d.owner_email if d.owner_email is None or len(d.owner_email) <= EMAIL_MAX else None
+        deals.append(
+            _updated(
+                d,
+                name=_cut(d.name, CRM_LIMITS["deal_name"]),
+                stage=_cut(d.stage, CRM_LIMITS["stage"]),
+                amount=amount,
+                owner_email=owner,
+            )
+        )
+    return CrmData(accounts=accounts, contacts=contacts, deals=deals), problems
+
+
+_Record = TypeVar("_Record", Account, Contact, Deal)
+
+
+def _admitted(record: _Record) -> _Record:
+    """``record`` with NUL and lone surrogates replaced in its text (itself when it holds none)."""
+    update: dict[str, Any] = {}
+    for name, value in vars(record).items():
+        if isinstance(value, str):
+            if _UNSTORABLE_CHARS.search(value):
+                update[name] = clean(value)
+        elif isinstance(value, list) and _clean_tree(value) != value:
+            update[name] = _clean_tree(value)
+    return record.model_copy(update=update) if update else record
+
+
+def _updated(record: _Record, **values: Any) -> _Record:
+    """``record`` with ``values`` set; itself (no copy) when it already holds them."""
+    update = {k: v for k, v in values.items() if getattr(record, k) != v}
+    return record.model_copy(update=update) if update else record
 
 
 def clamp_count(n: int) -> int:

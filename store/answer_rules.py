@@ -49,6 +49,7 @@ reopen anything they close.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -165,9 +166,31 @@ class _Turn:
     ours: bool
     sentences: tuple[Sentence, ...]
 
-    def holds(self, message_id: str, offset: int) -> bool:
+    @property
+    def span(self) -> tuple[int, int]:
+        """Where the turn lies in its document: from its first sentence to the end of its last."""
         first, last = self.sentences[0], self.sentences[-1]
-        return message_id == self.message_id and first.start <= offset < last.start + len(last.text)
+        return first.start, last.start + len(last.text)
+
+
+class _Promises:
+    """Promises indexed by document and place, for :meth:`within` a turn (in the order given)."""
+
+    def __init__(self, promises: Sequence[Promise]) -> None:
+        self._by_message: dict[str, list[tuple[int, int]]] = {}  # char_start, index in promises
+        for i, p in enumerate(promises):
+            self._by_message.setdefault(p.message_id, []).append((p.char_start, i))
+        for placed in self._by_message.values():
+            placed.sort()
+        self._promises = promises
+
+    def within(self, turn: _Turn) -> list[Promise]:
+        """The promises made in ``turn``, in the order given."""
+        placed = self._by_message.get(turn.message_id, [])
+        start, end = turn.span
+        lo = bisect.bisect_left(placed, (start, -1))
+        hi = bisect.bisect_left(placed, (end, -1), lo)
+        return [self._promises[i] for _, i in sorted(placed[lo:hi], key=lambda x: x[1])]
 
 
 def asks_for_information(action: str, quote: str) -> bool:
@@ -192,6 +215,12 @@ def asks_for_assessment(action: str, quote: str) -> bool:
     evaluation): ``"Let us know your thoughts"``, ``"Does this work for you?"``, ``"Please review the
     scope"``, ``"Can you confirm the dates?"``; ``"Could you send the SOC 2 report?"`` does not."""
     return bool(_ASKS_ASSESSMENT.search(action) or _ASKS_ASSESSMENT.search(quote))
+
+
+LATER_TURNS = 100
+"""Turns after a request that are read for its answer: an answer comes within a few turns, and a
+meeting of short turns packs hundreds into the character window
+(:data:`store.fulfilment_rules.LATER_WINDOW_CHARS`)."""
 
 
 def find_answer(
@@ -219,7 +248,10 @@ def find_answer(
     evaluation = asks_for_assessment(request.action, request.quote)
     adjacent = True
     replying, we_spoke = True, False  # still our reply: see "It assesses" in the module docstring
-    for turn in _turns(later, request, internal_domains, directory or {}):
+    made = _Promises(promises)
+    for n, turn in enumerate(_turns(later, request, internal_domains, directory or {})):
+        if n >= LATER_TURNS:
+            return None
         asker = turn.who is not None and turn.who == request.asker
         if not turn.ours and (we_spoke or not asker):
             replying = False
@@ -229,9 +261,7 @@ def find_answer(
         if not turn.ours:
             adjacent = next_turn = False
             continue
-        for p in promises:
-            if not turn.holds(p.message_id, p.char_start):
-                continue
+        for p in made.within(turn):
             shared = len(want & (_topic(p.action) | _topic(p.quote)))
             if shared >= min(2, len(want)) or (adjacent and _ANAPHOR.search(p.action)):
                 return Answer(p.message_id, p.quote, p.char_start, p.commitment_id)
@@ -269,8 +299,8 @@ def _statement_answer(turn: _Turn, want: set[str], direct_yes_no: bool) -> Answe
     if not statements:
         return None
     opens = said[0] in statements and bool(_OPENER.match(said[0].text))
-    best = max(statements, key=lambda s: len(want & keywords(s.text)))
-    shared = len(want & keywords(" ".join(s.text for s in statements)))
+    best = max(statements, key=lambda s: len(want & s.words))
+    shared = len(want & frozenset().union(*(s.words for s in statements)))
     if shared >= min(2, len(want)) or (shared and opens):
         return Answer(turn.message_id, best.text, best.start)
     if opens and direct_yes_no:
@@ -309,32 +339,43 @@ def _turns(
     internal: set[str] | frozenset[str],
     directory: dict[str, str],
 ) -> Iterator[_Turn]:
-    """The turns of ``later`` in order: consecutive sentences of one speaker within one document."""
+    """The turns of ``later`` in order: consecutive sentences of one speaker within one document.
+
+    A speaker known by name only is placed by ``directory``; the sentences themselves are kept as
+    given (what they compute once, :attr:`Sentence.words`, is shared by every request that reads them).
+    """
     for doc in later:
         current: list[Sentence] = []
         who: str | None = None
+        email: str | None = None  # the current turn's speaker's email
         for sent in doc.sentences:
-            if sent.speaker and not sent.speaker_email:
-                email = directory.get(" ".join(sent.speaker.lower().split()))
-                sent = Sentence(sent.text, sent.start, sent.speaker, email)
-            speaker = person_key(sent.speaker_email, sent.speaker) or person_key(doc.sender_email, doc.sender)
+            said_by = sent.speaker_email
+            if sent.speaker and not said_by:
+                said_by = directory.get(" ".join(sent.speaker.lower().split()))
+            speaker = person_key(said_by, sent.speaker) or person_key(doc.sender_email, doc.sender)
             if current and speaker != who:
-                yield _turn(doc, who, current, request, internal)
+                yield _turn(doc, who, current, email, request, internal)
                 current = []
+            if not current:
+                email = said_by
             who = speaker
             current.append(sent)
         if current:
-            yield _turn(doc, who, current, request, internal)
+            yield _turn(doc, who, current, email, request, internal)
 
 
 def _turn(
     doc: LaterText,
     who: str | None,
     sentences: list[Sentence],
+    email: str | None,
     request: Request,
     internal: set[str] | frozenset[str],
 ) -> _Turn:
-    ours = by_us(sentences[0], doc, request.owner, request.owner_email, internal)
+    """One turn; ``email``: its speaker's, where the directory knows it and the sentence does not."""
+    first = sentences[0]
+    speaker = Sentence(first.text, first.start, first.speaker, email)
+    ours = by_us(speaker, doc, request.owner, request.owner_email, internal)
     return _Turn(doc.message_id, who, ours, tuple(sentences))
 
 

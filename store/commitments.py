@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date
 
 from sqlalchemy import select, update
@@ -23,8 +23,8 @@ from store.models import (
     DealRow,
     utcnow,
 )
-from store.queries import build_select, eager, encode_cursor, fetch_views, to_view
-from store.views import CommitmentFilter, CommitmentView, Page, PersonView
+from store.queries import eager, fetch_summaries, fetch_views, read_page, to_view
+from store.views import CommitmentFilter, CommitmentView, Page, PersonView, SummaryPage
 
 
 class InvalidStatus(StoreError, ValueError):
@@ -67,18 +67,32 @@ class CommitmentStore(StoreCore):
         (nothing) or several: never an empty page for a name nobody has.
         """
         with self._tx() as s:
-            scope = scope_of(s, f)
-            views: list[CommitmentView] = []
-            for undated in (False, True):
-                stmt = build_select(f, undated=undated, scope=scope)
-                if stmt is not None and len(views) <= f.limit:
-                    page = stmt.limit(f.limit + 1 - len(views))
-                    views.extend(fetch_views(s, page, f.as_of, response=self.response_hours))
-            nxt = None
-            if len(views) > f.limit:
-                last = views[f.limit - 1]
-                nxt = encode_cursor(last.due, last.id)
-            return Page(items=views[: f.limit], next_cursor=nxt)
+            views, nxt = read_page(
+                s, f, scope_of(s, f), lambda stmt: fetch_views(s, stmt, f.as_of, response=self.response_hours)
+            )
+        return Page(items=views, next_cursor=nxt)
+
+    def list_summaries(self, f: CommitmentFilter, *, evidence: bool = False) -> SummaryPage:
+        """:meth:`list_commitments` with summaries (the API's lean listing), their evidence with
+        ``evidence``."""
+        target = self.response_hours
+        with self._tx() as s:
+            items, nxt = read_page(
+                s,
+                f,
+                scope_of(s, f),
+                lambda stmt: fetch_summaries(s, stmt, f.as_of, response=target, evidence=evidence),
+            )
+        return SummaryPage(items=items, next_cursor=nxt)
+
+    def get_commitments(self, ids: Sequence[int], *, as_of: date | None = None) -> list[CommitmentView]:
+        """The full items of ``ids`` (with evidence, deal and history) in one read, in id order;
+        unknown ids are left out."""
+        if not ids:
+            return []
+        with self._tx() as s:
+            stmt = select(CommitmentRow).where(CommitmentRow.id.in_(list(ids))).order_by(CommitmentRow.id)
+            return fetch_views(s, stmt, as_of or date.today(), response=self.response_hours)
 
     def get_commitment(self, cid: int, *, as_of: date | None = None) -> CommitmentView:
         """One commitment with its evidence, deal and history; :class:`NotFound` if unknown."""

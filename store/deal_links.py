@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import Session, selectinload
 
 from followthrough.types import ItemFlag
 from store import deal_rules
@@ -17,6 +17,7 @@ from store.models import (
     ContactRow,
     DealRow,
     EvidenceRow,
+    table_of,
     utcnow,
 )
 
@@ -46,6 +47,8 @@ class LinkStore(StoreCore):
             if not wanted:
                 return counts  # nothing to link: no need to read the CRM
             chunks = [wanted[i : i + _LINK_BATCH] for i in range(0, len(wanted), _LINK_BATCH)]
+        elif not self._any_without_link():
+            return counts  # every item has its link: the CRM need not be read (a run of a CRM export)
         with self._tx() as s:
             contacts = list(s.scalars(select(ContactRow)))
             index = deal_rules.LinkIndex(
@@ -87,6 +90,7 @@ class LinkStore(StoreCore):
                 rows = s.scalars(query).all()
                 if not rows and chunk is None:
                     break
+                links: list[dict[str, object]] = []
                 for c in rows:
                     last_id = c.id
                     if ItemFlag.UNGROUNDED in (c.flags or []):
@@ -95,18 +99,29 @@ class LinkStore(StoreCore):
                     if decision is None:
                         counts["unlinked"] += 1
                         continue
-                    c.deal_id = decision.deal_id
-                    s.add(
-                        CommitmentDealLinkRow(
-                            commitment_id=c.id,
-                            deal_id=decision.deal_id,
-                            method=decision.method,
-                            confidence=decision.confidence,
-                            created_at=utcnow(),
-                        )
+                    links.append(
+                        {
+                            "commitment_id": c.id,
+                            "deal_id": decision.deal_id,
+                            "method": decision.method,
+                            "confidence": decision.confidence,
+                            "created_at": utcnow(),
+                        }
                     )
                     counts[decision.method] += 1
+                _store_links(s, links)
         return counts
+
+    def _any_without_link(self) -> bool:
+        """Whether any commitment has no link row."""
+        with self._tx() as s:
+            first = s.scalars(
+                select(CommitmentRow.id)
+                .outerjoin(CommitmentDealLinkRow, CommitmentDealLinkRow.commitment_id == CommitmentRow.id)
+                .where(CommitmentDealLinkRow.commitment_id.is_(None))
+                .limit(1)
+            ).first()
+        return first is not None
 
     def _without_link(self, ids: list[int]) -> list[int]:
         """Those of ``ids`` (sorted) that are commitments with no link row, in order."""
@@ -123,6 +138,20 @@ class LinkStore(StoreCore):
                     .order_by(CommitmentRow.id)
                 ).all()
         return out
+
+
+def _store_links(s: Session, links: list[dict[str, object]]) -> None:
+    """Write a batch's links and mirror each deal on its commitment: two ``executemany``, not a
+    unit of work that flushes one INSERT and one UPDATE per commitment."""
+    if not links:
+        return
+    conn = s.connection()
+    conn.execute(insert(table_of(CommitmentDealLinkRow)), links)
+    commitments = table_of(CommitmentRow)
+    conn.execute(
+        update(commitments).where(commitments.c.id == bindparam("cid")).values(deal_id=bindparam("did")),
+        [{"cid": link["commitment_id"], "did": link["deal_id"]} for link in links],
+    )
 
 
 def _unique_names(contacts: list[ContactRow]) -> dict[str, int]:

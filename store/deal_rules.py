@@ -27,7 +27,7 @@ marked it so or its email domain (or a parent domain) is in
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -70,28 +70,50 @@ class LinkIndex:
     contact_accounts: dict[str, int]  # lowercased email -> account id
     internal_domains: set[str] = field(default_factory=set)
     contact_names: dict[str, int] = field(default_factory=dict)  # lowercased full name -> account id
-    _deal_patterns: list[tuple[re.Pattern[str], DealInfo]] = field(default_factory=list, init=False)
-    _account_patterns: list[tuple[re.Pattern[str], AccountInfo]] = field(default_factory=list, init=False)
+    _deal_patterns: list[tuple[_Phrase, DealInfo]] = field(default_factory=list, init=False)
+    _account_patterns: list[tuple[_Phrase, AccountInfo]] = field(default_factory=list, init=False)
     _domain_accounts: dict[str, int] = field(default_factory=dict, init=False)
+    _deal_words: _WordIndex = field(init=False)
+    _account_words: _WordIndex = field(init=False)
+    _open_deals: dict[int, list[DealInfo]] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.internal_domains = set(normalize_domains(self.internal_domains))
         for deal in sorted(self.deals, key=lambda d: -len(d.name)):
             if len(deal.name.strip()) >= 4:
-                self._deal_patterns.append((_phrase(deal.name), deal))
+                self._deal_patterns.append((_Phrase(deal.name), deal))
         for acc in sorted(self.accounts, key=lambda a: -len(a.name)):
             for alias in account_aliases(acc.name):
-                self._account_patterns.append((_phrase(alias), acc))
+                self._account_patterns.append((_Phrase(alias), acc))
         for acc in self.accounts:
             for d in acc.domains:
                 self._domain_accounts.setdefault(d.lower(), acc.id)
+        self._deal_words = _WordIndex([p.source for p, _ in self._deal_patterns])
+        self._account_words = _WordIndex([p.source for p, _ in self._account_patterns])
+        for deal in self.deals:
+            if not is_closed(deal.stage):
+                self._open_deals.setdefault(deal.account_id, []).append(deal)
+
+    def deals_named(self, text: str) -> Iterator[DealInfo]:
+        """The deals whose name ``text`` mentions, longest name first."""
+        for i in self._deal_words.candidates(text):
+            pattern, deal = self._deal_patterns[i]
+            if pattern.search(text):
+                yield deal
+
+    def accounts_named(self, text: str) -> Iterator[AccountInfo]:
+        """The accounts whose name (or name without its legal suffix) ``text`` mentions, longest first."""
+        for i in self._account_words.candidates(text):
+            pattern, acc = self._account_patterns[i]
+            if pattern.search(text):
+                yield acc
 
     def is_internal(self, email: str, flagged: bool | None = None) -> bool:
         """Ours: marked so by the pipeline, or at one of ``internal_domains`` (or a subdomain)."""
         return flagged is True or is_internal(email, self.internal_domains)
 
     def open_deals(self, account_id: int) -> list[DealInfo]:
-        return [d for d in self.deals if d.account_id == account_id and not is_closed(d.stage)]
+        return list(self._open_deals.get(account_id, ()))
 
     def account_for_domain(self, dom: str) -> int | None:
         parts = dom.lower().split(".")
@@ -137,9 +159,21 @@ def account_aliases(name: str) -> list[str]:
     return [a for a in out if len(a) >= 3]
 
 
-def _phrase(text: str) -> re.Pattern[str]:
-    words = [re.escape(w) for w in text.split()]
-    return re.compile(r"(?<![\w@.])" + r"\s+".join(words) + r"(?![\w@])", re.IGNORECASE)
+class _Phrase:
+    """A name's name pattern, compiled the first time a text could mention it (a CRM of a
+    million deals compiles only the names that texts bring up, not all of them up front)."""
+
+    __slots__ = ("_rx", "source")
+
+    def __init__(self, name: str) -> None:
+        words = [re.escape(w) for w in name.split()]
+        self.source = r"(?<![\w@.])" + r"\s+".join(words) + r"(?![\w@])"
+        self._rx: re.Pattern[str] | None = None
+
+    def search(self, text: str) -> bool:
+        if self._rx is None:
+            self._rx = re.compile(self.source, re.IGNORECASE)
+        return self._rx.search(text) is not None
 
 
 def best_deal(deals: Iterable[DealInfo], near: date | None) -> DealInfo | None:
@@ -165,16 +199,53 @@ def _by_mention(
         if not text:
             continue
         if deals:
-            for pattern, deal in index._deal_patterns:
-                if pattern.search(text):
-                    return deal
+            for deal in index.deals_named(text):
+                return deal
         if accounts:
-            for pattern, acc in index._account_patterns:
-                if pattern.search(text):
-                    best = best_deal(index.open_deals(acc.id), near)
-                    if best is not None:
-                        return best
+            for acc in index.accounts_named(text):
+                best = best_deal(index.open_deals(acc.id), near)
+                if best is not None:
+                    return best
     return None
+
+
+_WORD = re.compile(r"\w+")
+
+
+class _WordIndex:
+    """Which of a list of name patterns (:class:`_Phrase`) can match a text, without trying them all.
+
+    A name can only match where the text holds its first word, so each pattern is filed under
+    the first run of word characters of its first word, lowercased (ASCII only; a pattern whose
+    first word has none, or is not ASCII, is tried on every text). A text is split into its
+    runs of word characters once; the patterns filed under them are the candidates, in list order.
+    Linking one commitment then costs the words of its texts, not the size of the CRM.
+    """
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        self.by_word: dict[str, list[int]] = {}
+        self.always: list[int] = []
+        for i, pattern in enumerate(patterns):
+            first = _first_word(pattern)
+            if first is None:
+                self.always.append(i)
+            else:
+                self.by_word.setdefault(first, []).append(i)
+
+    def candidates(self, text: str) -> list[int]:
+        found = set(self.always)
+        for word in set(_WORD.findall(text.lower())):
+            found.update(self.by_word.get(word, ()))
+        return sorted(found)
+
+
+def _first_word(pattern: str) -> str | None:
+    """The lowercased first word-character run of a name pattern's first word (unescaped)."""
+    body = pattern.removeprefix(r"(?<![\w@.])").split(r"\s+", 1)[0]
+    word = _WORD.search(re.sub(r"\\(.)", r"\1", body))
+    if word is None or not word.group().isascii():
+        return None
+    return word.group().lower()
 
 
 def _best_for_accounts(account_ids: list[int], index: LinkIndex, near: date | None) -> DealInfo | None:

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy.orm import Session
 
 from followthrough.types import CommitmentStatus
 from store.base import NotFound, StoreCore
-from store.models import AccountRow, CommitmentDealLinkRow, CommitmentRow, DealRow
-from store.queries import fetch_views, health, open_clause
-from store.views import CommitmentView, DealView
+from store.models import AccountRow, CommitmentRow, DealRow
+from store.queries import (
+    InvalidCursor,
+    V,
+    decode_cursor,
+    encode_cursor,
+    fetch_summaries,
+    fetch_views,
+    health,
+    open_clause,
+)
+from store.views import CommitmentSummary, CommitmentView, DealPage, DealView
 
 
 class DealStore(StoreCore):
@@ -27,6 +37,44 @@ class DealStore(StoreCore):
         views.sort(key=lambda v: (-v.overdue_count, -v.open_count, -(v.amount or 0), v.crm_id))
         return views
 
+    def deal_owners(self, crm_ids: Collection[str]) -> dict[str, str | None]:
+        """CRM deal id → its owner's email (lowercased; ``None`` when the CRM names none), for the
+        deals of ``crm_ids`` that are stored."""
+        out: dict[str, str | None] = {}
+        wanted = sorted(set(crm_ids))
+        with self._tx() as s:
+            for i in range(0, len(wanted), 500):
+                rows = s.execute(
+                    select(DealRow.crm_id, DealRow.owner_email).where(DealRow.crm_id.in_(wanted[i : i + 500]))
+                )
+                out.update({crm_id: email.lower() if email else None for crm_id, email in rows})
+        return out
+
+    def deal_page(self, as_of: date, *, limit: int = 50, cursor: str | None = None) -> DealPage:
+        """A page of ``limit`` deals in id order (the CRM import's) with their counts as of ``as_of``,
+        from ``cursor`` (a page's ``next_cursor``; :class:`InvalidCursor` for one not handed out here).
+
+        Reads the page's deals by primary key and counts only their commitments (the
+        ``(deal_id, status, ...)`` index), so a page costs the same with 100 deals or 100,000;
+        :meth:`list_deals` ranks every deal worst first instead.
+        """
+        after = 0
+        if cursor:
+            due, after = decode_cursor(cursor)
+            if due is not None:
+                raise InvalidCursor("invalid cursor: use the next_cursor of a previous page, or no cursor")
+        with self._tx() as s:
+            deals = s.execute(
+                _deal_rows().where(DealRow.id > after).order_by(DealRow.id).limit(limit + 1)
+            ).all()
+            ids = [d[0] for d in deals[:limit]]
+            counts = {
+                row[0]: row for row in s.execute(_deal_counts(as_of).where(CommitmentRow.deal_id.in_(ids)))
+            }
+        views = [_deal_view(d, counts.get(d[0])) for d in deals[:limit]]
+        nxt = encode_cursor(None, deals[limit - 1][0]) if len(deals) > limit else None
+        return DealPage(items=views, next_cursor=nxt)
+
     def get_deal(self, deal_crm_id: str) -> DealView:
         """One deal's view (as :meth:`list_deals` gives it, counted as of today)."""
         with self._tx() as s:
@@ -38,24 +86,34 @@ class DealStore(StoreCore):
         return _deal_view(deal, counts)
 
     def deal_commitments(self, deal_crm_id: str, as_of: date) -> list[CommitmentView]:
-        """Every commitment linked to the deal, open ones first, then by priority."""
+        """Every commitment linked to the deal, open ones first, then by priority; :class:`NotFound`
+        for an unknown deal."""
+        target = self.response_hours
+        return self._deal_items(deal_crm_id, lambda s, stmt: fetch_views(s, stmt, as_of, response=target))
+
+    def deal_summaries(
+        self, deal_crm_id: str, as_of: date, *, evidence: bool = False
+    ) -> list[CommitmentSummary]:
+        """:meth:`deal_commitments` as summaries (with their evidence with ``evidence``)."""
+        target = self.response_hours
+
+        def fetch(s: Session, stmt: Select[Any]) -> list[CommitmentSummary]:
+            return fetch_summaries(s, stmt, as_of, response=target, evidence=evidence)
+
+        return self._deal_items(deal_crm_id, fetch)
+
+    def _deal_items(self, deal_crm_id: str, fetch: Callable[[Session, Select[Any]], list[V]]) -> list[V]:
         with self._tx() as s:
-            deal = s.scalars(select(DealRow).where(DealRow.crm_id == deal_crm_id)).first()
+            deal = s.scalars(select(DealRow.id).where(DealRow.crm_id == deal_crm_id)).first()
             if deal is None:
                 raise NotFound(f"no deal with CRM id {deal_crm_id!r}")
-            views = fetch_views(
-                s,
-                select(CommitmentRow)
-                .join(CommitmentDealLinkRow, CommitmentDealLinkRow.commitment_id == CommitmentRow.id)
-                .where(CommitmentDealLinkRow.deal_id == deal.id)
-                .order_by(CommitmentRow.id),
-                as_of,
-                response=self.response_hours,
+            items = fetch(
+                s, select(CommitmentRow).where(CommitmentRow.deal_id == deal).order_by(CommitmentRow.id)
             )
-        views.sort(
+        items.sort(
             key=lambda v: (v.status is not CommitmentStatus.OPEN, -v.priority, v.due or date.max, v.id)
         )
-        return views
+        return items
 
 
 def _deal_rows() -> Select[*tuple[Any, ...]]:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, timedelta, timezone
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from followthrough.types import ExtractionStatus, Participant, Segment, SourceDocument
-from store.admission import admit_document, fits_directory
+from store.admission import Unstorable, admit_document, fits_directory
 from store.base import NotFound, StoreCore, _retry_conflicts
-from store.models import CommitmentRow, DocumentRow, ExtractionRow, PersonRow, utcnow
+from store.models import CommitmentRow, DocumentRow, ExtractionRow, PersonRow, table_of, utcnow
 
 
 class DocumentStore(StoreCore):
@@ -57,12 +60,49 @@ class DocumentStore(StoreCore):
             s.flush()
             return row.id, True
 
+    @_retry_conflicts
+    def add_documents(self, docs: Sequence[SourceDocument]) -> list[tuple[int, bool] | Unstorable]:
+        """Store a batch of documents in one transaction; per document what :meth:`add_document` returns.
+
+        The same rules as :meth:`add_document`, in the order given (a later
+        document of the batch sees the earlier ones: an email joins the thread
+        of an ancestor stored before it, in this batch or an earlier one), with
+        one query for what is already stored, bulk inserts for what is new and
+        one statement per changed document. A document the database cannot
+        hold is its :class:`Unstorable` in the result (nothing of it written);
+        the rest of the batch is stored. Pass batches of a few hundred.
+        """
+        out: list[tuple[int, bool] | Unstorable | None] = [None] * len(docs)
+        admitted: list[tuple[int, SourceDocument]] = []
+        for i, doc in enumerate(docs):
+            try:
+                admitted.append((i, admit_document(doc)))
+            except Unstorable as e:
+                out[i] = e
+        if admitted:
+            with self._tx() as s:
+                for i, result in _Batch(s, [d for _, d in admitted]).store():
+                    out[admitted[i][0]] = result
+        return [r for r in out if r is not None]
+
     def get_document(self, doc_id: int) -> SourceDocument:
         with self._tx() as s:
             row = s.get(DocumentRow, doc_id)
             if row is None:
                 raise NotFound(f"no document with id {doc_id}")
             return _to_document(row)
+
+    def get_documents(self, doc_ids: Sequence[int]) -> dict[int, SourceDocument | ValueError]:
+        """The stored documents of ``doc_ids`` in one query, by id; a row that cannot be read back
+        (a value out of range) is its error. Ids not stored are absent."""
+        out: dict[int, SourceDocument | ValueError] = {}
+        with self._tx() as s:
+            for row in s.scalars(select(DocumentRow).where(DocumentRow.id.in_(list(doc_ids)))):
+                try:
+                    out[row.id] = _to_document(row)
+                except (ValueError, ArithmeticError) as e:
+                    out[row.id] = ValueError(str(e))
+        return out
 
     def document_id(self, source: str, external_id: str) -> int | None:
         """The id of a stored document, or ``None``."""
@@ -131,6 +171,167 @@ def _join_thread(s: Session, doc: SourceDocument) -> str | None:
     return thread
 
 
+def _row_values(doc: SourceDocument, thread: str | None) -> dict[str, Any]:
+    """The stored column values of ``doc`` (but ``id``, ``source``, ``external_id``, ``created_at``)."""
+    offset = doc.occurred_at.utcoffset() or timedelta(0)
+    return {
+        "thread_id": thread,
+        "occurred_at": doc.occurred_at,
+        "utc_offset_min": int(offset.total_seconds() // 60),
+        "title": doc.title,
+        "text": doc.text,
+        "content_hash": doc.content_hash,
+        "origin": doc.origin,
+        "url": doc.url,
+        "participants": [p.model_dump(mode="json") for p in doc.participants],
+        "segments": [g.model_dump(mode="json") for g in doc.segments],
+        "meta": dict(doc.metadata),
+        "quoted_text": doc.quoted_text,
+        "signature": doc.signature,
+        "updated_at": utcnow(),
+    }
+
+
+@dataclass
+class _Batch:
+    """One transaction's worth of documents for :meth:`DocumentStore.add_documents`.
+
+    Emails resolve their thread like :func:`_join_thread`, with the stored
+    rows they may name read in one query and this batch's own assignments
+    kept in :attr:`threads` (so a reply later in the batch finds its
+    ancestor, and messages earlier in the batch that named a later one as
+    their thread move to its thread).
+    """
+
+    s: Session
+    docs: list[SourceDocument]
+    threads: dict[str, str | None] = field(default_factory=dict)
+    """external_id → thread of the emails stored by this batch (and the stored ones it looked up)."""
+    named_by_stored: set[str | None] = field(default_factory=set)
+    """External ids of this batch's emails that messages stored earlier name as their thread."""
+
+    def store(self) -> list[tuple[int, tuple[int, bool]]]:
+        s = self.s
+        stored: dict[tuple[str, str], tuple[int, str]] = {}
+        by_source: dict[str, set[str]] = {}
+        for d in self.docs:
+            by_source.setdefault(d.source, set()).add(d.external_id)
+        for source, ext_ids in by_source.items():
+            rows = s.execute(
+                select(DocumentRow.id, DocumentRow.external_id, DocumentRow.content_hash).where(
+                    DocumentRow.source == source, DocumentRow.external_id.in_(list(ext_ids))
+                )
+            ).all()
+            for r in rows:
+                stored[source, r.external_id] = (r.id, r.content_hash)
+        self._prefetch_threads()
+        results: list[tuple[int, tuple[int, bool] | None]] = []
+        new_rows: list[dict[str, Any]] = []
+        new_index: list[int] = []
+        seen: dict[tuple[str, str], int] = {}
+        for i, doc in enumerate(self.docs):
+            key = (doc.source, doc.external_id)
+            if key in seen:  # the same message twice in one batch: the second adds nothing
+                results.append((i, None))
+                continue
+            seen[key] = i
+            have = stored.get(key)
+            if have is not None and have[1] == doc.content_hash:
+                results.append((i, (have[0], False)))
+                continue
+            thread = self._thread(doc) if doc.source == "email" else doc.thread_id
+            values = _row_values(doc, thread)
+            if have is None:
+                values.update(source=doc.source, external_id=doc.external_id, created_at=utcnow())
+                new_rows.append(values)
+                new_index.append(i)
+                results.append((i, None))
+            else:
+                s.execute(update(DocumentRow).where(DocumentRow.id == have[0]).values(**values))
+                results.append((i, (have[0], True)))
+        for values in new_rows:  # a later message of the batch may have moved an earlier one's thread
+            if values["source"] == "email":
+                values["thread_id"] = self.threads.get(values["external_id"], values["thread_id"])
+        ids: dict[int, int] = {}
+        if new_rows:
+            # one executemany (SQLite runs an INSERT … RETURNING per row once a column mixes NULL and
+            # values), then the ids by (source, external_id), unique
+            s.execute(insert(DocumentRow), new_rows)
+            by_key: dict[tuple[str, str], int] = {}
+            for source in {str(v["source"]) for v in new_rows}:
+                ext = [str(v["external_id"]) for v in new_rows if v["source"] == source]
+                found = s.execute(
+                    select(DocumentRow.external_id, DocumentRow.id).where(
+                        DocumentRow.source == source, DocumentRow.external_id.in_(ext)
+                    )
+                ).all()
+                by_key.update({(source, e): i for e, i in found})
+            ids = {i: by_key[self.docs[i].source, self.docs[i].external_id] for i in new_index}
+        _remember_people(s, [p for d in self.docs for p in d.participants])
+        out: list[tuple[int, tuple[int, bool]]] = []
+        for i, result in results:
+            if result is None:
+                if i in ids:
+                    result = (ids[i], True)
+                else:  # a repeat within the batch: the first one's row
+                    first = seen[self.docs[i].source, self.docs[i].external_id]
+                    result = (
+                        ids.get(first) or stored[self.docs[i].source, self.docs[i].external_id][0],
+                        False,
+                    )
+            out.append((i, result))
+        return out
+
+    def _prefetch_threads(self) -> None:
+        """The stored threads of the emails this batch's emails name as their thread, and which of
+        this batch's emails stored messages name as theirs (only those have anything to move)."""
+        emails = [d for d in self.docs if d.source == "email"]
+        named = {d.thread_id for d in emails if d.thread_id}
+        if not named:
+            return
+        self.named_by_stored = set(
+            self.s.scalars(
+                select(DocumentRow.thread_id)
+                .where(
+                    DocumentRow.source == "email",
+                    DocumentRow.thread_id.in_([d.external_id for d in emails]),
+                )
+                .distinct()
+            )
+        )
+        rows = self.s.execute(
+            select(DocumentRow.external_id, DocumentRow.thread_id).where(
+                DocumentRow.source == "email",
+                DocumentRow.external_id.in_(list(named)),
+                DocumentRow.thread_id.is_not(None),
+            )
+        ).all()
+        self.threads.update({r.external_id: r.thread_id for r in rows})
+
+    def _thread(self, doc: SourceDocument) -> str | None:
+        """:func:`_join_thread` for one email of the batch."""
+        thread = doc.thread_id
+        if thread and thread != doc.external_id:
+            thread = self.threads.get(thread) or thread
+        self.threads[doc.external_id] = thread
+        if thread and thread != doc.external_id:
+            for e in [e for e, t in self.threads.items() if t == doc.external_id]:
+                self.threads[e] = thread
+            if doc.external_id not in self.named_by_stored:
+                return thread
+            self.s.execute(
+                update(DocumentRow)
+                .where(DocumentRow.source == "email", DocumentRow.thread_id == doc.external_id)
+                .values(thread_id=thread)
+            )
+            self.s.execute(
+                update(CommitmentRow)
+                .where(CommitmentRow.source == "email", CommitmentRow.thread_id == doc.external_id)
+                .values(thread_id=thread)
+            )
+        return thread
+
+
 def _remember_people(s: Session, participants: list[Participant]) -> None:
     """Keep each name+email pair seen; a fuller name (more words) replaces a shorter one."""
     pairs: dict[str, str] = {}
@@ -144,11 +345,12 @@ def _remember_people(s: Session, participants: list[Participant]) -> None:
     if not pairs:
         return
     known = {r.email: r for r in s.scalars(select(PersonRow).where(PersonRow.email.in_(list(pairs))))}
+    new = [{"email": e, "name": n, "updated_at": utcnow()} for e, n in pairs.items() if e not in known]
+    if new:
+        s.connection().execute(insert(table_of(PersonRow)), new)
     for email, name in pairs.items():
         row = known.get(email)
-        if row is None:
-            s.add(PersonRow(email=email, name=name, updated_at=utcnow()))
-        elif len(name.split()) > len(row.name.split()):
+        if row is not None and len(name.split()) > len(row.name.split()):
             row.name = name
             row.updated_at = utcnow()
 

@@ -13,9 +13,10 @@ first and last names and email local part (and its ``.``/``_``/``-`` pieces),
 then, when nothing matched, as the start of one of those (2 characters or more).
 People with an email push out owners known by name only.
 
-Deals (:func:`find_deal`): the CRM id (any case) or the whole name, then a part
-of either. Accounts (:func:`find_account`): the CRM id, the whole name or a
-domain (or an email at one), then a part of one of those.
+Deals (:func:`find_deal`): the CRM id as stored (one indexed lookup), else the CRM
+id in any case or the whole name, then a part of either. Accounts
+(:func:`find_account`): the CRM id, the whole name or a domain (or an email at
+one), then a part of one of those.
 
 :func:`scope_of` turns a :class:`~store.views.CommitmentFilter`'s ``owner``,
 ``deal`` and ``account`` into the :class:`Scope` that
@@ -152,8 +153,8 @@ class _Person:
         return out
 
 
-def _people(s: Session) -> tuple[dict[str, _Person], list[str]]:
-    """Everyone with an email, by email, and the owner names of commitments that have no owner email."""
+def _people(s: Session) -> dict[str, _Person]:
+    """Everyone with an email, by email."""
     people: dict[str, _Person] = {}
     named = [
         *s.execute(select(ContactRow.email, ContactRow.name)),
@@ -161,15 +162,39 @@ def _people(s: Session) -> tuple[dict[str, _Person], list[str]]:
         *((e, None) for e in s.scalars(select(DealRow.owner_email).distinct()) if e),
     ]
     for email, name in named:
-        person = people.setdefault(email.lower(), _Person(email.lower()))
-        if name and name.strip() and "@" not in name:
-            person.names.add(" ".join(name.split()))
+        _add(people, email, name)
+    return people
+
+
+def _add(people: dict[str, _Person], email: str, name: str | None) -> None:
+    person = people.setdefault(email.lower(), _Person(email.lower()))
+    if name and name.strip() and "@" not in name:
+        person.names.add(" ".join(name.split()))
+
+
+def _with_email(s: Session, email: str) -> _Person | None:
+    """The person with ``email`` (stored lowercased) and their names: a contact, someone seen in a
+    document, a deal owner or a commitment owner; ``None`` when no one has it. Indexed lookups only."""
+    people: dict[str, _Person] = {}
+    for table in (ContactRow, PersonRow):
+        for name in s.scalars(select(table.name).where(table.email == email)):
+            _add(people, email, name)
+    if email not in people and (
+        s.scalar(select(DealRow.id).where(DealRow.owner_email == email).limit(1)) is not None
+        or s.scalar(select(CommitmentRow.id).where(CommitmentRow.owner_email == email).limit(1)) is not None
+    ):
+        people[email] = _Person(email)
+    return people.get(email)
+
+
+def _loose(s: Session) -> list[str]:
+    """The owner names of commitments that have no owner email, sorted."""
     loose = s.scalars(
         select(CommitmentRow.owner)
         .where(CommitmentRow.owner_email.is_(None), CommitmentRow.owner.is_not(None))
         .distinct()
     )
-    return people, sorted(n for n in loose if n and n.strip())
+    return sorted(n for n in loose if n and n.strip())
 
 
 def _known_owners(s: Session, people: dict[str, _Person]) -> list[str]:
@@ -179,34 +204,50 @@ def _known_owners(s: Session, people: dict[str, _Person]) -> list[str]:
     return sorted(people.get(e, _Person(e)).label() for e in emails)
 
 
-def _own_names(person: _Person, people: dict[str, _Person], loose: list[str]) -> tuple[str, ...]:
+def _own_names(
+    person: _Person, loose: list[str], people: Callable[[], dict[str, _Person]]
+) -> tuple[str, ...]:
     """The name-only owner spellings that mean ``person``: one of their full names, or their first
-    name when no one else with an email has that first name."""
+    name when no one else with an email has that first name (``people``: everyone with an email, read
+    only when a loose name is one of ``person``'s first names)."""
     full = {_norm(n) for n in person.names}
     firsts = {n.split()[0] for n in full if n}
-    others = {_norm(n).split()[0] for p in people.values() if p is not person for n in p.names if n.split()}
+    if not any(_norm(n) in firsts for n in loose):
+        return tuple(n for n in loose if _norm(n) in full)
+    others = {
+        _norm(n).split()[0]
+        for p in people().values()
+        if p.email != person.email
+        for n in p.names
+        if n.split()
+    }
     return tuple(n for n in loose if _norm(n) in full or (_norm(n) in firsts and _norm(n) not in others))
 
 
 def _person(s: Session, value: str) -> tuple[PersonView, Scope]:
-    people, loose = _people(s)
     want = value.strip()
-    if "@" in want:
-        email = want.lower()
-        person = people.get(email)
-        if person is None and s.scalar(select(CommitmentRow.id).where(CommitmentRow.owner_email == email)):
-            person = _Person(email)
+    loose = _loose(s)
+    everyone: dict[str, _Person] | None = None
+
+    def people() -> dict[str, _Person]:
+        nonlocal everyone
+        if everyone is None:
+            everyone = _people(s)
+        return everyone
+
+    if "@" in want:  # an email: indexed lookups, not everyone's names
+        person = _with_email(s, want.lower())
         found = [person] if person is not None else []
     else:
-        candidates = [*people.values(), *(_Person(None, {n}) for n in loose)]
+        candidates = [*people().values(), *(_Person(None, {n}) for n in loose)]
         found = _match(want, candidates, _Person.keys, prefer=lambda p: p.email is not None)
     if not found:
         raise Unresolved(
             "owner",
             value,
             f"no one matches {want!r}{_short(want)}; "
-            f"known owners: {_listed(_known_owners(s, people)) or 'none yet'}",
-            _known_owners(s, people),
+            f"known owners: {_listed(_known_owners(s, people())) or 'none yet'}",
+            _known_owners(s, people()),
         )
     if len(found) > 1:
         labels = sorted(p.label() for p in found)
@@ -220,7 +261,7 @@ def _person(s: Session, value: str) -> tuple[PersonView, Scope]:
     if hit.email is None:
         names = tuple(n for n in loose if _norm(n) == _norm(hit.name or ""))
         return PersonView(email=None, name=hit.name), Scope(owner_names=names)
-    scope = Scope(owner_email=hit.email, owner_names=_own_names(hit, people, loose))
+    scope = Scope(owner_email=hit.email, owner_names=_own_names(hit, loose, people))
     return PersonView(email=hit.email, name=hit.name), scope
 
 
@@ -234,7 +275,10 @@ def find_person(s: Session, value: str) -> PersonView:
 
 def find_deal(s: Session, value: str) -> DealRow:
     """The one deal ``value`` names: its CRM id (any case), its name, or a part of its name."""
-    deals = list(s.scalars(select(DealRow).order_by(DealRow.crm_id)))
+    exact = s.scalars(select(DealRow).where(DealRow.crm_id == value.strip())).first()
+    if exact is not None:  # a CRM id as stored: one indexed lookup
+        return exact
+    deals = s.execute(select(DealRow.id, DealRow.crm_id, DealRow.name).order_by(DealRow.crm_id)).all()
     found = _match(value, deals, lambda d: {_norm(d.crm_id), _norm(d.name)}, contains=True)
     labels = [f"{d.crm_id} ({d.name})" for d in (found or deals)]
     if not found:
@@ -251,7 +295,7 @@ def find_deal(s: Session, value: str) -> DealRow:
             f"{value.strip()!r} matches {len(found)} deals: {_listed(labels)}; give a CRM id",
             labels,
         )
-    return found[0]
+    return s.get_one(DealRow, found[0].id)
 
 
 def _account_keys(a: AccountRow) -> set[str]:

@@ -46,13 +46,18 @@ when it scored 0.83 / 0.50. Paraphrases with other words for the deliverable, "d
 from __future__ import annotations
 
 import re
+from collections.abc import Set
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
 from store.fulfilment_rules import stem
 
+_CACHE = 8192
+"""Actions (with the names around them) whose words :func:`content_words`, :func:`months` and
+:func:`named_things` keep: the merge pass compares each item with many others."""
 WINDOW_DAYS = 14
 """Two sayings of one promise are at most this many days apart."""
 DUE_SLACK_DAYS = 2
@@ -243,19 +248,30 @@ _HEADING = re.compile(
 )
 
 
+ACTION_LIST_LINES = 200
+"""How many lines above a list item :func:`action_item_line` looks for its heading: a longer run of
+list items and blank lines is no action-item list (and the look stays bounded on any document)."""
+
+
 def action_item_line(text: str, offset: int) -> bool:
     """Whether ``text[offset]`` lies on a line of an action-item list: a list item (``-``, ``*``, ``•``,
     ``1.``, ``[ ]``) whose nearest heading above (a Markdown ``#`` heading, a bold line, or a short
     line ending with a colon) names action items, next steps, to-dos, follow-ups or tasks
-    ("## Action items", "Next steps:"). ``offset``: a character index into ``text``; one past the
-    end is read as the last line."""
+    ("## Action items", "Next steps:"), within :data:`ACTION_LIST_LINES` lines. ``offset``: a
+    character index into ``text``; one past the end is read as the last line. Reads only the lines
+    from the heading down, not the text above it."""
     start = text.rfind("\n", 0, offset) + 1
     if not _LIST_ITEM.match(text, start):
         return False
-    for line in reversed(text[:start].splitlines()):
-        if _LIST_ITEM.match(line) or not line.strip():
-            continue
-        return bool(_HEADING.match(line) and _ACTION_HEADING.match(line))
+    end, seen = start - 1, 0  # ``end``: the line break that ends the line above
+    while end >= 0 and seen < ACTION_LIST_LINES:
+        begin = text.rfind("\n", 0, end) + 1
+        for line in reversed(text[begin:end].splitlines()):  # other line breaks than "\n" split it too
+            seen += 1
+            if _LIST_ITEM.match(line) or not line.strip():
+                continue
+            return bool(_HEADING.match(line) and _ACTION_HEADING.match(line))
+        end = begin - 1
     return False
 
 
@@ -264,7 +280,8 @@ def dues_compatible(a: date | None, b: date | None) -> bool:
     return a is None or b is None or abs((a - b).days) <= DUE_SLACK_DAYS
 
 
-def content_words(action: str, names: frozenset[str] = frozenset()) -> set[str]:
+@lru_cache(maxsize=_CACHE)
+def content_words(action: str, names: frozenset[str] = frozenset()) -> frozenset[str]:
     """The action's content words, normalised as the module docstring says; ``names`` (lowercase
     words of the people involved) are dropped."""
     text = _DATE.sub(" ", action.lower())
@@ -276,10 +293,11 @@ def content_words(action: str, names: frozenset[str] = frozenset()) -> set[str]:
             part = _NUMBER_WORDS.get(part, part)
             if part and part not in names and part not in _STOP and part not in _CALENDAR:
                 words.append(stem(_SYNONYMS.get(part, part)))
-    return set(words) | months(action, names)
+    return frozenset(words) | months(action, names)
 
 
-def months(action: str, names: frozenset[str] = frozenset()) -> set[str]:
+@lru_cache(maxsize=_CACHE)
+def months(action: str, names: frozenset[str] = frozenset()) -> frozenset[str]:
     """The months an action names as part of what is delivered, as full lowercase names: "the uptime
     report for May" → ``{"may"}``, "the Sept numbers" → ``{"september"}``. Like numbers, they tell
     one deliverable from another ("the report for May" is not "the report for April"). A date with a
@@ -300,17 +318,18 @@ def months(action: str, names: frozenset[str] = frozenset()) -> set[str]:
             found.add(low)
         elif low in _MONTH_ABBR and token[0].isupper():
             found.add(_MONTH_ABBR[low])
-    return found
+    return frozenset(found)
 
 
-def named_things(action: str, names: frozenset[str] = frozenset()) -> set[str]:
+@lru_cache(maxsize=_CACHE)
+def named_things(action: str, names: frozenset[str] = frozenset()) -> frozenset[str]:
     """The names of things in an action, lowercased: acronyms (``SOC``, ``CSV``, ``EU``) and
     capitalised words after the first (``Okta``, ``Salesforce``), not days, months or ``names``."""
     found = {w.lower() for w in _TOKEN.findall(action)[1:] if w[0].isupper() and w != "I"}
-    return {w for w in found if w not in _CALENDAR and w not in names}
+    return frozenset(w for w in found if w not in _CALENDAR and w not in names)
 
 
-def _numbers(words: set[str]) -> set[str]:
+def _numbers(words: Set[str]) -> set[str]:
     return {w for w in words if w.isdigit()}
 
 
@@ -320,11 +339,11 @@ def _same_word(x: str, y: str) -> bool:
     return x == y or (len(short) >= 3 and long_.startswith(short)) or fuzz.ratio(x, y) >= WORD_MATCH
 
 
-def _unmatched(xs: set[str], ys: set[str]) -> set[str]:
+def _unmatched(xs: Set[str], ys: Set[str]) -> set[str]:
     return {x for x in xs if not any(_same_word(x, y) for y in ys)}
 
 
-def action_similarity(a: set[str], b: set[str]) -> tuple[float, bool]:
+def action_similarity(a: Set[str], b: Set[str]) -> tuple[float, bool]:
     """Soft Dice of two content-word sets (0..1: the share of words with a match on the other side),
     and whether each side has a word the other lacks (a swapped word, not only added ones)."""
     if not a or not b:

@@ -30,8 +30,8 @@ this module applies them to the stored commitments.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections import defaultdict, deque
+from collections.abc import Collection, Iterable, Iterator
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -47,6 +47,7 @@ from store.models import (
     CommitmentSplitRow,
     ContactRow,
     DealRow,
+    DocumentRow,
     EvidenceRow,
     utcnow,
 )
@@ -68,6 +69,8 @@ class MergeStore(StoreCore):
         ``ids``: only pairs with one of these commitments (the API's one document);
         ``None``: every candidate. Returns how many commitments were merged away.
         """
+        if ids is not None and not ids:
+            return 0  # nothing new to pair (a re-run on unchanged input)
         with self._tx() as s:
             self._lock(s, "merge")
             _keep_in_step(s)
@@ -88,7 +91,7 @@ class MergeStore(StoreCore):
                 if not split.isdisjoint(both) or not _joinable(said, groups[rx], groups[ry]):
                     continue
                 keep, gone = _survivor(by_id[rx], by_id[ry], said)
-                _merge(s, keep, gone, by_id, score)
+                _merge(s, keep, gone, [by_id[g] for g in groups[gone.id]], score)
                 groups[keep.id].extend(groups.pop(gone.id))
                 merged += 1
             return merged
@@ -132,7 +135,16 @@ def _candidates(s: Session) -> list[CommitmentRow]:
     rows = s.scalars(
         select(c)
         .where(or_(c.status.in_(_LIVE), closed, c.merged_into.is_not(None)))
-        .options(selectinload(c.document), selectinload(c.evidence))
+        .options(
+            selectinload(c.document).load_only(
+                DocumentRow.id,
+                DocumentRow.source,
+                DocumentRow.external_id,
+                DocumentRow.thread_id,
+                DocumentRow.occurred_at,
+            ),
+            selectinload(c.evidence),
+        )
         .order_by(c.id)
     ).all()
     keep = [
@@ -148,7 +160,8 @@ def _candidates(s: Session) -> list[CommitmentRow]:
 def _said(s: Session, rows: list[CommitmentRow]) -> dict[int, Said]:
     """Each row as the merge rules see it; the account from its deal, else its counterparty's contact;
     ``listed`` when its first evidence in its own document (held by a survivor once it is merged) lies
-    in the action-item list."""
+    in the action-item list (read only where another row shares its document: the rules compare
+    ``listed`` within one document only, so no other document's text is loaded)."""
     by_id = {r.id: r for r in rows}
     deal_ids = {r.deal_id for r in rows if r.deal_id is not None}
     deal_account: dict[int, int] = {}
@@ -172,6 +185,7 @@ def _said(s: Session, rows: list[CommitmentRow]) -> dict[int, Said]:
             said_by = by_id.get(e.merged_from or r.id)
             if said_by is not None and e.document_id == said_by.document_id and e.char_start is not None:
                 starts[said_by.id].append(e.char_start)
+    listed = _listed(s, rows, starts)
     out: dict[int, Said] = {}
     for r in rows:
         account = deal_account.get(r.deal_id) if r.deal_id is not None else None
@@ -190,8 +204,26 @@ def _said(s: Session, rows: list[CommitmentRow]) -> dict[int, Said]:
             said_on=r.document.occurred_at.date(),
             document=r.document_id,
             thread=thread_scope(r.document),
-            listed=bool(starts[r.id]) and merge_rules.action_item_line(r.document.text, min(starts[r.id])),
+            listed=r.id in listed,
         )
+    return out
+
+
+def _listed(s: Session, rows: list[CommitmentRow], starts: dict[int, list[int]]) -> set[int]:
+    """The rows said in their document's action-item list (:func:`merge_rules.action_item_line`),
+    among those whose document holds another row; each such document's text read once, in chunks."""
+    by_document: dict[int, list[CommitmentRow]] = defaultdict(list)
+    for r in rows:
+        if starts[r.id]:
+            by_document[r.document_id].append(r)
+    shared = sorted(d for d, rs in by_document.items() if len(rs) > 1)
+    out: set[int] = set()
+    for i in range(0, len(shared), 100):
+        query = select(DocumentRow.id, DocumentRow.text).where(DocumentRow.id.in_(shared[i : i + 100]))
+        for doc_id, text in s.execute(query):
+            out.update(
+                r.id for r in by_document[doc_id] if merge_rules.action_item_line(text, min(starts[r.id]))
+            )
     return out
 
 
@@ -214,17 +246,56 @@ def _matches(
     found: list[tuple[int, int, float]] = []
     for items in buckets.values():
         items.sort(key=lambda x: (x.said_on, x.id))
-        for i, a in enumerate(items):
-            for b in items[i + 1 :]:
-                if (b.said_on - a.said_on).days > merge_rules.WINDOW_DAYS:
-                    break
-                if wanted is not None and a.id not in wanted and b.id not in wanted:
-                    continue
-                v = merge_rules.judge(a, b)
-                if v.same:
-                    found.append((a.id, b.id, v.score))
+        for a, b in _pairs(items):
+            if wanted is not None and a.id not in wanted and b.id not in wanted:
+                continue
+            v = merge_rules.judge(a, b)
+            if v.same:
+                found.append((a.id, b.id, v.score))
     found.sort(key=lambda m: (-m[2], m[0], m[1]))
     return found
+
+
+def _stems(x: Said) -> frozenset[str]:
+    """The first three letters of each content word of ``x``'s action: two words the merge rules
+    count as one (equal, one a prefix of the other, a near spelling) nearly always share them."""
+    return frozenset(w[:3] for w in merge_rules.content_words(x.action))
+
+
+def _pairs(items: list[Said]) -> Iterator[tuple[Said, Said]]:
+    """The pairs of ``items`` (sorted by day) worth judging: at most
+    :data:`merge_rules.WINDOW_DAYS` apart, sharing a word stem (:func:`_stems`; an action with
+    no content word is like no other and is paired with none), and not of two different known
+    accounts. The pairs the rules can find by judging every pair in the window, without judging
+    those they would refuse at once.
+
+    Each item is paired with the earlier ones still in the window (a sliding inverted index from
+    stem to items), in the order the full scan met them.
+    """
+    window: deque[tuple[Said, frozenset[str]]] = deque()
+    postings: dict[tuple[str | None, str], deque[int]] = defaultdict(deque)  # (account, stem) → ids
+    anywhere: dict[str, deque[int]] = defaultdict(deque)  # stem → ids, whatever the account
+    inside: dict[int, tuple[int, Said]] = {}  # id → (position, item) of the items in the window
+    for n, b in enumerate(items):
+        while window and (b.said_on - window[0][0].said_on).days > merge_rules.WINDOW_DAYS:
+            old, old_stems = window.popleft()
+            del inside[old.id]
+            for stem in old_stems:  # items leave in the order they came: the oldest is first
+                postings[old.account, stem].popleft()
+                anywhere[stem].popleft()
+        stems = _stems(b)  # none: no content word, so no action can be like it (never merged)
+        if b.account:  # two different known accounts are never one promise (merge_rules.same_party)
+            lists = [postings[acct, stem] for stem in stems for acct in (b.account, None)]
+        else:
+            lists = [anywhere[stem] for stem in stems]
+        candidates = {aid for ids in lists for aid in ids}
+        for _, a in sorted(inside[aid] for aid in candidates):
+            yield a, b
+        window.append((b, stems))
+        inside[b.id] = (n, b)
+        for stem in stems:
+            postings[b.account, stem].append(b.id)
+            anywhere[stem].append(b.id)
 
 
 def _root(by_id: dict[int, CommitmentRow], cid: int) -> int:
@@ -262,14 +333,14 @@ def _survivor(
 
 
 def _merge(
-    s: Session, keep: CommitmentRow, gone: CommitmentRow, by_id: dict[int, CommitmentRow], score: float
+    s: Session, keep: CommitmentRow, gone: CommitmentRow, members: list[CommitmentRow], score: float
 ) -> None:
-    """Fold ``gone`` (and what was merged into it) into ``keep``."""
+    """Fold ``gone`` (and what was merged into it: among ``members``, its group) into ``keep``."""
     now = utcnow()
     for e in list(s.scalars(select(EvidenceRow).where(EvidenceRow.commitment_id == gone.id))):
         e.commitment_id = keep.id
         e.merged_from = e.merged_from or gone.id
-    for other in by_id.values():
+    for other in members:
         if other.merged_into == gone.id:
             s.add(
                 history_entry(

@@ -1,19 +1,32 @@
-"""Apply the Alembic migrations in ``store/migrations`` to a database."""
+"""Apply the Alembic migrations in ``store/migrations`` to a database.
+
+Alembic is imported only when a database is not at the newest revision: opening
+an up-to-date database reads ``alembic_version`` and compares it with the newest
+revision file (the chain is linear and numbered: ``NNNN_name.py`` holds revision
+``NNNN``, which a test checks), so a command that opens the store does not pay
+for loading Alembic and every migration script.
+"""
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def alembic_config() -> Config:
     """An ini-less Alembic configuration pointing at the packaged migrations."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("path_separator", "os")
@@ -25,17 +38,51 @@ def alembic_config() -> Config:
 _PG_LOCK_KEY = 0x46_54_48_52  # "FTHR"
 
 
+class UnknownRevision(Exception):
+    """The database is at a revision these migrations do not know (a newer followthrough wrote it)."""
+
+
+@cache
+def head_revision() -> str:
+    """The newest revision: the highest ``NNNN`` of the files ``NNNN_name.py`` in ``migrations/versions``."""
+    numbers = [m.group(1) for p in (MIGRATIONS / "versions").glob("*.py") if (m := _NUMBERED.match(p.name))]
+    return max(numbers)
+
+
+_NUMBERED = re.compile(r"(\d{4})_\w+\.py$")
+
+
+def _at_head(engine: Engine) -> bool:
+    """Whether the database already is at :func:`head_revision` (one query; ``False`` when unsure)."""
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    except SQLAlchemyError:
+        return False
+    return rows == [head_revision()]
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema of ``engine``'s database to ``revision`` (default: the newest)."""
+    if revision == "head" and _at_head(engine):
+        return
+    from alembic import command
+    from alembic.util import CommandError
+
     cfg = alembic_config()
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+        try:
+            command.upgrade(cfg, revision)
+        except CommandError as e:
+            raise UnknownRevision(str(e)) from e
 
 
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at (``None`` for an empty database)."""
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     JSON,
@@ -28,6 +28,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -383,3 +384,61 @@ class ApiTokenRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
+
+
+class LlmBatchRow(Base):
+    """A batch of extraction requests submitted to an LLM provider's Batch API (migration 0007).
+
+    ``batch_id`` is the provider's id; ``endpoint`` the base URL it was submitted to (without
+    userinfo); ``cache_key`` the extractor's key its results are recorded under; ``status`` the
+    provider's status when last polled. ``closed_at`` is set once its results are recorded (or it
+    ended without them): a batch with none is open, and its documents are not submitted again.
+    """
+
+    __tablename__ = "llm_batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[str] = mapped_column(String(200), unique=True)
+    endpoint: Mapped[str] = mapped_column(Text)
+    cache_key: Mapped[str] = mapped_column(String(300))
+    input_file_id: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(30))
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    polled_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+
+class LlmBatchDocumentRow(Base):
+    """One document in an :class:`LlmBatchRow`: its content hash when submitted and how many requests
+    (parts of the document) the batch holds for it."""
+
+    __tablename__ = "llm_batch_documents"
+
+    batch_row_id: Mapped[int] = mapped_column(
+        ForeignKey("llm_batches.id", ondelete="CASCADE"), primary_key=True
+    )
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    content_hash: Mapped[str] = mapped_column(String(64))
+    requests: Mapped[int] = mapped_column(Integer)
+
+
+class InputFileRow(Base):
+    """An input read whole into the store (migration 0008): a re-run finds its content unchanged and
+    does not read it again. ``digest``: SHA-256 of its bytes (a folder: of its files' names and bytes)
+    with how it was read (reader, options, company domains, connector code)."""
+
+    __tablename__ = "input_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(Text, unique=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    documents: Mapped[int] = mapped_column(Integer, default=0)
+    problems: Mapped[list[Any]] = mapped_column(default=list)
+    read_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table of a mapped class (for ``executemany`` inserts on the connection)."""
+    return cast(Table, model.__table__)

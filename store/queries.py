@@ -20,10 +20,12 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
 from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import ColumnElement, Select, String, and_, bindparam, or_, select, tuple_
 from sqlalchemy import cast as sql_cast
@@ -42,7 +44,15 @@ from store.models import (
     EvidenceRow,
 )
 from store.priority import Stake, age_hours, overdue_days, score
-from store.views import CommitmentFilter, CommitmentView, DealHealth, DealRef, EvidenceView, HistoryView
+from store.views import (
+    CommitmentFilter,
+    CommitmentSummary,
+    CommitmentView,
+    DealHealth,
+    DealRef,
+    EvidenceView,
+    HistoryView,
+)
 
 EVERYONE = Scope()
 """No owner, deal or account restriction."""
@@ -224,14 +234,19 @@ _LINK_COLS = ("deal_id", "method", "confidence")
 _DEAL_COLS = ("crm_id", "name", "stage", "amount", "close_date")
 _EVIDENCE_COLS = ("quote", "char_start", "char_end", "alignment", "document_id")
 
+V = TypeVar("V", CommitmentView, CommitmentSummary)
+"""A listing's item: the full view or the summary."""
+
 
 def _ns(row: Any, prefix: str, names: tuple[str, ...]) -> SimpleNamespace:
     return SimpleNamespace(**{n: row[f"{prefix}{n}"] for n in names})
 
 
 @cache
-def _page_statements() -> tuple[Select[Any], Select[Any]]:
-    """The two by-id queries of :func:`fetch_views`, built once (``ids`` is an expanding parameter)."""
+def _page_statements() -> tuple[Select[Any], Select[Any], Select[Any]]:
+    """The by-id queries of :func:`fetch_views` (``ids`` is an expanding parameter), built once: the
+    commitments with their document, link, deal and account; the evidence they hold; and the evidence
+    held for merged ones by their survivors (``merged_from``)."""
     c = CommitmentRow.__table__
     d = DocumentRow.__table__.alias("d")
     ln = CommitmentDealLinkRow.__table__.alias("ln")
@@ -255,50 +270,34 @@ def _page_statements() -> tuple[Select[Any], Select[Any]]:
     )
     e = EvidenceRow.__table__
     ed = DocumentRow.__table__.alias("ed")
-    evidence = (
-        select(e, *(ed.c[n].label(f"d_{n}") for n in _DOC_COLS))
-        .join(ed, ed.c.id == e.c.document_id)
-        .where(
-            or_(
-                e.c.commitment_id.in_(bindparam("ids", expanding=True)),
-                e.c.merged_from.in_(bindparam("ids", expanding=True)),
-            )
-        )
-        .order_by(e.c.id)
-    )
-    return main, evidence
+    evidence = select(e, *(ed.c[n].label(f"d_{n}") for n in _DOC_COLS)).join(ed, ed.c.id == e.c.document_id)
+    held = evidence.where(e.c.commitment_id.in_(bindparam("ids", expanding=True))).order_by(e.c.id)
+    merged = evidence.where(e.c.merged_from.in_(bindparam("ids", expanding=True))).order_by(e.c.id)
+    return main, held, merged
 
 
-def fetch_views(
-    s: Session, stmt: Select[Any], as_of: date, *, response: TieredValue | None = None
-) -> list[CommitmentView]:
-    """Views of the commitments ``stmt`` selects (ids first, in its order), read with plain SQL.
+def _read(s: Session, stmt: Select[Any], *, evidence: bool) -> list[SimpleNamespace]:
+    """The commitments ``stmt`` selects, in its order, as namespaces with the attributes of the ORM
+    row that :func:`to_view` and :func:`to_summary` read (``evidence`` and ``merged_evidence`` stay
+    empty unless ``evidence``).
 
-    A page reads three small queries: the ids in order (``stmt``, which only
-    walks an index), then the commitments with their document, deal link,
-    deal and account by primary key, then their evidence. Building views from
-    plain rows instead of ORM objects keeps a page of 50 at a few
-    milliseconds of CPU, which is most of its cost once the index does the rest.
+    Three small queries: the ids in order (``stmt``, which only walks an index), the commitments
+    with their document, deal link, deal and account by primary key, then (with ``evidence``) the
+    evidence they hold, and that of merged ones, held by their survivors. Plain rows instead of ORM
+    objects keep a page of 50 at a few milliseconds of CPU, which is most of its cost once the index
+    does the rest.
     """
     ids = list(s.scalars(stmt.with_only_columns(CommitmentRow.id)))
     if not ids:
         return []
-    main, evidence_stmt = _page_statements()
+    main, held, merged_held = _page_statements()
     names = [col.name for col in CommitmentRow.__table__.c]
-    evidence: dict[int, list[SimpleNamespace]] = {}
-    merged: dict[int, list[SimpleNamespace]] = {}  # a merged commitment's evidence, held by its survivor
-    for r in s.execute(evidence_stmt, {"ids": ids}).mappings():
-        ev = _ns(r, "", _EVIDENCE_COLS)
-        ev.document = _ns(r, "d_", _DOC_COLS)
-        evidence.setdefault(r["commitment_id"], []).append(ev)
-        if r["merged_from"] is not None:
-            merged.setdefault(r["merged_from"], []).append(ev)
-    found: dict[int, CommitmentView] = {}
+    found: dict[int, SimpleNamespace] = {}
     for r in s.execute(main, {"ids": ids}).mappings():
         item = SimpleNamespace(**{n: r[n] for n in names})
         item.document = _ns(r, "d_", _DOC_COLS)
-        item.evidence = evidence.get(item.id, [])
-        item.merged_evidence = merged.get(item.id, [])
+        item.evidence = []
+        item.merged_evidence = []
         item.link = None
         if r["l_commitment_id"] is not None:
             item.link = _ns(r, "l_", _LINK_COLS)
@@ -306,9 +305,54 @@ def fetch_views(
             if r["l_deal_id"] is not None:
                 item.link.deal = _ns(r, "k_", _DEAL_COLS)
                 item.link.deal.account = SimpleNamespace(name=r["a_name"], tier=r["a_tier"])
-        # A namespace with the same attributes as the ORM row: to_view reads either.
-        found[item.id] = to_view(cast(CommitmentRow, item), as_of, response=response)
+        found[item.id] = item
+    if evidence:
+        for r in s.execute(held, {"ids": list(found)}).mappings():
+            found[r["commitment_id"]].evidence.append(_evidence(r))
+        merged = [i for i, item in found.items() if item.merged_into is not None]
+        if merged:  # only merged items' evidence sits elsewhere: no OR on every page's evidence query
+            for r in s.execute(merged_held, {"ids": merged}).mappings():
+                found[r["merged_from"]].merged_evidence.append(_evidence(r))
     return [found[i] for i in ids if i in found]
+
+
+def _evidence(r: Any) -> SimpleNamespace:
+    ev = _ns(r, "", _EVIDENCE_COLS)
+    ev.document = _ns(r, "d_", _DOC_COLS)
+    return ev
+
+
+def fetch_views(
+    s: Session, stmt: Select[Any], as_of: date, *, response: TieredValue | None = None
+) -> list[CommitmentView]:
+    """Full views (with evidence) of the commitments ``stmt`` selects, in its order (see :func:`_read`)."""
+    # A namespace with the same attributes as the ORM row: to_view reads either.
+    rows = _read(s, stmt, evidence=True)
+    return [to_view(cast(CommitmentRow, r), as_of, response=response) for r in rows]
+
+
+def fetch_summaries(
+    s: Session, stmt: Select[Any], as_of: date, *, response: TieredValue | None = None, evidence: bool = False
+) -> list[CommitmentSummary]:
+    """Summaries of the commitments ``stmt`` selects, in its order; their evidence with ``evidence``."""
+    rows = _read(s, stmt, evidence=evidence)
+    return [to_summary(cast(CommitmentRow, r), as_of, response=response, evidence=evidence) for r in rows]
+
+
+def read_page(
+    s: Session, f: CommitmentFilter, scope: Scope, fetch: Callable[[Select[Any]], list[V]]
+) -> tuple[list[V], str | None]:
+    """One page of ``f`` (``f.limit`` items, read by ``fetch``) and the cursor of the next one (``None``
+    on the last page): the dated part first, then, when the page is not full, the undated part."""
+    items: list[V] = []
+    for undated in (False, True):
+        stmt = build_select(f, undated=undated, scope=scope)
+        if stmt is not None and len(items) <= f.limit:
+            items.extend(fetch(stmt.limit(f.limit + 1 - len(items))))
+    if len(items) <= f.limit:
+        return items, None
+    last = items[f.limit - 1]
+    return items[: f.limit], encode_cursor(last.due, last.id)
 
 
 def deal_ref(deal: DealRow) -> DealRef:
@@ -321,6 +365,76 @@ def deal_ref(deal: DealRow) -> DealRef:
         close_date=deal.close_date,
         tier=deal.account.tier,
     )
+
+
+@dataclass(frozen=True)
+class _Standing:
+    """Where one commitment stands on a day: what both its view and its summary show."""
+
+    status: CommitmentStatus
+    deal: DealRef | None
+    priority: float
+    reasons: list[str]
+    overdue_days: int | None
+    age_hours: float | None
+    response_hours: float | None
+
+
+def _standing(c: CommitmentRow, as_of: date, response: TieredValue | None) -> _Standing:
+    """``c``'s effective status, deal, priority (and why), lateness and, for an open request, its age
+    and response target (``response``: by account tier; ``None``: ages only, no target)."""
+    status = effective_status(c.status, c.snoozed_until, as_of)
+    is_open = status == CommitmentStatus.OPEN
+    deal = c.link.deal if c.link is not None else None
+    tier = deal.account.tier if deal else None
+    age = target = None
+    if c.type == "request" and is_open:
+        age = age_hours(c.document.occurred_at, as_of)
+        target = response.for_tier(tier) if response is not None else None
+    priority, reasons = score(
+        Stake(
+            type=c.type,
+            due=c.due,
+            is_open=is_open,
+            confidence=c.confidence,
+            amount=deal.amount if deal else None,
+            stage=deal.stage if deal else None,
+            tier=tier,
+            age_hours=age,
+            response_hours=target,
+        ),
+        as_of,
+    )
+    return _Standing(
+        status=status,
+        deal=deal_ref(deal) if deal is not None else None,
+        priority=priority,
+        reasons=reasons,
+        overdue_days=overdue_days(c.due, as_of, is_open or status == CommitmentStatus.WAITING),
+        age_hours=age,
+        response_hours=target,
+    )
+
+
+def _evidence_views(c: CommitmentRow) -> list[EvidenceView]:
+    """``c``'s evidence; a merged commitment's is held by its survivor (``merged_evidence``)."""
+    return [
+        EvidenceView(
+            quote=e.quote,
+            char_start=e.char_start,
+            char_end=e.char_end,
+            alignment=e.alignment,
+            message_id=e.document.external_id,
+            source=e.document.source,
+            document_id=e.document_id,
+            occurred_at=e.document.occurred_at,
+        )
+        for e in (c.merged_evidence if c.merged_into is not None else c.evidence)
+    ]
+
+
+def _late_response(st: _Standing) -> bool:
+    return st.age_hours is not None and st.response_hours is not None and st.age_hours > st.response_hours
 
 
 def to_view(
@@ -337,33 +451,12 @@ def to_view(
     ``None``: ages only, no target. A merged commitment (``merged_into`` set) shows its own
     evidence where its survivor now holds it, so its ``sources`` count where it was said.
     """
-    status = effective_status(c.status, c.snoozed_until, as_of)
-    is_open = status == CommitmentStatus.OPEN
-    deal = c.link.deal if c.link is not None else None
-    tier = deal.account.tier if deal else None
+    st = _standing(c, as_of, response)
     doc = c.document
-    age = target = None
-    if c.type == "request" and is_open:
-        age = age_hours(doc.occurred_at, as_of)
-        target = response.for_tier(tier) if response is not None else None
-    priority, reasons = score(
-        Stake(
-            type=c.type,
-            due=c.due,
-            is_open=is_open,
-            confidence=c.confidence,
-            amount=deal.amount if deal else None,
-            stage=deal.stage if deal else None,
-            tier=tier,
-            age_hours=age,
-            response_hours=target,
-        ),
-        as_of,
-    )
     return CommitmentView(
         id=c.id,
         type=c.type,
-        status=status,
+        status=st.status,
         owner=c.owner,
         owner_email=c.owner_email,
         counterparty=c.counterparty,
@@ -379,30 +472,20 @@ def to_view(
         document_id=doc.id,
         document_title=doc.title,
         occurred_at=doc.occurred_at,
-        evidence=[
-            EvidenceView(
-                quote=e.quote,
-                char_start=e.char_start,
-                char_end=e.char_end,
-                alignment=e.alignment,
-                message_id=e.document.external_id,
-                source=e.document.source,
-                document_id=e.document_id,
-                occurred_at=e.document.occurred_at,
-            )
-            for e in (c.merged_evidence if c.merged_into is not None else c.evidence)
-        ],
-        deal=deal_ref(deal) if deal is not None else None,
+        evidence=_evidence_views(c),
+        deal=st.deal,
         link_method=c.link.method if c.link is not None else None,
         link_confidence=c.link.confidence if c.link is not None else None,
         snoozed_until=c.snoozed_until,
-        priority=priority,
-        priority_reasons=reasons,
-        overdue_days=overdue_days(c.due, as_of, is_open or status == CommitmentStatus.WAITING),
-        age_hours=age,
-        response_hours=target,
-        response_due=doc.occurred_at + timedelta(hours=target) if target is not None else None,
-        overdue_response=age is not None and target is not None and age > target,
+        priority=st.priority,
+        priority_reasons=st.reasons,
+        overdue_days=st.overdue_days,
+        age_hours=st.age_hours,
+        response_hours=st.response_hours,
+        response_due=(
+            doc.occurred_at + timedelta(hours=st.response_hours) if st.response_hours is not None else None
+        ),
+        overdue_response=_late_response(st),
         created_at=c.created_at,
         updated_at=c.updated_at,
         history=[
@@ -410,6 +493,35 @@ def to_view(
             for h in (history or [])
         ],
         merged_into=c.merged_into,
+    )
+
+
+def to_summary(
+    c: CommitmentRow, as_of: date, *, response: TieredValue | None = None, evidence: bool = False
+) -> CommitmentSummary:
+    """The summary of one commitment as of ``as_of`` (as :func:`to_view` counts it); its evidence
+    with ``evidence``, else ``None``."""
+    st = _standing(c, as_of, response)
+    return CommitmentSummary(
+        id=c.id,
+        type=c.type,
+        status=st.status,
+        owner=c.owner,
+        owner_email=c.owner_email,
+        counterparty=c.counterparty,
+        action=c.action,
+        due=c.due,
+        overdue_days=st.overdue_days,
+        snoozed_until=c.snoozed_until,
+        flags=list(c.flags or []),
+        priority=st.priority,
+        overdue_response=_late_response(st),
+        source=c.source,
+        document_id=c.document.id,
+        occurred_at=c.document.occurred_at,
+        deal=st.deal,
+        merged_into=c.merged_into,
+        evidence=_evidence_views(c) if evidence else None,
     )
 
 

@@ -41,10 +41,11 @@ Rules (see :meth:`store.Store.record_extraction`):
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
 from followthrough.types import AlignmentStatus, CommitmentStatus, ExtractedItem, ItemFlag
@@ -53,6 +54,7 @@ from store.models import (
     CommitmentRow,
     DocumentRow,
     EvidenceRow,
+    table_of,
     utcnow,
 )
 from store.reconcile import Previous, is_stale, norm, realign
@@ -152,35 +154,59 @@ def _apply(
     corrected: frozenset[str] = frozenset(),
 ) -> None:
     """Write the item's fields to ``c``, except those a person ``corrected`` (:data:`CORRECTABLE` names)."""
-    if "type" not in corrected:
-        c.type = item.type
-    if "owner" not in corrected:
-        c.owner = item.owner
-        c.owner_email = item.owner_email.lower() if item.owner_email else None
-    c.counterparty = item.counterparty
-    c.counterparty_email = item.counterparty_email.lower() if item.counterparty_email else None
-    if "action" not in corrected:
-        c.action = item.action
-    if "due" not in corrected:
-        c.due = item.due
-    c.due_text = item.due_text
-    c.confidence = item.confidence
-    c.span_key = sk
-    c.dedup_key = dk
-    c.run_id = run_id
-    c.updated_at = utcnow()
+    for name, value in _item_values(item, sk=sk, dk=dk, run_id=run_id, corrected=corrected).items():
+        setattr(c, name, value)
+
+
+_FIELD_COLUMNS = {
+    "type": ("type",),
+    "owner": ("owner", "owner_email"),
+    "action": ("action",),
+    "due": ("due",),
+}
+"""The columns of each :data:`CORRECTABLE` field."""
+
+
+def _item_values(
+    item: ExtractedItem, *, sk: str, dk: str, run_id: int, corrected: frozenset[str] = frozenset()
+) -> dict[str, object]:
+    """The commitment columns an extracted item sets, less those of the fields a person ``corrected``."""
+    values: dict[str, object] = {
+        "type": item.type,
+        "owner": item.owner,
+        "owner_email": item.owner_email.lower() if item.owner_email else None,
+        "counterparty": item.counterparty,
+        "counterparty_email": item.counterparty_email.lower() if item.counterparty_email else None,
+        "action": item.action,
+        "due": item.due,
+        "due_text": item.due_text,
+        "confidence": item.confidence,
+        "span_key": sk,
+        "dedup_key": dk,
+        "run_id": run_id,
+        "updated_at": utcnow(),
+    }
+    for name in corrected:
+        for column in _FIELD_COLUMNS.get(name, ()):
+            values.pop(column, None)
+    return values
 
 
 def _evidence_row(doc_id: int, item: ExtractedItem) -> EvidenceRow:
+    return EvidenceRow(**_evidence_values(doc_id, item))
+
+
+def _evidence_values(doc_id: int, item: ExtractedItem) -> dict[str, object]:
+    """The evidence columns of an item's quote in document ``doc_id`` (offsets only when grounded)."""
     ev = item.evidence
     grounded = item.grounded
-    return EvidenceRow(
-        document_id=doc_id,
-        quote=ev.quote,
-        char_start=ev.char_start if grounded else None,
-        char_end=ev.char_end if grounded else None,
-        alignment=ev.alignment if grounded else AlignmentStatus.NONE,
-    )
+    return {
+        "document_id": doc_id,
+        "quote": ev.quote,
+        "char_start": ev.char_start if grounded else None,
+        "char_end": ev.char_end if grounded else None,
+        "alignment": ev.alignment if grounded else AlignmentStatus.NONE,
+    }
 
 
 def record_items(
@@ -228,6 +254,153 @@ def record_items(
             _drop(e)
     s.flush()
     return result
+
+
+def record_fresh(
+    s: Session, batch: Sequence[tuple[DocumentRow, list[ExtractedItem]]], *, run_id: int, cache_key: str
+) -> list[list[int]]:
+    """:func:`record_items` for documents no extraction stored anything for yet, in bulk.
+
+    ``batch``: each document (no commitment and no evidence refers to it) with its items. The
+    same rules as :func:`record_items` (a new item that duplicates a stored commitment, or one
+    earlier in the batch, by span or dedup key adds its evidence there; else a new commitment
+    with its evidence and first history entry), with one query for the keys and bulk inserts.
+    Per document, the ids of the (grounded) commitments its items became, without repeats.
+    """
+    keyed = [
+        [(item, span_key(doc.id, item), dedup_key(thread_scope(doc), item)) for item in items]
+        for doc, items in batch
+    ]
+    stored = _stored_keys(
+        s, {sk for rows in keyed for _, sk, _ in rows}, {dk for rows in keyed for *_, dk in rows}
+    )
+    new: list[dict[str, object]] = []
+    """Column values of the commitments to insert; a pending one is referred to as ``-1 - index``."""
+    by_key: dict[str, int] = {}
+    evidence: list[tuple[int, dict[str, object]]] = []
+    quotes: set[tuple[int, int, str]] = set()
+    refs: list[list[tuple[int, bool]]] = []
+    for (doc, _), rows in zip(batch, keyed, strict=True):
+        mine: list[tuple[int, bool]] = []
+        for item, sk, dk in rows:
+            ref = _duplicate(stored, by_key, new, item, sk, dk)
+            if ref is None:
+                ref = -1 - len(new)
+                values = _item_values(item, sk=sk, dk=dk, run_id=run_id)
+                values.update(
+                    document_id=doc.id,
+                    cache_key=cache_key,
+                    status=_initial_status(item) if item.grounded else CommitmentStatus.DISMISSED,
+                    flags=_flags(item),
+                    source=doc.source,
+                    thread_id=doc.thread_id,
+                    created_at=utcnow(),
+                    # every column named: SQLite's multi-row INSERT … RETURNING needs the same columns
+                    snoozed_until=None,
+                    deal_id=None,
+                    merged_into=None,
+                )
+                new.append(values)
+                by_key.setdefault(sk, ref)
+                by_key.setdefault(dk, ref)
+            quote = norm(item.evidence.quote)
+            if (ref, doc.id, quote) not in quotes:
+                quotes.add((ref, doc.id, quote))
+                evidence.append((ref, _evidence_values(doc.id, item)))
+            mine.append((ref, item.grounded))
+        refs.append(mine)
+    ids: list[int] = []
+    if new:
+        # one executemany on the connection (SQLAlchemy's ORM bulk INSERT sends SQLite one statement
+        # per row once a column mixes NULL and values), then the ids by span key: a new commitment's
+        # span key is stored nowhere else (an item with a stored span key is that commitment's
+        # duplicate: the key says grounded or not)
+        s.connection().execute(insert(table_of(CommitmentRow)), new)
+        spans = [str(v["span_key"]) for v in new]
+        by_span = dict(
+            s.execute(
+                select(CommitmentRow.span_key, CommitmentRow.id)
+                .where(CommitmentRow.span_key.in_(spans))
+                .order_by(CommitmentRow.id)
+            ).all()
+        )
+        ids = [by_span[sk] for sk in spans]
+        now = utcnow()
+        s.connection().execute(
+            insert(table_of(CommitmentHistoryRow)),
+            [
+                {
+                    "commitment_id": cid,
+                    "at": now,
+                    "field": "status",
+                    "old": None,
+                    "new": str(v["status"]),
+                    "actor": "extractor",
+                    "note": None,
+                }
+                for cid, v in zip(ids, new, strict=True)
+            ],
+        )
+
+    def resolve(ref: int) -> int:
+        return ids[-1 - ref] if ref < 0 else ref
+
+    if evidence:
+        s.connection().execute(
+            insert(table_of(EvidenceRow)), [{"commitment_id": resolve(ref), **ev} for ref, ev in evidence]
+        )
+    out: list[list[int]] = []
+    for mine in refs:
+        kept: list[int] = []
+        for ref, grounded in mine:
+            cid = resolve(ref)
+            if grounded and cid not in kept:
+                kept.append(cid)
+        out.append(kept)
+    return out
+
+
+def _stored_keys(s: Session, sks: set[str], dks: set[str]) -> dict[str, tuple[int, bool]]:
+    """Span and dedup keys of stored commitments → (the first such commitment's id, whether it is
+    flagged ungrounded)."""
+    found: dict[str, tuple[int, bool]] = {}
+    if not sks and not dks:
+        return found
+    c = CommitmentRow
+    rows = s.execute(
+        select(c.id, c.span_key, c.dedup_key, c.flags)
+        .where(or_(c.span_key.in_(list(sks)), c.dedup_key.in_(list(dks))))
+        .order_by(c.id)
+    ).all()
+    for r in rows:
+        ungrounded = ItemFlag.UNGROUNDED in (r.flags or [])
+        for key in (r.span_key, r.dedup_key):
+            found.setdefault(key, (r.id, ungrounded))
+    return found
+
+
+def _duplicate(
+    stored: dict[str, tuple[int, bool]],
+    by_key: dict[str, int],
+    new: list[dict[str, object]],
+    item: ExtractedItem,
+    sk: str,
+    dk: str,
+) -> int | None:
+    """The commitment ``item`` duplicates (:func:`_add`'s rule): the first stored one with its span
+    or dedup key, else one earlier in the batch; ``None`` when there is none, or when it differs in
+    being grounded (then the item is a commitment of its own)."""
+    hits = [stored[k] for k in (sk, dk) if k in stored]
+    if hits:
+        cid, ungrounded = min(hits)
+        return cid if ungrounded == (not item.grounded) else None
+    pending = [by_key[k] for k in (sk, dk) if k in by_key]
+    if pending:
+        ref = max(pending)  # the earliest inserted: refs count down from -1
+        flags = new[-1 - ref]["flags"]
+        ungrounded = isinstance(flags, list) and ItemFlag.UNGROUNDED in flags
+        return ref if ungrounded == (not item.grounded) else None
+    return None
 
 
 def _add(

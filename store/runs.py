@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 from typing import Any
 
-from sqlalchemy import Float, Integer, select
+from sqlalchemy import Float, Integer, insert, select
 from sqlalchemy.orm import Session
 
 from followthrough.redaction import redact
 from followthrough.types import ExtractedItem, ExtractionStatus, RunStatus
-from store.admission import admit_item, clamp_count, clean
+from store.admission import Unstorable, admit_item, clamp_count, clean
 from store.base import NotFound, StoreCore, _retry_conflicts
-from store.models import DocumentRow, ExtractionRow, ExtractionRunRow, utcnow
-from store.recording import record_items
+from store.models import CommitmentRow, DocumentRow, EvidenceRow, ExtractionRow, ExtractionRunRow, utcnow
+from store.recording import record_fresh, record_items
 from store.views import RunView
 
 RUN_COUNTERS = frozenset(
@@ -122,6 +123,127 @@ class RunStore(StoreCore):
                 return None
             return [ExtractedItem.model_validate(x) for x in row.items]
 
+    def cached_items_many(
+        self, content_hashes: Collection[str], cache_key: str
+    ) -> dict[str, list[ExtractedItem]]:
+        """:meth:`cached_items` for many contents in one query: content hash → items (hashes with no
+        cached extraction are absent)."""
+        out: dict[str, list[ExtractedItem]] = {}
+        if not content_hashes:
+            return out
+        with self._tx() as s:
+            rows = s.execute(
+                select(ExtractionRow.content_hash, ExtractionRow.items)
+                .where(
+                    ExtractionRow.content_hash.in_(list(content_hashes)),
+                    ExtractionRow.cache_key == cache_key,
+                    ExtractionRow.status == ExtractionStatus.OK,
+                )
+                .order_by(ExtractionRow.id)
+            ).all()
+            for r in rows:  # the newest wins
+                out[r.content_hash] = [ExtractedItem.model_validate(x) for x in r.items]
+        return out
+
+    def record_extractions(
+        self, run_id: int, cache_key: str, recordings: Sequence[Recording]
+    ) -> list[list[int] | Unstorable]:
+        """Record many documents' extractions in one transaction; per recording what
+        :meth:`record_extraction` returns, or the :class:`Unstorable` that one document raised.
+
+        Documents no extraction stored anything for are recorded in bulk
+        (:func:`store.recording.record_fresh`), the others one by one under the rules of
+        :func:`store.recording.record_items`, all in the same transaction. When a value is refused
+        inside it, the batch is recorded again document by document, so that one document's value
+        costs that document alone. Pass batches of a few hundred.
+        """
+        if not recordings:
+            return []
+        try:
+            return self._record_batch(run_id, cache_key, recordings)
+        except Unstorable:
+            out: list[list[int] | Unstorable] = []
+            for r in recordings:
+                try:
+                    out.append(
+                        self.record_extraction(
+                            run_id,
+                            r.document_id,
+                            cache_key,
+                            r.items,
+                            status=r.status,
+                            error=r.error,
+                            prompt_tokens=r.prompt_tokens,
+                            completion_tokens=r.completion_tokens,
+                        )
+                    )
+                except Unstorable as e:
+                    out.append(e)
+            return out
+
+    @_retry_conflicts
+    def _record_batch(
+        self, run_id: int, cache_key: str, recordings: Sequence[Recording]
+    ) -> list[list[int] | Unstorable]:
+        prepared: list[tuple[Recording, list[ExtractedItem], str | None] | Unstorable] = []
+        for r in recordings:
+            try:
+                prepared.append((r, [admit_item(i) for i in r.items], _error_text(r.error)))
+            except Unstorable as e:
+                prepared.append(e)
+        ids = [r.document_id for r in recordings]
+        with self._tx() as s:
+            docs = {d.id: d for d in s.scalars(select(DocumentRow).where(DocumentRow.id.in_(ids)))}
+            for doc_id in ids:
+                if doc_id not in docs:
+                    raise NotFound(f"no document with id {doc_id}")
+            for key in sorted({_thread_lock(d) for d in docs.values()}):
+                self._lock(s, key)
+            if s.get(ExtractionRunRow, run_id) is None:
+                raise NotFound(f"no extraction run with id {run_id}")
+            s.execute(
+                insert(ExtractionRow),
+                [
+                    {
+                        "document_id": r.document_id,
+                        "run_id": run_id,
+                        "cache_key": cache_key,
+                        "content_hash": docs[r.document_id].content_hash,
+                        "status": r.status,
+                        "error": error,
+                        "items": [i.model_dump(mode="json") for i in items]
+                        if r.status is ExtractionStatus.OK
+                        else [],
+                        "prompt_tokens": clamp_count(r.prompt_tokens),
+                        "completion_tokens": clamp_count(r.completion_tokens),
+                        "created_at": utcnow(),
+                    }
+                    for p in prepared
+                    if not isinstance(p, Unstorable)
+                    for r, items, error in [p]
+                ],
+            )
+            ok = [p for p in prepared if not isinstance(p, Unstorable) and p[0].status is ExtractionStatus.OK]
+            earlier = _documents_with_items(s, [r.document_id for r, _, _ in ok])
+            results: dict[int, list[int]] = {}
+            for r, items, _ in ok:
+                if r.document_id in earlier:
+                    doc = docs[r.document_id]
+                    results[id(r)] = record_items(
+                        s, doc=doc, run_id=run_id, cache_key=cache_key, items=items
+                    ).ids
+            fresh = [(r, items) for r, items, _ in ok if r.document_id not in earlier]
+            if fresh:
+                recorded = record_fresh(
+                    s,
+                    [(docs[r.document_id], items) for r, items in fresh],
+                    run_id=run_id,
+                    cache_key=cache_key,
+                )
+                for (r, _), got in zip(fresh, recorded, strict=True):
+                    results[id(r)] = got
+        return [p if isinstance(p, Unstorable) else results.get(id(p[0]), []) for p in prepared]
+
     @_retry_conflicts
     def record_extraction(
         self,
@@ -149,12 +271,12 @@ class RunStore(StoreCore):
         status = ExtractionStatus(status)
         items = [admit_item(i) for i in items]
         prompt_tokens, completion_tokens = clamp_count(prompt_tokens), clamp_count(completion_tokens)
-        error = clean(redact(error))[:2000] if error is not None else None
+        error = _error_text(error)
         with self._tx() as s:
             doc = s.get(DocumentRow, doc_id)
             if doc is None:
                 raise NotFound(f"no document with id {doc_id}")
-            self._lock(s, f"thread:{doc.source}:{doc.thread_id or doc.external_id}")
+            self._lock(s, _thread_lock(doc))
             if s.get(ExtractionRunRow, run_id) is None:
                 raise NotFound(f"no extraction run with id {run_id}")
             s.add(
@@ -174,6 +296,39 @@ class RunStore(StoreCore):
             if status is not ExtractionStatus.OK:
                 return []
             return record_items(s, doc=doc, run_id=run_id, cache_key=cache_key, items=items).ids
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One document's extraction to record (:meth:`RunStore.record_extractions`)."""
+
+    document_id: int
+    items: list[ExtractedItem] = field(default_factory=list)
+    status: ExtractionStatus = ExtractionStatus.OK
+    error: str | None = None
+    """Why it failed (``status`` failed); redacted and cut to 2,000 characters when stored."""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+def _error_text(error: str | None) -> str | None:
+    return clean(redact(error))[:2000] if error is not None else None
+
+
+def _thread_lock(doc: DocumentRow) -> str:
+    """The lock that serializes writers recording items of one thread."""
+    return f"thread:{doc.source}:{doc.thread_id or doc.external_id}"
+
+
+def _documents_with_items(s: Session, doc_ids: list[int]) -> set[int]:
+    """Those of ``doc_ids`` that a commitment or a piece of evidence already refers to."""
+    if not doc_ids:
+        return set()
+    owned = s.scalars(
+        select(CommitmentRow.document_id).where(CommitmentRow.document_id.in_(doc_ids)).distinct()
+    )
+    quoted = s.scalars(select(EvidenceRow.document_id).where(EvidenceRow.document_id.in_(doc_ids)).distinct())
+    return set(owned) | set(quoted)
 
 
 def _tally(s: Session, run: ExtractionRunRow) -> None:

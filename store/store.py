@@ -16,6 +16,8 @@ writers' lock and conflict retries):
   (over :class:`store.crm.CrmStore` and :class:`store.deals.DealStore`)
 - :class:`store.lookup.LookupStore`: people, deals and accounts found the way people type them
 - :class:`store.merges.MergeStore`: one promise seen in several sources merged into one; split again
+- :class:`store.batches.BatchStore`: batches submitted to an LLM provider's Batch API, open until recorded
+- :class:`store.inputs.InputStore`: inputs read whole, so that a re-run skips those unchanged
 
 This module opens the database (applying the migrations) and closes it.
 """
@@ -25,7 +27,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from alembic.util import CommandError
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -36,12 +37,14 @@ from followthrough.types import TieredValue
 from store import migrate
 from store.accounts import AccountStore
 from store.base import BUSY_ATTEMPT_S, NotFound
+from store.batches import BatchStore
 from store.commitments import CommitmentStore
 from store.crm import CrmStore
 from store.deal_links import LinkStore
 from store.deals import DealStore
 from store.documents import DocumentStore
 from store.fulfilments import FulfilmentStore
+from store.inputs import InputStore
 from store.lookup import LookupStore
 from store.merges import MergeStore
 from store.queries import deal_ref
@@ -74,6 +77,8 @@ class Store(
     DealStore,
     LookupStore,
     MergeStore,
+    BatchStore,
+    InputStore,
 ):
     """Documents, extraction runs, commitments, CRM data and deal links in one database.
 
@@ -107,7 +112,7 @@ class Store(
             else:
                 self.engine = create_engine(self.url, pool_pre_ping=True)
             migrate.upgrade(self.engine)
-        except CommandError as e:
+        except migrate.UnknownRevision as e:
             raise StoreError(
                 f"the database at {_safe(self.url)} has a schema this version of followthrough does not know "
                 f"({e}); upgrade followthrough or point FOLLOWTHROUGH_DATABASE_URL at another database"

@@ -160,6 +160,41 @@ class Page(_View):
     next_cursor: str | None
 
 
+class CommitmentSummary(_View):
+    """One commitment as a listing shows it: what a row of a list needs, without its history and,
+    unless asked for (``expand=evidence``), without its evidence. The full item, with evidence and
+    history, is :class:`CommitmentView` (``GET /v1/commitments/{id}``); the fields here mean the same."""
+
+    id: int
+    type: ItemType
+    status: CommitmentStatus
+    owner: str | None
+    owner_email: str | None
+    counterparty: str | None
+    action: str
+    due: date | None
+    overdue_days: int | None
+    snoozed_until: date | None
+    flags: list[ItemFlag]
+    priority: float
+    overdue_response: bool = Field(description="An open request still unanswered past its response target.")
+    source: SourceKind
+    document_id: int
+    occurred_at: datetime
+    deal: DealRef | None
+    merged_into: int | None
+    evidence: list[EvidenceView] | None = Field(
+        default=None, description="The evidence quotes with expand=evidence; null otherwise."
+    )
+
+
+class SummaryPage(_View):
+    """A page of :class:`CommitmentSummary`; ``next_cursor`` (null on the last page) asks for the next."""
+
+    items: list[CommitmentSummary]
+    next_cursor: str | None
+
+
 class DealHealth(StrEnum):
     """How a deal's commitments stand (:func:`store.health`): ``at risk`` (something overdue),
     ``attention`` (due within 3 days), ``on track`` (open, none late) or ``clear`` (nothing open)."""
@@ -186,6 +221,14 @@ class DealView(_View):
     done_count: int = 0
     """Closed as kept: ``done`` and ``answered`` items."""
     total_count: int = 0
+
+
+class DealPage(_View):
+    """A page of deals (``GET /v1/deals``) in id order; ``next_cursor`` (null on the last page) asks for
+    the next."""
+
+    items: list[DealView]
+    next_cursor: str | None
 
 
 class RunView(_View):

@@ -10,19 +10,28 @@ exercised without a network or a key::
 
 Scripted replies are used first, in order; then every request gets the default
 responder, a tiny "model" (:func:`cue_model`) that finds commitments ("I'll",
-"we will", "Name to ...") and requests ("can you", "please", "?") in the
-``<document>`` of the last user message and answers with exact quotes in the
-wire shape. It also answers langextract's prompt format, so the benchmark can
+"we will", "Name to ...") and requests ("can you", "please", "?") in each
+``<document id="...">`` of the last user message that has documents and answers
+with exact quotes in the wire shape, each item naming its document
+(``message``). It also answers langextract's prompt format, so the benchmark can
 compare both on one server. ``reject_json_schema=True`` behaves like servers
 that only know JSON mode (older llama.cpp server, some vLLM/Ollama builds).
 
 Run it alone for the benchmark: ``python -m tests.fake_openai --latency 0.2``
 prints ``PORT <n>``; ``GET /stats`` returns counters as JSON.
+
+Prompt caching is simulated as OpenAI documents it: a request whose leading
+messages (the ``response_format`` schema, then the messages in order) repeat a
+previous request's for at least :data:`CACHE_MIN_TOKENS` tokens reports that
+prefix, in steps of :data:`CACHE_STEP_TOKENS`, as
+``usage.prompt_tokens_details.cached_tokens`` (counted in ``stats()`` as
+``cached_tokens``); a shorter common prefix is not cached.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import sys
@@ -38,9 +47,12 @@ from typing import Any
 from extractor.token_count import count_tokens
 
 __all__ = [
+    "CACHE_MIN_TOKENS",
+    "CACHE_STEP_TOKENS",
     "FakeOpenAI",
     "Reply",
     "broken_json",
+    "cue_items",
     "cue_model",
     "hallucinated",
     "items_reply",
@@ -110,7 +122,7 @@ def items_reply(*items: dict[str, Any]) -> Reply:
 
 # --- the default "model" -------------------------------------------------------------
 
-_DOC = re.compile(r"<document>\n?(.*?)\n?</document>", re.DOTALL)
+_DOC = re.compile(r"<document(?: id=\"([^\"<>]*)\")?[^<>\n]*>\n?(.*?)\n?</document>", re.DOTALL)
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
 _COMMIT = re.compile(
     r"\b(?:I'll|I will|we'll|we will|I’ll|we’ll|let me)\b|^\s*-?\s*\[?\s*\]?\s*(\w+) to \w+", re.I
@@ -148,6 +160,11 @@ def _find(text: str) -> list[dict[str, Any]]:
     return items
 
 
+def cue_items(text: str) -> list[dict[str, Any]]:
+    """What the cue model finds in one document's text, asked alone: the oracle packed requests must match."""
+    return _find(text)
+
+
 def cue_model(body: dict[str, Any]) -> str:
     """Answer like a decent model: exact quotes of cue sentences, in the caller's format."""
     users = [m for m in body.get("messages") or [] if m.get("role") == "user"]
@@ -157,10 +174,15 @@ def cue_model(body: dict[str, Any]) -> str:
         if isinstance(content, list):  # content parts
             content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
         texts.append(str(content))
-    for content in reversed(texts):  # the document asked about (a re-ask comes after it)
-        doc = _DOC.search(content)
-        if doc is not None:
-            return json.dumps({"items": _find(doc.group(1))})
+    for content in reversed(texts):  # the documents asked about (a re-ask comes after them)
+        docs = list(_DOC.finditer(content))
+        if docs:
+            items = [
+                {"message": doc.group(1), **item} if doc.group(1) is not None else item
+                for doc in docs
+                for item in _find(doc.group(2))
+            ]
+            return json.dumps({"items": items})
     content = texts[-1] if texts else ""
     # langextract: "... Q: <chunk>\nA: " -> {"extractions": [{"commitment": "...", ...}]}
     q = content.rfind("Q:")  # the last question is the chunk asked about (examples come first)
@@ -176,6 +198,12 @@ def cue_model(body: dict[str, Any]) -> str:
 
 
 # --- the server ----------------------------------------------------------------------
+
+
+CACHE_MIN_TOKENS = 1024
+"""The shortest prompt prefix a provider caches (OpenAI: 1,024 tokens)."""
+CACHE_STEP_TOKENS = 128
+"""A cached prefix is counted in steps of this many tokens past the minimum (OpenAI: 128)."""
 
 
 class _Server(ThreadingHTTPServer):
@@ -206,6 +234,8 @@ class FakeOpenAI:
         self.count = 0
         self.prompt_tokens = 0
         self.completion_tokens = 0
+        self.cached_tokens = 0
+        self._prefixes: set[bytes] = set()
         self.in_flight = 0
         self.peak_in_flight = 0
         self._lock = threading.Lock()
@@ -249,28 +279,42 @@ class FakeOpenAI:
                 "requests": self.count,
                 "prompt_tokens": self.prompt_tokens,
                 "completion_tokens": self.completion_tokens,
+                "cached_tokens": self.cached_tokens,
                 "peak_in_flight": self.peak_in_flight,
             }
 
     def reset_stats(self) -> None:
         with self._lock:
             self.count = self.prompt_tokens = self.completion_tokens = self.peak_in_flight = 0
+            self.cached_tokens = 0
+            self._prefixes.clear()
             self.requests.clear()
             self.headers.clear()
 
     # -- handling -------------------------------------------------------------------
     def _prompt_tokens(self, body: dict[str, Any]) -> int:
         """Prompt tokens as OpenAI bills them: messages (+4 framing each) and the schema."""
-        n = 3
-        for m in body.get("messages") or []:
-            content = m.get("content") or ""
-            if isinstance(content, list):
-                content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
-            n += _count(str(content)) + 4
-        fmt = body.get("response_format") or {}
-        if fmt.get("type") == "json_schema":
-            n += _count(json.dumps(fmt.get("json_schema", {}).get("schema", {}), separators=(",", ":")))
-        return n
+        return 3 + sum(tokens for _, tokens in _blocks(body))
+
+    def _cached_tokens(self, body: dict[str, Any]) -> int:
+        """The prompt tokens a provider's cache would serve: the longest prefix of whole blocks seen before
+        (at least :data:`CACHE_MIN_TOKENS`, in :data:`CACHE_STEP_TOKENS` steps); remembers this prompt's."""
+        digest = hashlib.sha256()
+        total = cached = 0
+        prefixes = []
+        for text, tokens in _blocks(body):
+            digest.update(text.encode("utf-8", "surrogatepass") + b"\0")
+            total += tokens
+            key = digest.digest()
+            prefixes.append(key)
+            with self._lock:
+                if key in self._prefixes:
+                    cached = total
+        with self._lock:
+            self._prefixes.update(prefixes)
+        if cached < CACHE_MIN_TOKENS:
+            return 0
+        return CACHE_MIN_TOKENS + (cached - CACHE_MIN_TOKENS) // CACHE_STEP_TOKENS * CACHE_STEP_TOKENS
 
     def _answer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str], float]:
         with self._lock:
@@ -288,10 +332,12 @@ class FakeOpenAI:
             return reply.status, _error(reply.error or "error", reply.status), reply.headers, reply.delay
         content = reply.content if reply.respond is None else reply.respond(body)
         prompt = self._prompt_tokens(body)
+        cached = self._cached_tokens(body)
         completion = count_tokens(content or "")
         with self._lock:
             self.prompt_tokens += prompt
             self.completion_tokens += completion
+            self.cached_tokens += cached
         payload = {
             "id": f"chatcmpl-fake-{self.count}",
             "object": "chat.completion",
@@ -308,6 +354,7 @@ class FakeOpenAI:
                 "prompt_tokens": prompt,
                 "completion_tokens": completion,
                 "total_tokens": prompt + completion,
+                "prompt_tokens_details": {"cached_tokens": cached},
             },
         }
         return 200, payload, reply.headers, reply.delay
@@ -372,6 +419,22 @@ class FakeOpenAI:
                         server.in_flight -= 1
 
         return Handler
+
+
+def _blocks(body: dict[str, Any]) -> list[tuple[str, int]]:
+    """A prompt in the order a provider reads it, as (text, tokens): the schema, then each message
+    (its role, content and 4 tokens of framing)."""
+    blocks = []
+    fmt = body.get("response_format") or {}
+    if fmt.get("type") == "json_schema":
+        schema = json.dumps(fmt.get("json_schema", {}).get("schema", {}), separators=(",", ":"))
+        blocks.append((schema, _count(schema)))
+    for m in body.get("messages") or []:
+        content = m.get("content") or ""
+        if isinstance(content, list):
+            content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+        blocks.append((f"{m.get('role')}:{content}", _count(str(content)) + 4))
+    return blocks
 
 
 @lru_cache(maxsize=4096)

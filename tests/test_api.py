@@ -301,15 +301,18 @@ def test_a_document_body_is_validated(api: Api) -> None:
 # ---------------------------------------------------------------- listing
 
 
-def test_lists_open_commitments_with_their_evidence(api: Api) -> None:
+def test_lists_open_commitments_lean_and_with_their_evidence_on_request(api: Api) -> None:
     with api.client() as c:
         r = c.get("/v1/commitments")
+        expanded = c.get("/v1/commitments", params={"expand": "evidence"}).json()
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/json"
     page = r.json()
     assert set(page) == {"items", "next_cursor"}
     assert page["items"] and all(i["status"] == "open" for i in page["items"])
-    assert all(i["evidence"] for i in page["items"])
+    assert all(i["evidence"] is None and "history" not in i for i in page["items"])  # lean by default
+    assert [i["id"] for i in expanded["items"]] == [i["id"] for i in page["items"]]
+    assert all(i["evidence"] for i in expanded["items"])
 
 
 def test_filters(api: Api) -> None:

@@ -194,10 +194,10 @@ def test_a_prompt_injection_in_an_email_is_only_data(backend: str, tmp_path: Pat
 
 
 def _everything(c: httpx.Client) -> list[dict[str, Any]]:
+    """Every commitment in full (the listing's lean items, each read with its history)."""
     r = c.get("/v1/commitments", params={"status": "all", "limit": 500})
     assert r.status_code == 200 and r.json()["next_cursor"] is None
-    items: list[dict[str, Any]] = r.json()["items"]
-    return items
+    return [c.get(f"/v1/commitments/{i['id']}").json() for i in r.json()["items"]]
 
 
 def test_unknown_query_parameters_are_422_naming_them(served: tuple[str, dict[str, str]]) -> None:

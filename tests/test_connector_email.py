@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from connectors.email import EmlConnector, MboxConnector
-from connectors.mail.mime import MAX_BODY_CHARS, extract_body, parse_bytes
+from connectors.mail.mime import extract_body, parse_bytes
 from connectors.mail.quotes import split_reply
 from followthrough.errors import InputError
+from followthrough.limits import MAX_BODY_CHARS
 from followthrough.types import SourceDocument
 from tests.conftest import EVAL, require_shared
 

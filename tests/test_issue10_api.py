@@ -217,7 +217,7 @@ class _Broken:
         self._error = error
 
     def __getattr__(self, name: str) -> Any:
-        if name in ("list_commitments", "get_commitment", "list_deals", "deal_commitments"):
+        if name in ("list_summaries", "get_commitment", "deal_page", "deal_summaries"):
 
             def fail(*args: object, **kwargs: object) -> Any:
                 raise self._error()

@@ -75,7 +75,8 @@ def _through_ingest(path: Path) -> tuple[list[SourceDocument], list[InputError]]
     planned = ingest.plan([path])
     errors = planned.errors + planned.skipped
     for item in planned.yielding(Yields.CRM):
-        ingest.records(item, errors)
+        for _ in ingest.records(item, errors):
+            pass
     docs = [doc for item in planned.yielding(Yields.DOCUMENTS) for doc in ingest.documents(item, errors)]
     return docs, errors
 

@@ -72,7 +72,8 @@ def read(*paths: Path, follow_symlinks: bool = False) -> Outcome:
         lines = planned.errors + planned.skipped
         crm = CrmData()
         for item in planned.yielding(Yields.CRM):
-            crm = crm.merge(ingest.records(item, lines))
+            for chunk in ingest.records(item, lines):
+                crm = crm.merge(chunk)
         docs = [doc for item in planned.yielding(Yields.DOCUMENTS) for doc in ingest.documents(item, lines)]
         box.append(Outcome(docs, lines, crm))
 

@@ -25,7 +25,7 @@ import pytest
 from extractor.base import ExtractionFailed, Extractor
 from extractor.injection import CUES, instruction_cues
 from extractor.llm_config import resolve_llm_config
-from extractor.llm_settings import Backoff, LlmLimits
+from extractor.llm_settings import Backoff, LlmLimits, Packing
 from extractor.llm_url import safe_url
 from extractor.openai_backend import OpenAIExtractor
 from followthrough.errors import ConfigError, ExtractionError
@@ -135,7 +135,9 @@ def test_a_200_that_is_no_completion_fails_that_document_alone(kind: str) -> Non
     bad = email("Hi Dana,\nMARKER-BAD I'll send the deck by Friday.\n", external_id="<bad@x>")
     good = [email(external_id=f"<good-{i}@x>") for i in range(3)]
     with Proxy({"MARKER-BAD": NOT_COMPLETIONS[kind]}) as server:
-        ext = extractor_for(server, limits=LlmLimits(max_attempts=3), concurrency=2)
+        ext = extractor_for(  # a request per document (tests/test_issue13_prompt_economy.py: shared ones)
+            server, limits=LlmLimits(max_attempts=3), concurrency=2, packing=Packing(max_documents=1)
+        )
         out = {doc.external_id: outcome for doc, outcome in ext.run_many([good[0], bad, *good[1:]])}
         asked = server.count
     assert set(out) == {"<bad@x>", "<good-0@x>", "<good-1@x>", "<good-2@x>"}
@@ -180,7 +182,9 @@ def test_an_unexpected_exception_fails_one_document_and_keeps_its_tokens(
         out = {doc.external_id: outcome for doc, outcome in ext.run_many(docs)}
     boom = out["<boom@x>"]
     assert isinstance(boom, ExtractionFailed) and "internal error" in str(boom) and "KeyError" in str(boom)
-    assert boom.spent.llm_calls == 1 and boom.spent.prompt_tokens > 0  # what it cost is kept
+    assert boom.spent.prompt_tokens > 0  # its share of what the shared request cost is kept
+    spent = [o.spent if isinstance(o, ExtractionFailed) else o for o in out.values()]
+    assert sum(s.llm_calls for s in spent) == server.count == 1
     assert all(not isinstance(out[k], Exception) for k in ("<ok-1@x>", "<ok-2@x>"))
 
 

@@ -13,6 +13,7 @@ import ast
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -164,7 +165,7 @@ def test_the_plan_says_which_reader_reads_each_input_and_reading_goes_by_what_it
     (crm_input,) = planned.yielding(Yields.CRM)
     (mail_input,) = planned.yielding(Yields.DOCUMENTS)
     errors: list[InputError] = []
-    assert [d.crm_id for d in ingest.records(crm_input, errors).deals] == ["D1"]
+    assert [d.crm_id for chunk in ingest.records(crm_input, errors) for d in chunk.deals] == ["D1"]
     assert [d.title for d in ingest.documents(mail_input, errors)] == ["Renewal"]
     assert errors == []
     with pytest.raises(TypeError, match="EmlConnector yields documents, not crm"):
@@ -205,7 +206,7 @@ class _RecordingStore:
         self.owner_domains: set[str] = set()
         self.internal: dict[str, bool | None] = {}
 
-    def upsert_crm(self, crm: CrmData) -> dict[str, int]:
+    def upsert_crm(self, crm: CrmData, *, since: datetime | None = None) -> dict[str, int]:
         self.calls.append("upsert_crm")
         self.owner_domains |= {d.owner_email.split("@")[1] for d in crm.deals if d.owner_email}
         return {"deals": len(crm.deals)}
@@ -214,10 +215,20 @@ class _RecordingStore:
         self.calls.append("company_domains_from_crm")
         return set(self.owner_domains)
 
-    def add_document(self, doc: SourceDocument) -> tuple[int, bool]:
-        self.calls.append("add_document")
-        self.internal.update({p.email or "": p.internal for p in doc.participants})
-        return 1, True
+    def add_documents(self, docs: list[SourceDocument]) -> list[tuple[int, bool]]:
+        self.calls.append("add_documents")
+        for doc in docs:
+            self.internal.update({p.email or "": p.internal for p in doc.participants})
+        return [(1, True) for _ in docs]
+
+    def crm_state(self) -> str:
+        return ""
+
+    def input_files(self, paths: list[str]) -> dict[str, object]:
+        return {}  # nothing read before
+
+    def remember_inputs(self, inputs: list[object]) -> None:
+        return None
 
 
 def test_crm_records_are_stored_before_documents_whatever_the_order_named(tmp_path: Path) -> None:
@@ -229,7 +240,7 @@ def test_crm_records_are_stored_before_documents_whatever_the_order_named(tmp_pa
     ingest_paths(
         cast(Store, cast(Any, fake)), [tmp_path / "a-mail.eml", tmp_path / "z-deals.csv"], report, set()
     )
-    assert fake.calls == ["upsert_crm", "company_domains_from_crm", "add_document"]
+    assert fake.calls == ["upsert_crm", "company_domains_from_crm", "add_documents"]
     assert fake.internal == {"ana@ourco.com": True, "bob@customer.com": False}
     assert (report.inputs, report.crm, report.documents_seen, report.errors) == (2, {"deals": 1}, 1, [])
 

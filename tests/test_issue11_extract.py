@@ -19,7 +19,7 @@ from followthrough.api.extraction import extract_one
 from followthrough.errors import ConfigError, ExtractionError
 from followthrough.pipeline import ExtractionRun, RunReport
 from followthrough.types import ExtractedItem, Participant, SourceDocument
-from store import CommitmentFilter, Store
+from store import CommitmentFilter, Recording, Store, Unstorable
 from store.models import ExtractionRow
 from tests.store_fixtures import EST, make_doc, make_item, store, store_url  # noqa: F401
 
@@ -30,6 +30,7 @@ RUN_JSON_KEYS = [
     "inputs",
     "documents_seen",
     "documents_new",
+    "unchanged_inputs",
     "crm",
     "errors",
     "skipped",
@@ -54,7 +55,7 @@ RUN_JSON_KEYS = [
     "run_id",
 ]
 """The keys of ``run --json``'s run report, in order (unchanged by issue 11; issue 12 adds ``answered``
-and ``merged``)."""
+and ``merged``, issue 13 ``unchanged_inputs``)."""
 
 RUN_STATS_KEYS = [
     "extracted",
@@ -205,13 +206,13 @@ def test_cached_documents_are_recorded_before_the_extractor_reads_its_input(
     # another process recorded ``done`` after this run listed it as pending: the cache answers it
     monkeypatch.setattr(store, "pending_documents", lambda key: [done_id, fresh_id])
     writes: list[int] = []
-    record = store.record_extraction
+    record = store.record_extractions
 
-    def counted(*args: object, **kw: object) -> list[int]:
-        writes.append(1)
-        return record(*args, **kw)  # type: ignore[arg-type]
+    def counted(run_id: int, key: str, recordings: list[Recording]) -> list[list[int] | Unstorable]:
+        writes.extend(r.document_id for r in recordings)
+        return record(run_id, key, recordings)
 
-    monkeypatch.setattr(store, "record_extraction", counted)
+    monkeypatch.setattr(store, "record_extractions", counted)
     extractor = _Watching(writes)
     report = RunReport()
     pipeline.extract_pending(store, extractor, report, OURS)

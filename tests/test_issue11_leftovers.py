@@ -73,6 +73,7 @@ NAMED_BY = frozenset({"status", "flag", "flags", "role", "health", "extractor", 
 
 ALLOWED = {
     ("followthrough/api/routes/health.py", "ok"),  # GET /healthz's own Literal["ok"], not a run status
+    ("followthrough/batch_run.py", "failed"),  # the provider's batch status (OpenAI Batch API), not ours
 }
 """``(file, value)`` pairs where the string is another thing that happens to be spelled the same."""
 

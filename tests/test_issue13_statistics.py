@@ -54,3 +54,23 @@ def test_a_statistics_refresh_that_cannot_run_never_fails_the_work(tmp_path: Pat
         (tmp_path / "ft.db").unlink()
         (tmp_path / "ft.db").mkdir()  # the file is gone and its path is a folder: ANALYZE cannot run
         assert store.refresh_statistics() is False
+
+
+def test_each_migration_file_holds_the_revision_its_number_names() -> None:
+    """store.migrate skips Alembic when the database is at the highest-numbered file's revision: that
+    holds only while each NNNN_name.py is revision NNNN and the chain is linear."""
+    import re
+
+    from store import migrate
+
+    files = sorted((migrate.MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+    assert len(files) >= 8
+    previous = None
+    for path in files:
+        source = path.read_text()
+        revision = re.search(r'^revision = "(\w+)"', source, re.M)
+        down = re.search(r"^down_revision = (None|\"\w+\")", source, re.M)
+        assert revision and revision.group(1) == path.name[:4], path.name
+        assert down and down.group(1) == ("None" if previous is None else f'"{previous}"'), path.name
+        previous = revision.group(1)
+    assert migrate.head_revision() == previous

@@ -11,7 +11,7 @@ import openai
 import pytest
 
 from extractor.base import ExtractionFailed
-from extractor.llm_settings import Backoff, Chunking, Grounding, LlmLimits, RateLimits
+from extractor.llm_settings import Backoff, Chunking, Grounding, LlmLimits, Packing, RateLimits
 from extractor.offline import OfflineExtractor
 from extractor.openai_backend import OpenAIExtractor
 from extractor.wire import strict_json_schema
@@ -87,9 +87,9 @@ def test_structured_output_request_shape(fake_openai: FakeOpenAI) -> None:
     roles = [m["role"] for m in body["messages"]]
     assert roles[0] == "system" and roles[-1] == "user"
     assert "user" in roles[1:-1] and "assistant" in roles[1:-1]  # few-shot examples as turns
-    last = body["messages"][-1]["content"]
-    assert "<document>\n" + BODY + "\n</document>" in last
-    assert "Marco Rossi <marco@northwind.io>" in last and "2026-03-10" in last
+    last = body["messages"][-1]["content"]  # one document under its id, the header as its tag
+    tag = '<document id="1" from="Marco Rossi" to="Dana Lee" subject="Pricing follow-up">'
+    assert last == f"{tag}\n{BODY}\n</document>"
     assert fake_openai.headers[0]["authorization"] == "Bearer sk-test"
     assert result.prompt_tokens > 0 and result.completion_tokens > 0
 
@@ -296,7 +296,9 @@ def test_long_meeting_is_chunked_with_header_and_merged(fake_openai: FakeOpenAI)
     assert len(fake_openai.requests) == result.llm_calls > 3
     for r in fake_openai.requests:
         content = r["messages"][-1]["content"]
-        assert "title: Acme weekly sync" in content and f"of {result.llm_calls}" in content
+        assert (
+            'title="Acme weekly sync"' in content and f' of {result.llm_calls}">' in content
+        )  # part="2 of 5"
     quotes = sorted(i.evidence.quote.split(": ", 1)[-1] for i in result.items)
     assert quotes == sorted(f"I'll send item {i} by Friday." for i in range(0, 40, 10))  # no duplicates
     owners = {i.evidence.quote.split(": ", 1)[-1]: i.owner_email for i in result.items}
@@ -305,7 +307,7 @@ def test_long_meeting_is_chunked_with_header_and_merged(fake_openai: FakeOpenAI)
 
 def test_concurrency_is_bounded_and_used() -> None:
     with FakeOpenAI(latency=0.2) as server:
-        ext = extractor_for(server, concurrency=4)
+        ext = extractor_for(server, concurrency=4, packing=Packing(max_documents=1))  # a request per document
         docs = [email(BODY, external_id=f"<{i}@x>") for i in range(12)]
         started = time.monotonic()
         out = list(ext.run_many(docs))
@@ -320,22 +322,23 @@ def test_run_many_pulls_documents_lazily(fake_openai: FakeOpenAI) -> None:
 
     def docs():
         nonlocal pulled
-        for i in range(50):
+        for i in range(500):
             pulled += 1
             yield email(BODY, external_id=f"<{i}@lazy>")
 
     ext = extractor_for(fake_openai, concurrency=2)
     it = ext.run_many(docs())
     next(it)
-    assert pulled <= 2 * 2 + 1  # bounded in-flight work, not the whole input
-    assert len(list(it)) == 49
+    packing = Packing()  # requests in flight hold their documents; the packer holds a few more
+    assert pulled <= 2 * 2 * packing.max_documents + packing.lookahead + 1  # bounded, not the whole input
+    assert len(list(it)) == 499
 
 
 def test_rpm_limit_paces_requests() -> None:
     with FakeOpenAI() as server:
-        ext = extractor_for(
-            server, concurrency=8, rate_limits=RateLimits(rpm=300)
-        )  # 5 per second, burst of 5
+        ext = extractor_for(  # 5 per second, burst of 5; a request per document
+            server, concurrency=8, rate_limits=RateLimits(rpm=300), packing=Packing(max_documents=1)
+        )
         started = time.monotonic()
         list(ext.run_many(email(BODY, external_id=f"<{i}@rpm>") for i in range(10)))
         elapsed = time.monotonic() - started
@@ -352,7 +355,7 @@ def test_refused_key_stops_the_batch(fake_openai: FakeOpenAI) -> None:
 def test_cache_key_names_model_and_prompt_version(fake_openai: FakeOpenAI) -> None:
     ext = extractor_for(fake_openai)
     assert ext.cache_key == f"openai:gpt-4o-mini:{ext.prompt_version}"
-    assert ext.prompt_version.startswith("extract_v1@")
+    assert ext.prompt_version.startswith("extract_v2@") and ext.prompt_version.endswith("+layout2")
     assert ext.estimate_cost(1_000_000, 0) == pytest.approx(0.15)
 
 

@@ -62,7 +62,9 @@ def test_scripted_server_run_twice(tmp_path: Path) -> None:
         assert server.count == calls_after_first  # cached: zero LLM calls
 
     assert formats == {"json_schema"}
-    assert calls_after_first == 5  # 429, 500, broken JSON, re-ask (hallucinated quote), second email
+    assert (
+        calls_after_first == 4
+    )  # 429, 500, broken JSON, re-ask (hallucinated quote): both emails in one request
     rows = [json.loads(line) for line in exported.stdout.splitlines() if line.strip()]
     evidence = [r["evidence"] for r in rows]
     assert len(evidence) == len(set(evidence))  # nothing stored twice

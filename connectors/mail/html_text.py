@@ -5,6 +5,10 @@ A streaming pass over the tags with the standard library's ``HTMLParser``
 end lines, ``<blockquote>`` content is prefixed with ``> `` per level so that
 quoted history looks as it does in plain-text mail, ``<hr>`` becomes a
 separator line, and ``<head>``, ``<style>`` and ``<script>`` are dropped.
+
+The text is never much longer than the HTML: a quote nested deeper than
+:data:`_MAX_QUOTE_MARKS` levels keeps that many ``> `` marks (otherwise each line
+of thousands of nested ``<blockquote>`` would repeat thousands of marks).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ _BLOCK = frozenset(
 )
 _SKIP = frozenset({"head", "style", "script", "title", "xml"})
 _SPACES = re.compile(r"[ \t\n\r\f\v\xa0\u200b]+")
+_MAX_QUOTE_MARKS = 10
 
 
 class _TextBuilder(HTMLParser):
@@ -25,14 +30,18 @@ class _TextBuilder(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.lines: list[str] = []
         self._parts: list[str] = []
-        self._depth = 0  # blockquote nesting
+        self._depth = 0  # blockquote nesting (see _prefix)
         self._skip = 0
         self._pre = 0
+
+    def _prefix(self) -> str:
+        """The quote marks of the current nesting, at most :data:`_MAX_QUOTE_MARKS` of them."""
+        return "> " * min(self._depth, _MAX_QUOTE_MARKS)
 
     def _flush(self) -> None:
         line = "".join(self._parts).strip(" ")
         self._parts = []
-        prefix = "> " * self._depth
+        prefix = self._prefix()
         if line:
             self.lines.append(prefix + line)
         elif self.lines and self.lines[-1].strip("> "):
@@ -49,7 +58,7 @@ class _TextBuilder(HTMLParser):
             self._depth += 1
         elif tag == "hr":
             self._flush()
-            self.lines.append("> " * self._depth + "_" * 32)
+            self.lines.append(self._prefix() + "_" * 32)
         elif tag in _BLOCK:
             if tag == "pre":
                 self._pre += 1
@@ -78,7 +87,8 @@ class _TextBuilder(HTMLParser):
     def _flush_line_break(self) -> None:
         line = "".join(self._parts).strip(" ")
         self._parts = []
-        self.lines.append("> " * self._depth + line if line else ("> " * self._depth).rstrip())
+        prefix = self._prefix()
+        self.lines.append(prefix + line if line else prefix.rstrip())
 
     def handle_data(self, data: str) -> None:
         if self._skip:

@@ -15,6 +15,10 @@ before it is blank and either
 Any other "From " line is body text, so an unescaped line such as "From the team
 on Mar 3 at 10:30 we ship" or "From 9:00 to 10:00" does not split a message.
 mboxrd/mboxo escaping (``>From ``) is undone.
+
+Memory stays bounded whatever the file holds: a line is read in pieces of at most
+:data:`_MAX_PIECE` bytes, and a message larger than the ``max_bytes`` given to
+:func:`iter_mbox` is counted, not kept (its ``data`` is empty, its ``size`` says why).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 # "From sender Sun Nov 22 13:15:17 2026", "From 1234@xxx Sat Feb 17 08:05:21 +0000 2024",
 # "From - Sat Mar 01 12:00:00 2008": a month name and a time after the sender.
@@ -61,15 +66,20 @@ _KEY_HEADERS = frozenset(
 )
 _MAX_HEADER_LOOKAHEAD = 64  # header lines read ahead to decide whether a "From " line starts a message
 _ESCAPED_FROM = re.compile(rb"^>+From ")
+_MAX_PIECE = 1 << 20  # a longer line is read in pieces of this many bytes
 
 
 @dataclass(frozen=True)
 class RawMessage:
-    """One message of an mbox: its 1-based position, the From_ line and the bytes."""
+    """One message of an mbox: its 1-based position, the From_ line, the bytes and their number.
+
+    ``data`` is empty when ``size`` (the message's bytes) is over the ``max_bytes`` it was read with.
+    """
 
     number: int
     from_line: str
     data: bytes
+    size: int
 
 
 def is_from_line(line: bytes) -> bool:
@@ -110,44 +120,62 @@ def _header_block_follows(source: Iterator[bytes], ahead: deque[bytes]) -> bool:
     return False
 
 
-def _marked_lines(lines: Iterable[bytes]) -> Iterator[tuple[bytes, bool]]:
-    """Each line with whether it starts a message (see the module docstring for the rule)."""
+def _pieces(f: BinaryIO) -> Iterator[bytes]:
+    """The file's lines; a line longer than :data:`_MAX_PIECE` bytes comes in pieces (the last one
+    ends in the newline)."""
+    while piece := f.readline(_MAX_PIECE):
+        yield piece
+
+
+def _marked_lines(lines: Iterable[bytes]) -> Iterator[tuple[bytes, bool, bool]]:
+    """Each line (or piece of a long line) with whether it starts a message (see the module docstring
+    for the rule) and whether it starts a line (a piece after the first of a long line does not)."""
     source = iter(lines)
     ahead: deque[bytes] = deque()
-    first, after_blank = True, False
+    first, after_blank, line_start = True, False, True
     while True:
         line = ahead.popleft() if ahead else next(source, None)
         if line is None:
             return
         starts = first or (
             after_blank
+            and line_start
             and line.startswith(b"From ")
             and (_SEPARATOR.match(line) is not None or _header_block_follows(source, ahead))
         )
-        yield line, starts
-        first, after_blank = False, _is_blank(line)
+        yield line, starts, line_start
+        first, after_blank = False, line_start and _is_blank(line)
+        line_start = line.endswith(b"\n")
 
 
-def _finish(number: int, from_line: bytes, lines: list[bytes]) -> RawMessage:
+def _finish(number: int, from_line: bytes, lines: list[bytes], size: int) -> RawMessage:
     if lines and _is_blank(lines[-1]):
-        lines.pop()  # the blank line that separates messages
-    return RawMessage(number, from_line.decode("latin-1").rstrip("\r\n"), b"".join(lines))
+        size -= len(lines.pop())  # the blank line that separates messages
+    return RawMessage(number, from_line.decode("latin-1").rstrip("\r\n"), b"".join(lines), size)
 
 
-def iter_mbox(path: Path, *, headers_only: bool = False) -> Iterator[RawMessage]:
-    """Yield each message; with ``headers_only`` just the header block of each."""
+def iter_mbox(
+    path: Path, *, headers_only: bool = False, max_bytes: int | None = None
+) -> Iterator[RawMessage]:
+    """Yield each message; with ``headers_only`` just the header block of each.
+
+    A message of more than ``max_bytes`` (what is kept: its header block with ``headers_only``) is
+    yielded with empty ``data`` and its ``size``: its bytes are never held.
+    """
     number = 0
     from_line = b""
     lines: list[bytes] = []
+    size = 0
     in_headers = True
     started = False
     with path.open("rb") as f:
-        for line, starts in _marked_lines(f):
+        for line, starts, line_start in _marked_lines(_pieces(f)):
             if starts:
                 if started:
-                    yield _finish(number, from_line, lines)
+                    yield _finish(number, from_line, lines, size)
                 started = True
                 number += 1
+                size = 0
                 if line.startswith(b"From "):
                     from_line, lines, in_headers = line, [], True
                     continue
@@ -155,12 +183,16 @@ def iter_mbox(path: Path, *, headers_only: bool = False) -> Iterator[RawMessage]
                 from_line, lines, in_headers = b"", [], True
             if headers_only and not in_headers:
                 continue
-            if in_headers and line in (b"\n", b"\r\n"):
+            if in_headers and line_start and line in (b"\n", b"\r\n"):
                 in_headers = False
                 if headers_only:
                     continue
-            if line.startswith(b">") and _ESCAPED_FROM.match(line):
+            if line_start and line.startswith(b">") and _ESCAPED_FROM.match(line):
                 line = line[1:]  # mboxrd: ">From " was "From ", ">>From " was ">From "
+            size += len(line)
+            if max_bytes is not None and size > max_bytes:
+                lines.clear()  # too large: counted, not kept
+                continue
             lines.append(line)
     if started:
-        yield _finish(number, from_line, lines)
+        yield _finish(number, from_line, lines, size)

@@ -31,10 +31,8 @@ from charset_normalizer import from_bytes
 
 from connectors.mail.html_text import html_to_text
 from connectors.mail.quotes import normalize_newlines
+from followthrough.limits import MAX_BODY_CHARS, MAX_MIME_DEPTH, MAX_PART_CHARS
 
-MAX_BODY_CHARS = 1_000_000
-# HTML is cut before conversion: markup is mostly tags, so allow more of it.
-_MAX_HTML_CHARS = 4 * MAX_BODY_CHARS
 _KEY_HEADERS = ("from", "to", "subject", "date", "message-id", "received", "mime-version", "return-path")
 _SURROGATE = re.compile("[\udc80-\udcff]")
 _MSGID = re.compile(r"<[^<>\s]+>")
@@ -59,8 +57,35 @@ class Body:
 
 
 def parse_bytes(data: bytes) -> Message:
-    """Parse raw message bytes; never raises on bad mail (problems become defects)."""
-    return _PARSER.parsebytes(data)
+    """Parse raw message bytes; bad mail becomes defects, not errors.
+
+    Raises :class:`MessageProblem` for parts nested deeper than
+    :data:`~followthrough.limits.MAX_MIME_DEPTH` (multiparts and attached messages alike), and
+    ``RecursionError`` when they nest too deep for the parser itself.
+    """
+    msg = _PARSER.parsebytes(data)
+    if nested_deeper(msg, MAX_MIME_DEPTH):
+        raise MessageProblem(too_deep())
+    return msg
+
+
+def too_deep() -> str:
+    """What the user is told about a message whose parts nest past the limit."""
+    return f"MIME parts nested more than {MAX_MIME_DEPTH} levels deep (the limit); not read"
+
+
+def nested_deeper(msg: Message, limit: int) -> bool:
+    """Whether ``msg``'s parts (sub-parts of multiparts, messages attached as ``message/*``) nest
+    more than ``limit`` levels below it. Walks each part once, without recursion."""
+    stack: list[tuple[Message, int]] = [(msg, 0)]
+    while stack:
+        part, depth = stack.pop()
+        if depth > limit:
+            return True
+        payload = part.get_payload()
+        if isinstance(payload, list):
+            stack.extend((child, depth + 1) for child in payload if isinstance(child, Message))
+    return False
 
 
 def looks_binary(head: bytes) -> bool:
@@ -302,9 +327,6 @@ def _part_text(part: Message) -> tuple[str, str | None, str | None]:
     return text.replace("\x00", ""), declared, fallback
 
 
-_MAX_DEPTH = 20  # MIME nesting deeper than this is not displayed (hostile input)
-
-
 @dataclass
 class _Render:
     """What rendering the displayed parts learnt on the way."""
@@ -328,9 +350,9 @@ def _attached(part: Message) -> bool:
 def _leaf_text(part: Message, state: _Render) -> str:
     """Decode one text part; record it as shown when it has text."""
     raw, charset, fallback = _part_text(part)
+    if len(raw) > MAX_PART_CHARS:
+        raw, state.truncated = raw[:MAX_PART_CHARS], True
     if part.get_content_type() == "text/html":
-        if len(raw) > _MAX_HTML_CHARS:
-            raw, state.truncated = raw[:_MAX_HTML_CHARS], True
         text = html_to_text(raw)
     else:
         text = normalize_newlines(raw)
@@ -351,7 +373,7 @@ def _render(part: Message, state: _Render, depth: int = 0) -> list[str]:
     a body split around an inline image keeps both halves. Attachments and
     attached messages (message/rfc822) are not shown.
     """
-    if _attached(part) or depth > _MAX_DEPTH:
+    if _attached(part) or depth > MAX_MIME_DEPTH:
         return []
     if part.get_content_maintype() == "message":
         return []
@@ -413,6 +435,10 @@ def extract_body(msg: Message) -> Body:
     if not text.strip():
         if attachments:
             raise MessageProblem(f"message has no text body (only attachments: {', '.join(attachments)})")
+        if state.truncated:
+            raise MessageProblem(
+                f"no text in the first {MAX_PART_CHARS:,} characters of its body (the limit)"
+            )
         raise MessageProblem("message has no body")
     if len(text) > MAX_BODY_CHARS:
         text, state.truncated = text[:MAX_BODY_CHARS], True
@@ -485,7 +511,7 @@ def attached_messages(msg: Message) -> list[Message]:
     stack: list[tuple[Message, int]] = [(msg, 0)]
     while stack:
         part, depth = stack.pop()
-        if depth > _MAX_DEPTH:
+        if depth > MAX_MIME_DEPTH:
             continue
         ctype = part.get_content_type()
         if part is not msg and ctype in _MESSAGE_TYPES:

@@ -45,6 +45,7 @@ from extractor.offline.actions import (
     clause_start,
     make_action,
 )
+from extractor.offline.budget import Deadline, offline_budget_s
 from extractor.offline.cues import (
     ACTION_VERB,
     NOT_NAMES,
@@ -201,11 +202,14 @@ class OfflineExtractor(Extractor):
         company_domains: set[str] | None = None,
         directory: dict[str, str] | None = None,
         model: DetectorModel | None = None,
+        budget_s: float | None = None,
     ) -> None:
+        """``budget_s``: seconds one document may take (see :mod:`.budget`; raises ConfigError when bad)."""
         self.world = Directory(company_domains, directory)
         self.company_domains = self.world.company_domains
         self.directory = self.world.names
         self.detector = model or default_model()
+        self.budget_s = offline_budget_s(budget_s)
 
     @property
     def prompt_version(self) -> str:
@@ -226,14 +230,19 @@ class OfflineExtractor(Extractor):
         is that promise's preface, not a second one: it yields no item of its own. An acknowledgement
         that answers someone else's ask ("Okay, will do." after "Could you share the list by Friday?")
         takes that ask's action and due date.
+
+        Raises :class:`~extractor.offline.budget.BudgetExceeded` when the document takes longer than
+        the extractor's time budget (checked before each sentence).
         """
         if doc.metadata.get("bulk"):
             return []  # a newsletter or an automatic message: nobody promises or asks anything in it
+        deadline = Deadline(self.budget_s)
         people = self.world.people(doc)
         out: list[tuple[Unit, Decision, list[ExtractedItem]]] = []
         chased: set[str] = set()
         last_ask: tuple[str, int, Unit, Decision] | None = None  # (asker, index in out, where, its decision)
-        for unit in units(doc, people):
+        for read, unit in enumerate(units(doc, people)):
+            deadline.check(read)
             author_key = (unit.author.email or unit.author.label()) if unit.author else ""
             for a, b in clauses(unit.text):
                 part = _sub_unit(unit, a, b)
@@ -555,7 +564,7 @@ class OfflineExtractor(Extractor):
         else:
             action = "Reply: " + body
         author = unit.author
-        owner = self._addressee(doc, unit.text, people, author)
+        owner = self._addressee(doc, unit, people, author)
         item = self._item("request", doc, unit, owner, action, 0.35 + 0.6 * d.scores.request, people)
         if author is not None:
             item.counterparty = author.label()
@@ -611,9 +620,12 @@ class OfflineExtractor(Extractor):
             flags=flags,
         )
 
-    def _addressee(self, doc: SourceDocument, s: str, people: People, author: Participant | None) -> Person:
-        """Who a request is addressed to: a leading vocative or @mention, else the one internal recipient."""
-        m = ADDRESS.match(s)
+    def _addressee(
+        self, doc: SourceDocument, unit: Unit, people: People, author: Participant | None
+    ) -> Person:
+        """Who the request ``unit`` is addressed to: a leading vocative or @mention, else the one internal
+        recipient, else (in a meeting) who speaks next."""
+        m = ADDRESS.match(unit.text)
         if m and m.group("name").lstrip("@").split()[0].lower() not in NOT_NAMES:
             words = m.group("name").lstrip("@").split()
             for n in (2, 1):
@@ -632,12 +644,12 @@ class OfflineExtractor(Extractor):
                 if pick:
                     return people.person(pick[0])
         if doc.segments:
-            return self._responder(doc, s, people, author)
+            return self._responder(unit.start, people, author)
         return NOBODY
 
-    def _responder(self, doc: SourceDocument, s: str, people: People, author: Participant | None) -> Person:
-        """In a meeting, a question is put to whoever takes the floor next (of our side, when known)."""
-        at = doc.text.find(s)
+    def _responder(self, at: int, people: People, author: Participant | None) -> Person:
+        """In a meeting, a question (at offset ``at``) is put to whoever takes the floor next (of our side,
+        when known)."""
         asker = (author.email or author.label()) if author else None
         asker_side = self.world.is_internal(author)
         floor = people.segments.memo.get("floor")

@@ -14,12 +14,17 @@ Rules (no model, linear time):
   always start a new sentence;
 * inside a line, ``. ! ?`` (and ``。！？``) followed by white space end a sentence,
   except after common abbreviations, initials and inside numbers; ``?`` and
-  ``!`` end a sentence even before a lower-case word.
+  ``!`` end a sentence even before a lower-case word;
+* a sentence longer than :data:`~followthrough.limits.MAX_SENTENCE_CHARS` (a pasted
+  log, a line with no punctuation) is cut into pieces of at most that size, at
+  white space where there is some, so the work on each sentence is bounded.
 """
 
 from __future__ import annotations
 
 import re
+
+from followthrough.limits import MAX_SENTENCE_CHARS
 
 _TERMINAL = ".!?:;。！？…"
 _BULLET = re.compile(r"^\s*(?:[-*•·▪‣–—+]|\d{1,2}[.)]|[a-zA-Z][.)]|\[[ xX]?\])\s")
@@ -137,12 +142,29 @@ def _split_block(text: str, start: int, end: int, out: list[tuple[int, int]]) ->
 
 
 def _emit(block: str, offset: int, a: int, b: int, out: list[tuple[int, int]]) -> None:
-    while a < b and block[a].isspace():
-        a += 1
-    while b > a and block[b - 1].isspace():
-        b -= 1
-    if a < b:
-        out.append((offset + a, offset + b))
+    """Append ``block[a:b]`` trimmed, in pieces of at most :data:`MAX_SENTENCE_CHARS` when longer."""
+    while True:
+        while a < b and block[a].isspace():
+            a += 1
+        end = b
+        if end - a > MAX_SENTENCE_CHARS:
+            # Cut at the last white space of the piece's second half, else (one long token) at the size.
+            space = _last_space(block, a + MAX_SENTENCE_CHARS // 2, a + MAX_SENTENCE_CHARS)
+            end = space if space > a else a + MAX_SENTENCE_CHARS
+        cut = end
+        while end > a and block[end - 1].isspace():
+            end -= 1
+        if a < end:
+            out.append((offset + a, offset + end))
+        if cut >= b:
+            return
+        a = cut
+
+
+def _last_space(block: str, lo: int, hi: int) -> int:
+    """The offset of the last common white space character (space, tab, newline, no-break or
+    ideographic space) in ``block[lo:hi]``, or -1."""
+    return max(block.rfind(c, lo, hi) for c in " \t\n\xa0\u3000")
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:

@@ -19,10 +19,13 @@ extractions are dropped and running ones given up to that budget to be stored.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Self
 
 from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
@@ -37,7 +40,7 @@ from followthrough.api.routes import accounts, commitments, deals, documents, he
 from followthrough.api.state import ApiState
 from followthrough.api.strict import known_query_only
 from followthrough.backends import build_extractor
-from followthrough.config import Settings, response_hours
+from followthrough.config import ExtractorName, Settings, response_hours
 from store import ApiTokens, Store
 
 DESCRIPTION = """\
@@ -134,3 +137,59 @@ def create_app(
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+SERVE_CONFIG_ENV = "FOLLOWTHROUGH_SERVE_CONFIG"
+"""Where ``followthrough serve --workers N`` hands its resolved settings to its worker processes (JSON)."""
+WORKER_APP = "followthrough.api.app:worker_app"
+"""The app factory each worker process of ``followthrough serve --workers N`` runs (uvicorn ``factory``)."""
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """What ``serve`` resolved (database, a pinned as-of, domains, extractor, model), passed to workers
+    as JSON in :data:`SERVE_CONFIG_ENV` so that each one serves exactly what one process would."""
+
+    database_url: str
+    as_of: date | None
+    company_domains: list[str]
+    extractor: str
+    model: str
+
+    @classmethod
+    def of(cls, settings: Settings, *, fixed_as_of: bool) -> Self:
+        """``settings`` as resolved; ``fixed_as_of``: ``--as-of`` was given (else each request's today)."""
+        return cls(
+            database_url=settings.database_url,
+            as_of=settings.as_of if fixed_as_of else None,
+            company_domains=sorted(settings.company_domains),
+            extractor=str(settings.extractor),
+            model=settings.model,
+        )
+
+    def export(self) -> None:
+        """Put it in this process's environment, which spawned workers inherit."""
+        data = asdict(self) | {"as_of": self.as_of.isoformat() if self.as_of else None}
+        os.environ[SERVE_CONFIG_ENV] = json.dumps(data)
+
+    @classmethod
+    def from_environment(cls) -> Self:
+        """What :meth:`export` wrote; ``KeyError`` outside a worker of ``serve``."""
+        data = json.loads(os.environ[SERVE_CONFIG_ENV])
+        as_of = date.fromisoformat(data["as_of"]) if data["as_of"] else None
+        return cls(**(data | {"as_of": as_of}))
+
+    def settings(self) -> Settings:
+        return Settings(
+            database_url=self.database_url,
+            as_of=self.as_of or date.today(),
+            company_domains=set(self.company_domains),
+            extractor=ExtractorName(self.extractor),
+            model=self.model,
+        )
+
+
+def worker_app() -> FastAPI:
+    """The app one worker process of ``followthrough serve --workers N`` serves (see :class:`ServeConfig`)."""
+    config = ServeConfig.from_environment()
+    return create_app(config.database_url, as_of=config.as_of, settings=config.settings())

@@ -14,6 +14,7 @@ import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal, Self
 
+from fastapi import Query
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -36,7 +37,7 @@ from followthrough.types import (
     SourceDocument,
     SourceKind,
 )
-from store import CommitmentView, DealHealth, DealRef, DealView
+from store import CommitmentSummary, CommitmentView, DealHealth, DealRef
 
 MAX_TEXT = 200_000
 
@@ -72,6 +73,12 @@ Text = Annotated[str, AfterValidator(_storable)]
 """A string the database can store."""
 
 CrmId = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_storable)]
+
+Expand = Annotated[
+    Literal["evidence"] | None,
+    Query(description="`evidence`: each item with its evidence quotes (their place in the source)."),
+]
+"""A listing's ``expand`` parameter: more on each lean item."""
 
 
 class _In(BaseModel):
@@ -285,10 +292,6 @@ class SplitResult(_Out):
     items: list[CommitmentView]
 
 
-class DealList(_Out):
-    items: list[DealView]
-
-
 class DealHealthSummary(_Out):
     """How a deal's commitments stand (:class:`~store.DealHealth`), with the counts it comes from."""
 
@@ -301,9 +304,11 @@ class DealHealthSummary(_Out):
 
 
 class DealCommitments(_Out):
+    """A deal, how its commitments stand, and each of them as a summary (see ``GET /v1/commitments``)."""
+
     deal: DealRef
     health: DealHealthSummary
-    items: list[CommitmentView]
+    items: list[CommitmentSummary]
 
 
 class Health(_Out):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -15,7 +17,7 @@ from followthrough.cli.waiting import Waiting, render_waiting, waiting_on_custom
 from followthrough.config import silent_days
 from followthrough.pipeline import RunReport
 from followthrough.types import CommitmentStatus
-from store import AccountView, CommitmentFilter, CommitmentView, Store
+from store import AccountView, CommitmentFilter, CommitmentSummary, CommitmentView, Store
 
 DUE_SOON_DAYS = 7
 _MAX_ROWS = 50
@@ -23,12 +25,17 @@ _MAX_ROWS = 50
 
 @dataclass
 class Attention:
+    """The report's sections: each holds its first :data:`_MAX_ROWS` items, ranked; ``totals`` says how
+    many each has in all (``open`` for every open item)."""
+
     overdue: list[CommitmentView] = field(default_factory=list)
     due_soon: list[CommitmentView] = field(default_factory=list)
     unlinked: list[CommitmentView] = field(default_factory=list)
     requests: list[CommitmentView] = field(default_factory=list)
     by_owner: dict[str, dict[str, int]] = field(default_factory=dict)
     open_total: int = 0
+    totals: dict[str, int] = field(default_factory=dict)
+    """Items in each section (``overdue``, ``due_soon``, ``unlinked``, ``unanswered_requests``)."""
     waiting: list[Waiting] = field(default_factory=list)  # what customers owe us: never in our open lists
     silent: list[AccountView] = field(default_factory=list)  # no word from us too long, most at stake first
 
@@ -42,6 +49,7 @@ class Attention:
             "due_soon": rows(self.due_soon),
             "unlinked": rows(self.unlinked),
             "unanswered_requests": rows(self.requests),
+            "totals": dict(self.totals),
             "by_owner": self.by_owner,
             "waiting_on_customer": [w.as_dict() for w in self.waiting],
             "silent_accounts": [a.model_dump(mode="json") for a in self.silent],
@@ -58,12 +66,58 @@ def all_items(store: Store, f: CommitmentFilter) -> list[CommitmentView]:
         f = f.model_copy(update={"cursor": page.next_cursor})
 
 
+def _summaries(store: Store, f: CommitmentFilter) -> Iterator[CommitmentSummary]:
+    """Every item ``f`` lists, as lean summaries, a page at a time (memory: one page)."""
+    while True:
+        page = store.list_summaries(f)
+        yield from page.items
+        if not page.next_cursor:
+            return
+        f = f.model_copy(update={"cursor": page.next_cursor})
+
+
+def _rank_key(c: CommitmentView | CommitmentSummary) -> tuple[float, date, int]:
+    return (-c.priority, c.due or date.max, c.id)
+
+
 def ranked(items: list[CommitmentView]) -> list[CommitmentView]:
-    return sorted(items, key=lambda c: (-c.priority, c.due or date.max, c.id))
+    return sorted(items, key=_rank_key)
+
+
+def _request_key(c: CommitmentView | CommitmentSummary) -> tuple[bool, float, float, int]:
+    """Past the response target first, then most at stake, then the oldest (by its message's time)."""
+    return (not c.overdue_response, -c.priority, c.occurred_at.timestamp(), c.id)
+
+
+@dataclass
+class _Section:
+    """One section while the open items stream by: its count and its first rows so far."""
+
+    key: Callable[[CommitmentSummary], tuple[object, ...]]
+    total: int = 0
+    top: list[tuple[tuple[object, ...], int]] = field(default_factory=list)
+
+    def add(self, c: CommitmentSummary) -> None:
+        self.total += 1
+        entry = (self.key(c), c.id)
+        if len(self.top) < _MAX_ROWS:
+            self.top.append(entry)
+            if len(self.top) == _MAX_ROWS:
+                self.top.sort()
+        elif entry < self.top[-1]:
+            bisect.insort(self.top, entry)
+            self.top.pop()
+
+    def ids(self) -> list[int]:
+        return [cid for _, cid in sorted(self.top)]
 
 
 def collect(store: Store, as_of: date, *, domains: set[str]) -> Attention:
     """Gather the report's sections from the store, each ranked by priority.
+
+    The open items stream by as lean summaries, a page at a time: each section keeps its count
+    and its first :data:`_MAX_ROWS` rows, the owners their counts; only the rows shown are read
+    in full. Memory stays flat however many items are open.
 
     Silent accounts: see :mod:`store.accounts` (limits from ``FOLLOWTHROUGH_SILENT_DAYS``; ``domains``
     are our own, for participants not marked ours or theirs).
@@ -72,32 +126,41 @@ def collect(store: Store, as_of: date, *, domains: set[str]) -> Attention:
     closed ``answered`` by the run): those past their response target first.
     """
     base = CommitmentFilter(status=CommitmentStatus.OPEN, as_of=as_of, limit=500)
-    open_items = all_items(store, base)
-    att = Attention(open_total=len(open_items))
-    att.overdue = ranked([c for c in open_items if c.type == "commitment" and c.due and c.due < as_of])
-    att.due_soon = ranked(
-        [
-            c
-            for c in open_items
-            if c.type == "commitment" and c.due and as_of <= c.due and (c.due - as_of).days <= DUE_SOON_DAYS
-        ]
-    )
-    att.unlinked = ranked([c for c in open_items if c.deal is None])
-    att.requests = sorted(
-        (c for c in open_items if c.type == "request"),
-        key=lambda c: (not c.overdue_response, -c.priority, -(c.age_hours or 0), c.id),
-    )
+    sections = {
+        "overdue": _Section(_rank_key),
+        "due_soon": _Section(_rank_key),
+        "unlinked": _Section(_rank_key),
+        "unanswered_requests": _Section(_request_key),
+    }
     owners: dict[str, Counter[str]] = {}
-    for c in open_items:
-        who = c.owner_email or c.owner or "(no owner)"
-        counts = owners.setdefault(who, Counter())
+    open_total = 0
+    for c in _summaries(store, base):
+        open_total += 1
+        commitment = c.type == "commitment"
+        overdue = commitment and c.due is not None and c.due < as_of
+        soon = commitment and c.due is not None and as_of <= c.due and (c.due - as_of).days <= DUE_SOON_DAYS
+        counts = owners.setdefault(c.owner_email or c.owner or "(no owner)", Counter())
         counts["open"] += 1
-        if c.due and c.due < as_of and c.type == "commitment":
-            counts["overdue"] += 1
-        if c in att.due_soon:
-            counts["due_soon"] += 1
-        if c.deal is None:
-            counts["unlinked"] += 1
+        for name, inside in (
+            ("overdue", overdue),
+            ("due_soon", soon),
+            ("unlinked", c.deal is None),
+            ("unanswered_requests", c.type == "request"),
+        ):
+            if inside:
+                sections[name].add(c)
+                if name != "unanswered_requests":
+                    counts[name] += 1
+    shown = {cid for section in sections.values() for cid in section.ids()}
+    views = {v.id: v for v in store.get_commitments(sorted(shown), as_of=as_of)}
+
+    def rows(name: str) -> list[CommitmentView]:
+        return [views[cid] for cid in sections[name].ids() if cid in views]
+
+    att = Attention(open_total=open_total)
+    att.overdue, att.due_soon, att.unlinked = rows("overdue"), rows("due_soon"), rows("unlinked")
+    att.requests = rows("unanswered_requests")
+    att.totals = {name: section.total for name, section in sections.items()}
     att.by_owner = {k: dict(v) for k, v in sorted(owners.items(), key=lambda kv: -kv[1]["open"])}
     att.waiting = collect_waiting(store, as_of)
     att.silent = store.silent_accounts(as_of, silent_days(), domains)
@@ -110,8 +173,8 @@ def collect_waiting(store: Store, as_of: date, *, deal_owner: str | None = None)
     ``deal_owner``: only those on deals this email owns in the CRM (case-insensitive): the promises
     that person is the one to chase.
     """
-    owners = {d.crm_id: d.owner_email.lower() if d.owner_email else None for d in store.list_deals(as_of)}
     theirs = all_items(store, CommitmentFilter(status=CommitmentStatus.WAITING, as_of=as_of, limit=500))
+    owners = store.deal_owners({c.deal.crm_id for c in theirs if c.deal is not None})
     found = waiting_on_customers(theirs, owners)
     if deal_owner is None:
         return found
@@ -204,8 +267,11 @@ def commitments_table(
     return table
 
 
-def render_cards(out: Console, title: str, items: list[CommitmentView], as_of: date) -> None:
-    """Each item as a short block: readable at any terminal width, and in a pipe."""
+def render_cards(
+    out: Console, title: str, items: list[CommitmentView], as_of: date, *, total: int | None = None
+) -> None:
+    """Each item as a short block: readable at any terminal width, and in a pipe. ``total``: how many
+    the section holds when ``items`` are only its first rows."""
     out.print(f"\n[bold]{escape(title)}[/bold]")
     for c in items[:_MAX_ROWS]:
         who = c.owner_email or c.owner or "no owner"
@@ -224,8 +290,9 @@ def render_cards(out: Console, title: str, items: list[CommitmentView], as_of: d
             out.print(
                 f"      why: {'; '.join(c.priority_reasons)}", style="dim", highlight=False, markup=False
             )
-    if len(items) > _MAX_ROWS:
-        out.print(f"  … {len(items) - _MAX_ROWS} more: followthrough commitments list")
+    total = len(items) if total is None else total
+    if total > _MAX_ROWS:
+        out.print(f"  … {total - _MAX_ROWS} more: followthrough commitments list")
 
 
 def render_run(out: Console, rep: RunReport) -> None:
@@ -291,14 +358,15 @@ def render_silent(out: Console, accounts: list[AccountView], title: str = "Silen
 def render_attention(out: Console, att: Attention, as_of: date) -> None:
     out.print(f"\n[bold]Needs attention as of {as_of.isoformat()}[/bold] ({att.open_total} open)")
     sections = (
-        ("Overdue", att.overdue),
-        (f"Due in the next {DUE_SOON_DAYS} days", att.due_soon),
-        ("Unlinked to any deal", att.unlinked),
-        ("Customer requests waiting for our answer", att.requests),
+        ("Overdue", att.overdue, "overdue"),
+        (f"Due in the next {DUE_SOON_DAYS} days", att.due_soon, "due_soon"),
+        ("Unlinked to any deal", att.unlinked, "unlinked"),
+        ("Customer requests waiting for our answer", att.requests, "unanswered_requests"),
     )
-    for title, items in sections:
+    for title, items, name in sections:
+        total = att.totals.get(name, len(items))
         if items:
-            render_cards(out, f"{title} ({len(items)})", items, as_of)
+            render_cards(out, f"{title} ({total})", items, as_of, total=total)
         else:
             out.print(f"\n[bold]{title}[/bold]: none")
     nudges = sum(1 for w in att.waiting if w.nudge)

@@ -21,8 +21,9 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from extractor.batch.settings import BatchSettings
 from extractor.llm_settings import DEFAULT_CONCURRENCY
-from followthrough import pipeline
+from followthrough import distributed, pipeline
 from followthrough.backends import LlmOptions, build_extractor
 from followthrough.cli import report as report_view
 from followthrough.cli.state import State, state
@@ -76,6 +77,48 @@ FollowOpt = Annotated[
 PrefilterOpt = Annotated[
     bool,
     typer.Option("--prefilter/--no-prefilter", help="Skip text the offline detector finds nothing in (LLM)."),
+]
+BatchOpt = Annotated[
+    bool,
+    typer.Option(
+        "--batch",
+        help="Send the documents through the LLM provider's Batch API (half the price, done within 24 h); "
+        "a later `extract --batch` collects batches still open.",
+    ),
+]
+WaitOpt = Annotated[
+    bool,
+    typer.Option(
+        "--wait/--no-wait",
+        help="With --batch: wait for the batches to end, or submit them and let a later run collect them.",
+    ),
+]
+PollOpt = Annotated[
+    float, typer.Option("--poll-seconds", min=0.001, help="With --batch: seconds between two polls.")
+]
+MaxWaitOpt = Annotated[
+    float, typer.Option("--max-wait-seconds", min=0, help="With --batch: the longest to wait, in seconds.")
+]
+
+
+def _ray_address(address: str | None) -> str | None:
+    """``--ray``'s check: without Ray installed, one line and exit code 2 (before any work)."""
+    if address is not None and not distributed.ray_installed():
+        typer.echo(f"error: {distributed.RAY_MISSING}", err=True)
+        raise typer.Exit(2)
+    return address
+
+
+RayOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        metavar="ADDRESS",
+        callback=_ray_address,
+        help="Read and extract on a Ray cluster (host:port, ray://host:port, auto; `local` starts one on "
+        "this machine); this process records the results. Needs the `ray` extra.",
+        show_default=False,
+    ),
 ]
 
 
@@ -177,15 +220,30 @@ def _extract(
     extractor: str | None,
     model: str | None,
     options: LlmOptions,
+    relink: bool = True,
+    cluster: distributed.Cluster | None = None,
 ) -> None:
+    """Extract what is pending, then link. ``relink``: look at every unlinked item again (the CRM
+    may have changed: `extract` alone, or a run that stored CRM records); else only at this run's."""
     settings = st.settings(extractor=extractor, model=model)
     domains = st.company_domains(store)
     backend = build_extractor(settings, domains=domains, directory=store.directory(), options=options)
+    if cluster is not None and options.batch is None:  # the same backend on the cluster's workers
+        backend = cluster.extractor(backend, settings, domains, store.directory(), options)
     try:
-        pipeline.extract_pending(store, backend, rep, domains, bar)
+        if options.batch is not None:
+            from followthrough.batch_run import extract_batched  # loads the LLM client: --batch only
+
+            extract_batched(store, backend, rep, domains, options.batch, bar)
+            done = None
+        else:
+            done = pipeline.extract_pending(store, backend, rep, domains, bar)
     finally:
         backend.close()
-    pipeline.link(store, rep, domains)
+    if done is None or relink:
+        pipeline.link(store, rep, domains)
+    else:  # only what this run recorded can link, deliver or answer anew
+        pipeline.link(store, rep, domains, ids=done.commitments, documents=done.recorded)
 
 
 def _batch(
@@ -197,6 +255,7 @@ def _batch(
     attention: bool = False,
     undated: datetime | None = None,
     follow_symlinks: bool = False,
+    ray: str | None = None,
 ) -> None:
     """The shared shape of run/ingest/extract: work under a progress bar, then one report."""
     with st.open_store() as store:
@@ -206,7 +265,10 @@ def _batch(
         rep = RunReport()
         ctxm, bar = _progress(st, as_json)
         found = None
-        with ctxm:
+        joined: AbstractContextManager[distributed.Cluster | None] = (
+            distributed.connect(ray) if ray else nullcontext()
+        )
+        with joined as cluster, ctxm:
             if paths is not None:
                 pipeline.ingest_paths(
                     store,
@@ -216,10 +278,22 @@ def _batch(
                     bar,
                     undated=undated.date() if undated else None,
                     follow_symlinks=follow_symlinks,
+                    read=cluster.read if cluster else pipeline.read_in_order,
                 )
             if extract is not None:
                 backend, model, options = extract
-                _extract(st, store, rep, bar, extractor=backend, model=model, options=options)
+                relink = paths is None or sum(rep.crm.values()) > 0
+                _extract(
+                    st,
+                    store,
+                    rep,
+                    bar,
+                    extractor=backend,
+                    model=model,
+                    options=options,
+                    relink=relink,
+                    cluster=cluster,
+                )
         if rep.stored_anything:  # bulk work done: the listings that follow (and the API) plan well
             store.refresh_statistics()
         if attention:
@@ -262,8 +336,13 @@ def register(app: typer.Typer) -> None:
         rpm: RpmOpt = None,
         tpm: TpmOpt = None,
         prefilter: PrefilterOpt = True,
+        batch: BatchOpt = False,
+        wait: WaitOpt = True,
+        poll_seconds: PollOpt = BatchSettings.poll_s,
+        max_wait_seconds: MaxWaitOpt = BatchSettings.max_wait_s,
         meeting_date: DateOpt = None,
         follow_symlinks: FollowOpt = False,
+        ray: RayOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Ingest, extract, link, then report what needs attention.
@@ -272,7 +351,13 @@ def register(app: typer.Typer) -> None:
         each is one line on stderr), 1 nothing could be read, every document failed to extract
         (an unreachable or misconfigured LLM server: one line names it), or an error stopped the run.
         """
-        options = LlmOptions(concurrency=concurrency, rpm=rpm, tpm=tpm, prefilter=prefilter)
+        options = LlmOptions(
+            concurrency=concurrency,
+            rpm=rpm,
+            tpm=tpm,
+            prefilter=prefilter,
+            batch=BatchSettings(wait, poll_seconds, max_wait_seconds) if batch else None,
+        )
         _batch(
             state(ctx),
             as_json,
@@ -281,6 +366,7 @@ def register(app: typer.Typer) -> None:
             attention=True,
             undated=meeting_date,
             follow_symlinks=follow_symlinks,
+            ray=ray,
         )
 
     @app.command("ingest")
@@ -306,6 +392,11 @@ def register(app: typer.Typer) -> None:
         rpm: RpmOpt = None,
         tpm: TpmOpt = None,
         prefilter: PrefilterOpt = True,
+        batch: BatchOpt = False,
+        wait: WaitOpt = True,
+        poll_seconds: PollOpt = BatchSettings.poll_s,
+        max_wait_seconds: MaxWaitOpt = BatchSettings.max_wait_s,
+        ray: RayOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Extract every stored document not yet extracted (or failed) with this extractor, then link.
@@ -313,5 +404,11 @@ def register(app: typer.Typer) -> None:
         Exit code: 0 all extracted, 3 partial (some document failed; it stays pending), 1 every
         document failed (an unreachable or misconfigured LLM server) or an error stopped the run.
         """
-        options = LlmOptions(concurrency=concurrency, rpm=rpm, tpm=tpm, prefilter=prefilter)
-        _batch(state(ctx), as_json, extract=(extractor, model, options))
+        options = LlmOptions(
+            concurrency=concurrency,
+            rpm=rpm,
+            tpm=tpm,
+            prefilter=prefilter,
+            batch=BatchSettings(wait, poll_seconds, max_wait_seconds) if batch else None,
+        )
+        _batch(state(ctx), as_json, extract=(extractor, model, options), ray=ray)

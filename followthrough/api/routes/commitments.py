@@ -1,5 +1,5 @@
-"""``/v1/commitments``: list with filters and a cursor, read one, change its status, fields or deal,
-split a merged one."""
+"""``/v1/commitments``: list with filters and a cursor (lean items; ``expand=evidence`` adds the
+quotes), read one in full, change its status, fields or deal, split a merged one."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from followthrough.api.auth import Reader, Writer
 from followthrough.api.problems import ApiError, responses
-from followthrough.api.schemas import CommitmentPatch, CrmId, IsoDate, SplitResult, Text
+from followthrough.api.schemas import CommitmentPatch, CrmId, Expand, IsoDate, SplitResult, Text
 from followthrough.api.state import ApiState, api_state
 from followthrough.types import CommitmentStatus, ItemFlag, ItemType, SourceKind, status_refusal
-from store import CommitmentFilter, CommitmentView, NotFound, Page
+from store import CommitmentFilter, CommitmentView, NotFound, SummaryPage
 
 router = APIRouter(prefix="/v1/commitments", tags=["commitments"])
 
@@ -20,7 +20,7 @@ State = Annotated[ApiState, Depends(api_state)]
 CommitmentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The commitment's id.")]
 
 
-@router.get("", response_model=Page, responses=responses(401, 422, 503))
+@router.get("", response_model=SummaryPage, responses=responses(401, 422, 503))
 def list_commitments(
     principal: Reader,
     state: State,
@@ -64,14 +64,17 @@ def list_commitments(
     unlinked: Annotated[bool, Query(description="Only items linked to no deal.")] = False,
     source: Annotated[SourceKind | None, Query()] = None,
     type: Annotated[ItemType | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=500, description="Items per page.")] = 50,
+    limit: Annotated[int, Query(ge=1, le=500, description="Items per page (default 50, at most 500).")] = 50,
     cursor: Annotated[
         Text | None, Query(max_length=500, description="`next_cursor` from the previous page.")
     ] = None,
-) -> Page:
-    """Commitments and requests in a stable order (by due date, undated last, then id).
+    expand: Expand = None,
+) -> SummaryPage:
+    """Commitments and requests in a stable order (by due date, undated last, then id), 50 a page.
 
-    Follow `next_cursor` until it is null to see every match exactly once.
+    Each item is a summary: what a list shows (status, owner, action, due, deal and account, priority,
+    flags), without the evidence (`expand=evidence` adds it) or the history; `GET /v1/commitments/{id}`
+    gives the full item. Follow `next_cursor` until it is null to see every match exactly once.
     """
     f = CommitmentFilter(
         status=None if status == "all" else status,
@@ -87,7 +90,7 @@ def list_commitments(
         limit=limit,
         cursor=cursor or None,
     )
-    return state.store.list_commitments(f)
+    return state.store.list_summaries(f, evidence=expand == "evidence")
 
 
 @router.get("/{commitment_id}", response_model=CommitmentView, responses=responses(401, 404, 422, 503))

@@ -1,0 +1,152 @@
+"""Importing a CRM deals export: rows per second and peak memory, 10k to 1M rows.
+
+    python benchmarks/crm_import.py [--rows 10000,100000,1000000] [--max-rss-mb 500]
+                                    [--min-rate 0] [--keep DIR]
+
+For each size, writes a deals export (one row per deal: 20 deals per account,
+200 owners, one buyer contact per row; about 180 bytes a row), then measures,
+each in a process of its own:
+
+- ``csv.reader``   the baseline: the same file read by the standard library
+                   alone (no mapping, no values parsed, nothing stored);
+- ``import``       ``followthrough ingest FILE`` into a fresh SQLite database,
+                   as a user runs it;
+- ``re-import``    the same command again (nothing changes: every row compared).
+
+Prints rows/s, CPU seconds and peak RSS per step, the import's time as a
+multiple of the baseline, and the re-import's as a fraction of the import.
+Exits 1 when an import's peak RSS passes ``--max-rss-mb`` (default 500) or its
+rate falls under ``--min-rate`` rows/s (default: no rate target).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+STAGES = ("Discovery", "Demo", "Proposal", "Negotiation", "Closed Won", "Closed Lost")
+HEADER = (
+    "deal_id,deal_name,account_name,account_domain,stage,amount,close_date,"
+    "owner_email,owner_name,tier,contact_email,contact_name,contact_role"
+).split(",")
+BASELINE = r"""
+import csv, sys
+with open(sys.argv[1], newline="", encoding="utf-8") as f:
+    rows = sum(1 for _ in csv.reader(f)) - 1
+print(rows)
+"""
+
+
+def write_export(path: Path, rows: int, seed: int = 1) -> Path:
+    """A deals export of ``rows`` rows (deterministic for a seed)."""
+    rng = random.Random(seed)
+    accounts = max(1, rows // 20)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(HEADER)
+        for i in range(rows):
+            a, o = rng.randrange(accounts), rng.randrange(200)
+            out.writerow(
+                [
+                    f"D-{i:07d}",
+                    f"Account {a} - Deal {i}",
+                    f"Account {a}",
+                    f"account{a}.com",
+                    rng.choice(STAGES),
+                    str(rng.randrange(1_000, 500_000)),
+                    f"2026-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}",
+                    f"owner{o}@northwind.io",
+                    f"Owner {o}",
+                    rng.choice(("Enterprise", "Mid-Market", "SMB")),
+                    f"buyer{i}@account{a}.com",
+                    f"Buyer {i}",
+                    "Buyer",
+                ]
+            )
+    return path
+
+
+@dataclass
+class Step:
+    wall_s: float
+    cpu_s: float
+    peak_rss_mb: float
+
+
+def measure(cmd: list[str]) -> Step:
+    """Run ``cmd`` to its end: wall and CPU seconds, and the peak RSS of that process alone."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        err = proc.stderr.read().decode() if proc.stderr else ""
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {err.strip()[-500:]}")
+    return Step(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+
+
+def bench(rows: int, folder: Path) -> dict[str, Step]:
+    export = write_export(folder / f"deals-{rows}.csv", rows)
+    db = folder / f"crm-{rows}.db"
+    db.unlink(missing_ok=True)
+    ingest = [sys.executable, "-m", "followthrough", "-q", "--db", f"sqlite:///{db}", "ingest", str(export)]
+    return {
+        "csv.reader": measure([sys.executable, "-c", BASELINE, str(export)]),
+        "import": measure(ingest),
+        "re-import": measure(ingest),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    ap.add_argument("--rows", default="10000,100000,1000000", help="export sizes, comma separated")
+    ap.add_argument("--max-rss-mb", type=float, default=500.0, help="peak RSS target per import")
+    ap.add_argument("--min-rate", type=float, default=0.0, help="rows/s target per import (default none)")
+    ap.add_argument("--keep", type=Path, help="write the exports and databases here and keep them")
+    args = ap.parse_args(argv)
+    sizes = [int(n) for n in args.rows.split(",") if n.strip()]
+    with tempfile.TemporaryDirectory(prefix="crm-import-") as tmp:
+        folder = args.keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        results = {rows: bench(rows, folder) for rows in sizes}
+    print(f"{'rows':>9} {'step':<11} {'wall s':>8} {'cpu s':>8} {'rows/s':>9} {'peak MB':>8}  ratio")
+    missed: list[str] = []
+    for rows, steps in results.items():
+        base, first = steps["csv.reader"], steps["import"]
+        for name, step in steps.items():
+            rate = rows / step.wall_s if step.wall_s else float("inf")
+            if name == "import":
+                ratio = f"{step.wall_s / base.wall_s:.0f}x csv.reader"
+            elif name == "re-import":
+                ratio = f"{step.wall_s / first.wall_s:.2f} of the import"
+            else:
+                ratio = ""
+            print(
+                f"{rows:>9,} {name:<11} {step.wall_s:8.1f} {step.cpu_s:8.1f} {rate:9,.0f} "
+                f"{step.peak_rss_mb:8.0f}  {ratio}"
+            )
+        if first.peak_rss_mb > args.max_rss_mb:
+            missed.append(f"{rows:,} rows: peak RSS {first.peak_rss_mb:.0f} MB > {args.max_rss_mb:.0f} MB")
+        if rows / first.wall_s < args.min_rate:
+            missed.append(f"{rows:,} rows: {rows / first.wall_s:,.0f} rows/s < {args.min_rate:,.0f}")
+    if len(results) > 1:
+        (n0, s0), (n1, s1) = list(results.items())[0], list(results.items())[-1]
+        grow = s1["import"].cpu_s / s0["import"].cpu_s
+        print(f"\nimport CPU time grows {grow:.1f}x for {n1 / n0:.0f}x the rows")
+    for line in missed:
+        print("MISSED:", line)
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,340 @@
+"""Issue 13, bounded on any input: the limits and the offline time budget.
+
+Each limit (one named constant in :mod:`followthrough.limits`) is hit with one line that names the
+input (and the message inside a mailbox) and the limit, and the rest of the batch is read. A small
+limit is patched in where the real one would need a large file. The offline extractor's per-document
+budget turns a document that takes too long into a failed one, with the reason, and the batch goes on.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+import connectors.email as email_connector
+import connectors.meetings_common as meetings_common
+import followthrough.ingest as ingest
+from connectors.email import EmlConnector, MboxConnector, documents_from_bytes
+from connectors.mail.mbox import iter_mbox
+from connectors.meetings import MeetingNotesConnector, VttTranscriptConnector
+from extractor import ExtractionFailed
+from extractor.offline import OfflineExtractor, split_sentences
+from extractor.offline.budget import BUDGET_ENV, BudgetExceeded, offline_budget_s
+from followthrough.errors import ConfigError, InputError
+from followthrough.limits import MAX_MIME_DEPTH, MAX_SENTENCE_CHARS, OFFLINE_BUDGET_S
+from followthrough.types import Participant, ParticipantRole, Segment, SourceDocument
+from tests.clirunner import followthrough
+
+MONDAY = datetime(2026, 3, 16, 10, tzinfo=UTC)
+HEAD = (
+    "From: Priya Shah <priya@ourco.com>\nTo: Dana Lee <dana@customer.com>\nSubject: {subject}\n"
+    "Date: Mon, 16 Mar 2026 10:00:00 +0000\nMessage-ID: <{subject}@ourco.com>\n"
+)
+
+
+def _eml(subject: str, body: str) -> str:
+    return HEAD.format(subject=subject) + "Content-Type: text/plain; charset=utf-8\n\n" + body
+
+
+def _mbox(*messages: str) -> str:
+    return "".join(f"From priya@ourco.com Mon Mar 16 10:00:00 2026\n{m}\n\n" for m in messages)
+
+
+def _errors() -> tuple[list[InputError], object]:
+    seen: list[InputError] = []
+    return seen, seen.append
+
+
+# --------------------------------------------------------------------------- message size
+
+
+def test_an_eml_over_the_message_limit_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(email_connector, "MAX_MESSAGE_BYTES", 2_000)
+    big = tmp_path / "big.eml"
+    big.write_text(_eml("big", "I'll send the deck by Friday. " * 200))
+    with pytest.raises(InputError) as err:
+        list(EmlConnector(big).documents())
+    assert str(err.value).startswith(f"{big}: message is ")
+    assert "over the limit of" in str(err.value) and "not read" in str(err.value)
+    small = tmp_path / "small.eml"
+    small.write_text(_eml("small", "I'll send the deck by Friday.\n"))
+    assert [d.text for d in EmlConnector(small).documents()] == ["I'll send the deck by Friday."]
+
+
+def test_a_message_over_the_limit_in_an_mbox_is_one_line_and_the_rest_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(email_connector, "MAX_MESSAGE_BYTES", 5_000)
+    path = tmp_path / "box.mbox"
+    huge_line = "I will send it " * 2_000  # one 30 kB line
+    path.write_text(
+        _mbox(
+            _eml("m1", "I'll send the deck by Friday.\n"),
+            _eml("m2", huge_line + "\n"),
+            _eml("m3", "Could you review the plan by Monday?\n"),
+        )
+    )
+    seen: list[InputError] = []
+    docs = list(MboxConnector(path, on_error=seen.append).documents())
+    assert [d.external_id for d in docs] == ["<m1@ourco.com>", "<m3@ourco.com>"]
+    limit = 5_000 / 1024 / 1024
+    assert [str(e) for e in seen] == [
+        f"{path}#2: message is 0.0 MiB, over the limit of {limit:g} MiB for one message; not read"
+    ]
+
+
+def test_an_oversized_mbox_message_is_counted_not_kept(tmp_path: Path) -> None:
+    path = tmp_path / "box.mbox"
+    path.write_text(_mbox(_eml("m1", "short\n"), _eml("m2", "x" * 50_000 + "\n")))
+    raws = list(iter_mbox(path, max_bytes=10_000))
+    assert [len(r.data) > 0 for r in raws] == [True, False]
+    assert raws[1].size > 50_000 and raws[0].size == len(raws[0].data)
+
+
+def test_a_line_longer_than_a_read_piece_stays_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long line is read in pieces; the newline that ends it is no blank line before a From_ line."""
+    import connectors.mail.mbox as mbox
+
+    monkeypatch.setattr(mbox, "_MAX_PIECE", 64)
+    path = tmp_path / "box.mbox"
+    body = (
+        "a" * 64 + "\nFrom x Mon Mar 16 10:00:00 2026\nSubject: not a message\n"
+    )  # pieces: 64 a's, then "\n"
+    path.write_text(_mbox(_eml("m1", body), _eml("m2", "second\n")))
+    raws = list(iter_mbox(path))
+    assert len(raws) == 2
+    assert b"a" * 64 + b"\nFrom x Mon Mar 16" in raws[0].data
+
+
+def test_documents_from_bytes_refuses_an_oversized_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(email_connector, "MAX_MESSAGE_BYTES", 100)
+    with pytest.raises(InputError, match=r"^request body: message is .* over the limit"):
+        documents_from_bytes(
+            _eml("x", "hello\n").encode(), path=Path("m.eml"), origin="request body", number=1
+        )
+
+
+def test_a_body_with_no_text_before_the_cut_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    import connectors.mail.mime as mime
+
+    monkeypatch.setattr(mime, "MAX_PART_CHARS", 1_000)
+    html = _eml("tags", "<div>" * 1_000 + "I'll send it by Friday.").replace("text/plain", "text/html")
+    with pytest.raises(
+        InputError, match=r"^h.eml: no text in the first 1,000 characters of its body \(the limit\)$"
+    ):
+        documents_from_bytes(html.encode(), path=Path("h.eml"), origin="h.eml", number=1)
+
+
+# --------------------------------------------------------------------------- MIME depth
+
+
+def _nested(depth: int) -> bytes:
+    """A message whose text part sits ``depth`` multiparts down."""
+    inner = EmailMessage()
+    inner.set_content("I'll send the deck by Friday.")
+    for _ in range(depth):
+        outer = EmailMessage()
+        outer.make_mixed()
+        outer.attach(inner)
+        inner = outer
+    for line in HEAD.format(subject="deep").splitlines():
+        name, value = line.split(": ", 1)
+        inner[name] = value
+    return inner.as_bytes()
+
+
+def test_mime_nested_past_the_limit_is_one_line() -> None:
+    with pytest.raises(InputError) as err:
+        documents_from_bytes(_nested(MAX_MIME_DEPTH + 5), path=Path("d.eml"), origin="d.eml", number=1)
+    assert (
+        str(err.value)
+        == f"d.eml: MIME parts nested more than {MAX_MIME_DEPTH} levels deep (the limit); not read"
+    )
+
+
+def test_mime_nested_within_the_limit_is_read() -> None:
+    (doc,) = documents_from_bytes(_nested(MAX_MIME_DEPTH - 1), path=Path("d.eml"), origin="d.eml", number=1)
+    assert doc.text == "I'll send the deck by Friday."
+
+
+def test_mime_nested_past_the_parser_is_the_same_line(tmp_path: Path) -> None:
+    boundaries = "".join(
+        f'--b{i}\nContent-Type: multipart/mixed; boundary="b{i + 1}"\n\n' for i in range(3_000)
+    )
+    data = (
+        HEAD.format(subject="deeper") + 'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="b0"\n\n'
+    )
+    path = tmp_path / "deeper.eml"
+    path.write_text(data + boundaries + "--b3000\nContent-Type: text/plain\n\nhi\n")
+    with pytest.raises(InputError, match=f"nested more than {MAX_MIME_DEPTH} levels deep"):
+        list(EmlConnector(path).documents())
+
+
+# --------------------------------------------------------------------------- meeting files, folders
+
+
+def test_a_meeting_file_over_the_limit_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(meetings_common, "MAX_MEETING_FILE_BYTES", 1_000)
+    notes = tmp_path / "2026-03-16-sync.md"
+    notes.write_text("# Sync\n\n" + "- Priya: I'll send the deck by Friday.\n" * 100)
+    vtt = tmp_path / "call.vtt"
+    vtt.write_text("WEBVTT\n\n" + "00:00:01.000 --> 00:00:02.000\nPriya: I'll send it.\n\n" * 100)
+    for connector in (MeetingNotesConnector(notes), VttTranscriptConnector(vtt)):
+        with pytest.raises(InputError) as err:
+            list(connector.documents())
+        assert "over the limit of" in str(err.value) and "for one meeting file; not read" in str(err.value)
+
+
+def test_a_walk_stops_at_the_file_limit_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ingest, "MAX_INPUT_FILES", 5)
+    inbox = tmp_path / "inbox"
+    (inbox / "sub").mkdir(parents=True)
+    for i in range(4):
+        (inbox / f"{i}.eml").write_text(_eml(f"m{i}", "hello\n"))
+        (inbox / "sub" / f"{i}.eml").write_text(_eml(f"s{i}", "hello\n"))
+    plan = ingest.plan([inbox])
+    assert len(plan.inputs) == 4  # 0..3.eml, the folder "sub" (the 5th entry met), then the limit
+    assert [str(e) for e in plan.errors] == [
+        f"{inbox}: more than 5 files and folders to read (the limit); the rest is not read"
+    ]
+    monkeypatch.setattr(ingest, "MAX_INPUT_FILES", 9)
+    assert len(ingest.plan([inbox]).inputs) == 8 and not ingest.plan([inbox]).errors
+
+
+# --------------------------------------------------------------------------- long sentences
+
+
+def test_a_sentence_past_the_limit_is_read_in_pieces_cut_at_white_space() -> None:
+    text = "we discussed the plan " * 300 + "and I will send the deck by Friday " + "ok " * 900
+    spans = split_sentences(text)
+    assert len(spans) > 1
+    assert all(b - a <= MAX_SENTENCE_CHARS for a, b in spans)
+    assert all(not text[a].isspace() and not text[b - 1].isspace() for a, b in spans)
+    assert all(text[b] == " " for _, b in spans[:-1])  # each cut at a space
+    assert " ".join(text[a:b] for a, b in spans) == text.strip()
+
+
+def test_a_token_longer_than_the_limit_is_cut_at_the_size() -> None:
+    assert split_sentences("x" * (2 * MAX_SENTENCE_CHARS + 5)) == [
+        (0, MAX_SENTENCE_CHARS),
+        (MAX_SENTENCE_CHARS, 2 * MAX_SENTENCE_CHARS),
+        (2 * MAX_SENTENCE_CHARS, 2 * MAX_SENTENCE_CHARS + 5),
+    ]
+
+
+def test_a_promise_inside_an_unpunctuated_line_is_found_with_exact_evidence() -> None:
+    text = "we talked about the rollout " * 200 + "I will send the deck by Friday " + "ok " * 50
+    doc = SourceDocument(
+        source="email",
+        external_id="<long@x>",
+        occurred_at=MONDAY,
+        participants=[Participant(name="Priya", email="priya@ourco.com", role=ParticipantRole.SENDER)],
+        text=text,
+    )
+    items = OfflineExtractor().extract(doc)
+    assert any("send the deck" in i.action.lower() for i in items)
+    for item in items:
+        ev = item.evidence
+        assert ev.char_start is not None and ev.char_end is not None
+        assert text[ev.char_start : ev.char_end] == ev.quote
+
+
+# --------------------------------------------------------------------------- offline budget
+
+
+def _long_doc(sentences: int) -> SourceDocument:
+    text = " ".join(f"I'll send report {i} by Friday." for i in range(sentences))
+    return SourceDocument(
+        source="email",
+        external_id="<budget@x>",
+        occurred_at=MONDAY,
+        participants=[Participant(name="Priya", email="priya@ourco.com", role=ParticipantRole.SENDER)],
+        text=text,
+    )
+
+
+def test_a_document_past_its_budget_is_failed_with_the_reason() -> None:
+    ex = OfflineExtractor(budget_s=1e-9)
+    with pytest.raises(BudgetExceeded, match=r"offline extraction exceeded its 1e-09 s budget"):
+        ex.extract(_long_doc(50))
+    outcome = ex.run_safely(_long_doc(50))
+    assert isinstance(outcome, ExtractionFailed)
+    assert "exceeded its 1e-09 s budget (stopped after" in str(outcome) and BUDGET_ENV in str(outcome)
+
+
+def test_within_its_budget_a_document_is_extracted_as_before() -> None:
+    doc = _long_doc(20)
+    assert OfflineExtractor(budget_s=600).extract(doc) == OfflineExtractor().extract(doc)
+
+
+def test_the_budget_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(BUDGET_ENV, raising=False)
+    assert offline_budget_s() == OFFLINE_BUDGET_S == OfflineExtractor().budget_s
+    monkeypatch.setenv(BUDGET_ENV, "2.5")
+    assert OfflineExtractor().budget_s == 2.5
+    assert OfflineExtractor(budget_s=7).budget_s == 7
+    for bad in ("0", "-1", "soon", "nan", "inf"):
+        monkeypatch.setenv(BUDGET_ENV, bad)
+        with pytest.raises(ConfigError, match=f"{BUDGET_ENV}="):
+            OfflineExtractor()
+
+
+def test_run_fails_the_slow_document_with_one_line_and_records_the_rest(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "good.eml").write_text(
+        _eml("good", "Hi Dana,\n\nI'll send you the security questionnaire by Friday.\n")
+    )
+    slow = " ".join(f"I'll send report {i} by Friday, and could you review part {i}?" for i in range(4_000))
+    (inbox / "slow.eml").write_text(_eml("slow", slow + "\n"))
+    res = followthrough("run", inbox, db=tmp_path / "t.db", env={BUDGET_ENV: "0.3"})
+    assert res.returncode == 3, res.stderr
+    failed = [ln for ln in res.stderr.splitlines() if "budget" in ln]
+    assert len(failed) == 1 and "slow.eml" in failed[0], res.stderr
+    assert "offline extraction exceeded its 0.3 s budget" in failed[0]
+    assert "security questionnaire" in res.stdout
+
+
+# --------------------------------------------------------------------------- meetings: who answers
+
+
+def test_a_repeated_question_is_put_to_whoever_speaks_after_it() -> None:
+    turns = [
+        ("Dana Lee", "dana@customer.com", "Can you send the deck?"),
+        ("Priya Shah", "priya@ourco.com", "Sure thing."),
+        ("Dana Lee", "dana@customer.com", "Can you send the deck?"),
+        ("Tom Hall", "tom@ourco.com", "Yes, on it."),
+    ]
+    text, segments, pos = "", [], 0
+    for name, mail, said in turns:
+        line = f"{name}: {said}\n"
+        start = pos + len(name) + 2
+        segments.append(
+            Segment(speaker=name, speaker_email=mail, char_start=start, char_end=start + len(said), text=said)
+        )
+        text += line
+        pos += len(line)
+    doc = SourceDocument(
+        source="meeting",
+        external_id="sync",
+        occurred_at=MONDAY,
+        participants=[
+            Participant(name=n, email=m, role=ParticipantRole.SPEAKER) for n, m, _ in turns[:2] + turns[3:]
+        ],
+        segments=segments,
+        text=text,
+    )
+    requests = [
+        i for i in OfflineExtractor(company_domains={"ourco.com"}).extract(doc) if i.type == "request"
+    ]
+    assert [(r.evidence.char_start, r.owner_email) for r in requests] == [
+        (segments[0].char_start, "priya@ourco.com"),
+        (segments[2].char_start, "tom@ourco.com"),
+    ]
