@@ -19,8 +19,7 @@ looked at. A new document in an old thread still reaches the earlier items it ca
 from __future__ import annotations
 
 import bisect
-import threading
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -187,59 +186,16 @@ def _windows(
         doc = c.document
         after = max((e.char_end or 0) for e in c.evidence if e.document_id == doc.id)
         if doc.id not in whole:
-            whole[doc.id] = _split(doc, None)
+            whole[doc.id] = DocumentSentences(doc.text, speakers(doc))
         own = later_text(doc, whole[doc.id].after(after, LATER_WINDOW_CHARS))
         for d in window[1:]:
             if d not in texts:
-                split = whole.get(d) or _split(docs[d], LATER_WINDOW_CHARS)
+                split = whole.get(d) or DocumentSentences(
+                    docs[d].text, speakers(docs[d]), stop=LATER_WINDOW_CHARS
+                )
                 texts[d] = later_text(docs[d], split.after(0, LATER_WINDOW_CHARS))
         out.append(Window(c, [own, *(texts[d] for d in window[1:])], window))
     return out
-
-
-class _SplitCache:
-    """Documents kept split between the passes of one run (fulfilment, then answers, read the same
-    windows): up to :attr:`CHARS` characters of them, the most recently used, by id, content hash
-    and how far split. Shared by the threads of a process (the API's extraction workers)."""
-
-    CHARS = 20_000_000
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._kept: OrderedDict[tuple[int, str, int | None], tuple[DocumentSentences, int]] = OrderedDict()
-        self._chars = 0
-
-    def get(self, doc: DocumentRow, stop: int | None) -> DocumentSentences:
-        """``doc`` split into sentences (up to ``stop``), split now unless a pass did before."""
-        key = (doc.id, doc.content_hash, stop)
-        with self._lock:
-            found = self._kept.get(key)
-            if found is not None:
-                self._kept.move_to_end(key)
-                return found[0]
-        split = DocumentSentences(doc.text, speakers(doc), stop=stop)
-        size = len(doc.text) if stop is None else min(len(doc.text), stop)
-        with self._lock:
-            if key not in self._kept:
-                self._kept[key] = (split, size)
-                self._chars += size
-            while self._chars > self.CHARS and len(self._kept) > 1:
-                _, (_, gone) = self._kept.popitem(last=False)
-                self._chars -= gone
-        return split
-
-    def clear(self) -> None:
-        """Forget every split (a measurement that must split afresh)."""
-        with self._lock:
-            self._kept.clear()
-            self._chars = 0
-
-
-SPLITS = _SplitCache()
-
-
-def _split(doc: DocumentRow, stop: int | None) -> DocumentSentences:
-    return SPLITS.get(doc, stop)
 
 
 def _thread_order(

@@ -14,7 +14,7 @@ from benchmarks.meetings import write_meeting
 from extractor.offline import OfflineExtractor
 from followthrough import pipeline
 from followthrough.types import Segment, SourceDocument
-from store import Store, later_text
+from store import Store
 from store.fulfilment_rules import LATER_DOCUMENTS, LATER_WINDOW_CHARS, DocumentSentences, sentences
 from store.merge_rules import ACTION_LIST_LINES, action_item_line
 from tests.store_fixtures import make_doc, make_item, store, store_url  # noqa: F401
@@ -36,7 +36,6 @@ def _passes_cpu(tmp: Path, minutes: int) -> float:
         pipeline.ingest_paths(db, [folder], report, OURS)
         pipeline.extract_pending(db, OfflineExtractor(), report, OURS)
         assert report.items > minutes // 4
-        later_text.SPLITS.clear()  # each measurement splits its meeting afresh
         start = time.process_time()
         db.detect_fulfilments(OURS)
         db.detect_answers(OURS)
