@@ -32,6 +32,8 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -51,7 +53,6 @@ from store.models import (
     EvidenceRow,
     utcnow,
 )
-from store.recording import thread_scope
 
 ACTOR = "merge"
 """The history's actor for what the merge pass does."""
@@ -91,7 +92,11 @@ class MergeStore(StoreCore):
                 if not split.isdisjoint(both) or not _joinable(said, groups[rx], groups[ry]):
                     continue
                 keep, gone = _survivor(by_id[rx], by_id[ry], said)
-                _merge(s, keep, gone, [by_id[g] for g in groups[gone.id]], score)
+                _merge(s, keep.id, gone.id, [g for g in groups[gone.id] if g != gone.id], score)
+                for g in groups[gone.id]:  # what _merge wrote, on the rows this pass reads
+                    if by_id[g].merged_into == gone.id or g == gone.id:
+                        by_id[g].merged_into = keep.id
+                gone.status = CommitmentStatus.MERGED
                 groups[keep.id].extend(groups.pop(gone.id))
                 merged += 1
             return merged
@@ -125,39 +130,95 @@ class NotMerged(NotFound):
     """``split`` of a commitment that holds no merged commitment and was not merged itself."""
 
 
-def _candidates(s: Session) -> list[CommitmentRow]:
+@dataclass
+class _Row:
+    """A candidate as the pass reads it: the columns the rules need, not an ORM object (the pass
+    holds every live item of the store at once; the rows it merges are loaded when it does)."""
+
+    id: int
+    type: str
+    status: CommitmentStatus
+    owner: str | None
+    owner_email: str | None
+    counterparty: str | None
+    counterparty_email: str | None
+    action: str
+    due: date | None
+    deal_id: int | None
+    merged_into: int | None
+    document_id: int
+    occurred_at: datetime
+    thread: str
+    evidence: list[tuple[int | None, int, int | None]] = field(default_factory=list)
+    """Each piece of its evidence: (merged_from, document id, char_start)."""
+
+
+def _candidates(s: Session) -> list[_Row]:
     """Grounded commitments the pass may merge, and those already merged into one of them."""
-    c = CommitmentRow
-    closed = or_(
-        c.status == CommitmentStatus.ANSWERED,
-        c.status == CommitmentStatus.DONE,
-    )
-    rows = s.scalars(
-        select(c)
-        .where(or_(c.status.in_(_LIVE), closed, c.merged_into.is_not(None)))
-        .options(
-            selectinload(c.document).load_only(
-                DocumentRow.id,
-                DocumentRow.source,
-                DocumentRow.external_id,
-                DocumentRow.thread_id,
-                DocumentRow.occurred_at,
-            ),
-            selectinload(c.evidence),
+    c, d = CommitmentRow, DocumentRow
+    closed = or_(c.status == CommitmentStatus.ANSWERED, c.status == CommitmentStatus.DONE)
+    wanted = or_(c.status.in_(_LIVE), closed, c.merged_into.is_not(None))
+    query = (
+        select(
+            c.id,
+            c.type,
+            c.status,
+            c.flags,
+            c.owner,
+            c.owner_email,
+            c.counterparty,
+            c.counterparty_email,
+            c.action,
+            c.due,
+            c.deal_id,
+            c.merged_into,
+            c.document_id,
+            d.occurred_at,
+            d.source,
+            d.thread_id,
         )
+        .join(d, d.id == c.document_id)
+        .where(wanted)
         .order_by(c.id)
-    ).all()
-    keep = [
-        r
-        for r in rows
-        if ItemFlag.UNGROUNDED not in (r.flags or [])
-        and (r.status != CommitmentStatus.DONE or ItemFlag.FULFILLED in (r.flags or []))
-    ]
-    ids = {r.id for r in keep}
-    return [r for r in keep if r.merged_into is None or r.merged_into in ids]
+    )
+    keep: dict[int, _Row] = {}
+    for r in s.execute(query):
+        flags = r.flags or []
+        if ItemFlag.UNGROUNDED in flags or (
+            r.status == CommitmentStatus.DONE and ItemFlag.FULFILLED not in flags
+        ):
+            continue
+        thread = (
+            f"{r.source}:{r.thread_id}" if r.thread_id else f"doc:{r.document_id}"
+        )  # recording.thread_scope
+        keep[r.id] = _Row(
+            r.id,
+            r.type,
+            r.status,
+            r.owner,
+            r.owner_email,
+            r.counterparty,
+            r.counterparty_email,
+            r.action,
+            r.due,
+            r.deal_id,
+            r.merged_into,
+            r.document_id,
+            r.occurred_at,
+            thread,
+        )
+    e = EvidenceRow
+    held = select(e.commitment_id, e.merged_from, e.document_id, e.char_start).join(
+        c, c.id == e.commitment_id
+    )
+    for cid, merged_from, doc_id, start in s.execute(held.where(wanted)):
+        row = keep.get(cid)
+        if row is not None:
+            row.evidence.append((merged_from, doc_id, start))
+    return [r for r in keep.values() if r.merged_into is None or r.merged_into in keep]
 
 
-def _said(s: Session, rows: list[CommitmentRow]) -> dict[int, Said]:
+def _said(s: Session, rows: list[_Row]) -> dict[int, Said]:
     """Each row as the merge rules see it; the account from its deal, else its counterparty's contact;
     ``listed`` when its first evidence in its own document (held by a survivor once it is merged) lies
     in the action-item list (read only where another row shares its document: the rules compare
@@ -181,10 +242,10 @@ def _said(s: Session, rows: list[CommitmentRow]) -> dict[int, Said]:
                 contact_account[email] = contact_account_id
     starts: dict[int, list[int]] = defaultdict(list)
     for r in rows:
-        for e in r.evidence:
-            said_by = by_id.get(e.merged_from or r.id)
-            if said_by is not None and e.document_id == said_by.document_id and e.char_start is not None:
-                starts[said_by.id].append(e.char_start)
+        for merged_from, doc_id, start in r.evidence:
+            said_by = by_id.get(merged_from or r.id)
+            if said_by is not None and doc_id == said_by.document_id and start is not None:
+                starts[said_by.id].append(start)
     listed = _listed(s, rows, starts)
     out: dict[int, Said] = {}
     for r in rows:
@@ -201,18 +262,18 @@ def _said(s: Session, rows: list[CommitmentRow]) -> dict[int, Said]:
             account=str(account) if account is not None else None,
             action=r.action,
             due=r.due,
-            said_on=r.document.occurred_at.date(),
+            said_on=r.occurred_at.date(),
             document=r.document_id,
-            thread=thread_scope(r.document),
+            thread=r.thread,
             listed=r.id in listed,
         )
     return out
 
 
-def _listed(s: Session, rows: list[CommitmentRow], starts: dict[int, list[int]]) -> set[int]:
+def _listed(s: Session, rows: list[_Row], starts: dict[int, list[int]]) -> set[int]:
     """The rows said in their document's action-item list (:func:`merge_rules.action_item_line`),
     among those whose document holds another row; each such document's text read once, in chunks."""
-    by_document: dict[int, list[CommitmentRow]] = defaultdict(list)
+    by_document: dict[int, list[_Row]] = defaultdict(list)
     for r in rows:
         if starts[r.id]:
             by_document[r.document_id].append(r)
@@ -298,7 +359,7 @@ def _pairs(items: list[Said]) -> Iterator[tuple[Said, Said]]:
             anywhere[stem].append(b.id)
 
 
-def _root(by_id: dict[int, CommitmentRow], cid: int) -> int:
+def _root(by_id: dict[int, _Row], cid: int) -> int:
     while by_id[cid].merged_into is not None:
         cid = by_id[cid].merged_into or cid
     return cid
@@ -318,29 +379,26 @@ def _joinable(said: dict[int, Said], xs: Iterable[int], ys: list[int]) -> bool:
     return all(merge_rules.judge(said[x], said[y]).same for x in xs for y in ys)
 
 
-def _survivor(
-    a: CommitmentRow, b: CommitmentRow, said: dict[int, Said]
-) -> tuple[CommitmentRow, CommitmentRow]:
+def _survivor(a: _Row, b: _Row, said: dict[int, Said]) -> tuple[_Row, _Row]:
     """(kept, merged away): see the module docstring."""
 
     same_document = said[a.id].document == said[b.id].document
 
-    def rank(c: CommitmentRow) -> tuple[bool, bool, object, bool, int]:
+    def rank(c: _Row) -> tuple[bool, bool, object, bool, int]:
         listed = same_document and said[c.id].listed
         return (c.status not in _LIVE, c.due is not None, said[c.id].said_on, listed, -c.id)
 
     return (a, b) if rank(a) >= rank(b) else (b, a)
 
 
-def _merge(
-    s: Session, keep: CommitmentRow, gone: CommitmentRow, members: list[CommitmentRow], score: float
-) -> None:
-    """Fold ``gone`` (and what was merged into it: among ``members``, its group) into ``keep``."""
+def _merge(s: Session, keep_id: int, gone_id: int, members: list[int], score: float) -> None:
+    """Fold ``gone_id`` (and what was merged into it: among ``members``, its group) into ``keep_id``."""
     now = utcnow()
+    keep, gone = s.get_one(CommitmentRow, keep_id), s.get_one(CommitmentRow, gone_id)
     for e in list(s.scalars(select(EvidenceRow).where(EvidenceRow.commitment_id == gone.id))):
         e.commitment_id = keep.id
         e.merged_from = e.merged_from or gone.id
-    for other in members:
+    for other in (s.get_one(CommitmentRow, m) for m in members):
         if other.merged_into == gone.id:
             s.add(
                 history_entry(
