@@ -11,7 +11,9 @@ each in a process of its own:
                    alone (no mapping, no values parsed, nothing stored);
 - ``import``       ``followthrough ingest FILE`` into a fresh SQLite database,
                    as a user runs it;
-- ``re-import``    the same command again (nothing changes: every row compared).
+- ``re-import``    the same command again: the export and the CRM tables are
+                   unchanged, so its digest skips it (README, "the re-run");
+                   tests/test_issue13_streaming.py covers a forced re-read.
 
 Prints rows/s, CPU seconds and peak RSS per step, the import's time as a
 multiple of the baseline, and the re-import's as a fraction of the import.
