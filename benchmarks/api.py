@@ -55,9 +55,8 @@ from benchmarks.dataset import (  # noqa: E402
     AS_OF,
     OWNERS,
     Shape,
-    build,
     deal_crm_id,
-    loaded,
+    ensure_built,
     owner_email,
     postgres_database,
     postgres_server,
@@ -187,17 +186,7 @@ def measure(
 
 def bench(label: str, url: str, shape: Shape, args: argparse.Namespace) -> list[Result]:
     with Store(url) as store:
-        have = loaded(store)
-        if have == shape.rows:
-            print(f"[{label}] reusing the {have:,} commitments already loaded", flush=True)
-        elif have:
-            raise SystemExit(f"[{label}] the kept database holds {have:,} commitments, not {shape.rows:,}")
-        else:
-            print(
-                f"[{label}] building {shape.rows:,} commitments across {shape.deals:,} deals ...", flush=True
-            )
-            secs = build(store, shape, progress=lambda line: print(f"[{label}] {line}", flush=True))
-            print(f"[{label}] built in {secs:.1f} s ({shape.rows / secs:,.0f} commitments/s)", flush=True)
+        ensure_built(store, shape, label)
         tokens = ApiTokens(store.engine)
         name = f"bench-{os.getpid()}-{time.time_ns()}"
         _, token = tokens.create(name, read_only=True)

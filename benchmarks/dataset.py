@@ -337,6 +337,20 @@ def build(store: Store, shape: Shape, *, progress: Callable[[str], None] = print
 # --------------------------------------------------------------- databases
 
 
+def ensure_built(store: Store, shape: Shape, label: str) -> None:
+    """Build ``shape`` into ``store`` unless a kept database already holds it (another size is an
+    error: exit with one line), printing each table's load time prefixed by ``[label]``."""
+    have = loaded(store)
+    if have == shape.rows:
+        print(f"[{label}] reusing the {have:,} commitments already loaded", flush=True)
+        return
+    if have:
+        raise SystemExit(f"[{label}] the kept database holds {have:,} commitments, not {shape.rows:,}")
+    print(f"[{label}] building {shape.rows:,} commitments across {shape.deals:,} deals ...", flush=True)
+    secs = build(store, shape, progress=lambda line: print(f"[{label}] {line}", flush=True))
+    print(f"[{label}] built in {secs:.1f} s ({shape.rows / secs:,.0f} commitments/s)", flush=True)
+
+
 @contextmanager
 def sqlite_database(keep: str | None = None) -> Iterator[str]:
     """A database file in a temporary folder; or the file ``keep`` (kept, and reused when loaded)."""

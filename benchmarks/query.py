@@ -51,7 +51,7 @@ from benchmarks.dataset import (  # noqa: E402
     AS_OF,
     OWNERS,
     Shape,
-    build,
+    ensure_built,
     postgres_database,
     postgres_server,
     sqlite_database,
@@ -126,18 +126,7 @@ def bench(
     label: str, url: str, shape: Shape, repeat: int, list_repeat: int
 ) -> list[tuple[str, str, float, float]]:
     with Store(url) as store:
-        with store.engine.connect() as conn:
-            loaded = conn.execute(text("SELECT count(*) FROM commitments")).scalar_one()
-        if loaded == shape.rows:
-            print(f"[{label}] reusing the {loaded:,} commitments already loaded", flush=True)
-        elif loaded:
-            raise SystemExit(f"[{label}] the kept database holds {loaded:,} commitments, not {shape.rows:,}")
-        else:
-            print(
-                f"[{label}] loading {shape.rows:,} commitments across {shape.deals:,} deals ...", flush=True
-            )
-            secs = build(store, shape, progress=lambda line: print(f"[{label}] {line}", flush=True))
-            print(f"[{label}] loaded in {secs:.1f} s ({shape.rows / secs:,.0f} commitments/s)", flush=True)
+        ensure_built(store, shape, label)
         results = []
         with store.engine.connect() as conn:
             first_id = conn.execute(text("SELECT min(id) FROM commitments")).scalar_one()

@@ -208,13 +208,8 @@ def _store_documents(
     """
     how = digests.reading(domains, undated)
     sums = {_key(item): digests.digest(item, how) for item in inputs}
-    known = store.input_files(list(sums))
-    unread: list[ingest.Input] = []
-    for item in inputs:
-        last = known.get(_key(item))
-        if last is None or sums[_key(item)] != last.digest:
-            unread.append(item)
-            continue
+    unread, unchanged = _unchanged(store, inputs, sums)
+    for last in unchanged:
         report.documents_seen += last.documents
         _replay(last, report)
     if not unread:
@@ -222,6 +217,26 @@ def _store_documents(
     marks = _marks(report)
     counts = _read_documents(store, unread, report, domains, progress, undated, read)
     _remember(store, unread, sums, report, marks, counts)
+
+
+def _unchanged(
+    store: Store,
+    inputs: list[ingest.Input],
+    sums: dict[str, str | None],
+    bind: Callable[[str], str] = lambda digest: digest,
+) -> tuple[list[ingest.Input], list[InputFile]]:
+    """``inputs`` split into those to read and the records of those unchanged: recorded as read whole
+    with the digest ``bind`` makes of theirs now (:mod:`followthrough.digests`)."""
+    known = store.input_files(list(sums))
+    unread: list[ingest.Input] = []
+    unchanged: list[InputFile] = []
+    for item in inputs:
+        last, digest = known.get(_key(item)), sums[_key(item)]
+        if last is not None and digest is not None and last.digest == bind(digest):
+            unchanged.append(last)
+        else:
+            unread.append(item)
+    return unread, unchanged
 
 
 def _replay(last: InputFile, report: RunReport) -> None:
@@ -384,15 +399,11 @@ def _store_crm(store: Store, inputs: list[ingest.Input], report: RunReport) -> N
     (:meth:`Store.crm_state`), is not read again: its problem lines are reported as they were."""
     since = datetime.now(UTC)  # a row this import adds or changes is counted once, whatever chunk it is in
     sums = {_key(item): digests.digest(item, digests.reading((), None)) for item in inputs}
-    known = store.input_files(list(sums))
     state = store.crm_state()
-    unread: list[ingest.Input] = []
-    for item in inputs:
-        last, digest = known.get(_key(item)), sums[_key(item)]
-        if last is None or digest is None or last.digest != digests.combined(digest, state):
-            unread.append(item)
-        else:  # read whole before, and no import changed the CRM since: its rows are all there
-            _replay(last, report)
+    # read whole before, and no import changed the CRM since: its rows are all there
+    unread, unchanged = _unchanged(store, inputs, sums, lambda digest: digests.combined(digest, state))
+    for last in unchanged:
+        _replay(last, report)
     marks = _marks(report)
     for item in unread:
         for chunk in ingest.records(item, report.errors):

@@ -19,46 +19,18 @@ from store.models import CommitmentRow, DocumentRow, ExtractionRow, PersonRow, t
 class DocumentStore(StoreCore):
     """Documents stored once by ``(source, external_id)``; which are pending extraction."""
 
-    @_retry_conflicts
     def add_document(self, doc: SourceDocument) -> tuple[int, bool]:
-        """Store ``doc``; idempotent by ``(source, external_id)``.
+        """Store ``doc``; idempotent by ``(source, external_id)``: :meth:`add_documents` of one.
 
         Returns ``(id, changed)``: ``changed`` is False when the same content
         (same ``content_hash``) is already stored, and nothing is written.
         Raises :class:`store.admission.Unstorable` (nothing written) when the
         document holds a value the database cannot (see :mod:`store.admission`).
         """
-        doc = admit_document(doc)
-        with self._tx() as s:
-            row = s.scalars(
-                select(DocumentRow).where(
-                    DocumentRow.source == doc.source, DocumentRow.external_id == doc.external_id
-                )
-            ).first()
-            if row is not None and row.content_hash == doc.content_hash:
-                return row.id, False
-            thread = _join_thread(s, doc) if doc.source == "email" else doc.thread_id
-            if row is None:
-                row = DocumentRow(source=doc.source, external_id=doc.external_id, created_at=utcnow())
-                s.add(row)
-            offset = doc.occurred_at.utcoffset() or timedelta(0)
-            row.thread_id = thread
-            row.occurred_at = doc.occurred_at
-            row.utc_offset_min = int(offset.total_seconds() // 60)
-            row.title = doc.title
-            row.text = doc.text
-            row.content_hash = doc.content_hash
-            row.origin = doc.origin
-            row.url = doc.url
-            row.participants = [p.model_dump(mode="json") for p in doc.participants]
-            row.segments = [g.model_dump(mode="json") for g in doc.segments]
-            row.meta = dict(doc.metadata)
-            row.quoted_text = doc.quoted_text
-            row.signature = doc.signature
-            row.updated_at = utcnow()
-            _remember_people(s, doc.participants)
-            s.flush()
-            return row.id, True
+        (result,) = self.add_documents([doc])
+        if isinstance(result, Unstorable):
+            raise result
+        return result
 
     @_retry_conflicts
     def add_documents(self, docs: Sequence[SourceDocument]) -> list[tuple[int, bool] | Unstorable]:
@@ -139,38 +111,6 @@ class DocumentStore(StoreCore):
         return {src: int(n) for src, n in rows}
 
 
-def _join_thread(s: Session, doc: SourceDocument) -> str | None:
-    """The thread an email belongs to, resolved over every message stored, whatever the order they came in.
-
-    A message read alone knows only its nearest ancestor (a reply with In-Reply-To and no References
-    names its parent, not the root). When that ancestor is stored, the message joins the ancestor's
-    thread; messages stored before this one that named it as their thread move to its thread, with
-    their commitments.
-    """
-    thread = doc.thread_id
-    if thread and thread != doc.external_id:
-        stored = s.scalar(
-            select(DocumentRow.thread_id).where(
-                DocumentRow.source == "email",
-                DocumentRow.external_id == thread,
-                DocumentRow.thread_id.is_not(None),
-            )
-        )
-        thread = stored or thread
-    if thread and thread != doc.external_id:
-        s.execute(
-            update(DocumentRow)
-            .where(DocumentRow.source == "email", DocumentRow.thread_id == doc.external_id)
-            .values(thread_id=thread)
-        )
-        s.execute(
-            update(CommitmentRow)
-            .where(CommitmentRow.source == "email", CommitmentRow.thread_id == doc.external_id)
-            .values(thread_id=thread)
-        )
-    return thread
-
-
 def _row_values(doc: SourceDocument, thread: str | None) -> dict[str, Any]:
     """The stored column values of ``doc`` (but ``id``, ``source``, ``external_id``, ``created_at``)."""
     offset = doc.occurred_at.utcoffset() or timedelta(0)
@@ -196,11 +136,14 @@ def _row_values(doc: SourceDocument, thread: str | None) -> dict[str, Any]:
 class _Batch:
     """One transaction's worth of documents for :meth:`DocumentStore.add_documents`.
 
-    Emails resolve their thread like :func:`_join_thread`, with the stored
-    rows they may name read in one query and this batch's own assignments
-    kept in :attr:`threads` (so a reply later in the batch finds its
-    ancestor, and messages earlier in the batch that named a later one as
-    their thread move to its thread).
+    An email joins the thread of its nearest stored ancestor, whatever order
+    messages come in: a message read alone knows only that ancestor (a reply
+    with In-Reply-To and no References names its parent, not the root); when
+    the ancestor is stored, the message joins the ancestor's thread, and
+    messages stored before it that named it as their thread move to its
+    thread, with their commitments. The stored rows a batch may name are read
+    in one query and the batch's own assignments kept in :attr:`threads` (a
+    reply later in the batch finds its ancestor; earlier ones move).
     """
 
     s: Session
@@ -309,7 +252,7 @@ class _Batch:
         self.threads.update({r.external_id: r.thread_id for r in rows})
 
     def _thread(self, doc: SourceDocument) -> str | None:
-        """:func:`_join_thread` for one email of the batch."""
+        """The thread of one email of the batch (see the class docstring)."""
         thread = doc.thread_id
         if thread and thread != doc.external_id:
             thread = self.threads.get(thread) or thread

@@ -244,7 +244,6 @@ class RunStore(StoreCore):
                     results[id(r)] = got
         return [p if isinstance(p, Unstorable) else results.get(id(p[0]), []) for p in prepared]
 
-    @_retry_conflicts
     def record_extraction(
         self,
         run_id: int,
@@ -257,7 +256,8 @@ class RunStore(StoreCore):
         prompt_tokens: int = 0,
         completion_tokens: int = 0,
     ) -> list[int]:
-        """Record one document's extraction and store its items as commitments.
+        """Record one document's extraction and store its items as commitments
+        (:meth:`record_extractions` of one, in a transaction of its own).
 
         Returns the ids of the (grounded) commitments the items became, without
         repeats. Ungrounded items are kept with status ``dismissed`` and flag
@@ -268,34 +268,13 @@ class RunStore(StoreCore):
         changes no commitment; the document stays pending. See
         :mod:`store.recording` for dedup and re-record rules.
         """
-        status = ExtractionStatus(status)
-        items = [admit_item(i) for i in items]
-        prompt_tokens, completion_tokens = clamp_count(prompt_tokens), clamp_count(completion_tokens)
-        error = _error_text(error)
-        with self._tx() as s:
-            doc = s.get(DocumentRow, doc_id)
-            if doc is None:
-                raise NotFound(f"no document with id {doc_id}")
-            self._lock(s, _thread_lock(doc))
-            if s.get(ExtractionRunRow, run_id) is None:
-                raise NotFound(f"no extraction run with id {run_id}")
-            s.add(
-                ExtractionRow(
-                    document_id=doc_id,
-                    run_id=run_id,
-                    cache_key=cache_key,
-                    content_hash=doc.content_hash,
-                    status=status,
-                    error=error,
-                    items=[i.model_dump(mode="json") for i in items] if status == ExtractionStatus.OK else [],
-                    prompt_tokens=prompt_tokens,
-                    completion_tokens=completion_tokens,
-                    created_at=utcnow(),
-                )
-            )
-            if status is not ExtractionStatus.OK:
-                return []
-            return record_items(s, doc=doc, run_id=run_id, cache_key=cache_key, items=items).ids
+        recording = Recording(
+            doc_id, items, ExtractionStatus(status), error, prompt_tokens, completion_tokens
+        )
+        (result,) = self._record_batch(run_id, cache_key, [recording])
+        if isinstance(result, Unstorable):
+            raise result
+        return result
 
 
 @dataclass(frozen=True)

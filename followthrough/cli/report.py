@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TypeVar, cast
 
 from rich.console import Console
 from rich.markup import escape
@@ -17,7 +18,7 @@ from followthrough.cli.waiting import Waiting, render_waiting, waiting_on_custom
 from followthrough.config import silent_days
 from followthrough.pipeline import RunReport
 from followthrough.types import CommitmentStatus
-from store import AccountView, CommitmentFilter, CommitmentSummary, CommitmentView, Store
+from store import AccountView, CommitmentFilter, CommitmentSummary, CommitmentView, Page, Store, SummaryPage
 
 DUE_SOON_DAYS = 7
 _MAX_ROWS = 50
@@ -56,24 +57,27 @@ class Attention:
         }
 
 
-def all_items(store: Store, f: CommitmentFilter) -> list[CommitmentView]:
-    out: list[CommitmentView] = []
-    while True:
-        page = store.list_commitments(f)
-        out.extend(page.items)
-        if not page.next_cursor:
-            return out
-        f = f.model_copy(update={"cursor": page.next_cursor})
+P = TypeVar("P", CommitmentView, CommitmentSummary)
 
 
-def _summaries(store: Store, f: CommitmentFilter) -> Iterator[CommitmentSummary]:
-    """Every item ``f`` lists, as lean summaries, a page at a time (memory: one page)."""
+def _each(read: Callable[[CommitmentFilter], Page | SummaryPage], f: CommitmentFilter) -> Iterator[P]:
+    """Every item ``f`` lists, a page of ``read`` at a time (memory: one page)."""
     while True:
-        page = store.list_summaries(f)
-        yield from page.items
+        page = read(f)
+        yield from cast(list[P], page.items)
         if not page.next_cursor:
             return
         f = f.model_copy(update={"cursor": page.next_cursor})
+
+
+def all_items(store: Store, f: CommitmentFilter) -> list[CommitmentView]:
+    """Every item ``f`` lists, in full (evidence, history)."""
+    return list(_each(store.list_commitments, f))
+
+
+def _summaries(store: Store, f: CommitmentFilter) -> Iterator[CommitmentSummary]:
+    """Every item ``f`` lists, as lean summaries, a page at a time."""
+    return _each(store.list_summaries, f)
 
 
 def _rank_key(c: CommitmentView | CommitmentSummary) -> tuple[float, date, int]:
