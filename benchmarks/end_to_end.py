@@ -256,6 +256,8 @@ print(hits)
 
 
 def bench(n: int, keep: Path | None) -> dict[str, float]:
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix=f"ft-e2e-{n}-", dir=keep))
     try:
         ws = generate(root / "ws", n)
@@ -265,6 +267,8 @@ def bench(n: int, keep: Path | None) -> dict[str, float]:
         env.pop("OPENAI_API_KEY", None)
         cli = [sys.executable, "-m", "followthrough", "--as-of", "2026-12-01", "run", str(ws.root), "--json"]
         first = measure(cli, env)
+        if first.rc not in (0, 3):  # no figures from a run that did not run
+            raise SystemExit(f"followthrough run exited {first.rc} (stderr above); nothing measured")
         again = measure(cli, env)
         naive = measure([sys.executable, "-c", _NAIVE_SCRIPT, str(ws.mbox)], env)
         return {

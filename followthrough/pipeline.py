@@ -103,7 +103,12 @@ class RunReport:
 
     @property
     def processed_anything(self) -> bool:
-        return self.documents_seen > 0 or sum(self.crm.values()) > 0 or self.inputs > len(self.errors)
+        return (
+            self.documents_seen > 0
+            or sum(self.crm.values()) > 0
+            or self.unchanged_inputs > 0  # read whole by an earlier run: read, and its lines reported
+            or self.inputs > len(self.errors)
+        )
 
     @property
     def stored_anything(self) -> bool:

@@ -23,7 +23,7 @@ from store.models import (
     DealRow,
     utcnow,
 )
-from store.queries import eager, fetch_summaries, fetch_views, read_page, to_view
+from store.queries import eager, fetch_summaries, fetch_views, own_evidence_first, read_page, to_view
 from store.views import CommitmentFilter, CommitmentView, Page, PersonView, SummaryPage
 
 
@@ -383,7 +383,8 @@ def corrected_owner(s: Session, who: str) -> PersonView:
 
 
 def _export_row(c: CommitmentRow) -> dict[str, object]:
-    ev = c.evidence[0] if c.evidence else None
+    held = own_evidence_first(c) if c.merged_into is None else []  # a merged one's: at its survivor
+    ev = held[0] if held else None
     deal = c.link.deal if c.link is not None else None
     return {
         "id": c.id,

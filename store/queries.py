@@ -232,7 +232,7 @@ def build_select(
 _DOC_COLS = ("id", "source", "external_id", "title", "occurred_at")
 _LINK_COLS = ("deal_id", "method", "confidence")
 _DEAL_COLS = ("crm_id", "name", "stage", "amount", "close_date")
-_EVIDENCE_COLS = ("quote", "char_start", "char_end", "alignment", "document_id")
+_EVIDENCE_COLS = ("id", "quote", "char_start", "char_end", "alignment", "document_id", "merged_from")
 
 V = TypeVar("V", CommitmentView, CommitmentSummary)
 """A listing's item: the full view or the summary."""
@@ -416,8 +416,19 @@ def _standing(c: CommitmentRow, as_of: date, response: TieredValue | None) -> _S
     )
 
 
+def own_evidence_first(c: CommitmentRow) -> list[EvidenceRow]:
+    """``c``'s evidence (a merged commitment's is held by its survivor: ``merged_evidence``), what it
+    said in its own document (its ``document_id``, ``message_id``) first, then the rest as stored: a
+    survivor re-recorded after a merge gets its own quote back after the ones merged into it."""
+    mine = c.merged_into is not None
+    held = c.merged_evidence if mine else c.evidence
+    return sorted(
+        held, key=lambda e: (e.document_id != c.document_id or (e.merged_from is not None) != mine, e.id)
+    )
+
+
 def _evidence_views(c: CommitmentRow) -> list[EvidenceView]:
-    """``c``'s evidence; a merged commitment's is held by its survivor (``merged_evidence``)."""
+    """``c``'s evidence as shown (:func:`own_evidence_first`)."""
     return [
         EvidenceView(
             quote=e.quote,
@@ -429,7 +440,7 @@ def _evidence_views(c: CommitmentRow) -> list[EvidenceView]:
             document_id=e.document_id,
             occurred_at=e.document.occurred_at,
         )
-        for e in (c.merged_evidence if c.merged_into is not None else c.evidence)
+        for e in own_evidence_first(c)
     ]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import mailbox
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -183,3 +184,44 @@ def test_an_unchanged_crm_export_is_read_again_only_when_the_crm_changed(tmp_pat
     ingest(other)  # another export changed the CRM tables
     assert ingest(crm)["unchanged_inputs"] == 0  # so the first is read again
     assert ingest(crm)["unchanged_inputs"] == 2
+
+
+def test_an_unchanged_crm_export_with_a_bad_row_keeps_its_exit_code(tmp_path: Path) -> None:
+    crm = tmp_path / "deals.csv"
+    crm.write_text(
+        "deal_id,deal_name,account_name,account_domain,stage,amount,close_date,owner_email,owner_name\n"
+        "D-1,Acme - Pilot,Acme,acme.example,Proposal,5000,2026-06-30,marco@northwind.io,Marco Rossi\n"
+        "D-2,Acme - Expansion,Acme,acme.example,Proposal,lots,2026-06-30,marco@northwind.io,Marco Rossi\n"
+    )
+    db = tmp_path / "ft.db"
+    first = followthrough("ingest", crm, db=db)
+    again = followthrough("ingest", crm, db=db)  # skipped as unchanged: the same line, the same code
+    assert first.returncode == again.returncode == 3
+    assert "cannot read the amount 'lots'" in again.stderr
+
+
+def test_each_item_shows_its_own_document_first_after_its_source_changes(tmp_path: Path) -> None:
+    """A survivor of a merge whose own message is edited gets its quote re-recorded after the merged
+    ones: what it shows first (and exports) is still what its own document says."""
+    import shutil
+
+    from followthrough.types import CommitmentStatus
+    from store import CommitmentFilter, Store
+
+    demo = tmp_path / "demo"
+    shutil.copytree(REPO / "fixtures" / "demo", demo)
+    db = tmp_path / "ft.db"
+    assert followthrough("--as-of", "2026-03-16", "run", demo, db=db).returncode == 0
+    box = demo / "email" / "customers.mbox"
+    text_before = box.read_text()
+    assert "by end of day today" in text_before
+    box.write_text(text_before.replace("by end of day today", "by Friday", 1))
+    assert followthrough("--as-of", "2026-03-16", "run", demo, db=db).returncode == 0
+    with Store(f"sqlite:///{db}") as store:
+        f = CommitmentFilter(status=None, as_of=date(2026, 3, 16), limit=500)
+        items = store.list_commitments(f).items
+    merged_survivors = [c for c in items if len(c.evidence) > 1]
+    assert merged_survivors  # the demo merges a promise said in a meeting and an email
+    for c in items:
+        if c.evidence and c.status != CommitmentStatus.MERGED:
+            assert c.evidence[0].document_id == c.document_id, c.id
