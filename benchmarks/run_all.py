@@ -26,6 +26,7 @@ FULL = [
     ["llm_prefilter.py"],
     ["query.py"],
     ["generalization.py"],
+    ["cli_start.py"],
 ]
 QUICK = [
     ["crm_import.py", "--rows", "10000"],
@@ -37,6 +38,7 @@ QUICK = [
     ["llm_prefilter.py"],
     ["query.py", "--rows", "20000", "--deals", "500", "--repeat", "5", "--only", "sqlite"],
     ["generalization.py", "--quick"],
+    ["cli_start.py", "--runs", "5"],
 ]
 
 

@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from connectors.base import Connector, ErrorSink
+from connectors.base import Connector, ErrorSink, raise_error
 from connectors.slack_blocks import is_fallback_text, render_blocks
 from connectors.slack_export import (
     METADATA_FILES,
@@ -276,40 +276,77 @@ class SlackConnector(Connector):
     def _messages(
         self, objs: Sequence[object], origin: str, names: _Names, *, report: bool = True
     ) -> Iterator[_Message]:
-        """The messages worth reading in one file's list; entries that are not objects are one line."""
-        if report:
-            _report_non_objects(objs, origin, self.on_error)
-        for obj in objs:
-            if not isinstance(obj, dict):
-                continue
-            names.learn(obj)
-            try:
-                msg = _accept(obj, origin, names)
-            except InputError as e:
-                self.on_error(e)
-                continue
-            if msg is not None:
-                yield msg
+        return _read_messages(objs, origin, names, self.on_error, report=report)
 
     def _threads(self, channel: str, messages: list[_Message], names: _Names) -> Iterator[SourceDocument]:
-        threads: dict[str, dict[str, _Message]] = {}
-        for m in messages:
-            threads.setdefault(m.thread_ts, {}).setdefault(m.ts, m)
+        return _thread_documents(channel, messages, names, self.on_error)
 
-        def start_key(item: tuple[str, dict[str, _Message]]) -> tuple[int, int]:
-            return parse_ts(item[0]) or min(m.key for m in item[1].values())
 
-        for thread_ts, by_ts in sorted(threads.items(), key=start_key):
-            parent = by_ts.get(thread_ts)
-            replies = sorted((m for ts, m in by_ts.items() if ts != thread_ts), key=lambda m: m.key)
-            msgs = [parent, *replies] if parent else replies
-            try:
-                doc = _document(channel, thread_ts, msgs, names)
-            except ValueError as e:  # the document model refused it (pydantic's ValidationError)
-                where = f"{msgs[0].origin}#{thread_ts}"
-                self.on_error(InputError(where, f"cannot read the thread ({first_line(e)})"))
-                continue
-            yield doc
+def thread_documents(
+    channel: str,
+    messages: Sequence[object],
+    directory: Directory,
+    *,
+    origin: str,
+    on_error: ErrorSink = raise_error,
+) -> Iterator[SourceDocument]:
+    """One channel's messages → one document per thread, exactly as an export of them reads.
+
+    The one home of Slack message → :class:`SourceDocument`: the export reader and the Web API
+    source (:mod:`connectors.slack_api`) both call it. ``channel`` is the channel's *name* (the
+    export's folder name, so a thread read from the API and from an export get the same
+    ``external_id``); ``messages`` are Slack message objects as ``conversations.history`` /
+    ``conversations.replies`` return them (a thread's parent and its replies, in any order, repeats
+    kept once); ``directory`` says who the users are (``users.list``) and what channels are called;
+    ``origin`` names where they came from in error lines. A message that cannot be read goes to
+    ``on_error`` and the rest are read.
+    """
+    names = _Names(directory)
+    return _thread_documents(
+        channel, list(_read_messages(messages, origin, names, on_error)), names, on_error
+    )
+
+
+def _read_messages(
+    objs: Sequence[object], origin: str, names: _Names, on_error: ErrorSink, *, report: bool = True
+) -> Iterator[_Message]:
+    """The messages worth reading in one file's list; entries that are not objects are one line."""
+    if report:
+        _report_non_objects(objs, origin, on_error)
+    for obj in objs:
+        if not isinstance(obj, dict):
+            continue
+        names.learn(obj)
+        try:
+            msg = _accept(obj, origin, names)
+        except InputError as e:
+            on_error(e)
+            continue
+        if msg is not None:
+            yield msg
+
+
+def _thread_documents(
+    channel: str, messages: list[_Message], names: _Names, on_error: ErrorSink
+) -> Iterator[SourceDocument]:
+    threads: dict[str, dict[str, _Message]] = {}
+    for m in messages:
+        threads.setdefault(m.thread_ts, {}).setdefault(m.ts, m)
+
+    def start_key(item: tuple[str, dict[str, _Message]]) -> tuple[int, int]:
+        return parse_ts(item[0]) or min(m.key for m in item[1].values())
+
+    for thread_ts, by_ts in sorted(threads.items(), key=start_key):
+        parent = by_ts.get(thread_ts)
+        replies = sorted((m for ts, m in by_ts.items() if ts != thread_ts), key=lambda m: m.key)
+        msgs = [parent, *replies] if parent else replies
+        try:
+            doc = _document(channel, thread_ts, msgs, names)
+        except ValueError as e:  # the document model refused it (pydantic's ValidationError)
+            where = f"{msgs[0].origin}#{thread_ts}"
+            on_error(InputError(where, f"cannot read the thread ({first_line(e)})"))
+            continue
+        yield doc
 
 
 def _ts_text(ts: object) -> object:
@@ -492,4 +529,4 @@ def _export_root_above(path: Path) -> Path | None:
     return None
 
 
-__all__ = ["SKIP_SUBTYPES", "SlackConnector", "parse_ts", "ts_datetime", "user_zone"]
+__all__ = ["SKIP_SUBTYPES", "SlackConnector", "parse_ts", "thread_documents", "ts_datetime", "user_zone"]

@@ -16,6 +16,12 @@ API request body limit         FOLLOWTHROUGH_MAX_BODY_BYTES  10 MiB (read by ``f
 request response target        FOLLOWTHROUGH_RESPONSE_HOURS  24 (hours; per tier: "24, tier 1=4")
 silent account after           FOLLOWTHROUGH_SILENT_DAYS     30, tier 1=14 (days)
 offline time per document      FOLLOWTHROUGH_OFFLINE_BUDGET  20 (seconds; read by ``extractor.offline``)
+dashboard address in links     FOLLOWTHROUGH_PUBLIC_URL      http://127.0.0.1:8000 (``public_url``)
+notifications: SMTP            FOLLOWTHROUGH_SMTP_URL,       none (read by ``followthrough.notify``)
+                               FOLLOWTHROUGH_MAIL_FROM
+notifications: Slack           FOLLOWTHROUGH_SLACK_WEBHOOK_  none (read by ``followthrough.notify``)
+                               URL, SLACK_BOT_TOKEN,
+                               FOLLOWTHROUGH_SLACK_API_URL
 =============================  ============================  =========================================
 
 The LLM's own settings (default model, whether one is configured, endpoint and
@@ -31,11 +37,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from extractor.llm_config import DEFAULT_MODEL, llm_configured, model_name
 from followthrough.errors import ConfigError
 from followthrough.types import TieredValue, normalize_domains, tier_key
-from store import normalize_url
 
 
 class ExtractorName(StrEnum):
@@ -56,6 +62,8 @@ def database_url(explicit: str | None = None) -> str:
     """The SQLAlchemy URL of the store (``postgres://`` spelled for psycopg 3, see :func:`normalize_url`)."""
     url = explicit or os.environ.get("FOLLOWTHROUGH_DATABASE_URL")
     if url:
+        from store import normalize_url  # noqa: PLC0415 - the store (SQLAlchemy) loads only when asked
+
         return normalize_url(url)
     home = home_dir()
     home.mkdir(parents=True, exist_ok=True)
@@ -163,6 +171,24 @@ def parse_as_of(value: str | None) -> date:
         return date.fromisoformat(value.strip())
     except ValueError as e:
         raise ConfigError(f"--as-of {value!r} is not a date: use YYYY-MM-DD") from e
+
+
+PUBLIC_URL_ENV = "FOLLOWTHROUGH_PUBLIC_URL"
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+"""Where ``followthrough serve`` listens by default: the dashboard's address when none is configured."""
+
+
+def public_url(explicit: str | None = None) -> str:
+    """The dashboard's address as people reach it, without a trailing slash: links in notifications
+    and CRM tasks are ``{public_url()}/items/{id}``. From ``explicit``, else ``FOLLOWTHROUGH_PUBLIC_URL``,
+    else ``http://127.0.0.1:8000``. :class:`ConfigError` for anything but an ``http(s)://host`` URL."""
+    value = (explicit or os.environ.get(PUBLIC_URL_ENV) or "").strip() or DEFAULT_PUBLIC_URL
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(
+            f"{PUBLIC_URL_ENV}={value!r} is not an http(s) address: use e.g. https://followthrough.example.com"
+        )
+    return value.rstrip("/")
 
 
 @dataclass

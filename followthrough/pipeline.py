@@ -375,11 +375,53 @@ STORE_BATCH = 500
 new ones are inserted in bulk."""
 
 
-def _store_batch(store: Store, batch: list[SourceDocument], report: RunReport, progress: Progress) -> None:
-    """Store the documents read so far (and empty ``batch``): each one stored, or one line why not."""
-    if not batch:
+DocumentSaver = Callable[[list[SourceDocument]], Sequence[tuple[int, bool] | Unstorable]]
+"""``save(documents)``: stores a batch, per document ``(id, changed)`` or its :class:`Unstorable`
+(:meth:`Store.add_documents`; a live source's runner also saves its cursor in the same transaction)."""
+
+
+def ingest_documents(
+    store: Store,
+    documents: Sequence[SourceDocument],
+    report: RunReport,
+    domains: set[str],
+    *,
+    save: DocumentSaver | None = None,
+    progress: Progress = _no_progress,
+) -> None:
+    """Store documents that come from elsewhere than a file (a live source) as ``run`` stores a file's:
+    participants classified by the company ``domains``, a note for a body cut at the limit, each
+    document counted (seen, new) or one line in ``report.errors`` why it was not stored.
+
+    ``save``: what stores the batch (default :meth:`Store.add_documents`), called once even when
+    ``documents`` is empty (a live source saves its cursor with it). Pass a few hundred at a time.
+    """
+    batch: list[SourceDocument] = []
+    for doc in documents:
+        if doc.metadata.get("truncated") == "true":
+            report.notes.append(
+                InputError(
+                    _where(doc), f"body cut at {MAX_BODY_CHARS:,} characters (the limit); the rest not read"
+                )
+            )
+        batch.append(classify_participants(doc, domains))
+    _store_batch(store, batch, report, progress, save=save, always=True)
+
+
+def _store_batch(
+    store: Store,
+    batch: list[SourceDocument],
+    report: RunReport,
+    progress: Progress,
+    *,
+    save: DocumentSaver | None = None,
+    always: bool = False,
+) -> None:
+    """Store the documents read so far (and empty ``batch``): each one stored, or one line why not.
+    ``save``: what stores them (default :meth:`Store.add_documents`); ``always``: call it even for none."""
+    if not batch and not always:
         return
-    for doc, result in zip(batch, store.add_documents(batch), strict=True):
+    for doc, result in zip(batch, (save or store.add_documents)(batch), strict=True):
         if isinstance(result, Unstorable):
             report.errors.append(InputError(_where(doc), f"not stored: {result}"))
             continue

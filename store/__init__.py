@@ -9,17 +9,21 @@ bearer tokens (:class:`ApiTokens`, :class:`Principal`), :func:`admit_crm`,
 :func:`health`, and the errors :class:`NotFound`, :class:`InvalidCursor`,
 :class:`Unresolved` (a person, deal or account typed that names none, or several),
 :class:`InvalidStatus` (a status an item cannot be given) and :class:`Unstorable` (all
-:class:`StoreError`).
+:class:`StoreError`); the dashboard's trends (:func:`owner_trend`, :func:`response_times`:
+:mod:`store.trends`).
 """
 
 from store.admission import Unstorable, admit_crm
 from store.api_tokens import ApiTokens, Principal
 from store.commitments import InvalidStatus
+from store.crm_tasks import PushItem
 from store.inputs import InputFile
 from store.lookup import Unresolved
+from store.notifications import Delivery
 from store.queries import InvalidCursor, health
 from store.runs import Recording
 from store.store import NotFound, Store, normalize_url
+from store.trends import OwnerDay, ResponseSample, owner_trend, response_times
 from store.views import (
     AccountDetail,
     AccountFilter,
@@ -39,6 +43,7 @@ from store.views import (
     PersonView,
     RunView,
     SummaryPage,
+    owner_email,
 )
 
 __all__ = [
@@ -55,16 +60,20 @@ __all__ = [
     "DealPage",
     "DealRef",
     "DealView",
+    "Delivery",
     "EvidenceView",
     "HistoryView",
     "InputFile",
     "InvalidCursor",
     "InvalidStatus",
     "NotFound",
+    "OwnerDay",
     "Page",
     "PersonView",
     "Principal",
+    "PushItem",
     "Recording",
+    "ResponseSample",
     "RunView",
     "Store",
     "SummaryPage",
@@ -73,4 +82,7 @@ __all__ = [
     "admit_crm",
     "health",
     "normalize_url",
+    "owner_email",
+    "owner_trend",
+    "response_times",
 ]

@@ -14,10 +14,11 @@ over Slack messages' authors).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Row, case, func, select
+from sqlalchemy import Row, Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from followthrough.types import TieredValue, tier_key, tier_rank
@@ -178,14 +179,25 @@ def _last_touches(
     log = TouchLog(frozenset(domains), directory)
     end = datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=UTC)
     d = DocumentRow
-    slack_segments = case((d.source == "slack", d.segments), else_=None)
-    docs = s.execute(
-        select(d.source, d.occurred_at, d.participants, slack_segments)
-        .where(d.occurred_at < end)
+    # Outside Slack a document's touches follow from its participants alone, at its time, and only the
+    # latest touch counts: documents with the same participants (a thread's replies) are read once, at
+    # their latest time. A Slack document's touches are its messages' (its segments).
+    same = cast(d.participants, Text)
+    groups = s.execute(
+        select(d.source, func.max(d.occurred_at), same)
+        .where(d.occurred_at < end, d.source != "slack")
+        .group_by(d.source, same)
         .execution_options(yield_per=1000)
     )
-    for source, occurred_at, participants, segments in docs:
-        log.add(source, occurred_at, participants or [], segments)
+    for source, occurred_at, participants in groups:
+        log.add(source, occurred_at, json.loads(participants) if participants else [])
+    slack = s.execute(
+        select(d.occurred_at, d.participants, d.segments)
+        .where(d.occurred_at < end, d.source == "slack")
+        .execution_options(yield_per=1000)
+    )
+    for occurred_at, participants, segments in slack:
+        log.add("slack", occurred_at, participants or [], segments)
     owned = select(ContactRow.email, ContactRow.account_id).where(ContactRow.account_id.is_not(None))
     contacts = {email: account for email, account in s.execute(owned) if account is not None}
     by_domain = {dom.lower(): a.id for a in accounts for dom in a.domains or []}

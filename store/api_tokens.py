@@ -8,6 +8,15 @@ once and cannot be recovered. Verifying looks the digest up by its unique
 index and compares it with :func:`hmac.compare_digest`. ``last_used_at`` is
 refreshed at most once per :data:`TOUCH_INTERVAL` so that a busy client does
 not turn every read into a write.
+
+A token may speak for one person (``person_email``, the dashboard's "My items"). The dashboard keeps
+only a token's id in its session and asks :meth:`ApiTokens.principal` on every request, so a token
+revoked while someone is signed in stops working on their next click.
+
+Dashboard sessions are rows too (``web_sessions``): :meth:`ApiTokens.start_session` at sign-in,
+:meth:`ApiTokens.session_principal` on every request, :meth:`ApiTokens.end_session` at sign-out. A
+session's id is random (the signed cookie holds it) and stored as its SHA-256 digest; once its row is
+deleted (sign-out, the token revoked, or past ``expires_at``) a copy of the cookie is worth nothing.
 """
 
 from __future__ import annotations
@@ -19,12 +28,12 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from followthrough.errors import StoreError
-from store.models import ApiTokenRow, utcnow
+from store.models import ApiTokenRow, WebSessionRow, utcnow
 from store.session import transaction
 from store.views import ApiTokenView
 
@@ -38,15 +47,41 @@ class ApiTokenInfo(ApiTokenView):
     """A token as listings show it: never the secret, only its first characters."""
 
     prefix: str | None = None
+    person_email: str | None = None
 
 
 @dataclass(frozen=True)
 class Principal:
-    """Who a verified token belongs to."""
+    """Who a verified token belongs to. ``person_email``: the person it speaks for, if any."""
 
     id: int
     name: str
     read_only: bool
+    person_email: str | None = None
+
+
+MAX_EMAIL_LEN = 320
+
+
+def _person(email: str | None) -> str | None:
+    """``email`` trimmed and lower-cased; :class:`StoreError` when it is not an address."""
+    if email is None:
+        return None
+    email = email.strip().lower()
+    local, at, domain = email.partition("@")
+    if (
+        not at
+        or not local
+        or "." not in domain
+        or len(email) > MAX_EMAIL_LEN
+        or any(c.isspace() for c in email)
+    ):
+        raise StoreError(f"--person must be an email address like dana@example.com, not {email!r}")
+    return email
+
+
+def _principal(r: ApiTokenRow) -> Principal:
+    return Principal(id=r.id, name=r.name, read_only=r.read_only, person_email=r.person_email)
 
 
 def hash_api_token(secret: str) -> str:
@@ -62,6 +97,7 @@ def _info(r: ApiTokenRow) -> ApiTokenInfo:
         created_at=r.created_at,
         revoked_at=r.revoked_at,
         last_used_at=r.last_used_at,
+        person_email=r.person_email,
     )
 
 
@@ -78,9 +114,15 @@ class ApiTokens:
     def _tx(self) -> AbstractContextManager[Session]:
         return transaction(self._sessions)
 
-    def create(self, name: str, *, read_only: bool = False) -> tuple[ApiTokenInfo, str]:
-        """A new token called ``name``: its listing and its secret (the only time it is shown)."""
+    def create(
+        self, name: str, *, read_only: bool = False, person_email: str | None = None
+    ) -> tuple[ApiTokenInfo, str]:
+        """A new token called ``name``: its listing and its secret (the only time it is shown).
+
+        ``person_email``: the person the token speaks for (an email address), else ``None``.
+        """
         name = name.strip()
+        person = _person(person_email)
         if not name or len(name) > MAX_NAME_LEN:
             raise StoreError(f"a token name must be 1 to {MAX_NAME_LEN} characters")
         secret = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -96,6 +138,7 @@ class ApiTokens:
                     token_hash=hash_api_token(secret),
                     prefix=secret[:PREFIX_LEN],
                     read_only=read_only,
+                    person_email=person,
                     created_at=utcnow(),
                 )
                 s.add(row)
@@ -124,6 +167,7 @@ class ApiTokens:
             if row.revoked_at is not None:
                 raise StoreError(f"token {row.name!r} was already revoked on {row.revoked_at:%Y-%m-%d}")
             row.revoked_at = utcnow()
+            s.execute(delete(WebSessionRow).where(WebSessionRow.token_id == row.id))
             return _info(row)
 
     def verify(self, secret: str, *, now: datetime | None = None) -> Principal | None:
@@ -141,7 +185,7 @@ class ApiTokens:
                 return None
             if row.revoked_at is not None:
                 return None
-            principal = Principal(id=row.id, name=row.name, read_only=row.read_only)
+            principal = _principal(row)
             last_used = row.last_used_at
         now = now or utcnow()
         if last_used is None or now - _aware(last_used) >= self.touch_interval:
@@ -153,6 +197,62 @@ class ApiTokens:
             except StoreError:
                 pass  # the next request records it
         return principal
+
+    def principal(self, token_id: int) -> Principal | None:
+        """The live token with this id, or ``None`` (unknown or revoked): what a signed session holds."""
+        with self._tx() as s:
+            row = s.get(ApiTokenRow, token_id)
+            if row is None or row.revoked_at is not None:
+                return None
+            return _principal(row)
+
+    def start_session(
+        self, token_id: int, session_id: str, *, lifetime: timedelta, now: datetime | None = None
+    ) -> None:
+        """Record a new dashboard session ``session_id`` (random, 32+ characters) of token ``token_id``,
+        ending ``lifetime`` from now; sessions already past their end are deleted on the way."""
+        if len(session_id) < MIN_SESSION_ID:
+            raise ValueError(f"a session id must be at least {MIN_SESSION_ID} characters")
+        now = now or utcnow()
+        with self._tx() as s:
+            s.execute(delete(WebSessionRow).where(WebSessionRow.expires_at < now))
+            s.add(
+                WebSessionRow(
+                    id=hash_api_token(session_id),
+                    token_id=token_id,
+                    created_at=now,
+                    expires_at=now + lifetime,
+                )
+            )
+
+    def session_principal(self, session_id: str, *, now: datetime | None = None) -> Principal | None:
+        """The live token of the live session ``session_id``, or ``None`` (signed out, expired, its
+        token revoked, or never started)."""
+        if not session_id or len(session_id) > 512:
+            return None
+        now = now or utcnow()
+        stmt = (
+            select(ApiTokenRow)
+            .join(WebSessionRow, WebSessionRow.token_id == ApiTokenRow.id)
+            .where(
+                WebSessionRow.id == hash_api_token(session_id),
+                WebSessionRow.expires_at > now,
+                ApiTokenRow.revoked_at.is_(None),
+            )
+        )
+        with self._tx() as s:
+            row = s.scalars(stmt).first()
+            return None if row is None else _principal(row)
+
+    def end_session(self, session_id: str) -> bool:
+        """Sign a session out for good; whether there was one to end."""
+        with self._tx() as s:
+            gone = s.execute(delete(WebSessionRow).where(WebSessionRow.id == hash_api_token(session_id)))
+            return bool(getattr(gone, "rowcount", 0))
+
+
+MIN_SESSION_ID = 32
+"""The shortest session id :meth:`ApiTokens.start_session` takes (characters)."""
 
 
 def _aware(when: datetime) -> datetime:

@@ -10,12 +10,19 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from followthrough.errors import StoreError
-from followthrough.types import CommitmentStatus, ItemFlag, ItemType, is_internal, status_refusal
+from followthrough.types import (
+    CommitmentStatus,
+    ItemFlag,
+    ItemType,
+    is_internal,
+    normalize_domains,
+    status_refusal,
+)
 from store import deal_rules
 from store.admission import EMAIL_MAX, clean
 from store.base import NotFound, StoreCore, _retry_conflicts
 from store.crm import crm_company_domains
-from store.lookup import Unresolved, find_deal, find_person, scope_of
+from store.lookup import Unresolved, find_deal, find_person, known_owners, listed, scope_of
 from store.models import (
     CommitmentDealLinkRow,
     CommitmentHistoryRow,
@@ -238,7 +245,8 @@ class CommitmentStore(StoreCore):
             if not action:
                 raise ValueError("the action must not be blank")
         with self._tx() as s:
-            new_owner = corrected_owner(s, owner) if owner is not None else None
+            ours = crm_company_domains(s) if domains is None else domains
+            new_owner = corrected_owner(s, owner, ours) if owner is not None else None
             self._lock_commitment(s, cid)
             row = s.get(CommitmentRow, cid)
             if row is None:
@@ -262,7 +270,7 @@ class CommitmentStore(StoreCore):
                 changes.append(("type", row.type, type))
                 row.type = type
             if new_side:  # whose promise it is, now that the type and the owner are right
-                status = side_status(row, crm_company_domains(s) if domains is None else domains)
+                status = side_status(row, ours)
                 if status != row.status:
                     changes.append(("status", row.status, status))
                     row.status = status
@@ -367,10 +375,16 @@ def _link_by_hand(s: Session, cid: int, deal_crm_id: str | None, actor: str) -> 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
-def corrected_owner(s: Session, who: str) -> PersonView:
+def corrected_owner(s: Session, who: str, domains: set[str]) -> PersonView:
     """The owner a correction names: the one person a name names (:func:`store.lookup.find_person`),
-    or an email address, taken as given even when the store has not seen it yet (a new colleague),
-    with the name the store knows for it. :class:`Unresolved` (listing the candidates) otherwise."""
+    or an email address the store knows (a contact, a deal owner, someone seen in a message or
+    meeting, an item's owner), with the name the store knows for it. An email it has not seen yet is
+    taken only at one of ``domains`` (our company's: a new colleague; with no company domain known at
+    all, no configuration and no CRM, it is taken as given, as nothing tells a colleague from a
+    typo and the item's side is left as it is). :class:`Unresolved` (listing
+    the candidates or the known owners) otherwise: an unknown outside address is a typo far more
+    often than a new customer contact, and taking it would silently make the item a customer's
+    promise ("waiting")."""
     value = who.strip()
     if "@" not in value:
         return find_person(s, value)
@@ -379,7 +393,18 @@ def corrected_owner(s: Session, who: str) -> PersonView:
     try:
         return find_person(s, value)
     except Unresolved:
-        return PersonView(email=value.lower(), name=None)
+        email = value.lower()
+        if not domains or is_internal(email, normalize_domains(domains)):
+            return PersonView(email=email, name=None)
+        known = known_owners(s)
+        ours = ", ".join(sorted(domains))
+        raise Unresolved(
+            "owner",
+            who,
+            f"unknown owner {email!r}: no one known has that address and it is not at our "
+            f"domains ({ours}) (known: {listed(known) or 'none yet'})",
+            known,
+        ) from None
 
 
 def _export_row(c: CommitmentRow) -> dict[str, object]:

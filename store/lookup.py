@@ -265,6 +265,17 @@ def _person(s: Session, value: str) -> tuple[PersonView, Scope]:
     return PersonView(email=hit.email, name=hit.name), scope
 
 
+def known_owners(s: Session) -> list[str]:
+    """Labels (``"dana@acme.com (Dana Lee)"``) of the people who own commitments or deals, sorted:
+    what an error about an unknown owner lists."""
+    return _known_owners(s, _people(s))
+
+
+def listed(labels: list[str]) -> str:
+    """``labels`` joined with commas, the first :data:`SHOWN` of them then "and N more"."""
+    return _listed(labels)
+
+
 def find_person(s: Session, value: str) -> PersonView:
     """The one person ``value`` names (see the module docstring); :class:`Unresolved` otherwise."""
     return _person(s, value)[0]

@@ -32,6 +32,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -256,6 +257,13 @@ class CommitmentRow(Base):
         Index("ix_commitments_due_id", "due", "id"),
         Index("ix_commitments_owner_due_id", "owner_email", "due", "id"),  # migration 0004
         Index("ix_commitments_deal_counts", "deal_id", "status", "due", "snoozed_until"),  # migration 0005
+        # migration 0013: the owner names of items with no resolved address (store.lookup's loose match)
+        Index(
+            "ix_commitments_loose_owner",
+            "owner",
+            postgresql_where=sql_text("owner_email IS NULL AND owner IS NOT NULL"),
+            sqlite_where=sql_text("owner_email IS NULL AND owner IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -384,6 +392,24 @@ class ApiTokenRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
+    # The person the token speaks for (``tokens create --person``; migration 0009), else NULL.
+    person_email: Mapped[str | None] = mapped_column(String(320))
+
+
+class WebSessionRow(Base):
+    """A signed-in dashboard session (migration 0014): created at sign-in, deleted at sign-out.
+
+    ``id`` is the SHA-256 hex digest of the random session id the signed cookie holds (never the id
+    itself, so a copy of the database cannot be replayed as a cookie); ``token_id`` the API token it
+    was started with (its sessions go with it); ``expires_at`` when it ends on its own (UTC).
+    """
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class LlmBatchRow(Base):
@@ -437,6 +463,78 @@ class InputFileRow(Base):
     documents: Mapped[int] = mapped_column(Integer, default=0)
     problems: Mapped[list[Any]] = mapped_column(default=list)
     read_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SourceStateRow(Base):
+    """A live source's sync state (migration 0011), one row per ``[[source]]`` name: its cursor
+    (``str`` → ``str``, e.g. ``{"INBOX.uidvalidity": "1", "INBOX.uid": "42"}``), when it last synced
+    whole, the last error (``None`` once a sync succeeds) and what it stored in all."""
+
+    __tablename__ = "source_states"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    cursor: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    last_sync_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    last_error_at: Mapped[datetime | None] = mapped_column(default=None)
+    documents: Mapped[int] = mapped_column(Integer, default=0)
+    crm_records: Mapped[int] = mapped_column(Integer, default=0)
+    batches: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DeliveryRow(Base):
+    """What one recipient was told about one item on one channel (migration 0010; queries in
+    :mod:`store.notifications`). ``announced``: the item's fingerprint when last delivered;
+    ``pending``: the fingerprint of a failed send waiting for a retry, with its ``error`` line;
+    ``claimed_by`` / ``claimed_at``: the digest sending it right now (a lease)."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("commitment_id", "recipient", "channel", name="uq_deliveries_item_recipient"),
+        Index("ix_deliveries_channel_recipient", "channel", "recipient"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    commitment_id: Mapped[int] = mapped_column(ForeignKey("commitments.id", ondelete="CASCADE"))
+    recipient: Mapped[str] = mapped_column(String(320))
+    channel: Mapped[str] = mapped_column(String(20))
+    announced: Mapped[str | None] = mapped_column(String(64))
+    announced_at: Mapped[datetime | None]
+    pending: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    """The digest sending a message about the item now (migration 0015); ``None`` when none is."""
+    claimed_at: Mapped[datetime | None]
+    """When ``claimed_by`` claimed it (UTC): the claim lapses a lease later."""
+
+
+class CrmTaskRow(Base):
+    """A commitment pushed to a CRM as a task (migration 0012): one row per commitment and CRM source.
+
+    ``source`` is the ``[[source]]`` name it was pushed to, ``kind`` that source's kind
+    (``salesforce``, ``hubspot``); ``deal_crm_id`` the deal it was put on; ``task_id`` the CRM's id
+    of the task; ``fingerprint`` a SHA-256 of
+    what was pushed (deal, subject, due date, owner, body, completed), so that an unchanged task
+    is not sent again; ``completed``: pushed as completed (the commitment was closed).
+    """
+
+    __tablename__ = "crm_tasks"
+    __table_args__ = (UniqueConstraint("commitment_id", "source", name="uq_crm_tasks_commitment_source"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    commitment_id: Mapped[int] = mapped_column(ForeignKey("commitments.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    deal_crm_id: Mapped[str] = mapped_column(String(200))
+    task_id: Mapped[str] = mapped_column(String(200))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    completed: Mapped[bool] = mapped_column(Boolean, default=False)
+    pushed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 def table_of(model: type[Base]) -> Table:

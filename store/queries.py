@@ -325,10 +325,17 @@ def _evidence(r: Any) -> SimpleNamespace:
 def fetch_views(
     s: Session, stmt: Select[Any], as_of: date, *, response: TieredValue | None = None
 ) -> list[CommitmentView]:
-    """Full views (with evidence) of the commitments ``stmt`` selects, in its order (see :func:`_read`)."""
+    """Full views (with evidence and history) of the commitments ``stmt`` selects, in its order (see
+    :func:`_read`; the history is one more query for the page): the same item ``GET /v1/commitments/{id}``
+    shows."""
     # A namespace with the same attributes as the ORM row: to_view reads either.
     rows = _read(s, stmt, evidence=True)
-    return [to_view(cast(CommitmentRow, r), as_of, response=response) for r in rows]
+    history: dict[int, list[Any]] = {r.id: [] for r in rows}
+    if rows:
+        h = CommitmentHistoryRow.__table__
+        for entry in s.execute(select(h).where(h.c.commitment_id.in_(list(history))).order_by(h.c.id)):
+            history[entry.commitment_id].append(entry)
+    return [to_view(cast(CommitmentRow, r), as_of, history[r.id], response=response) for r in rows]
 
 
 def fetch_summaries(
@@ -464,12 +471,14 @@ def to_view(
     """
     st = _standing(c, as_of, response)
     doc = c.document
+    quotes = _evidence_views(c)
+    first = quotes[0] if quotes else None
     return CommitmentView(
         id=c.id,
         type=c.type,
         status=st.status,
-        owner=c.owner,
-        owner_email=c.owner_email,
+        owner=c.owner_email or c.owner,
+        owner_name=c.owner,
         counterparty=c.counterparty,
         counterparty_email=c.counterparty_email,
         action=c.action,
@@ -483,7 +492,11 @@ def to_view(
         document_id=doc.id,
         document_title=doc.title,
         occurred_at=doc.occurred_at,
-        evidence=_evidence_views(c),
+        evidence=first.quote if first else None,
+        char_start=first.char_start if first else None,
+        char_end=first.char_end if first else None,
+        alignment=first.alignment if first else None,
+        quotes=quotes,
         deal=st.deal,
         link_method=c.link.method if c.link is not None else None,
         link_confidence=c.link.confidence if c.link is not None else None,
@@ -511,14 +524,16 @@ def to_summary(
     c: CommitmentRow, as_of: date, *, response: TieredValue | None = None, evidence: bool = False
 ) -> CommitmentSummary:
     """The summary of one commitment as of ``as_of`` (as :func:`to_view` counts it); its evidence
-    with ``evidence``, else ``None``."""
+    (the primary quote, its offsets and every quote) with ``evidence``, else ``None``."""
     st = _standing(c, as_of, response)
+    quotes = _evidence_views(c) if evidence else None
+    first = quotes[0] if quotes else None
     return CommitmentSummary(
         id=c.id,
         type=c.type,
         status=st.status,
-        owner=c.owner,
-        owner_email=c.owner_email,
+        owner=c.owner_email or c.owner,
+        owner_name=c.owner,
         counterparty=c.counterparty,
         action=c.action,
         due=c.due,
@@ -532,7 +547,11 @@ def to_summary(
         occurred_at=c.document.occurred_at,
         deal=st.deal,
         merged_into=c.merged_into,
-        evidence=_evidence_views(c) if evidence else None,
+        evidence=first.quote if first else None,
+        char_start=first.char_start if first else None,
+        char_end=first.char_end if first else None,
+        alignment=first.alignment if first else None,
+        quotes=quotes,
     )
 
 

@@ -18,6 +18,10 @@ writers' lock and conflict retries):
 - :class:`store.merges.MergeStore`: one promise seen in several sources merged into one; split again
 - :class:`store.batches.BatchStore`: batches submitted to an LLM provider's Batch API, open until recorded
 - :class:`store.inputs.InputStore`: inputs read whole, so that a re-run skips those unchanged
+- :class:`store.dashboard.DashboardStore`: the dashboard's review queue, threads, deals' last touch
+- :class:`store.notifications.NotificationStore`: what each owner was told about each item, per channel
+- :class:`store.sources.SourceStore`: live sources' cursors, saved with the batch they follow
+- :class:`store.crm_tasks.CrmTaskStore`: commitments pushed to a CRM as tasks (``crm push``)
 
 This module opens the database (applying the migrations) and closes it.
 """
@@ -40,6 +44,8 @@ from store.base import BUSY_ATTEMPT_S, NotFound
 from store.batches import BatchStore
 from store.commitments import CommitmentStore
 from store.crm import CrmStore
+from store.crm_tasks import CrmTaskStore
+from store.dashboard import DashboardStore
 from store.deal_links import LinkStore
 from store.deals import DealStore
 from store.documents import DocumentStore
@@ -47,8 +53,10 @@ from store.fulfilments import FulfilmentStore
 from store.inputs import InputStore
 from store.lookup import LookupStore
 from store.merges import MergeStore
+from store.notifications import NotificationStore
 from store.queries import deal_ref
 from store.runs import RunStore
+from store.sources import SourceStore
 
 
 def normalize_url(url: str) -> str:
@@ -79,6 +87,10 @@ class Store(
     MergeStore,
     BatchStore,
     InputStore,
+    DashboardStore,
+    NotificationStore,
+    SourceStore,
+    CrmTaskStore,
 ):
     """Documents, extraction runs, commitments, CRM data and deal links in one database.
 

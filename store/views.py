@@ -6,6 +6,7 @@ The CLI and the HTTP API serialize these directly (``model_dump(mode="json")``).
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -65,14 +66,25 @@ class CommitmentFilter(_View):
 
 
 class EvidenceView(_View):
-    quote: str
-    char_start: int | None
-    char_end: int | None
-    alignment: AlignmentStatus
-    message_id: str
-    source: SourceKind
-    document_id: int
-    occurred_at: datetime
+    """One verbatim quote an item rests on, and where it sits in its source document."""
+
+    quote: str = Field(description="The words as written in the source, verbatim.")
+    char_start: int | None = Field(
+        description="Where the quote starts in its document's text (0-based character offset); null when "
+        "it could not be placed."
+    )
+    char_end: int | None = Field(
+        description="Where the quote ends (exclusive character offset); null likewise."
+    )
+    alignment: AlignmentStatus = Field(
+        description="How the quote was found in the text: exact, fuzzy or none."
+    )
+    message_id: str = Field(
+        description="The source document's id: an email's Message-ID, a Slack ts, a file name."
+    )
+    source: SourceKind = Field(description="The document's source: email, slack or meeting.")
+    document_id: int = Field(description="The document's id in the store (GET /v1/documents/{id}).")
+    occurred_at: datetime = Field(description="When the document was written or the meeting held (UTC).")
 
 
 class DealRef(_View):
@@ -94,12 +106,32 @@ class HistoryView(_View):
     note: str | None
 
 
+OWNER = (
+    "Who owes it: the owner's email address where it is known, else their name as written in the source; "
+    "null when no one is named. What ../shared/eval/score.py compares."
+)
+OWNER_NAME = "The owner's name as written in the source (the display name); null when only an email is known."
+EVIDENCE = (
+    "The item's primary verbatim quote: what its own document said (quotes[0].quote); null only when it has "
+    "no quote on record."
+)
+CHAR_START = "Where evidence starts in its document's text (0-based character offset); null when not placed."
+CHAR_END = "Where evidence ends in its document's text (exclusive character offset); null when not placed."
+ALIGNMENT = (
+    "How evidence was found in the text: exact, fuzzy or none (not found); null when there is no quote."
+)
+QUOTES = (
+    "Every evidence quote the item rests on, its own document's first, each with its place in the source "
+    "(a merged promise holds the quotes of every source it was seen in)."
+)
+
+
 class CommitmentView(_View):
     id: int
     type: ItemType
     status: CommitmentStatus
-    owner: str | None
-    owner_email: str | None
+    owner: str | None = Field(description=OWNER)
+    owner_name: str | None = Field(description=OWNER_NAME)
     counterparty: str | None
     counterparty_email: str | None = None
     action: str
@@ -113,7 +145,11 @@ class CommitmentView(_View):
     document_id: int
     document_title: str | None = None
     occurred_at: datetime
-    evidence: list[EvidenceView]
+    evidence: str | None = Field(description=EVIDENCE)
+    char_start: int | None = Field(description=CHAR_START)
+    char_end: int | None = Field(description=CHAR_END)
+    alignment: AlignmentStatus | None = Field(description=ALIGNMENT)
+    quotes: list[EvidenceView] = Field(description=QUOTES)
     deal: DealRef | None
     link_method: str | None
     link_confidence: float | None
@@ -148,11 +184,20 @@ class CommitmentView(_View):
 
     @computed_field(  # type: ignore[prop-decorator]
         description="How many documents the evidence comes from: 2 when a promise made in a meeting was "
-        "repeated in the follow-up email (each source's evidence is in evidence)."
+        "repeated in the follow-up email (each source's quote is in quotes)."
     )
     @property
     def sources(self) -> int:
-        return len({e.document_id for e in self.evidence})
+        return len({e.document_id for e in self.quotes})
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def owner_email(item: CommitmentView | CommitmentSummary) -> str | None:
+    """The item's owner as an email address: ``owner`` when it holds one (the owner was resolved to an
+    address), else ``None`` (a name only, or no owner)."""
+    return item.owner if item.owner and _EMAIL.fullmatch(item.owner) else None
 
 
 class Page(_View):
@@ -162,14 +207,15 @@ class Page(_View):
 
 class CommitmentSummary(_View):
     """One commitment as a listing shows it: what a row of a list needs, without its history and,
-    unless asked for (``expand=evidence``), without its evidence. The full item, with evidence and
-    history, is :class:`CommitmentView` (``GET /v1/commitments/{id}``); the fields here mean the same."""
+    unless asked for (``expand=evidence``), without its evidence (``evidence``, its offsets and
+    ``quotes`` are null then). The full item, with evidence and history, is :class:`CommitmentView`
+    (``GET /v1/commitments/{id}``); the fields here mean the same and have the same names and types."""
 
     id: int
     type: ItemType
     status: CommitmentStatus
-    owner: str | None
-    owner_email: str | None
+    owner: str | None = Field(description=OWNER)
+    owner_name: str | None = Field(description=OWNER_NAME)
     counterparty: str | None
     action: str
     due: date | None
@@ -183,8 +229,14 @@ class CommitmentSummary(_View):
     occurred_at: datetime
     deal: DealRef | None
     merged_into: int | None
-    evidence: list[EvidenceView] | None = Field(
-        default=None, description="The evidence quotes with expand=evidence; null otherwise."
+    evidence: str | None = Field(
+        default=None, description=EVIDENCE + " With expand=evidence; null otherwise."
+    )
+    char_start: int | None = Field(default=None, description=CHAR_START + " With expand=evidence.")
+    char_end: int | None = Field(default=None, description=CHAR_END + " With expand=evidence.")
+    alignment: AlignmentStatus | None = Field(default=None, description=ALIGNMENT + " With expand=evidence.")
+    quotes: list[EvidenceView] | None = Field(
+        default=None, description=QUOTES + " With expand=evidence; null otherwise."
     )
 
 

@@ -1,10 +1,10 @@
 """Test isolation (no network, no key, no user config, a fresh data dir each test) and data requirements.
 
-Data the repository tracks (``fixtures/demo``, ``tests/cases``, ``tests/golden``) is read directly: a
-missing file fails its test. Data outside it, ``../shared`` and a PostgreSQL server, goes through
-:func:`require_shared` and :func:`require_postgres`: a developer without it gets a skip naming what is
-missing; under CI (``CI`` set to ``true`` or ``1``, as ``.ci/run`` sets it) the same absence fails
-the test.
+Data the repository tracks (``fixtures/demo``, ``fixtures/demo_meta``, ``tests/cases``, ``tests/golden``)
+is read directly: a missing file fails its test. Data outside it, ``../shared`` and a PostgreSQL server,
+goes through :func:`require_shared` and :func:`require_postgres`: a developer without it gets a skip
+naming what is missing (and a run that skipped PostgreSQL tests ends with how to start one); under
+CI (``CI`` set to ``true`` or ``1``, as ``.ci/run`` sets it) the same absence fails the test.
 """
 
 from __future__ import annotations
@@ -27,6 +27,11 @@ SAMPLES = SHARED / "samples"
 EVAL = SHARED / "eval"
 TRAIN = SHARED / "train"
 DEMO = REPO / "fixtures" / "demo"
+"""The demo workspace: its inputs only (``followthrough run fixtures/demo`` reads every file there)."""
+DEMO_META = REPO / "fixtures" / "demo_meta"
+"""What describes the demo: ``make_demo.py`` (writes both folders), README.md, expected.json."""
+DEMO_EXPECTED = DEMO_META / "expected.json"
+"""The items the demo must give (``make_demo.py`` writes it with the inputs)."""
 
 PG_ENV = "FOLLOWTHROUGH_TEST_POSTGRES_URL"
 """A PostgreSQL server URL for tests (``bash scripts/pg-test-server.sh`` starts one and prints it)."""
@@ -79,12 +84,38 @@ def require_shared(path: Path) -> Path:
     return path
 
 
+_PG_MISSING = f"{PG_ENV} is not set"
+"""How a skip for want of the PostgreSQL test server begins (:func:`require_postgres`)."""
+
+
 def require_postgres() -> str:
     """The test server's URL from ``FOLLOWTHROUGH_TEST_POSTGRES_URL``, or a skip; a failure under CI."""
     url = os.environ.get(PG_ENV, "").strip()
     if not url:
-        _missing(f"{PG_ENV} is not set (start a server with `bash scripts/pg-test-server.sh`)")
+        _missing(f"{_PG_MISSING} (start a server with `bash scripts/pg-test-server.sh`)")
     return url
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    """A skipped test's reason (``longrepr`` is ``(path, line, "Skipped: ...")``, also from xdist workers)."""
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2])
+    return str(longrepr)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """After a run that skipped PostgreSQL tests for want of a server, say how to run them locally."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    missing = sum(1 for r in skipped if isinstance(r, pytest.TestReport) and _PG_MISSING in _skip_reason(r))
+    if not missing:
+        return
+    write = terminalreporter.write_line
+    terminalreporter.write_sep("-", f"{missing} PostgreSQL tests skipped: {PG_ENV} is not set", yellow=True)
+    write("To run them locally, start a throw-away server (it prints its URL) and point the tests at it:")
+    write("  bash scripts/pg-test-server.sh")
+    write(f"  export {PG_ENV}=postgresql+psycopg://followthrough@127.0.0.1:54329/followthrough_test")
+    write('  (or both at once: eval "$(bash scripts/pg-test-server.sh --export)"), then make test again.')
 
 
 @contextmanager

@@ -180,7 +180,7 @@ def test_a_prompt_injection_in_an_email_is_only_data(backend: str, tmp_path: Pat
                 assert result["stored"] == "new" and token not in r.text
                 for item in result["items"]:  # whatever was found is an open item quoting the email
                     assert item["status"] in ("open", "waiting")  # waiting: the customer's own promise
-                    assert all(e["quote"] in INJECTION for e in item["evidence"])
+                    assert all(e["quote"] in INJECTION for e in item["quotes"])
 
                 after = {i["id"]: i for i in _everything(c)}
                 for old in before:  # nothing that was there changed

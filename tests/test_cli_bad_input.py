@@ -123,7 +123,7 @@ def test_user_mistakes_on_the_command_line_are_one_line(tmp_path: Path) -> None:
     res = followthrough("export", "-o", tmp_path / "missing" / "out.jsonl", db=db)
     assert res.returncode == 1 and res.stderr.startswith("error:") and "cannot write" in res.stderr
     res = followthrough("--as-of", "2026-03-05", "commitments", "snooze", "1", "--until", "2020-01-01", db=db)
-    assert res.returncode == 1 and "not after today" in res.stderr
+    assert res.returncode == 2 and "not after today" in res.stderr  # a bad value: a usage error
 
 
 def test_deeply_nested_mime_is_one_error_and_the_batch_goes_on(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from connectors.meetings_common import parse_attendees, parse_when
 from connectors.registry import reader_for
 from followthrough.errors import InputError
 from followthrough.types import SourceDocument
-from tests.conftest import DEMO
+from tests.conftest import DEMO, DEMO_EXPECTED
 
 NOTES = """\
 # Acme renewal sync
@@ -244,7 +244,7 @@ def test_registry_routes_meeting_inputs(samples: Path) -> None:
 
 
 def test_demo_meetings_hold_the_planted_evidence() -> None:
-    expected_file = DEMO / "expected.json"
+    expected_file = DEMO_EXPECTED
     items = [i for i in json.loads(expected_file.read_text())["items"] if i["source"] == "meeting"]
     assert items
     for item in items:

@@ -15,7 +15,7 @@ from connectors.slack import SlackConnector
 from connectors.slack_text import render_mrkdwn
 from followthrough.errors import InputError
 from followthrough.types import SourceDocument
-from tests.conftest import DEMO
+from tests.conftest import DEMO, DEMO_EXPECTED
 
 
 def read(path: Path, errors: list[InputError] | None = None) -> list[SourceDocument]:
@@ -273,7 +273,7 @@ def test_registry_routes_slack_inputs(viewer: Path, samples: Path) -> None:
 
 
 def test_demo_slack_threads_carry_the_planted_items_with_their_authors() -> None:
-    expected_file = DEMO / "expected.json"
+    expected_file = DEMO_EXPECTED
     docs = {d.external_id: d for d in read(DEMO / "slack")}
     items = [i for i in json.loads(expected_file.read_text())["items"] if i["source"] == "slack"]
     assert items

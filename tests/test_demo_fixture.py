@@ -1,4 +1,4 @@
-"""The demo workspace (fixtures/demo/) is well-formed and its planted results are consistent.
+"""The demo workspace (fixtures/demo/) is well-formed; its planted results (demo_meta/) are consistent.
 
 Standard library only: these checks guard the fixture itself, not the connectors that read it.
 """
@@ -19,7 +19,9 @@ from pathlib import Path
 
 import pytest
 
-DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+DEMO = FIXTURES / "demo"
+META = FIXTURES / "demo_meta"
 AS_OF = date(2026, 3, 16)
 FIRST_DAY, LAST_DAY = date(2026, 3, 2), date(2026, 3, 14)
 SILENT_THREAD_DAYS = {date(2026, 2, 4), date(2026, 2, 9)}  # Massive Dynamic: silent since February
@@ -137,7 +139,7 @@ def documents() -> dict[str, tuple[str, str, date]]:
 
 
 def expected() -> dict:
-    return json.loads((DEMO / "expected.json").read_text(encoding="utf-8"))
+    return json.loads((META / "expected.json").read_text(encoding="utf-8"))
 
 
 def doc_key(item: dict) -> str:
@@ -234,14 +236,16 @@ def test_meeting_notes_and_transcript() -> None:
 
 
 def test_generator_is_reproducible(tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("make_demo", DEMO / "make_demo.py")
+    spec = importlib.util.spec_from_file_location("make_demo", META / "make_demo.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     module.main(tmp_path)
     produced = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
     assert produced
     for rel in produced:
-        assert (tmp_path / rel).read_bytes() == (DEMO / rel).read_bytes(), rel
+        assert (tmp_path / rel).read_bytes() == (FIXTURES / rel).read_bytes(), rel
+    tracked = {p.relative_to(FIXTURES) for p in DEMO.rglob("*") if p.is_file()}
+    assert tracked == {p for p in produced if p.parts[0] == "demo"}, "fixtures/demo: generated inputs only"
 
 
 def test_demo_is_small() -> None:

@@ -1,4 +1,4 @@
-"""The main job on the demo workspace finds what was planted there (fixtures/demo/expected.json)."""
+"""The main job on the demo workspace finds what was planted there (fixtures/demo_meta/expected.json)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from tests.clirunner import followthrough, followthrough_process
-from tests.conftest import DEMO
+from tests.conftest import DEMO, DEMO_EXPECTED
 
-EXPECTED = DEMO / "expected.json"
+EXPECTED = DEMO_EXPECTED
 GOLDEN = Path(__file__).resolve().parent / "golden" / "demo-items.jsonl"
 GOLDEN_FIELDS = (
     "message_id",
@@ -28,6 +28,18 @@ GOLDEN_FIELDS = (
 )
 
 
+def _flat(item: dict[str, Any]) -> dict[str, Any]:
+    """An exported item (the API's shape) as the flat row these checks read: the primary evidence quote
+    and its offsets, the owner's email (else name), the deal's CRM id."""
+    deal = item["deal"] or {}
+    return {
+        **{k: item[k] for k in ("id", "message_id", "type", "due", "status", "action", "due_text")},
+        **{k: item[k] for k in ("counterparty", "source", "thread_id", "confidence", "link_method", "flags")},
+        **{k: item[k] for k in ("evidence", "owner", "char_start", "char_end", "alignment")},
+        "deal": deal.get("crm_id"),
+    }
+
+
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     tmp = tmp_path_factory.mktemp("demo")
@@ -40,7 +52,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     text_run = followthrough("--as-of", as_of, "run", "fixtures/demo", db=db)
     export = followthrough("export", "--format", "jsonl", db=db)
     assert export.returncode == 0, export.stderr
-    rows = [json.loads(line) for line in export.stdout.splitlines() if line.strip()]
+    rows = [_flat(json.loads(line)) for line in export.stdout.splitlines() if line.strip()]
     return {
         "expected": expected,
         "report": json.loads(run.stdout),
@@ -163,14 +175,12 @@ def test_each_item_once(demo_run: dict[str, Any]) -> None:
 def test_report_names_overdue_and_unlinked(demo_run: dict[str, Any]) -> None:
     expected = demo_run["expected"]
     attention = demo_run["report"]["attention"]
-    overdue_quotes = " ".join(
-        " ".join(e["quote"] for e in c["evidence"]) for c in attention["overdue"]
-    ).lower()
+    overdue_quotes = " ".join(" ".join(e["quote"] for e in c["quotes"]) for c in attention["overdue"]).lower()
     for item in expected["items"]:
         if item.get("overdue") and not item.get("fulfilled"):
             assert item["evidence_contains"].lower() in overdue_quotes, item
     unlinked_quotes = " ".join(
-        " ".join(e["quote"] for e in c["evidence"]) for c in attention["unlinked"]
+        " ".join(e["quote"] for e in c["quotes"]) for c in attention["unlinked"]
     ).lower()
     for item in expected["items"]:
         if item["type"] == "commitment" and item.get("deal") is None and "deal" in item:
@@ -222,7 +232,7 @@ def test_unanswered_requests_are_surfaced_and_answered_ones_are_not(demo_run: di
     """A request one of ours answered in its thread is closed (``answered``, or ``done`` when a later
     message delivered it); the unanswered one stays open with its age against the 24h target."""
     unanswered = demo_run["report"]["attention"]["unanswered_requests"]
-    quotes = " ".join(" ".join(e["quote"] for e in c["evidence"]) for c in unanswered).lower()
+    quotes = " ".join(" ".join(e["quote"] for e in c["quotes"]) for c in unanswered).lower()
     requests = [i for i in demo_run["expected"]["items"] if i["type"] == "request"]
     assert any(i.get("answered") is False for i in requests)
     for item in requests:
@@ -281,17 +291,17 @@ def test_a_promise_repeated_in_the_follow_up_email_is_one_commitment_with_two_ev
         assert row is not None and row["status"] == "open"
         shown = _show(demo_run, row["id"])
         assert shown["sources"] == 2
-        quotes = {e["source"]: e for e in shown["evidence"]}
+        quotes = {e["source"]: e for e in shown["quotes"]}
         assert set(quotes) == {"email", "meeting"}
         assert target["evidence_contains"] in quotes["email"]["quote"]
         assert item["evidence_contains"] in quotes["meeting"]["quote"]
         assert quotes["meeting"]["message_id"].startswith(Path(item["file"]).name + "#")
         assert all(e["alignment"] == "exact" and e["char_start"] is not None for e in quotes.values())
-        assert (shown["owner_email"], shown["due"]) == (survivor["owner_email"], survivor["due"])
+        assert (shown["owner"], shown["due"]) == (survivor["owner_email"], survivor["due"])
         assert shown["deal"]["crm_id"] == item["deal"] == survivor["deal"]
         gone = _show(demo_run, _find(rows, item)["id"])  # type: ignore[index]
         assert gone["status"] == "merged" and gone["merged_into"] == row["id"]
-        assert gone["sources"] == 1 and [e["quote"] for e in gone["evidence"]] == [quotes["meeting"]["quote"]]
+        assert gone["sources"] == 1 and [e["quote"] for e in gone["quotes"]] == [quotes["meeting"]["quote"]]
         text = followthrough(
             "--as-of", demo_run["expected"]["as_of"], "commitments", "show", str(row["id"]), db=demo_run["db"]
         ).stdout
@@ -304,7 +314,7 @@ def test_a_promise_repeated_in_the_follow_up_email_is_one_commitment_with_two_ev
     )
     for item in merged:
         quote = item["evidence_contains"].lower()
-        holders = [c for c in listed if any(quote in e["quote"].lower() for e in c["evidence"])]
+        holders = [c for c in listed if any(quote in e["quote"].lower() for e in c["quotes"])]
         assert len(holders) == 1 and holders[0]["sources"] == 2
 
 
@@ -348,11 +358,11 @@ def test_what_customers_owe_us_is_waiting_on_customer(demo_run: dict[str, Any]) 
     theirs = [i for i in demo_run["expected"]["items"] if i.get("customer_promise")]
     assert {i["source"] for i in theirs} >= {"meeting", "email"}
     waiting = demo_run["report"]["attention"]["waiting_on_customer"]
-    quotes = [" ".join(e["quote"] for e in c["evidence"]).lower() for c in waiting]
+    quotes = [" ".join(e["quote"] for e in c["quotes"]).lower() for c in waiting]
     assert len(waiting) == len(theirs)
     for item in theirs:
         (got,) = [c for c, q in zip(waiting, quotes, strict=True) if item["evidence_contains"].lower() in q]
-        assert got["owner_email"] == item["owner_email"] and got["due"] == item["due"]
+        assert got["owner"] == item["owner_email"] and got["due"] == item["due"]
     text = demo_run["text"]
     section = text.split("Waiting on customer (", 1)[1].split("Silent accounts", 1)[0]
     assert section.startswith(f"{len(theirs)}, ")
@@ -368,4 +378,4 @@ def test_what_customers_owe_us_is_waiting_on_customer(demo_run: dict[str, Any]) 
             db=demo_run["db"],
         ).stdout
     )
-    assert sorted(c["owner_email"] for c in listed) == sorted(i["owner_email"] for i in theirs)
+    assert sorted(c["owner"] for c in listed) == sorted(i["owner_email"] for i in theirs)

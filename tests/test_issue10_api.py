@@ -327,7 +327,7 @@ while not os.path.exists(stop):
     t = time.monotonic()
     with urllib.request.urlopen(url, timeout=60) as r:
         assert r.status == 200
-    latencies.append(time.monotonic() - t)
+    latencies.append((t, time.monotonic() - t))
     time.sleep(0.05)
 print(json.dumps(latencies))
 """
@@ -337,7 +337,11 @@ def test_healthz_answers_while_a_200k_document_is_extracted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A client in another process (whose clock a busy server cannot stop) times /healthz while the
-    server extracts a hostile 200,000-character document with the offline extractor."""
+    server extracts a hostile 200,000-character document with the offline extractor.
+
+    Health is answered off the extraction pool: no probe waits for the extraction. A server that ran
+    it on its event loop would hold a probe for the whole request, so the slowest probe is compared
+    with the request's own time (both slow down alike on a loaded machine), with 1 s as a floor."""
     monkeypatch.setenv("FOLLOWTHROUGH_EXTRACT_TIMEOUT", "3")
     url = f"sqlite:///{tmp_path / 'big.db'}"
     with Store(url) as store:
@@ -355,12 +359,16 @@ def test_healthz_answers_while_a_200k_document_is_extracted(
         )
         try:
             time.sleep(0.5)  # the prober is up and has answers before the document arrives
+            posted = time.monotonic()  # the same clock as the prober's (CLOCK_MONOTONIC is system-wide)
             first = httpx.post(server.url + "/v1/documents", json=body, headers=headers, timeout=120)
+            took = time.monotonic() - posted
         finally:
             stop.touch()
             out, _ = probe.communicate(timeout=60)
-        latencies = json.loads(out)
-        assert len(latencies) >= 3 and max(latencies) < 1.0, latencies
+        probes = [(float(t), float(dt)) for t, dt in json.loads(out)]
+        during = [dt for t, dt in probes if t < posted + took and t + dt > posted]
+        assert len(probes) >= 3 and during, (took, probes)
+        assert max(dt for _, dt in probes) < max(1.0, 0.5 * took), (took, probes)
         assert first.status_code in (201, 503), first.text
         if first.status_code == 503:  # over the budget: it goes on, and is stored
             assert int(first.headers["retry-after"]) >= 1
@@ -402,7 +410,7 @@ def test_an_extraction_over_its_budget_is_a_503_and_is_stored_afterwards(
         while r.status_code == 503 and time.monotonic() < deadline:
             time.sleep(0.3)
             r = httpx.post(server.url + "/v1/documents", json=body, headers=headers, timeout=30)
-        assert r.status_code == 201, r.text
+        assert r.status_code == 200, r.text  # stored by the first request's extraction: not created here
         assert r.json()["cached"] is True and r.json()["items"][0]["action"].startswith("Send the slow")
     assert slow.calls == 1  # extracted once, in the background
 

@@ -474,7 +474,7 @@ def test_run_reads_the_good_email_beside_each_fault(folder: Path, tmp_path: Path
     assert [
         i
         for i in items
-        if i["owner_email"] == "priya@ourco.com"
+        if i["owner"] == "priya@ourco.com"
         and i["message_id"] == "<good-1@ourco.com>"  # the email from priya@ourco.com to dana@customer.com
-        and any(e["quote"] == GOOD_QUOTE for e in i["evidence"])
+        and any(e["quote"] == GOOD_QUOTE for e in i["quotes"])
     ], items

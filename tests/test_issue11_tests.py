@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.clirunner import followthrough, followthrough_process
-from tests.conftest import DEMO, PG_ENV, REPO, require_postgres, require_shared
+from tests.conftest import DEMO, DEMO_META, PG_ENV, REPO, require_postgres, require_shared
 
 TESTS = REPO / "tests"
 
@@ -80,8 +80,9 @@ def test_the_demo_tests_fail_when_expected_json_is_removed(tmp_path: Path) -> No
     copy = tmp_path / "repo"
     shutil.copytree(TESTS, copy / "tests", ignore=shutil.ignore_patterns("cassettes", "__pycache__"))
     shutil.copytree(DEMO, copy / "fixtures" / "demo")
+    shutil.copytree(DEMO_META, copy / "fixtures" / "demo_meta")
     shutil.copy(REPO / "pyproject.toml", copy)
-    (copy / "fixtures" / "demo" / "expected.json").unlink()
+    (copy / "fixtures" / "demo_meta" / "expected.json").unlink()
     tests = ["tests/test_connector_slack.py", "tests/test_connector_meetings.py"]
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     res = subprocess.run(

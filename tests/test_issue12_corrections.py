@@ -66,7 +66,7 @@ def test_each_correction_is_one_history_entry_with_who_made_it(store: Store) -> 
         deal="D-200",
         as_of=AS_OF,
     )
-    assert (view.owner_email, view.due, view.action, view.type) == (
+    assert (view.owner, view.due, view.action, view.type) == (
         "priya@northwind.io",
         date(2026, 3, 20),
         "Send the revised pricing sheet",
@@ -93,11 +93,11 @@ def test_an_owner_is_an_email_or_a_name_that_names_one_person(store: Store) -> N
     doc = make_doc(text=TEXT)
     (cid,) = _record(store, doc, [make_item(doc, PRICING, owner="Dana", owner_email=None)])
     by_name = store.correct(cid, actor="t", owner="marco rossi")
-    assert (by_name.owner, by_name.owner_email) == ("Marco Rossi", "marco@northwind.io")
+    assert (by_name.owner_name, by_name.owner) == ("Marco Rossi", "marco@northwind.io")
     by_first = store.correct(cid, actor="t", owner="Hank")
-    assert (by_first.owner, by_first.owner_email) == ("Hank Scorpio", "hank@globex.com")
+    assert (by_first.owner_name, by_first.owner) == ("Hank Scorpio", "hank@globex.com")
     new_colleague = store.correct(cid, actor="t", owner="Sam.Ng@Northwind.io")
-    assert (new_colleague.owner, new_colleague.owner_email) == (None, "sam.ng@northwind.io")
+    assert (new_colleague.owner_name, new_colleague.owner) == (None, "sam.ng@northwind.io")
     with pytest.raises(Unresolved, match="no one matches 'zz'"):
         store.correct(cid, actor="t", owner="zz")
     with pytest.raises(Unresolved, match="not an email address"):
@@ -118,7 +118,7 @@ def test_an_ambiguous_name_lists_the_candidates_and_changes_nothing(store: Store
     with pytest.raises(Unresolved, match=r"'dana' matches 2: dana@acme.com \(Dana Lee\), dana@globex.com"):
         store.correct(cid, actor="t", owner="dana", due=date(2026, 4, 1))
     view = store.get_commitment(cid)
-    assert view.owner_email == "marco@northwind.io" and view.due == date(2026, 3, 13)
+    assert view.owner == "marco@northwind.io" and view.due == date(2026, 3, 13)
     with pytest.raises(Unresolved, match="no deal matches 'D-999'"):
         store.correct(cid, actor="t", due=date(2026, 4, 1), deal="D-999")
     assert store.get_commitment(cid).due == date(2026, 3, 13)  # one transaction: nothing changed
@@ -139,9 +139,9 @@ def test_re_extraction_of_changed_content_never_overwrites_a_correction(store: S
     ids = _record(store, edited, [make_item(edited, PRICING, action="Send Dana the revised pricing")])
     assert ids == [cid]
     view = store.get_commitment(cid)
-    assert (view.owner_email, view.due) == ("priya@northwind.io", date(2026, 3, 27))
+    assert (view.owner, view.due) == ("priya@northwind.io", date(2026, 3, 27))
     assert view.action == "Send Dana the revised pricing"
-    ev = view.evidence[0]
+    ev = view.quotes[0]
     assert EDITED[ev.char_start : ev.char_end] == PRICING  # the evidence follows the new text
     assert [h.field for h in view.history if h.actor == "extractor"] == ["status"]  # no due rewrite
 
@@ -154,7 +154,7 @@ def test_re_extraction_under_another_key_never_overwrites_a_correction(store: St
     )
     assert _record(store, doc, [make_item(doc, PRICING)], key="llm:gpt:v2") == [cid]
     view = store.get_commitment(cid)
-    assert (view.owner_email, view.due, view.type) == ("priya@northwind.io", date(2026, 3, 27), "request")
+    assert (view.owner, view.due, view.type) == ("priya@northwind.io", date(2026, 3, 27), "request")
 
 
 # ------------------------------------------------------------------------ CLI
@@ -190,8 +190,8 @@ def test_commitments_edit_sticks_across_a_re_run(tmp_path: Path) -> None:
     )
     assert _cli(db, "run", mail, "--extractor", "offline").returncode == 0
     shown = json.loads(_cli(db, "commitments", "show", cid, "--json").stdout)
-    assert (shown["owner_email"], shown["due"]) == ("priya@northwind.io", "2026-03-27")
-    (ev,) = shown["evidence"]  # extracted anew from the edited message: the old offsets are gone
+    assert (shown["owner"], shown["due"]) == ("priya@northwind.io", "2026-03-27")
+    (ev,) = shown["quotes"]  # extracted anew from the edited message: the old offsets are gone
     assert ev["quote"] == "I'll send you the revised pricing by Friday." and ev["char_start"] == 30
     actor = f"cli:{getpass.getuser()}"
     assert {(h["field"], h["actor"]) for h in shown["history"]} >= {("owner", actor), ("due", actor)}
@@ -201,7 +201,8 @@ def test_commitments_edit_errors_are_one_line_with_the_usual_exit_codes(tmp_path
     db, mail = tmp_path / "t.db", tmp_path / "pricing.eml"
     mail.write_text(EML.format(body="Hi Dana, I'll send you the revised pricing by Friday."))
     assert _cli(db, "run", mail, "--extractor", "offline").returncode == 0
-    bad_due = _cli(db, "commitments", "edit", "1", "--due", "next friday")
+    # issue 16: "next friday" is a date now, a misspelt one is not
+    bad_due = _cli(db, "commitments", "edit", "1", "--due", "next fryday")
     assert bad_due.returncode == 2 and "is not a date: use YYYY-MM-DD, or none" in bad_due.stderr
     bad_type = _cli(db, "commitments", "edit", "1", "--type", "promise")
     assert bad_type.returncode == 2 and "not one of commitment, request" in bad_type.stderr
@@ -251,7 +252,7 @@ def test_patch_corrects_fields_and_a_re_extraction_keeps_them(api: tuple[str, st
         )
         assert r.status_code == 200, r.text
         patched = r.json()
-        assert (patched["owner_email"], patched["due"], patched["action"]) == (
+        assert (patched["owner"], patched["due"], patched["action"]) == (
             "dana@acme.com",
             "2026-03-27",
             "Send the pricing",
@@ -266,7 +267,7 @@ def test_patch_corrects_fields_and_a_re_extraction_keeps_them(api: tuple[str, st
         body["text"] = "Hi Dana, as promised. I'll send the revised pricing by 2026-03-13."
         (again,) = c.post("/v1/documents", json=body).json()["items"]
         assert again["id"] == item["id"]
-        assert (again["owner_email"], again["due"], again["action"]) == (
+        assert (again["owner"], again["due"], again["action"]) == (
             "dana@acme.com",
             "2026-03-27",
             "Send the pricing",

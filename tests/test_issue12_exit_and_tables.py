@@ -29,11 +29,11 @@ from followthrough.errors import ConfigError, ExtractionError
 from followthrough.types import Participant, SourceDocument
 from store import CommitmentView
 from tests.clirunner import followthrough
-from tests.conftest import DEMO
+from tests.conftest import DEMO, DEMO_EXPECTED
 from tests.fake_openai import FakeOpenAI, Reply
 
 MBOX = DEMO / "email" / "customers.mbox"
-AS_OF = json.loads((DEMO / "expected.json").read_text())["as_of"]
+AS_OF = json.loads(DEMO_EXPECTED.read_text())["as_of"]
 
 
 def closed_port() -> int:
@@ -256,8 +256,8 @@ def view(
             "id": cid,
             "type": kind,
             "status": status,
-            "owner": owner,
-            "owner_email": email,
+            "owner": email if owner else None,
+            "owner_name": owner,
             "counterparty": None,
             "action": action,
             "due": due,
@@ -269,7 +269,11 @@ def view(
             "thread_id": None,
             "document_id": 1,
             "occurred_at": datetime(2026, 3, 5, tzinfo=UTC),
-            "evidence": [],
+            "evidence": action,
+            "char_start": 0,
+            "char_end": len(action),
+            "alignment": "exact",
+            "quotes": [],
             "deal": None
             if deal is None
             else {"crm_id": deal[0], "name": deal[1], "account": deal[2], "stage": None, "amount": None}

@@ -45,7 +45,7 @@ TURNS = (
 
 
 def _items(rows: list[dict[str, Any]]) -> set[tuple[Any, ...]]:
-    return {(r["type"], r["owner_email"], r["status"], r["action"], r["due"]) for r in rows}
+    return {(r["type"], r["owner"], r["status"], r["action"], r["due"]) for r in rows}
 
 
 # ---------------------------------------------------------------- meetings through the API
@@ -78,11 +78,11 @@ def test_an_api_meeting_attributes_each_turn_to_its_speaker(writer: tuple[str, h
     }
     r = client.post("/v1/documents", json=body)
     assert r.status_code in (200, 201), r.text
-    items = {i["evidence"][0]["quote"]: i for i in r.json()["items"]}
+    items = {i["evidence"]: i for i in r.json()["items"]}
     ours = items["I will send you the rollout checklist by Wednesday."]
     theirs = items["I will send you the signed NDA by Tuesday."]
-    assert (ours["owner_email"], ours["status"]) == (ALICE[1], "open")
-    assert (theirs["owner_email"], theirs["status"]) == (FRAN[1], "waiting")
+    assert (ours["owner"], ours["status"]) == (ALICE[1], "open")
+    assert (theirs["owner"], theirs["status"]) == (FRAN[1], "waiting")
     assert ItemFlag.CUSTOMER_PROMISE in theirs["flags"]
     listed = client.get("/v1/commitments", params={"status": "all"}).json()["items"]
     assert _items(listed) == _items(list(items.values()))
@@ -366,7 +366,7 @@ def _all(db: Path) -> dict[str, dict[str, Any]]:
     listed = followthrough(
         "--as-of", AS_OF.isoformat(), "commitments", "list", "--status", "all", "--json", db=db
     )
-    return {i["evidence"][0]["quote"]: i for i in json.loads(listed.stdout)}
+    return {i["evidence"]: i for i in json.loads(listed.stdout)}
 
 
 def test_a_corrected_owner_decides_whose_promise_it_is(side_db: Path) -> None:
@@ -378,7 +378,7 @@ def test_a_corrected_owner_decides_whose_promise_it_is(side_db: Path) -> None:
     ours = followthrough("commitments", "edit", str(po["id"]), "--owner", "marco", "--json", db=side_db)
     assert ours.returncode == 0, ours.stderr
     view = json.loads(ours.stdout)
-    assert (view["owner_email"], view["status"]) == ("marco@northwind.example", "open")
+    assert (view["owner"], view["status"]) == ("marco@northwind.example", "open")
     assert ItemFlag.CUSTOMER_PROMISE not in view["flags"]
     assert [(h["field"], h["old"], h["new"]) for h in view["history"][-2:]] == [
         ("owner", "raj@contoso.example", "marco@northwind.example"),
@@ -389,7 +389,7 @@ def test_a_corrected_owner_decides_whose_promise_it_is(side_db: Path) -> None:
         "commitments", "edit", str(form["id"]), "--owner", "Raj Patel", "--json", db=side_db
     )
     view = json.loads(theirs.stdout)
-    assert (view["owner_email"], view["status"]) == ("raj@contoso.example", "waiting")
+    assert (view["owner"], view["status"]) == ("raj@contoso.example", "waiting")
     assert ItemFlag.CUSTOMER_PROMISE in view["flags"]
     assert ("status", "open", "waiting") in [(h["field"], h["old"], h["new"]) for h in view["history"]]
 
@@ -430,7 +430,7 @@ def test_patch_answered_is_for_requests_and_a_refused_patch_changes_nothing(
             headers = {"Authorization": f"Bearer {token}"}
             with httpx.Client(base_url=server.url, headers=headers) as c:
                 rows = c.get("/v1/commitments", params={"status": "all"}).json()["items"]
-                by_type = {r["type"]: r for r in rows if r["owner_email"] != "raj@contoso.example"}
+                by_type = {r["type"]: r for r in rows if r["owner"] != "raj@contoso.example"}
                 commitment, request = by_type["commitment"], by_type["request"]
                 url_c = f"/v1/commitments/{commitment['id']}"
                 r = c.patch(url_c, json={"status": "answered", "due": "2026-04-01"})

@@ -190,8 +190,8 @@ def test_one_promise_said_and_listed_in_the_same_notes_is_one_item(store: Store)
         ),
     ):
         view = store.get_commitment(kept, as_of=AS_OF)
-        assert {e.quote for e in view.evidence} == quotes and view.sources == 1
-        for e in view.evidence:
+        assert {e.quote for e in view.quotes} == quotes and view.sources == 1
+        for e in view.quotes:
             assert e.char_start is not None and NOTES[e.char_start : e.char_end] == e.quote
     # near-misses: Alice's other promises and Bob's promise of the same plan stay apart
     open_ids = {v.id for v in store.list_commitments(CommitmentFilter(as_of=AS_OF)).items}
@@ -265,10 +265,10 @@ def test_a_merged_item_reports_where_it_went_and_counts_its_own_source(store: St
     by_id = {v.id: v for v in everything}
     for view in (by_id[said], store.get_commitment(said, as_of=AS_OF)):  # a page and a single view
         assert view.status == CommitmentStatus.MERGED and view.merged_into == listed
-        assert view.sources == 1 and [e.quote for e in view.evidence] == [
+        assert view.sources == 1 and [e.quote for e in view.quotes] == [
             "I'll send you the data migration plan by Friday."
         ]
-    assert len(by_id[listed].evidence) == 2
+    assert len(by_id[listed].quotes) == 2
 
 
 # ------------------------------------------------------------------------------------ the rules: answers
@@ -427,7 +427,7 @@ def test_run_answers_the_scope_request_and_folds_each_restated_promise(workspace
         said = [
             i
             for i in items
-            if deliverable in str(i["action"]) and str(i["owner"]).startswith(("Alice", "Bob"))
+            if deliverable in str(i["action"]) and str(i["owner_name"]).startswith(("Alice", "Bob"))
         ]
         live = [i for i in said if i["status"] == "open"]
         gone = [i for i in said if i["status"] == "merged"]
@@ -438,9 +438,9 @@ def test_run_answers_the_scope_request_and_folds_each_restated_promise(workspace
         for i in items
         if "data migration plan" in str(i["action"])
         and i["status"] == "open"
-        and str(i["owner"]).startswith("Alice")
+        and str(i["owner_name"]).startswith("Alice")
     ]
-    assert len(plan["evidence"]) == 2  # type: ignore[arg-type]
+    assert len(plan["quotes"]) == 2  # type: ignore[arg-type]
     # split, then re-run on the unchanged input: nothing changes
     split = followthrough("commitments", "split", str(plan["id"]), db=url, env=ENV)
     assert split.returncode == 0, split.stderr

@@ -185,14 +185,14 @@ def test_a_promise_repeated_in_the_follow_up_email_is_one_commitment_with_two_ev
     assert store.merge_duplicates() == 1
     (kept,) = _open_ids(store)
     view = store.get_commitment(kept, as_of=AS_OF)
-    assert view.sources == 2 and {e.source for e in view.evidence} == {"meeting", "email"}
-    for e in view.evidence:  # grounded: each quote is at its offsets in its own document
+    assert view.sources == 2 and {e.source for e in view.quotes} == {"meeting", "email"}
+    for e in view.quotes:  # grounded: each quote is at its offsets in its own document
         text = MEETING_TEXT if e.source == "meeting" else EMAIL_TEXT
         assert e.char_start is not None and text[e.char_start : e.char_end] == e.quote
     gone = store.get_commitment(({said, again} - {kept}).pop(), as_of=AS_OF)
     assert gone.status == CommitmentStatus.MERGED and gone.merged_into == kept
-    assert gone.sources == 1 and [e.quote for e in gone.evidence] == [  # it still quotes where it was said
-        e.quote for e in view.evidence if e.document_id == gone.document_id
+    assert gone.sources == 1 and [e.quote for e in gone.quotes] == [  # it still quotes where it was said
+        e.quote for e in view.quotes if e.document_id == gone.document_id
     ]
     assert any(h.field == "merged" and h.new == str(gone.id) and h.actor == "merge" for h in view.history)
     assert any(h.field == "status" and h.new == "merged" for h in gone.history)
@@ -208,7 +208,7 @@ def test_split_restores_both_and_the_pair_is_never_merged_again(store: Store) ->
     for cid, source in ((said, "meeting"), (again, "email")):
         view = store.get_commitment(cid, as_of=AS_OF)
         assert view.status == CommitmentStatus.OPEN and view.merged_into is None
-        assert [e.source for e in view.evidence] == [source] and view.sources == 1
+        assert [e.source for e in view.quotes] == [source] and view.sources == 1
     assert store.merge_duplicates() == 0
     assert _open_ids(store) == [said, again]
 
@@ -236,13 +236,13 @@ def test_re_extracting_a_merged_source_keeps_the_merge(store: Store) -> None:  #
     (kept,) = _open_ids(store)
     gone = ({said, again} - {kept}).pop()
     doc = _email() if gone == again else _meeting()
-    quote = next(e.quote for e in store.get_commitment(kept).evidence if e.source == doc.source)
+    quote = next(e.quote for e in store.get_commitment(kept).quotes if e.source == doc.source)
     doc_id, _ = store.add_document(doc)
     run = store.start_run(extractor="offline", model="m", prompt_version="v1")
     store.record_extraction(run, doc_id, "k", [make_item(doc, quote, action=quote)])
     store.merge_duplicates()
     view = store.get_commitment(kept)
-    assert view.sources == 2 and len(view.evidence) == 2
+    assert view.sources == 2 and len(view.quotes) == 2
     assert store.get_commitment(gone).status == CommitmentStatus.MERGED
 
 
@@ -315,7 +315,7 @@ def test_run_merges_the_meeting_promise_with_the_follow_up_email_and_split_undoe
     items = json.loads(listed.stdout)
     items = items["items"] if isinstance(items, dict) else items
     (pricing,) = [i for i in items if "pricing" in i["action"]]
-    assert pricing["sources"] == 2 and {e["source"] for e in pricing["evidence"]} == {"meeting", "email"}
+    assert pricing["sources"] == 2 and {e["source"] for e in pricing["quotes"]} == {"meeting", "email"}
     shown = followthrough("--as-of", "2026-03-11", "commitments", "show", str(pricing["id"]), db=url, env=ENV)
     assert "2 sources" in shown.stdout and "meeting" in shown.stdout and "email" in shown.stdout
     split = followthrough("commitments", "split", str(pricing["id"]), db=url, env=ENV)
@@ -343,7 +343,7 @@ def test_the_api_shows_the_sources_and_splits(backend: str, tmp_path: Path) -> N
             headers = {"Authorization": f"Bearer {token}"}
             with httpx.Client(base_url=server.url, headers=headers, timeout=60) as c:
                 body = c.get(f"/v1/commitments/{kept}").json()
-                assert body["sources"] == 2 and len(body["evidence"]) == 2
+                assert body["sources"] == 2 and len(body["quotes"]) == 2
                 r = c.post(f"/v1/commitments/{kept}/split")
                 assert r.status_code == 200, r.text
                 assert sorted(i["id"] for i in r.json()["items"]) == [said, again]

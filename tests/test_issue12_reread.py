@@ -54,14 +54,14 @@ def assert_grounded(store: Store) -> None:  # noqa: F811
     """Evidence with offsets is the text at those offsets, for every item; an open item has such evidence."""
     texts: dict[int, str] = {}
     for view in _all(store):
-        for e in view.evidence:
+        for e in view.quotes:
             if e.char_start is None:
                 assert view.status != CommitmentStatus.OPEN, (view.id, e.quote)
                 continue
             text = texts.setdefault(e.document_id, store.get_document(e.document_id).text)
             assert text[e.char_start : e.char_end] == e.quote, (view.id, view.status, e.quote)
         if view.status == CommitmentStatus.OPEN:
-            assert view.evidence, view.id
+            assert view.quotes, view.id
 
 
 def _extractor_notes(view: CommitmentView) -> list[tuple[str, str | None]]:
@@ -77,7 +77,7 @@ def test_a_changed_due_date_updates_the_item_in_place(store: Store) -> None:  # 
     assert _record(store, edited, [make_item(edited, moved, due=THU), make_item(edited, SOC2)]) == first
     assert [v.id for v in _open(store)] == first  # one item per promise, nothing left behind
     view = store.get_commitment(first[0], as_of=AS_OF)
-    assert view.due == THU and [e.quote for e in view.evidence] == [moved]
+    assert view.due == THU and [e.quote for e in view.quotes] == [moved]
     assert ("due", str(WED), str(THU)) in [(h.field, h.old, h.new) for h in view.history]
     assert ("evidence", "the source changed") in _extractor_notes(view)
     assert_grounded(store)
@@ -93,7 +93,7 @@ def test_a_reworded_promise_keeps_its_correction_and_is_listed_once(store: Store
     assert _record(store, edited, [make_item(edited, reworded, due=date(2026, 3, 13))]) == [cid]
     (view,) = _open(store)
     assert view.id == cid and view.due == date(2026, 3, 20)  # the person's date, not the extractor's
-    assert view.action == reworded and [e.quote for e in view.evidence] == [reworded]
+    assert view.action == reworded and [e.quote for e in view.quotes] == [reworded]
     assert_grounded(store)
 
 
@@ -109,7 +109,7 @@ def test_a_promise_the_source_no_longer_makes_is_retired_with_a_history_entry(
     gone = store.get_commitment(soc2, as_of=AS_OF)
     assert gone.status == CommitmentStatus.DISMISSED
     assert ItemFlag.STALE in gone.flags and ItemFlag.UNGROUNDED in gone.flags
-    assert [(e.quote, e.char_start) for e in gone.evidence] == [(SOC2, None)]  # kept, without offsets
+    assert [(e.quote, e.char_start) for e in gone.quotes] == [(SOC2, None)]  # kept, without offsets
     assert ("status", "no longer in the source after it changed") in _extractor_notes(gone)
     # the sentence comes back: so does the item, with the status it had
     assert _record(store, doc, [make_item(doc, HANDOVER, due=WED), make_item(doc, SOC2)]) == [handover, soc2]
@@ -130,11 +130,11 @@ def test_an_item_a_person_touched_is_kept_moved_or_sent_to_review(store: Store) 
     assert _record(store, edited, []) == []
     kept = store.get_commitment(handover, as_of=AS_OF)
     assert kept.status == CommitmentStatus.OPEN and ItemFlag.STALE in kept.flags
-    (ev,) = kept.evidence
+    (ev,) = kept.quotes
     assert (ev.char_start, ev.quote) == (text.index(HANDOVER), HANDOVER)
     review = store.get_commitment(soc2, as_of=AS_OF)
     assert review.status == CommitmentStatus.REVIEW and ItemFlag.UNGROUNDED in review.flags
-    assert review.owner_email == "dana@acme.com"
+    assert review.owner == "dana@acme.com"
     assert [v.id for v in _open(store)] == [handover]
     assert_grounded(store)
     # the SOC 2 promise is said again, in other words: it is back from review, still Dana's
@@ -144,7 +144,7 @@ def test_an_item_a_person_touched_is_kept_moved_or_sent_to_review(store: Store) 
     reworded = make_item(edited, "I will send over the SOC 2 report by Friday")
     assert soc2 in _record(store, edited, [reworded])
     back = store.get_commitment(soc2, as_of=AS_OF)
-    assert back.status == CommitmentStatus.OPEN and back.owner_email == "dana@acme.com"
+    assert back.status == CommitmentStatus.OPEN and back.owner == "dana@acme.com"
     assert ("status", "found again in the source") in _extractor_notes(back)
     assert_grounded(store)
 
@@ -241,5 +241,5 @@ def test_cli_a_corrected_item_reworded_in_the_source_is_listed_once(tmp_path: Pa
     (after,) = [i for i in _items(db) if i["status"] == "open"]
     assert (after["id"], after["due"]) == (item["id"], "2026-03-20")
     shown = json.loads(_cli(db, "commitments", "show", str(item["id"]), "--json").stdout)
-    (ev,) = shown["evidence"]
+    (ev,) = shown["quotes"]
     assert "I will get the rollout plan to Marcus by Thursday" in ev["quote"]

@@ -219,7 +219,7 @@ def test_report_and_digest_show_what_the_customer_owes_us(tmp_path: Path) -> Non
         "--as-of", "2026-03-16", "digest", "--owner", "marco@northwind.example", "--json", db=db
     )
     late = json.loads(digest.stdout)["customer_overdue"]
-    assert [(w["owner_email"], w["due"], w["overdue_days"], w["nudge"]) for w in late] == [
+    assert [(w["owner"], w["due"], w["overdue_days"], w["nudge"]) for w in late] == [
         ("raj@contoso.example", "2026-03-06", 10, True)
     ]
     text = followthrough("--as-of", "2026-03-16", "digest", "--owner", "marco@northwind.example", db=db)
@@ -246,7 +246,7 @@ def test_api_lists_waiting_items_and_the_late_ones(backend: str, tmp_path: Path)
             waiting = get("?status=waiting")
             assert waiting.status_code == 200, waiting.text
             rows = waiting.json()["items"]
-            assert {(r["owner_email"], r["due"]) for r in rows} == {
+            assert {(r["owner"], r["due"]) for r in rows} == {
                 ("raj@contoso.example", "2026-03-06"),
                 ("raj@contoso.example", "2026-03-31"),
             }

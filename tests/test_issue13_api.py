@@ -28,7 +28,7 @@ LEAN = {
     "type",
     "status",
     "owner",
-    "owner_email",
+    "owner_name",
     "counterparty",
     "action",
     "due",
@@ -43,7 +43,13 @@ LEAN = {
     "deal",
     "merged_into",
     "evidence",
+    "char_start",
+    "char_end",
+    "alignment",
+    "quotes",
 }
+EVIDENCE = {"evidence", "char_start", "char_end", "alignment", "quotes"}
+"""What a summary holds only with expand=evidence."""
 
 
 @pytest.fixture(params=BACKENDS)
@@ -74,7 +80,7 @@ def test_lists_are_lean_and_the_detail_route_is_full(client: httpx.Client) -> No
     page = _ok(client.get("/v1/commitments"))
     assert len(page["items"]) == 50 and page["next_cursor"]  # the default page size
     for item in page["items"]:
-        assert set(item) == LEAN and item["evidence"] is None
+        assert set(item) == LEAN and all(item[k] is None for k in EVIDENCE)
     linked = next(i for i in page["items"] if i["deal"])
     assert {"crm_id", "name", "account"} <= set(linked["deal"])
 
@@ -82,9 +88,9 @@ def test_lists_are_lean_and_the_detail_route_is_full(client: httpx.Client) -> No
     assert [i["id"] for i in expanded["items"]] == [i["id"] for i in page["items"]]
     one = _ok(client.get(f"/v1/commitments/{linked['id']}"))
     mine = next(i for i in expanded["items"] if i["id"] == linked["id"])
-    assert mine["evidence"] == one["evidence"] and one["evidence"][0]["quote"]
-    assert {"history", "evidence", "priority_reasons", "message_id"} <= set(one)
-    for field in LEAN - {"evidence"}:  # the summary says what the full item says
+    assert all(mine[k] == one[k] for k in EVIDENCE) and one["evidence"] == one["quotes"][0]["quote"]
+    assert {"history", "evidence", "quotes", "priority_reasons", "message_id"} <= set(one)
+    for field in LEAN - EVIDENCE:  # the summary says what the full item says
         assert linked[field] == one[field], field
 
     big = _ok(client.get("/v1/commitments", params={"limit": 500}))

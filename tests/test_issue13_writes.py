@@ -220,8 +220,8 @@ def test_each_item_shows_its_own_document_first_after_its_source_changes(tmp_pat
     with Store(f"sqlite:///{db}") as store:
         f = CommitmentFilter(status=None, as_of=date(2026, 3, 16), limit=500)
         items = store.list_commitments(f).items
-    merged_survivors = [c for c in items if len(c.evidence) > 1]
+    merged_survivors = [c for c in items if len(c.quotes) > 1]
     assert merged_survivors  # the demo merges a promise said in a meeting and an email
     for c in items:
-        if c.evidence and c.status != CommitmentStatus.MERGED:
-            assert c.evidence[0].document_id == c.document_id, c.id
+        if c.quotes and c.status != CommitmentStatus.MERGED:
+            assert c.quotes[0].document_id == c.document_id and c.evidence == c.quotes[0].quote, c.id

@@ -45,7 +45,7 @@ def test_raw_email_is_read_like_a_file(served: tuple[str, dict[str, str]]) -> No
     body = r.json()
     assert body["source"] == "email" and body["external_id"] == "<raw1@acme.com>"
     assert body["stored"] == "new"
-    evidence = [e["quote"] for i in body["items"] for e in i["evidence"]]
+    evidence = [e["quote"] for i in body["items"] for e in i["quotes"]]
     assert evidence == ["Can you send the revised pricing by 2026-03-20?"]  # the quoted "I'll" is not
     # The JSON route answers with the same keys.
     j = httpx.post(url + "/v1/documents", json=email("I'll send the deck by 2026-03-20."), headers=headers)
@@ -53,7 +53,7 @@ def test_raw_email_is_read_like_a_file(served: tuple[str, dict[str, str]]) -> No
     again = httpx.post(
         url + "/v1/documents", content=RAW, headers=headers | {"content-type": "Message/RFC822"}
     )
-    assert again.status_code == 201 and again.json()["stored"] == "unchanged"
+    assert again.status_code == 200 and again.json()["stored"] == "unchanged"
 
 
 def test_forwarded_attachment_over_the_api(served: tuple[str, dict[str, str]]) -> None:
@@ -63,7 +63,7 @@ def test_forwarded_attachment_over_the_api(served: tuple[str, dict[str, str]]) -
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["external_id"] == "<case10-outer@northwind.example>"
-    evidence = [e["quote"] for i in body["items"] for e in i["evidence"]]
+    evidence = [e["quote"] for i in body["items"] for e in i["quotes"]]
     assert "Can you confirm the SSO setup for our 40 users by Thursday?" in evidence
 
 

@@ -44,7 +44,7 @@ def test_the_same_item_is_never_stored_twice(store: Store) -> None:  # noqa: F81
     again = make_item(reply, "I will send the revised pricing to Dana by Friday", action=item.action)
     assert _record(store, reply, [again]) == ids
     (view,) = _all(store)
-    assert [e.message_id for e in view.evidence] == ["<m1@acme.com>", "<m2@northwind.io>"]
+    assert [e.message_id for e in view.quotes] == ["<m1@acme.com>", "<m2@northwind.io>"]
     # in another thread it is a different commitment
     other = make_doc("<m3@acme.com>", TEXT, thread_id="thread-2")
     assert _record(store, other, [make_item(other, PRICING)]) != ids
@@ -70,7 +70,7 @@ def test_re_recording_keeps_user_status_and_does_not_duplicate(store: Store) -> 
     assert set(views) == {pricing_id, sso_id}
     assert views[pricing_id].status == "done" and views[pricing_id].due == date(2026, 3, 20)
     assert views[sso_id].status == "snoozed"
-    ev = views[pricing_id].evidence[0]
+    ev = views[pricing_id].quotes[0]
     assert edited.text[ev.char_start : ev.char_end] == PRICING
     history = store.get_commitment(pricing_id, as_of=AS_OF).history
     assert ("due", "2026-03-13", "2026-03-20") in [(h.field, h.old, h.new) for h in history]
@@ -150,7 +150,7 @@ def test_views_carry_priority_reasons_and_overdue_days(store: Store) -> None:  #
     assert v.deal is not None and v.deal.crm_id == "D-100" and v.link_method == "contact"
     assert v.priority_reasons == ["$120k deal in Negotiation", "3 days overdue", "tier 1 account"]
     assert v.message_id == "<m1@acme.com>" and v.document_title == "Pricing"
-    assert v.evidence[0].quote == PRICING and v.evidence[0].alignment == "exact"
+    assert v.evidence == v.quotes[0].quote == PRICING and v.alignment == v.quotes[0].alignment == "exact"
 
 
 @pytest.mark.parametrize("limit", [1, 3, 7])
@@ -331,11 +331,11 @@ def test_re_recording_a_reply_refreshes_or_drops_only_its_own_evidence(store: St
     assert _record(store, reply, [restated]) == [cid]
     # the reply extracted again finds the same thing: still one commitment, two quotes
     assert _record(store, reply, [restated]) == [cid]
-    assert len(store.get_commitment(cid).evidence) == 2
+    assert len(store.get_commitment(cid).quotes) == 2
     # the reply extracted again finds nothing: its quote goes, the commitment stays
     assert _record(store, reply, []) == []
     (view,) = _all(store)
-    assert view.id == cid and [e.message_id for e in view.evidence] == ["<m1@acme.com>"]
+    assert view.id == cid and [e.message_id for e in view.quotes] == ["<m1@acme.com>"]
 
 
 def test_every_filter_combination_runs(store: Store) -> None:  # noqa: F811

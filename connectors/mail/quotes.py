@@ -104,11 +104,18 @@ def normalize_newlines(s: str) -> str:
 
 
 def _is_blank(line: str) -> bool:
-    return not line.strip() or not line.translate(_BLANK).strip()
+    if not line.strip():
+        return True
+    return not line.isascii() and not line.translate(_BLANK).strip()  # ASCII holds no zero-width marks
+
+
+_COLONS = (":", "：")
 
 
 def _attribution_len(lines: list[str], kinds: list[str], i: int) -> int:
     """How many lines from ``i`` form an attribution ("On ... wrote:"), or 0."""
+    if not any(ln.rstrip().endswith(_COLONS) for ln in lines[i : i + 3]):
+        return 0  # an attribution's last line ends with a colon
     for k in (1, 2, 3):
         end = i + k
         if end > len(lines) or any(kinds[j] != "t" for j in range(i, end)):

@@ -28,12 +28,32 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
+
+from extractor.offline.literals import KeyScan, Prefiltered
 
 _I = re.IGNORECASE
 
 CueGroup = Literal["commissive", "directive", "modifier"]
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """One sentence as the cue tests read it.
+
+    ``text`` is the sentence as written, ``low`` its lower-case form (with
+    typographic apostrophes made plain), ``body`` the sentence without a leading
+    bullet, greeting, conjunction or vocative ("Dana, ..."). ``memo`` holds what
+    the tests work out once per sentence (the cue keys it contains).
+    """
+
+    text: str
+    low: str
+    body: str
+    question: bool
+    memo: dict[str, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
 
 
 class _Gated:
@@ -45,33 +65,51 @@ class _Gated:
     the pattern can match.
     """
 
-    __slots__ = ("keys", "rx")
+    __slots__ = ("keys", "keyset", "rx")
 
     def __init__(self, keys: tuple[str, ...], pattern: str) -> None:
         self.keys = keys
+        self.keyset = frozenset(keys)
         self.rx = re.compile(pattern, _I)
+        _GATES.append(self)
+        _scan.cache_clear()  # a gate made after the first scan is scanned for too
 
-    def finditer(self, text: str, low: str) -> Iterator[re.Match[str]]:
-        if any(k in low for k in self.keys):
-            yield from self.rx.finditer(text)
+    def finditer(self, v: View) -> Iterator[re.Match[str]]:
+        if not self.keyset.isdisjoint(_keys_in(v)):
+            yield from self.rx.finditer(v.text)
 
-    def search(self, text: str, low: str) -> bool:
-        return any(k in low for k in self.keys) and self.rx.search(text) is not None
+    def search(self, v: View) -> bool:
+        return not self.keyset.isdisjoint(_keys_in(v)) and self.rx.search(v.text) is not None
 
 
-@dataclass(frozen=True, slots=True)
-class View:
-    """One sentence as the cue tests read it.
+_GATES: list[_Gated] = []
+_FILTERS: list[Prefiltered] = []
 
-    ``text`` is the sentence as written, ``low`` its lower-case form (with
-    typographic apostrophes made plain), ``body`` the sentence without a leading
-    bullet, greeting, conjunction or vocative ("Dana, ...").
-    """
 
-    text: str
-    low: str
-    body: str
-    question: bool
+def _prefiltered(pattern: str) -> Prefiltered:
+    f = Prefiltered(re.compile(pattern, _I))
+    _FILTERS.append(f)
+    _scan.cache_clear()
+    return f
+
+
+@lru_cache(maxsize=1)
+def _scan() -> KeyScan:
+    """One scan for the keys of every gated cue and every prefiltered pattern (built on first use)."""
+    return KeyScan([k for g in _GATES for k in g.keys] + [k for f in _FILTERS for k in f.keys])
+
+
+def _keys_in(v: View) -> frozenset[str]:
+    """The keys of :func:`_scan` that occur in ``v.low``, worked out once per sentence."""
+    found = v.memo.get("keys")
+    if found is None:
+        found = v.memo["keys"] = _scan().present(v.low)
+    return found
+
+
+def _possible(f: Prefiltered, v: View) -> bool:
+    """False only when ``f``'s pattern cannot match ``v.text`` (see :mod:`.literals`)."""
+    return not f.keyset or not v.text.isascii() or not f.keyset.isdisjoint(_keys_in(v))
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,23 +126,26 @@ class Cue:
 
 
 def _search(keys: tuple[str, ...], pattern: str) -> Callable[[View], bool]:
-    g = _Gated(keys, pattern)
-    return lambda v: g.search(v.text, v.low)
+    return _Gated(keys, pattern).search
+
+
+# The tests below read ``v.text`` or ``v.body`` (a suffix of it): a pattern whose literal prefilter
+# (:mod:`.literals`) finds none of its words in ``v.low`` cannot match either, and is not searched.
 
 
 def _on_body(pattern: str) -> Callable[[View], bool]:
-    rx = re.compile(pattern, _I)
-    return lambda v: rx.match(v.body) is not None
+    f = _prefiltered(pattern)
+    return lambda v: _possible(f, v) and f.rx.match(v.body) is not None
 
 
 def _text_or_body(pattern: str) -> Callable[[View], bool]:
-    rx = re.compile(pattern, _I)
-    return lambda v: rx.search(v.text) is not None or rx.search(v.body) is not None
+    f = _prefiltered(pattern)
+    return lambda v: _possible(f, v) and (f.rx.search(v.text) is not None or f.rx.search(v.body) is not None)
 
 
 def _anywhere(pattern: str) -> Callable[[View], bool]:
-    rx = re.compile(pattern, _I)
-    return lambda v: rx.search(v.text) is not None
+    f = _prefiltered(pattern)
+    return lambda v: _possible(f, v) and f.rx.search(v.text) is not None
 
 
 _PURPOSE = re.compile(r"\bso(?:\s+that)?\s+(?:i|we)\s+(?:can|could|will|'ll)\b", _I)
@@ -152,7 +193,7 @@ def _main_clause(keys: tuple[str, ...], pattern: str) -> Callable[[View], bool]:
     def test(v: View) -> bool:
         quotes = _Quotes(v.text)
         content_at: int | None = None  # where the first character that is not a leading mark is
-        for m in g.finditer(v.text, v.low):
+        for m in g.finditer(v):
             a = m.start()
             if quotes.inside(a):
                 continue  # reported speech: someone else's words
@@ -233,6 +274,23 @@ _FILLER = re.compile(
 )
 _REPEAT = re.compile(r"\b((?:\w+(?:'\w+)?\s+){0,2}\w+(?:'\w+)?)(?:,?\s+\1\b)+", _I)
 _SPACES = re.compile(r"[ \t]{2,}")
+_WORD = re.compile(r"\w+")
+_REPEAT_SPAN = 6
+"""Word runs (:data:`_WORD`) a repeated group of :data:`_REPEAT` spans at most: three words of one or two
+runs each."""
+
+
+def _may_repeat(s: str) -> bool:
+    """False only when :data:`_REPEAT` cannot match ``s``: its repeat starts with the group's first word
+    run, at most :data:`_REPEAT_SPAN` runs after it. Exact for ASCII text; other text is searched."""
+    if not s.isascii():
+        return True
+    last: dict[str, int] = {}
+    for i, word in enumerate(_WORD.findall(s.lower())):
+        if i - last.get(word, -_REPEAT_SPAN - 1) <= _REPEAT_SPAN:
+            return True
+        last[word] = i
+    return False
 
 
 def fluent(sentence: str) -> str:
@@ -241,13 +299,17 @@ def fluent(sentence: str) -> str:
     s = sentence.replace("’", "'").replace("‘", "'")
     if any(f in s.lower() for f in ("uh", "um", "er", "ah", "hm", "mm")):
         s = _FILLER.sub("", s)
-    if _REPEAT.search(s):
+    if _may_repeat(s) and _REPEAT.search(s):
         s = _REPEAT.sub(r"\1", s)
     return s if s == sentence else _SPACES.sub(" ", s).strip()
 
 
+@lru_cache(maxsize=8)
 def view(sentence: str) -> View:
-    """The :class:`View` of one sentence (read without disfluencies)."""
+    """The :class:`View` of one sentence (read without disfluencies).
+
+    The last few are kept: the extractor asks :func:`triggered` and then :func:`analyze` about the
+    same clause, and a View is immutable."""
     sentence = fluent(sentence)
     body = strip_lead(sentence)
     stripped = sentence.rstrip()
@@ -809,7 +871,7 @@ _PLEASE_FORMULA_RX = re.compile(_PLEASE_FORMULA, _I)
 
 
 def _please(v: View) -> bool:
-    return _PLEASE_RX.search(v.text, v.low) and not _PLEASE_FORMULA_RX.search(v.text)
+    return _PLEASE_RX.search(v) and not _PLEASE_FORMULA_RX.search(v.text)
 
 
 # An assignment in note shorthand: "Priya to set up the sandbox", "Marco: follow up with procurement".

@@ -58,8 +58,11 @@ _MODIFIERS = ("hedge", "self_cond", "negated", "past", "state_future", "pleasant
 
 
 def tokens(sentence: str) -> list[str]:
-    s = _URL.sub(" url ", sentence)
-    s = _EMAIL.sub(" emailaddr ", s)
+    s = sentence
+    if "://" in s or not s.isascii() or "www." in s.lower() or "$link" in s.lower():  # what _URL needs
+        s = _URL.sub(" url ", s)
+    if "@" in s:
+        s = _EMAIL.sub(" emailaddr ", s)
     s = _NUM.sub(" num ", s)
     return _TOKEN.findall(s.lower().replace("’", "'"))
 

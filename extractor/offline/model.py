@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +51,7 @@ class Head:
 
     def margin(self, feats: list[str]) -> float:
         """The uncalibrated score ``z`` (log-odds of the training labels)."""
-        w = self.weights
-        return self.bias + sum(w.get(f, 0.0) for f in feats)
+        return self.bias + sum(map(self.weights.get, feats, repeat(0.0)))
 
     def probability(self, feats: list[str]) -> float:
         """Calibrated probability of this class, in [0, 1]."""

@@ -44,7 +44,9 @@ _LABEL_ONLY = re.compile(r"^\W*[\w .'’-]{1,40}:\s*$|^\W*$")
 
 def _looks_like_code(sentence: str) -> bool:
     """Code, paths, stack traces and tables: fewer than half of the visible characters are letters."""
-    text = _URL.sub("link", sentence)
+    text = (
+        _URL.sub("link", sentence) if "://" in sentence or "www." in sentence or "@" in sentence else sentence
+    )
     visible = len(_SPACE.sub("", text))
     if visible < 12:
         return False

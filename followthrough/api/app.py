@@ -31,8 +31,8 @@ from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from extractor import Extractor
-from followthrough import __version__
-from followthrough.api import access_log, problems
+from followthrough import __version__, web
+from followthrough.api import access_log, docs, problems
 from followthrough.api.auth import BearerAuth
 from followthrough.api.extraction import ExtractionQueue, extract_timeout
 from followthrough.api.limits import BodyLimit, max_body_bytes
@@ -113,6 +113,8 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         dependencies=[Depends(known_query_only)],
+        docs_url=None,  # /docs and /redoc: from the package's own assets (followthrough.api.docs)
+        redoc_url=None,
     )
     problems.install(app)
     app.add_middleware(BodyLimit, limit=body_limit)
@@ -123,6 +125,8 @@ def create_app(
     app.include_router(deals.router)
     app.include_router(accounts.router)
     app.include_router(documents.router)
+    docs.install(app)
+    web.install(app)  # the dashboard at / (followthrough.web): pages, /login, /static
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

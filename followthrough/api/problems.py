@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
 import traceback
 from collections.abc import Mapping
@@ -113,20 +114,60 @@ def problem_response(
     )
 
 
+_UNION_MEMBER = re.compile(r"^[\w-]+\[.*\]$")
+"""A pydantic union member's tag in an error's place (``str-enum[CommitmentStatus]``, ``literal['all']``)."""
+_PARAMETERS = ("query", "path", "header", "cookie")
+_CHOICE_ERRORS = ("enum", "literal_error")
+
+
+def _place(raw: Any) -> list[str | int]:
+    """An error's place without pydantic's union member tags: a query parameter's is ``[query, name]``
+    (a list's item adds its index), never a Python type name."""
+    loc = [x if isinstance(x, int) else str(x) for x in raw]
+    if loc and loc[0] in _PARAMETERS:
+        return [*loc[:2], *(x for x in loc[2:] if isinstance(x, int))]
+    return [x for x in loc if isinstance(x, int) or not _UNION_MEMBER.match(x)]
+
+
+def _choices(error: Mapping[str, Any]) -> list[str]:
+    """The values an enum or literal accepts, as pydantic's ``ctx.expected`` lists them."""
+    expected = str((error.get("ctx") or {}).get("expected", ""))
+    return re.findall(r"'((?:[^'\\]|\\.)*)'", expected)
+
+
 def _field_errors(exc: RequestValidationError) -> list[FieldError]:
-    out = []
+    """One :class:`FieldError` a place, worded for people: an enum or literal (or a union of them, as
+    ``status``: a status or ``all``) says ``must be one of: open, done, ...``; no pydantic type name nor
+    "Value error," prefix."""
+    out: list[FieldError] = []
+    choices: dict[tuple[str | int, ...], FieldError] = {}
     for e in exc.errors():
-        loc = [x if isinstance(x, int) else str(x) for x in e.get("loc", ())]
-        msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
-        out.append(FieldError(loc=loc, msg=msg, type=str(e.get("type", "invalid"))))
+        loc = _place(e.get("loc", ()))
+        kind = str(e.get("type", "invalid"))
+        allowed = _choices(e) if kind in _CHOICE_ERRORS else []
+        if allowed:
+            known = choices.get(tuple(loc))
+            values = [*(known.msg.split(": ", 1)[1].split(", ") if known else []), *allowed]
+            msg = "must be one of: " + ", ".join(dict.fromkeys(values))
+            if known is not None:
+                known.msg = msg
+                continue
+            choices[tuple(loc)] = error = FieldError(loc=loc, msg=msg, type=kind)
+            out.append(error)
+            continue
+        msg = (
+            str(e.get("msg", "invalid")).removeprefix("Value error, ").replace("Input should be ", "must be ")
+        )
+        out.append(FieldError(loc=loc, msg=msg, type=kind))
     return out
 
 
 def _summary(errors: list[FieldError]) -> str:
     parts = []
     for e in errors[:5]:
-        where = ".".join(str(x) for x in e.loc if x != "body") or "body"
-        parts.append(f"{where}: {e.msg}")
+        place = e.loc[1:] if e.loc and e.loc[0] in _PARAMETERS else [x for x in e.loc if x != "body"]
+        where = ".".join(str(x) for x in place) or "body"
+        parts.append(f"{where} {e.msg}" if e.msg.startswith("must ") else f"{where}: {e.msg}")
     more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
     return "; ".join(parts) + more
 

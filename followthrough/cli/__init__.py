@@ -20,23 +20,14 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import date
 from typing import Annotated
 
 import typer
 
 from followthrough import __version__
-from followthrough.cli import (
-    accounts,
-    api_tokens,
-    commitments,
-    deals,
-    evaluate,
-    explain,
-    export,
-    run,
-    runs,
-    serve,
-)
+from followthrough.cli.dates import DATE_HELP, METAVAR, as_of_day, set_reference
+from followthrough.cli.lazy import LAZY, Lazy, RootGroup
 from followthrough.cli.state import State
 from followthrough.errors import FollowthroughError
 from followthrough.redaction import redact
@@ -45,7 +36,8 @@ app = typer.Typer(
     name="followthrough",
     help="Find every commitment made to a customer, link it to its deal, and surface what is due.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
+    cls=RootGroup,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
@@ -61,9 +53,12 @@ def _version(value: bool) -> None:
 def _root(
     ctx: typer.Context,
     as_of: Annotated[
-        str | None,
+        date | None,
         typer.Option(
-            "--as-of", help="Treat this date (YYYY-MM-DD) as today: makes every report deterministic."
+            "--as-of",
+            parser=as_of_day,
+            metavar=METAVAR,
+            help="Treat this date as today: makes every report deterministic. " + DATE_HELP,
         ),
     ] = None,
     database: Annotated[
@@ -85,29 +80,121 @@ def _root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = False,
 ) -> None:
-    ctx.obj = State(as_of=as_of, database=database, domains=domains, quiet=quiet)
+    ctx.obj = State(
+        as_of=as_of.isoformat() if as_of else None, database=database, domains=domains, quiet=quiet
+    )
 
 
-run.register(app)
-app.add_typer(commitments.app, name="commitments")
-deals.register(app)
-accounts.register(app)
-export.register(app)
-evaluate.register(app)
-explain.register(app)
-runs.register(app)
-serve.register(app)
-app.add_typer(api_tokens.app, name="tokens")
+# Commands are imported when they run (followthrough.cli.lazy): ``--help`` and ``--version`` stay fast.
+# A new command: one line here; its summary is the first line of its help (a test compares them).
+LAZY.extend(
+    [
+        Lazy("run", "followthrough.cli.run", "Ingest, extract, link, then report what needs attention."),
+        Lazy(
+            "ingest",
+            "followthrough.cli.run",
+            "Read inputs into the store (idempotent: re-ingesting adds nothing).",
+        ),
+        Lazy(
+            "extract",
+            "followthrough.cli.run",
+            "Extract every stored document not yet extracted (or failed) with this extractor, then link.",
+        ),
+        Lazy(
+            "sync",
+            "followthrough.cli.sync",
+            "Pull what is new from the configured live sources, then extract, link and report as `run` does.",
+        ),
+        Lazy(
+            "sources",
+            "followthrough.cli.sync",
+            "The configured live sources: kind, last sync, cursor and last error.",
+        ),
+        Lazy(
+            "deals",
+            "followthrough.cli.deals",
+            "Deals with their open and overdue commitments (or one deal's commitments).",
+        ),
+        Lazy(
+            "digest",
+            "followthrough.cli.digest",
+            "One person's open items, or (--send) each owner's new and changed items"
+            " by email or Slack, once.",
+        ),
+        Lazy(
+            "accounts",
+            "followthrough.cli.accounts",
+            "Accounts: tier, open deals, open items, last touch by us and by them, silence.",
+        ),
+        Lazy(
+            "export",
+            "followthrough.cli.export",
+            "Export commitments and requests as JSON Lines (the API's item shape) or CSV, filtered as "
+            "`commitments list` is.",
+        ),
+        Lazy(
+            "eval",
+            "followthrough.cli.evaluate",
+            "Score the pipeline on labelled data (precision, recall, F1, owner accuracy, misses).",
+        ),
+        Lazy(
+            "explain",
+            "followthrough.cli.explain",
+            "Show the cues, class probabilities and the rule that decided, for one sentence.",
+        ),
+        Lazy(
+            "runs",
+            "followthrough.cli.runs",
+            "Recent extraction runs: status, extractor, model, prompt version, documents, tokens, cost.",
+        ),
+        Lazy(
+            "serve",
+            "followthrough.cli.serve",
+            "Serve the HTTP API (docs at /docs, schema at /openapi.json); needs a token per request.",
+        ),
+        Lazy(
+            "commitments",
+            "followthrough.cli.commitments",
+            "List, inspect and update commitments and requests.",
+            typer_app="app",
+        ),
+        Lazy(
+            "tokens", "followthrough.cli.api_tokens", "Create, list and revoke API tokens.", typer_app="app"
+        ),
+        Lazy("crm", "followthrough.cli.crm", "Write commitments back to the CRM.", typer_app="app"),
+    ]
+)
 
 
 EXIT_INTERNAL = 70
 """``EX_SOFTWARE`` (sysexits.h): a bug, not a problem with the input."""
 
+EXIT_CLOSED_PIPE = 1
+"""A reader that stopped reading (``followthrough export | head -1``): quietly, as click and rich end a
+command whose output pipe closed."""
+
+
+def _closed_pipe() -> None:
+    """Standard output's reader is gone: point it at /dev/null so the exit flush is quiet, then exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor (a test's captured output): nothing to quiet
+        pass
+    sys.exit(EXIT_CLOSED_PIPE)
+
 
 def main() -> None:
-    """Console entry point: known errors become one line and exit code 1 (see the module docstring)."""
+    """Console entry point: known errors become one line and exit code 1 (see the module docstring);
+    output whose reader went away (a closed pipe) ends quietly with :data:`EXIT_CLOSED_PIPE`."""
+    set_reference(None)
     try:
-        app()
+        try:
+            app()
+        finally:
+            sys.stdout.flush()  # a closed pipe is found here, not as "Exception ignored" at exit
+    except BrokenPipeError:
+        _closed_pipe()
     except FollowthroughError as e:
         typer.echo(f"error: {redact(str(e))}", err=True)
         sys.exit(1)

@@ -152,7 +152,9 @@ def register(app: typer.Typer) -> None:
         name: Annotated[
             str | None,
             typer.Argument(
-                parser=not_blank, help="One account in full: its name or a part of it, CRM id, domain or id."
+                parser=not_blank,
+                metavar="NAME",
+                help="One account in full: its name or a part of it, CRM id, domain or id.",
             ),
         ] = None,
         silent: Annotated[

@@ -4,92 +4,63 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from followthrough.cli.corrections import cli_actor, edit_cmd
+from followthrough.cli.dates import DATE_HELP, METAVAR, day
+from followthrough.cli.filters import (
+    ALL,
+    AccountOpt,
+    DealOpt,
+    DueBeforeOpt,
+    OverdueOpt,
+    OwnerOpt,
+    SourceOpt,
+    StatusOpt,
+    TypeOpt,
+    UnlinkedOpt,
+    commitment_filter,
+)
 from followthrough.cli.merge import split_cmd
-from followthrough.cli.report import all_items, commitments_table, ranked
-from followthrough.cli.state import OWNER_HELP, not_blank, state
-from followthrough.errors import ConfigError
-from followthrough.types import CommitmentStatus, ItemType, SourceKind
-from store import CommitmentFilter, CommitmentView
+from followthrough.cli.params import IdArg
+from followthrough.cli.state import not_blank, state
+from followthrough.types import CommitmentStatus, ParticipantRole, SourceDocument
+
+if TYPE_CHECKING:  # the store and the report load when a command runs: `commitments --help` stays fast
+    from store import CommitmentView
 
 app = typer.Typer(help="List, inspect and update commitments and requests.", no_args_is_help=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-IdArg = Annotated[int, typer.Argument(min=1, max=2**63 - 1, help="Commitment id (see `commitments list`).")]
-ALL = "all"
-"""``--status all``: every status (the filter's ``None``)."""
-
-
-def _status(value: str | CommitmentStatus) -> CommitmentStatus | None:
-    """``--status``: a :class:`CommitmentStatus` value, or ``all`` (``None``); a usage error otherwise."""
-    if value == ALL:
-        return None
-    try:
-        return CommitmentStatus(value)
-    except ValueError:
-        choices = ", ".join([*CommitmentStatus, ALL])
-        raise typer.BadParameter(f"{value!r} is not one of {choices}") from None
-
-
-StatusOpt = Annotated[
-    CommitmentStatus | None,
-    typer.Option(
-        parser=_status,
-        metavar="<" + "|".join([*CommitmentStatus, ALL]) + ">",
-        help="open also holds snoozed items whose date has come; waiting: customers' promises to us; "
-        "review: items to confirm (reopen) or reject (dismiss).",
-    ),
-]
-
-
-def _date(value: str | None, flag: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as e:
-        raise ConfigError(f"{flag} {value!r} is not a date: use YYYY-MM-DD") from e
 
 
 @app.command("list")
 def list_cmd(
     ctx: typer.Context,
     status: StatusOpt = CommitmentStatus.OPEN,
-    owner: Annotated[str | None, typer.Option(parser=not_blank, help=OWNER_HELP)] = None,
-    deal: Annotated[
-        str | None,
-        typer.Option(
-            parser=not_blank,
-            help='A deal\'s CRM id (any case) or a unique part of its name ("data platform").',
-        ),
-    ] = None,
-    account: Annotated[
-        str | None,
-        typer.Option(
-            parser=not_blank,
-            help="Only items on an account's deals: its name or a part of it, CRM id or domain.",
-        ),
-    ] = None,
-    overdue: Annotated[bool, typer.Option("--overdue", help="Only past their due date.")] = False,
-    unlinked: Annotated[bool, typer.Option("--unlinked", help="Only those linked to no deal.")] = False,
-    source: Annotated[SourceKind | None, typer.Option(help="Only items from this source.")] = None,
-    type_: Annotated[
-        ItemType | None, typer.Option("--type", help="Only commitments, or only requests.")
-    ] = None,
-    due_before: Annotated[str | None, typer.Option("--due-before", help="YYYY-MM-DD")] = None,
+    owner: OwnerOpt = None,
+    deal: DealOpt = None,
+    account: AccountOpt = None,
+    overdue: OverdueOpt = False,
+    unlinked: UnlinkedOpt = False,
+    source: SourceOpt = None,
+    type_: TypeOpt = None,
+    due_before: DueBeforeOpt = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000, help="At most this many rows.")] = 200,
     as_json: JsonOpt = False,
 ) -> None:
-    """Open commitments (or other statuses), ranked by what is at stake."""
+    """Open commitments (or other statuses), ranked by what is at stake.
+
+    ``--json`` prints each item as ``GET /v1/commitments/{id}`` and ``export`` give it (the same fields)."""
+    from followthrough.cli.report import all_items, commitments_table, ranked  # noqa: PLC0415 - see above
+
     st = state(ctx)
     as_of = st.settings().as_of
-    f = CommitmentFilter(
+    f = commitment_filter(
         status=status,
         owner=owner,
         deal=deal,
@@ -97,10 +68,10 @@ def list_cmd(
         overdue=overdue,
         unlinked=unlinked,
         source=source,
-        type=type_,
-        due_before=_date(due_before, "--due-before"),
+        type_=type_,
+        due_before=due_before,
         as_of=as_of,
-        limit=min(limit, 500),
+        page=min(limit, 500),
     )
     with st.open_store() as store:
         items = ranked(all_items(store, f))[:limit]
@@ -114,7 +85,17 @@ def list_cmd(
     st.out.print(commitments_table(title, items, as_of, st.out.width, show_status=status is None))
 
 
-def _show(view: CommitmentView, as_json: bool, ctx: typer.Context) -> None:
+def _sender(doc: SourceDocument) -> str:
+    """Who wrote the source: its sender (email From, Slack author), as ``Name <email>``; else ``""``."""
+    for p in doc.participants:
+        if p.role == ParticipantRole.SENDER:
+            return " ".join(x for x in (p.name or p.handle or "", f"<{p.email}>" if p.email else "") if x)
+    return ""
+
+
+def _show(view: CommitmentView, as_json: bool, ctx: typer.Context, sender: str = "") -> None:
+    from store import owner_email  # noqa: PLC0415 - see TYPE_CHECKING above
+
     st = state(ctx)
     if as_json:
         typer.echo(json.dumps(view.model_dump(mode="json"), indent=2))
@@ -123,12 +104,14 @@ def _show(view: CommitmentView, as_json: bool, ctx: typer.Context) -> None:
     t.add_column("field", style="bold")
     t.add_column("value", overflow="fold")
     deal = f"{view.deal.name} ({view.deal.crm_id}, {view.link_method})" if view.deal else "unlinked"
+    email = owner_email(view)
     rows = [
         ("type", view.type),
         ("status", view.status + (f" until {view.snoozed_until}" if view.snoozed_until else "")),
         (
             "owner",
-            " ".join(x for x in (view.owner or "", f"<{view.owner_email}>" if view.owner_email else "") if x),
+            " ".join(x for x in (view.owner_name or "", f"<{email}>" if email else "") if x)
+            or (view.owner or ""),
         ),
         ("counterparty", view.counterparty or ""),
         ("action", view.action),
@@ -136,6 +119,9 @@ def _show(view: CommitmentView, as_json: bool, ctx: typer.Context) -> None:
         ("deal", deal),
         ("priority", f"{view.priority:.1f}: " + "; ".join(view.priority_reasons)),
         ("source", f"{view.source} {view.message_id}"),
+        ("subject", view.document_title or ""),
+        ("from", sender),
+        ("date", f"{view.occurred_at:%Y-%m-%d %H:%M} UTC"),
         ("flags", ", ".join(view.flags)),
     ]
     if view.sources > 1:
@@ -144,7 +130,7 @@ def _show(view: CommitmentView, as_json: bool, ctx: typer.Context) -> None:
         rows.append(("merged into", f"#{view.merged_into} (`commitments split {view.id}` undoes it)"))
     for k, v in rows:
         t.add_row(k, escape(v))
-    for ev in view.evidence:
+    for ev in view.quotes:
         t.add_row(
             "evidence",
             escape(
@@ -167,7 +153,8 @@ def show_cmd(ctx: typer.Context, cid: IdArg, as_json: JsonOpt = False) -> None:
     st = state(ctx)
     with st.open_store() as store:
         view = store.get_commitment(cid, as_of=st.settings().as_of)
-    _show(view, as_json, ctx)
+        sender = "" if as_json else _sender(store.get_document(view.document_id))
+    _show(view, as_json, ctx, sender)
 
 
 def _set(
@@ -216,16 +203,20 @@ def reopen_cmd(ctx: typer.Context, cid: IdArg, note: NoteOpt = None, as_json: Js
 def snooze_cmd(
     ctx: typer.Context,
     cid: IdArg,
-    until: Annotated[str, typer.Option("--until", help="YYYY-MM-DD: hidden until then.")],
+    until: Annotated[
+        date, typer.Option("--until", parser=day, metavar=METAVAR, help="Hidden until then: " + DATE_HELP)
+    ],
     note: NoteOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Hide a commitment until a date."""
-    day = _date(until, "--until")
     as_of = state(ctx).settings().as_of
-    if day is not None and day <= as_of:
-        raise ConfigError(f"--until {until} is not after today ({as_of.isoformat()}): snooze into the future")
-    _set(ctx, cid, CommitmentStatus.SNOOZED, day, note, as_json)
+    if until <= as_of:
+        raise typer.BadParameter(
+            f"{until.isoformat()} is not after today ({as_of.isoformat()}): snooze into the future",
+            param_hint="'--until'",
+        )
+    _set(ctx, cid, CommitmentStatus.SNOOZED, until, note, as_json)
 
 
 @app.command("link")
@@ -233,23 +224,33 @@ def link_cmd(
     ctx: typer.Context,
     cid: IdArg,
     deal: Annotated[
-        str | None, typer.Option("--deal", help="Deal CRM id; omit with --none to unlink.")
+        str | None,
+        typer.Option(
+            "--deal",
+            parser=not_blank,
+            metavar="DEAL",
+            help="The deal: its CRM id (any case) or a unique part of its name, as `commitments edit "
+            "--deal` takes it.",
+        ),
     ] = None,
-    none: Annotated[bool, typer.Option("--none", help="Remove the deal link.")] = False,
+    none: Annotated[bool, typer.Option("--none", help="Remove the deal link (for good).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Link a commitment to a deal by hand (or unlink it)."""
-    if not deal and not none:
-        raise ConfigError("give --deal CRM_ID, or --none to unlink")
+    """Link a commitment to a deal by hand (or unlink it with --none).
+
+    Exit code: 0 done, 1 unknown id or a deal that names none or several (listed), 2 a usage error.
+    """
+    if (deal is None) == (not none):
+        raise typer.BadParameter(
+            "give one: --deal DEAL to link, or --none to unlink", ctx, param_hint="'--deal' / '--none'"
+        )
     st = state(ctx)
-    with st.open_store() as store:
-        view = store.set_deal(cid, None if none else deal, actor=cli_actor(), as_of=st.settings().as_of)
+    with st.open_store() as store:  # the deal is found exactly as `edit --deal` and the API's PATCH find it
+        view = store.correct(cid, actor=cli_actor(), deal=deal, unlink=none, as_of=st.settings().as_of)
     if as_json:
         typer.echo(json.dumps(view.model_dump(mode="json"), indent=2))
     else:
-        state(ctx).out.print(
-            f"Commitment {cid} " + (f"linked to {view.deal.name}." if view.deal else "unlinked.")
-        )
+        st.out.print(f"Commitment {cid} " + (f"linked to {view.deal.name}." if view.deal else "unlinked."))
 
 
 app.command("edit")(edit_cmd)

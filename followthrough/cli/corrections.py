@@ -15,6 +15,8 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from followthrough.cli.dates import DATE_HELP, day
+from followthrough.cli.params import IdArg, not_one_of
 from followthrough.cli.state import not_blank, state
 from followthrough.types import ItemType
 
@@ -32,13 +34,12 @@ def cli_actor() -> str:
 
 
 def _due(value: str) -> str:
-    """``--due``: ``YYYY-MM-DD`` or ``none``, checked as it is read; a usage error otherwise."""
-    if value.strip().lower() != NONE:
-        try:
-            date.fromisoformat(value.strip())
-        except ValueError:
-            raise typer.BadParameter(f"{value!r} is not a date: use YYYY-MM-DD, or none") from None
-    return value.strip().lower()
+    """``--due``: a date as :mod:`followthrough.cli.dates` reads it (ISO, 03/20/2026, "next friday"),
+    returned as ``YYYY-MM-DD``, or ``none``; a usage error worded as every date option's otherwise
+    (``or none`` added)."""
+    if value.strip().lower() == NONE:
+        return NONE
+    return day(value, also=NONE).isoformat()
 
 
 def _item_type(value: str) -> ItemType:
@@ -47,12 +48,12 @@ def _item_type(value: str) -> ItemType:
         return "commitment"
     if value == "request":
         return "request"
-    raise typer.BadParameter(f"{value!r} is not one of commitment, request")
+    raise typer.BadParameter(not_one_of(value, ("commitment", "request")))
 
 
 def edit_cmd(
     ctx: typer.Context,
-    cid: Annotated[int, typer.Argument(min=1, max=2**31 - 1, help="Commitment id (see `commitments list`).")],
+    cid: IdArg,
     owner: Annotated[
         str | None,
         typer.Option(
@@ -63,7 +64,7 @@ def edit_cmd(
     ] = None,
     due: Annotated[
         str | None,
-        typer.Option(parser=_due, metavar="<YYYY-MM-DD|none>", help="The due date; none removes it."),
+        typer.Option(parser=_due, metavar="DATE|none", help="The due date; none removes it. " + DATE_HELP),
     ] = None,
     action: Annotated[
         str | None, typer.Option(parser=not_blank, metavar="TEXT", help="What is to be done, reworded.")
@@ -95,7 +96,7 @@ def edit_cmd(
             cid,
             actor=cli_actor(),
             owner=owner,
-            due=date.fromisoformat(due) if due is not None and due != NONE else None,
+            due=date.fromisoformat(due) if due is not None and due != NONE else None,  # _due's ISO day
             clear_due=due == NONE,
             action=action,
             type=type_,

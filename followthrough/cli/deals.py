@@ -1,4 +1,4 @@
-"""``deals`` and ``digest``."""
+"""``deals`` (``digest`` is in :mod:`followthrough.cli.digest`)."""
 
 from __future__ import annotations
 
@@ -6,22 +6,10 @@ import json
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from followthrough.cli.report import (
-    WIDE,
-    all_items,
-    collect_waiting,
-    commitments_table,
-    ranked,
-    render_silent,
-)
+from followthrough.cli.report import WIDE, commitments_table, ranked
 from followthrough.cli.state import OWNER_HELP, not_blank, state
 from followthrough.cli.tables import NAME_MIN_WIDTH, Column, fitted_table
-from followthrough.cli.waiting import render_waiting
-from followthrough.config import silent_days
-from followthrough.types import CommitmentStatus
-from store import CommitmentFilter
 
 
 def register(app: typer.Typer) -> None:
@@ -32,6 +20,7 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Argument(
                 parser=not_blank,
+                metavar="DEAL",
                 help="A deal's CRM id (any case) or a unique part of its name: show its commitments.",
             ),
         ] = None,
@@ -88,54 +77,3 @@ def register(app: typer.Typer) -> None:
         ]
         table = fitted_table(f"Deals ({len(deals)})", columns, st.out.width)
         st.out.print(table)
-
-    @app.command("digest")
-    def digest_cmd(
-        ctx: typer.Context,
-        owner: Annotated[str, typer.Option("--owner", parser=not_blank, help=OWNER_HELP)],
-        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    ) -> None:
-        """One person's open commitments: overdue first, then due soon, then the rest; the customers'
-        promises on their deals that are past due (a nudge to chase); and their silent accounts."""
-        st = state(ctx)
-        as_of = st.settings().as_of
-        with st.open_store() as store:
-            person = store.find_person(owner)
-            items = all_items(
-                store, CommitmentFilter(status=CommitmentStatus.OPEN, owner=owner, as_of=as_of, limit=500)
-            )
-            silent, nudges = [], []
-            if person.email:  # deals are owned by email: someone known by name only owns none
-                domains = st.company_domains(store)
-                silent = store.silent_accounts(as_of, silent_days(), domains, owner=person.email)
-                nudges = [w for w in collect_waiting(store, as_of, deal_owner=person.email) if w.nudge]
-        overdue = ranked([c for c in items if c.due and c.due < as_of])
-        soon = ranked([c for c in items if c.due and 0 <= (c.due - as_of).days <= 7])
-        rest = ranked([c for c in items if c not in overdue and c not in soon])
-        if as_json:
-            typer.echo(
-                json.dumps(
-                    {
-                        k: [i.model_dump(mode="json") for i in v]
-                        for k, v in (("overdue", overdue), ("due_soon", soon), ("other", rest))
-                    }
-                    | {"customer_overdue": [w.as_dict() for w in nudges]}
-                    | {"silent_accounts": [a.model_dump(mode="json") for a in silent]},
-                    indent=2,
-                )
-            )
-            return
-        n_commit = sum(1 for c in items if c.type == "commitment")
-        who = " ".join(x for x in (person.name, f"<{person.email}>" if person.email else None) if x)
-        st.out.print(
-            f"[bold]{escape(who)}[/bold]: {n_commit} open commitment(s), {len(items) - n_commit} open "
-            f"request(s); {len(overdue)} overdue, {len(soon)} due in the next 7 days; "
-            f"{len(silent)} silent account(s)."
-        )
-        for title, group in (("Overdue", overdue), ("Due soon", soon), ("Other open", rest)):
-            if group:
-                st.out.print(commitments_table(title, group, as_of, st.out.width))
-        if nudges:
-            render_waiting(st.out, f"Customers past due on their promises to you ({len(nudges)})", nudges)
-        if silent:
-            render_silent(st.out, silent, "Your silent accounts")

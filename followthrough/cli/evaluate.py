@@ -13,6 +13,7 @@ from rich.table import Table
 
 from followthrough import pipeline
 from followthrough.backends import LlmOptions, build_extractor
+from followthrough.cli.export import predictions as export_predictions
 from followthrough.cli.state import state
 from followthrough.config import ExtractorName, Settings
 from followthrough.errors import InputError
@@ -22,11 +23,9 @@ from store import Store
 
 
 def predictions(store: Store) -> list[dict[str, Any]]:
-    """What ``export --format jsonl`` writes (which leaves out items that failed grounding)."""
-    return [
-        {k: row.get(k) for k in ("message_id", "type", "evidence", "owner", "due", "char_start", "char_end")}
-        for row in store.export_rows()
-    ]
+    """What ``export --format jsonl`` writes for every item (any status; items that failed grounding
+    left out): the lines score.py reads."""
+    return export_predictions(store)
 
 
 def _fmt(x: float | None) -> str:
@@ -80,7 +79,10 @@ def register(app: typer.Typer) -> None:
     @app.command("eval")
     def eval_cmd(
         ctx: typer.Context,
-        inputs: Annotated[list[Path], typer.Argument(help="Labelled input (e.g. shared/eval/bc3-dev.mbox).")],
+        inputs: Annotated[
+            list[Path],
+            typer.Argument(metavar="INPUT...", help="Labelled input (e.g. shared/eval/bc3-dev.mbox)."),
+        ],
         gold: Annotated[Path, typer.Option("--gold", help="Gold JSONL (shared/eval/*.gold.jsonl format).")],
         extractor: Annotated[str | None, typer.Option("--extractor", help=" | ".join(ExtractorName))] = None,
         model: Annotated[str | None, typer.Option("--model", help="Model name for the LLM backend.")] = None,
@@ -92,7 +94,11 @@ def register(app: typer.Typer) -> None:
         ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print scores as JSON.")] = False,
     ) -> None:
-        """Score the pipeline on labelled data (precision, recall, F1, owner accuracy, misses)."""
+        """Score the pipeline on labelled data (precision, recall, F1, owner accuracy, misses).
+
+        It runs on a store of its own in a temporary directory, removed when it ends: your database and
+        FOLLOWTHROUGH_HOME (~/.followthrough) are left as they were.
+        """
         st = state(ctx)
         gold_rows = load_jsonl(gold)
         labelled = [r for r in gold_rows if r.get("type") in KINDS and r.get("message_id")]
@@ -100,14 +106,15 @@ def register(app: typer.Typer) -> None:
             raise InputError(
                 gold, "no gold rows: each line needs message_id and a type of commitment or request"
             )
-        base = st.settings(extractor=extractor, model=model)
+        # Everything eval creates lives in a temporary directory, removed when it ends: its own store,
+        # never the user's database, and nothing under ~/.followthrough (FOLLOWTHROUGH_HOME).
         with tempfile.TemporaryDirectory(prefix="followthrough-eval-") as tmp:
-            settings = Settings(
-                database_url=f"sqlite:///{Path(tmp) / 'eval.db'}",
-                as_of=base.as_of,
-                company_domains=base.company_domains,
-                extractor=base.extractor,
-                model=base.model,
+            settings = Settings.resolve(
+                database=f"sqlite:///{Path(tmp) / 'eval.db'}",
+                as_of=st.as_of,
+                domains=st.domains,
+                extractor=extractor,
+                model=model,
             )
             with Store(settings.database_url) as store:
                 rep = RunReport()

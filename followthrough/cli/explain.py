@@ -26,7 +26,10 @@ def register(app: typer.Typer) -> None:
 def explain(
     ctx: typer.Context,
     sentence: Annotated[
-        str, typer.Argument(help="The text to explain (quote it; put -- before text that starts with -).")
+        str,
+        typer.Argument(
+            metavar="SENTENCE", help="The text to explain (quote it; put -- before text that starts with -)."
+        ),
     ],
     speaker: Annotated[str | None, typer.Option("--speaker", help="Who says it (a name).")] = None,
     internal: Annotated[

@@ -14,18 +14,14 @@ from typing import Annotated
 import typer
 
 from followthrough.cli.corrections import cli_actor
+from followthrough.cli.params import id_argument
 from followthrough.cli.state import state
 
 
 def split_cmd(
     ctx: typer.Context,
     cid: Annotated[
-        int,
-        typer.Argument(
-            min=1,
-            max=2**31 - 1,
-            help="A commitment seen in several sources, or one merged into it (status merged).",
-        ),
+        int, id_argument("A commitment seen in several sources, or one merged into it (status merged).")
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the commitments as JSON.")] = False,
 ) -> None:

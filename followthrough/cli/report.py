@@ -1,188 +1,28 @@
-"""The attention report: what is overdue, due soon, unlinked, and who owns it."""
+"""The attention report: what is overdue, due soon, unlinked, and who owns it (rendered with rich; the
+sections come from :mod:`followthrough.attention`)."""
 
 from __future__ import annotations
 
-import bisect
-from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import date
-from typing import TypeVar, cast
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from followthrough.attention import (  # the sections and their ranking live there (shared with the dashboard)
+    DUE_SOON_DAYS,
+    Attention,
+    all_items,
+    collect,
+    collect_waiting,
+    ranked,
+)
 from followthrough.cli.tables import Column, fitted_table
-from followthrough.cli.waiting import Waiting, render_waiting, waiting_on_customers
-from followthrough.config import silent_days
+from followthrough.cli.waiting import render_waiting
 from followthrough.pipeline import RunReport
-from followthrough.types import CommitmentStatus
-from store import AccountView, CommitmentFilter, CommitmentSummary, CommitmentView, Page, Store, SummaryPage
+from store import AccountView, CommitmentView
 
-DUE_SOON_DAYS = 7
 _MAX_ROWS = 50
-
-
-@dataclass
-class Attention:
-    """The report's sections: each holds its first :data:`_MAX_ROWS` items, ranked; ``totals`` says how
-    many each has in all (``open`` for every open item)."""
-
-    overdue: list[CommitmentView] = field(default_factory=list)
-    due_soon: list[CommitmentView] = field(default_factory=list)
-    unlinked: list[CommitmentView] = field(default_factory=list)
-    requests: list[CommitmentView] = field(default_factory=list)
-    by_owner: dict[str, dict[str, int]] = field(default_factory=dict)
-    open_total: int = 0
-    totals: dict[str, int] = field(default_factory=dict)
-    """Items in each section (``overdue``, ``due_soon``, ``unlinked``, ``unanswered_requests``)."""
-    waiting: list[Waiting] = field(default_factory=list)  # what customers owe us: never in our open lists
-    silent: list[AccountView] = field(default_factory=list)  # no word from us too long, most at stake first
-
-    def as_dict(self) -> dict[str, object]:
-        def rows(items: list[CommitmentView]) -> list[dict[str, object]]:
-            return [i.model_dump(mode="json") for i in items]
-
-        return {
-            "open_total": self.open_total,
-            "overdue": rows(self.overdue),
-            "due_soon": rows(self.due_soon),
-            "unlinked": rows(self.unlinked),
-            "unanswered_requests": rows(self.requests),
-            "totals": dict(self.totals),
-            "by_owner": self.by_owner,
-            "waiting_on_customer": [w.as_dict() for w in self.waiting],
-            "silent_accounts": [a.model_dump(mode="json") for a in self.silent],
-        }
-
-
-P = TypeVar("P", CommitmentView, CommitmentSummary)
-
-
-def _each(read: Callable[[CommitmentFilter], Page | SummaryPage], f: CommitmentFilter) -> Iterator[P]:
-    """Every item ``f`` lists, a page of ``read`` at a time (memory: one page)."""
-    while True:
-        page = read(f)
-        yield from cast(list[P], page.items)
-        if not page.next_cursor:
-            return
-        f = f.model_copy(update={"cursor": page.next_cursor})
-
-
-def all_items(store: Store, f: CommitmentFilter) -> list[CommitmentView]:
-    """Every item ``f`` lists, in full (evidence, history)."""
-    return list(_each(store.list_commitments, f))
-
-
-def _summaries(store: Store, f: CommitmentFilter) -> Iterator[CommitmentSummary]:
-    """Every item ``f`` lists, as lean summaries, a page at a time."""
-    return _each(store.list_summaries, f)
-
-
-def _rank_key(c: CommitmentView | CommitmentSummary) -> tuple[float, date, int]:
-    return (-c.priority, c.due or date.max, c.id)
-
-
-def ranked(items: list[CommitmentView]) -> list[CommitmentView]:
-    return sorted(items, key=_rank_key)
-
-
-def _request_key(c: CommitmentView | CommitmentSummary) -> tuple[bool, float, float, int]:
-    """Past the response target first, then most at stake, then the oldest (by its message's time)."""
-    return (not c.overdue_response, -c.priority, c.occurred_at.timestamp(), c.id)
-
-
-@dataclass
-class _Section:
-    """One section while the open items stream by: its count and its first rows so far."""
-
-    key: Callable[[CommitmentSummary], tuple[object, ...]]
-    total: int = 0
-    top: list[tuple[tuple[object, ...], int]] = field(default_factory=list)
-
-    def add(self, c: CommitmentSummary) -> None:
-        self.total += 1
-        entry = (self.key(c), c.id)
-        if len(self.top) < _MAX_ROWS:
-            self.top.append(entry)
-            if len(self.top) == _MAX_ROWS:
-                self.top.sort()
-        elif entry < self.top[-1]:
-            bisect.insort(self.top, entry)
-            self.top.pop()
-
-    def ids(self) -> list[int]:
-        return [cid for _, cid in sorted(self.top)]
-
-
-def collect(store: Store, as_of: date, *, domains: set[str]) -> Attention:
-    """Gather the report's sections from the store, each ranked by priority.
-
-    The open items stream by as lean summaries, a page at a time: each section keeps its count
-    and its first :data:`_MAX_ROWS` rows, the owners their counts; only the rows shown are read
-    in full. Memory stays flat however many items are open.
-
-    Silent accounts: see :mod:`store.accounts` (limits from ``FOLLOWTHROUGH_SILENT_DAYS``; ``domains``
-    are our own, for participants not marked ours or theirs).
-
-    Unanswered requests are the open ones (a request one of ours answered is
-    closed ``answered`` by the run): those past their response target first.
-    """
-    base = CommitmentFilter(status=CommitmentStatus.OPEN, as_of=as_of, limit=500)
-    sections = {
-        "overdue": _Section(_rank_key),
-        "due_soon": _Section(_rank_key),
-        "unlinked": _Section(_rank_key),
-        "unanswered_requests": _Section(_request_key),
-    }
-    owners: dict[str, Counter[str]] = {}
-    open_total = 0
-    for c in _summaries(store, base):
-        open_total += 1
-        commitment = c.type == "commitment"
-        overdue = commitment and c.due is not None and c.due < as_of
-        soon = commitment and c.due is not None and as_of <= c.due and (c.due - as_of).days <= DUE_SOON_DAYS
-        counts = owners.setdefault(c.owner_email or c.owner or "(no owner)", Counter())
-        counts["open"] += 1
-        for name, inside in (
-            ("overdue", overdue),
-            ("due_soon", soon),
-            ("unlinked", c.deal is None),
-            ("unanswered_requests", c.type == "request"),
-        ):
-            if inside:
-                sections[name].add(c)
-                if name != "unanswered_requests":
-                    counts[name] += 1
-    shown = {cid for section in sections.values() for cid in section.ids()}
-    views = {v.id: v for v in store.get_commitments(sorted(shown), as_of=as_of)}
-
-    def rows(name: str) -> list[CommitmentView]:
-        return [views[cid] for cid in sections[name].ids() if cid in views]
-
-    att = Attention(open_total=open_total)
-    att.overdue, att.due_soon, att.unlinked = rows("overdue"), rows("due_soon"), rows("unlinked")
-    att.requests = rows("unanswered_requests")
-    att.totals = {name: section.total for name, section in sections.items()}
-    att.by_owner = {k: dict(v) for k, v in sorted(owners.items(), key=lambda kv: -kv[1]["open"])}
-    att.waiting = collect_waiting(store, as_of)
-    att.silent = store.silent_accounts(as_of, silent_days(), domains)
-    return att
-
-
-def collect_waiting(store: Store, as_of: date, *, deal_owner: str | None = None) -> list[Waiting]:
-    """The customers' promises to us (status ``waiting``), overdue ones first.
-
-    ``deal_owner``: only those on deals this email owns in the CRM (case-insensitive): the promises
-    that person is the one to chase.
-    """
-    theirs = all_items(store, CommitmentFilter(status=CommitmentStatus.WAITING, as_of=as_of, limit=500))
-    owners = store.deal_owners({c.deal.crm_id for c in theirs if c.deal is not None})
-    found = waiting_on_customers(theirs, owners)
-    if deal_owner is None:
-        return found
-    return [w for w in found if w.deal_owner == deal_owner.strip().lower()]
 
 
 def _due_label(c: CommitmentView, as_of: date) -> str:
@@ -228,9 +68,9 @@ ACTION_MIN_WIDTH = 30
 
 def owner_label(c: CommitmentView, wide: bool) -> str:
     """Who owns ``c``, short: the owner's name (first name when not ``wide``), else the email's local part."""
-    if c.owner:
-        return c.owner if wide else c.owner.split()[0]
-    return (c.owner_email or "").split("@", 1)[0]
+    if c.owner_name:
+        return c.owner_name if wide else c.owner_name.split()[0]
+    return (c.owner or "").split("@", 1)[0]
 
 
 def commitments_table(
@@ -278,7 +118,7 @@ def render_cards(
     the section holds when ``items`` are only its first rows."""
     out.print(f"\n[bold]{escape(title)}[/bold]")
     for c in items[:_MAX_ROWS]:
-        who = c.owner_email or c.owner or "no owner"
+        who = c.owner or "no owner"
         due = _due_label(c, as_of)
         deal = c.deal.name if c.deal else "unlinked"
         age = age_label(c)
@@ -393,3 +233,13 @@ def render_attention(out: Console, att: Attention, as_of: date) -> None:
                 escape(owner), *(str(counts.get(c, 0)) for c in ("open", "overdue", "due_soon", "unlinked"))
             )
         out.print(table)
+
+
+__all__ = [
+    "DUE_SOON_DAYS",
+    "Attention",
+    "all_items",
+    "collect",
+    "collect_waiting",
+    "ranked",
+]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -25,7 +26,10 @@ from extractor.batch.settings import BatchSettings
 from extractor.llm_settings import DEFAULT_CONCURRENCY
 from followthrough import distributed, pipeline
 from followthrough.backends import LlmOptions, build_extractor
+from followthrough.cli import digest as digest_cli
 from followthrough.cli import report as report_view
+from followthrough.cli.dates import DATE_HELP, METAVAR, day
+from followthrough.cli.params import not_one_of
 from followthrough.cli.state import State, state
 from followthrough.config import ExtractorName
 from followthrough.errors import InputError
@@ -37,23 +41,36 @@ from store import Store
 PathsArg = Annotated[
     list[Path],
     typer.Argument(
-        help="Files, folders or archives: .eml, mbox, Slack export (folder or ZIP), notes, .vtt, CRM CSV."
+        metavar="PATH...",
+        help="Files, folders or archives: .eml, mbox, Slack export (folder or ZIP), notes, .vtt, CRM CSV.",
     ),
 ]
 DateOpt = Annotated[
-    datetime | None,
+    date | None,
     typer.Option(
         "--date",
-        formats=["%Y-%m-%d"],
-        help="Date (YYYY-MM-DD) for meeting notes and transcripts that carry none in their name or text.",
+        parser=day,
+        metavar=METAVAR,
+        help="The day of meeting notes and transcripts that carry none in their name or text: " + DATE_HELP,
         show_default=False,
     ),
 ]
+
+
+def _extractor(value: str) -> str:
+    """``--extractor``: one of :class:`ExtractorName` (any case); a usage error (exit 2) otherwise."""
+    if value.strip().lower() not in {e.value for e in ExtractorName}:
+        raise typer.BadParameter(not_one_of(value, ExtractorName))
+    return value
+
+
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 ExtractorOpt = Annotated[
     str | None,
     typer.Option(
         "--extractor",
+        parser=_extractor,
+        metavar="EXTRACTOR",
         help=f"{' | '.join(ExtractorName)} (env: FOLLOWTHROUGH_EXTRACTOR; default: {ExtractorName.OPENAI} "
         f"when OPENAI_API_KEY or OPENAI_BASE_URL is set, else {ExtractorName.OFFLINE}).",
         show_default=False,
@@ -98,6 +115,16 @@ PollOpt = Annotated[
 ]
 MaxWaitOpt = Annotated[
     float, typer.Option("--max-wait-seconds", min=0, help="With --batch: the longest to wait, in seconds.")
+]
+
+
+NotifyOpt = Annotated[
+    bool,
+    typer.Option(
+        "--notify",
+        help="After the report, send each owner their new and changed items on every channel configured "
+        "(email: FOLLOWTHROUGH_SMTP_URL; Slack: FOLLOWTHROUGH_SLACK_WEBHOOK_URL or SLACK_BOT_TOKEN).",
+    ),
 ]
 
 
@@ -246,6 +273,10 @@ def _extract(
         pipeline.link(store, rep, domains, ids=done.commitments, documents=done.recorded)
 
 
+Gather = Callable[[Store, RunReport, _Bar], None]
+"""``gather(store, report, bar)``: reads what a command stores before extraction (``sync``: live sources)."""
+
+
 def _batch(
     st: State,
     as_json: bool,
@@ -253,11 +284,39 @@ def _batch(
     paths: list[Path] | None = None,
     extract: tuple[str | None, str | None, LlmOptions] | None = None,
     attention: bool = False,
-    undated: datetime | None = None,
+    undated: date | None = None,
     follow_symlinks: bool = False,
     ray: str | None = None,
 ) -> None:
-    """The shared shape of run/ingest/extract: work under a progress bar, then one report."""
+    """The shared shape of run/ingest/extract: work under a progress bar, then one report; exits with
+    its code (:func:`_batch_report`)."""
+    code = _batch_report(
+        st,
+        as_json,
+        paths=paths,
+        extract=extract,
+        attention=attention,
+        undated=undated,
+        follow_symlinks=follow_symlinks,
+        ray=ray,
+    )
+    raise typer.Exit(code)
+
+
+def _batch_report(
+    st: State,
+    as_json: bool,
+    *,
+    paths: list[Path] | None = None,
+    gather: Gather | None = None,
+    extract: tuple[str | None, str | None, LlmOptions] | None = None,
+    attention: bool = False,
+    undated: date | None = None,
+    follow_symlinks: bool = False,
+    ray: str | None = None,
+) -> int:
+    """Work under a progress bar, then one report; the exit code. ``paths``: inputs to read;
+    ``gather``: what else stores documents first (live sources); ``extract``: extract and link."""
     with st.open_store() as store:
         store.on_busy = lambda message: st.err.print(
             f"[yellow]waiting[/yellow]: {escape(message)}", highlight=False
@@ -276,13 +335,15 @@ def _batch(
                     rep,
                     st.settings().company_domains,
                     bar,
-                    undated=undated.date() if undated else None,
+                    undated=undated,
                     follow_symlinks=follow_symlinks,
                     read=cluster.read if cluster else pipeline.read_in_order,
                 )
+            if gather is not None:
+                gather(store, rep, bar)
             if extract is not None:
                 backend, model, options = extract
-                relink = paths is None or sum(rep.crm.values()) > 0
+                relink = (paths is None and gather is None) or sum(rep.crm.values()) > 0
                 _extract(
                     st,
                     store,
@@ -308,7 +369,7 @@ def _batch(
         report_view.render_run(st.out, rep)
         if found is not None:
             report_view.render_attention(st.out, found, st.settings().as_of)
-    code = _exit_code(rep, read=paths is not None)
+    code = _exit_code(rep, read=paths is not None or gather is not None)
     if code == EXIT_PARTIAL:
         st.err.print(
             f"[red]{rep.problems} input(s) or document(s) failed[/red] (listed above); exit code 3 (partial)",
@@ -322,7 +383,7 @@ def _batch(
         )
     elif code == EXIT_FAILED:
         st.err.print("[red]nothing could be read[/red] (listed above); exit code 1", highlight=False)
-    raise typer.Exit(code)
+    return code
 
 
 def register(app: typer.Typer) -> None:
@@ -343,6 +404,7 @@ def register(app: typer.Typer) -> None:
         meeting_date: DateOpt = None,
         follow_symlinks: FollowOpt = False,
         ray: RayOpt = None,
+        notify: NotifyOpt = False,
         as_json: JsonOpt = False,
     ) -> None:
         """Ingest, extract, link, then report what needs attention.
@@ -350,6 +412,8 @@ def register(app: typer.Typer) -> None:
         Exit code: 0 everything read and extracted, 3 partial (some input or document failed;
         each is one line on stderr), 1 nothing could be read, every document failed to extract
         (an unreachable or misconfigured LLM server: one line names it), or an error stopped the run.
+        With --notify, a run that exits 0 exits 1 (or 3) when no (or not every) message could be
+        delivered: those stay pending for the next digest or run; 2 when no channel is configured.
         """
         options = LlmOptions(
             concurrency=concurrency,
@@ -358,7 +422,9 @@ def register(app: typer.Typer) -> None:
             prefilter=prefilter,
             batch=BatchSettings(wait, poll_seconds, max_wait_seconds) if batch else None,
         )
-        _batch(
+        if notify:  # no channel configured: exit 2 before any work
+            digest_cli.check_notify()
+        code = _batch_report(
             state(ctx),
             as_json,
             paths=paths,
@@ -368,6 +434,9 @@ def register(app: typer.Typer) -> None:
             follow_symlinks=follow_symlinks,
             ray=ray,
         )
+        if notify:
+            code = digest_cli.after_run(state(ctx), code, as_json=as_json)
+        raise typer.Exit(code)
 
     @app.command("ingest")
     def ingest_cmd(

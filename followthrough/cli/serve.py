@@ -42,12 +42,14 @@ def register(app: typer.Typer) -> None:
 
         from followthrough.api import create_app
         from followthrough.api.app import WORKER_APP, ServeConfig
+        from followthrough.web.session import session_secret
 
         st = state(ctx)
         settings = st.settings(extractor=extractor)
         # Open (and migrate) the store once here so that a bad URL is one clear error, not a traceback.
         st.open_store().close()
         config = ServeConfig.of(settings, fixed_as_of=bool(st.as_of))
+        session_secret()  # the dashboard's session key: a bad one is one line and exit 1, before "Serving"
         st.err.print(
             f"Serving the followthrough API on http://{host}:{port} with {workers} worker(s) "
             "(Ctrl+C stops it)",

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
 
-from followthrough.config import Settings, response_hours
-from store import Store
+if TYPE_CHECKING:  # imported where used: ``followthrough --help`` loads neither rich's console nor the store
+    from rich.console import Console
+
+    from followthrough.config import Settings
+    from store import Store
+
+
+def _console(*, stderr: bool) -> Console:
+    from rich.console import Console  # noqa: PLC0415 - see TYPE_CHECKING above
+
+    return Console(stderr=True, soft_wrap=True) if stderr else Console(soft_wrap=False)
+
 
 OWNER_HELP = 'A person: an email, a local part ("marco"), a first or a full name.'
 """How ``--owner`` is matched (see :mod:`store.lookup`); shared by every command that takes it."""
@@ -30,11 +42,26 @@ class State:
     database: str | None = None
     domains: str | None = None
     quiet: bool = False
-    out: Console = field(default_factory=lambda: Console(soft_wrap=False))
-    err: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=True))
+    out: Console = field(default_factory=lambda: _console(stderr=False))
+    err: Console = field(default_factory=lambda: _console(stderr=True))
     _settings: Settings | None = None
 
+    def lift(self, name: str, value: object) -> None:
+        """Take a global option given after the command (``commitments list --as-of 2026-03-16``):
+        ``name`` is the root callback's parameter name, ``value`` as its option parsed it."""
+        if name == "as_of" and isinstance(value, date):
+            self.as_of = value.isoformat()
+        elif name in ("database", "domains") and isinstance(value, str):
+            setattr(self, name, value)
+        elif name == "quiet" and value is True:
+            self.quiet = True
+        else:
+            raise ValueError(f"no global option {name!r}")
+        self._settings = None
+
     def settings(self, *, extractor: str | None = None, model: str | None = None) -> Settings:
+        from followthrough.config import Settings  # noqa: PLC0415 - see TYPE_CHECKING above
+
         if self._settings is None or extractor or model:
             self._settings = Settings.resolve(
                 database=self.database,
@@ -53,7 +80,37 @@ class State:
         """The store at the resolved database URL, opened (and migrated), ranking requests against
         ``FOLLOWTHROUGH_RESPONSE_HOURS``: use it as ``with st.open_store() as store:``, which closes it.
         :class:`StoreError` if it cannot open, :class:`ConfigError` for a bad response target."""
-        return Store(self.settings().database_url, response_hours=response_hours())
+        from followthrough.config import response_hours  # noqa: PLC0415 - see TYPE_CHECKING above
+        from store import Store  # noqa: PLC0415
+
+        url = self.settings().database_url
+        _check_sqlite_folder(url)
+        return Store(url, response_hours=response_hours())
+
+
+def _check_sqlite_folder(url: str) -> None:
+    """:class:`ConfigError` (one line, exit code 1) when ``url`` is a SQLite file in a folder that does
+    not exist: a mistyped ``--database`` never creates folders (nor an empty database in them). The
+    default database's folder (``FOLLOWTHROUGH_HOME``) is made by :func:`followthrough.config.database_url`;
+    ``make demo`` makes ``.demo`` itself. An unreadable URL is left to :class:`store.Store` to report."""
+    from sqlalchemy.engine import make_url  # noqa: PLC0415 - loaded with the store anyway
+    from sqlalchemy.exc import ArgumentError  # noqa: PLC0415
+
+    from followthrough.errors import ConfigError  # noqa: PLC0415
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return
+    name = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or name in ("", ":memory:") or name.startswith("file:"):
+        return
+    folder = Path(name).expanduser().parent
+    if not folder.is_dir():
+        raise ConfigError(
+            f"the database's folder {folder} does not exist: create it (mkdir -p {folder}) or fix "
+            "--database / FOLLOWTHROUGH_DATABASE_URL"
+        )
 
 
 def state(ctx: typer.Context) -> State:

@@ -64,8 +64,9 @@ async def _extract(state: ApiState, work: Callable[[], Response]) -> Response:
 
 
 def _created(result: DocumentResult) -> Response:
-    """The 201 answer, rendered here (on the queue's thread: a long list of items is not cheap)."""
-    return JSONResponse(result.model_dump(mode="json"), status_code=201)
+    """The answer, rendered here (on the queue's thread: a long list of items is not cheap): 201 when the
+    document was stored for the first time, 200 when it was known already (``stored``: updated, unchanged)."""
+    return JSONResponse(result.model_dump(mode="json"), status_code=201 if result.stored == "new" else 200)
 
 
 def _result(state: ApiState, docs: list[SourceDocument]) -> DocumentResult:
@@ -93,7 +94,13 @@ def _result(state: ApiState, docs: list[SourceDocument]) -> DocumentResult:
     "",
     status_code=201,
     response_model=DocumentResult,
-    responses=responses(400, 401, 403, 413, 422, 502, 503),
+    responses={
+        200: {
+            "model": DocumentResult,
+            "description": "The document was known already (`stored`: `updated` or `unchanged`).",
+        },
+        **responses(400, 401, 403, 413, 422, 502, 503),
+    },
 )
 async def submit_document(
     principal: Writer,
@@ -103,7 +110,7 @@ async def submit_document(
     """Store the document, extract its commitments and requests, link them to deals, and return them.
 
     Idempotent by (`source`, `external_id`): submitting the same document again
-    stores nothing new and returns the same items.
+    stores nothing new and returns the same items, with 200 instead of 201.
 
     A raw email can be sent instead, with `Content-Type: message/rfc822`: it is read
     as an `.eml` file is (quoted replies and the signature split off). Messages

@@ -1,0 +1,320 @@
+"""``crm push``: every open commitment linked to a deal, as a task on that deal in its CRM, idempotently.
+
+For each CRM source of the config file (``[[source]]`` of a kind in
+:data:`~followthrough.crm_push.registry.WRITERS`; ``--source NAME``: that one only):
+
+- **which deals** are that CRM's: with one CRM source configured, every linked deal (pulled from
+  it or imported from its CSV export alike); with several, a deal goes to the first source, in
+  file order, whose writer :meth:`~followthrough.crm_push.base.TaskWriter.claims` its CRM id by
+  its shape (Salesforce: an Opportunity Id), else to the first source whose writer takes any id
+  (HubSpot). A commitment pushed to a source before stays with it.
+- **what is pushed**: one :class:`~followthrough.crm_push.base.CrmTask` per commitment (open, or
+  snoozed past its date) linked to such a deal: subject = its action, due date, owner's email,
+  body = the verbatim evidence quote, where it was said (sender, subject or channel, date) and
+  the dashboard link ``{public_url}/items/{id}``.
+- **idempotency**: the store keeps, per commitment and source, the CRM's task id and a SHA-256
+  fingerprint of what was sent. Unchanged: not sent again. Changed (action, due date, owner,
+  deal, evidence): the task is updated by its id. Closed since (done, dismissed, answered, merged):
+  the task is updated as completed, once. Never created twice.
+
+A task the CRM refuses (:class:`~followthrough.crm_push.base.TaskRejected`) is counted failed and
+the push goes on; any other :class:`~followthrough.sync.base.SourceError` (a revoked token, a
+missing scope, a rate or API limit) stops the push to that source, and its remaining tasks are
+counted failed; the other sources are still pushed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
+
+from followthrough.crm_push.base import CrmTask, TaskRejected, TaskWriter
+from followthrough.crm_push.registry import WRITERS
+from followthrough.errors import ConfigError
+from followthrough.sync.base import SourceConfig, SourceError
+from followthrough.types import CommitmentStatus
+from store import PushItem, Store
+
+log = logging.getLogger("followthrough.crm_push")
+
+CLOSED = frozenset(
+    {CommitmentStatus.DONE, CommitmentStatus.DISMISSED, CommitmentStatus.ANSWERED, CommitmentStatus.MERGED}
+)
+"""Statuses whose pushed task is marked completed."""
+
+ACTIONS = ("created", "updated", "completed", "unchanged", "failed")
+_DEFAULT_CLAIMS = TaskWriter.claims.__func__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one commitment's task in one source: ``action`` one of :data:`ACTIONS`
+    (``completed``: updated as completed); ``task_id`` the CRM's id (``None`` when none yet or a dry
+    run would create it); ``error``: the one line why it failed."""
+
+    commitment_id: int
+    source: str
+    action: str
+    task_id: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class PushReport:
+    """The counts of a push (``completed`` ones are also counted in ``updated``), its outcomes
+    (unchanged ones left out), and one line per error (each distinct line once)."""
+
+    created: int = 0
+    updated: int = 0
+    completed: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    dry_run: bool = False
+    outcomes: list[Outcome] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    stopped: list[str] = field(default_factory=list)
+    """Sources whose push an error stopped."""
+
+    @property
+    def pushed(self) -> int:
+        return self.created + self.updated
+
+    def summary(self) -> str:
+        """``created N, updated N, unchanged N, failed N`` (a dry run says what it would do)."""
+        done = "would create" if self.dry_run else "created"
+        upd = "would update" if self.dry_run else "updated"
+        extra = f" ({self.completed} completed)" if self.completed else ""
+        return (
+            f"{done} {self.created}, {upd} {self.updated}{extra}, unchanged {self.unchanged}, "
+            f"failed {self.failed}"
+        )
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "completed": self.completed,
+            "unchanged": self.unchanged,
+            "failed": self.failed,
+            "dry_run": self.dry_run,
+            "errors": list(self.errors),
+            "stopped": list(self.stopped),
+            "tasks": [asdict(o) for o in self.outcomes],
+        }
+
+    def _count(self, outcome: Outcome) -> None:
+        if outcome.action == "unchanged":
+            self.unchanged += 1
+            return
+        self.outcomes.append(outcome)
+        if outcome.action == "created":
+            self.created += 1
+        elif outcome.action in ("updated", "completed"):
+            self.updated += 1
+            self.completed += outcome.action == "completed"
+        else:
+            self.failed += 1
+            if outcome.error and outcome.error not in self.errors:
+                self.errors.append(outcome.error)
+
+
+def crm_sources(
+    sources: Sequence[SourceConfig], only: str | None = None, kinds: Mapping[str, type[TaskWriter]] = WRITERS
+) -> list[SourceConfig]:
+    """The configured sources a push writes to (their kind has a task writer in ``kinds``), in file order.
+
+    ``only``: that source alone. :class:`ConfigError` when it is not configured or is not a CRM,
+    or when no CRM source is configured.
+    """
+    crms = [s for s in sources if s.kind in kinds]
+    if only is not None:
+        named = [s for s in sources if s.name == only]
+        if not named:
+            known = ", ".join(s.name for s in crms) or "none configured"
+            raise ConfigError(f"no source named {only!r} in the config file (CRM sources: {known})")
+        if named[0].kind not in kinds:
+            raise ConfigError(
+                f"source {only!r} is of kind {named[0].kind!r}: crm push writes to "
+                + ", ".join(sorted(kinds))
+            )
+        return named
+    if not crms:
+        raise ConfigError(
+            "no CRM source in the config file: add a [[source]] with kind = "
+            + " or ".join(repr(k) for k in sorted(kinds))
+        )
+    return crms
+
+
+def task_body(item: PushItem, public_url: str) -> str:
+    """The task's description: the evidence quote (verbatim), where it was said, and the dashboard link."""
+    lines: list[str] = []
+    if item.quote:
+        lines.append(f"“{item.quote}”")
+    where = [p for p in (item.sender, f"“{item.title}”" if item.title else None) if p]
+    if item.source:
+        where.insert(0, item.source)
+    if item.occurred_at is not None:
+        where.append(item.occurred_at.strftime("%Y-%m-%d %H:%M %Z").strip())
+    if where:
+        lines.append("— " + ", ".join(where))
+    if item.owner:
+        lines.append(f"Owner: {item.owner}")
+    lines.append(f"Open in followthrough: {public_url}/items/{item.commitment_id}")
+    return "\n".join(lines)
+
+
+def build_task(item: PushItem, deal_crm_id: str, public_url: str, *, completed: bool) -> CrmTask:
+    """The :class:`CrmTask` for one commitment on ``deal_crm_id``."""
+    return CrmTask(
+        commitment_id=item.commitment_id,
+        deal_crm_id=deal_crm_id,
+        subject=item.action,
+        due=item.due,
+        owner_email=item.owner_email,
+        body=task_body(item, public_url),
+        completed=completed,
+    )
+
+
+def fingerprint(task: CrmTask) -> str:
+    """SHA-256 (hex) of everything a task sends: two equal fingerprints, nothing to update."""
+    data = asdict(task)
+    data["due"] = task.due.isoformat() if task.due else None
+    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _router(
+    all_crms: Sequence[SourceConfig], kinds: Mapping[str, type[TaskWriter]]
+) -> Callable[[str], str | None]:
+    """Which source name a deal's CRM id goes to (see the module docstring)."""
+    if len(all_crms) <= 1:
+        return lambda _crm_id: all_crms[0].name if all_crms else None
+
+    def specific(source: SourceConfig) -> bool:
+        return getattr(kinds[source.kind].claims, "__func__", None) is not _DEFAULT_CLAIMS
+
+    ordered = [s for s in all_crms if specific(s)] + [s for s in all_crms if not specific(s)]
+
+    def route(crm_id: str) -> str | None:
+        for s in ordered:
+            if kinds[s.kind].claims(crm_id):
+                return s.name
+        return None
+
+    return route
+
+
+def _plan(item: PushItem, source: str, route: Callable[[str], str | None], public_url: str) -> CrmTask | None:
+    """The task to send for ``item`` (``None``: nothing to do with it in ``source``)."""
+    if item.pushed is None:
+        if (
+            item.status != CommitmentStatus.OPEN
+            or item.deal_crm_id is None
+            or route(item.deal_crm_id) != source
+        ):
+            return None
+        return build_task(item, item.deal_crm_id, public_url, completed=False)
+    if item.status == CommitmentStatus.OPEN and item.deal_crm_id is not None:
+        return build_task(item, item.deal_crm_id, public_url, completed=False)
+    if item.status in CLOSED:
+        return build_task(item, item.deal_crm_id or item.pushed.deal_crm_id, public_url, completed=True)
+    return None  # snoozed, under review, waiting, or unlinked: the task stays as it is
+
+
+def push(
+    store: Store,
+    sources: Sequence[SourceConfig],
+    *,
+    only: str | None = None,
+    public_url: str,
+    as_of: date | None = None,
+    dry_run: bool = False,
+    writers: Mapping[str, type[TaskWriter]] | None = None,
+) -> PushReport:
+    """Push open linked commitments to the CRM sources among ``sources`` (``only``: that one).
+
+    ``writers``: the writer per kind (default :data:`WRITERS`). ``dry_run``: count what would be
+    created or updated, without calling the CRM or writing the store. :class:`ConfigError` for a
+    config without a CRM source or an unknown ``only``; every CRM failure is in the report.
+    """
+    kinds = dict(writers or WRITERS)
+    targets = crm_sources(sources, only, kinds)
+    route = _router([s for s in sources if s.kind in kinds], kinds)
+    report = PushReport(dry_run=dry_run)
+    for config in targets:
+        _push_source(store, config, kinds[config.kind], route, public_url, as_of, report)
+    return report
+
+
+def _push_source(
+    store: Store,
+    config: SourceConfig,
+    writer_class: type[TaskWriter],
+    route: Callable[[str], str | None],
+    public_url: str,
+    as_of: date | None,
+    report: PushReport,
+) -> None:
+    writer: TaskWriter | None = None
+    stopped: str | None = None
+    try:
+        for item in store.crm_push_items(config.name, as_of=as_of):
+            task = _plan(item, config.name, route, public_url)
+            if task is None:
+                if item.pushed is not None:
+                    report._count(Outcome(item.commitment_id, config.name, "unchanged", item.pushed.task_id))
+                continue
+            print_ = fingerprint(task)
+            existing = item.pushed.task_id if item.pushed else None
+            if item.pushed is not None and item.pushed.fingerprint == print_:
+                report._count(Outcome(item.commitment_id, config.name, "unchanged", existing))
+                continue
+            action = "created" if existing is None else ("completed" if task.completed else "updated")
+            if stopped is not None:
+                report._count(Outcome(item.commitment_id, config.name, "failed", existing, stopped))
+                continue
+            if report.dry_run:
+                report._count(Outcome(item.commitment_id, config.name, action, existing))
+                continue
+            try:
+                writer = writer or writer_class(config)
+                task_id = writer.upsert(task, existing)
+            except TaskRejected as e:
+                line = f"{e} (item {item.commitment_id})"
+                report._count(Outcome(item.commitment_id, config.name, "failed", existing, line))
+                continue
+            except SourceError as e:
+                stopped = str(e)
+                report.stopped.append(config.name)
+                report._count(Outcome(item.commitment_id, config.name, "failed", existing, stopped))
+                continue
+            store.record_crm_task(
+                item.commitment_id,
+                config.name,
+                kind=config.kind,
+                deal_crm_id=task.deal_crm_id,
+                task_id=task_id,
+                fingerprint=print_,
+                completed=task.completed,
+            )
+            report._count(Outcome(item.commitment_id, config.name, action, task_id))
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+__all__ = [
+    "CLOSED",
+    "Outcome",
+    "PushReport",
+    "build_task",
+    "crm_sources",
+    "fingerprint",
+    "push",
+    "task_body",
+]

@@ -1,0 +1,200 @@
+"""Sync live sources into the store: each source's new batches, stored with its cursor, one at a time.
+
+For each selected source (:class:`~followthrough.sync.base.SourceConfig`), in config order:
+read its saved cursor, pull batch after batch (:meth:`LiveSource.pull`), and store each
+batch's documents (as ``run`` stores a file's: :func:`followthrough.pipeline.ingest_documents`)
+and CRM records together with the cursor after it, in one transaction
+(:meth:`store.Store.save_source_batch`). A sync stopped between two batches (Ctrl-C, a
+dropped connection, a crash) resumes after the last batch saved.
+
+A source that fails (:class:`~followthrough.sync.base.SourceError`: a wrong password, a
+revoked token, a deleted folder) is one line in ``report.errors`` naming it, recorded as its
+last error; the next source syncs. Extraction and linking are the caller's (``followthrough
+sync`` runs them after, as ``run`` does).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from followthrough import pipeline
+from followthrough.errors import FollowthroughError, InputError, StoreError
+from followthrough.pipeline import Progress, RunReport
+from followthrough.redaction import redact
+from followthrough.sync.base import LiveSource, Pulled, SourceConfig
+from followthrough.sync.registry import SOURCES
+from followthrough.types import SourceDocument
+from store import Store, Unstorable, admit_crm
+
+log = logging.getLogger("followthrough.sync")
+
+Stop = Callable[[], bool]
+"""``stop()``: whether to end after the batch just saved (``sync --watch`` on Ctrl-C)."""
+
+
+@dataclass
+class SourceOutcome:
+    """What one source's sync did: batches saved, documents stored (seen, new), its error line
+    (``None``: it went through every batch), ``stopped`` when asked to stop before the end."""
+
+    name: str
+    kind: str
+    batches: int = 0
+    documents_seen: int = 0
+    documents_new: int = 0
+    error: str | None = None
+    stopped: bool = False
+
+
+def _no_progress(stage: str, advance: int, total: int | None) -> None:
+    return None
+
+
+def _never() -> bool:
+    return False
+
+
+def sync_sources(
+    store: Store,
+    sources: Sequence[SourceConfig],
+    report: RunReport,
+    domains: set[str],
+    *,
+    progress: Progress = _no_progress,
+    stop: Stop = _never,
+    open_source: Callable[[SourceConfig], LiveSource] | None = None,
+) -> list[SourceOutcome]:
+    """Sync each of ``sources`` in turn (see the module docstring); what each did.
+
+    ``report`` counts each source as an input (one that fails is one of ``report.errors``),
+    its documents as seen/new, its CRM rows in ``report.crm``. ``domains``: our company's
+    (empty: the CRM's, as ``run`` guesses them). ``open_source``: builds a source from its
+    config (default: the class :data:`~followthrough.sync.registry.SOURCES` names).
+    Store errors stop the sync (raised); a stop request ends it after the current batch.
+    """
+    since = datetime.now(UTC)
+    outcomes: list[SourceOutcome] = []
+    for config in sources:
+        if stop():
+            break
+        report.inputs += 1
+        outcome = sync_source(
+            store,
+            config,
+            report,
+            domains,
+            since=since,
+            progress=progress,
+            stop=stop,
+            open_source=open_source or _open,
+        )
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _open(config: SourceConfig) -> LiveSource:
+    return SOURCES[config.kind](config)
+
+
+def sync_source(
+    store: Store,
+    config: SourceConfig,
+    report: RunReport,
+    domains: set[str],
+    *,
+    since: datetime,
+    progress: Progress = _no_progress,
+    stop: Stop = _never,
+    open_source: Callable[[SourceConfig], LiveSource] = _open,
+) -> SourceOutcome:
+    """Sync one source: every batch new since its saved cursor, each saved with its cursor."""
+    outcome = SourceOutcome(config.name, config.kind)
+    state = store.source_state(config.name)
+    cursor = dict(state.cursor) if state else {}
+    source: LiveSource | None = None
+    try:
+        source = open_source(config)
+        pulls = source.pull(cursor)
+        try:
+            for pulled in pulls:
+                _save(
+                    store,
+                    config,
+                    pulled,
+                    report,
+                    domains or store.company_domains_from_crm(),
+                    since,
+                    progress,
+                    outcome,
+                )
+                if stop():
+                    outcome.stopped = True
+                    break
+        finally:
+            close = getattr(pulls, "close", None)
+            if close is not None:
+                close()
+    except StoreError:
+        raise
+    except FollowthroughError as e:  # SourceError, or a config/secret problem found when it connects
+        line = redact(str(e))
+        outcome.error = line
+        report.errors.append(InputError(_who(config), _problem(config, line)))
+        store.source_failed(config.name, config.kind, line)
+        return outcome
+    finally:
+        if source is not None:
+            source.close()
+    if not outcome.stopped:
+        store.source_synced(config.name, config.kind)
+    return outcome
+
+
+def _save(
+    store: Store,
+    config: SourceConfig,
+    pulled: Pulled,
+    report: RunReport,
+    domains: set[str],
+    since: datetime,
+    progress: Progress,
+    outcome: SourceOutcome,
+) -> None:
+    """Store one batch with the cursor after it (one transaction) and count it."""
+    report.errors.extend(pulled.problems)
+    crm = None
+    if pulled.crm is not None:
+        crm, problems = admit_crm(pulled.crm)
+        report.errors.extend(InputError(_who(config), p) for p in problems)
+    crm_counts: dict[str, int] = {}
+
+    def save(documents: list[SourceDocument]) -> list[tuple[int, bool] | Unstorable]:
+        saved = store.save_source_batch(
+            config.name, config.kind, documents, pulled.cursor, crm=crm, since=since
+        )
+        crm_counts.update(saved.crm)
+        return saved.documents
+
+    seen, new = report.documents_seen, report.documents_new
+    pipeline.ingest_documents(store, pulled.documents, report, domains, save=save, progress=progress)
+    for key, n in crm_counts.items():
+        report.crm[key] = report.crm.get(key, 0) + n
+    outcome.batches += 1
+    outcome.documents_seen += report.documents_seen - seen
+    outcome.documents_new += report.documents_new - new
+
+
+def _who(config: SourceConfig) -> str:
+    return f"source {config.name!r}"
+
+
+def _problem(config: SourceConfig, line: str) -> str:
+    """``line`` without the ``source 'name': `` it may start with (the report line names it once)."""
+    prefix = f"{_who(config)}: "
+    return line[len(prefix) :] if line.startswith(prefix) else line
+
+
+__all__ = ["SourceOutcome", "Stop", "sync_source", "sync_sources"]

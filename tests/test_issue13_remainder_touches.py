@@ -1,0 +1,153 @@
+"""Issue 13 (remainder): last touches read a thread's documents with the same participants once.
+
+``store.accounts._last_touches`` groups the non-Slack documents by their participants (in SQL)
+and counts each group at its latest time; these tests hold it to the definition — every stored
+document counted by :class:`store.touches.TouchLog` — on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import select
+
+from followthrough.types import Participant, ParticipantRole, Segment, SourceDocument
+from store import Store
+from store.accounts import _last_touches
+from store.models import AccountRow, DocumentRow
+from store.touches import TouchLog
+from tests.store_fixtures import store, store_url  # noqa: F401
+
+T0 = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
+OURS = {"northwind.io"}
+
+
+def _p(name: str, email: str | None, role: ParticipantRole) -> Participant:
+    return Participant(name=name, email=email, role=role)
+
+
+def _documents() -> list[SourceDocument]:
+    """Threads where the same two people write back and forth, a meeting, a Slack thread, a
+    message from a stranger only, and one dated after the day asked about."""
+    docs: list[SourceDocument] = []
+    for t, (them, dom) in enumerate([("Dana", "acme.com"), ("Raj", "globex.com"), ("Ines", "initech.com")]):
+        us = _p("Marco Rossi", "marco@northwind.io", ParticipantRole.SENDER)
+        other = _p(them, f"{them.lower()}@{dom}", ParticipantRole.RECIPIENT)
+        for i in range(5):
+            sender, to = (us, other) if i % 2 == 0 else (other, us)
+            docs.append(
+                SourceDocument(
+                    source="email",
+                    external_id=f"<t{t}.m{i}@x>",
+                    thread_id=f"<t{t}.m0@x>",
+                    occurred_at=T0 + timedelta(days=t, hours=5 * i),
+                    participants=[
+                        sender.model_copy(update={"role": ParticipantRole.SENDER}),
+                        to.model_copy(update={"role": ParticipantRole.RECIPIENT}),
+                    ],
+                    text=f"Message {i} of thread {t}.",
+                )
+            )
+    docs.append(
+        SourceDocument(
+            source="meeting",
+            external_id="meeting-1",
+            occurred_at=T0 + timedelta(days=9),
+            participants=[
+                _p("Priya Shah", "priya@northwind.io", ParticipantRole.ATTENDEE),
+                _p("Tom Berg", "tom@acme.com", ParticipantRole.ATTENDEE),
+            ],
+            text="Priya: hello. Tom: hi.",
+        )
+    )
+    docs.append(
+        SourceDocument(
+            source="slack",
+            external_id="C1/1.0",
+            thread_id="C1/1.0",
+            occurred_at=T0 + timedelta(days=3),
+            participants=[
+                _p("Lena Park", "lena@northwind.io", ParticipantRole.SENDER),
+                _p("Raj", "raj@globex.com", ParticipantRole.RECIPIENT),
+            ],
+            segments=[
+                Segment(
+                    speaker="Raj",
+                    speaker_email="raj@globex.com",
+                    char_start=0,
+                    char_end=5,
+                    text="hey!!",
+                    occurred_at=T0 + timedelta(days=3, hours=1),
+                ),
+                Segment(
+                    speaker="Lena Park",
+                    speaker_email="lena@northwind.io",
+                    char_start=6,
+                    char_end=11,
+                    text="sure.",
+                    occurred_at=T0 + timedelta(days=4),
+                ),
+            ],
+            text="hey!! sure.",
+        )
+    )
+    docs.append(
+        SourceDocument(
+            source="email",
+            external_id="<late@x>",
+            occurred_at=T0 + timedelta(days=200),
+            participants=[
+                _p("Dana", "dana@acme.com", ParticipantRole.SENDER),
+                _p("Marco Rossi", "marco@northwind.io", ParticipantRole.RECIPIENT),
+            ],
+            text="After the day asked about.",
+        )
+    )
+    return docs
+
+
+def _by_definition(db: Store, as_of: date) -> tuple[dict[str, datetime], dict[str, datetime]]:
+    """Every document up to the end of ``as_of`` through :class:`TouchLog`, one by one."""
+    log = TouchLog(frozenset(OURS), db.directory())
+    end = datetime.combine(as_of + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    with db._tx() as s:
+        for d in s.scalars(select(DocumentRow).where(DocumentRow.occurred_at < end)):
+            log.add(
+                d.source, d.occurred_at, d.participants or [], d.segments if d.source == "slack" else None
+            )
+    return log.by_us, log.by_them
+
+
+def test_grouped_touches_are_the_touches_of_every_document(store: Store) -> None:  # noqa: F811
+    from followthrough.types import Account, CrmData
+
+    store.upsert_crm(
+        CrmData(
+            accounts=[
+                Account(crm_id="A1", name="Acme", domains=["acme.com"]),
+                Account(crm_id="A2", name="Globex", domains=["globex.com"]),
+                Account(crm_id="A3", name="Initech", domains=["initech.com"]),
+            ]
+        )
+    )
+    store.add_documents(_documents())
+    as_of = date(2026, 10, 1)
+    by_us, by_them = _by_definition(store, as_of)
+    assert by_us and by_them
+    with store._tx() as s:
+        accounts = list(s.scalars(select(AccountRow)))
+        ids = {a.name: a.id for a in accounts}
+        last_us, last_them = _last_touches(s, accounts, as_of, OURS, store.directory())
+    domain_of = {"acme.com": "Acme", "globex.com": "Globex", "initech.com": "Initech"}
+    want_us: dict[int, datetime] = {}
+    want_them: dict[int, datetime] = {}
+    for source, want in ((by_us, want_us), (by_them, want_them)):
+        for email, at in source.items():
+            account = ids[domain_of[email.split("@")[1]]]
+            want[account] = max(at, want.get(account, at))
+    assert last_us == want_us
+    assert last_them == want_them
+    # Raj's last word came in Slack (its own message time), after the thread's email.
+    assert last_them[ids["Globex"]] == T0 + timedelta(days=3, hours=1)
+    # The document after the day asked about is not counted.
+    assert last_them[ids["Acme"]] < T0 + timedelta(days=200)
