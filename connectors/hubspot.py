@@ -12,6 +12,8 @@ Calls (all under the API host, ``https://api.hubapi.com`` unless overridden):
     GET  /crm/v3/pipelines/deals                              stage id → label ("appointmentscheduled" →
                                                                "Appointment Scheduled", as CSV exports say)
     POST /crm/v3/objects/tasks, PATCH /crm/v3/objects/tasks/{id}   a task on a deal
+    POST /crm/v3/objects/tasks/search                         the tasks on a deal (``associations.deal``)
+    PUT, DELETE /crm/v4/objects/tasks/{id}/associations/deals/{deal}   a task moved to another deal
 
 Scopes: ``crm.objects.companies.read``, ``crm.objects.contacts.read``, ``crm.objects.deals.read``,
 ``crm.objects.owners.read``; ``crm.objects.contacts.write`` (tasks) for ``crm push``.
@@ -37,10 +39,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import hubspot  # type: ignore[import-untyped]
 import urllib3
 from hubspot.crm.associations.v4 import (  # type: ignore[import-untyped]
+    AssociationSpec as LinkSpec,
+)
+from hubspot.crm.associations.v4 import (
     BatchInputPublicFetchAssociationsBatchRequest,
     PublicFetchAssociationsBatchRequest,
 )
@@ -57,11 +63,21 @@ from hubspot.crm.objects.tasks import (  # type: ignore[import-untyped]
     SimplePublicObjectInput,
     SimplePublicObjectInputForCreate,
 )
+from hubspot.crm.objects.tasks import (
+    Filter as TaskFilter,
+)
+from hubspot.crm.objects.tasks import (
+    FilterGroup as TaskFilterGroup,
+)
+from hubspot.crm.objects.tasks import (
+    PublicObjectSearchRequest as TaskSearch,
+)
 from hubspot.crm.objects.tasks.exceptions import ApiException as TasksError  # type: ignore[import-untyped]
 from hubspot.crm.owners.exceptions import ApiException as OwnersError  # type: ignore[import-untyped]
 from hubspot.crm.pipelines.exceptions import ApiException as PipelinesError  # type: ignore[import-untyped]
 from urllib3.util.retry import Retry
 
+from connectors.tls import certificate_failed, certificate_line
 from followthrough.errors import FollowthroughError
 from followthrough.types import Account, Contact, CrmData, Deal
 
@@ -112,6 +128,11 @@ class HubSpotProblem(FollowthroughError):
     def __init__(self, status: int | None, line: str) -> None:
         self.status = status
         super().__init__(line)
+
+    @property
+    def auth_failed(self) -> bool:
+        """HubSpot refused the token (``401``)."""
+        return self.status == 401
 
 
 @dataclass(frozen=True)
@@ -296,6 +317,62 @@ class HubSpotApi:
             )
         return str(answer.id)
 
+    def find_task(self, deal_id: str, wanted: Callable[[str | None], bool]) -> str | None:
+        """The id of the first task on deal ``deal_id`` whose ``hs_task_body`` is ``wanted``, else ``None``.
+
+        Searches tasks by their deal association (``associations.deal``), oldest first, 100 a page.
+        """
+        api = self.client.crm.objects.tasks.search_api
+        after: str | None = None
+        while True:
+            request = TaskSearch(
+                filter_groups=[
+                    TaskFilterGroup(
+                        filters=[TaskFilter(property_name="associations.deal", operator="EQ", value=deal_id)]
+                    )
+                ],
+                sorts=[{"propertyName": "hs_createdate", "direction": "ASCENDING"}],
+                properties=["hs_task_body"],
+                limit=PAGE_SIZE,
+                after=after,
+            )
+            page = self._call(
+                f"search the tasks on deal {deal_id}", api.do_search, public_object_search_request=request
+            )
+            for task in page.results or []:
+                if wanted((task.properties or {}).get("hs_task_body")):
+                    return str(task.id)
+            after = page.paging.next.after if page.paging and page.paging.next else None
+            if not after:
+                return None
+
+    def move_task(self, task_id: str, from_deal: str, to_deal: str) -> None:
+        """Associate task ``task_id`` with deal ``to_deal`` and remove its association with ``from_deal``
+        (v4 associations; an old deal that is gone is no error)."""
+        api = self.client.crm.associations.v4.basic_api
+        spec = [LinkSpec(association_category="HUBSPOT_DEFINED", association_type_id=TASK_TO_DEAL)]
+        self._call(
+            f"associate task {task_id} with deal {to_deal}",
+            api.create,
+            "tasks",
+            task_id,
+            "deals",
+            to_deal,
+            association_spec=spec,
+        )
+        try:
+            self._call(
+                f"remove task {task_id} from deal {from_deal}",
+                api.archive,
+                "tasks",
+                task_id,
+                "deals",
+                from_deal,
+            )
+        except HubSpotProblem as e:
+            if e.status != 404:
+                raise
+
     # -- errors --------------------------------------------------------------------------
     def _call(self, what: str, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T:
         """``fn(*args, **kwargs)``, its errors as :class:`HubSpotProblem` (``what`` names the call)."""
@@ -305,6 +382,8 @@ class HubSpotApi:
             raise problem(what, e.status, e.body) from e
         except (urllib3.exceptions.HTTPError, OSError) as e:
             where = self.host or "https://api.hubapi.com"
+            if certificate_failed(e):
+                raise HubSpotProblem(None, certificate_line(urlsplit(where).hostname or where)) from e
             raise HubSpotProblem(None, f"cannot reach HubSpot at {where} ({type(e).__name__})") from e
 
 
@@ -462,11 +541,19 @@ def crm_page(api: HubSpotApi, object_type: str, records: Sequence[Record]) -> Cr
 
 
 def task_properties(
-    subject: str, body: str, due: date | None, owner_id: str | None, *, completed: bool
+    subject: str,
+    body: str,
+    due: date | None,
+    owner_id: str | None,
+    *,
+    completed: bool,
+    undated_on: date | None = None,
 ) -> dict[str, str]:
-    """A task's HubSpot properties. ``hs_timestamp`` (the due time) is noon UTC of ``due`` (the same
-    calendar day in every time zone from UTC-11 to UTC+11), or now without a due date."""
-    when = datetime(due.year, due.month, due.day, 12, tzinfo=UTC) if due else datetime.now(UTC)
+    """A task's HubSpot properties. ``hs_timestamp`` (the due time, which HubSpot requires) is noon
+    UTC of ``due`` (the same calendar day in every time zone from UTC-11 to UTC+11); without a due
+    date, noon UTC of ``undated_on`` (``crm push --as-of``), else now."""
+    day = due or undated_on
+    when = datetime(day.year, day.month, day.day, 12, tzinfo=UTC) if day else datetime.now(UTC)
     props = {
         "hs_task_subject": subject[:512],
         "hs_task_body": body,

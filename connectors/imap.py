@@ -38,6 +38,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from connectors.email import _ids, documents_from_bytes, too_large
 from connectors.mail.threads import ThreadIndex
+from connectors.tls import certificate_failed, certificate_line
 from followthrough.errors import FollowthroughError, InputError
 from followthrough.limits import MAX_MESSAGE_BYTES
 from followthrough.types import SourceDocument
@@ -195,10 +196,14 @@ class ImapMailbox:
                 timeout=self.timeout,
             )
         except ssl.SSLError as e:
+            if certificate_failed(e):
+                raise ImapError(certificate_line(account.host)) from e
             raise ImapError(
                 f"TLS with {self._where()} failed ({e.reason or e}): check the host and port"
             ) from e
         except (OSError, IMAPClientError) as e:
+            if certificate_failed(e):
+                raise ImapError(certificate_line(account.host)) from e
             raise ImapError(
                 f"cannot connect to {self._where()} ({_reason(e)}): check the host and port"
             ) from e
@@ -206,7 +211,7 @@ class ImapMailbox:
         try:
             if not account.implicit_tls:
                 if client.has_capability("STARTTLS"):
-                    client.starttls(self.ssl_context)
+                    self._starttls(client)
                 elif account.starttls == "required":
                     raise ImapError(
                         f"{self._where()} does not offer STARTTLS and the url says ?starttls=required: "
@@ -218,14 +223,35 @@ class ImapMailbox:
             raise
         return client
 
+    def _starttls(self, client: IMAPClient) -> None:
+        try:
+            client.starttls(self.ssl_context)
+        except ssl.SSLError as e:
+            if certificate_failed(e):
+                raise ImapError(certificate_line(self.account.host)) from e
+            raise ImapError(f"STARTTLS with {self._where()} failed ({e.reason or e})") from e
+
+    def _no_xoauth2(self) -> ImapError:
+        return ImapError(
+            # worded so that redaction (which masks "auth=VALUE") leaves it whole
+            f"{self._where()} does not offer XOAUTH2 (its CAPABILITY lists no XOAUTH2 login): "
+            'set auth to "password" with password_env, or use a server that takes OAuth tokens'
+        )
+
     def _login(self, client: IMAPClient) -> None:
         account, creds = self.account, self.credentials
         try:
             if creds.token is not None:
+                if not client.has_capability("AUTH=XOAUTH2"):
+                    raise self._no_xoauth2()
                 client.oauth2_login(account.username, creds.token)
             else:
                 client.login(account.username, creds.password or "")
-        except LoginError as e:
+        except (LoginError, IMAPClientError) as e:
+            if creds.token is not None and "unsupported authentication mechanism" in str(e).lower():
+                raise self._no_xoauth2() from e
+            if not isinstance(e, LoginError):
+                raise
             how = "OAuth token (expired, revoked or without the IMAP scope)" if creds.token else "password"
             raise ImapLoginRefused(
                 f"{self._where()} refused the login of {account.username} ({_reason(e)}): check the {how}"

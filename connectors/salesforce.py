@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import partial
 from typing import Any, NamedTuple, TypeVar, cast
+from urllib.parse import urlsplit
 
 import requests
 from simple_salesforce.api import Salesforce, SFType
@@ -42,6 +43,7 @@ from simple_salesforce.exceptions import (
 from simple_salesforce.login import SalesforceLogin
 
 from connectors.crm import parse_domains
+from connectors.tls import certificate_failed, certificate_line
 from followthrough.errors import FollowthroughError
 from followthrough.types import Account, Contact, Deal
 
@@ -83,7 +85,9 @@ class SalesforceFailure(FollowthroughError):
     (false: this one record was refused, e.g. a validation rule).
     """
 
-    def __init__(self, message: str, *, code: str = "", fatal: bool = True) -> None:
+    def __init__(self, message: str, *, code: str = "", fatal: bool = True, auth: bool = False) -> None:
+        self.auth_failed = auth
+        """Salesforce refused the sign-in or the session (the secret is wrong, expired or revoked)."""
         super().__init__(message)
         self.code = code
         self.fatal = fatal
@@ -145,6 +149,7 @@ def explain(e: Exception) -> SalesforceFailure:
             "username, password and security token (or the login URL)",
             code=code,
             fatal=True,
+            auth=True,
         )
     if isinstance(e, SalesforceError):
         code, message = _first_error(e.content)
@@ -156,6 +161,7 @@ def explain(e: Exception) -> SalesforceFailure:
                 "issue a new one (or sign in with username/password)",
                 code=code,
                 fatal=True,
+                auth=True,
             )
         if code == "REQUEST_LIMIT_EXCEEDED":
             return SalesforceFailure(
@@ -174,6 +180,10 @@ def explain(e: Exception) -> SalesforceFailure:
         return SalesforceFailure(
             f"Salesforce answered HTTP {e.status} ({detail})", code=code, fatal=e.status >= 500
         )
+    if isinstance(e, requests.RequestException) and certificate_failed(e):
+        url = e.request.url if e.request is not None and e.request.url else ""
+        host = urlsplit(str(url)).hostname or "Salesforce"
+        return SalesforceFailure(certificate_line(host), code="CERTIFICATE_VERIFY_FAILED")
     if isinstance(e, requests.RequestException):
         return SalesforceFailure(f"cannot reach Salesforce: {_one_line(str(e))}", code=type(e).__name__)
     return SalesforceFailure(f"Salesforce call failed: {type(e).__name__}: {_one_line(str(e))}")

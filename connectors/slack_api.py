@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -48,6 +49,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from connectors.slack import parse_ts, thread_documents
 from connectors.slack_export import Directory, SlackUser, user_from_json
+from connectors.tls import certificate_failed, certificate_line
 from followthrough.errors import FollowthroughError, InputError
 from followthrough.types import SourceDocument
 
@@ -84,6 +86,11 @@ class SlackProblem(FollowthroughError):
     def __init__(self, error: str, line: str) -> None:
         self.error = error
         super().__init__(line)
+
+    @property
+    def auth_failed(self) -> bool:
+        """Slack refused the token (invalid, revoked, expired, or its account deactivated)."""
+        return self.error in _TOKEN_ERRORS
 
     @property
     def channel_gone(self) -> bool:
@@ -145,6 +152,9 @@ class SlackApi:
             raise problem(method, e.response.data, e.response.status_code) from e
         except (SlackClientError, OSError) as e:  # URLError, timeouts and refused connections are OSError
             where = self.client.base_url
+            if certificate_failed(e):
+                host = urlsplit(where).hostname or where
+                raise SlackProblem("certificate_verify_failed", certificate_line(host)) from e
             raise SlackProblem("unreachable", f"cannot reach the Slack API at {where} ({e})") from e
         data = response.data
         return data if isinstance(data, dict) else {}

@@ -21,7 +21,9 @@ from store.inputs import InputFile
 from store.lookup import Unresolved
 from store.notifications import Delivery
 from store.queries import InvalidCursor, health
+from store.recording import SYSTEM_ACTORS
 from store.runs import Recording
+from store.sources import LeaseHeld
 from store.store import NotFound, Store, normalize_url
 from store.trends import OwnerDay, ResponseSample, owner_trend, response_times
 from store.views import (
@@ -47,6 +49,7 @@ from store.views import (
 )
 
 __all__ = [
+    "SYSTEM_ACTORS",
     "AccountDetail",
     "AccountFilter",
     "AccountPage",
@@ -66,6 +69,7 @@ __all__ = [
     "InputFile",
     "InvalidCursor",
     "InvalidStatus",
+    "LeaseHeld",
     "NotFound",
     "OwnerDay",
     "Page",

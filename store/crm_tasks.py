@@ -5,8 +5,11 @@ look at: the open ones (open, or snoozed past their date) linked to a deal, and 
 pushed to that source whatever its status now (a closed one has its task completed). Each comes
 with what a task shows (action, due date, owner, the deal's CRM id, its own first evidence quote
 and where it was said) and what was pushed before (task id, fingerprint). :meth:`CrmTaskStore.record_crm_task`
-keeps one row per commitment and source, so a second push updates instead of creating. The store
-only remembers; it never talks to the CRM.
+keeps one row per commitment and source, so a second push updates instead of creating.
+:meth:`CrmTaskStore.record_pending_crm_task` writes that row *before* the CRM is asked to create the
+task (``task_id`` ``None``: pending), so that a push interrupted between the CRM's create and the
+local commit knows to look for the task it may have created. The store only remembers; it never
+talks to the CRM.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from followthrough.types import CommitmentStatus, ItemType, ParticipantRole, SourceKind
 from store.base import StoreCore, _retry_conflicts
-from store.models import CommitmentRow, CrmTaskRow, DealRow, DocumentRow, EvidenceRow, utcnow
+from store.crm import crm_company_domains
+from store.models import AccountRow, CommitmentRow, CrmTaskRow, DealRow, DocumentRow, EvidenceRow, utcnow
 from store.queries import effective_status, open_clause, own_evidence_first
 
 PAGE = 500
@@ -30,10 +34,11 @@ PAGE = 500
 
 @dataclass(frozen=True)
 class PushedTask:
-    """A task pushed before: the CRM's id, the deal it is on, the fingerprint of what was sent,
-    whether as completed."""
+    """A task pushed before: the CRM's id (``None``: pending, the CRM was asked to create it and
+    the answer never recorded), the deal it is on, the fingerprint of what was sent (``""`` while
+    pending), whether as completed."""
 
-    task_id: str
+    task_id: str | None
     deal_crm_id: str
     fingerprint: str
     completed: bool
@@ -176,7 +181,70 @@ class CrmTaskStore(StoreCore):
             row.completed = completed
             row.pushed_at = utcnow()
 
-    def crm_tasks_pushed(self, source: str) -> int:
-        """How many commitments have a task in ``source``."""
+    @_retry_conflicts
+    def record_pending_crm_task(
+        self, commitment_id: int, source: str, *, kind: str, deal_crm_id: str
+    ) -> None:
+        """Remember, before the CRM is asked to create it, that ``commitment_id``'s task in ``source`` is
+        being created on ``deal_crm_id``: a row without task id and with an empty fingerprint. Nothing
+        changes when a row is already there."""
         with self._tx() as s:
-            return int(s.scalar(select(func.count(CrmTaskRow.id)).where(CrmTaskRow.source == source)) or 0)
+            self._lock(s, f"crm_task:{source}:{commitment_id}")
+            found = s.scalar(
+                select(CrmTaskRow.id).where(
+                    CrmTaskRow.commitment_id == commitment_id, CrmTaskRow.source == source
+                )
+            )
+            if found is None:
+                s.add(
+                    CrmTaskRow(
+                        commitment_id=commitment_id,
+                        source=source,
+                        kind=kind,
+                        deal_crm_id=deal_crm_id,
+                        task_id=None,
+                        fingerprint="",
+                        completed=False,
+                        pushed_at=utcnow(),
+                    )
+                )
+
+    @_retry_conflicts
+    def forget_pending_crm_task(self, commitment_id: int, source: str) -> bool:
+        """Drop ``commitment_id``'s pending row in ``source`` (one without task id); whether there was one."""
+        with self._tx() as s:
+            row = s.scalars(
+                select(CrmTaskRow).where(
+                    CrmTaskRow.commitment_id == commitment_id,
+                    CrmTaskRow.source == source,
+                    CrmTaskRow.task_id.is_(None),
+                )
+            ).first()
+            if row is None:
+                return False
+            s.delete(row)
+            return True
+
+    def crm_tasks_pushed(self, source: str) -> int:
+        """How many commitments have a task in ``source`` (pending ones not counted)."""
+        with self._tx() as s:
+            return int(
+                s.scalar(
+                    select(func.count(CrmTaskRow.id)).where(
+                        CrmTaskRow.source == source, CrmTaskRow.task_id.is_not(None)
+                    )
+                )
+                or 0
+            )
+
+    def crm_customer_domains(self) -> set[str]:
+        """The email domains of the CRM's accounts (customers), lowercased, less our own company's
+        (:func:`store.crm.crm_company_domains`): an owner at one of them is the customer's person."""
+        with self._tx() as s:
+            domains = {
+                str(d).strip().lower()
+                for row in s.scalars(select(AccountRow.domains))
+                for d in (row or [])
+                if str(d).strip()
+            }
+            return domains - crm_company_domains(s)

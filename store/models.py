@@ -483,6 +483,13 @@ class SourceStateRow(Base):
     crm_records: Mapped[int] = mapped_column(Integer, default=0)
     batches: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Leases (migration 0016): the process syncing / pushing this source now, since when, until when.
+    sync_holder: Mapped[str | None] = mapped_column(String(120), default=None)
+    sync_since: Mapped[datetime | None] = mapped_column(default=None)
+    sync_expires: Mapped[datetime | None] = mapped_column(default=None)
+    push_holder: Mapped[str | None] = mapped_column(String(120), default=None)
+    push_since: Mapped[datetime | None] = mapped_column(default=None)
+    push_expires: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class DeliveryRow(Base):
@@ -531,7 +538,7 @@ class CrmTaskRow(Base):
     source: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20))
     deal_crm_id: Mapped[str] = mapped_column(String(200))
-    task_id: Mapped[str] = mapped_column(String(200))
+    task_id: Mapped[str | None] = mapped_column(String(200))  # None: pending (migration 0016)
     fingerprint: Mapped[str] = mapped_column(String(64))
     completed: Mapped[bool] = mapped_column(Boolean, default=False)
     pushed_at: Mapped[datetime] = mapped_column(default=utcnow)

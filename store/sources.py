@@ -4,15 +4,22 @@ A live source (``followthrough.sync``) pulls in batches; :meth:`SourceStore.save
 stores one batch's documents and CRM records and the source's cursor after it in ONE
 transaction, so a sync killed between batches resumes after the last batch saved: nothing
 fetched twice, nothing skipped.
+
+A source is synced (and pushed to, ``crm push``) by one process at a time:
+:meth:`SourceStore.take_source_lease` takes the source's ``sync`` or ``push`` lease with one
+conditional UPDATE (free, expired, or already the caller's), :meth:`SourceStore.renew_source_lease`
+keeps it after each batch and :meth:`SourceStore.release_source_lease` ends it. A process that
+crashed leaves its lease to expire (:data:`LEASE`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from followthrough.types import CrmData, SourceDocument
@@ -21,6 +28,11 @@ from store.base import StoreCore, _retry_conflicts
 from store.crm import _Counts, _upsert_accounts, _upsert_contacts, _upsert_deals
 from store.documents import _Batch
 from store.models import SourceStateRow, utcnow
+
+LeasePurpose = Literal["sync", "push"]
+"""What a source lease is for: pulling it (``sync``) or writing tasks to it (``crm push``)."""
+LEASE = timedelta(minutes=15)
+"""How long a lease lasts unless renewed: longer than one batch or one task takes."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,14 @@ class SourceState:
     documents: int = 0
     crm_records: int = 0
     batches: int = 0
+
+
+@dataclass(frozen=True)
+class LeaseHeld:
+    """Another process holds a source's lease: its ``holder`` name and ``since`` when (UTC)."""
+
+    holder: str
+    since: datetime
 
 
 @dataclass(frozen=True)
@@ -121,7 +141,7 @@ class SourceStore(StoreCore):
         with self._tx() as s:
             row = _row(s, name, kind)
             row.last_sync_at = row.updated_at = utcnow()
-            row.last_error = None
+            row.last_error = row.last_error_at = None
 
     @_retry_conflicts
     def source_failed(self, name: str, kind: str, error: str) -> None:
@@ -130,6 +150,69 @@ class SourceStore(StoreCore):
             row = _row(s, name, kind)
             row.last_error = error
             row.last_error_at = row.updated_at = utcnow()
+
+    @_retry_conflicts
+    def take_source_lease(
+        self, name: str, kind: str, purpose: LeasePurpose, holder: str, *, lease: timedelta = LEASE
+    ) -> LeaseHeld | None:
+        """Take ``name``'s ``purpose`` lease for ``holder`` (a process's unique name) until now + ``lease``.
+
+        One conditional UPDATE, committed at once: it wins when the lease is free, expired or already
+        ``holder``'s. Returns ``None`` when taken, else who holds it (:class:`LeaseHeld`).
+        """
+        with self._tx() as s:  # the row first, so that the UPDATE has something to win
+            _row(s, name, kind)
+        now = utcnow()
+        columns = _lease_columns(purpose)
+        with self._tx() as s:
+            held_by, since, expires = (getattr(SourceStateRow, c) for c in columns)
+            done = s.execute(
+                update(SourceStateRow)
+                .where(
+                    SourceStateRow.name == name,
+                    or_(held_by.is_(None), held_by == holder, expires < now),
+                )
+                .values({columns[0]: holder, columns[1]: now, columns[2]: now + lease})
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(done, "rowcount", 0) == 1:
+                return None
+            row = s.execute(select(held_by, since).where(SourceStateRow.name == name)).one()
+            return LeaseHeld(str(row[0]), row[1])
+
+    @_retry_conflicts
+    def renew_source_lease(
+        self, name: str, purpose: LeasePurpose, holder: str, *, lease: timedelta = LEASE
+    ) -> bool:
+        """Extend ``holder``'s lease on ``name`` to now + ``lease``; ``False`` when it is not ``holder``'s."""
+        columns = _lease_columns(purpose)
+        with self._tx() as s:
+            done = s.execute(
+                update(SourceStateRow)
+                .where(SourceStateRow.name == name, getattr(SourceStateRow, columns[0]) == holder)
+                .values({columns[2]: utcnow() + lease})
+                .execution_options(synchronize_session=False)
+            )
+            return getattr(done, "rowcount", 0) == 1
+
+    @_retry_conflicts
+    def release_source_lease(self, name: str, purpose: LeasePurpose, holder: str) -> None:
+        """End ``holder``'s lease on ``name`` (nothing when it is not ``holder``'s)."""
+        columns = _lease_columns(purpose)
+        with self._tx() as s:
+            s.execute(
+                update(SourceStateRow)
+                .where(SourceStateRow.name == name, getattr(SourceStateRow, columns[0]) == holder)
+                .values(dict.fromkeys(columns))
+                .execution_options(synchronize_session=False)
+            )
+
+
+def _lease_columns(purpose: LeasePurpose) -> tuple[str, str, str]:
+    """The holder, since and expires columns of ``purpose``'s lease."""
+    if purpose not in ("sync", "push"):
+        raise ValueError(f"no {purpose!r} lease")
+    return f"{purpose}_holder", f"{purpose}_since", f"{purpose}_expires"
 
 
 def _row(s: Session, name: str, kind: str) -> SourceStateRow:

@@ -171,6 +171,12 @@ class Browser:
                 out.append(url)
         return out
 
+    def console_errors(self) -> list[str]:
+        """The console's errors since the last call (``SEVERE`` entries of the ``browser`` log: a script
+        error, a resource that failed to load or that the Content-Security-Policy refused)."""
+        entries = self.driver.get_log("browser")  # type: ignore[no-untyped-call]
+        return [str(e.get("message")) for e in entries if e.get("level") == "SEVERE"]
+
     def set_width(self, width: int, height: int = 800) -> None:
         """Emulate a viewport ``width`` CSS pixels wide (a phone: 375), as a phone does (``mobile``)."""
         self._metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600}

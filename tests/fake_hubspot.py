@@ -12,7 +12,11 @@ From https://developers.hubspot.com/docs/api/crm/ (search, associations v4, owne
   "paging": {"next": {"after", "link"}}}`` — at most :attr:`FakeHubSpot.page_cap` results a page;
 * ``POST /crm/v4/associations/{from}/{to}/batch/read``, ``POST /crm/v3/objects/companies/batch/read``,
   ``GET /crm/v3/owners/``, ``GET /crm/v3/pipelines/deals``, ``POST /crm/v3/objects/tasks`` and
-  ``PATCH /crm/v3/objects/tasks/{id}``.
+  ``PATCH /crm/v3/objects/tasks/{id}``;
+* ``POST /crm/v3/objects/tasks/search`` with an ``associations.deal`` ``EQ`` filter (the tasks on a deal);
+* ``PUT /crm/v4/objects/tasks/{id}/associations/deals/{deal}`` (body: ``[{"associationCategory",
+  "associationTypeId"}]``; answers ``{"fromObjectTypeId", "fromObjectId", "toObjectTypeId",
+  "toObjectId", "labels"}``) and ``DELETE`` of the same path (``204``, no body).
 
 :meth:`FakeHubSpot.start` serves it on a free loopback port; :attr:`FakeHubSpot.url` is the host to
 give the client; :attr:`FakeHubSpot.requests` records ``(method, path)``.
@@ -114,7 +118,10 @@ class FakeHubSpot:
             ("POST", r"/crm/v3/objects/(companies)/batch/read", self._batch_read),
             ("GET", r"/crm/v3/owners/?", self._owners),
             ("GET", r"/crm/v3/pipelines/(deals)", self._pipelines),
+            ("POST", r"/crm/v3/objects/tasks/search", self._search_tasks),
             ("POST", r"/crm/v3/objects/tasks", self._create_task),
+            ("PUT", r"/crm/v4/objects/tasks/(\d+)/associations/deals/(\d+)", self._link_task),
+            ("DELETE", r"/crm/v4/objects/tasks/(\d+)/associations/deals/(\d+)", self._unlink_task),
             ("PATCH", r"/crm/v3/objects/tasks/(\d+)", self._update_task),
         ]
         for verb, pattern, handler in route:
@@ -218,6 +225,49 @@ class FakeHubSpot:
         self.put("tasks", oid, **body["properties"])
         return 200, _public(self.objects["tasks"][oid], set(body["properties"]))
 
+    def deals_of_task(self, oid: str) -> list[str]:
+        """The deals task ``oid`` is associated with."""
+        return [to for to, _ in self.associations.get(("tasks", oid, "deals"), [])]
+
+    def _search_tasks(self, *, query: dict[str, str], body: Any) -> tuple[int, Any]:
+        tasks = [r for r in self.objects["tasks"].values() if not r["archived"]]
+        for group in body.get("filterGroups") or []:
+            for f in group.get("filters") or []:
+                assert f["propertyName"] == "associations.deal" and f["operator"] == "EQ", f
+                tasks = [t for t in tasks if str(f["value"]) in self.deals_of_task(t["id"])]
+        tasks.sort(key=lambda r: int(r["id"]))
+        start = int(body.get("after") or 0)
+        size = min(int(body.get("limit") or 10), self.page_cap)
+        wanted = set(body.get("properties") or [])
+        out: dict[str, Any] = {
+            "total": len(tasks),
+            "results": [_public(t, wanted | {"hs_object_id"}) for t in tasks[start : start + size]],
+        }
+        if start + size < len(tasks):
+            out["paging"] = {"next": {"after": str(start + size), "link": "..."}}
+        return 200, out
+
+    def _link_task(self, oid: str, deal: str, *, query: dict[str, str], body: Any) -> tuple[int, Any]:
+        if oid not in self.objects["tasks"] or deal not in self.objects["deals"]:
+            return 404, _error("OBJECT_NOT_FOUND", "resource not found")
+        types = [int(t["associationTypeId"]) for t in body] if isinstance(body, list) else []
+        if types != [216]:
+            return 400, _error("VALIDATION_ERROR", f"invalid association types {types}")
+        if deal not in self.deals_of_task(oid):
+            self.associate("tasks", oid, "deals", deal, 216)
+        return 200, {
+            "fromObjectTypeId": "0-27",
+            "fromObjectId": int(oid),
+            "toObjectTypeId": "0-3",
+            "toObjectId": int(deal),
+            "labels": [],
+        }
+
+    def _unlink_task(self, oid: str, deal: str, *, query: dict[str, str], body: Any) -> tuple[int, Any]:
+        links = self.associations.get(("tasks", oid, "deals"), [])
+        self.associations[("tasks", oid, "deals")] = [(to, t) for to, t in links if to != deal]
+        return 204, None
+
     # -- serving --------------------------------------------------------------------------
     def start(self) -> FakeHubSpot:
         fake = self
@@ -234,7 +284,7 @@ class FakeHubSpot:
                     body,
                     self.headers.get("Authorization"),
                 )
-                data = json.dumps(answer).encode()
+                data = b"" if status == 204 else json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json;charset=utf-8")
                 self.send_header("Content-Length", str(len(data)))
@@ -244,6 +294,8 @@ class FakeHubSpot:
             do_GET = _serve
             do_POST = _serve
             do_PATCH = _serve
+            do_PUT = _serve
+            do_DELETE = _serve
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

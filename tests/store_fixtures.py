@@ -46,6 +46,7 @@ def _reset_postgres(url: str) -> None:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
+        (tmp_path / "db").mkdir(exist_ok=True)  # the command refuses a database in a missing folder
         return f"sqlite:///{tmp_path / 'db' / 'followthrough.db'}"
     url: str = request.getfixturevalue("postgres_url")
     _reset_postgres(url)

@@ -203,9 +203,10 @@ def test_commitments_edit_errors_are_one_line_with_the_usual_exit_codes(tmp_path
     assert _cli(db, "run", mail, "--extractor", "offline").returncode == 0
     # issue 16: "next friday" is a date now, a misspelt one is not
     bad_due = _cli(db, "commitments", "edit", "1", "--due", "next fryday")
-    assert bad_due.returncode == 2 and "is not a date: use YYYY-MM-DD, or none" in bad_due.stderr
+    assert bad_due.returncode == 2 and "is not a date: use e.g. 2026-03-20" in bad_due.stderr
+    assert '"in 2 weeks" or none' in bad_due.stderr  # issue 16: worded as every date option's error
     bad_type = _cli(db, "commitments", "edit", "1", "--type", "promise")
-    assert bad_type.returncode == 2 and "not one of commitment, request" in bad_type.stderr
+    assert bad_type.returncode == 2 and "not one of: commitment, request" in bad_type.stderr
     nothing = _cli(db, "commitments", "edit", "1")
     assert nothing.returncode == 2 and "nothing to change" in nothing.stderr
     for args, message in (

@@ -21,6 +21,7 @@ import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
 
 from followthrough.api import create_app
 from followthrough.types import CommitmentStatus
@@ -88,6 +89,9 @@ def test_sign_in_see_the_overdue_items_mark_one_done_and_it_stays_done(
         _sign_in(b, dashboard.token)
         assert b.page() == "attention"
         b.screenshot("attention")
+        assert b.console_errors() == []
+        jump = b.driver.find_element(By.ID, "attention-jump").text
+        assert f"Overdue ({len(expected)})" in jump
 
         shown = {a.get_attribute("data-item-id"): a for a in b.all("#overdue article.item[data-item-id]")}
         assert set(shown) == {str(i.id) for i in expected}
@@ -110,9 +114,21 @@ def test_sign_in_see_the_overdue_items_mark_one_done_and_it_stays_done(
 
         target = expected[0]
         selector = f'#overdue article.item[data-item-id="{target.id}"]'
-        b.driver.find_element(By.CSS_SELECTOR, f'{selector} button[name="action"][value="done"]').click()
+        done = b.driver.find_element(By.CSS_SELECTOR, f'{selector} button[name="action"][value="done"]')
+        done.send_keys(Keys.ENTER)  # from the keyboard
         b.wait_until_gone(selector)
         b.screenshot("after-done")
+        # the counts follow (htmx out-of-band fragments) and the focus stays in the list, not on <body>
+        WebDriverWait(b.driver, 10).until(
+            lambda d: f"Overdue ({len(expected) - 1})" in d.find_element(By.ID, "attention-jump").text
+        )
+        focused = WebDriverWait(b.driver, 10).until(
+            lambda d: (e := d.switch_to.active_element).tag_name != "body" and e
+        )
+        assert focused.tag_name in {"button", "h2"}, focused.tag_name
+        assert focused.find_elements(By.XPATH, "ancestor::section[@id='overdue']") or (
+            focused.get_attribute("id") == "overdue-h"
+        )
         b.driver.refresh()
         assert b.page() == "attention"
         assert not b.all(selector)
@@ -134,6 +150,7 @@ def test_sign_in_see_the_overdue_items_mark_one_done_and_it_stays_done(
             b.get(path)
             assert b.page() == page, path
             b.screenshot(page)
+            assert b.console_errors() == [], path
         assert b.requests_off_loopback() == []
 
 
@@ -145,12 +162,21 @@ def test_the_api_docs_render_with_nothing_loaded_from_outside(
         b.wait_for(".swagger-ui .opblock")  # Swagger UI drew the operations from /openapi.json
         assert b.all(".swagger-ui .info .title")
         b.screenshot("docs")
+        assert b.console_errors() == []
         b.get("/redoc")
         b.wait_for(".redoc-wrap .api-content h2", timeout=30)  # ReDoc drew its sections
+        b.wait_for('a[href="https://redocly.com/redoc/"]')  # its sidebar's "API docs by Redocly" link
+        WebDriverWait(b.driver, 10).until(  # whose logo has loaded, or failed and been taken out
+            lambda d: d.execute_script(
+                "var i = document.querySelector('img[alt=\"redocly logo\"]'); return !i || i.complete"
+            )
+        )
         b.screenshot("redoc")
+        assert b.console_errors() == []  # no logo refused by the CSP
         urls = b.requests()
         assert any(u.endswith("/static/vendor/swagger-ui/swagger-ui-bundle.js") for u in urls), urls
         assert any(u.endswith("/openapi.json") for u in urls), urls
+        assert not [u for u in urls if "redoc.ly" in u], urls  # not even asked for
         assert b.requests_off_loopback() == []
 
 

@@ -183,5 +183,5 @@ def test_a_long_digest_keeps_within_slack_limits_and_links_the_rest() -> None:
     assert len(payload["blocks"]) == 50
     shown = text.count(f"<{PUBLIC}/items/")
     assert f"…and {120 - shown} more in your next digest: <{PUBLIC}/mine?owner=marco%40northwind.io|" in text
-    assert payload["text"].endswith(f"(and {120 - shown} more in your next digest)")
+    assert blocks.fallback(digest).endswith(f"(and {120 - shown} more in your next digest)")
     assert "&amp; &lt;friends&gt;" in text and "<friends>" not in text

@@ -189,10 +189,31 @@ def test_a_wrong_or_revoked_token_is_refused_and_a_revoked_one_ends_the_session(
         assert sign_in(c, doomed).status_code == 401
 
 
+def test_a_scripts_bare_post_login_signs_in(dashboard: Dashboard) -> None:
+    """``curl -d "token=$TOKEN" .../login``: no cookie, no CSRF field, no Origin: signed in."""
+    with dashboard.client() as c:
+        r = c.post("/login", data={"token": dashboard.writer})
+        assert r.status_code == 303 and r.headers["location"] == "/"
+        assert c.get("/").status_code == 200
+    with dashboard.client() as c:  # from this very site's page (a form without the field)
+        r = c.post("/login", data={"token": dashboard.writer}, headers={"Origin": dashboard.url})
+        assert r.status_code == 303
+    for data in ({"token": "ft_not-a-token"}, {}, {"token": ""}):
+        with dashboard.client() as c:
+            r = c.post("/login", data=data)
+            assert r.status_code == 401, data
+            assert "not valid" in r.text and "expired" not in r.text, data
+            assert "followthrough_session" not in r.headers.get("set-cookie", "")
+
+
 def test_login_needs_its_csrf_token_and_a_same_origin_post(dashboard: Dashboard) -> None:
     with dashboard.client() as c:
-        no_field = c.post("/login", data={"token": dashboard.writer})
-        assert no_field.status_code == 403
+        for headers in ({"Origin": "https://evil.example"}, {"Referer": "https://evil.example/page"}):
+            cross = c.post("/login", data={"token": dashboard.writer}, headers=headers)
+            assert cross.status_code == 403, headers  # login CSRF: signing the visitor in as someone
+            assert "followthrough_session" not in cross.headers.get("set-cookie", "")
+        wrong_field = c.post("/login", data={"token": dashboard.writer, "csrf_token": "guess"})
+        assert wrong_field.status_code == 403 and "expired" in wrong_field.text
         form = c.get("/login")
         forged = c.post(
             "/login",
@@ -224,10 +245,20 @@ def test_sign_out_ends_the_session(dashboard: Dashboard) -> None:
     with signed_in(dashboard) as c:
         page = c.get("/accounts")
         assert c.post("/logout", data={}).status_code == 403  # CSRF-checked too
+        copied = c.cookies.get("followthrough_session")
+        assert copied
         r = c.post("/logout", data={"csrf_token": csrf_of(page.text)})
         assert r.status_code == 303 and r.headers["location"] == "/login"
         assert 'followthrough_session=""' in r.headers["set-cookie"]
         assert c.get("/").status_code == 303
+    cid = open_item(dashboard, owner="tom@northwind.io")["id"]
+    with dashboard.client() as replay:  # the cookie copied before signing out is worth nothing now
+        replay.cookies.set("followthrough_session", copied)
+        r = replay.get("/accounts")
+        assert r.status_code == 303 and r.headers["location"].startswith("/login")
+        r = replay.post(f"/items/{cid}/actions", data={"action": "done", "csrf_token": csrf_of(page.text)})
+        assert r.status_code == 403
+    assert dashboard.api(f"/v1/commitments/{cid}")["status"] == "open"
 
 
 def test_a_read_only_token_sees_every_page_but_cannot_act(dashboard: Dashboard) -> None:
@@ -307,7 +338,7 @@ def test_my_items_are_the_tokens_person_by_default_or_the_one_picked(dashboard: 
     assert "marco@northwind.io" in mine
     assert set(item_ids(mine)) <= {i["id"] for i in marco}
     assert set(item_ids(other)) <= {i["id"] for i in priya} and item_ids(other)
-    assert nobody.status_code == 200 and 'role="alert"' in nobody.text
+    assert nobody.status_code == 404 and 'role="alert"' in nobody.text and "No such owner" in nobody.text
 
 
 def test_the_item_page_marks_the_evidence_inside_its_source(dashboard: Dashboard) -> None:
@@ -454,3 +485,89 @@ def test_tokens_create_person(tmp_path: Path) -> None:
     with Store(f"sqlite:///{db}") as store:
         principal = ApiTokens(store.engine).verify(made.stdout.strip().splitlines()[-1])
     assert principal is not None and principal.person_email == "dana@acme.com"
+
+
+# --- follow-ups of a new user's first look ---------------------------------------------------------------
+
+
+def another_token(d: Dashboard, name: str) -> str:
+    """A read-write token of its own, so that what a test does is not another test's history."""
+    with Store(d.database) as store:
+        return ApiTokens(store.engine).create(name)[1]
+
+
+def test_a_page_past_the_last_is_an_empty_page_with_a_way_back(dashboard: Dashboard) -> None:
+    with signed_in(dashboard) as c:
+        first = c.get("/deals", params={"page": "1"})
+        assert first.status_code == 200 and 'href="/deals/D-1001"' in first.text
+        for page in ("999", "0", "x"):
+            r = c.get("/deals", params={"page": page})
+            assert r.status_code == 200, page
+            assert "No deals on this page" in r.text and '<a href="/deals">' in r.text, page
+            assert 'href="/deals/D-1001"' not in r.text, page
+
+
+def test_an_unknown_outside_owner_is_refused_and_a_new_colleague_is_not(dashboard: Dashboard) -> None:
+    item = open_item(dashboard, owner="tom@northwind.io")
+    cid = item["id"]
+    token = another_token(dashboard, "owner-laptop")
+    with signed_in(dashboard, token) as c:
+        r = act(c, cid, "edit", owner="nobody@typo-corp.example")
+        assert r.status_code == 422
+        text = html.unescape(r.text)
+        assert "unknown owner 'nobody@typo-corp.example'" in text and "known: " in text
+        assert "tom@northwind.io" in text
+    after = dashboard.api(f"/v1/commitments/{cid}")
+    assert (after["owner"], after["status"]) == ("tom@northwind.io", "open")  # not "waiting"
+    with httpx.Client(base_url=dashboard.url, timeout=30) as api:
+        headers = {"Authorization": f"Bearer {token}"}
+        r = api.patch(f"/v1/commitments/{cid}", json={"owner": "x@typo-corp.example"}, headers=headers)
+        assert r.status_code == 422 and "unknown owner" in r.json()["detail"]
+        r = api.patch(f"/v1/commitments/{cid}", json={"owner": "new.hire@northwind.io"}, headers=headers)
+        assert r.status_code == 200 and r.json()["owner"] == "new.hire@northwind.io"
+        assert r.json()["status"] == "open"
+        r = api.patch(f"/v1/commitments/{cid}", json={"owner": "tom@northwind.io"}, headers=headers)
+        assert r.status_code == 200  # as the other tests expect it
+
+
+def test_an_in_place_done_updates_the_pages_counts(dashboard: Dashboard) -> None:
+    with signed_in(dashboard, another_token(dashboard, "counts-laptop")) as c:
+        page = c.get("/").text
+        overdue = item_ids(section(page, "overdue"))
+        assert overdue
+        before = int(re.search(r">Overdue \((\d+)\)<", page).group(1))  # type: ignore[union-attr]
+        total = int(re.search(r"· (\d+) open</span>", page).group(1))  # type: ignore[union-attr]
+        cid = overdue[-1]
+        r = c.post(
+            f"/items/{cid}/actions",
+            data={
+                "csrf_token": csrf_of(page),
+                "action": "done",
+                "next": "/",
+                "context": "list",
+                "slot": "overdue",
+            },
+            headers={"HX-Request": "true"},
+        )
+        assert r.status_code == 200 and 'class="notice"' in r.text
+        assert '<nav class="jump" id="attention-jump" aria-label="Sections" hx-swap-oob="true">' in r.text
+        assert f">Overdue ({before - 1})<" in r.text
+        assert re.search(r'<h1 id="attention-heading" hx-swap-oob="true">', r.text)
+        assert f"· {total - 1} open</span>" in r.text
+        assert act(c, cid, "reopen").status_code == 303  # leave the demo as the other tests expect it
+        mine = c.get("/mine", params={"owner": "priya@northwind.io"}).text
+        counts = re.search(r'<p id="mine-counts">(\d+) open', mine)
+        assert counts
+        pid = item_ids(mine)[0]
+        r = c.post(
+            f"/items/{pid}/actions",
+            data={
+                "csrf_token": csrf_of(mine),
+                "action": "dismiss",
+                "next": "/mine?owner=priya@northwind.io",
+                "context": "list",
+            },
+            headers={"HX-Request": "true"},
+        )
+        assert f'<p id="mine-counts" hx-swap-oob="true">{int(counts.group(1)) - 1} open' in r.text
+        assert act(c, pid, "reopen").status_code == 303

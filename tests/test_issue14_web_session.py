@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import stat
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ from followthrough.api import create_app
 from followthrough.errors import ConfigError
 from followthrough.web.session import SECRET_ENV, SECRET_FILE, session_secret
 from store import ApiTokens, Store
+from tests.clirunner import followthrough
 
 
 def test_the_secret_comes_from_the_environment_or_one_private_file(
@@ -51,3 +52,48 @@ def test_the_session_cookie_is_secure_over_https(tmp_path: Path) -> None:
         assert {"Secure", "HttpOnly"} <= {a.strip() for a in session.split(";")}
         assert "samesite=lax" in session.lower()
         assert c.get("/", follow_redirects=False).status_code == 200
+
+
+def test_a_session_lives_in_the_store_until_sign_out_or_its_token_is_revoked(tmp_path: Path) -> None:
+    with Store(f"sqlite:///{tmp_path / 's.db'}") as store:
+        tokens = ApiTokens(store.engine)
+        info, _ = tokens.create("laptop")
+        sid, other = "a" * 43, "b" * 43
+        tokens.start_session(info.id, sid, lifetime=timedelta(hours=1))
+        tokens.start_session(info.id, other, lifetime=timedelta(hours=1))
+        principal = tokens.session_principal(sid)
+        assert principal is not None and principal.name == "laptop"
+        later = datetime.now(UTC) + timedelta(hours=2)
+        assert tokens.session_principal(sid, now=later) is None  # past its end
+        assert tokens.end_session(sid) and tokens.session_principal(sid) is None  # signed out
+        assert not tokens.end_session(sid)
+        assert tokens.session_principal(other) is not None  # another browser's session is its own
+        tokens.revoke("laptop")
+        assert tokens.session_principal(other) is None  # a revoked token signs every session out
+        assert tokens.session_principal("c" * 43) is None
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({SECRET_ENV: "short"}, f"{SECRET_ENV} must be at least 32 characters"),
+        ({"FOLLOWTHROUGH_HOME": "{file}"}, "(File exists: {file} is not a folder)"),
+        ({"FOLLOWTHROUGH_HOME": "{file}/home"}, "(Not a directory)"),
+    ],
+)
+def test_serve_checks_the_session_key_before_it_says_serving(
+    tmp_path: Path, env: dict[str, str], expected: str
+) -> None:
+    a_file = tmp_path / "not-a-folder"
+    a_file.write_text("x")
+    env = {k: v.format(file=a_file) for k, v in env.items()}
+    expected = expected.format(file=a_file)
+    env.setdefault("FOLLOWTHROUGH_HOME", str(tmp_path / "home"))
+    if SECRET_ENV not in env:
+        env[SECRET_ENV] = ""
+    result = followthrough("serve", "--port", "0", db=tmp_path / "serve.db", env=env)
+    assert result.returncode == 1
+    assert "Serving" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], result.stderr
+    assert "***" not in lines[0] and "Traceback" not in result.stderr

@@ -192,7 +192,7 @@ def test_config_errors(world: World, tmp_path: Path) -> None:
     )
     assert missing.returncode == 2 and "no config file" in missing.stderr
     unknown = world.push("--source", "hubspot-eu")
-    assert unknown.returncode == 1 and "no source named 'hubspot-eu'" in unknown.stderr
+    assert unknown.returncode == 2 and "no source named 'hubspot-eu'" in unknown.stderr
     assert world.org.tasks == []
 
 

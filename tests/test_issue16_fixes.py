@@ -14,6 +14,7 @@ import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -103,12 +104,10 @@ def test_no_cli_option_parses_dates_with_a_format_string() -> None:
 
 
 def test_run_date_takes_what_due_before_takes(tmp_path: Path) -> None:
-    notes = tmp_path / "notes.txt"
-    notes.write_text("Dana: I'll send the security questionnaire by Friday.\n", encoding="utf-8")
     db = tmp_path / "x.db"
-    ok = followthrough("--as-of", AS_OF, "-q", "ingest", notes, "--date", "tomorrow", "--json", db=db)
+    ok = followthrough("--as-of", AS_OF, "-q", "ingest", DEMO, "--date", "next friday", "--json", db=db)
     assert ok.returncode == 0, ok.stderr
-    run = _usage_error("--as-of", AS_OF, "run", notes, "--date", "someday", db=db)
+    run = _usage_error("--as-of", AS_OF, "run", str(DEMO), "--date", "someday", db=db)
     due = _usage_error("--as-of", AS_OF, "commitments", "list", "--due-before", "someday", db=db)
     assert run.split("'someday'")[1] == due.split("'someday'")[1]
 
@@ -215,7 +214,7 @@ def test_bom_with_jsonl_is_a_usage_error() -> None:
 # 7. readable usage lines, one id range, no docstring markup
 
 
-def _commands() -> Iterator[tuple[list[str], object]]:
+def _commands() -> Iterator[tuple[list[str], Any]]:
     for entry in LAZY:
         command = load(entry)
         subs = getattr(command, "commands", {})

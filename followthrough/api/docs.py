@@ -9,10 +9,13 @@ their digests), served at ``/static/vendor/...``. Swagger UI's online validator 
 fetched from validator.swagger.io) is switched off, and ReDoc uses the system fonts.
 
 ReDoc's bundle still names one outside URL: the Redocly logo in its "API docs by Redocly" link
-(cdn.redoc.ly). Both pages are therefore served with a Content-Security-Policy
-(:data:`DOCS_CSP`) that lets them load and connect to this server only: the browser never asks
-for the logo (ReDoc hides the image when it does not load), and no later version of either bundle
-can reach out either.
+(``cdn.redoc.ly/redoc/logo-mini.svg``, an ``<img>`` its React code always renders). The bundle
+stays byte for byte the published one; instead ``/redoc`` runs a small script before it
+(:data:`REDOC_LOGO_GUARD`) that points any image on another origin at the server's own icon
+(:data:`FAVICON`), so the browser never requests the logo and the console stays clean (the CSP used
+to block it with an error). Both pages are also served with a
+Content-Security-Policy (:data:`DOCS_CSP`) that lets them load and connect to this server only, so
+no later version of either bundle can reach out either.
 """
 
 from __future__ import annotations
@@ -49,6 +52,37 @@ DOCS_CSP = "; ".join(
     )
 )
 """What the documentation pages may load: from this server only."""
+
+REDOC_LOGO_GUARD = f"""<script>
+(function () {{
+  /* ReDoc always renders its "API docs by Redocly" link's logo from its makers' CDN: an image on
+     another origin is pointed at this server's own icon before the browser requests it. */
+  var local = "{FAVICON}";
+  function here(value) {{
+    try {{
+      var url = new URL(String(value), document.baseURI);
+      return url.protocol === "data:" || url.origin === window.location.origin ? value : local;
+    }} catch (e) {{
+      return value;
+    }}
+  }}
+  var setAttribute = Element.prototype.setAttribute;
+  Element.prototype.setAttribute = function (name, value) {{
+    var src = this instanceof HTMLImageElement && String(name).toLowerCase() === "src";
+    return setAttribute.call(this, name, src ? here(value) : value);
+  }};
+  var src = Object.getOwnPropertyDescriptor(HTMLImageElement.prototype, "src");
+  Object.defineProperty(HTMLImageElement.prototype, "src", {{
+    configurable: true,
+    enumerable: src.enumerable,
+    get: function () {{ return src.get.call(this); }},
+    set: function (value) {{ src.set.call(this, here(value)); }},
+  }});
+}})();
+</script>
+"""
+"""Run before ReDoc's bundle on ``/redoc`` (inline: :data:`DOCS_CSP` allows it): see the module
+docstring."""
 
 
 def install(app: FastAPI) -> None:
@@ -96,5 +130,9 @@ def install(app: FastAPI) -> None:
             redoc_favicon_url=FAVICON,
             with_google_fonts=False,
         )
-        page.headers["Content-Security-Policy"] = DOCS_CSP
-        return page
+        bundle = f'<script src="{REDOC_JS}">'
+        html = bytes(page.body).decode("utf-8")
+        if bundle not in html:  # FastAPI changed its page: fail loudly rather than let the logo load
+            raise RuntimeError(f"FastAPI's ReDoc page no longer loads {REDOC_JS} as expected")
+        html = html.replace(bundle, REDOC_LOGO_GUARD + bundle, 1)
+        return HTMLResponse(html, headers={"Content-Security-Policy": DOCS_CSP})

@@ -2,9 +2,11 @@
 
 See :mod:`followthrough.crm_push.runner` for what is pushed and when.
 
-Exit codes: 0 every task pushed (or nothing to push); 1 nothing could be pushed (a revoked token,
-a missing scope: one line naming the source and what to fix) or a config error; 2 a config file
-that cannot be used (each problem one line); 3 partial: some tasks failed, the rest were pushed.
+Exit codes: 0 every task pushed (or nothing to push; a source another process is pushing to is
+skipped with one line and changes nothing); 1 nothing could be pushed (a revoked token, a missing
+scope: one line naming the source and what to fix); 2 a config file that cannot be used or a
+``--source`` it does not name as a CRM (each problem one line); 3 partial: some tasks failed, the
+rest were pushed; 130 interrupted (Ctrl-C): rerun to resume, nothing is created twice.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ app = typer.Typer(help="Write commitments back to the CRM.", no_args_is_help=Tru
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
 EXIT_PARTIAL = 3
+EXIT_INTERRUPTED = 130
 
 
 @app.command("push")
@@ -48,7 +51,8 @@ def push_cmd(
     FOLLOWTHROUGH_CONFIG); secrets from the environment variables it names.
     """
     from followthrough.config import public_url  # noqa: PLC0415 - imported when the command runs
-    from followthrough.crm_push.runner import push  # noqa: PLC0415
+    from followthrough.crm_push.runner import crm_sources, push  # noqa: PLC0415
+    from followthrough.errors import ConfigError  # noqa: PLC0415
     from followthrough.sync.config import ConfigFileError, load  # noqa: PLC0415
 
     st = state(ctx)
@@ -58,11 +62,22 @@ def push_cmd(
         for line in e.problems:
             typer.echo(f"error: {line}", err=True)
         raise typer.Exit(EXIT_CONFIG) from e
+    try:
+        crm_sources(config.sources, source)
+    except ConfigError as e:
+        typer.echo(f"error: {config.path}: {e}", err=True)
+        raise typer.Exit(EXIT_CONFIG) from e
     url = public_url()
-    with st.open_store() as store:
-        report = push(
-            store, config.sources, only=source, public_url=url, as_of=st.settings().as_of, dry_run=dry_run
-        )
+    try:
+        with st.open_store() as store:
+            report = push(
+                store, config.sources, only=source, public_url=url, as_of=st.settings().as_of, dry_run=dry_run
+            )
+    except KeyboardInterrupt:
+        typer.echo("interrupted: rerun to resume", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    for line in report.busy:
+        typer.echo(line, err=True)
     for line in report.errors:
         typer.echo(f"error: {line}", err=True)
     if as_json:

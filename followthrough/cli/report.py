@@ -173,7 +173,8 @@ def render_run(out: Console, rep: RunReport) -> None:
     if rep.answered:
         parts.append(f"{rep.answered} request(s) closed as answered in their thread")
     if rep.errors or rep.skipped:
-        parts.append(f"{len(rep.errors)} errors, {len(rep.skipped)} skipped")
+        errors = len(rep.errors)
+        parts.append(f"{errors} error{'' if errors == 1 else 's'}, {len(rep.skipped)} skipped")
     out.print("; ".join(parts) + ".", highlight=False, markup=False)
 
 

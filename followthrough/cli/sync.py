@@ -3,9 +3,11 @@
 Sources are ``[[source]]`` tables of ``followthrough.toml`` (:mod:`followthrough.sync.config`).
 A bad config file is one line per problem and exit code 2. ``sync`` then stores each
 source's new batches with its cursor (:mod:`followthrough.sync.runner`), extracts, links
-and prints the report ``run`` prints, with its exit codes: 0 every source synced, 3 partial
-(a source or a message failed: one line each, the other sources synced), 1 no source
-could be read.
+and prints the report ``run`` prints, with its exit codes: 0 every source synced (a source
+another process is syncing is skipped with one line and counts as synced), 3 partial (a source
+or a message failed: one line each, the other sources synced), 1 no source could be read, 130
+interrupted by Ctrl-C ("interrupted: rerun to resume": the next sync resumes after the last
+batch saved).
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ from types import FrameType
 from typing import Annotated, NoReturn
 
 import typer
+from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from followthrough.backends import LlmOptions
 from followthrough.cli import run as run_cmds
 from followthrough.cli.state import State, state
-from followthrough.cli.tables import Column, fitted_table
 from followthrough.pipeline import RunReport
 from followthrough.redaction import redact
 from followthrough.sync import runner
@@ -33,6 +36,9 @@ from followthrough.sync.config import ConfigFileError, SyncConfig, load
 from store import Store
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+STACKED_BELOW = 72
+"""Terminal columns under which ``sources`` prints one block per source instead of a table."""
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$", re.IGNORECASE)
 _UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -77,7 +83,9 @@ def _config(st: State) -> SyncConfig:
 
 def _usage(st: State, problems: list[str]) -> NoReturn:
     for line in problems:
-        st.err.print(f"[red]error[/red]: {escape(redact(line))}", highlight=False)
+        # config lines mask their own secrets (followthrough.sync.config): a setting such as
+        # auth = "password" is shown as written
+        st.err.print(f"[red]error[/red]: {escape(line)}", highlight=False)
     raise typer.Exit(EXIT_USAGE)
 
 
@@ -128,16 +136,20 @@ def register(app: typer.Typer) -> None:
             except ValueError as e:
                 _usage(st, [f"--watch: {e}"])
         extract = (extractor, model, LlmOptions())
-        if interval is None:
-            raise typer.Exit(_sync_once(st, as_json, sources, extract, lambda: False))
-        stop = _StopRequest(st)
-        previous = signal.signal(signal.SIGINT, stop)
         try:
-            while not stop.requested():
-                _sync_once(st, as_json, sources, extract, stop.requested)
-                stop.event.wait(interval)
-        finally:
-            signal.signal(signal.SIGINT, previous)
+            if interval is None:
+                raise typer.Exit(_sync_once(st, as_json, sources, extract, lambda: False))
+            stop = _StopRequest(st)
+            previous = signal.signal(signal.SIGINT, stop)
+            try:
+                while not stop.requested():
+                    _sync_once(st, as_json, sources, extract, stop.requested)
+                    stop.event.wait(interval)
+            finally:
+                signal.signal(signal.SIGINT, previous)
+        except KeyboardInterrupt:
+            st.err.print("interrupted: rerun to resume", highlight=False)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
         raise typer.Exit(0)
 
     @app.command("sources")
@@ -153,14 +165,39 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps(rows, indent=2, default=str))
             return
-        columns = [
-            Column("Name", [str(r["name"]) for r in rows]),
-            Column("Kind", [str(r["kind"]) for r in rows]),
-            Column("Last sync", [_when(r["last_sync_at"]) for r in rows]),
-            Column("Cursor", [_cursor_summary(r["cursor"]) for r in rows], max_width=28, drop=1),
-            Column("Last error", [str(r["last_error"] or "") for r in rows], grow=True, min_width=12),
-        ]
-        st.out.print(fitted_table(f"Sources ({len(rows)}) in {config.path}", columns, st.out.width))
+        render_sources(st.out, f"Sources ({len(rows)}) in {config.path}", rows)
+
+
+def render_sources(out: Console, title: str, rows: list[dict[str, object]]) -> None:
+    """The sources as a table whose cells wrap (nothing is ever left out), the Last error column only
+    when a source has one; under :data:`STACKED_BELOW` columns, one block of lines per source."""
+    cells = [
+        {
+            "Name": str(r["name"]),
+            "Kind": str(r["kind"]),
+            "Last sync": _when(r["last_sync_at"]),
+            "Cursor": _cursor_summary(r["cursor"]),
+            "Last error": redact(str(r["last_error"] or "")),
+        }
+        for r in rows
+    ]
+    headers = ["Name", "Kind", "Last sync", "Cursor"]
+    if any(c["Last error"] for c in cells):
+        headers.append("Last error")
+    if out.width < STACKED_BELOW:
+        out.print(title, style="bold", markup=False, highlight=False)
+        for c in cells:
+            out.print(f"{c['Name']} ({c['Kind']})", markup=False, highlight=False)
+            for header in headers[2:]:
+                if header != "Last error" or c[header]:
+                    out.print(f"  {header.lower()}: {c[header]}", markup=False, highlight=False)
+        return
+    table = Table(title=escape(title), title_justify="left")
+    for header in headers:
+        table.add_column(header, overflow="fold", no_wrap=False, ratio=2 if header == "Last error" else None)
+    for c in cells:
+        table.add_row(*(escape(c[h]) for h in headers))
+    out.print(table)
 
 
 def _sync_once(

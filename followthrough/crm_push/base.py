@@ -8,6 +8,7 @@ line naming the source and what to fix) on authentication or permission problems
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import date
@@ -27,6 +28,11 @@ class CrmTask:
     evidence quote, where it was said and the dashboard link ``{public_url}/items/{id}``.
     ``completed`` marks a commitment closed since it was pushed (done or dismissed): the writer
     sets the task's status to completed.
+
+    Not part of what is sent (left out of the push's fingerprint): ``previous_deal_crm_id``, the
+    deal the task was on when it was last pushed (set when the commitment moved to another deal:
+    the writer moves the task), and ``undated_on``, the day a task without a due date is dated
+    where the CRM needs one (``crm push --as-of``; ``None``: today).
     """
 
     commitment_id: int
@@ -36,6 +42,20 @@ class CrmTask:
     owner_email: str | None
     body: str
     completed: bool = False
+    previous_deal_crm_id: str | None = None
+    undated_on: date | None = None
+
+
+ITEM_LINK = "/items/{id}"
+"""The path of an item's dashboard page: every task's body carries it, and it is how a task created
+by an interrupted push is found again (:meth:`TaskWriter.find`)."""
+
+
+def carries_item(body: str | None, commitment_id: int) -> bool:
+    """Whether a task's ``body`` links to item ``commitment_id``'s page (``/items/12`` but not
+    ``/items/123``)."""
+    path = re.escape(ITEM_LINK.format(id=commitment_id))
+    return bool(body) and re.search(path + r"(?![0-9A-Za-z])", body or "") is not None
 
 
 class TaskRejected(SourceError):
@@ -66,8 +86,14 @@ class TaskWriter(ABC):
         task was refused.
         """
 
+    def find(self, task: CrmTask) -> str | None:
+        """The id of a task already on ``task.deal_crm_id`` for this commitment (its body links to
+        the item, :func:`carries_item`), or ``None``. Asked before creating a task whose earlier
+        create may have reached the CRM unrecorded (an interrupted push). Default: none found."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional hook, default no-op
         """Release the writer's connections (default: nothing to release)."""
 
 
-__all__ = ["CrmTask", "TaskRejected", "TaskWriter"]
+__all__ = ["ITEM_LINK", "CrmTask", "TaskRejected", "TaskWriter", "carries_item"]

@@ -14,8 +14,18 @@ For each CRM source of the config file (``[[source]]`` of a kind in
   the dashboard link ``{public_url}/items/{id}``.
 - **idempotency**: the store keeps, per commitment and source, the CRM's task id and a SHA-256
   fingerprint of what was sent. Unchanged: not sent again. Changed (action, due date, owner,
-  deal, evidence): the task is updated by its id. Closed since (done, dismissed, answered, merged):
-  the task is updated as completed, once. Never created twice.
+  deal, evidence): the task is updated by its id (moved to the new deal when the commitment moved).
+  Closed since (done, dismissed, answered, merged): the task is updated as completed, once. Never
+  created twice: a row without task id (*pending*) is committed before the CRM is asked to create
+  the task, so a push interrupted between the CRM's answer and the local commit (Ctrl-C, a crash)
+  finds, on the next push, the task it created (:meth:`~followthrough.crm_push.base.TaskWriter.find`:
+  a task on the deal whose body links to the item) and adopts it instead of creating another.
+- **whose promises**: a commitment whose owner's email is at a CRM account's domain (a customer's
+  person: an item extracted before the CRM said who the customers are) is never created as a task;
+  it is counted ``left out``.
+- **one push per source at a time**: the push takes the source's ``push`` lease
+  (:meth:`store.Store.take_source_lease`); a source another process is pushing to is skipped with
+  one line (``PushReport.busy``).
 
 A task the CRM refuses (:class:`~followthrough.crm_push.base.TaskRejected`) is counted failed and
 the push goes on; any other :class:`~followthrough.sync.base.SourceError` (a revoked token, a
@@ -28,7 +38,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
@@ -36,7 +46,8 @@ from followthrough.crm_push.base import CrmTask, TaskRejected, TaskWriter
 from followthrough.crm_push.registry import WRITERS
 from followthrough.errors import ConfigError
 from followthrough.sync.base import SourceConfig, SourceError
-from followthrough.types import CommitmentStatus
+from followthrough.sync.lease import busy_line, lease_holder
+from followthrough.types import CommitmentStatus, domain_of
 from store import PushItem, Store
 
 log = logging.getLogger("followthrough.crm_push")
@@ -78,6 +89,10 @@ class PushReport:
     errors: list[str] = field(default_factory=list)
     stopped: list[str] = field(default_factory=list)
     """Sources whose push an error stopped."""
+    left_out: int = 0
+    """Commitments not created as tasks: their owner is at a customer's (a CRM account's) domain."""
+    busy: list[str] = field(default_factory=list)
+    """One line per source skipped because another process was pushing to it."""
 
     @property
     def pushed(self) -> int:
@@ -88,9 +103,10 @@ class PushReport:
         done = "would create" if self.dry_run else "created"
         upd = "would update" if self.dry_run else "updated"
         extra = f" ({self.completed} completed)" if self.completed else ""
+        left = f", left out {self.left_out} (owner at a customer's domain)" if self.left_out else ""
         return (
             f"{done} {self.created}, {upd} {self.updated}{extra}, unchanged {self.unchanged}, "
-            f"failed {self.failed}"
+            f"failed {self.failed}{left}"
         )
 
     def as_json(self) -> dict[str, object]:
@@ -103,6 +119,8 @@ class PushReport:
             "dry_run": self.dry_run,
             "errors": list(self.errors),
             "stopped": list(self.stopped),
+            "left_out": self.left_out,
+            "busy": list(self.busy),
             "tasks": [asdict(o) for o in self.outcomes],
         }
 
@@ -168,8 +186,12 @@ def task_body(item: PushItem, public_url: str) -> str:
     return "\n".join(lines)
 
 
-def build_task(item: PushItem, deal_crm_id: str, public_url: str, *, completed: bool) -> CrmTask:
-    """The :class:`CrmTask` for one commitment on ``deal_crm_id``."""
+def build_task(
+    item: PushItem, deal_crm_id: str, public_url: str, *, completed: bool, undated_on: date | None = None
+) -> CrmTask:
+    """The :class:`CrmTask` for one commitment on ``deal_crm_id`` (``previous_deal_crm_id``: the deal
+    its task was pushed to, when another)."""
+    before = item.pushed.deal_crm_id if item.pushed is not None else None
     return CrmTask(
         commitment_id=item.commitment_id,
         deal_crm_id=deal_crm_id,
@@ -178,12 +200,17 @@ def build_task(item: PushItem, deal_crm_id: str, public_url: str, *, completed: 
         owner_email=item.owner_email,
         body=task_body(item, public_url),
         completed=completed,
+        previous_deal_crm_id=before if before and before != deal_crm_id else None,
+        undated_on=undated_on,
     )
 
 
 def fingerprint(task: CrmTask) -> str:
-    """SHA-256 (hex) of everything a task sends: two equal fingerprints, nothing to update."""
+    """SHA-256 (hex) of everything a task sends: two equal fingerprints, nothing to update. Where the
+    task was before and the day an undated task is dated are not part of it."""
     data = asdict(task)
+    data.pop("previous_deal_crm_id")
+    data.pop("undated_on")
     data["due"] = task.due.isoformat() if task.due else None
     return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
@@ -209,7 +236,19 @@ def _router(
     return route
 
 
-def _plan(item: PushItem, source: str, route: Callable[[str], str | None], public_url: str) -> CrmTask | None:
+def customer_owned(item: PushItem, customer_domains: Collection[str]) -> bool:
+    """Whether ``item``'s owner is a customer's person: their email's domain is a CRM account's."""
+    domain = domain_of(item.owner_email) if item.owner_email else None
+    return bool(domain) and domain in customer_domains
+
+
+def _plan(
+    item: PushItem,
+    source: str,
+    route: Callable[[str], str | None],
+    public_url: str,
+    undated_on: date | None = None,
+) -> CrmTask | None:
     """The task to send for ``item`` (``None``: nothing to do with it in ``source``)."""
     if item.pushed is None:
         if (
@@ -218,11 +257,12 @@ def _plan(item: PushItem, source: str, route: Callable[[str], str | None], publi
             or route(item.deal_crm_id) != source
         ):
             return None
-        return build_task(item, item.deal_crm_id, public_url, completed=False)
+        return build_task(item, item.deal_crm_id, public_url, completed=False, undated_on=undated_on)
     if item.status == CommitmentStatus.OPEN and item.deal_crm_id is not None:
-        return build_task(item, item.deal_crm_id, public_url, completed=False)
+        return build_task(item, item.deal_crm_id, public_url, completed=False, undated_on=undated_on)
     if item.status in CLOSED:
-        return build_task(item, item.deal_crm_id or item.pushed.deal_crm_id, public_url, completed=True)
+        deal = item.deal_crm_id or item.pushed.deal_crm_id
+        return build_task(item, deal, public_url, completed=True, undated_on=undated_on)
     return None  # snoozed, under review, waiting, or unlinked: the task stays as it is
 
 
@@ -246,8 +286,21 @@ def push(
     targets = crm_sources(sources, only, kinds)
     route = _router([s for s in sources if s.kind in kinds], kinds)
     report = PushReport(dry_run=dry_run)
+    customers = store.crm_customer_domains()
+    holder = lease_holder()
     for config in targets:
-        _push_source(store, config, kinds[config.kind], route, public_url, as_of, report)
+        if not dry_run:
+            held = store.take_source_lease(config.name, config.kind, "push", holder)
+            if held is not None:
+                report.busy.append(busy_line(config.name, "pushed to", held))
+                continue
+        try:
+            _push_source(
+                store, config, kinds[config.kind], route, public_url, as_of, report, customers, holder
+            )
+        finally:
+            if not dry_run:
+                store.release_source_lease(config.name, "push", holder)
     return report
 
 
@@ -259,15 +312,21 @@ def _push_source(
     public_url: str,
     as_of: date | None,
     report: PushReport,
+    customers: Collection[str],
+    holder: str,
 ) -> None:
     writer: TaskWriter | None = None
     stopped: str | None = None
     try:
         for item in store.crm_push_items(config.name, as_of=as_of):
-            task = _plan(item, config.name, route, public_url)
+            task = _plan(item, config.name, route, public_url, as_of)
             if task is None:
                 if item.pushed is not None:
                     report._count(Outcome(item.commitment_id, config.name, "unchanged", item.pushed.task_id))
+                continue
+            pending = item.pushed is not None and item.pushed.task_id is None
+            if (item.pushed is None or pending) and not task.completed and customer_owned(item, customers):
+                report.left_out += 1
                 continue
             print_ = fingerprint(task)
             existing = item.pushed.task_id if item.pushed else None
@@ -283,6 +342,15 @@ def _push_source(
                 continue
             try:
                 writer = writer or writer_class(config)
+                if pending:  # a create that may have reached the CRM unrecorded: adopt that task
+                    existing = writer.find(task)
+                    if existing is None and task.completed:
+                        store.forget_pending_crm_task(item.commitment_id, config.name)
+                        continue  # never created, and closed since: nothing to do
+                elif existing is None:
+                    store.record_pending_crm_task(
+                        item.commitment_id, config.name, kind=config.kind, deal_crm_id=task.deal_crm_id
+                    )
                 task_id = writer.upsert(task, existing)
             except TaskRejected as e:
                 line = f"{e} (item {item.commitment_id})"
@@ -303,6 +371,7 @@ def _push_source(
                 completed=task.completed,
             )
             report._count(Outcome(item.commitment_id, config.name, action, task_id))
+            store.renew_source_lease(config.name, "push", holder)
     finally:
         if writer is not None:
             writer.close()
@@ -310,6 +379,7 @@ def _push_source(
 
 __all__ = [
     "CLOSED",
+    "customer_owned",
     "Outcome",
     "PushReport",
     "build_task",

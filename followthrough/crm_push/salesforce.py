@@ -6,7 +6,10 @@ A task is a ``Task`` record: ``Subject`` (the action, cut to Salesforce's 255 ch
 commitment owner's; none found: the field is left out, so Salesforce assigns the task to the
 integration user, and a warning is logged), ``Status`` (``Not Started``, or ``Completed`` once the
 commitment is closed) and ``Priority`` ``Normal``. A task pushed before is updated by its Id
-(``PATCH``), never created twice.
+(``PATCH``), never created twice; its ``WhatId`` follows the commitment to another opportunity. A Task
+an interrupted push created is found again among the opportunity's Tasks by the item's link in its
+``Description`` (:meth:`SalesforceTaskWriter.find`; a long text area cannot be filtered in SOQL, so
+the opportunity's Tasks are read and their descriptions compared here).
 
 The source's ``[[source]]`` table is the one :mod:`followthrough.sync.salesforce` reads (the same
 sign-in); ``task_status_open`` / ``task_status_completed`` name other picklist values where an org
@@ -19,9 +22,9 @@ import logging
 import re
 from typing import Any, ClassVar
 
-from connectors.salesforce import SalesforceClient, SalesforceFailure
-from followthrough.crm_push.base import CrmTask, TaskRejected, TaskWriter
-from followthrough.sync.base import SourceConfig, SourceError
+from connectors.salesforce import SalesforceClient, SalesforceFailure, soql_quote
+from followthrough.crm_push.base import CrmTask, TaskRejected, TaskWriter, carries_item
+from followthrough.sync.base import SourceConfig, source_error
 from followthrough.sync.salesforce import open_client
 
 log = logging.getLogger("followthrough.crm_push.salesforce")
@@ -107,8 +110,23 @@ class SalesforceTaskWriter(TaskWriter):
             self._sf().update_task(existing_id, fields)
             return existing_id
         except SalesforceFailure as e:
-            error = SourceError if e.fatal else TaskRejected
-            raise error(f"source {self.config.name!r}: {e}") from e
+            if e.fatal:
+                raise source_error(self.config, e) from e
+            raise TaskRejected(f"source {self.config.name!r}: {e}") from e
+
+    def find(self, task: CrmTask) -> str | None:
+        """The Id of a Task on the opportunity (or the one it was on before) whose ``Description``
+        links to the item; ``None`` when there is none."""
+        try:
+            for deal in dict.fromkeys(d for d in (task.deal_crm_id, task.previous_deal_crm_id) if d):
+                soql = f"SELECT Id, Description FROM Task WHERE WhatId = '{soql_quote(deal)}'"
+                for page in self._sf().pages(soql):
+                    for record in page.records:
+                        if carries_item(record.get("Description"), task.commitment_id):
+                            return str(record["Id"])
+            return None
+        except SalesforceFailure as e:
+            raise source_error(self.config, e) from e
 
     def close(self) -> None:
         if self._client is not None:

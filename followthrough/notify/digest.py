@@ -28,8 +28,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from urllib.parse import quote
 
-from store import CommitmentView, PersonView
-from store.recording import SYSTEM_ACTORS
+from store import SYSTEM_ACTORS, CommitmentView, PersonView
 
 SECTIONS = ("Overdue", "Due by tomorrow", "Requests waiting on you", "New promises", "Changed")
 """The sections of a digest, in order (their titles)."""

@@ -69,6 +69,22 @@ class SourceConfig:
         return value
 
 
+def source_error(config: SourceConfig, error: BaseException) -> SourceError:
+    """``error`` (a connector's one line) as the :class:`SourceError` of ``config``: ``source 'name':
+    LINE``; when the service refused the credentials (``error.auth_failed``), the line ends naming
+    the environment variables the source reads them from (``$HUBSPOT_TOKEN (token_env)``)."""
+    line = f"source {config.name!r}: {error}"
+    if getattr(error, "auth_failed", False):
+        named = [
+            f"${value} ({key})"
+            for key, value in config.options.items()
+            if key.endswith("_env") and isinstance(value, str) and value
+        ]
+        if named:
+            line += f"; the credentials are read from {' and '.join(named)}"
+    return SourceError(line)
+
+
 @dataclass(frozen=True)
 class Pulled:
     """One batch pulled from a live source.
@@ -91,6 +107,9 @@ class LiveSource(ABC):
     """A source that pulls what is new since a cursor. Subclasses set ``kind``."""
 
     kind: ClassVar[str]
+    keys: ClassVar[frozenset[str]] = frozenset()
+    """The ``[[source]]`` keys this kind reads besides ``name``, ``kind`` and ``url``: any other key
+    is a config error (a typo such as ``folder`` must not be silently ignored)."""
 
     def __init__(self, config: SourceConfig) -> None:
         self.config = config
@@ -113,4 +132,4 @@ class LiveSource(ABC):
         """Release connections (default: nothing to release)."""
 
 
-__all__ = ["LiveSource", "Pulled", "SourceConfig", "SourceError"]
+__all__ = ["LiveSource", "Pulled", "SourceConfig", "SourceError", "source_error"]

@@ -13,15 +13,22 @@ directory. Example::
 Checked whole when read: each problem is one line naming the file and the source
 (:class:`ConfigFileError`, which the CLI prints line by line, exit code 2). A secret
 written inline (``password = "..."``, ``token = "..."``, a password inside ``url``) is
-refused: name an environment variable in ``password_env`` / ``token_env`` instead.
+refused: name an environment variable in ``password_env`` / ``token_env`` instead. A key the
+source's kind does not read (a typo: ``folder``, ``bacth_size``) is refused, naming the keys of
+that kind and the likeliest one meant (:data:`~followthrough.sync.base.LiveSource.keys`).
+
+Messages show the values written in the file as they are (``auth = "password"`` is a setting, not
+a secret); only a secret key's value and the password in a URL are masked, and a secret key's
+value is never shown at all.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +42,10 @@ CONFIG_ENV = "FOLLOWTHROUGH_CONFIG"
 CONFIG_FILE = "followthrough.toml"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _SECRET_WORDS = ("password", "passwd", "token", "secret", "api_key", "apikey", "private_key")
+_COMMON_KEYS = frozenset({"name", "kind", "url"})
+_URL_PASSWORD = re.compile(
+    r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.\-]{0,30}://[^\s/@:'\"<>]{0,256}:)[^\s/@'\"<>]{1,512}@"
+)
 _URL_SCHEMES: Mapping[str, tuple[str, ...]] = {"imap": ("imap", "imaps")}
 """Accepted ``url`` schemes by kind; every other kind takes an ``http(s)://`` API base URL."""
 
@@ -128,7 +139,7 @@ def parse(data: Mapping[str, Any], path: Path) -> SyncConfig:
         cls = SOURCES[config.kind]
         problems.extend(f"{path}: source {config.name!r}: {p}" for p in cls.config_problems(config))
     if problems:
-        raise ConfigFileError(problems)
+        raise ConfigFileError([mask_url_passwords(p) for p in problems])
     return SyncConfig(path, sources)
 
 
@@ -143,11 +154,14 @@ def _problems(table: Mapping[str, Any], seen: set[str]) -> list[str]:
     elif name in seen:
         out.append("name is used by another [[source]]; names must be unique")
     kind = table.get("kind")
-    if kind not in SOURCES:
-        out.append(f"kind must be one of {', '.join(sorted(SOURCES))} (got {kind!r})")
+    known = isinstance(kind, str) and kind in SOURCES
+    if not known:
+        shown = kind if isinstance(kind, str) else None
+        hint = _did_you_mean(shown, SOURCES) if shown else ""
+        out.append(f"kind must be one of {', '.join(sorted(SOURCES))} (got {kind!r}{hint})")
     url = table.get("url")
-    if url is not None:
-        out.extend(_url_problems(url, kind if isinstance(kind, str) else ""))
+    if url is not None and known:  # an unknown kind: which url it takes is unknown too
+        out.extend(_url_problems(url, str(kind)))
     for key, value in table.items():
         lowered = key.lower()
         if lowered.endswith("_env"):
@@ -158,7 +172,26 @@ def _problems(table: Mapping[str, Any], seen: set[str]) -> list[str]:
                 f"{key} is a secret written in the file: remove it, put it in an environment "
                 f'variable and name that variable in {key}_env = "VAR"'
             )
+            continue
+        if known and key not in _COMMON_KEYS | SOURCES[str(kind)].keys:
+            out.append(_unknown_key(key, str(kind)))
     return out
+
+
+def _unknown_key(key: str, kind: str) -> str:
+    """``unknown key 'folder' (did you mean folders?); imap sources take: auth, batch_size, ...``."""
+    keys = sorted(_COMMON_KEYS | SOURCES[kind].keys)
+    return f"unknown key {key!r}{_did_you_mean(key, keys)}; {kind} sources take: {', '.join(keys)}"
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def mask_url_passwords(line: str) -> str:
+    """``line`` with the password of every URL in it masked (``imap://ops:***@host``); nothing else."""
+    return _URL_PASSWORD.sub(lambda m: f"{m['head']}***@", line)
 
 
 def _url_problems(url: object, kind: str) -> list[str]:
@@ -181,4 +214,13 @@ def _url_problems(url: object, kind: str) -> list[str]:
     return out
 
 
-__all__ = ["CONFIG_ENV", "CONFIG_FILE", "ConfigFileError", "SyncConfig", "config_path", "load", "parse"]
+__all__ = [
+    "CONFIG_ENV",
+    "CONFIG_FILE",
+    "ConfigFileError",
+    "SyncConfig",
+    "config_path",
+    "load",
+    "mask_url_passwords",
+    "parse",
+]

@@ -27,13 +27,14 @@ from collections.abc import Iterator, Mapping
 from typing import ClassVar
 
 from connectors.hubspot import OBJECT_TYPES, HubSpotApi, HubSpotProblem, Record, crm_page
-from followthrough.sync.base import LiveSource, Pulled, SourceError
+from followthrough.sync.base import LiveSource, Pulled, source_error
 
 
 class HubSpotSource(LiveSource):
     """Pulls HubSpot companies, contacts and deals incrementally by last-modified time."""
 
     kind: ClassVar[str] = "hubspot"
+    keys: ClassVar[frozenset[str]] = frozenset({"token_env"})
 
     def pull(self, cursor: Mapping[str, str]) -> Iterator[Pulled]:
         state = dict(cursor)
@@ -51,7 +52,7 @@ class HubSpotSource(LiveSource):
                     state[f"{object_type}.ids"] = ",".join(sorted(seen))
                     yield Pulled(documents=[], crm=crm, cursor=dict(state))
         except HubSpotProblem as e:
-            raise SourceError(f"source {self.config.name!r}: {e}") from e
+            raise source_error(self.config, e) from e
 
 
 def _position(state: Mapping[str, str], object_type: str) -> tuple[int | None, set[str]]:

@@ -73,6 +73,9 @@ class ImapSource(LiveSource):
     """Pulls an IMAP account's folders incrementally by UIDVALIDITY + UID (see the module docstring)."""
 
     kind: ClassVar[str] = "imap"
+    keys: ClassVar[frozenset[str]] = frozenset(
+        {"username", "auth", "password_env", "token_env", "folders", "batch_size"}
+    )
 
     @classmethod
     def config_problems(cls, config: SourceConfig) -> list[str]:

@@ -9,7 +9,14 @@ dropped connection, a crash) resumes after the last batch saved.
 
 A source that fails (:class:`~followthrough.sync.base.SourceError`: a wrong password, a
 revoked token, a deleted folder) is one line in ``report.errors`` naming it, recorded as its
-last error; the next source syncs. Extraction and linking are the caller's (``followthrough
+last error; the next source syncs.
+
+One process syncs a source at a time: each source's ``sync`` lease
+(:meth:`store.Store.take_source_lease`) is taken before its cursor is read, renewed after each
+batch and released at the end. A source another process is syncing is one line in
+``report.skipped`` (``source 'mail': being synced by another process since T``) and the next
+source syncs; it is no failure (that source *is* being synced), so it does not change the exit
+code. Extraction and linking are the caller's (``followthrough
 sync`` runs them after, as ``run`` does).
 """
 
@@ -25,6 +32,7 @@ from followthrough.errors import FollowthroughError, InputError, StoreError
 from followthrough.pipeline import Progress, RunReport
 from followthrough.redaction import redact
 from followthrough.sync.base import LiveSource, Pulled, SourceConfig
+from followthrough.sync.lease import held_since, lease_holder
 from followthrough.sync.registry import SOURCES
 from followthrough.types import SourceDocument
 from store import Store, Unstorable, admit_crm
@@ -47,6 +55,8 @@ class SourceOutcome:
     documents_new: int = 0
     error: str | None = None
     stopped: bool = False
+    busy: bool = False
+    """Another process was syncing it: skipped."""
 
 
 def _no_progress(stage: str, advance: int, total: int | None) -> None:
@@ -76,21 +86,33 @@ def sync_sources(
     Store errors stop the sync (raised); a stop request ends it after the current batch.
     """
     since = datetime.now(UTC)
+    holder = lease_holder()
     outcomes: list[SourceOutcome] = []
     for config in sources:
         if stop():
             break
         report.inputs += 1
-        outcome = sync_source(
-            store,
-            config,
-            report,
-            domains,
-            since=since,
-            progress=progress,
-            stop=stop,
-            open_source=open_source or _open,
-        )
+        held = store.take_source_lease(config.name, config.kind, "sync", holder)
+        if held is not None:
+            report.skipped.append(
+                InputError(_who(config), f"being synced by another process since {held_since(held)}")
+            )
+            outcomes.append(SourceOutcome(config.name, config.kind, busy=True))
+            continue
+        try:
+            outcome = sync_source(
+                store,
+                config,
+                report,
+                domains,
+                since=since,
+                progress=progress,
+                stop=stop,
+                open_source=open_source or _open,
+                lease=holder,
+            )
+        finally:
+            store.release_source_lease(config.name, "sync", holder)
         outcomes.append(outcome)
     return outcomes
 
@@ -109,8 +131,12 @@ def sync_source(
     progress: Progress = _no_progress,
     stop: Stop = _never,
     open_source: Callable[[SourceConfig], LiveSource] = _open,
+    lease: str | None = None,
 ) -> SourceOutcome:
-    """Sync one source: every batch new since its saved cursor, each saved with its cursor."""
+    """Sync one source: every batch new since its saved cursor, each saved with its cursor.
+
+    ``lease``: the holder of the source's ``sync`` lease (the caller took it), renewed after each batch.
+    """
     outcome = SourceOutcome(config.name, config.kind)
     state = store.source_state(config.name)
     cursor = dict(state.cursor) if state else {}
@@ -130,6 +156,8 @@ def sync_source(
                     progress,
                     outcome,
                 )
+                if lease is not None:
+                    store.renew_source_lease(config.name, "sync", lease)
                 if stop():
                     outcome.stopped = True
                     break

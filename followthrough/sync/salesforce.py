@@ -50,7 +50,7 @@ from connectors.salesforce import (
     to_contact,
     to_deal,
 )
-from followthrough.sync.base import LiveSource, Pulled, SourceConfig, SourceError
+from followthrough.sync.base import LiveSource, Pulled, SourceConfig, SourceError, source_error
 from followthrough.types import CrmData
 
 
@@ -89,7 +89,7 @@ def open_client(config: SourceConfig) -> SalesforceClient:
     try:
         return connect(creds, api_version=str(config.options.get("api_version") or API_VERSION))
     except SalesforceFailure as e:
-        raise SourceError(f"source {config.name!r}: {e}") from e
+        raise source_error(config, e) from e
 
 
 def _safe_stamp(stamps: list[str], last_page: bool, before: str | None) -> str | None:
@@ -106,6 +106,20 @@ class SalesforceSource(LiveSource):
     """Accounts, contacts and opportunities of one Salesforce org, incrementally by ``SystemModstamp``."""
 
     kind: ClassVar[str] = "salesforce"
+    keys: ClassVar[frozenset[str]] = frozenset(
+        {
+            "token_env",
+            "username",
+            "password_env",
+            "security_token_env",
+            "login_url",
+            "api_version",
+            "tier_field",
+            # read by crm push (followthrough.crm_push.salesforce): the Task Status picklist values
+            "task_status_open",
+            "task_status_completed",
+        }
+    )
 
     def __init__(self, config: SourceConfig) -> None:
         super().__init__(config)
@@ -150,7 +164,7 @@ class SalesforceSource(LiveSource):
                         cursor=dict(state),
                     )
         except SalesforceFailure as e:
-            raise SourceError(f"source {self.config.name!r}: {e}") from e
+            raise source_error(self.config, e) from e
 
     def close(self) -> None:
         if self._client is not None:

@@ -39,7 +39,7 @@ from typing import Any, ClassVar
 from connectors.slack import parse_ts
 from connectors.slack_api import Channel, SlackApi, SlackProblem, thread_document, with_permalinks
 from connectors.slack_export import Directory
-from followthrough.sync.base import LiveSource, Pulled, SourceConfig, SourceError
+from followthrough.sync.base import LiveSource, Pulled, SourceConfig, SourceError, source_error
 from followthrough.types import SourceDocument
 
 DEFAULTS: Mapping[str, int] = {"thread_days": 14, "max_threads": 200, "batch_size": 100}
@@ -58,6 +58,9 @@ class SlackSource(LiveSource):
     """Pulls the channels a Slack bot is in, incrementally per channel; see the module docstring."""
 
     kind: ClassVar[str] = "slack"
+    keys: ClassVar[frozenset[str]] = frozenset(
+        {"token_env", "channels", "since_days", "thread_days", "max_threads", "batch_size"}
+    )
 
     def __init__(self, config: SourceConfig) -> None:
         super().__init__(config)
@@ -81,7 +84,7 @@ class SlackSource(LiveSource):
                         raise
                     gone.append(f"#{channel.name} ({channel.id})")
         except SlackProblem as e:
-            raise SourceError(f"source {self.config.name!r}: {e}") from e
+            raise source_error(self.config, e) from e
         if gone:
             raise SourceError(
                 f"source {self.config.name!r}: channel {', '.join(gone)} not found (deleted or archived, or "

@@ -5,30 +5,65 @@ An action answers ``303 See Other`` back to the form's ``next`` field (a path on
 ``/items/{id}``), so that a page works with no JavaScript. With ``HX-Request`` (htmx) it answers the
 updated item as an HTML fragment instead: in a list (``context=list``), an item that has left the
 list (done, dismissed, snoozed), or any item acted on in the Review queue, becomes a one-line notice
-with an Undo button.
+with an Undo button; when it left a list of Needs attention or My items, the page's counts ("Overdue
+(1)", "N open") come with it as out-of-band fragments (``hx-swap-oob``, swapped in by their ids).
+``static/app.js`` then moves the keyboard focus on to the next item (see there).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from followthrough.attention import collect
 from followthrough.types import CommitmentStatus, SourceDocument
 from followthrough.web.actions import ActionForm, ActionRefused, apply
-from followthrough.web.context import PageError, Viewer, backing, environment, render, safe_next, viewer
+from followthrough.web.context import (
+    Backing,
+    PageError,
+    Viewer,
+    backing,
+    environment,
+    render,
+    safe_next,
+    viewer,
+)
 from followthrough.web.errors import PageRoute
 from followthrough.web.evidence import Passage, passages
+from followthrough.web.pages import mine_context
 from followthrough.web.session import csrf_ok, same_origin
-from store import EvidenceView, NotFound
+from store import EvidenceView, NotFound, Unresolved
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 Who = Annotated[Viewer, Depends(viewer)]
 IN_PLAY = (CommitmentStatus.OPEN, CommitmentStatus.WAITING, CommitmentStatus.REVIEW)
 """Statuses an item keeps its place in a list with."""
+
+
+def counts_fragment(back: Backing, page: str, who: Viewer, as_of: date) -> str:
+    """The counts of the list page ``page`` (its path and query: ``/`` or ``/mine?owner=...``) as
+    out-of-band fragments, after an item left it; ``""`` for a page without counts or an owner that
+    names no one."""
+    parts = urlsplit(page)
+    env = environment()
+    if parts.path == "/":
+        att = collect(back.store, as_of, domains=back.domains)
+        return env.get_template("_attention_counts.html").render(att=att, as_of=as_of, oob=True)
+    if parts.path == "/mine":
+        owner = (parse_qs(parts.query).get("owner") or [""])[0].strip()[:320] or who.principal.person_email
+        if not owner:
+            return ""
+        try:
+            mine = mine_context(back, owner)
+        except Unresolved:
+            return ""
+        return env.get_template("_mine_counts.html").render(**mine, oob=True)
+    return ""
 
 
 def item_id(raw: str) -> int:
@@ -118,5 +153,9 @@ async def item_action(request: Request, who: Who, raw_id: str) -> Response:
                 now=datetime.now(UTC),
             )
         )
+        if gone and context == "list":
+            html += await run_in_threadpool(
+                counts_fragment, back, safe_next(form.get("next"), "/"), who, as_of
+            )
         return HTMLResponse(html, headers={"Cache-Control": "no-store"})
     return RedirectResponse(safe_next(form.get("next"), f"/items/{cid}"), status_code=303)

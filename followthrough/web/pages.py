@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse
 from followthrough.attention import all_items, collect, owner_items
 from followthrough.config import silent_days
 from followthrough.types import CommitmentStatus
-from followthrough.web.context import PageError, Viewer, backing, render, viewer
+from followthrough.web.context import Backing, PageError, Viewer, backing, render, viewer
 from followthrough.web.errors import PageRoute
 from followthrough.web.trend import attention_charts, owner_charts
 from store import AccountFilter, CommitmentFilter, InvalidCursor, NotFound, Unresolved
@@ -58,40 +58,81 @@ def mine_page(request: Request, who: Who, owner: Annotated[str | None, Query()] 
     as_of = back.as_of()
     wanted = (owner or "").strip()[:320] or who.principal.person_email
     context: dict[str, Any] = {"as_of": as_of, "owner": wanted, "groups": None, "person": None, "error": None}
+    status = 200
     if wanted:
         try:
-            person = back.store.find_person(wanted)
-            items = all_items(
-                back.store,
-                CommitmentFilter(status=CommitmentStatus.OPEN, owner=wanted, as_of=as_of, limit=MAX_MINE),
-            )
+            context |= mine_context(back, wanted)
         except Unresolved as e:
             context["error"] = str(e)
+            if _no_one(e):
+                status = 404
+                context["title"] = "No such owner"
         else:
-            context["person"] = person
-            context["groups"] = owner_items(items[:MAX_MINE], as_of)
-            context["total"] = len(items)
-            context["charts"] = owner_charts(back.store, as_of, person.email)
+            context["charts"] = owner_charts(back.store, as_of, context["person"].email)
     next_path = "/mine" + (f"?owner={quote(wanted)}" if owner and wanted else "")
-    return render(request, "mine.html", context | {"next": next_path}, viewer=who)
+    return render(request, "mine.html", context | {"next": next_path}, status=status, viewer=who)
+
+
+def _no_one(e: Unresolved) -> bool:
+    """The lookup named no one at all (a 404), rather than several people (pick one of them)."""
+    return str(e).startswith("no one matches")
+
+
+def mine_context(back: Backing, owner: str) -> dict[str, Any]:
+    """My items' lists for ``owner`` (an email or a name): ``person`` (a :class:`store.PersonView`),
+    ``groups`` (overdue, due soon, other), ``total`` open. :class:`store.Unresolved` when ``owner``
+    names no one or several."""
+    as_of = back.as_of()
+    person = back.store.find_person(owner)
+    items = all_items(
+        back.store,
+        CommitmentFilter(status=CommitmentStatus.OPEN, owner=owner, as_of=as_of, limit=MAX_MINE),
+    )
+    return {"person": person, "groups": owner_items(items[:MAX_MINE], as_of), "total": len(items)}
 
 
 @router.get("/deals", response_class=HTMLResponse)
-def deals_page(request: Request, who: Who, cursor: Annotated[str | None, Query()] = None) -> HTMLResponse:
-    """Every deal's health (open, overdue, due soon, items in all, last touch), :data:`PAGE_SIZE` a page."""
+def deals_page(
+    request: Request,
+    who: Who,
+    cursor: Annotated[str | None, Query()] = None,
+    page: Annotated[str | None, Query()] = None,
+) -> HTMLResponse:
+    """Every deal's health (open, overdue, due soon, items in all, last touch), :data:`PAGE_SIZE` a page:
+    the page after ``cursor`` (the pager's links), or page number ``page`` (1 is the first; one past
+    the last is an empty page with a link back to the first, never an error)."""
     back = backing(request)
     as_of = back.as_of()
+    number = _page_number(page)
     try:
-        page = back.store.deal_page(as_of, limit=PAGE_SIZE, cursor=_cursor(cursor))
+        found = back.store.deal_page(as_of, limit=PAGE_SIZE, cursor=_cursor(cursor))
+        for _ in range(number - 1):  # page N: N-1 pages on (a deal list is short; each is indexed)
+            if found.next_cursor is None:
+                found = found.model_copy(update={"items": [], "next_cursor": None})
+                break
+            found = back.store.deal_page(as_of, limit=PAGE_SIZE, cursor=found.next_cursor)
     except InvalidCursor as e:
         raise PageError(400, "Bad page link", f"{e}.") from e
-    touches = back.store.deal_last_touches([d.crm_id for d in page.items])
+    touches = back.store.deal_last_touches([d.crm_id for d in found.items])
     return render(
         request,
         "deals.html",
-        {"page": page, "touches": touches, "as_of": as_of, "first": not cursor},
+        {"page": found, "touches": touches, "as_of": as_of, "first": not cursor and number == 1},
         viewer=who,
     )
+
+
+MAX_PAGE = 10_000
+"""The highest page number a ``?page=`` link may name; a larger one (or not a number) is page 1's
+last-page-plus-one: an empty page with a link back."""
+
+
+def _page_number(value: str | None) -> int:
+    """``?page=``: a number 1..:data:`MAX_PAGE`; missing is 1, anything else past the end."""
+    value = (value or "").strip()
+    if not value:
+        return 1
+    return int(value) if value.isdigit() and 0 < int(value) <= MAX_PAGE else MAX_PAGE
 
 
 @router.get("/deals/{crm_id}", response_class=HTMLResponse)

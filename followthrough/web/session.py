@@ -87,8 +87,14 @@ def _secret_file(path: Path) -> str:
         value = path.read_text(encoding="ascii").strip()
     except OSError as e:
         # No "secret: VALUE" shape in this line: redaction would mask the OS error's first word.
+        folder = path.parent
+        why = (
+            f"{e.strerror or e}: {folder} is not a folder"
+            if folder.exists() and not folder.is_dir()
+            else None
+        )
         raise ConfigError(
-            f"cannot keep the dashboard's session key in {path} ({e.strerror or e}); "
+            f"cannot keep the dashboard's session key in {path} ({why or e.strerror or e}); "
             f"set {SECRET_ENV} (32+ characters) or point FOLLOWTHROUGH_HOME at a writable folder"
         ) from e
     if len(value) < MIN_SECRET_LEN:  # a file being written by another process this very moment
