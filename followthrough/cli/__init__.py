@@ -150,7 +150,7 @@ LAZY.extend(
         Lazy(
             "serve",
             "followthrough.cli.serve",
-            "Serve the HTTP API (docs at /docs, schema at /openapi.json); needs a token per request.",
+            "Serve the dashboard at / and the HTTP API (docs at /docs, schema at /openapi.json).",
         ),
         Lazy(
             "commitments",

@@ -156,7 +156,8 @@ def render(st: State, report: NotifyReport, *, quiet_stdout: bool = False) -> No
             out.print(f"{ch.channel}: {ch.dropped} pending item(s) dropped (no longer open)", highlight=False)
         if ch.skipped:
             out.print(
-                f"{ch.channel}: {ch.skipped} item(s) skipped: another digest running now is sending them",
+                f"{ch.channel}: {ch.skipped} item(s) skipped: claimed by another digest"
+                " (running now, or stopped less than 10 minutes ago)",
                 highlight=False,
             )
         if ch.held:

@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
         log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
     ) -> None:
-        """Serve the HTTP API (docs at /docs, schema at /openapi.json); needs a token per request."""
+        """Serve the dashboard at / and the HTTP API (docs at /docs, schema at /openapi.json)."""
         import uvicorn
 
         from followthrough.api import create_app
@@ -50,14 +50,21 @@ def register(app: typer.Typer) -> None:
         st.open_store().close()
         config = ServeConfig.of(settings, fixed_as_of=bool(st.as_of))
         session_secret()  # the dashboard's session key: a bad one is one line and exit 1, before "Serving"
+        try:  # bound before "Serving" is said: a port in use is one line and exit 1
+            sock = tcp_socket(host, port)
+        except OSError as e:
+            raise ConfigError(f"cannot listen on {host}:{port}: {e.strerror or e}") from e
         st.err.print(
-            f"Serving the followthrough API on http://{host}:{port} with {workers} worker(s) "
-            "(Ctrl+C stops it)",
+            f"Serving the dashboard and API on http://{host}:{port} with {workers} worker(s), "
+            f"database {_shown(settings.database_url)} (Ctrl+C stops it)",
             highlight=False,
         )
         if workers == 1:
             api = create_app(settings.database_url, as_of=config.as_of, settings=settings)
-            uvicorn.run(api, host=host, port=port, log_level=log_level, server_header=False)
+            server = uvicorn.Server(
+                uvicorn.Config(api, host=host, port=port, log_level=log_level, server_header=False)
+            )
+            server.run(sockets=[sock])
             return
         # Worker processes are started afresh (spawned): each builds the app from the settings resolved
         # here, handed over in the environment, and serves connections accepted on one shared socket.
@@ -73,11 +80,14 @@ def register(app: typer.Typer) -> None:
             log_level=log_level,
             server_header=False,
         )
-        try:
-            sock = tcp_socket(host, port)
-        except OSError as e:
-            raise ConfigError(f"cannot listen on {host}:{port}: {e.strerror or e}") from e
         Multiprocess(workers_config, sockets=[sock]).run()
+
+
+def _shown(url: str) -> str:
+    """``url`` as a person may see it: its password hidden."""
+    from sqlalchemy.engine import make_url  # noqa: PLC0415 - loaded with the store anyway
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def tcp_socket(host: str, port: int) -> socket.socket:

@@ -93,11 +93,9 @@ def parse_smtp_url(url: str, sender: str | None = None) -> SmtpSettings:
     if parts.password:
         remember(unquote(parts.password))
         remember(parts.password)
-    shown = f"{parts.scheme}://{parts.hostname or ''}" + (
-        f":{parts.port}" if _port_ok(parts) and parts.port else ""
-    )
     if parts.scheme not in ("smtp", "smtps"):
-        raise ConfigError(f"{SMTP_URL_ENV} must start with smtp:// or smtps:// (got {shown!r})")
+        got = f" (got {parts.scheme}://...)" if parts.scheme else ""
+        raise ConfigError(f"{SMTP_URL_ENV} must start with smtp:// or smtps://{got}")
     if not parts.hostname:
         raise ConfigError(f"{SMTP_URL_ENV} names no host: use smtp://user:password@host:port")
     if not _port_ok(parts):

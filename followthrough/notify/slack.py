@@ -7,7 +7,7 @@ them, else their name).
 A ``429 Too Many Requests`` is waited out as its ``Retry-After`` header says (up to
 :data:`RATE_LIMIT_RETRIES` times), but never more than :data:`RATE_LIMIT_WAIT_S` seconds in all for
 one message: a longer ``Retry-After`` (Slack asks for an hour at times) is not waited for; the
-message fails with one line ("Slack asked to retry after 3600 s; will retry on the next run") and
+message fails with one line ("Slack asked to retry after 3600 s; pending for the next run") and
 stays pending for the next digest, while the run goes on. A dropped connection is retried once. The
 SDK's own logging (which names the webhook URL) goes to a logger that is off.
 
@@ -111,8 +111,8 @@ class CappedRateLimitHandler(RateLimitErrorRetryHandler):
 
 def _refused_line(seconds: float | None) -> str:
     if seconds is None:  # every retry used, each answered 429
-        return f"Slack kept answering 429 after {RATE_LIMIT_RETRIES} retries; will retry on the next run"
-    return f"Slack asked to retry after {seconds:.0f} s; will retry on the next run"
+        return f"Slack kept answering 429 after {RATE_LIMIT_RETRIES} retries"
+    return f"Slack asked to retry after {seconds:.0f} s"
 
 
 class SlackChannel(Channel):

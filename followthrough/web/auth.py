@@ -72,11 +72,15 @@ async def login(request: Request) -> Response:
     if token and len(token) <= MAX_TOKEN_LEN:
         principal = await run_in_threadpool(tokens.verify, token)
     if principal is None:
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        sent_as_form = kind in ("", "application/x-www-form-urlencoded", "multipart/form-data")
         return _login_page(
             request,
             target,
             error="That token is not valid (missing, unknown or revoked). Create one with "
-            "`followthrough tokens create --name NAME`.",
+            "`followthrough tokens create --name NAME`."
+            if sent_as_form or token
+            else "Send the token as the form field `token` (application/x-www-form-urlencoded).",
             status=401,
         )
     submitted = form.get("csrf_token")

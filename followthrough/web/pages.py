@@ -63,10 +63,13 @@ def mine_page(request: Request, who: Who, owner: Annotated[str | None, Query()] 
         try:
             context |= mine_context(back, wanted)
         except Unresolved as e:
-            context["error"] = str(e)
-            if _no_one(e):
-                status = 404
-                context["title"] = "No such owner"
+            if _no_one(e) and not owner:  # the signed-in person, in no item yet: nothing is theirs
+                context["error"] = f"Nothing is owned by {wanted} yet."
+            else:
+                context["error"] = str(e)
+                if _no_one(e):
+                    status = 404
+                    context["title"] = "No such owner"
         else:
             context["charts"] = owner_charts(back.store, as_of, context["person"].email)
     next_path = "/mine" + (f"?owner={quote(wanted)}" if owner and wanted else "")
@@ -128,11 +131,12 @@ last-page-plus-one: an empty page with a link back."""
 
 
 def _page_number(value: str | None) -> int:
-    """``?page=``: a number 1..:data:`MAX_PAGE`; missing is 1, anything else past the end."""
+    """``?page=``: a number 1..:data:`MAX_PAGE`; missing, zero, negative or not a number is 1, a
+    number past :data:`MAX_PAGE` is past the end."""
     value = (value or "").strip()
-    if not value:
+    if not value.isdigit() or int(value) < 1:
         return 1
-    return int(value) if value.isdigit() and 0 < int(value) <= MAX_PAGE else MAX_PAGE
+    return min(int(value), MAX_PAGE)
 
 
 @router.get("/deals/{crm_id}", response_class=HTMLResponse)
