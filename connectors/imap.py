@@ -66,6 +66,11 @@ class ImapLoginRefused(ImapError):
     """The server refused the login (wrong password, revoked or expired token)."""
 
 
+class ImapFolderMissing(ImapError):
+    """A configured folder is not on the server (LIST names none such) or cannot be opened there;
+    the account's other folders can still be read."""
+
+
 @dataclass(frozen=True)
 class ImapAccount:
     """Where an account lives: ``imap://user@host:143`` or ``imaps://user@host:993`` (RFC 5092 shape).
@@ -327,7 +332,7 @@ class ImapMailbox:
             if folder.lower() == name.lower():
                 return folder
         names = ", ".join(sorted(folder for _f, folder in listed)[:20])
-        raise ImapError(
+        raise ImapFolderMissing(
             f"folder {name!r} not found on {self._where()} (folders there: {names}): fix `folders`"
         )
 
@@ -389,7 +394,7 @@ class ImapMailbox:
         except IMAPClientAbortError:
             raise
         except IMAPClientError as e:
-            raise ImapError(
+            raise ImapFolderMissing(
                 f"cannot open folder {folder!r} on {self._where()} ({_reason(e)}): fix `folders`"
             ) from e
         self._selected = (folder, int(info[b"UIDVALIDITY"]))
@@ -466,6 +471,7 @@ __all__ = [
     "Fetched",
     "ImapAccount",
     "ImapError",
+    "ImapFolderMissing",
     "ImapLoginRefused",
     "ImapMailbox",
     "Message",

@@ -43,7 +43,7 @@ from simple_salesforce.exceptions import (
 from simple_salesforce.login import SalesforceLogin
 
 from connectors.crm import parse_domains
-from connectors.tls import certificate_failed, certificate_line
+from connectors.tls import REQUESTS_CA_BUNDLE, certificate_failed, certificate_line
 from followthrough.errors import FollowthroughError
 from followthrough.types import Account, Contact, Deal
 
@@ -144,8 +144,9 @@ def explain(e: Exception) -> SalesforceFailure:
     """One :class:`SalesforceFailure` for an error simple-salesforce or requests raised."""
     if isinstance(e, SalesforceAuthenticationFailed):
         code = str(e.code or "")
+        said = _one_line(str(e.auth_message)).rstrip(". ")  # "...locked out." → no ".;" before ours
         return SalesforceFailure(
-            f"Salesforce sign-in failed ({code or 'no code'}): {_one_line(str(e.auth_message))}; check the "
+            f"Salesforce sign-in failed ({code or 'no code'}): {said}; check the "
             "username, password and security token (or the login URL)",
             code=code,
             fatal=True,
@@ -183,7 +184,7 @@ def explain(e: Exception) -> SalesforceFailure:
     if isinstance(e, requests.RequestException) and certificate_failed(e):
         url = e.request.url if e.request is not None and e.request.url else ""
         host = urlsplit(str(url)).hostname or "Salesforce"
-        return SalesforceFailure(certificate_line(host), code="CERTIFICATE_VERIFY_FAILED")
+        return SalesforceFailure(certificate_line(host, REQUESTS_CA_BUNDLE), code="CERTIFICATE_VERIFY_FAILED")
     if isinstance(e, requests.RequestException):
         return SalesforceFailure(f"cannot reach Salesforce: {_one_line(str(e))}", code=type(e).__name__)
     return SalesforceFailure(f"Salesforce call failed: {type(e).__name__}: {_one_line(str(e))}")

@@ -9,7 +9,8 @@ A source is synced (and pushed to, ``crm push``) by one process at a time:
 :meth:`SourceStore.take_source_lease` takes the source's ``sync`` or ``push`` lease with one
 conditional UPDATE (free, expired, or already the caller's), :meth:`SourceStore.renew_source_lease`
 keeps it after each batch and :meth:`SourceStore.release_source_lease` ends it. A process that
-crashed leaves its lease to expire (:data:`LEASE`).
+crashed leaves its lease to expire (:data:`LEASE`), unless the caller, who knows the holder is dead
+(``followthrough.sync.lease``), takes it over at once (``take_from``).
 """
 
 from __future__ import annotations
@@ -153,12 +154,21 @@ class SourceStore(StoreCore):
 
     @_retry_conflicts
     def take_source_lease(
-        self, name: str, kind: str, purpose: LeasePurpose, holder: str, *, lease: timedelta = LEASE
+        self,
+        name: str,
+        kind: str,
+        purpose: LeasePurpose,
+        holder: str,
+        *,
+        lease: timedelta = LEASE,
+        take_from: str | None = None,
     ) -> LeaseHeld | None:
         """Take ``name``'s ``purpose`` lease for ``holder`` (a process's unique name) until now + ``lease``.
 
-        One conditional UPDATE, committed at once: it wins when the lease is free, expired or already
-        ``holder``'s. Returns ``None`` when taken, else who holds it (:class:`LeaseHeld`).
+        One conditional UPDATE, committed at once: it wins when the lease is free, expired, already
+        ``holder``'s, or still ``take_from``'s (a holder the caller found dead: its lease is taken over
+        at once, and only if nobody took it since). Returns ``None`` when taken, else who holds it
+        (:class:`LeaseHeld`).
         """
         with self._tx() as s:  # the row first, so that the UPDATE has something to win
             _row(s, name, kind)
@@ -170,7 +180,12 @@ class SourceStore(StoreCore):
                 update(SourceStateRow)
                 .where(
                     SourceStateRow.name == name,
-                    or_(held_by.is_(None), held_by == holder, expires < now),
+                    or_(
+                        held_by.is_(None),
+                        held_by == holder,
+                        expires < now,
+                        *([held_by == take_from] if take_from is not None else []),
+                    ),
                 )
                 .values({columns[0]: holder, columns[1]: now, columns[2]: now + lease})
                 .execution_options(synchronize_session=False)

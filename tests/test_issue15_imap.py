@@ -75,14 +75,14 @@ class ImapServer:
 def imap_server() -> Iterator[ImapServer]:
     url = os.environ.get("FOLLOWTHROUGH_TEST_IMAP_URL", "").strip()
     if url:
-        directory = os.environ.get("FOLLOWTHROUGH_TEST_IMAP_DIR", "").strip()
-        if not directory:
+        named = os.environ.get("FOLLOWTHROUGH_TEST_IMAP_DIR", "").strip()
+        if not named:
             _missing(
                 "FOLLOWTHROUGH_TEST_IMAP_DIR is not set (eval the output of imap-test-server.sh --export)"
             )
         parts = urlsplit(url)
         password = os.environ.get("FOLLOWTHROUGH_TEST_IMAP_PASSWORD", "followthrough-test")
-        yield ImapServer(parts.hostname or "127.0.0.1", parts.port or 143, password, Path(directory))
+        yield ImapServer(parts.hostname or "127.0.0.1", parts.port or 143, password, Path(named))
         return
     if not SCRIPT.is_file():
         pytest.fail(f"{SCRIPT} is missing")

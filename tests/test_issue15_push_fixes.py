@@ -119,7 +119,7 @@ def test_hubspot_push_interrupted_after_the_create_never_duplicates(
     assert len(hubspot.objects["tasks"]) == 2  # ours reached HubSpot, the local commit did not happen
 
     report = push(store, [_hs(hubspot)], public_url=PUBLIC)
-    assert (report.created, report.failed) == (1, 0)  # adopted, not created again
+    assert (report.created, report.adopted, report.updated, report.failed) == (0, 1, 1, 0)  # adopted
     assert len(hubspot.objects["tasks"]) == 2
     ours = [
         t for t in hubspot.objects["tasks"].values() if carries_item(t["properties"]["hs_task_body"], cid)
@@ -171,7 +171,7 @@ def test_salesforce_push_interrupted_after_the_create_never_duplicates(
             push(store, [sf], public_url=PUBLIC, writers={"salesforce": _CrashingSalesforce})
         assert len(org.tasks) == 1
         report = push(store, [sf], public_url=PUBLIC)
-        assert (report.created, report.failed) == (1, 0)
+        assert (report.created, report.adopted, report.failed) == (0, 1, 0)
         assert len(org.tasks) == 1  # adopted by its link, never a second Task
         assert push(store, [sf], public_url=PUBLIC).unchanged == 1
 

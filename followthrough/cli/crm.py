@@ -78,6 +78,8 @@ def push_cmd(
         raise typer.Exit(EXIT_INTERRUPTED) from None
     for line in report.busy:
         typer.echo(line, err=True)
+    for line in report.notes:
+        typer.echo(f"note: {line}", err=True)
     for line in report.errors:
         typer.echo(f"error: {line}", err=True)
     if as_json:

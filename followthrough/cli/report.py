@@ -118,7 +118,7 @@ def render_cards(
     the section holds when ``items`` are only its first rows."""
     out.print(f"\n[bold]{escape(title)}[/bold]")
     for c in items[:_MAX_ROWS]:
-        who = c.owner or "no owner"
+        who = c.owner_name or c.owner or "no owner"
         due = _due_label(c, as_of)
         deal = c.deal.name if c.deal else "unlinked"
         age = age_label(c)

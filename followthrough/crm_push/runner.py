@@ -15,17 +15,21 @@ For each CRM source of the config file (``[[source]]`` of a kind in
 - **idempotency**: the store keeps, per commitment and source, the CRM's task id and a SHA-256
   fingerprint of what was sent. Unchanged: not sent again. Changed (action, due date, owner,
   deal, evidence): the task is updated by its id (moved to the new deal when the commitment moved).
-  Closed since (done, dismissed, answered, merged): the task is updated as completed, once. Never
+  Closed since (done, dismissed, answered, merged), or no longer linked to any deal: the task is
+  updated as completed, once (the summary says how many were unlinked). A task deleted in the CRM
+  is created again (counted ``created``) on the next push that changes the commitment. Never
   created twice: a row without task id (*pending*) is committed before the CRM is asked to create
   the task, so a push interrupted between the CRM's answer and the local commit (Ctrl-C, a crash)
   finds, on the next push, the task it created (:meth:`~followthrough.crm_push.base.TaskWriter.find`:
-  a task on the deal whose body links to the item) and adopts it instead of creating another.
+  a task on the deal whose body links to the item) and adopts it instead of creating another
+  (counted ``adopted``, one of the ``updated``).
 - **whose promises**: a commitment whose owner's email is at a CRM account's domain (a customer's
   person: an item extracted before the CRM said who the customers are) is never created as a task;
   it is counted ``left out``.
 - **one push per source at a time**: the push takes the source's ``push`` lease
   (:meth:`store.Store.take_source_lease`); a source another process is pushing to is skipped with
-  one line (``PushReport.busy``).
+  one line (``PushReport.busy``); a lease whose holder on this host died is taken over at once
+  (one line in ``PushReport.notes``).
 
 A task the CRM refuses (:class:`~followthrough.crm_push.base.TaskRejected`) is counted failed and
 the push goes on; any other :class:`~followthrough.sync.base.SourceError` (a revoked token, a
@@ -46,7 +50,7 @@ from followthrough.crm_push.base import CrmTask, TaskRejected, TaskWriter
 from followthrough.crm_push.registry import WRITERS
 from followthrough.errors import ConfigError
 from followthrough.sync.base import SourceConfig, SourceError
-from followthrough.sync.lease import busy_line, lease_holder
+from followthrough.sync.lease import busy_line, lease_holder, take_lease
 from followthrough.types import CommitmentStatus, domain_of
 from store import PushItem, Store
 
@@ -57,31 +61,37 @@ CLOSED = frozenset(
 )
 """Statuses whose pushed task is marked completed."""
 
-ACTIONS = ("created", "updated", "completed", "unchanged", "failed")
+ACTIONS = ("created", "updated", "completed", "adopted", "unchanged", "failed")
 _DEFAULT_CLAIMS = TaskWriter.claims.__func__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
 class Outcome:
     """What happened to one commitment's task in one source: ``action`` one of :data:`ACTIONS`
-    (``completed``: updated as completed); ``task_id`` the CRM's id (``None`` when none yet or a dry
-    run would create it); ``error``: the one line why it failed."""
+    (``completed``: updated as completed; ``adopted``: the task an interrupted push created, found on
+    the deal and updated; ``created`` also when a task deleted in the CRM was created again);
+    ``task_id`` the CRM's id (``None`` when none yet or a dry run would create it); ``error``: the one
+    line why it failed; ``unlinked``: completed because the commitment is no longer linked to a deal."""
 
     commitment_id: int
     source: str
     action: str
     task_id: str | None = None
     error: str | None = None
+    unlinked: bool = False
 
 
 @dataclass
 class PushReport:
-    """The counts of a push (``completed`` ones are also counted in ``updated``), its outcomes
+    """The counts of a push (``completed`` and ``adopted`` ones are also counted in ``updated``;
+    ``unlinked``: completed ones whose commitment is no longer linked to a deal), its outcomes
     (unchanged ones left out), and one line per error (each distinct line once)."""
 
     created: int = 0
     updated: int = 0
     completed: int = 0
+    unlinked: int = 0
+    adopted: int = 0
     unchanged: int = 0
     failed: int = 0
     dry_run: bool = False
@@ -93,6 +103,8 @@ class PushReport:
     """Commitments not created as tasks: their owner is at a customer's (a CRM account's) domain."""
     busy: list[str] = field(default_factory=list)
     """One line per source skipped because another process was pushing to it."""
+    notes: list[str] = field(default_factory=list)
+    """One line per lease taken over from a dead process (``took over the lease of dead process PID``)."""
 
     @property
     def pushed(self) -> int:
@@ -102,7 +114,12 @@ class PushReport:
         """``created N, updated N, unchanged N, failed N`` (a dry run says what it would do)."""
         done = "would create" if self.dry_run else "created"
         upd = "would update" if self.dry_run else "updated"
-        extra = f" ({self.completed} completed)" if self.completed else ""
+        parts = [f"{self.completed} completed"] if self.completed else []
+        if self.unlinked:
+            parts.append(f"{self.unlinked} of them no longer linked to a deal")
+        if self.adopted:
+            parts.append(f"{self.adopted} found on the deal after an interrupted push")
+        extra = f" ({', '.join(parts)})" if parts else ""
         left = f", left out {self.left_out} (owner at a customer's domain)" if self.left_out else ""
         return (
             f"{done} {self.created}, {upd} {self.updated}{extra}, unchanged {self.unchanged}, "
@@ -114,6 +131,8 @@ class PushReport:
             "created": self.created,
             "updated": self.updated,
             "completed": self.completed,
+            "unlinked": self.unlinked,
+            "adopted": self.adopted,
             "unchanged": self.unchanged,
             "failed": self.failed,
             "dry_run": self.dry_run,
@@ -121,6 +140,7 @@ class PushReport:
             "stopped": list(self.stopped),
             "left_out": self.left_out,
             "busy": list(self.busy),
+            "notes": list(self.notes),
             "tasks": [asdict(o) for o in self.outcomes],
         }
 
@@ -131,9 +151,11 @@ class PushReport:
         self.outcomes.append(outcome)
         if outcome.action == "created":
             self.created += 1
-        elif outcome.action in ("updated", "completed"):
+        elif outcome.action in ("updated", "completed", "adopted"):
             self.updated += 1
             self.completed += outcome.action == "completed"
+            self.unlinked += outcome.action == "completed" and outcome.unlinked
+            self.adopted += outcome.action == "adopted"
         else:
             self.failed += 1
             if outcome.error and outcome.error not in self.errors:
@@ -263,7 +285,9 @@ def _plan(
     if item.status in CLOSED:
         deal = item.deal_crm_id or item.pushed.deal_crm_id
         return build_task(item, deal, public_url, completed=True, undated_on=undated_on)
-    return None  # snoozed, under review, waiting, or unlinked: the task stays as it is
+    if item.deal_crm_id is None:  # no longer linked: its task on the old deal is done with, as if closed
+        return build_task(item, item.pushed.deal_crm_id, public_url, completed=True, undated_on=undated_on)
+    return None  # snoozed, under review or waiting: the task stays as it is
 
 
 def push(
@@ -290,9 +314,11 @@ def push(
     holder = lease_holder()
     for config in targets:
         if not dry_run:
-            held = store.take_source_lease(config.name, config.kind, "push", holder)
-            if held is not None:
-                report.busy.append(busy_line(config.name, "pushed to", held))
+            taken = take_lease(store, config.name, config.kind, "push", holder)
+            if taken.note is not None:
+                report.notes.append(taken.note)
+            if taken.held is not None:
+                report.busy.append(busy_line(config.name, "pushed to", taken.held))
                 continue
         try:
             _push_source(
@@ -334,11 +360,12 @@ def _push_source(
                 report._count(Outcome(item.commitment_id, config.name, "unchanged", existing))
                 continue
             action = "created" if existing is None else ("completed" if task.completed else "updated")
+            unlinked = task.completed and item.status not in CLOSED
             if stopped is not None:
                 report._count(Outcome(item.commitment_id, config.name, "failed", existing, stopped))
                 continue
             if report.dry_run:
-                report._count(Outcome(item.commitment_id, config.name, action, existing))
+                report._count(Outcome(item.commitment_id, config.name, action, existing, unlinked=unlinked))
                 continue
             try:
                 writer = writer or writer_class(config)
@@ -347,6 +374,8 @@ def _push_source(
                     if existing is None and task.completed:
                         store.forget_pending_crm_task(item.commitment_id, config.name)
                         continue  # never created, and closed since: nothing to do
+                    if existing is not None:
+                        action = "adopted"
                 elif existing is None:
                     store.record_pending_crm_task(
                         item.commitment_id, config.name, kind=config.kind, deal_crm_id=task.deal_crm_id
@@ -370,7 +399,9 @@ def _push_source(
                 fingerprint=print_,
                 completed=task.completed,
             )
-            report._count(Outcome(item.commitment_id, config.name, action, task_id))
+            if existing is not None and task_id != existing:
+                action = "created"  # the task was deleted in the CRM: the writer created it again
+            report._count(Outcome(item.commitment_id, config.name, action, task_id, unlinked=unlinked))
             store.renew_source_lease(config.name, "push", holder)
     finally:
         if writer is not None:

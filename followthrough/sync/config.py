@@ -114,6 +114,14 @@ def load(path: Path | None = None) -> SyncConfig:
 
 def parse(data: Mapping[str, Any], path: Path) -> SyncConfig:
     """Check the parsed TOML ``data`` of ``path``; see :func:`load`."""
+    unknown = [
+        f"{path}: unknown table {key!r}{_did_you_mean(key, ['source']).replace('source?', '[[source]]?')}; "
+        "this file takes [[source]] tables only"
+        for key in data
+        if key != "source"
+    ]
+    if unknown:
+        raise ConfigFileError(unknown)
     tables = data.get("source", [])
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
         raise ConfigFileError([f"{path}: `source` must be [[source]] tables"])

@@ -7,7 +7,8 @@
 - ``password_env``: the environment variable holding the password; or ``auth = "xoauth2"`` with
   ``token_env``: the variable holding an OAuth 2.0 access token (Gmail, Microsoft 365).
 - ``folders``: default ``["INBOX"]``; ``"Sent"`` finds the folder flagged ``\\Sent`` (RFC 6154)
-  when none is named so (``"[Gmail]/Sent Mail"``, ``"Sent Items"``).
+  when none is named so (``"[Gmail]/Sent Mail"``, ``"Sent Items"``). A folder the server does not
+  have is one error line once the others are read, whatever its place in the list.
 - ``batch_size``: UIDs per FETCH (default :data:`BATCH_SIZE`).
 
 The cursor holds, per configured folder name, ``"<folder>.uidvalidity"`` and ``"<folder>.uid"``
@@ -26,6 +27,7 @@ from connectors.imap import (
     Credentials,
     ImapAccount,
     ImapError,
+    ImapFolderMissing,
     ImapLoginRefused,
     ImapMailbox,
     message_documents,
@@ -119,8 +121,9 @@ class ImapSource(LiveSource):
     def pull(self, cursor: Mapping[str, str]) -> Iterator[Pulled]:
         """New messages of each folder in turn, :attr:`batch_size` UIDs a batch, in UID order.
 
-        Raises :class:`SourceError` naming the source: login refused, folder missing, server
-        unreachable, connection dropping past the retries.
+        Raises :class:`SourceError` naming the source: login refused, server unreachable, connection
+        dropping past the retries; or, after the other folders were read, a configured folder missing
+        (one line naming each such folder).
         """
         try:
             yield from self._pull(dict(cursor))
@@ -129,9 +132,14 @@ class ImapSource(LiveSource):
 
     def _pull(self, state: dict[str, str]) -> Iterator[Pulled]:
         mailbox = self.mailbox()
+        missing: list[str] = []
         for name in self.folders:
-            folder = mailbox.resolve(name)
-            validity = mailbox.examine(folder)
+            try:
+                folder = mailbox.resolve(name)
+                validity = mailbox.examine(folder)
+            except ImapFolderMissing as e:  # the other folders still sync; this one fails the source
+                missing.append(str(e))
+                continue
             key_validity, key_uid = f"{name}.uidvalidity", f"{name}.uid"
             known = state.get(key_validity)
             last = _int(state.get(key_uid)) if known == str(validity) else 0
@@ -152,6 +160,8 @@ class ImapSource(LiveSource):
                 docs, unreadable = message_documents(mailbox.account, folder, validity, fetched.messages)
                 state[key_validity], state[key_uid] = str(validity), str(chunk[-1])
                 yield Pulled(docs, None, dict(state), problems=[*fetched.problems, *unreadable])
+        if missing:
+            raise ImapFolderMissing("; ".join(missing))
 
     def close(self) -> None:
         if self._mailbox is not None:

@@ -13,7 +13,8 @@ last error; the next source syncs.
 
 One process syncs a source at a time: each source's ``sync`` lease
 (:meth:`store.Store.take_source_lease`) is taken before its cursor is read, renewed after each
-batch and released at the end. A source another process is syncing is one line in
+batch and released at the end (a lease whose holder on this host died is taken over at once: one
+line in ``report.notes``). A source another process is syncing is one line in
 ``report.skipped`` (``source 'mail': being synced by another process since T``) and the next
 source syncs; it is no failure (that source *is* being synced), so it does not change the exit
 code. Extraction and linking are the caller's (``followthrough
@@ -32,7 +33,7 @@ from followthrough.errors import FollowthroughError, InputError, StoreError
 from followthrough.pipeline import Progress, RunReport
 from followthrough.redaction import redact
 from followthrough.sync.base import LiveSource, Pulled, SourceConfig
-from followthrough.sync.lease import held_since, lease_holder
+from followthrough.sync.lease import held_since, lease_holder, take_lease
 from followthrough.sync.registry import SOURCES
 from followthrough.types import SourceDocument
 from store import Store, Unstorable, admit_crm
@@ -92,7 +93,10 @@ def sync_sources(
         if stop():
             break
         report.inputs += 1
-        held = store.take_source_lease(config.name, config.kind, "sync", holder)
+        taken = take_lease(store, config.name, config.kind, "sync", holder)
+        if taken.note is not None:
+            report.notes.append(InputError(_who(config), taken.note.removeprefix(f"{_who(config)}: ")))
+        held = taken.held
         if held is not None:
             report.skipped.append(
                 InputError(_who(config), f"being synced by another process since {held_since(held)}")
