@@ -60,6 +60,8 @@ def home_dir() -> Path:
 
 def database_url(explicit: str | None = None) -> str:
     """The SQLAlchemy URL of the store (``postgres://`` spelled for psycopg 3, see :func:`normalize_url`)."""
+    if explicit is not None and not explicit.strip():
+        raise ConfigError("the database URL is empty: give --database URL, or leave the option out")
     url = explicit or os.environ.get("FOLLOWTHROUGH_DATABASE_URL")
     if url:
         from store import normalize_url  # noqa: PLC0415 - the store (SQLAlchemy) loads only when asked

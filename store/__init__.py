@@ -23,7 +23,7 @@ from store.notifications import Delivery
 from store.queries import InvalidCursor, health
 from store.recording import SYSTEM_ACTORS
 from store.runs import Recording
-from store.sources import LeaseHeld
+from store.sources import LeaseHeld, LeasePurpose
 from store.store import NotFound, Store, normalize_url
 from store.trends import OwnerDay, ResponseSample, owner_trend, response_times
 from store.views import (
@@ -70,6 +70,7 @@ __all__ = [
     "InvalidCursor",
     "InvalidStatus",
     "LeaseHeld",
+    "LeasePurpose",
     "NotFound",
     "OwnerDay",
     "Page",

@@ -21,6 +21,7 @@ from followthrough.types import (
     RunStatus,
     SourceKind,
 )
+from store.recording import SYSTEM_ACTORS
 
 
 class _View(BaseModel):
@@ -189,6 +190,19 @@ class CommitmentView(_View):
     @property
     def sources(self) -> int:
         return len({e.document_id for e in self.quotes})
+
+    def due_corrected(self) -> bool:
+        """Whether a person (an actor that is not the extractor, linker, merge or system) changed the
+        due date, as :attr:`history` records (a view without history: ``False``)."""
+        return any(h.field == "due" and h.actor not in SYSTEM_ACTORS for h in self.history)
+
+    def due_phrase(self) -> str | None:
+        """The words the due date was written as (``"by Wednesday"``), to show beside the date; ``None``
+        when there are none, when there is no due date, or once a person corrected the date (the words
+        then name a date no longer meant). What every place that shows a due date shows."""
+        if self.due is None or not self.due_text or self.due_corrected():
+            return None
+        return self.due_text
 
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")

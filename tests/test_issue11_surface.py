@@ -38,6 +38,7 @@ SURFACES = {
         "InvalidCursor",
         "InvalidStatus",
         "LeaseHeld",
+        "LeasePurpose",
         "NotFound",
         "OwnerDay",
         "Page",

@@ -18,7 +18,7 @@ import pytest
 
 from followthrough.notify import blocks
 from followthrough.notify.deliver import open_items
-from followthrough.notify.digest import build, due_phrase
+from followthrough.notify.digest import build
 from store import PersonView, Store
 from tests.api_support import CRM
 from tests.clirunner import followthrough
@@ -87,7 +87,7 @@ def test_a_changed_item_is_counted_and_grouped_as_changed_without_its_old_due_ph
 
     with Store(url) as store:
         items = [i for i in open_items(store, AS_OF) if i.id == ids[PRICING]]
-    assert due_phrase(items[0]) is None
+    assert items[0].due_phrase() is None
     digest = build(
         PersonView(email=MARCO, name="Marco"), items, {ids[PRICING]}, as_of=AS_OF, public_url=PUBLIC
     )
@@ -103,10 +103,10 @@ def test_due_phrase_kept_until_a_person_corrects_the_date(tmp_path: Path) -> Non
     with Store(url) as store:
         store.correct(ids[PRICING], actor="marco", action="Send Dana the revised pricing")
         (item,) = [i for i in open_items(store, AS_OF) if i.id == ids[PRICING]]
-        assert due_phrase(item) == "by Friday"  # the action changed, not the date
+        assert item.due_phrase() == "by Friday"  # the action changed, not the date
         store.correct(ids[PRICING], actor="marco", due=date(2026, 3, 20))
         (item,) = [i for i in open_items(store, AS_OF) if i.id == ids[PRICING]]
-        assert item.due_text == "by Friday" and due_phrase(item) is None
+        assert item.due_text == "by Friday" and item.due_phrase() is None
 
 
 @pytest.mark.parametrize("channel", ["email", "slack"])

@@ -307,3 +307,23 @@ def test_run_creates_the_database_file_in_an_existing_folder(tmp_path: Path) -> 
     r = followthrough("--as-of", AS_OF, "-q", "ingest", DEMO, db=tmp_path / "new.db")
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "new.db").is_file()
+
+
+def test_export_to_dash_writes_standard_output(
+    demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    r = followthrough("export", "--format", "jsonl", "-o", "-", db=demo_db)
+    assert r.returncode == 0, r.stderr
+    assert len(r.stdout.splitlines()) > 5 and json.loads(r.stdout.splitlines()[0])["id"]
+    assert not (tmp_path / "-").exists()  # "-" is standard output, not a file named "-"
+
+
+def test_an_empty_database_url_is_an_error_not_the_default_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FOLLOWTHROUGH_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("FOLLOWTHROUGH_DATABASE_URL", raising=False)
+    r = followthrough("--database", "", "commitments", "list")
+    assert r.returncode == 1 and "the database URL is empty" in r.stderr
+    assert not (tmp_path / "home").exists()

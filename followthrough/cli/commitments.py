@@ -115,7 +115,7 @@ def _show(view: CommitmentView, as_json: bool, ctx: typer.Context, sender: str =
         ),
         ("counterparty", view.counterparty or ""),
         ("action", view.action),
-        ("due", f"{view.due or ''} {f'({view.due_text})' if view.due_text else ''}".strip()),
+        ("due", f"{view.due or ''} {f'({phrase})' if (phrase := view.due_phrase()) else ''}".strip()),
         ("deal", deal),
         ("priority", f"{view.priority:.1f}: " + "; ".join(view.priority_reasons)),
         ("source", f"{view.source} {view.message_id}"),

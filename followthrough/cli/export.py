@@ -163,7 +163,7 @@ def register(app: typer.Typer) -> None:
             ),
         ] = Format.jsonl,
         output: Annotated[
-            Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+            Path | None, typer.Option("--output", "-o", help="Write to this file (- or none: stdout).")
         ] = None,
         bom: Annotated[
             bool,
@@ -204,6 +204,8 @@ def register(app: typer.Typer) -> None:
             as_of=st.settings().as_of,
         )
         encoding = "utf-8-sig" if bom else "utf-8"
+        if output is not None and str(output) == "-":  # "-o -": standard output, as most tools read it
+            output = None
         with st.open_store() as store:
             rows = items(store, f, include_ungrounded=include_ungrounded)
             if output is None:

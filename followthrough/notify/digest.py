@@ -15,7 +15,7 @@ its response target. Sections, each item in the first that fits:
 
 The summary (the email's subject, the top of each message) counts each section in its own word:
 ``"2 items: 1 overdue, 1 changed"``. An item's due date is shown with the phrase it was written as
-(:func:`due_phrase`) unless a person has corrected the date since.
+(:meth:`store.CommitmentView.due_phrase`) unless a person has corrected the date since.
 
 Pure functions over :class:`store.CommitmentView`: nothing here reads the store or sends anything.
 """
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from urllib.parse import quote
 
-from store import SYSTEM_ACTORS, CommitmentView, PersonView
+from store import CommitmentView, PersonView
 
 SECTIONS = ("Overdue", "Due by tomorrow", "Requests waiting on you", "New promises", "Changed")
 """The sections of a digest, in order (their titles)."""
@@ -41,22 +41,6 @@ WORDS = {
     SECTIONS[4]: "changed",
 }
 """What the summary calls each section's items: ``"1 overdue"``, ``"2 new"``, ``"1 changed"``."""
-
-
-def due_corrected(item: CommitmentView) -> bool:
-    """Whether a person (an actor that is not the extractor, linker, merge or system) changed the
-    item's due date, as its ``history`` records (a view without history: ``False``)."""
-    return any(h.field == "due" and h.actor not in SYSTEM_ACTORS for h in item.history)
-
-
-def due_phrase(item: CommitmentView) -> str | None:
-    """The words the item's due date was written as (``"by Wednesday"``), to show beside the date;
-    ``None`` when there are none, when it has no due date, or when a person corrected the due date
-    (:func:`due_corrected`): the phrase then names a date no longer meant. What every place that
-    shows an item's due date (digests, the dashboard) shows."""
-    if item.due is None or not item.due_text or due_corrected(item):
-        return None
-    return item.due_text
 
 
 def urgency(item: CommitmentView, as_of: date) -> str:

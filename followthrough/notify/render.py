@@ -2,7 +2,7 @@
 HTML body of its email (Jinja2 templates; HTML autoescaped, inline styles only, no remote content).
 
 Each item shows its action, what changed ("new" or "changed"), its due date with the words it was
-written as (:func:`~followthrough.notify.digest.due_phrase`: not once a person corrected the date),
+written as (:meth:`store.CommitmentView.due_phrase`: not once a person corrected the date),
 the counterparty, the deal, the evidence quote verbatim with where it was said, and its link in the
 dashboard.
 """
@@ -13,7 +13,7 @@ from functools import cache
 
 from jinja2 import Environment, StrictUndefined, Template
 
-from followthrough.notify.digest import Entry, OwnerDigest, due_phrase
+from followthrough.notify.digest import Entry, OwnerDigest
 
 _TEXT = """\
 Hi {{ d.name }},
@@ -89,7 +89,7 @@ def details(entry: Entry) -> list[str]:
     item = entry.item
     lines = []
     if item.due is not None:
-        phrase = due_phrase(item)
+        phrase = item.due_phrase()
         written = f' ("{phrase}")' if phrase else ""
         late = f", {item.overdue_days} day(s) overdue" if item.overdue_days else ""
         lines.append(f"Due {item.due.isoformat()}{written}{late}")

@@ -15,8 +15,7 @@ import socket
 from dataclasses import dataclass
 from datetime import UTC
 
-from store import LeaseHeld, Store
-from store.sources import LeasePurpose
+from store import LeaseHeld, LeasePurpose, Store
 
 
 def lease_holder() -> str:
