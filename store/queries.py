@@ -434,6 +434,18 @@ def own_evidence_first(c: CommitmentRow) -> list[EvidenceRow]:
     )
 
 
+def _primary(quotes: list[EvidenceView] | None) -> dict[str, Any]:
+    """The item's primary quote as its top-level fields (``evidence``, ``char_start``, ``char_end``,
+    ``alignment``): the first of ``quotes``; all ``None`` when there are none (or none were read)."""
+    first = quotes[0] if quotes else None
+    return {
+        "evidence": first.quote if first else None,
+        "char_start": first.char_start if first else None,
+        "char_end": first.char_end if first else None,
+        "alignment": first.alignment if first else None,
+    }
+
+
 def _evidence_views(c: CommitmentRow) -> list[EvidenceView]:
     """``c``'s evidence as shown (:func:`own_evidence_first`)."""
     return [
@@ -472,7 +484,6 @@ def to_view(
     st = _standing(c, as_of, response)
     doc = c.document
     quotes = _evidence_views(c)
-    first = quotes[0] if quotes else None
     return CommitmentView(
         id=c.id,
         type=c.type,
@@ -492,10 +503,7 @@ def to_view(
         document_id=doc.id,
         document_title=doc.title,
         occurred_at=doc.occurred_at,
-        evidence=first.quote if first else None,
-        char_start=first.char_start if first else None,
-        char_end=first.char_end if first else None,
-        alignment=first.alignment if first else None,
+        **_primary(quotes),
         quotes=quotes,
         deal=st.deal,
         link_method=c.link.method if c.link is not None else None,
@@ -527,7 +535,6 @@ def to_summary(
     (the primary quote, its offsets and every quote) with ``evidence``, else ``None``."""
     st = _standing(c, as_of, response)
     quotes = _evidence_views(c) if evidence else None
-    first = quotes[0] if quotes else None
     return CommitmentSummary(
         id=c.id,
         type=c.type,
@@ -547,10 +554,7 @@ def to_summary(
         occurred_at=c.document.occurred_at,
         deal=st.deal,
         merged_into=c.merged_into,
-        evidence=first.quote if first else None,
-        char_start=first.char_start if first else None,
-        char_end=first.char_end if first else None,
-        alignment=first.alignment if first else None,
+        **_primary(quotes),
         quotes=quotes,
     )
 

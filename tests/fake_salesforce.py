@@ -27,7 +27,6 @@ through ``AccountId`` / ``OwnerId``. ``org.page_size`` sets the records per page
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import itertools
 import json
 import re
@@ -39,48 +38,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from tests.tls_support import make_certificate
 
-__all__ = ["FakeSalesforce", "make_certificate"]
+__all__ = ["FakeSalesforce"]
 
 API = "59.0"
 _EPOCH = dt.datetime(2026, 11, 30, 10, 0, 0, tzinfo=dt.UTC)
 _PREFIX = {"Account": "001", "Contact": "003", "Opportunity": "006", "User": "005", "Task": "00T"}
-
-
-def make_certificate(folder: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 and ``localhost`` and its key, as PEM files in ``folder``."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=2))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = folder / "fake-salesforce.pem", folder / "fake-salesforce.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return cert_file, key_file
 
 
 class _Server(ThreadingHTTPServer):
@@ -106,7 +70,7 @@ class FakeSalesforce:
     """One org on an ephemeral loopback port; ``url`` is its instance URL, ``login_url`` the same."""
 
     def __init__(self, folder: Path, *, page_size: int = 2000) -> None:
-        self.ca_file, key_file = make_certificate(folder)
+        self.ca_file, key_file = make_certificate(folder, "fake-salesforce")
         self.page_size = page_size
         self.records: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in _PREFIX}
         self.tokens: set[str] = {"00D-good-token"}

@@ -32,11 +32,11 @@ from tests.notify_support import (
     SSO,
     Inbox,
     closed_port,
-    make_certificate,
     parts,
     seed,
     smtp_server,
 )
+from tests.tls_support import make_certificate
 
 MARCO, PRIYA = "marco@northwind.io", "priya@northwind.io"
 SENDER = "Followthrough <followthrough@northwind.io>"

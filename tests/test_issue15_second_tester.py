@@ -28,7 +28,6 @@ from followthrough.sync.lease import dead_holder_pid, take_lease
 from store import Store
 from tests.clirunner import followthrough
 from tests.fake_hubspot import FakeHubSpot
-from tests.fake_salesforce import make_certificate
 from tests.store_fixtures import store, store_url  # noqa: F401 - fixtures
 from tests.test_issue15_imap import (  # noqa: F401 - fixtures
     PASSWORD_ENV,
@@ -39,6 +38,7 @@ from tests.test_issue15_imap import (  # noqa: F401 - fixtures
     write_config,
 )
 from tests.test_issue15_push_fixes import PUBLIC, _hs, _hs_deals, _items
+from tests.tls_support import make_certificate
 
 IMAP = '[[source]]\nname = "mail"\nkind = "imap"\nurl = "imap://ops@127.0.0.1:9"\npassword_env = "PW"\n'
 

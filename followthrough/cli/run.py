@@ -26,7 +26,6 @@ from extractor.batch.settings import BatchSettings
 from extractor.llm_settings import DEFAULT_CONCURRENCY
 from followthrough import distributed, pipeline
 from followthrough.backends import LlmOptions, build_extractor
-from followthrough.cli import digest as digest_cli
 from followthrough.cli import report as report_view
 from followthrough.cli.dates import DATE_HELP, METAVAR, day
 from followthrough.cli.params import not_one_of
@@ -423,6 +422,8 @@ def register(app: typer.Typer) -> None:
             batch=BatchSettings(wait, poll_seconds, max_wait_seconds) if batch else None,
         )
         if notify:  # no channel configured: exit 2 before any work
+            from followthrough.cli import digest as digest_cli  # noqa: PLC0415 - email/Slack load only for --notify
+
             digest_cli.check_notify()
         code = _batch_report(
             state(ctx),
