@@ -10,6 +10,10 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# An editable install leaves the package uncompiled, and where PYTHONDONTWRITEBYTECODE is set no
+	@# command ever writes its bytecode: compile it once, as installing a wheel does (each command then
+	@# starts ~70 ms sooner; a changed module is simply compiled again in memory).
+	$(BIN)/python -m compileall -q connectors extractor followthrough store
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -1,5 +1,5 @@
 """``python -m followthrough`` is the ``followthrough`` command."""
 
-from followthrough.cli import main
+from followthrough.cli import console
 
-main()
+console()

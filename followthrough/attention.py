@@ -18,18 +18,19 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TypeVar, cast
 
 from followthrough.config import silent_days
 from followthrough.types import CommitmentStatus
-from store import AccountView, CommitmentFilter, CommitmentSummary, CommitmentView, Page, Store, SummaryPage
+from store import AccountView, CommitmentFilter, CommitmentView, Page, Ranked, Store
 
 DUE_SOON_DAYS = 7
 MAX_ROWS = 50
 """Rows each section keeps (its ``totals`` entry says how many it has in all)."""
+RANK_PAGE = 1_000
+"""Items read per transaction while a report ranks and counts them (memory: one page)."""
 
 
 @dataclass(frozen=True)
@@ -54,11 +55,16 @@ class Waiting:
         return {**self.item.model_dump(mode="json"), "deal_owner": self.deal_owner, "nudge": self.nudge}
 
 
+def _waiting_key(c: CommitmentView | Ranked) -> tuple[int, date, int]:
+    """Overdue first (most days late), then by due date, undated last, then the id."""
+    return (-(c.overdue_days or 0), c.due or date.max, c.id)
+
+
 def waiting_on_customers(items: list[CommitmentView], deal_owners: dict[str, str | None]) -> list[Waiting]:
     """``items`` (the customers' promises, status ``waiting``), overdue first (most days late), then by
     due date, undated last. ``deal_owners``: deal CRM id -> its owner's email."""
     out = [Waiting(c, deal_owners.get(c.deal.crm_id) if c.deal else None) for c in items]
-    return sorted(out, key=lambda w: (-(w.item.overdue_days or 0), w.item.due or date.max, w.item.id))
+    return sorted(out, key=lambda w: _waiting_key(w.item))
 
 
 @dataclass
@@ -73,7 +79,8 @@ class Attention:
     by_owner: dict[str, dict[str, int]] = field(default_factory=dict)
     open_total: int = 0
     totals: dict[str, int] = field(default_factory=dict)
-    """Items in each section (``overdue``, ``due_soon``, ``unlinked``, ``unanswered_requests``)."""
+    """Items in each section (``overdue``, ``due_soon``, ``unlinked``, ``unanswered_requests``,
+    ``waiting_on_customer`` and, of those, ``waiting_on_customer_overdue``)."""
     waiting: list[Waiting] = field(default_factory=list)  # what customers owe us: never in our open lists
     silent: list[AccountView] = field(default_factory=list)  # no word from us too long, most at stake first
 
@@ -94,30 +101,18 @@ class Attention:
         }
 
 
-P = TypeVar("P", CommitmentView, CommitmentSummary)
-
-
-def _each(read: Callable[[CommitmentFilter], Page | SummaryPage], f: CommitmentFilter) -> Iterator[P]:
-    """Every item ``f`` lists, a page of ``read`` at a time (memory: one page)."""
+def all_items(store: Store, f: CommitmentFilter) -> list[CommitmentView]:
+    """Every item ``f`` lists, in full (evidence, history)."""
+    out: list[CommitmentView] = []
     while True:
-        page = read(f)
-        yield from cast(list[P], page.items)
+        page: Page = store.list_commitments(f)
+        out.extend(page.items)
         if not page.next_cursor:
-            return
+            return out
         f = f.model_copy(update={"cursor": page.next_cursor})
 
 
-def all_items(store: Store, f: CommitmentFilter) -> list[CommitmentView]:
-    """Every item ``f`` lists, in full (evidence, history)."""
-    return list(_each(store.list_commitments, f))
-
-
-def _summaries(store: Store, f: CommitmentFilter) -> Iterator[CommitmentSummary]:
-    """Every item ``f`` lists, as lean summaries, a page at a time."""
-    return _each(store.list_summaries, f)
-
-
-def _rank_key(c: CommitmentView | CommitmentSummary) -> tuple[float, date, int]:
+def _rank_key(c: CommitmentView | Ranked) -> tuple[float, date, int]:
     return (-c.priority, c.due or date.max, c.id)
 
 
@@ -126,7 +121,7 @@ def ranked(items: list[CommitmentView]) -> list[CommitmentView]:
     return sorted(items, key=_rank_key)
 
 
-def _request_key(c: CommitmentView | CommitmentSummary) -> tuple[bool, float, float, int]:
+def _request_key(c: Ranked) -> tuple[bool, float, float, int]:
     """Past the response target first, then most at stake, then the oldest (by its message's time)."""
     return (not c.overdue_response, -c.priority, c.occurred_at.timestamp(), c.id)
 
@@ -135,11 +130,11 @@ def _request_key(c: CommitmentView | CommitmentSummary) -> tuple[bool, float, fl
 class _Section:
     """One section while the open items stream by: its count and its first rows so far."""
 
-    key: Callable[[CommitmentSummary], tuple[object, ...]]
+    key: Callable[[Ranked], tuple[object, ...]]
     total: int = 0
     top: list[tuple[tuple[object, ...], int]] = field(default_factory=list)
 
-    def add(self, c: CommitmentSummary) -> None:
+    def add(self, c: Ranked) -> None:
         self.total += 1
         entry = (self.key(c), c.id)
         if len(self.top) < MAX_ROWS:
@@ -157,9 +152,9 @@ class _Section:
 def collect(store: Store, as_of: date, *, domains: set[str]) -> Attention:
     """Gather the report's sections from the store, each ranked by priority.
 
-    The open items stream by as lean summaries, a page at a time: each section keeps its count
-    and its first :data:`MAX_ROWS` rows, the owners their counts; only the rows shown are read
-    in full. Memory stays flat however many items are open.
+    The open items stream by as lean :class:`store.Ranked` tuples, a page at a time: each section
+    keeps its count and its first :data:`MAX_ROWS` rows, the owners their counts; only the rows
+    shown are read in full. Memory stays flat however many items are open.
 
     Silent accounts: see :mod:`store.accounts` (limits from ``FOLLOWTHROUGH_SILENT_DAYS``; ``domains``
     are our own, for participants not marked ours or theirs).
@@ -167,7 +162,7 @@ def collect(store: Store, as_of: date, *, domains: set[str]) -> Attention:
     Unanswered requests are the open ones (a request one of ours answered is
     closed ``answered`` by the run): those past their response target first.
     """
-    base = CommitmentFilter(status=CommitmentStatus.OPEN, as_of=as_of, limit=500)
+    base = CommitmentFilter(status=CommitmentStatus.OPEN, as_of=as_of, limit=RANK_PAGE)
     sections = {
         "overdue": _Section(_rank_key),
         "due_soon": _Section(_rank_key),
@@ -176,7 +171,7 @@ def collect(store: Store, as_of: date, *, domains: set[str]) -> Attention:
     }
     owners: dict[str, Counter[str]] = {}
     open_total = 0
-    for c in _summaries(store, base):
+    for c in store.ranked_items(base):
         open_total += 1
         commitment = c.type == "commitment"
         overdue = commitment and c.due is not None and c.due < as_of
@@ -204,23 +199,39 @@ def collect(store: Store, as_of: date, *, domains: set[str]) -> Attention:
     att.requests = rows("unanswered_requests")
     att.totals = {name: section.total for name, section in sections.items()}
     att.by_owner = {k: dict(v) for k, v in sorted(owners.items(), key=lambda kv: -kv[1]["open"])}
-    att.waiting = collect_waiting(store, as_of)
+    att.waiting = collect_waiting(store, as_of, limit=MAX_ROWS, totals=att.totals)
     att.silent = store.silent_accounts(as_of, silent_days(), domains)
     return att
 
 
-def collect_waiting(store: Store, as_of: date, *, deal_owner: str | None = None) -> list[Waiting]:
-    """The customers' promises to us (status ``waiting``), overdue ones first.
+def collect_waiting(
+    store: Store,
+    as_of: date,
+    *,
+    deal_owner: str | None = None,
+    limit: int | None = None,
+    totals: dict[str, int] | None = None,
+) -> list[Waiting]:
+    """The customers' promises to us (status ``waiting``), overdue ones first; the first ``limit``
+    (all when ``None``) read in full.
 
     ``deal_owner``: only those on deals this email owns in the CRM (case-insensitive): the promises
-    that person is the one to chase.
+    that person is the one to chase. ``totals``, when given, gets ``waiting_on_customer`` (how many
+    there are in all) and ``waiting_on_customer_overdue`` (how many of those are past due).
     """
-    theirs = all_items(store, CommitmentFilter(status=CommitmentStatus.WAITING, as_of=as_of, limit=500))
-    owners = store.deal_owners({c.deal.crm_id for c in theirs if c.deal is not None})
-    found = waiting_on_customers(theirs, owners)
-    if deal_owner is None:
-        return found
-    return [w for w in found if w.deal_owner == deal_owner.strip().lower()]
+    f = CommitmentFilter(status=CommitmentStatus.WAITING, as_of=as_of, limit=RANK_PAGE)
+    theirs = list(store.ranked_items(f))
+    owners = store.deal_owners({c.deal for c in theirs if c.deal is not None})
+    if deal_owner is not None:
+        wanted = deal_owner.strip().lower()
+        theirs = [c for c in theirs if c.deal is not None and owners.get(c.deal) == wanted]
+    theirs.sort(key=_waiting_key)
+    if totals is not None:
+        totals["waiting_on_customer"] = len(theirs)
+        totals["waiting_on_customer_overdue"] = sum(1 for c in theirs if c.overdue_days is not None)
+    shown = theirs if limit is None else theirs[:limit]
+    views = {v.id: v for v in store.get_commitments([c.id for c in shown], as_of=as_of)}
+    return waiting_on_customers([views[c.id] for c in shown if c.id in views], owners)
 
 
 @dataclass

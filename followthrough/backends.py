@@ -33,10 +33,10 @@ def build_extractor(
 ) -> Extractor:
     """The offline detector, or the LLM backend when one is configured."""
     match settings.extractor:
-        case ExtractorName.OFFLINE:
-            from extractor.offline import OfflineExtractor
+        case ExtractorName.OFFLINE:  # loaded on the first document: a run with none pending compiles nothing
+            from extractor.offline.deferred import DeferredOffline
 
-            return OfflineExtractor(company_domains=domains, directory=directory)
+            return DeferredOffline(company_domains=domains, directory=directory)
         case ExtractorName.OPENAI:
             return _openai(settings, domains=domains, directory=directory, options=options or LlmOptions())
         case _:

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -250,6 +251,7 @@ _TIER_NAMES = {
 }
 
 
+@lru_cache(maxsize=1024)
 def tier_rank(tier: str | None) -> int | None:
     """A CRM account tier as a rank: ``"1"``, ``"Tier 1"``, ``"T1"``, ``"Enterprise"``/``"Strategic"`` → 1;
     ``"Mid-Market"``/``"Gold"`` → 2; ``"SMB"`` → 3; the first number in any other tier; else ``None``.

@@ -6,7 +6,8 @@ applied when a :class:`Store` opens. The store never calls an LLM.
 Public surface (``__all__``, pinned by a test; the application imports nothing
 else from the store): :class:`Store`, the view models in :mod:`store.views`, API
 bearer tokens (:class:`ApiTokens`, :class:`Principal`), :func:`admit_crm`,
-:func:`health`, and the errors :class:`NotFound`, :class:`InvalidCursor`,
+:func:`health`, the report's lean :class:`Ranked` item, and the errors :class:`NotFound`,
+:class:`InvalidCursor`,
 :class:`Unresolved` (a person, deal or account typed that names none, or several),
 :class:`InvalidStatus` (a status an item cannot be given) and :class:`Unstorable` (all
 :class:`StoreError`); the dashboard's trends (:func:`owner_trend`, :func:`response_times`:
@@ -20,7 +21,7 @@ from store.crm_tasks import PushItem
 from store.inputs import InputFile
 from store.lookup import Unresolved
 from store.notifications import Delivery
-from store.queries import InvalidCursor, health
+from store.queries import InvalidCursor, Ranked, health
 from store.recording import SYSTEM_ACTORS
 from store.runs import Recording
 from store.sources import LeaseHeld, LeasePurpose
@@ -77,6 +78,7 @@ __all__ = [
     "PersonView",
     "Principal",
     "PushItem",
+    "Ranked",
     "Recording",
     "ResponseSample",
     "RunView",

@@ -30,7 +30,16 @@ from store.models import (
     DealRow,
     utcnow,
 )
-from store.queries import eager, fetch_summaries, fetch_views, own_evidence_first, read_page, to_view
+from store.queries import (
+    Ranked,
+    eager,
+    fetch_ranked,
+    fetch_summaries,
+    fetch_views,
+    own_evidence_first,
+    read_page,
+    to_view,
+)
 from store.views import CommitmentFilter, CommitmentView, Page, PersonView, SummaryPage
 
 
@@ -91,6 +100,23 @@ class CommitmentStore(StoreCore):
                 lambda stmt: fetch_summaries(s, stmt, f.as_of, response=target, evidence=evidence),
             )
         return SummaryPage(items=items, next_cursor=nxt)
+
+    def ranked_items(self, f: CommitmentFilter) -> Iterator[Ranked]:
+        """Every item ``f`` lists (in ``(due, id)`` order, undated last) as a lean :class:`Ranked`
+        tuple: what a report ranks and counts, with the same priority and lateness as the summary.
+
+        Read ``f.limit`` items per transaction (memory: one page); raises as :meth:`list_commitments`.
+        """
+        target, as_of = self.response_hours, f.as_of
+        while True:
+            with self._tx() as s:
+                items, nxt = read_page(
+                    s, f, scope_of(s, f), lambda stmt: fetch_ranked(s, stmt, as_of, response=target)
+                )
+            yield from items
+            if nxt is None:
+                return
+            f = f.model_copy(update={"cursor": nxt})
 
     def get_commitments(self, ids: Sequence[int], *, as_of: date | None = None) -> list[CommitmentView]:
         """The full items of ``ids`` (with evidence, deal and history) in one read, in id order;

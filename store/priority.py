@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from functools import lru_cache
+from typing import NamedTuple
 
 from followthrough.types import tier_rank
 
@@ -72,6 +73,7 @@ def is_closed(stage: str | None) -> bool:
     return s.startswith("closed") or s in {"won", "lost"}
 
 
+@lru_cache(maxsize=1024)
 def stage_rank(stage: str | None) -> int:
     """How far along a stage is: 0 unknown, 1 (lead) … 6 (negotiation/contract)."""
     if not stage:
@@ -100,9 +102,9 @@ def money(amount: float) -> str:
     return f"${amount:.0f}"
 
 
-@dataclass(frozen=True)
-class Stake:
-    """What the score looks at for one commitment."""
+class Stake(NamedTuple):
+    """What the score looks at for one commitment (a named tuple: one is built per item a report
+    ranks, and a frozen dataclass costs several times as much to build)."""
 
     type: str
     due: date | None

@@ -22,10 +22,10 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from types import SimpleNamespace
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 from sqlalchemy import ColumnElement, Select, String, and_, bindparam, or_, select, tuple_
 from sqlalchemy import cast as sql_cast
@@ -234,9 +234,6 @@ _LINK_COLS = ("deal_id", "method", "confidence")
 _DEAL_COLS = ("crm_id", "name", "stage", "amount", "close_date")
 _EVIDENCE_COLS = ("id", "quote", "char_start", "char_end", "alignment", "document_id", "merged_from")
 
-V = TypeVar("V", CommitmentView, CommitmentSummary)
-"""A listing's item: the full view or the summary."""
-
 
 def _ns(row: Any, prefix: str, names: tuple[str, ...]) -> SimpleNamespace:
     return SimpleNamespace(**{n: row[f"{prefix}{n}"] for n in names})
@@ -347,11 +344,11 @@ def fetch_summaries(
 
 
 def read_page(
-    s: Session, f: CommitmentFilter, scope: Scope, fetch: Callable[[Select[Any]], list[V]]
-) -> tuple[list[V], str | None]:
+    s: Session, f: CommitmentFilter, scope: Scope, fetch: Callable[[Select[Any]], list[L]]
+) -> tuple[list[L], str | None]:
     """One page of ``f`` (``f.limit`` items, read by ``fetch``) and the cursor of the next one (``None``
     on the last page): the dated part first, then, when the page is not full, the undated part."""
-    items: list[V] = []
+    items: list[L] = []
     for undated in (False, True):
         stmt = build_select(f, undated=undated, scope=scope)
         if stmt is not None and len(items) <= f.limit:
@@ -387,39 +384,163 @@ class _Standing:
     response_hours: float | None
 
 
+def _stake(c: CommitmentRow, as_of: date, response: TieredValue | None) -> tuple[CommitmentStatus, Stake]:
+    """``c``'s effective status on ``as_of`` and what its priority looks at (see :func:`_stake_of`)."""
+    deal = c.link.deal if c.link is not None else None
+    return _stake_of(
+        c.type,
+        c.status,
+        c.snoozed_until,
+        c.due,
+        c.confidence,
+        c.document.occurred_at,
+        (deal.amount, deal.stage, deal.account.tier) if deal else None,
+        as_of,
+        response,
+    )
+
+
+def _stake_of(
+    kind: str,
+    stored: CommitmentStatus,
+    snoozed_until: date | None,
+    due: date | None,
+    confidence: float,
+    asked_at: datetime,
+    deal: tuple[float | None, str | None, str | None] | None,
+    as_of: date,
+    response: TieredValue | None,
+) -> tuple[CommitmentStatus, Stake]:
+    """An item's effective status on ``as_of`` and what its priority looks at: for an open request,
+    its age (from ``asked_at``, its message's time) and response target (``response``: by account
+    tier, ``None``: ages only, no target). ``deal``: the linked deal's amount, stage and account
+    tier."""
+    status = effective_status(stored, snoozed_until, as_of)
+    is_open = status == CommitmentStatus.OPEN
+    amount, stage, tier = deal or (None, None, None)
+    age = target = None
+    if kind == "request" and is_open:
+        age = age_hours(asked_at, as_of)
+        target = response.for_tier(tier) if response is not None else None
+    return status, Stake(
+        type=kind,
+        due=due,
+        is_open=is_open,
+        confidence=confidence,
+        amount=amount,
+        stage=stage,
+        tier=tier,
+        age_hours=age,
+        response_hours=target,
+    )
+
+
+def _owed_days(due: date | None, status: CommitmentStatus, as_of: date) -> int | None:
+    """Whole days past ``due``: ours while open, the customer's while waiting."""
+    return overdue_days(due, as_of, status in (CommitmentStatus.OPEN, CommitmentStatus.WAITING))
+
+
 def _standing(c: CommitmentRow, as_of: date, response: TieredValue | None) -> _Standing:
     """``c``'s effective status, deal, priority (and why), lateness and, for an open request, its age
     and response target (``response``: by account tier; ``None``: ages only, no target)."""
-    status = effective_status(c.status, c.snoozed_until, as_of)
-    is_open = status == CommitmentStatus.OPEN
+    status, stake = _stake(c, as_of, response)
+    priority, reasons = score(stake, as_of)
     deal = c.link.deal if c.link is not None else None
-    tier = deal.account.tier if deal else None
-    age = target = None
-    if c.type == "request" and is_open:
-        age = age_hours(c.document.occurred_at, as_of)
-        target = response.for_tier(tier) if response is not None else None
-    priority, reasons = score(
-        Stake(
-            type=c.type,
-            due=c.due,
-            is_open=is_open,
-            confidence=c.confidence,
-            amount=deal.amount if deal else None,
-            stage=deal.stage if deal else None,
-            tier=tier,
-            age_hours=age,
-            response_hours=target,
-        ),
-        as_of,
-    )
     return _Standing(
         status=status,
         deal=deal_ref(deal) if deal is not None else None,
         priority=priority,
         reasons=reasons,
-        overdue_days=overdue_days(c.due, as_of, is_open or status == CommitmentStatus.WAITING),
-        age_hours=age,
-        response_hours=target,
+        overdue_days=_owed_days(c.due, status, as_of),
+        age_hours=stake.age_hours,
+        response_hours=stake.response_hours,
+    )
+
+
+class Ranked(NamedTuple):
+    """One item as a report ranks and counts it (:func:`fetch_ranked`): no evidence, no history.
+
+    Every value is what :func:`to_summary` shows for the same item on the same day: ``owner`` (the
+    owner's email, else name), ``priority``, ``overdue_days``, ``overdue_response``; ``occurred_at``
+    is when its message was sent (UTC); ``deal``: the CRM id of the deal it is linked to.
+    """
+
+    id: int
+    type: str
+    owner: str | None
+    due: date | None
+    deal: str | None
+    priority: float
+    overdue_days: int | None
+    overdue_response: bool
+    occurred_at: datetime
+
+
+V = TypeVar("V", CommitmentView, CommitmentSummary)
+"""A listing's item: the full view or the summary."""
+L = TypeVar("L", CommitmentView, CommitmentSummary, Ranked)
+"""What a page is read as: the full view, the summary or the ranked tuple."""
+
+
+def fetch_ranked(
+    s: Session, stmt: Select[Any], as_of: date, *, response: TieredValue | None = None
+) -> list[Ranked]:
+    """The commitments ``stmt`` selects, in its order, as :class:`Ranked` tuples: two queries (the
+    ids by index, then one lean row per id with its message's time and its deal), no ORM objects and
+    no pydantic models, a few microseconds an item."""
+    ids = list(s.scalars(stmt.with_only_columns(CommitmentRow.id)))
+    if not ids:
+        return []
+    found: dict[int, Ranked] = {}
+    rows = s.execute(_ranked_statement(), {"ids": ids}).all()
+    for cid, kind, stored, snoozed, owner, email, due, conf, asked_at, crm_id, amount, stage, tier in rows:
+        deal = (amount, stage, tier) if crm_id is not None else None
+        status, stake = _stake_of(kind, stored, snoozed, due, conf, asked_at, deal, as_of, response)
+        age, target = stake.age_hours, stake.response_hours
+        found[cid] = Ranked(
+            cid,
+            kind,
+            email or owner,
+            due,
+            crm_id,
+            score(stake, as_of)[0],
+            _owed_days(due, status, as_of),
+            age is not None and target is not None and age > target,
+            asked_at,
+        )
+    return [found[i] for i in ids if i in found]
+
+
+@cache
+def _ranked_statement() -> Select[Any]:
+    """The by-id query of :func:`fetch_ranked` (``ids`` is an expanding parameter), built once."""
+    c = CommitmentRow.__table__
+    d = DocumentRow.__table__.alias("d")
+    ln = CommitmentDealLinkRow.__table__.alias("ln")
+    dl = DealRow.__table__.alias("dl")
+    ac = AccountRow.__table__.alias("ac")
+    return (
+        select(
+            c.c.id,
+            c.c.type,
+            c.c.status,
+            c.c.snoozed_until,
+            c.c.owner,
+            c.c.owner_email,
+            c.c.due,
+            c.c.confidence,
+            d.c.occurred_at,
+            dl.c.crm_id.label("deal_crm_id"),
+            dl.c.amount,
+            dl.c.stage,
+            ac.c.tier,
+        )
+        .select_from(c)
+        .join(d, d.c.id == c.c.document_id)
+        .outerjoin(ln, ln.c.commitment_id == c.c.id)
+        .outerjoin(dl, dl.c.id == ln.c.deal_id)
+        .outerjoin(ac, ac.c.id == dl.c.account_id)
+        .where(c.c.id.in_(bindparam("ids", expanding=True)))
     )
 
 

@@ -36,6 +36,8 @@ class TouchLog:
     directory: Mapping[str, str] = field(default_factory=dict)
     by_us: dict[str, datetime] = field(default_factory=dict)
     by_them: dict[str, datetime] = field(default_factory=dict)
+    _ours: dict[str, bool] = field(default_factory=dict, repr=False)
+    """Email → at one of ``domains``, as found (the same people recur in every document)."""
 
     def add(
         self,
@@ -52,7 +54,7 @@ class TouchLog:
             if email is None:
                 continue
             flag = p.get("internal")
-            sides[email] = flag if isinstance(flag, bool) else is_internal(email, self.domains)
+            sides[email] = flag if isinstance(flag, bool) else self._is_ours(email)
             if p.get("name"):
                 by_name[" ".join(str(p["name"]).lower().split())] = email
         theirs = [e for e, ours in sides.items() if not ours]
@@ -64,12 +66,18 @@ class TouchLog:
                 _later(self.by_them, e, occurred_at)
             return
         for author, at in self._messages(source, occurred_at, participants, segments or [], by_name):
-            ours = sides.get(author, is_internal(author, self.domains))
+            ours = sides[author] if author in sides else self._is_ours(author)
             if ours:
                 for e in theirs:
                     _later(self.by_us, e, at)
             else:
                 _later(self.by_them, author, at)
+
+    def _is_ours(self, email: str) -> bool:
+        ours = self._ours.get(email)
+        if ours is None:
+            ours = self._ours[email] = is_internal(email, self.domains)
+        return ours
 
     def _email(self, email: object, name: object) -> str | None:
         if isinstance(email, str) and "@" in email:

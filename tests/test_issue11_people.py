@@ -169,7 +169,7 @@ def test_the_offline_cache_key_covers_the_shared_people_resolver(
     import shutil
     from importlib import resources
 
-    from extractor.offline import model
+    from extractor.offline import identity
 
     real = Path(str(resources.files("extractor")))
     offline_imports = {
@@ -180,16 +180,16 @@ def test_the_offline_cache_key_covers_the_shared_people_resolver(
     }
     shared = {m.removeprefix("extractor.") + ".py" for m in offline_imports if ".offline" not in m}
     shared.discard("base.py")  # the base class decides nothing about what is found
-    assert shared and shared <= set(model.RULE_MODULES_OUTSIDE), shared
+    assert shared and shared <= set(identity.RULE_MODULES_OUTSIDE), shared
 
     copy = tmp_path / "extractor"
     shutil.copytree(real, copy, ignore=shutil.ignore_patterns("__pycache__", "*.json", "*.gz"))
     roots = {"extractor": copy, "extractor.offline": copy / "offline"}
-    monkeypatch.setattr(model.resources, "files", lambda name: roots[name])
+    monkeypatch.setattr(identity.resources, "files", lambda name: roots[name])
 
     def digest() -> str:
-        model.rules_digest.cache_clear()
-        return model.rules_digest()
+        identity.rules_digest.cache_clear()
+        return identity.rules_digest()
 
     try:
         before = digest()
@@ -197,4 +197,4 @@ def test_the_offline_cache_key_covers_the_shared_people_resolver(
         assert digest() != before
     finally:
         monkeypatch.undo()
-        model.rules_digest.cache_clear()
+        identity.rules_digest.cache_clear()

@@ -45,6 +45,7 @@ SURFACES = {
         "PersonView",
         "Principal",
         "PushItem",
+        "Ranked",
         "Recording",
         "ResponseSample",
         "RunView",

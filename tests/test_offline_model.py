@@ -7,7 +7,8 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from extractor.offline.model import MODEL_FILE, DetectorModel, default_model
+from extractor.offline.identity import MODEL_FILE
+from extractor.offline.model import DetectorModel, default_model
 from tests.conftest import TRAIN, require_shared
 
 SHIPPED = Path(str(resources.files("extractor.offline").joinpath(MODEL_FILE)))

@@ -36,6 +36,7 @@ from functools import lru_cache
 from typing import ClassVar
 
 from extractor.base import Extractor
+from extractor.offline import identity
 from extractor.offline.actions import (
     ADDRESS,
     COMMIT_LEAD,
@@ -57,7 +58,7 @@ from extractor.offline.cues import (
     triggered,
 )
 from extractor.offline.dates import find_due, numeric_date_order
-from extractor.offline.model import DetectorModel, Scores, default_model, rules_digest
+from extractor.offline.model import DetectorModel, Scores, default_model
 from extractor.offline.rules import Context, Decision, decide
 from extractor.offline.sentences import split_sentences
 from extractor.offline.units import Unit, units
@@ -214,7 +215,7 @@ class OfflineExtractor(Extractor):
     @property
     def prompt_version(self) -> str:
         """Rules and model in use: any change to either invalidates cached extractions."""
-        return f"rules-{rules_digest()[:12]}+model-{self.detector.digest[:12]}"
+        return identity.prompt_version(self.detector.digest)
 
     # ------------------------------------------------------------------ public API
 

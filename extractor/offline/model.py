@@ -17,15 +17,14 @@ import json
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 from extractor.offline.cues import Cues
 from extractor.offline.features import featurize
+from extractor.offline.identity import model_text, text_digest
 
-MODEL_FILE = "model.json"
 HEADS = ("commitment", "request")
 
 
@@ -122,12 +121,9 @@ class DetectorModel:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> DetectorModel:
-        if path is None:
-            text = resources.files("extractor.offline").joinpath(MODEL_FILE).read_text(encoding="utf-8")
-        else:
-            text = Path(path).read_text(encoding="utf-8")
+        text = model_text() if path is None else Path(path).read_text(encoding="utf-8")
         data = json.loads(text)
-        data["sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        data["sha256"] = text_digest(text)
         return cls.from_dict(data)
 
 
@@ -135,30 +131,3 @@ class DetectorModel:
 def default_model() -> DetectorModel:
     """The model shipped inside the package (loaded once per process)."""
     return DetectorModel.load()
-
-
-RULE_MODULES_OUTSIDE = ("people.py",)
-"""Modules of ``extractor`` outside this package whose rules decide the offline output (who is who)."""
-
-
-@lru_cache(maxsize=1)
-def rules_digest() -> str:
-    """A hash of the offline backend's source (rules, patterns, features, who is who): changes with the code.
-
-    Covers every module of ``extractor.offline`` and :data:`RULE_MODULES_OUTSIDE`
-    (the people resolver it shares with the LLM backend), so that a change to
-    any of them re-extracts instead of answering from the cache.
-    """
-    h = hashlib.sha256()
-    try:
-        pkg = resources.files("extractor.offline")
-        for name in sorted(p.name for p in pkg.iterdir() if p.name.endswith(".py")):
-            h.update(name.encode())
-            h.update(pkg.joinpath(name).read_bytes())
-        shared = resources.files("extractor")
-        for name in RULE_MODULES_OUTSIDE:
-            h.update(f"../{name}".encode())
-            h.update(shared.joinpath(name).read_bytes())
-    except (OSError, TypeError):  # pragma: no cover - an unusual install without sources
-        return "unknown"
-    return h.hexdigest()

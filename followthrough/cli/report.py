@@ -214,13 +214,13 @@ def render_attention(out: Console, att: Attention, as_of: date) -> None:
             render_cards(out, f"{title} ({total})", items, as_of, total=total)
         else:
             out.print(f"\n[bold]{title}[/bold]: none")
-    nudges = sum(1 for w in att.waiting if w.nudge)
+    waiting = att.totals.get("waiting_on_customer", len(att.waiting))
+    nudges = att.totals.get("waiting_on_customer_overdue", sum(1 for w in att.waiting if w.nudge))
     render_waiting(
         out,
-        f"Waiting on customer ({len(att.waiting)}, {nudges} overdue)"
-        if att.waiting
-        else "Waiting on customer",
+        f"Waiting on customer ({waiting}, {nudges} overdue)" if att.waiting else "Waiting on customer",
         att.waiting,
+        total=waiting,
     )
     render_silent(out, att.silent)
     if att.by_owner:

@@ -15,8 +15,10 @@ from followthrough.attention import Waiting, waiting_on_customers
 _MAX_ROWS = 50
 
 
-def render_waiting(out: Console, title: str, items: list[Waiting]) -> None:
-    """Each promise as a short block: who owes what, when, on which deal, and whom to nudge."""
+def render_waiting(out: Console, title: str, items: list[Waiting], *, total: int | None = None) -> None:
+    """Each promise as a short block: who owes what, when, on which deal, and whom to nudge.
+
+    ``total``: how many there are in all when ``items`` holds only the first of them."""
     out.print(f"\n[bold]{title}[/bold]" + ("" if items else ": none"))
     for w in items[:_MAX_ROWS]:
         c = w.item
@@ -29,8 +31,9 @@ def render_waiting(out: Console, title: str, items: list[Waiting]) -> None:
         if w.nudge:
             nudge = f"nudge: {w.deal_owner} to chase" if w.deal_owner else "nudge: chase"
             out.print(f"      {nudge} (promised {c.due_text or c.due})", style="yellow", markup=False)
-    if len(items) > _MAX_ROWS:
-        out.print(f"  … {len(items) - _MAX_ROWS} more: followthrough commitments list --status waiting")
+    more = (len(items) if total is None else total) - min(len(items), _MAX_ROWS)
+    if more > 0:
+        out.print(f"  … {more} more: followthrough commitments list --status waiting")
 
 
 __all__ = ["Waiting", "render_waiting", "waiting_on_customers"]
