@@ -59,9 +59,9 @@ the rows after it are still read.
 
 An export is read as a stream, in chunks of :data:`CHUNK_ROWS` rows
 (:func:`read_crm_chunks`): memory holds one chunk and the deal ids seen so
-far, whatever the file's size. An account or contact named on rows of several
-chunks comes once in each; a chunk carries an account's tier only the first
-time the file gives one (the file's first tier wins).
+far, whatever the file's size. A contact named on rows of several chunks comes
+once in each; an account comes in the first chunk that names it and again only
+in a chunk that adds a domain or its first tier (the file's first tier wins).
 
 :class:`CrmCsvReader` is the registered reader (``crm-csv``): it takes a
 ``.csv`` file when :func:`is_crm_csv` says its header is a CRM export's.
@@ -75,8 +75,9 @@ import io
 import re
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
+from operator import itemgetter
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 from charset_normalizer import from_bytes
 from dateutil import parser as dateparser
@@ -343,6 +344,8 @@ def parse_person(raw: str) -> tuple[str | None, str | None]:
     s = raw.strip()
     if not s:
         return None, None
+    if _EMAIL.fullmatch(s):  # most cells: an address alone
+        return None, s.lower()
     m = _EMAIL.search(s)
     if not m:
         return s, None
@@ -447,8 +450,9 @@ def _first_line(path: Path, stream: TextIO) -> str:
 
 def _rows(
     path: Path, stream: TextIO, on_error: ErrorSink
-) -> tuple[dict[str, str], Iterator[tuple[int, dict[str, str]]]]:
-    """The export's field → header map and its non-empty rows as ``(line, {header: value})``.
+) -> tuple[dict[str, str], _Columns, Iterator[tuple[int, list[str]]]]:
+    """The export's field → header map, where each field's value sits in a row, and the non-empty
+    rows as ``(line, cells)`` (each cell stripped).
 
     A record that cannot be parsed is passed to ``on_error`` as ``InputError("path:line", ...)``
     (its first line) and the rows after it are still read; an unreadable header raises.
@@ -461,8 +465,9 @@ def _rows(
     except csv.Error as e:
         raise InputError(f"{path}:{first_line}", "not a CRM export: " + _csv_problem(e)) from e
     fields = map_headers(headers)
+    width = len(headers)
 
-    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+    def rows() -> Iterator[tuple[int, list[str]]]:
         for line, record in cut:
             try:
                 row = parse_record(record, delimiter)
@@ -470,7 +475,7 @@ def _rows(
                 on_error(InputError(f"{path}:{line}", _csv_problem(e)))
                 continue
             last = line + _line_breaks(record.rstrip("\r\n"))
-            if last > line and (record.count('"') % 2 or len(row) > len(headers)):
+            if last > line and (record.count('"') % 2 or len(row) > width):
                 on_error(
                     InputError(
                         f"{path}:{line}",
@@ -479,11 +484,33 @@ def _rows(
                     )
                 )
                 continue
-            values = {k: v.strip() for k, v in zip(headers, row, strict=False)}
-            if any(values.values()):
-                yield line, values
+            cells = list(map(str.strip, row[:width]))
+            if any(cells):
+                yield line, cells
 
-    return fields, rows()
+    return fields, _Columns(headers, fields), rows()
+
+
+class _Columns:
+    """Where each field's value sits in a row's cells (a header named twice: its last column, as a
+    row read into a dictionary keeps it). :meth:`picker` reads several fields of a row at once."""
+
+    def __init__(self, headers: list[str], fields: dict[str, str]) -> None:
+        last = {h: i for i, h in enumerate(headers)}
+        self.width = len(headers)
+        self.at = {f: last[h] for f, h in fields.items()}
+
+    def picker(self, names: tuple[str, ...]) -> Callable[[list[str]], tuple[str, ...]]:
+        """A function of a row's cells: the values of ``names`` (``""`` for a field the export
+        lacks, or past a short row's end)."""
+        width = self.width
+        get = itemgetter(*(self.at.get(name, width) for name in names))
+        pad = [""] * (width + 1)  # one more: where a field the export lacks points
+
+        def pick(cells: list[str]) -> tuple[str, ...]:
+            return get(cells + pad[len(cells) :])  # type: ignore[no-any-return]
+
+        return pick
 
 
 def read_crm_chunks(
@@ -496,17 +523,18 @@ def read_crm_chunks(
     """
     try:
         with _open_text(path) as stream:
-            fields, cells = _rows(path, stream, on_error)
+            fields, columns, cells = _rows(path, stream, on_error)
             kind = _kind(fields)
             if kind is None:
                 raise InputError(path, "not a CRM export: " + _missing(fields))
             builder, read = _Builder(), 0
+            pick_deal, pick_contact = columns.picker(_DEAL_FIELDS), columns.picker(_CONTACT_FIELDS)
             for line, row in cells:
                 try:
                     if kind == "deals":
-                        builder.deal_row(row, fields)
+                        builder.deal_row(pick_deal(row))
                     else:
-                        builder.contact_row(row, fields)
+                        builder.contact_row(pick_contact(row))
                 except ValueError as e:
                     on_error(InputError(f"{path}:{line}", str(e)))
                 read += 1
@@ -530,6 +558,21 @@ def read_crm_csv(path: Path, *, on_error: ErrorSink = raise_error) -> CrmData:
     return crm
 
 
+_DEAL_FIELDS = (
+    "deal_id", "deal_name", "account_name", "account_domain", "stage", "amount", "close_date",
+    "owner_email", "owner_name", "owner", "tier", "contact_email", "contact_name", "contact_role",
+    "email", "name", "first_name", "last_name", "role",
+)  # fmt: skip
+"""What :meth:`_Builder.deal_row` reads of a row, in this order."""
+_CONTACT_FIELDS = ("email", "name", "first_name", "last_name", "account_name", "role")
+"""What :meth:`_Builder.contact_row` reads of a row, in this order."""
+_CELLS_KEPT = 250_000
+"""Cells of one kind (companies, domains, owners) :meth:`_Builder.read` remembers: more than the
+accounts of any real export (a fuller cache is emptied and refilled, never grown)."""
+_UNSEEN = object()
+T = TypeVar("T")
+
+
 class _Builder:
     """The records of one chunk of rows, and what the file's later chunks must know of earlier ones."""
 
@@ -541,11 +584,33 @@ class _Builder:
         """Every deal id read from the file so far (a later row with one is a duplicate)."""
         self.tiered: set[str] = set()
         """Accounts (casefolded names) the file has given a tier (its first tier wins)."""
+        self.sent: dict[str, frozenset[str]] = {}
+        """Accounts (casefolded names) earlier chunks carried, with the domains they carried."""
+        self.cells: dict[str, dict[str, object]] = {}
+        """Per kind, cells read so far → what they were read as (owners, companies, domains: the
+        same values recur on many rows), at most :data:`_CELLS_KEPT` of each kind."""
+
+    def read(self, kind: str, raw: str, parse: Callable[[str], T]) -> T:
+        """``parse(raw)``, remembered: the same owner, company or domain recurs on many rows."""
+        seen = self.cells.setdefault(kind, {})
+        found = seen.get(raw, _UNSEEN)
+        if found is _UNSEEN:
+            if len(seen) >= _CELLS_KEPT:
+                seen.clear()
+            found = seen[raw] = parse(raw)
+        return found  # type: ignore[return-value]
 
     def account(self, name: str, domains: list[str] | None = None, tier: str | None = None) -> None:
+        """The account ``name`` in this chunk, with ``domains`` and (the file's first) ``tier``; an
+        account an earlier chunk carried comes again only when this row adds to it (the deal rows
+        that name it are enough for the store to find it)."""
         key = name.casefold()
         acc = self.accounts.get(key)
         if acc is None:
+            sent = self.sent.get(key)
+            new_tier = bool(tier) and key not in self.tiered
+            if sent is not None and not new_tier and (not domains or sent.issuperset(domains)):
+                return
             acc = self.accounts[key] = Account(name=name)
         for d in domains or []:
             if d not in acc.domains:
@@ -569,67 +634,70 @@ class _Builder:
                 email=email, name=merged[0], account_name=merged[1], role=merged[2]
             )
 
-    def deal_row(self, row: dict[str, str], fields: dict[str, str]) -> None:
-        def get(f: str) -> str:
-            return row.get(fields[f], "") if f in fields else ""
-
-        crm_id, name, account = get("deal_id"), get("deal_name"), _company(get("account_name"))
-        missing = [
-            f for f, v in (("deal_id", crm_id), ("deal_name", name), ("account_name", account)) if not v
-        ]
-        if missing:
+    def deal_row(self, values: tuple[str, ...]) -> None:
+        """One row of a deals export: the values of :data:`_DEAL_FIELDS`, in that order."""
+        (
+            crm_id, name, account_raw, domain, stage, amount_raw, close_raw, owner_email_raw, owner_name,
+            owner_raw, tier, contact_email, contact_name, contact_role, email, plain_name, first, last, role,
+        ) = values  # fmt: skip
+        account = self.read("company", account_raw, _company)
+        if not (crm_id and name and account):
+            missing = (
+                f for f, v in (("deal_id", crm_id), ("deal_name", name), ("account_name", account)) if not v
+            )
             raise ValueError("missing " + ", ".join(missing))
         if crm_id in self.deal_ids:
             raise ValueError(f"deal id {crm_id!r} appears twice; kept the first row")
-        amount = parse_amount(get("amount"))
-        close = parse_date(get("close_date"))
-        owner_name, owner_email = parse_person(get("owner"))
-        if get("owner_email"):
-            _, owner_email = parse_person(get("owner_email"))
+        amount = parse_amount(amount_raw)
+        close = parse_date(close_raw)
+        named, owner_email = self.read("person", owner_raw, parse_person)
+        if owner_email_raw:
+            _, owner_email = self.read("person", owner_email_raw, parse_person)
             if owner_email is None:
-                raise ValueError(f"owner email is not an email address: {get('owner_email')!r}")
-        owner_name = get("owner_name") or owner_name
-        self.account(account, parse_domains(get("account_domain")), get("tier") or None)
+                raise ValueError(f"owner email is not an email address: {owner_email_raw!r}")
+        owner = owner_name or named
+        self.account(account, self.read("domains", domain, parse_domains) if domain else None, tier or None)
         self.deal_ids.add(crm_id)
         self.deals[crm_id] = Deal(
             crm_id=crm_id,
             name=name,
             account_name=account,
-            stage=get("stage") or None,
+            stage=stage or None,
             amount=amount,
             close_date=close,
             owner_email=owner_email,
         )
-        if owner_email and owner_name:
-            self.contact(owner_email, owner_name, None, "deal owner")
+        if owner_email and owner:
+            self.contact(owner_email, owner, None, "deal owner")
         # one contact per row: contact_* columns, or plain email/name/title columns in a deals export
-        contact_email = get("contact_email") or get("email")
+        contact_email = contact_email or email
         if contact_email:
-            full = " ".join(p for p in (get("first_name"), get("last_name")) if p)
-            contact_name = get("contact_name") or get("name") or full or None
-            _, email = parse_person(contact_email)
-            if email is None:
+            full = " ".join(p for p in (first, last) if p)
+            _, address = parse_person(contact_email)
+            if address is None:
                 raise ValueError(f"contact email is not an email address: {contact_email!r}")
-            self.contact(email, contact_name, account, get("contact_role") or get("role") or None)
+            self.contact(
+                address, contact_name or plain_name or full or None, account, contact_role or role or None
+            )
 
-    def contact_row(self, row: dict[str, str], fields: dict[str, str]) -> None:
-        def get(f: str) -> str:
-            return row.get(fields[f], "") if f in fields else ""
-
-        raw_email = get("email")
+    def contact_row(self, values: tuple[str, ...]) -> None:
+        """One row of a contacts export: the values of :data:`_CONTACT_FIELDS`, in that order."""
+        raw_email, plain_name, first, last, account_raw, role = values
         if not raw_email:
             raise ValueError("missing email")
         _, email = parse_person(raw_email)
         if email is None:
             raise ValueError(f"not an email address: {raw_email!r}")
-        name = get("name") or " ".join(p for p in (get("first_name"), get("last_name")) if p) or None
-        account = _company(get("account_name")) or None
+        name = plain_name or " ".join(p for p in (first, last) if p) or None
+        account = _company(account_raw) or None
         if account:
             self.account(account)
-        self.contact(email, name, account, get("role") or None)
+        self.contact(email, name, account, role or None)
 
     def chunk(self) -> CrmData:
         """The records of the rows read since the last chunk; the next chunk starts empty."""
+        for key, acc in self.accounts.items():
+            self.sent[key] = self.sent.get(key, frozenset()).union(acc.domains)
         crm = CrmData(
             accounts=list(self.accounts.values()),
             contacts=list(self.contacts.values()),

@@ -22,7 +22,7 @@ from followthrough import digests, ingest
 from followthrough.errors import InputError, StoreError
 from followthrough.limits import MAX_BODY_CHARS, MAX_ITEMS_PER_DOCUMENT
 from followthrough.redaction import redact
-from followthrough.types import ExtractionStatus, RunStatus, SourceDocument, is_internal
+from followthrough.types import CrmData, ExtractionStatus, RunStatus, SourceDocument, is_internal
 from store import InputFile, NotFound, Recording, Store, Unstorable, admit_crm
 
 Progress = Callable[[str, int, int | None], None]
@@ -453,9 +453,10 @@ def _store_crm(store: Store, inputs: list[ingest.Input], report: RunReport) -> N
         _replay(last, report)
     marks = _marks(report)
     for item in unread:
-        for chunk in ingest.records(item, report.errors):
-            crm, problems = admit_crm(chunk)
-            report.errors.extend(InputError(item.path, p) for p in problems)
+        for crm, problems in _admitted_chunks(item):
+            report.errors.extend(problems)
+            if not (crm.accounts or crm.contacts or crm.deals):
+                continue
             try:
                 counts = store.upsert_crm(crm, since=since)
             except Unstorable as e:
@@ -465,6 +466,19 @@ def _store_crm(store: Store, inputs: list[ingest.Input], report: RunReport) -> N
                 report.crm[key] = report.crm.get(key, 0) + n
     if unread:
         _remember(store, unread, sums, report, marks, {}, state=store.crm_state())
+
+
+def _admitted_chunks(item: ingest.Input) -> Iterator[tuple[CrmData, list[InputError]]]:
+    """Each chunk of a CRM export as the store will hold it, with the problems found reading and
+    admitting it (in the file's order)."""
+    problems: list[InputError] = []
+    for chunk in ingest.records(item, problems):
+        crm, cut = admit_crm(chunk)
+        problems.extend(InputError(item.path, p) for p in cut)
+        yield crm, problems[:]
+        problems.clear()
+    if problems:  # a problem after the last chunk (the file could not be read to its end)
+        yield CrmData(), problems[:]
 
 
 EXTRACT_BATCH = 256

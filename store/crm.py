@@ -1,10 +1,13 @@
 """CRM data in the store: accounts, contacts and deals, and the name directory.
 
 :meth:`CrmStore.upsert_crm` writes one chunk of an export in bulk: per table, one
-``SELECT ... WHERE key IN (...)`` for the keys the chunk names, one multi-row
-``INSERT`` for the new ones and one ``executemany`` ``UPDATE`` for the changed
-ones, inside one transaction. Its cost grows with the chunk, never with what
-the store already holds.
+``SELECT ... WHERE key IN (...)`` for the keys the chunk names, one ``executemany``
+``INSERT`` for the new ones (:func:`store.bulk.insert_rows`: values converted once per
+column, no parameter dictionary per row) and one ``executemany`` ``UPDATE`` for the
+changed ones, inside one transaction. Its cost grows with the chunk, never with what
+the store already holds. On SQLite the transaction first gives its connection a page
+cache of :data:`IMPORT_CACHE_KIB` (the default 2 MiB held a tenth of a million-row
+export's email index, so every insert read pages back from the file).
 """
 
 from __future__ import annotations
@@ -14,15 +17,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, func, insert, select, update
+from sqlalchemy import Table, func, select, text, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from followthrough.types import Contact, CrmData, Deal, domain_of
 from store.base import StoreCore, _retry_conflicts
+from store.bulk import insert_rows, select_in
 from store.models import AccountRow, Base, ContactRow, DealRow, PersonRow, utcnow
 
 IN_BATCH = 5_000
 """Keys per ``IN (...)`` lookup: well under SQLite's 32,766 bound parameters."""
+IMPORT_CACHE_KIB = 64 * 1024
+"""SQLite page cache (KiB) of a connection that has stored CRM records: the indexes a large export
+fills (contact emails, deal ids, account names) stay in memory while it is written."""
 
 
 def crm_company_domains(s: Session) -> set[str]:
@@ -64,8 +71,28 @@ class _Counts:
             self.values[f"{table}_updated"] += 1
 
 
+@dataclass(frozen=True)
+class _Known:
+    """An account as this import last stored or read it."""
+
+    id: int
+    domains: frozenset[str]
+    tier: str | None
+    crm_id: str | None
+
+
 class CrmStore(StoreCore):
-    """Accounts, contacts and deals from the CRM; who is who by name."""
+    """Accounts, contacts and deals from the CRM; who is who by name.
+
+    An import stores an export a chunk at a time, and every chunk names most of the export's
+    accounts again (a deal's account is on every deal row): the accounts one import has stored or
+    read are remembered while it lasts (``_crm_known``, keyed by the import's ``since``), so a chunk
+    reads and writes only the accounts it adds or changes. Another writer changing one of those
+    accounts during the import is not seen by it; ids never change, and merged values are only ever
+    added to (domains) or given (tier, CRM id).
+    """
+
+    _crm_known: tuple[datetime, dict[str, _Known]] | None = None
 
     def crm_state(self) -> str:
         """What the CRM tables hold, in a few words: each table's row count and newest change. Equal
@@ -92,11 +119,22 @@ class CrmStore(StoreCore):
         """
         now = utcnow()
         counts = _Counts(since or now)
+        known = self._known_accounts(since)
+        learned: dict[str, _Known] = {}
         with self._tx() as s:
-            accounts = _upsert_accounts(s, crm, now, counts)
-            _upsert_contacts(s, crm.contacts, accounts, now, counts)
-            _upsert_deals(s, crm.deals, accounts, now, counts)
+            if s.get_bind().dialect.name == "sqlite":
+                s.execute(text(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}"))
+            upsert_records(s, crm, now, counts, known, learned)
+        known.update(learned)  # committed: what the next chunk of this import may take as stored
         return counts.values
+
+    def _known_accounts(self, since: datetime | None) -> dict[str, _Known]:
+        """The accounts this import (``since``: when it began) has stored or read, by name key; empty
+        for a new import or a single call."""
+        if since is None or self._crm_known is None or self._crm_known[0] != since:
+            self._crm_known = (since, {}) if since is not None else None
+            return self._crm_known[1] if self._crm_known else {}
+        return self._crm_known[1]
 
     def company_domains_from_crm(self) -> set[str]:
         """Our own company's domains, guessed from the deal owners' emails."""
@@ -152,6 +190,11 @@ def _table(row: type[Base]) -> Table:
     return cast(Table, row.__table__)
 
 
+def _stamped(now: datetime) -> dict[str, datetime]:
+    """The timestamps of a row added ``now``."""
+    return {"created_at": now, "updated_at": now}
+
+
 def _key(name: str) -> str:
     return name.strip().casefold()
 
@@ -163,54 +206,91 @@ def _existing(
     keys: Iterable[str],
 ) -> dict[str, tuple[Any, ...]]:
     """Stored rows (the key, then ``columns``) whose ``key`` is one of ``keys``, by key."""
-    wanted = list(keys)
-    found: dict[str, tuple[Any, ...]] = {}
-    for i in range(0, len(wanted), IN_BATCH):
-        condition: ColumnElement[bool] = key.in_(wanted[i : i + IN_BATCH])
-        found.update((row[0], tuple(row)) for row in s.execute(select(key, *columns).where(condition)))
-    return found
+    table = cast(Table, key.class_.__table__)
+    return select_in(s, table, key.key, [c.key for c in columns], keys, batch=IN_BATCH)
 
 
-def _upsert_accounts(s: Session, crm: CrmData, now: datetime, counts: _Counts) -> dict[str, int]:
-    """Write the accounts ``crm`` holds or names (by its contacts and deals); their ids by name key."""
+def upsert_records(
+    s: Session,
+    crm: CrmData,
+    now: datetime,
+    counts: _Counts,
+    known: dict[str, _Known] | None = None,
+    learned: dict[str, _Known] | None = None,
+) -> None:
+    """Write ``crm``'s accounts, contacts and deals in ``s``'s transaction (see
+    :meth:`CrmStore.upsert_crm`; ``known`` and ``learned`` as :func:`_upsert_accounts` takes them)."""
+    accounts = _upsert_accounts(s, crm, now, counts, known or {}, {} if learned is None else learned)
+    _upsert_contacts(s, crm.contacts, accounts, now, counts)
+    _upsert_deals(s, crm.deals, accounts, now, counts)
+
+
+def _upsert_accounts(
+    s: Session,
+    crm: CrmData,
+    now: datetime,
+    counts: _Counts,
+    known: dict[str, _Known],
+    learned: dict[str, _Known],
+) -> dict[str, int]:
+    """Write the accounts ``crm`` holds or names (by its contacts and deals); their ids by name key.
+
+    ``known``: accounts as this import already stored them (not read again when ``crm`` adds
+    nothing to them); ``learned`` gets every account this call stores or reads.
+    """
     wanted: dict[str, _AccountIn] = {}
     for acc in crm.accounts:
         a = wanted.setdefault(_key(acc.name), _AccountIn(acc.name.strip()))
         a.domains |= {d.lower().strip() for d in acc.domains if d.strip()}
         a.tier = acc.tier or a.tier
         a.crm_id = acc.crm_id or a.crm_id
-    for name in [c.account_name for c in crm.contacts if c.account_name] + [
-        d.account_name for d in crm.deals
-    ]:
-        wanted.setdefault(_key(name), _AccountIn(name.strip()))
+    named = dict.fromkeys(c.account_name for c in crm.contacts if c.account_name)  # in order, once each
+    named.update(dict.fromkeys(d.account_name for d in crm.deals))
+    for name in named:
+        key = _key(name)
+        if key not in wanted:
+            wanted[key] = _AccountIn(name.strip())
+    ids: dict[str, int] = {}
+    unsure: list[str] = []
+    for key, a in wanted.items():
+        k = known.get(key)
+        if (
+            k is not None
+            and (a.domains <= k.domains)
+            and a.tier in (None, k.tier)
+            and a.crm_id in (None, k.crm_id)
+        ):
+            ids[key] = k.id  # nothing new for it
+        else:
+            unsure.append(key)
     a_ = AccountRow
     stored = _existing(
-        s, (a_.id, a_.domains, a_.tier, a_.crm_id, a_.created_at, a_.updated_at), a_.name_key, wanted
+        s, (a_.id, a_.domains, a_.tier, a_.crm_id, a_.created_at, a_.updated_at), a_.name_key, unsure
     )
-    ids: dict[str, int] = {}
-    new: list[dict[str, Any]] = []
+    new: list[tuple[Any, ...]] = []
     changed: list[dict[str, Any]] = []
-    for key, a in wanted.items():
-        values = {"domains": sorted(a.domains), "tier": a.tier, "crm_id": a.crm_id}
+    for key in unsure:
+        a = wanted[key]
         row = stored.get(key)
         if row is None:
-            new.append({"name": a.name, "name_key": key, **values, "created_at": now, "updated_at": now})
+            new.append((a.name, key, sorted(a.domains), a.tier, a.crm_id))
             counts.added("accounts")
             continue
         _, id_, domains, tier, crm_id, created_at, updated_at = row
         ids[key] = id_
-        values = {
-            "domains": sorted({*(domains or []), *a.domains}),
-            "tier": a.tier or tier,
-            "crm_id": a.crm_id or crm_id,
-        }
-        if (values["domains"], values["tier"], values["crm_id"]) != (domains, tier, crm_id):
-            changed.append({"id": id_, **values, "updated_at": now})
+        merged = (sorted({*(domains or []), *a.domains}), a.tier or tier, a.crm_id or crm_id)
+        learned[key] = _Known(id_, frozenset(merged[0]), merged[1], merged[2])
+        if merged != (domains, tier, crm_id):
+            changed.append(
+                {"id": id_, "domains": merged[0], "tier": merged[1], "crm_id": merged[2], "updated_at": now}
+            )
             counts.updated("accounts", created_at, updated_at)
     if new:
-        s.execute(insert(_table(AccountRow)), new)
-        added = _existing(s, (a_.id,), a_.name_key, (row["name_key"] for row in new))
-        ids.update((key, row[1]) for key, row in added.items())
+        insert_rows(s, _table(AccountRow), _ACCOUNT_COLUMNS, new, shared=_stamped(now))
+        added = _existing(s, (a_.id,), a_.name_key, (row[1] for row in new))
+        for _, key, domains, tier, crm_id in new:
+            ids[key] = added[key][1]
+            learned[key] = _Known(ids[key], frozenset(domains), tier, crm_id)
     if changed:
         s.execute(update(AccountRow), changed)
     return ids
@@ -220,76 +300,79 @@ def _upsert_contacts(
     s: Session, contacts: list[Contact], accounts: dict[str, int], now: datetime, counts: _Counts
 ) -> None:
     """Write ``contacts`` (by email; a later record's name, role and account win when not empty)."""
-    wanted: dict[str, dict[str, Any]] = {}
+    wanted: dict[str, tuple[str | None, str | None, int | None]] = {}
+    keys: dict[str, str] = {}
     for con in contacts:
         email = con.email.strip().lower()
-        before = wanted.get(email, {})
-        account_id = accounts[_key(con.account_name)] if con.account_name else None
-        wanted[email] = {
-            "name": con.name or before.get("name"),
-            "role": con.role or before.get("role"),
-            "account_id": account_id or before.get("account_id"),
-        }
+        account_id = None
+        if con.account_name:
+            key = keys.get(con.account_name)
+            if key is None:
+                key = keys[con.account_name] = _key(con.account_name)
+            account_id = accounts[key]
+        before = wanted.get(email)
+        if before is None:
+            wanted[email] = (con.name, con.role, account_id)
+        else:
+            wanted[email] = (con.name or before[0], con.role or before[1], account_id or before[2])
     c_ = ContactRow
     stored = _existing(
         s, (c_.id, c_.name, c_.role, c_.account_id, c_.created_at, c_.updated_at), c_.email, wanted
     )
-    new: list[dict[str, Any]] = []
+    new: list[tuple[Any, ...]] = []
     changed: list[dict[str, Any]] = []
-    for email, said in wanted.items():
+    for email, (said_name, said_role, said_account) in wanted.items():
         row = stored.get(email)
         if row is None:
-            new.append({"email": email, **said, "created_at": now, "updated_at": now})
-            counts.added("contacts")
+            new.append((email, said_name, said_role, said_account))
             continue
         _, id_, name, role, account_id, created_at, updated_at = row
-        values = {
-            "name": said["name"] or name,
-            "role": said["role"] or role,
-            "account_id": said["account_id"] or account_id,
-        }
-        if (values["name"], values["role"], values["account_id"]) != (name, role, account_id):
-            changed.append({"id": id_, **values, "updated_at": now})
+        values = (said_name or name, said_role or role, said_account or account_id)
+        if values != (name, role, account_id):
+            changed.append(
+                {"id": id_, "name": values[0], "role": values[1], "account_id": values[2], "updated_at": now}
+            )
             counts.updated("contacts", created_at, updated_at)
     if new:
-        s.execute(insert(_table(ContactRow)), new)
+        counts.values["contacts_added"] += len(new)
+        new.sort()  # in index order: each chunk's inserts walk the email index once, not at random
+        insert_rows(s, _table(ContactRow), _CONTACT_COLUMNS, new, shared=_stamped(now))
     if changed:
         s.execute(update(ContactRow), changed)
 
 
 _DEAL_VALUES = ("name", "account_id", "stage", "amount", "close_date", "owner_email")
+_ACCOUNT_COLUMNS = ("name", "name_key", "domains", "tier", "crm_id")
+_CONTACT_COLUMNS = ("email", "name", "role", "account_id")
 
 
 def _upsert_deals(
     s: Session, deals: list[Deal], accounts: dict[str, int], now: datetime, counts: _Counts
 ) -> None:
     """Write ``deals`` (by CRM id; a later record wins whole)."""
-    wanted: dict[str, dict[str, Any]] = {
-        deal.crm_id: {
-            "name": deal.name,
-            "account_id": accounts[_key(deal.account_name)],
-            "stage": deal.stage,
-            "amount": deal.amount,
-            "close_date": deal.close_date,
-            "owner_email": deal.owner_email.lower() if deal.owner_email else None,
-        }
-        for deal in deals
-    }
+    keys: dict[str, str] = {}
+    wanted: dict[str, tuple[Any, ...]] = {}
+    for deal in deals:
+        key = keys.get(deal.account_name)
+        if key is None:
+            key = keys[deal.account_name] = _key(deal.account_name)
+        owner = deal.owner_email.lower() if deal.owner_email else None
+        wanted[deal.crm_id] = (deal.name, accounts[key], deal.stage, deal.amount, deal.close_date, owner)
     d_ = DealRow
     columns = (d_.id, d_.name, d_.account_id, d_.stage, d_.amount, d_.close_date, d_.owner_email)
     stored = _existing(s, (*columns, d_.created_at, d_.updated_at), d_.crm_id, wanted)
-    new: list[dict[str, Any]] = []
+    new: list[tuple[Any, ...]] = []
     changed: list[dict[str, Any]] = []
     for crm_id, values in wanted.items():
         row = stored.get(crm_id)
         if row is None:
-            new.append({"crm_id": crm_id, **values, "created_at": now, "updated_at": now})
-            counts.added("deals")
+            new.append((crm_id, *values))
             continue
-        if tuple(values[k] for k in _DEAL_VALUES) != tuple(row[2:8]):
-            changed.append({"id": row[1], **values, "updated_at": now})
+        if values != tuple(row[2:8]):
+            changed.append({"id": row[1], **dict(zip(_DEAL_VALUES, values, strict=True)), "updated_at": now})
             counts.updated("deals", row[8], row[9])
     if new:
-        s.execute(insert(_table(DealRow)), new)
+        counts.values["deals_added"] += len(new)
+        insert_rows(s, _table(DealRow), ("crm_id", *_DEAL_VALUES), new, shared=_stamped(now))
     if changed:
         s.execute(update(DealRow), changed)

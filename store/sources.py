@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from followthrough.types import CrmData, SourceDocument
 from store.admission import Unstorable, admit_document
 from store.base import StoreCore, _retry_conflicts
-from store.crm import _Counts, _upsert_accounts, _upsert_contacts, _upsert_deals
+from store.crm import _Counts, upsert_records
 from store.documents import _Batch
 from store.models import SourceStateRow, utcnow
 
@@ -125,9 +125,7 @@ class SourceStore(StoreCore):
                 for i, result in _Batch(s, [d for _, d in admitted]).store():
                     out[admitted[i][0]] = result
             if crm is not None:
-                accounts = _upsert_accounts(s, crm, now, counts)
-                _upsert_contacts(s, crm.contacts, accounts, now, counts)
-                _upsert_deals(s, crm.deals, accounts, now, counts)
+                upsert_records(s, crm, now, counts)
             row = _row(s, name, kind)
             row.cursor = {str(k): str(v) for k, v in cursor.items()}
             row.documents += sum(1 for r in out if isinstance(r, tuple) and r[1])

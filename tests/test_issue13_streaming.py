@@ -126,23 +126,23 @@ def test_the_reader_yields_bounded_chunks_and_keeps_file_wide_rules(tmp_path: Pa
             ["D-0000001", "Again", "Account 1", "", "", "", "", "", "", "", "", ""],  # line 9
             ["D-X", "Bad amount", "Account 0", "", "", "twelve", "", "", "", "", "", ""],  # line 10
             ["D-0000008", "Last", "Account 0", "", "", "5", "", "", "", "SMB", "", ""],  # line 11
+            ["D-0000009", "More", "Account 1", "account1.io", "", "5", "", "", "", "", "", ""],  # line 12
         ],
     )
     errors: list[Any] = []
     chunks = list(read_crm_chunks(path, on_error=errors.append, rows=3))
-    assert [len(c.deals) for c in chunks] == [3, 3, 1, 1]  # 10 rows read in chunks of 3; 2 refused
+    assert [len(c.deals) for c in chunks] == [3, 3, 1, 2]  # 11 rows read in chunks of 3; 2 refused
     assert [str(e.path) for e in errors] == [f"{path}:9", f"{path}:10"]
     assert "appears twice; kept the first row" in errors[0].problem
-    # An account recurs once per chunk that names it; its tier only the first time the file gives one.
-    tiers = [(a.name, a.tier) for c in chunks for a in c.accounts]
-    assert tiers == [
-        ("Account 0", "Enterprise"),
-        ("Account 1", "Enterprise"),
-        ("Account 1", None),
-        ("Account 0", None),
-        ("Account 0", None),
-        ("Account 0", None),
+    # An account comes in the first chunk that names it, and again only in a chunk that adds to it
+    # (a domain, or the file's first tier for it: a later tier is not taken); its deals name it.
+    accounts = [(a.name, a.domains, a.tier) for c in chunks for a in c.accounts]
+    assert accounts == [
+        ("Account 0", ["account0.com"], "Enterprise"),
+        ("Account 1", ["account1.com"], "Enterprise"),
+        ("Account 1", ["account1.io"], None),
     ]
+    assert {d.account_name for d in chunks[3].deals} == {"Account 0", "Account 1"}
 
 
 def test_the_registered_reader_streams(tmp_path: Path) -> None:

@@ -1,0 +1,174 @@
+"""A million-row CRM export within a minute (issue 13): the bulk writes, the admission fast path and
+the accounts an import remembers must store exactly what the slower paths stored.
+
+- :mod:`store.bulk` writes and reads at the driver's pace, converting each value as SQLAlchemy does:
+  every value written through it reads back through the ORM unchanged (dates, UTC times, JSON,
+  floats), on SQLite and PostgreSQL;
+- :func:`store.admit_crm` checks a clean chunk with one search and keeps its records as they are, and
+  still finds one NUL or lone surrogate anywhere in a chunk;
+- an import remembers the accounts it stored, and a later chunk that adds to one still writes it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from followthrough.types import Account, Contact, CrmData, Deal
+from store import Store, admit_crm
+from store.bulk import insert_rows, select_in
+from store.models import AccountRow, ContactRow, DealRow
+from tests.store_fixtures import store, store_url  # noqa: F401
+
+NOW = datetime(2026, 12, 1, 9, 30, 15, 123456, tzinfo=UTC)
+
+
+def test_rows_written_in_bulk_read_back_as_the_orm_wrote_them(store: Store) -> None:  # noqa: F811
+    accounts = AccountRow.__table__
+    deals = DealRow.__table__
+    with store._tx() as s:
+        insert_rows(
+            s,
+            accounts,  # type: ignore[arg-type]
+            ("name", "name_key", "domains", "tier", "crm_id"),
+            [
+                ("Acme", "acme", ["acme.com", "acme.io"], "Enterprise", None),
+                ("Ünïcode", "ünïcode", [], None, "7"),
+            ],
+            shared={"created_at": NOW, "updated_at": NOW},
+        )
+    with store._tx() as s:
+        ids = {a.name_key: a.id for a in s.scalars(select(AccountRow))}
+        insert_rows(
+            s,
+            deals,  # type: ignore[arg-type]
+            ("crm_id", "name", "account_id", "stage", "amount", "close_date", "owner_email"),
+            [
+                ("D1", "First", ids["acme"], "Demo", 1234.5, date(2026, 3, 31), "marco@northwind.io"),
+                ("D2", "Second", ids["ünïcode"], None, None, None, None),
+            ],
+            shared={"created_at": NOW - timedelta(days=1), "updated_at": NOW},
+        )
+    with store._tx() as s:
+        stored = {a.name_key: a for a in s.scalars(select(AccountRow))}
+        assert stored["acme"].domains == ["acme.com", "acme.io"]
+        assert stored["acme"].tier == "Enterprise" and stored["ünïcode"].crm_id == "7"
+        assert stored["acme"].created_at == NOW and stored["acme"].created_at.tzinfo is not None
+        d1, d2 = s.scalars(select(DealRow).order_by(DealRow.crm_id)).all()
+        assert (d1.amount, d1.close_date, d1.owner_email) == (1234.5, date(2026, 3, 31), "marco@northwind.io")
+        assert (d2.amount, d2.close_date, d2.stage) == (None, None, None)
+        assert d1.created_at == NOW - timedelta(days=1)
+
+        found = select_in(
+            s,
+            deals,  # type: ignore[arg-type]
+            "crm_id",
+            ["id", "amount", "close_date", "created_at"],
+            ["D2", "D1", "D1", "nope"],
+        )
+        assert set(found) == {"D1", "D2"}
+        assert found["D1"][2:] == (1234.5, date(2026, 3, 31), NOW - timedelta(days=1))
+        acme = select_in(s, accounts, "name_key", ["domains", "updated_at"], ["acme"])  # type: ignore[arg-type]
+        assert acme["acme"][1:] == (["acme.com", "acme.io"], NOW)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 1000, 5000])
+def test_a_lookup_finds_every_key_whatever_the_batch(store: Store, size: int) -> None:  # noqa: F811
+    crm = CrmData(contacts=[Contact(email=f"c{i}@acme.com", name=f"C {i}") for i in range(size)])
+    store.upsert_crm(crm)
+    with store._tx() as s:
+        keys = [f"c{i}@acme.com" for i in range(size)] + ["nobody@acme.com"]
+        found = select_in(s, ContactRow.__table__, "email", ["name"], keys, batch=7)  # type: ignore[arg-type]
+    assert len(found) == size
+    assert found[f"c{size - 1}@acme.com"] == (f"c{size - 1}@acme.com", f"C {size - 1}")
+
+
+def test_a_clean_chunk_is_admitted_as_it_is() -> None:
+    crm = CrmData(
+        accounts=[Account(name="Acme", domains=["acme.com"], tier="Enterprise")],
+        contacts=[Contact(email="dana@acme.com", name="Dana", account_name="Acme", role="VP")],
+        deals=[Deal(crm_id="D1", name="Pilot", account_name="Acme", stage="Demo", amount=5.0)],
+    )
+    admitted, problems = admit_crm(crm)
+    assert problems == []
+    assert admitted.accounts[0] is crm.accounts[0]
+    assert admitted.contacts[0] is crm.contacts[0]
+    assert admitted.deals[0] is crm.deals[0]
+
+
+@pytest.mark.parametrize(
+    "crm",
+    [
+        CrmData(accounts=[Account(name="Acme", domains=["ac\x00me.com"])]),
+        CrmData(accounts=[Account(name="Acme", domains=["ac\ud800me.com"])]),
+        CrmData(contacts=[Contact(email="dana@acme.com", name="Da\udcffna")]),
+        CrmData(deals=[Deal(crm_id="D1", name="Pi\x00lot", account_name="Acme")]),
+        CrmData(deals=[Deal(crm_id="D1", name="Pilot", account_name="Acme", stage="De\ud83dmo")]),
+    ],
+    ids=[
+        "nul-in-a-list",
+        "surrogate-in-a-list",
+        "surrogate-in-a-name",
+        "nul-in-a-deal",
+        "surrogate-in-a-stage",
+    ],
+)
+def test_one_unstorable_character_anywhere_in_a_chunk_is_replaced(crm: CrmData) -> None:
+    admitted, _ = admit_crm(crm)
+    text = admitted.model_dump_json()  # raises on a lone surrogate
+    assert "\\u0000" not in text and "\ufffd" in text
+
+
+def test_a_value_that_only_spells_nul_is_kept_as_it_is() -> None:
+    crm = CrmData(deals=[Deal(crm_id="D1", name=r"C:\u0000 and \x00", account_name="Acme")])
+    admitted, problems = admit_crm(crm)
+    assert problems == [] and admitted.deals[0].name == r"C:\u0000 and \x00"
+
+
+def test_too_long_values_are_cut_in_a_clean_chunk() -> None:
+    crm = CrmData(
+        accounts=[Account(name="Acme", tier="T" * 80)],
+        contacts=[Contact(email="dana@acme.com", name="N" * 400, role="R" * 300)],
+        deals=[Deal(crm_id="D1", name="P" * 600, account_name="Acme", stage="S" * 150, amount=float("inf"))],
+    )
+    admitted, problems = admit_crm(crm)
+    assert len(admitted.accounts[0].tier or "") == 50
+    assert len(admitted.contacts[0].name or "") == 300 and len(admitted.contacts[0].role or "") == 200
+    deal = admitted.deals[0]
+    assert (len(deal.name), len(deal.stage or ""), deal.amount) == (500, 100, None)
+    assert problems == ["deal 'D1': amount inf is not a storable number; left empty"]
+
+
+def test_an_import_remembers_its_accounts_and_still_writes_what_a_later_chunk_adds(
+    store: Store,  # noqa: F811
+) -> None:
+    since = datetime.now(UTC)
+    first = CrmData(
+        accounts=[Account(name="Acme", domains=["acme.com"], tier="Enterprise")],
+        deals=[Deal(crm_id="D1", name="One", account_name="Acme")],
+    )
+    assert store.upsert_crm(first, since=since)["accounts_added"] == 1
+    # a chunk that only names it: no account written, the deal finds it
+    named = CrmData(deals=[Deal(crm_id="D2", name="Two", account_name="ACME")])
+    assert store.upsert_crm(named, since=since)["deals_added"] == 1
+    # a chunk that adds a domain and a CRM id: written, counted once as this import's own account
+    more = CrmData(
+        accounts=[Account(name="acme", domains=["acme.io"], crm_id="A-1")],
+        deals=[Deal(crm_id="D3", name="Three", account_name="Acme")],
+    )
+    counts = store.upsert_crm(more, since=since)
+    assert (counts["accounts_added"], counts["accounts_updated"], counts["deals_added"]) == (0, 0, 1)
+    with store.engine.connect() as conn:
+        account = conn.execute(select(AccountRow.id, AccountRow.domains, AccountRow.crm_id)).one()
+        deal_accounts = set(conn.scalars(select(DealRow.account_id)))
+    assert (account.domains, account.crm_id) == (["acme.com", "acme.io"], "A-1")
+    assert deal_accounts == {account.id}
+    # a new import forgets: an account changed since is read again, not taken from memory
+    with store._tx() as s:
+        row = s.get(AccountRow, account.id)
+        assert row is not None
+        row.domains = []
+    later = CrmData(accounts=[Account(name="Acme", domains=["acme.com"])])
+    assert store.upsert_crm(later, since=datetime.now(UTC))["accounts_updated"] == 1
