@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import assert_never
@@ -444,7 +444,6 @@ def _store_crm(store: Store, inputs: list[ingest.Input], report: RunReport) -> N
 
     An export read whole before, unchanged since, while no import changed the CRM tables
     (:meth:`Store.crm_state`), is not read again: its problem lines are reported as they were."""
-    since = datetime.now(UTC)  # a row this import adds or changes is counted once, whatever chunk it is in
     sums = {_key(item): digests.digest(item, digests.reading((), None)) for item in inputs}
     state = store.crm_state()
     # read whole before, and no import changed the CRM since: its rows are all there
@@ -452,18 +451,19 @@ def _store_crm(store: Store, inputs: list[ingest.Input], report: RunReport) -> N
     for last in unchanged:
         _replay(last, report)
     marks = _marks(report)
-    for item in unread:
-        for crm, problems in _admitted_chunks(item):
-            report.errors.extend(problems)
-            if not (crm.accounts or crm.contacts or crm.deals):
-                continue
-            try:
-                counts = store.upsert_crm(crm, since=since)
-            except Unstorable as e:
-                report.errors.append(InputError(item.path, f"CRM records not stored: {e}"))
-                continue
-            for key, n in counts.items():
-                report.crm[key] = report.crm.get(key, 0) + n
+    with store.crm_import() as importing:  # a row this import adds or changes is counted once
+        for item in unread:
+            for crm, problems in _admitted_chunks(item):
+                report.errors.extend(problems)
+                if not (crm.accounts or crm.contacts or crm.deals):
+                    continue
+                try:
+                    counts = importing.upsert(crm)
+                except Unstorable as e:
+                    report.errors.append(InputError(item.path, f"CRM records not stored: {e}"))
+                    continue
+                for key, n in counts.items():
+                    report.crm[key] = report.crm.get(key, 0) + n
     if unread:
         _remember(store, unread, sums, report, marks, {}, state=store.crm_state())
 

@@ -12,7 +12,8 @@ export's email index, so every insert read pages back from the file).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -81,18 +82,40 @@ class _Known:
     crm_id: str | None
 
 
-class CrmStore(StoreCore):
-    """Accounts, contacts and deals from the CRM; who is who by name.
+class CrmImport:
+    """One import of CRM records, a chunk at a time (:meth:`CrmStore.crm_import`).
 
-    An import stores an export a chunk at a time, and every chunk names most of the export's
-    accounts again (a deal's account is on every deal row): the accounts one import has stored or
-    read are remembered while it lasts (``_crm_known``, keyed by the import's ``since``), so a chunk
-    reads and writes only the accounts it adds or changes. Another writer changing one of those
-    accounts during the import is not seen by it; ids never change, and merged values are only ever
-    added to (domains) or given (tier, CRM id).
+    Every chunk names most of the export's accounts again (a deal's account is on every deal row):
+    the accounts this import has stored or read are remembered while it lasts, so a chunk reads
+    and writes only the accounts it adds to. Another writer changing one of those accounts during
+    the import is not seen by it; ids never change, and merged values are only ever added to
+    (domains) or given (tier, CRM id). On SQLite each chunk's connection gets a page cache of
+    :data:`IMPORT_CACHE_KIB` (the indexes a large export fills stay in memory), given back when
+    the import ends. Counts are as :meth:`CrmStore.upsert_crm`'s with ``since`` = when it began.
     """
 
-    _crm_known: tuple[datetime, dict[str, _Known]] | None = None
+    def __init__(self, store: CrmStore) -> None:
+        self.store = store
+        self.since = utcnow()
+        self.known: dict[str, _Known] = {}
+        self.chunks = 0
+
+    def upsert(self, crm: CrmData) -> dict[str, int]:
+        """Store one chunk in one transaction; its ``{accounts,contacts,deals}_{added,updated}``."""
+        self.chunks += 1
+        return self.store._upsert(crm, since=self.since, known=self.known, cache=True)
+
+    def close(self) -> None:
+        """End the import: on SQLite, the pooled connections (and their page caches) are closed (a
+        database in memory lives in its one connection, and is left alone)."""
+        url = self.store.engine.url
+        in_memory = url.database in (None, "", ":memory:") or "mode=memory" in str(url)
+        if self.chunks and url.get_backend_name() == "sqlite" and not in_memory:
+            self.store.engine.dispose()
+
+
+class CrmStore(StoreCore):
+    """Accounts, contacts and deals from the CRM; who is who by name."""
 
     def crm_state(self) -> str:
         """What the CRM tables hold, in a few words: each table's row count and newest change. Equal
@@ -105,7 +128,20 @@ class CrmStore(StoreCore):
             ]
         return "|".join(f"{n}@{when.isoformat() if when else '-'}" for n, when in parts)
 
-    @_retry_conflicts
+    @contextmanager
+    def crm_import(self) -> Iterator[CrmImport]:
+        """An import of one or more CRM exports, stored a chunk at a time (:class:`CrmImport`)::
+
+        with store.crm_import() as importing:
+            for chunk in chunks:
+                counts = importing.upsert(chunk)
+        """
+        importing = CrmImport(self)
+        try:
+            yield importing
+        finally:
+            importing.close()
+
     def upsert_crm(self, crm: CrmData, *, since: datetime | None = None) -> dict[str, int]:
         """Add or update accounts, contacts and deals in bulk, in one transaction. Idempotent: a second
         call changes nothing (and writes nothing).
@@ -114,27 +150,25 @@ class CrmStore(StoreCore):
         Records later in ``crm`` win over earlier ones and over the store, except that an
         account's domains add up and an empty value (tier, a contact's name, role or account)
         keeps the one known. ``since``: when an import that stores an export in several calls
-        (one per chunk) began, so that a row is counted once (see :class:`_Counts`); default now.
-        Returns ``{accounts,contacts,deals}_{added,updated}`` counts.
+        (one per chunk) began, so that a row is counted once (see :class:`_Counts`); default now
+        (:meth:`crm_import` keeps it, and more, for such an import). Returns
+        ``{accounts,contacts,deals}_{added,updated}`` counts.
         """
+        return self._upsert(crm, since=since, known={}, cache=False)
+
+    @_retry_conflicts
+    def _upsert(
+        self, crm: CrmData, *, since: datetime | None, known: dict[str, _Known], cache: bool
+    ) -> dict[str, int]:
         now = utcnow()
         counts = _Counts(since or now)
-        known = self._known_accounts(since)
         learned: dict[str, _Known] = {}
         with self._tx() as s:
-            if s.get_bind().dialect.name == "sqlite":
+            if cache and s.get_bind().dialect.name == "sqlite":
                 s.execute(text(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}"))
             upsert_records(s, crm, now, counts, known, learned)
         known.update(learned)  # committed: what the next chunk of this import may take as stored
         return counts.values
-
-    def _known_accounts(self, since: datetime | None) -> dict[str, _Known]:
-        """The accounts this import (``since``: when it began) has stored or read, by name key; empty
-        for a new import or a single call."""
-        if since is None or self._crm_known is None or self._crm_known[0] != since:
-            self._crm_known = (since, {}) if since is not None else None
-            return self._crm_known[1] if self._crm_known else {}
-        return self._crm_known[1]
 
     def company_domains_from_crm(self) -> set[str]:
         """Our own company's domains, guessed from the deal owners' emails."""

@@ -12,13 +12,15 @@ the accounts an import remembers must store exactly what the slower paths stored
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from followthrough.types import Account, Contact, CrmData, Deal
 from store import Store, admit_crm
 from store.bulk import insert_rows, select_in
+from store.crm import IMPORT_CACHE_KIB
 from store.models import AccountRow, ContactRow, DealRow
 from tests.store_fixtures import store, store_url  # noqa: F401
 
@@ -144,22 +146,23 @@ def test_too_long_values_are_cut_in_a_clean_chunk() -> None:
 def test_an_import_remembers_its_accounts_and_still_writes_what_a_later_chunk_adds(
     store: Store,  # noqa: F811
 ) -> None:
-    since = datetime.now(UTC)
-    first = CrmData(
-        accounts=[Account(name="Acme", domains=["acme.com"], tier="Enterprise")],
-        deals=[Deal(crm_id="D1", name="One", account_name="Acme")],
-    )
-    assert store.upsert_crm(first, since=since)["accounts_added"] == 1
-    # a chunk that only names it: no account written, the deal finds it
-    named = CrmData(deals=[Deal(crm_id="D2", name="Two", account_name="ACME")])
-    assert store.upsert_crm(named, since=since)["deals_added"] == 1
-    # a chunk that adds a domain and a CRM id: written, counted once as this import's own account
-    more = CrmData(
-        accounts=[Account(name="acme", domains=["acme.io"], crm_id="A-1")],
-        deals=[Deal(crm_id="D3", name="Three", account_name="Acme")],
-    )
-    counts = store.upsert_crm(more, since=since)
-    assert (counts["accounts_added"], counts["accounts_updated"], counts["deals_added"]) == (0, 0, 1)
+    with store.crm_import() as importing:
+        first = CrmData(
+            accounts=[Account(name="Acme", domains=["acme.com"], tier="Enterprise")],
+            deals=[Deal(crm_id="D1", name="One", account_name="Acme")],
+        )
+        assert importing.upsert(first)["accounts_added"] == 1
+        assert set(importing.known) == {"acme"}
+        # a chunk that only names it: no account written, the deal finds it
+        named = CrmData(deals=[Deal(crm_id="D2", name="Two", account_name="ACME")])
+        assert importing.upsert(named)["deals_added"] == 1
+        # a chunk that adds a domain and a CRM id: written, counted once as this import's own account
+        more = CrmData(
+            accounts=[Account(name="acme", domains=["acme.io"], crm_id="A-1")],
+            deals=[Deal(crm_id="D3", name="Three", account_name="Acme")],
+        )
+        counts = importing.upsert(more)
+        assert (counts["accounts_added"], counts["accounts_updated"], counts["deals_added"]) == (0, 0, 1)
     with store.engine.connect() as conn:
         account = conn.execute(select(AccountRow.id, AccountRow.domains, AccountRow.crm_id)).one()
         deal_accounts = set(conn.scalars(select(DealRow.account_id)))
@@ -171,4 +174,22 @@ def test_an_import_remembers_its_accounts_and_still_writes_what_a_later_chunk_ad
         assert row is not None
         row.domains = []
     later = CrmData(accounts=[Account(name="Acme", domains=["acme.com"])])
-    assert store.upsert_crm(later, since=datetime.now(UTC))["accounts_updated"] == 1
+    with store.crm_import() as again:
+        assert again.upsert(later)["accounts_updated"] == 1
+    assert store.upsert_crm(later)["accounts_updated"] == 0  # the same again: nothing to write
+
+
+def test_an_import_gives_its_page_cache_back(tmp_path: Path) -> None:
+    """The 64 MiB SQLite page cache of a large import is not kept by the rest of a run."""
+    with Store(f"sqlite:///{tmp_path / 'ft.db'}") as db:
+
+        def cache_size() -> int:
+            with db._tx() as s:
+                return int(s.execute(text("PRAGMA cache_size")).scalar_one())
+
+        default = cache_size()
+        with db.crm_import() as importing:
+            importing.upsert(CrmData(deals=[Deal(crm_id="D1", name="One", account_name="Acme")]))
+            assert cache_size() == -IMPORT_CACHE_KIB
+        assert cache_size() == default
+        assert db.get_deal("D1").account == "Acme"
