@@ -185,38 +185,50 @@ class CrmStore(StoreCore):
         lines); names shared by two different emails are left out rather than
         guessed.
         """
+        full_crm: dict[str, str] = {}
+        full_seen: dict[str, str] = {}
+        first: dict[str, str] = {}
         with self._tx() as s:
-            crm = s.execute(
-                select(ContactRow.name, ContactRow.email).where(ContactRow.name.is_not(None))
-            ).all()
-            seen = s.execute(select(PersonRow.name, PersonRow.email)).all()
             owners = set(
                 s.scalars(select(DealRow.owner_email).where(DealRow.owner_email.is_not(None)).distinct())
             )
-        full: dict[str, set[str]] = {}
-        first: dict[str, set[str]] = {}
-        named: set[str] = set()
-        crm_full: set[str] = set()
-        for origin, people in (("crm", crm), ("seen", seen)):
-            for name, email in people:
-                key = " ".join((name or "").lower().split())
-                if not key or "@" in key:
-                    continue
-                named.add(email)
-                if origin == "crm":
-                    crm_full.add(key)
-                elif key in crm_full:
-                    continue  # the CRM already says who this is
-                full.setdefault(key, set()).add(email)
-                first.setdefault(key.split()[0], set()).add(email)
+            named: set[str] = set()  # the owners with a name somewhere
+            sources = (
+                (full_crm, select(ContactRow.name, ContactRow.email).where(ContactRow.name.is_not(None))),
+                (full_seen, select(PersonRow.name, PersonRow.email)),
+            )
+            for full, query in sources:
+                for name, email in s.execute(query):  # streamed: a million contacts are never a list
+                    key = " ".join((name or "").lower().split())
+                    if not key or "@" in key:
+                        continue
+                    if email in owners:
+                        named.add(email)
+                    if full is full_seen and key in full_crm:
+                        continue  # the CRM already says who this is
+                    _one_or_shared(full, key, email)
+                    _one_or_shared(first, key.split()[0], email)
         for owner in owners:
             if owner and owner not in named:
                 local = owner.split("@", 1)[0].lower()
                 if local.isalpha():
-                    first.setdefault(local, set()).add(owner)
-        out = {k: next(iter(v)) for k, v in first.items() if len(v) == 1}
-        out.update({k: next(iter(v)) for k, v in full.items() if len(v) == 1})
+                    _one_or_shared(first, local, owner)
+        out = {k: v for k, v in first.items() if v is not _SHARED}
+        out.update((k, v) for full in (full_crm, full_seen) for k, v in full.items() if v is not _SHARED)
         return out
+
+
+_SHARED = "\0shared"
+"""In a name → email map: the name belongs to several emails (no email holds NUL)."""
+
+
+def _one_or_shared(names: dict[str, str], key: str, email: str) -> None:
+    """Map ``key`` to ``email``, or to :data:`_SHARED` when it already maps to another email."""
+    known = names.get(key)
+    if known is None:
+        names[key] = email
+    elif known != email:
+        names[key] = _SHARED
 
 
 def _table(row: type[Base]) -> Table:

@@ -49,20 +49,29 @@ class LinkStore(StoreCore):
             chunks = [wanted[i : i + _LINK_BATCH] for i in range(0, len(wanted), _LINK_BATCH)]
         elif not self._any_without_link():
             return counts  # every item has its link: the CRM need not be read (a run of a CRM export)
-        with self._tx() as s:
-            contacts = list(s.scalars(select(ContactRow)))
+        with self._tx() as s:  # plain rows, not ORM objects: a CRM of a million rows fits in memory
+            c_, d_, a_ = ContactRow, DealRow, AccountRow
+            contact_accounts: dict[str, int] = {}
+            names = _UniqueNames()
+            for email, name, account_id in s.execute(select(c_.email, c_.name, c_.account_id)):
+                if account_id is not None:
+                    contact_accounts[email] = account_id
+                if name:
+                    names.add(name, account_id)
             index = deal_rules.LinkIndex(
                 deals=[
-                    deal_rules.DealInfo(d.id, d.crm_id, d.name, d.account_id, d.stage, d.close_date)
-                    for d in s.scalars(select(DealRow))
+                    deal_rules.DealInfo(*row)
+                    for row in s.execute(
+                        select(d_.id, d_.crm_id, d_.name, d_.account_id, d_.stage, d_.close_date)
+                    )
                 ],
                 accounts=[
-                    deal_rules.AccountInfo(a.id, a.name, tuple(a.domains or []))
-                    for a in s.scalars(select(AccountRow))
+                    deal_rules.AccountInfo(id_, name, tuple(domains or []))
+                    for id_, name, domains in s.execute(select(a_.id, a_.name, a_.domains))
                 ],
-                contact_accounts={c.email: c.account_id for c in contacts if c.account_id is not None},
+                contact_accounts=contact_accounts,
                 internal_domains=set(internal_domains),
-                contact_names=_unique_names(contacts),
+                contact_names=names.unique(),
             )
         last_id = 0
         while True:
@@ -154,19 +163,27 @@ def _store_links(s: Session, links: list[dict[str, object]]) -> None:
     )
 
 
-def _unique_names(contacts: list[ContactRow]) -> dict[str, int]:
-    """Full name → account id for contacts whose name no other contact shares."""
-    by_name: dict[str, set[int | None]] = {}
-    for c in contacts:
-        key = " ".join((c.name or "").lower().split())
-        if len(key.split()) >= 2:
-            by_name.setdefault(key, set()).add(c.account_id)
-    out: dict[str, int] = {}
-    for key, accounts in by_name.items():
-        (account,) = accounts if len(accounts) == 1 else (None,)
-        if account is not None:
-            out[key] = account
-    return out
+class _UniqueNames:
+    """Full name → account id for contacts whose name no other contact shares, gathered one contact
+    at a time (one entry per name: a CRM of a million contacts costs one dictionary)."""
+
+    _SHARED = -1
+
+    def __init__(self) -> None:
+        self.by_name: dict[str, int | None] = {}
+
+    def add(self, name: str, account_id: int | None) -> None:
+        key = " ".join(name.lower().split())
+        if " " not in key:
+            return  # a full name has two words at least
+        seen = self.by_name.get(key, self)
+        if seen is self:
+            self.by_name[key] = account_id
+        elif seen != account_id:
+            self.by_name[key] = self._SHARED
+
+    def unique(self) -> dict[str, int]:
+        return {k: v for k, v in self.by_name.items() if v is not None and v != self._SHARED}
 
 
 def _link_input(c: CommitmentRow) -> deal_rules.LinkInput:

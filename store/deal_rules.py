@@ -44,7 +44,7 @@ _SUFFIXES = re.compile(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DealInfo:
     id: int
     crm_id: str
@@ -54,7 +54,7 @@ class DealInfo:
     close_date: date | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AccountInfo:
     id: int
     name: str
@@ -215,22 +215,28 @@ _WORD = re.compile(r"\w+")
 class _WordIndex:
     """Which of a list of name patterns (:class:`_Phrase`) can match a text, without trying them all.
 
-    A name can only match where the text holds its first word, so each pattern is filed under
-    the first run of word characters of its first word, lowercased (ASCII only; a pattern whose
-    first word has none, or is not ASCII, is tried on every text). A text is split into its
-    runs of word characters once; the patterns filed under them are the candidates, in list order.
-    Linking one commitment then costs the words of its texts, not the size of the CRM.
+    A name can only match where the text holds every word of it, so each pattern is filed under
+    the rarest (among all the patterns) of its words' runs of word characters, lowercased (ASCII
+    runs only; a pattern with none is tried on every text). A text is split into its runs of word
+    characters once; the patterns filed under them are the candidates, in list order. Linking one
+    commitment then costs the words of its texts, not the size of the CRM, even when a million
+    deal names share their first word ("Acme - Renewal", "Acme - Expansion").
     """
 
     def __init__(self, patterns: Sequence[str]) -> None:
         self.by_word: dict[str, list[int]] = {}
         self.always: list[int] = []
-        for i, pattern in enumerate(patterns):
-            first = _first_word(pattern)
-            if first is None:
+        runs = [_ascii_runs(pattern) for pattern in patterns]
+        frequency: dict[str, int] = {}
+        for words in runs:
+            for word in words:
+                frequency[word] = frequency.get(word, 0) + 1
+        for i, words in enumerate(runs):
+            if not words:
                 self.always.append(i)
             else:
-                self.by_word.setdefault(first, []).append(i)
+                rarest = min(words, key=lambda w: (frequency[w], w))
+                self.by_word.setdefault(rarest, []).append(i)
 
     def candidates(self, text: str) -> list[int]:
         found = set(self.always)
@@ -239,13 +245,11 @@ class _WordIndex:
         return sorted(found)
 
 
-def _first_word(pattern: str) -> str | None:
-    """The lowercased first word-character run of a name pattern's first word (unescaped)."""
-    body = pattern.removeprefix(r"(?<![\w@.])").split(r"\s+", 1)[0]
-    word = _WORD.search(re.sub(r"\\(.)", r"\1", body))
-    if word is None or not word.group().isascii():
-        return None
-    return word.group().lower()
+def _ascii_runs(pattern: str) -> frozenset[str]:
+    """The lowercased ASCII runs of word characters of a name pattern's words (unescaped)."""
+    body = pattern.removeprefix(r"(?<![\w@.])").removesuffix(r"(?![\w@])")
+    text = re.sub(r"\\(.)", r"\1", body.replace(r"\s+", " "))
+    return frozenset(w.lower() for w in _WORD.findall(text) if w.isascii())
 
 
 def _best_for_accounts(account_ids: list[int], index: LinkIndex, near: date | None) -> DealInfo | None:

@@ -13,7 +13,7 @@ import ast
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import datetime
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
@@ -199,14 +199,19 @@ def test_a_reader_can_skip_a_file_it_detects(tmp_path: Path) -> None:
 
 
 class _RecordingStore:
-    """The three store calls ``ingest_paths`` makes, in the order made."""
+    """The three store calls ``ingest_paths`` makes, in the order made (a CRM import's ``upsert`` is
+    recorded as ``upsert_crm``)."""
 
     def __init__(self) -> None:
         self.calls: list[str] = []
         self.owner_domains: set[str] = set()
         self.internal: dict[str, bool | None] = {}
 
-    def upsert_crm(self, crm: CrmData, *, since: datetime | None = None) -> dict[str, int]:
+    @contextmanager
+    def crm_import(self) -> Iterator[_RecordingStore]:
+        yield self
+
+    def upsert(self, crm: CrmData) -> dict[str, int]:
         self.calls.append("upsert_crm")
         self.owner_domains |= {d.owner_email.split("@")[1] for d in crm.deals if d.owner_email}
         return {"deals": len(crm.deals)}
