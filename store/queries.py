@@ -239,31 +239,46 @@ def _ns(row: Any, prefix: str, names: tuple[str, ...]) -> SimpleNamespace:
     return SimpleNamespace(**{n: row[f"{prefix}{n}"] for n in names})
 
 
+@dataclass(frozen=True)
+class _ById:
+    """The tables of a by-id commitment query: the commitments, and aliases of their document (``d``),
+    deal link (``ln``), deal (``dl``) and the deal's account (``ac``)."""
+
+    c: Any = CommitmentRow.__table__
+    d: Any = DocumentRow.__table__.alias("d")
+    ln: Any = CommitmentDealLinkRow.__table__.alias("ln")
+    dl: Any = DealRow.__table__.alias("dl")
+    ac: Any = AccountRow.__table__.alias("ac")
+
+    def select(self, *columns: Any) -> Select[Any]:
+        """``columns`` of the commitments whose id is in ``ids`` (an expanding parameter), each with
+        its document, and its link, deal and account when it has them."""
+        c = self.c
+        return (
+            select(*columns)
+            .select_from(c)
+            .join(self.d, self.d.c.id == c.c.document_id)
+            .outerjoin(self.ln, self.ln.c.commitment_id == c.c.id)
+            .outerjoin(self.dl, self.dl.c.id == self.ln.c.deal_id)
+            .outerjoin(self.ac, self.ac.c.id == self.dl.c.account_id)
+            .where(c.c.id.in_(bindparam("ids", expanding=True)))
+        )
+
+
 @cache
 def _page_statements() -> tuple[Select[Any], Select[Any], Select[Any]]:
     """The by-id queries of :func:`fetch_views` (``ids`` is an expanding parameter), built once: the
     commitments with their document, link, deal and account; the evidence they hold; and the evidence
     held for merged ones by their survivors (``merged_from``)."""
-    c = CommitmentRow.__table__
-    d = DocumentRow.__table__.alias("d")
-    ln = CommitmentDealLinkRow.__table__.alias("ln")
-    dl = DealRow.__table__.alias("dl")
-    ac = AccountRow.__table__.alias("ac")
-    main = (
-        select(
-            *c.c,
-            *(d.c[n].label(f"d_{n}") for n in _DOC_COLS),
-            *(ln.c[n].label(f"l_{n}") for n in ("commitment_id", *_LINK_COLS)),
-            *(dl.c[n].label(f"k_{n}") for n in _DEAL_COLS),
-            ac.c.name.label("a_name"),
-            ac.c.tier.label("a_tier"),
-        )
-        .select_from(c)
-        .join(d, d.c.id == c.c.document_id)
-        .outerjoin(ln, ln.c.commitment_id == c.c.id)
-        .outerjoin(dl, dl.c.id == ln.c.deal_id)
-        .outerjoin(ac, ac.c.id == dl.c.account_id)
-        .where(c.c.id.in_(bindparam("ids", expanding=True)))
+    q = _ById()
+    c, d, ln, dl, ac = q.c, q.d, q.ln, q.dl, q.ac
+    main = q.select(
+        *c.c,
+        *(d.c[n].label(f"d_{n}") for n in _DOC_COLS),
+        *(ln.c[n].label(f"l_{n}") for n in ("commitment_id", *_LINK_COLS)),
+        *(dl.c[n].label(f"k_{n}") for n in _DEAL_COLS),
+        ac.c.name.label("a_name"),
+        ac.c.tier.label("a_tier"),
     )
     e = EvidenceRow.__table__
     ed = DocumentRow.__table__.alias("ed")
@@ -514,33 +529,22 @@ def fetch_ranked(
 @cache
 def _ranked_statement() -> Select[Any]:
     """The by-id query of :func:`fetch_ranked` (``ids`` is an expanding parameter), built once."""
-    c = CommitmentRow.__table__
-    d = DocumentRow.__table__.alias("d")
-    ln = CommitmentDealLinkRow.__table__.alias("ln")
-    dl = DealRow.__table__.alias("dl")
-    ac = AccountRow.__table__.alias("ac")
-    return (
-        select(
-            c.c.id,
-            c.c.type,
-            c.c.status,
-            c.c.snoozed_until,
-            c.c.owner,
-            c.c.owner_email,
-            c.c.due,
-            c.c.confidence,
-            d.c.occurred_at,
-            dl.c.crm_id.label("deal_crm_id"),
-            dl.c.amount,
-            dl.c.stage,
-            ac.c.tier,
-        )
-        .select_from(c)
-        .join(d, d.c.id == c.c.document_id)
-        .outerjoin(ln, ln.c.commitment_id == c.c.id)
-        .outerjoin(dl, dl.c.id == ln.c.deal_id)
-        .outerjoin(ac, ac.c.id == dl.c.account_id)
-        .where(c.c.id.in_(bindparam("ids", expanding=True)))
+    q = _ById()
+    c = q.c
+    return q.select(
+        c.c.id,
+        c.c.type,
+        c.c.status,
+        c.c.snoozed_until,
+        c.c.owner,
+        c.c.owner_email,
+        c.c.due,
+        c.c.confidence,
+        q.d.c.occurred_at,
+        q.dl.c.crm_id.label("deal_crm_id"),
+        q.dl.c.amount,
+        q.dl.c.stage,
+        q.ac.c.tier,
     )
 
 
