@@ -672,13 +672,11 @@ class _Builder:
         # one contact per row: contact_* columns, or plain email/name/title columns in a deals export
         contact_email = contact_email or email
         if contact_email:
-            full = " ".join(p for p in (first, last) if p)
             _, address = parse_person(contact_email)
             if address is None:
                 raise ValueError(f"contact email is not an email address: {contact_email!r}")
-            self.contact(
-                address, contact_name or plain_name or full or None, account, contact_role or role or None
-            )
+            named = contact_name or plain_name or (f"{first} {last}".strip() if first or last else None)
+            self.contact(address, named or None, account, contact_role or role or None)
 
     def contact_row(self, values: tuple[str, ...]) -> None:
         """One row of a contacts export: the values of :data:`_CONTACT_FIELDS`, in that order."""

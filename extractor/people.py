@@ -129,12 +129,16 @@ class Directory:
 
     def __init__(self, company_domains: set[str] | None, directory: Mapping[str, str] | None) -> None:
         self.company_domains = normalize_domains(company_domains or ())
-        self.names = {" ".join(k.lower().split()): v for k, v in (directory or {}).items()}
-        firsts: dict[str, set[str]] = {}
-        for full, email in self.names.items():
-            if len(full.split()) > 1 and full.split()[0] not in _NOT_FIRST_NAMES:
-                firsts.setdefault(full.split()[0], set()).add(email)
-        self.first_names = {k: next(iter(v)) for k, v in firsts.items() if len(v) == 1}
+        names: Mapping[str, str] = directory or {}
+        if any(k != " ".join(k.lower().split()) for k in names):  # else kept as given: no copy of a
+            names = {" ".join(k.lower().split()): v for k, v in names.items()}  # million-name CRM
+        self.names = names
+        firsts: dict[str, str | None] = {}  # first name → its one email, or None when several have it
+        for full, email in names.items():
+            first, _, rest = full.partition(" ")
+            if rest and first not in _NOT_FIRST_NAMES:
+                firsts[first] = email if firsts.get(first, email) == email else None
+        self.first_names = {k: v for k, v in firsts.items() if v is not None}
 
     def is_internal(self, p: Participant | None) -> bool | None:
         """``p``'s side: its own mark, else by its email's domain; ``None`` when unknown (or no ``p``)."""

@@ -2,4 +2,5 @@
 
 from followthrough.cli import console
 
-console()
+if __name__ == "__main__":  # not again in a process multiprocessing spawns
+    console()

@@ -8,7 +8,8 @@ One home for the ranking of each section (the priority score and its reasons com
 - unanswered inbound requests: those past their response target first, then most at stake, then
   the oldest;
 - waiting on customer: the customers' promises to us (status ``waiting``), overdue ones first;
-- silent accounts: from :meth:`store.Store.silent_accounts` (most at stake first).
+- silent accounts: from :meth:`store.Store.silent_accounts` (most at stake first; the first
+  :data:`MAX_ROWS`, and how many in ``totals``).
 
 Pure functions over a :class:`store.Store`; nothing here renders (the CLI renders with rich in
 :mod:`followthrough.cli.report`, the dashboard with Jinja2 in :mod:`followthrough.web`).
@@ -200,7 +201,9 @@ def collect(store: Store, as_of: date, *, domains: set[str]) -> Attention:
     att.totals = {name: section.total for name, section in sections.items()}
     att.by_owner = {k: dict(v) for k, v in sorted(owners.items(), key=lambda kv: -kv[1]["open"])}
     att.waiting = collect_waiting(store, as_of, limit=MAX_ROWS, totals=att.totals)
-    att.silent = store.silent_accounts(as_of, silent_days(), domains)
+    silent = store.silent_accounts(as_of, silent_days(), domains)
+    att.totals["silent_accounts"] = len(silent)
+    att.silent = silent[:MAX_ROWS]
     return att
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import assert_never
 
@@ -28,7 +29,7 @@ def build_extractor(
     settings: Settings,
     *,
     domains: set[str],
-    directory: dict[str, str],
+    directory: Mapping[str, str],
     options: LlmOptions | None = None,
 ) -> Extractor:
     """The offline detector, or the LLM backend when one is configured."""
@@ -44,7 +45,7 @@ def build_extractor(
 
 
 def _openai(
-    settings: Settings, *, domains: set[str], directory: dict[str, str], options: LlmOptions
+    settings: Settings, *, domains: set[str], directory: Mapping[str, str], options: LlmOptions
 ) -> Extractor:
     try:
         from extractor.openai_backend import OpenAIExtractor

@@ -28,7 +28,7 @@ import dataclasses
 import logging
 import socket
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -89,7 +89,7 @@ class Recipe:
 
     settings: Settings
     domains: set[str]
-    directory: dict[str, str]
+    directory: Mapping[str, str]
     options: LlmOptions
 
     def build(self) -> Extractor:
@@ -183,7 +183,7 @@ class Cluster:
         inner: Extractor,
         settings: Settings,
         domains: set[str],
-        directory: dict[str, str],
+        directory: Mapping[str, str],
         options: LlmOptions,
     ) -> RayExtractor:
         """``inner`` (built here from the same arguments) run by Ray actors; the LLM limits

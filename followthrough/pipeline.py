@@ -19,11 +19,12 @@ from typing import assert_never
 from connectors.base import Yields
 from extractor import ExtractionFailed, ExtractionResult, Extractor
 from followthrough import digests, ingest
+from followthrough.crm_reader import admitted_chunks
 from followthrough.errors import InputError, StoreError
 from followthrough.limits import MAX_BODY_CHARS, MAX_ITEMS_PER_DOCUMENT
 from followthrough.redaction import redact
-from followthrough.types import CrmData, ExtractionStatus, RunStatus, SourceDocument, is_internal
-from store import InputFile, NotFound, Recording, Store, Unstorable, admit_crm
+from followthrough.types import ExtractionStatus, RunStatus, SourceDocument, is_internal
+from store import InputFile, NotFound, Recording, Store, Unstorable
 
 Progress = Callable[[str, int, int | None], None]
 """``progress(stage, advance, total)``: called as work gets done."""
@@ -453,7 +454,7 @@ def _store_crm(store: Store, inputs: list[ingest.Input], report: RunReport) -> N
     marks = _marks(report)
     with store.crm_import() as importing:  # a row this import adds or changes is counted once
         for item in unread:
-            for crm, problems in _admitted_chunks(item):
+            for crm, problems in admitted_chunks(item):
                 report.errors.extend(problems)
                 if not (crm.accounts or crm.contacts or crm.deals):
                     continue
@@ -466,19 +467,6 @@ def _store_crm(store: Store, inputs: list[ingest.Input], report: RunReport) -> N
                     report.crm[key] = report.crm.get(key, 0) + n
     if unread:
         _remember(store, unread, sums, report, marks, {}, state=store.crm_state())
-
-
-def _admitted_chunks(item: ingest.Input) -> Iterator[tuple[CrmData, list[InputError]]]:
-    """Each chunk of a CRM export as the store will hold it, with the problems found reading and
-    admitting it (in the file's order)."""
-    problems: list[InputError] = []
-    for chunk in ingest.records(item, problems):
-        crm, cut = admit_crm(chunk)
-        problems.extend(InputError(item.path, p) for p in cut)
-        yield crm, problems[:]
-        problems.clear()
-    if problems:  # a problem after the last chunk (the file could not be read to its end)
-        yield CrmData(), problems[:]
 
 
 EXTRACT_BATCH = 256

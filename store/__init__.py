@@ -17,6 +17,7 @@ bearer tokens (:class:`ApiTokens`, :class:`Principal`), :func:`admit_crm`,
 from store.admission import Unstorable, admit_crm
 from store.api_tokens import ApiTokens, Principal
 from store.commitments import InvalidStatus
+from store.crm_records import CrmRecords
 from store.crm_tasks import PushItem
 from store.inputs import InputFile
 from store.lookup import Unresolved
@@ -60,6 +61,7 @@ __all__ = [
     "CommitmentFilter",
     "CommitmentSummary",
     "CommitmentView",
+    "CrmRecords",
     "DealHealth",
     "DealPage",
     "DealRef",

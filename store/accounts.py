@@ -9,24 +9,44 @@ one of its domains (or a subdomain).
 
 Touches are read from every document up to the end of ``as_of``: the cost of a
 listing grows with the documents stored (one pass over their participants, and
-over Slack messages' authors).
+over Slack messages' authors). Deals are summed up in the database, one row per
+account (its open deals, their amount, its deal owners), so a listing never holds
+every deal; contacts are looked up only for the people the documents name (a few
+hundred emails per query), never all of them. The name directory
+(:meth:`store.crm.CrmStore.directory`) is only read when a document names a
+participant by name alone.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import NamedTuple, Protocol
 
-from sqlalchemy import Row, Text, cast, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Text,
+    bindparam,
+    case,
+    cast,
+    distinct,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import Session
 
 from followthrough.types import TieredValue, tier_key, tier_rank
 from store.base import NotFound
+from store.bulk import select_in
 from store.crm import CrmStore
 from store.deals import DealStore
 from store.lookup import find_person
-from store.models import AccountRow, CommitmentRow, ContactRow, DealRow, DocumentRow
+from store.models import AccountRow, CommitmentRow, ContactRow, DealRow, DocumentRow, table_of
 from store.priority import is_closed, money
 from store.queries import InvalidCursor, decode_cursor, encode_cursor, fetch_views, open_clause
 from store.touches import TouchLog
@@ -76,9 +96,8 @@ class AccountStore(CrmStore, DealStore):
         self, account_id: int, as_of: date, silent_days: TieredValue, domains: set[str]
     ) -> AccountDetail:
         """One account with every deal and its open items by priority; :class:`NotFound` if unknown."""
-        directory = self.directory()
         with self._tx() as s:
-            views = {v.id: v for v in _summaries(s, as_of, silent_days, domains, directory)}
+            views = {v.id: v for v in _summaries(s, as_of, silent_days, domains, _Directory(self))}
             if account_id not in views:
                 raise NotFound(f"no account with id {account_id}")
             deal_ids = list(s.scalars(select(DealRow.id).where(DealRow.account_id == account_id)))
@@ -96,9 +115,8 @@ class AccountStore(CrmStore, DealStore):
 
     def _views(self, as_of: date, silent_days: TieredValue, domains: set[str]) -> list[AccountView]:
         """Every account's view as of ``as_of``, in id order."""
-        directory = self.directory()
         with self._tx() as s:
-            return _summaries(s, as_of, silent_days, domains, directory)
+            return _summaries(s, as_of, silent_days, domains, _Directory(self))
 
     def _selected(self, f: AccountFilter, every: list[AccountView]) -> list[AccountView]:
         """The accounts of ``every`` that ``f`` selects (its owner's; silent ones only with ``f.silent``)."""
@@ -109,28 +127,90 @@ class AccountStore(CrmStore, DealStore):
         return [v for v in every if v.silent or not f.silent]
 
 
+class _Directory(Mapping[str, str]):
+    """:meth:`store.crm.CrmStore.directory`, read on the first name looked up (documents whose
+    participants all have an email never need it)."""
+
+    def __init__(self, store: CrmStore) -> None:
+        self._store = store
+        self._names: Mapping[str, str] | None = None
+
+    def _read(self) -> Mapping[str, str]:
+        if self._names is None:
+            self._names = self._store.directory()
+        return self._names
+
+    def __getitem__(self, name: str) -> str:
+        return self._read()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._read())
+
+    def __len__(self) -> int:
+        return len(self._read())
+
+
+class _Account(Protocol):
+    """What the touches need of an account (an :class:`AccountRow`, or a row of its columns)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def domains(self) -> Sequence[str] | None: ...
+
+
+class _AccountColumns(NamedTuple):
+    """The columns of an account that its view shows."""
+
+    id: int
+    name: str
+    crm_id: str | None
+    tier: str | None
+    domains: list[str] | None
+
+
+class _Deals(NamedTuple):
+    """One account's deals, summed up: how many are open, their amount, and the deal owners (of the
+    open deals, or of all its deals when none is open), sorted."""
+
+    open: int
+    amount: float
+    owners: list[str]
+
+
+_NO_DEALS = _Deals(0, 0.0, [])
+_SEP = ","
+"""What SQLite's ``group_concat(DISTINCT ...)`` puts between values (and PostgreSQL's ``string_agg``)."""
+
+
 def _summaries(
-    s: Session, as_of: date, silent_days: TieredValue, domains: set[str], directory: dict[str, str]
+    s: Session, as_of: date, silent_days: TieredValue, domains: set[str], directory: Mapping[str, str]
 ) -> list[AccountView]:
     """Every account's view as of ``as_of``, in id order (``directory``: name → email, for
     participants known by name only; see :meth:`store.crm.CrmStore.directory`)."""
-    accounts = list(s.scalars(select(AccountRow).order_by(AccountRow.id)))
-    deals: dict[int, list[Row[int, str | None, float | None, str | None]]] = {}  # one pass, by account
-    for d in s.execute(select(DealRow.account_id, DealRow.stage, DealRow.amount, DealRow.owner_email)):
-        deals.setdefault(d.account_id, []).append(d)
+    a_ = AccountRow
+    # Domains as JSON text, decoded here: the JSON type's own decoding costs twice as much per row.
+    accounts = [
+        _AccountColumns(id_, name, crm_id, tier, json.loads(domains) if domains else None)
+        for id_, name, crm_id, tier, domains in s.execute(
+            select(a_.id, a_.name, a_.crm_id, a_.tier, cast(a_.domains, Text)).order_by(a_.id)
+        )
+    ]
+    deals = _deal_summaries(s)
     items = _item_counts(s, as_of)
     last_us, last_them = _last_touches(s, accounts, as_of, domains, directory)
     watched_tiers = {name for name, _ in silent_days.overrides}
+    tiers: dict[str | None, tuple[int, bool]] = {}  # tier → (its silence limit, watched for its tier)
     views = []
     for a in accounts:
-        mine = deals.get(a.id, [])
-        open_deals = [d for d in mine if not is_closed(d.stage)]
-        owners = sorted({d.owner_email for d in (open_deals or mine) if d.owner_email})
+        mine = deals.get(a.id, _NO_DEALS)
         us = last_us.get(a.id)
         days = (as_of - us.date()).days if us is not None else None
-        limit = int(silent_days.for_tier(a.tier))
-        watched = bool(open_deals) or tier_key(a.tier) in watched_tiers
-        amount = float(sum(d.amount or 0 for d in open_deals))
+        if a.tier not in tiers:
+            tiers[a.tier] = (int(silent_days.for_tier(a.tier)), tier_key(a.tier) in watched_tiers)
+        limit, tier_watched = tiers[a.tier]
+        watched = bool(mine.open) or tier_watched
         open_items, overdue_items = items.get(a.id, (0, 0))
         views.append(
             AccountView(
@@ -139,9 +219,9 @@ def _summaries(
                 crm_id=a.crm_id,
                 tier=a.tier,
                 domains=list(a.domains or []),
-                open_deals=len(open_deals),
-                open_amount=amount,
-                deal_owners=owners,
+                open_deals=mine.open,
+                open_amount=mine.amount,
+                deal_owners=mine.owners,
                 open_items=open_items,
                 overdue_items=overdue_items,
                 last_touch_by_us=us,
@@ -150,10 +230,71 @@ def _summaries(
                 silent_after_days=limit,
                 watched=watched,
                 silent=watched and (days is None or days >= limit),
-                reasons=_reasons(amount, len(open_deals), a.tier, days),
+                reasons=_reasons(mine.amount, mine.open, a.tier, days),
             )
         )
     return views
+
+
+def _deal_summaries(s: Session) -> dict[int, _Deals]:
+    """Per account id with deals: its deals summed up (:class:`_Deals`), in one grouped query.
+
+    Whether a deal is open is :func:`store.priority.is_closed` of its stage: the stages in use are
+    read first (``DISTINCT``, a handful) and the closed ones are named in the query. Each account's
+    owners come back as one ``DISTINCT`` list of ``+owner`` (owns an open deal) and ``-owner`` (a
+    closed one); an account with an owner email holding the list's separator is read again deal by
+    deal.
+    """
+    d = DealRow
+    stages = s.scalars(select(d.stage).distinct()).all()
+    closed = sorted(stage for stage in stages if stage is not None and is_closed(stage))
+    is_open: ColumnElement[bool] = (
+        or_(
+            d.stage.is_(None),
+            d.stage.not_in(bindparam("closed", closed, expanding=True, literal_execute=True)),
+        )
+        if closed
+        else true()
+    )
+    flagged = case((is_open, literal_column("'+'")), else_=literal_column("'-'")).concat(d.owner_email)
+    # Grouped by ``account_id + 0``: on SQLite, grouping by the indexed column itself walks that
+    # index and reads the table in index order (2.5x slower at a million deals than a scan and a sort).
+    account = (d.account_id + literal_column("0")).label("account")
+    postgres = s.get_bind().dialect.name == "postgresql"
+    rows = s.execute(
+        select(
+            account,
+            func.count().filter(is_open),
+            func.coalesce(func.sum(case((is_open, d.amount))), 0.0),
+            func.string_agg(distinct(flagged), literal_column(f"'{_SEP}'"))
+            if postgres
+            else func.group_concat(distinct(flagged)),
+            func.max(case((d.owner_email.contains(_SEP), 1), else_=0)),
+        ).group_by(account)
+    )
+    out: dict[int, _Deals] = {}
+    same: dict[str, str] = {}  # one string per owner, however many accounts name them
+    for account_id, n_open, amount, listed, odd in rows:
+        if odd:
+            out[account_id] = _deals_one_by_one(s, account_id)
+            continue
+        pieces = listed.split(_SEP) if listed else []
+        names = {p[1:] for p in pieces if p[0] == "+"} if n_open else {p[1:] for p in pieces}
+        names.discard("")
+        owners = [same.setdefault(o, o) for o in sorted(names)]
+        out[account_id] = _Deals(int(n_open), float(amount or 0), owners)
+    return out
+
+
+def _deals_one_by_one(s: Session, account_id: int) -> _Deals:
+    """One account's deals summed up from its deal rows (what :func:`_deal_summaries` does in SQL)."""
+    rows = s.execute(
+        select(DealRow.stage, DealRow.amount, DealRow.owner_email).where(DealRow.account_id == account_id)
+    )
+    mine = rows.all()
+    open_deals = [r for r in mine if not is_closed(r.stage)]
+    owners = sorted({r.owner_email for r in (open_deals or mine) if r.owner_email})
+    return _Deals(len(open_deals), float(sum(r.amount or 0 for r in open_deals)), owners)
 
 
 def _item_counts(s: Session, as_of: date) -> dict[int, tuple[int, int]]:
@@ -172,10 +313,17 @@ def _item_counts(s: Session, as_of: date) -> dict[int, tuple[int, int]]:
     return {account: (int(n_open), int(n_late)) for account, n_open, n_late in rows}
 
 
+CONTACT_BATCH = 500
+"""Emails per ``IN (...)`` lookup of the contacts the documents name."""
+
+
 def _last_touches(
-    s: Session, accounts: Iterable[AccountRow], as_of: date, domains: set[str], directory: dict[str, str]
+    s: Session, accounts: Iterable[_Account], as_of: date, domains: set[str], directory: Mapping[str, str]
 ) -> tuple[dict[int, datetime], dict[int, datetime]]:
-    """Per account id: the last touch by us, and by them, up to the end of ``as_of``."""
+    """Per account id: the last touch by us, and by them, up to the end of ``as_of``.
+
+    A person's account is their CRM contact's, else the account with their email's domain (or a
+    parent domain); only the contacts of the people touched are read."""
     log = TouchLog(frozenset(domains), directory)
     end = datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=UTC)
     d = DocumentRow
@@ -198,8 +346,9 @@ def _last_touches(
     )
     for occurred_at, participants, segments in slack:
         log.add("slack", occurred_at, participants or [], segments)
-    owned = select(ContactRow.email, ContactRow.account_id).where(ContactRow.account_id.is_not(None))
-    contacts = {email: account for email, account in s.execute(owned) if account is not None}
+    touched = sorted({*log.by_us, *log.by_them})
+    found = select_in(s, table_of(ContactRow), "email", ["account_id"], touched, batch=CONTACT_BATCH)
+    contacts: dict[str, int] = {email: account for email, account in found.values() if account is not None}
     by_domain = {dom.lower(): a.id for a in accounts for dom in a.domains or []}
 
     def account_of(email: str) -> int | None:
@@ -232,13 +381,22 @@ def _reasons(amount: float, open_deals: int, tier: str | None, days: int | None)
             if amount
             else f"{open_deals} open deal{plural}"
         )
-    rank = tier_rank(tier)
-    if tier and rank in (1, 2):  # as the priority score names tiers
-        out.append(f"tier {rank} account" if any(ch.isdigit() for ch in tier) else f"{tier} account")
+    said = _tier_reason(tier)
+    if said:
+        out.append(said)
     out.append(
         "no message or meeting from us on record" if days is None else f"{days} days since we wrote or met"
     )
     return out
+
+
+@lru_cache(maxsize=1024)
+def _tier_reason(tier: str | None) -> str | None:
+    """``"tier 1 account"``/``"Enterprise account"`` for the tiers the priority score names, else None."""
+    rank = tier_rank(tier)
+    if tier and rank in (1, 2):  # as the priority score names tiers
+        return f"tier {rank} account" if any(ch.isdigit() for ch in tier) else f"{tier} account"
+    return None
 
 
 def _stake(v: AccountView) -> tuple[float, int, int, str, int]:

@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from store.fulfilment_rules import LaterText, Sentence, by_us, keywords
@@ -228,7 +228,7 @@ def find_answer(
     later: Sequence[LaterText],
     promises: Sequence[Promise],
     internal_domains: set[str] | frozenset[str],
-    directory: dict[str, str] | None = None,
+    directory: Mapping[str, str] | None = None,
 ) -> Answer | None:
     """The first turn of ours after the request that addresses it (see the module docstring), or ``None``.
 
@@ -337,7 +337,7 @@ def _turns(
     later: Sequence[LaterText],
     request: Request,
     internal: set[str] | frozenset[str],
-    directory: dict[str, str],
+    directory: Mapping[str, str],
 ) -> Iterator[_Turn]:
     """The turns of ``later`` in order: consecutive sentences of one speaker within one document.
 

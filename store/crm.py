@@ -12,10 +12,11 @@ export's email index, so every insert read pages back from the file).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, cast
 
 from sqlalchemy import Table, func, select, text, update
@@ -24,6 +25,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from followthrough.types import Contact, CrmData, Deal, domain_of
 from store.base import StoreCore, _retry_conflicts
 from store.bulk import insert_rows, select_in
+from store.crm_records import ContactRecord, CrmRecords, DealRecord
 from store.models import AccountRow, Base, ContactRow, DealRow, PersonRow, utcnow
 
 IN_BATCH = 5_000
@@ -100,8 +102,10 @@ class CrmImport:
         self.known: dict[str, _Known] = {}
         self.chunks = 0
 
-    def upsert(self, crm: CrmData) -> dict[str, int]:
-        """Store one chunk in one transaction; its ``{accounts,contacts,deals}_{added,updated}``."""
+    def upsert(self, crm: CrmData | CrmRecords) -> dict[str, int]:
+        """Store one chunk in one transaction; its ``{accounts,contacts,deals}_{added,updated}``.
+
+        ``crm``: the records, as models or (from a reader process) as validated tuples."""
         self.chunks += 1
         return self.store._upsert(crm, since=self.since, known=self.known, cache=True)
 
@@ -158,7 +162,7 @@ class CrmStore(StoreCore):
 
     @_retry_conflicts
     def _upsert(
-        self, crm: CrmData, *, since: datetime | None, known: dict[str, _Known], cache: bool
+        self, crm: CrmData | CrmRecords, *, since: datetime | None, known: dict[str, _Known], cache: bool
     ) -> dict[str, int]:
         now = utcnow()
         counts = _Counts(since or now)
@@ -175,7 +179,10 @@ class CrmStore(StoreCore):
         with self._tx() as s:
             return crm_company_domains(s)
 
-    def directory(self) -> dict[str, str]:
+    _directory_memo: tuple[tuple[Any, ...], dict[str, str]] | None = None
+    """The last :meth:`directory` read by this store, with the :func:`_directory_key` it was read at."""
+
+    def directory(self) -> Mapping[str, str]:
         """Lowercased person name → email, from CRM contacts, deal owners and people seen in documents.
 
         Holds full names, and first names that belong to exactly one person. A
@@ -184,7 +191,23 @@ class CrmStore(StoreCore):
         over names seen in documents (email headers, Slack profiles, attendee
         lines); names shared by two different emails are left out rather than
         guessed.
+
+        Read once per state of what it is built from: while the contacts, the people and
+        the deals keep their :func:`_directory_key` (row counts, newest id, newest change),
+        this store hands out the map it last read (a run asks three times) instead of reading
+        every contact again: read-only, shared by every caller (no copy of a million names).
         """
+        with self._tx() as s:
+            key = _directory_key(s)
+        memo = self._directory_memo
+        if memo is None or memo[0] != key:
+            # Read after the key: a change landing in between makes the next key differ (read again),
+            # never a stale map kept.
+            memo = self._directory_memo = (key, self._read_directory())
+        return MappingProxyType(memo[1])
+
+    def _read_directory(self) -> dict[str, str]:
+        """:meth:`directory` as the tables hold it now."""
         full_crm: dict[str, str] = {}
         full_seen: dict[str, str] = {}
         first: dict[str, str] = {}
@@ -216,6 +239,17 @@ class CrmStore(StoreCore):
         out = {k: v for k, v in first.items() if v is not _SHARED}
         out.update((k, v) for full in (full_crm, full_seen) for k, v in full.items() if v is not _SHARED)
         return out
+
+
+def _directory_key(s: Session) -> tuple[Any, ...]:
+    """What :meth:`CrmStore.directory` is read from, in a few values: per table (contacts, people,
+    deals) its row count, newest id and newest ``updated_at``. Every write to them adds a row (count,
+    id) or stamps the row it changes with the time (an import's rows, a fuller name seen in a
+    document); one scan of each table, no row read into Python."""
+    return tuple(
+        tuple(s.execute(select(func.count(), func.max(row.id), func.max(row.updated_at))).one())
+        for row in (ContactRow, PersonRow, DealRow)
+    )
 
 
 _SHARED = "\0shared"
@@ -258,7 +292,7 @@ def _existing(
 
 def upsert_records(
     s: Session,
-    crm: CrmData,
+    crm: CrmData | CrmRecords,
     now: datetime,
     counts: _Counts,
     known: dict[str, _Known] | None = None,
@@ -273,7 +307,7 @@ def upsert_records(
 
 def _upsert_accounts(
     s: Session,
-    crm: CrmData,
+    crm: CrmData | CrmRecords,
     now: datetime,
     counts: _Counts,
     known: dict[str, _Known],
@@ -343,7 +377,11 @@ def _upsert_accounts(
 
 
 def _upsert_contacts(
-    s: Session, contacts: list[Contact], accounts: dict[str, int], now: datetime, counts: _Counts
+    s: Session,
+    contacts: Sequence[Contact | ContactRecord],
+    accounts: dict[str, int],
+    now: datetime,
+    counts: _Counts,
 ) -> None:
     """Write ``contacts`` (by email; a later record's name, role and account win when not empty)."""
     wanted: dict[str, tuple[str | None, str | None, int | None]] = {}
@@ -393,7 +431,7 @@ _CONTACT_COLUMNS = ("email", "name", "role", "account_id")
 
 
 def _upsert_deals(
-    s: Session, deals: list[Deal], accounts: dict[str, int], now: datetime, counts: _Counts
+    s: Session, deals: Sequence[Deal | DealRecord], accounts: dict[str, int], now: datetime, counts: _Counts
 ) -> None:
     """Write ``deals`` (by CRM id; a later record wins whole)."""
     keys: dict[str, str] = {}

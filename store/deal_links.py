@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Iterator
+from typing import TypeVar
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from followthrough.types import ItemFlag
+from followthrough.types import ItemFlag, domain_of, normalize_domains
 from store import deal_rules
 from store.base import StoreCore, _retry_conflicts
 from store.models import (
@@ -22,6 +23,7 @@ from store.models import (
 )
 
 _LINK_BATCH = 500  # commitments linked per transaction
+T = TypeVar("T")
 
 
 class LinkStore(StoreCore):
@@ -49,30 +51,7 @@ class LinkStore(StoreCore):
             chunks = [wanted[i : i + _LINK_BATCH] for i in range(0, len(wanted), _LINK_BATCH)]
         elif not self._any_without_link():
             return counts  # every item has its link: the CRM need not be read (a run of a CRM export)
-        with self._tx() as s:  # plain rows, not ORM objects: a CRM of a million rows fits in memory
-            c_, d_, a_ = ContactRow, DealRow, AccountRow
-            contact_accounts: dict[str, int] = {}
-            names = _UniqueNames()
-            for email, name, account_id in s.execute(select(c_.email, c_.name, c_.account_id)):
-                if account_id is not None:
-                    contact_accounts[email] = account_id
-                if name:
-                    names.add(name, account_id)
-            index = deal_rules.LinkIndex(
-                deals=[
-                    deal_rules.DealInfo(*row)
-                    for row in s.execute(
-                        select(d_.id, d_.crm_id, d_.name, d_.account_id, d_.stage, d_.close_date)
-                    )
-                ],
-                accounts=[
-                    deal_rules.AccountInfo(id_, name, tuple(domains or []))
-                    for id_, name, domains in s.execute(select(a_.id, a_.name, a_.domains))
-                ],
-                contact_accounts=contact_accounts,
-                internal_domains=set(internal_domains),
-                contact_names=names.unique(),
-            )
+        crm = _CrmNames(self, internal_domains)
         last_id = 0
         while True:
             chunk = None
@@ -100,11 +79,13 @@ class LinkStore(StoreCore):
                 if not rows and chunk is None:
                     break
                 links: list[dict[str, object]] = []
+                inputs = {c.id: _link_input(c) for c in rows if ItemFlag.UNGROUNDED not in (c.flags or [])}
+                index = crm.index_for(s, inputs.values()) if crm.has_deals else None
                 for c in rows:
                     last_id = c.id
-                    if ItemFlag.UNGROUNDED in (c.flags or []):
+                    if c.id not in inputs:
                         continue
-                    decision = deal_rules.decide(_link_input(c), index) if index.deals else None
+                    decision = deal_rules.decide(inputs[c.id], index) if index is not None else None
                     if decision is None:
                         counts["unlinked"] += 1
                         continue
@@ -161,6 +142,161 @@ def _store_links(s: Session, links: list[dict[str, object]]) -> None:
         update(commitments).where(commitments.c.id == bindparam("cid")).values(deal_id=bindparam("did")),
         [{"cid": link["commitment_id"], "did": link["deal_id"]} for link in links],
     )
+
+
+_IN_BATCH = 500  # values per IN (...) query
+_BLOCK = 20_000  # rows fetched at a time from a query streamed over the whole CRM
+
+
+class _CrmNames:
+    """The CRM as one linking pass needs it, without holding its rows.
+
+    Which deals and accounts a text may name: each name's key (:func:`store.deal_rules.name_key`),
+    hashed, → the ids named so (a CRM of a million deals costs one dictionary of integers). Built
+    when first needed: each domain's account and the contacts' unique full names. For each batch of
+    commitments, :meth:`index_for` reads the few rows the batch can reach into a
+    :class:`store.deal_rules.LinkIndex`, so that :func:`store.deal_rules.decide` sees what it would
+    see with the whole CRM in memory.
+    """
+
+    def __init__(self, store: StoreCore, internal_domains: Collection[str]) -> None:
+        self.internal = set(normalize_domains(internal_domains))
+        self.deals, self.accounts = _KeyIds(), _KeyIds()
+        self._domains: dict[str, int] | None = None
+        self._names: dict[str, int] | None = None
+        with store._tx() as s:
+            self.has_deals = s.scalar(select(DealRow.id).limit(1)) is not None
+            if not self.has_deals:
+                return  # nothing to link to: no name need be read
+            rows = s.connection().execute  # Core rows: a tenth of the ORM's cost over a million names
+            add, key = self.deals.add, deal_rules.name_key
+            for deal_id, name in rows(select(DealRow.id, DealRow.name).execution_options(yield_per=_BLOCK)):
+                if len(name.strip()) >= 4:  # as LinkIndex: a shorter name is never a mention
+                    add(key(name), deal_id)
+            for account_id, name in rows(
+                select(AccountRow.id, AccountRow.name).execution_options(yield_per=_BLOCK)
+            ):
+                for alias in deal_rules.account_aliases(name):
+                    self.accounts.add(deal_rules.name_key(alias), account_id)
+
+    def index_for(self, s: Session, inputs: Iterable[deal_rules.LinkInput]) -> deal_rules.LinkIndex:
+        """The CRM rows ``inputs`` can reach: the deals and accounts their texts may name, the
+        contacts of their participants' emails, the unique full names of those known by name only,
+        the first account (by id) of each of their email domains and parent domains, and every deal
+        of each of those accounts."""
+        deal_ids, account_ids = set(self.deals.always), set(self.accounts.always)
+        emails: set[str] = set()
+        names: set[str] = set()
+        texts: set[str] = set()
+        for inp in inputs:
+            texts.update(t for t in (*inp.texts, *inp.bodies) if t)
+            for p in inp.participants:
+                if p.email:
+                    emails.add(p.email.lower())
+                elif p.internal is not True and (key := " ".join((p.name or "").lower().split())):
+                    names.add(key)
+        for text in texts:
+            keys = deal_rules.text_keys(text)
+            self.deals.find(keys, deal_ids)
+            self.accounts.find(keys, account_ids)
+        contact_accounts: dict[str, int] = {}
+        query = select(ContactRow.email, ContactRow.account_id).where(ContactRow.account_id.is_not(None))
+        for chunk in _chunks(sorted(emails)):
+            for email, account_id in s.execute(query.where(ContactRow.email.in_(chunk))):
+                if account_id is not None:
+                    contact_accounts[email] = account_id
+        unique = self._unique_names(s) if names else {}
+        contact_names = {key: unique[key] for key in names if key in unique}
+        by_domain = self._domain_accounts(s) if emails else {}
+        for email in emails:
+            parts = (domain_of(email) or "").split(".")
+            account_ids.update(
+                by_domain[d] for i in range(len(parts)) if (d := ".".join(parts[i:])) in by_domain
+            )
+        account_ids.update(contact_accounts.values(), contact_names.values())
+        a_, d_ = AccountRow, DealRow
+        accounts = [
+            deal_rules.AccountInfo(account_id, name, tuple(domains or []))
+            for chunk in _chunks(sorted(account_ids))
+            for account_id, name, domains in s.execute(
+                select(a_.id, a_.name, a_.domains).where(a_.id.in_(chunk))
+            )
+        ]
+        columns = (d_.id, d_.crm_id, d_.name, d_.account_id, d_.stage, d_.close_date)
+        deals = {
+            row[0]: deal_rules.DealInfo(*row)
+            for key, ids in ((d_.id, deal_ids), (d_.account_id, {a.id for a in accounts}))
+            for chunk in _chunks(sorted(ids))
+            for row in s.execute(select(*columns).where(key.in_(chunk)))
+        }
+        return deal_rules.LinkIndex(
+            deals=sorted(deals.values(), key=lambda d: d.id),
+            accounts=sorted(accounts, key=lambda a: a.id),
+            contact_accounts=contact_accounts,
+            internal_domains=self.internal,
+            contact_names=contact_names,
+        )
+
+    def _domain_accounts(self, s: Session) -> dict[str, int]:
+        """Lowercased domain → the first account (by id) that has it; read once."""
+        if self._domains is None:
+            self._domains = {}
+            query = select(AccountRow.id, AccountRow.domains).order_by(AccountRow.id)
+            for account_id, domains in s.connection().execute(query.execution_options(yield_per=_BLOCK)):
+                for d in domains or []:
+                    self._domains.setdefault(d.lower(), account_id)
+        return self._domains
+
+    def _unique_names(self, s: Session) -> dict[str, int]:
+        """Full name (lowercased, one space) → account id, for names only one contact has; read once."""
+        if self._names is None:
+            names = _UniqueNames()
+            query = select(ContactRow.name, ContactRow.account_id).where(ContactRow.name.is_not(None))
+            for name, account_id in s.connection().execute(query.execution_options(yield_per=_BLOCK)):
+                if name:
+                    names.add(name, account_id)
+            self._names = names.unique()
+        return self._names
+
+
+class _KeyIds:
+    """Name key → the ids of the rows that have it, kept as the key's hash (a candidate: the name's
+    pattern decides); names without a key are candidates for every text."""
+
+    __slots__ = ("always", "ids")
+
+    def __init__(self) -> None:
+        self.ids: dict[int, int | list[int]] = {}
+        self.always: list[int] = []
+
+    def add(self, key: str, row_id: int) -> None:
+        if not key:
+            self.always.append(row_id)
+            return
+        h = hash(key)
+        old = self.ids.get(h)
+        if old is None:
+            self.ids[h] = row_id
+        elif isinstance(old, list):
+            old.append(row_id)
+        elif old != row_id:
+            self.ids[h] = [old, row_id]
+
+    def find(self, keys: Iterable[str], into: set[int]) -> None:
+        """Add to ``into`` the ids filed under any of ``keys``."""
+        for key in keys:
+            hit = self.ids.get(hash(key))
+            if hit is None:
+                continue
+            if isinstance(hit, list):
+                into.update(hit)
+            else:
+                into.add(hit)
+
+
+def _chunks(values: list[T]) -> Iterator[list[T]]:
+    for i in range(0, len(values), _IN_BATCH):
+        yield values[i : i + _IN_BATCH]
 
 
 class _UniqueNames:

@@ -211,6 +211,37 @@ def _by_mention(
 
 _WORD = re.compile(r"\w+")
 
+KEY_RUNS = 4
+"""How many of a name's runs of word characters its :func:`name_key` holds."""
+
+
+def name_key(name: str) -> str:
+    """The first :data:`KEY_RUNS` runs of word characters of ``name``, lowercased, joined by one
+    space (``"Acme Corp - Renewal 2026"`` → ``"acme corp renewal 2026"``; ``""`` for a name with
+    none).
+
+    A name's pattern (:class:`_Phrase`) matches only where the text's runs of word characters hold
+    the name's runs one after the other (what lies between them in the name is white space and
+    punctuation, and the pattern's edges cannot cut a run), so a text can mention a name only when
+    :func:`text_keys` of the text holds the name's key: the store finds the few names a text may
+    mention by their keys, without holding the CRM's rows.
+    """
+    return " ".join(_WORD.findall(name.lower())[:KEY_RUNS])
+
+
+def text_keys(text: str) -> set[str]:
+    """Every run of 1 to :data:`KEY_RUNS` consecutive runs of word characters of ``text``,
+    lowercased and joined by one space: the :func:`name_key` of every name the text can mention."""
+    runs = _WORD.findall(text.lower())
+    out: set[str] = set()
+    for i, run in enumerate(runs):
+        key = run
+        out.add(key)
+        for nxt in runs[i + 1 : i + KEY_RUNS]:
+            key = key + " " + nxt
+            out.add(key)
+    return out
+
 
 class _WordIndex:
     """Which of a list of name patterns (:class:`_Phrase`) can match a text, without trying them all.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -115,7 +115,7 @@ class FulfilmentStore(CrmStore):
 class _Askers:
     """Who made each request (:meth:`of`), each document's speaker spans indexed once."""
 
-    def __init__(self, directory: dict[str, str]) -> None:
+    def __init__(self, directory: Mapping[str, str]) -> None:
         self.directory = directory
         self._spans: dict[int, tuple[list[int], list[dict[str, Any]]]] = {}
 

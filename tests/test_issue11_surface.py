@@ -27,6 +27,7 @@ SURFACES = {
         "CommitmentFilter",
         "CommitmentSummary",
         "CommitmentView",
+        "CrmRecords",
         "DealHealth",
         "DealPage",
         "DealRef",

@@ -8,6 +8,7 @@ alone (:mod:`extractor.offline.identity`) and loads the backend when a document 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
 
 from extractor.base import Extractor
@@ -28,7 +29,9 @@ class DeferredOffline(Extractor):
 
     name: ClassVar[str] = "offline"
 
-    def __init__(self, *, company_domains: set[str] | None = None, directory: dict[str, str] | None = None):
+    def __init__(
+        self, *, company_domains: set[str] | None = None, directory: Mapping[str, str] | None = None
+    ):
         self._domains = company_domains
         self._directory = directory
         self._budget_s = offline_budget_s(None)

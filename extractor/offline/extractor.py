@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -201,7 +202,7 @@ class OfflineExtractor(Extractor):
         self,
         *,
         company_domains: set[str] | None = None,
-        directory: dict[str, str] | None = None,
+        directory: Mapping[str, str] | None = None,
         model: DetectorModel | None = None,
         budget_s: float | None = None,
     ) -> None:

@@ -178,13 +178,17 @@ def render_run(out: Console, rep: RunReport) -> None:
     out.print("; ".join(parts) + ".", highlight=False, markup=False)
 
 
-def render_silent(out: Console, accounts: list[AccountView], title: str = "Silent accounts") -> None:
+def render_silent(
+    out: Console, accounts: list[AccountView], title: str = "Silent accounts", *, total: int | None = None
+) -> None:
     """Each silent account as a short block, in the order given (most at stake first): who owns its
-    deals, what is at stake, and when each side last spoke."""
+    deals, what is at stake, and when each side last spoke. ``total``: how many there are in all,
+    when ``accounts`` holds only the first of them."""
+    total = len(accounts) if total is None else total
     if not accounts:
         out.print(f"\n[bold]{escape(title)}[/bold]: none")
         return
-    out.print(f"\n[bold]{escape(title)} ({len(accounts)})[/bold]")
+    out.print(f"\n[bold]{escape(title)} ({total})[/bold]")
     for a in accounts[:_MAX_ROWS]:
         owners = ", ".join(a.deal_owners) or "no deal owner"
         out.print(f"  {a.name} · {owners}", highlight=False, markup=False)
@@ -196,8 +200,8 @@ def render_silent(out: Console, accounts: list[AccountView], title: str = "Silen
             markup=False,
         )
         out.print(f"      why: {'; '.join(a.reasons)}", style="dim", highlight=False, markup=False)
-    if len(accounts) > _MAX_ROWS:
-        out.print(f"  … {len(accounts) - _MAX_ROWS} more: followthrough accounts --silent")
+    if total > min(len(accounts), _MAX_ROWS):
+        out.print(f"  … {total - min(len(accounts), _MAX_ROWS)} more: followthrough accounts --silent")
 
 
 def render_attention(out: Console, att: Attention, as_of: date) -> None:
@@ -222,7 +226,7 @@ def render_attention(out: Console, att: Attention, as_of: date) -> None:
         att.waiting,
         total=waiting,
     )
-    render_silent(out, att.silent)
+    render_silent(out, att.silent, total=att.totals.get("silent_accounts"))
     if att.by_owner:
         out.print()
         table = Table(title="By owner", title_justify="left")

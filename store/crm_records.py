@@ -1,0 +1,94 @@
+"""CRM records as the store writes them: validated accounts, contacts and deals as plain tuples.
+
+What a reader process hands the process that stores a large export
+(:mod:`followthrough.crm_reader`): a pydantic model costs ten times a tuple to rebuild on the
+other side of a pipe. :meth:`store.crm.CrmImport.upsert` takes these or the models
+(:class:`followthrough.types.CrmData`) alike: the same field names, read the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, NamedTuple
+
+from followthrough.types import CrmData
+
+CrmRows = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]
+"""Accounts, contacts and deals as tuples of built-in values (:meth:`CrmRecords.rows`)."""
+
+
+class AccountRecord(NamedTuple):
+    """An :class:`Account` as a plain tuple (same fields, not validated again)."""
+
+    name: str
+    domains: list[str]
+    tier: str | None
+    crm_id: str | None
+
+
+class ContactRecord(NamedTuple):
+    """A :class:`Contact` as a plain tuple (same fields, not validated again)."""
+
+    email: str
+    name: str | None
+    account_name: str | None
+    role: str | None
+
+
+class DealRecord(NamedTuple):
+    """A :class:`Deal` as a plain tuple (same fields, not validated again)."""
+
+    crm_id: str
+    name: str
+    account_name: str
+    stage: str | None
+    amount: float | None
+    close_date: date | None
+    owner_email: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CrmRecords:
+    """Validated CRM records as plain tuples, read like :class:`CrmData` (module docstring).
+
+    :meth:`rows_of` (of models) and :meth:`rows` are the form that crosses the process boundary
+    (tuples of built-in values only), :meth:`from_rows` makes it records again.
+    """
+
+    accounts: list[AccountRecord]
+    contacts: list[ContactRecord]
+    deals: list[DealRecord]
+
+    @classmethod
+    def of(cls, crm: CrmData) -> CrmRecords:
+        return cls.from_rows(cls.rows_of(crm))
+
+    @staticmethod
+    def rows_of(crm: CrmData) -> CrmRows:
+        """``crm``'s records as tuples of built-in values, in the records' field order."""
+        return (
+            [(a.name, a.domains, a.tier, a.crm_id) for a in crm.accounts],
+            [(c.email, c.name, c.account_name, c.role) for c in crm.contacts],
+            [
+                (d.crm_id, d.name, d.account_name, d.stage, d.amount, d.close_date, d.owner_email)
+                for d in crm.deals
+            ],
+        )
+
+    def rows(self) -> CrmRows:
+        """The records as tuples of built-in values (what :meth:`from_rows` takes)."""
+        return (
+            [tuple(a) for a in self.accounts],
+            [tuple(c) for c in self.contacts],
+            [tuple(d) for d in self.deals],
+        )
+
+    @classmethod
+    def from_rows(cls, rows: CrmRows) -> CrmRecords:
+        accounts, contacts, deals = rows
+        return cls(
+            list(map(AccountRecord._make, accounts)),
+            list(map(ContactRecord._make, contacts)),
+            list(map(DealRecord._make, deals)),
+        )

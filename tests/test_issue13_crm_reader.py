@@ -1,0 +1,156 @@
+"""Issue 13: a large CRM export is read in a second process while this one stores it
+(:mod:`followthrough.crm_reader`), and the store holds exactly what reading it here stores.
+
+The size at which the reader process starts is lowered so that a small export takes that path:
+the chunks, the records, the problem lines and the stored rows must be those of the export read
+in this process; a reader process that cannot start, fails or dies hands over to reading here,
+from where it stopped: nothing lost, nothing stored twice, never a hang.
+"""
+
+from __future__ import annotations
+
+import csv
+import multiprocessing
+import multiprocessing.context
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from connectors.base import CrmReader
+from connectors.crm import CHUNK_ROWS, CrmCsvReader
+from followthrough import crm_reader, ingest, pipeline
+from followthrough.types import CrmData, Deal
+from store import Store
+from store.crm_records import CrmRecords
+from store.models import AccountRow, ContactRow, DealRow
+
+HEADER = ["deal_id", "deal_name", "account_name", "account_domain", "stage", "amount", "close_date",
+          "owner_email", "owner_name", "contact_email", "contact_name"]  # fmt: skip
+
+
+def _export(path: Path, rows: int) -> Path:
+    """A deals export over several chunks, with bad rows and values to cut among good ones."""
+    with path.open("w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(HEADER)
+        for i in range(rows):
+            a = i % 97
+            row = [f"D-{i}", f"Account {a} - Deal {i}", f"Account {a}", f"acct{a}.com", "Demo",
+                   str(1000 + i), f"2026-{1 + i % 12:02d}-15", f"owner{i % 7}@northwind.io",
+                   f"Owner {i % 7}", f"buyer{i}@acct{a}.com", f"Buyer {i}"]  # fmt: skip
+            if i % 1009 == 5:
+                row[0] = ""  # a row without its deal id: one line, the others stored
+            if i % 1013 == 7:
+                row[5] = "1e400"  # an amount no column holds: emptied, one line
+            if i % 2027 == 9:
+                row[9] = "not an email"
+            out.writerow(row)
+    return path
+
+
+def _item(path: Path) -> ingest.Input:
+    return ingest.Input(path, CrmCsvReader)
+
+
+def _chunks(chunks: Iterator[crm_reader.Chunk]) -> list[tuple[object, list[str]]]:
+    out: list[tuple[object, list[str]]] = []
+    for crm, problems in chunks:
+        records = crm if isinstance(crm, CrmRecords) else CrmRecords.of(crm)
+        out.append((records.rows(), [str(p) for p in problems]))
+    return out
+
+
+def _stored(url: str) -> tuple[list[tuple[Any, ...]], ...]:
+    store = Store(url)
+    with store._tx() as s:
+        return tuple(
+            sorted(tuple(r) for r in s.execute(select(*cols)))
+            for cols in (
+                (AccountRow.name, AccountRow.domains, AccountRow.tier),
+                (ContactRow.email, ContactRow.name, ContactRow.role),
+                (DealRow.crm_id, DealRow.name, DealRow.stage, DealRow.amount, DealRow.close_date),
+            )
+        )
+
+
+@pytest.fixture
+def export(tmp_path: Path) -> Path:
+    return _export(tmp_path / "deals.csv", 2 * CHUNK_ROWS + 321)
+
+
+def test_the_reader_process_hands_over_what_reading_here_reads(
+    export: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = _chunks(crm_reader.read_here(_item(export)))
+    assert len(here) == 3 and any(problems for _, problems in here)
+    monkeypatch.setattr(crm_reader, "PROCESS_BYTES", 1)
+    assert crm_reader._worth_a_process(_item(export)) == (len(os.sched_getaffinity(0)) > 1)
+    elsewhere = _chunks(crm_reader._read_elsewhere(_item(export)))
+    assert elsewhere == here
+
+
+def test_a_run_stores_the_same_rows_and_lines_either_way(
+    export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    results = []
+    for name, threshold in (("here", 10**12), ("elsewhere", 1)):
+        monkeypatch.setattr(crm_reader, "PROCESS_BYTES", threshold)
+        monkeypatch.setattr(crm_reader, "_worth_a_process", lambda item, t=threshold: t == 1)
+        url = f"sqlite:///{tmp_path / name}.db"
+        report = pipeline.RunReport()
+        pipeline._store_crm(Store(url), [_item(export)], report)
+        results.append((_stored(url), [str(e) for e in report.errors], report.crm))
+    assert results[0] == results[1]
+    stored, errors, counts = results[0]
+    assert counts["deals_added"] == len(stored[2]) > 2 * CHUNK_ROWS
+    assert any("deal_id" in e for e in errors) and any("amount" in e for e in errors)
+    assert all(e.startswith(str(export)) for e in errors)
+
+
+class _Broken(CrmReader):
+    """A reader with a bug: it fails after its first chunk."""
+
+    @classmethod
+    def detect(cls, path: Path) -> bool:
+        return True
+
+    def records(self) -> Iterator[CrmData]:
+        yield CrmData(deals=[Deal(crm_id="D-1", name="First", account_name="Acme")])
+        raise ZeroDivisionError("a bug")
+
+
+class _Killed(_Broken):
+    """A reader process killed after its first chunk (as the kernel does when memory runs out);
+    read here, the same export reads to its end."""
+
+    def records(self) -> Iterator[CrmData]:
+        yield CrmData(deals=[Deal(crm_id="D-1", name="First", account_name="Acme")])
+        if multiprocessing.parent_process() is not None:
+            os._exit(9)
+        yield CrmData(deals=[Deal(crm_id="D-2", name="Second", account_name="Acme")])
+
+
+def test_a_reader_process_that_fails_or_dies_hands_over_to_reading_here(tmp_path: Path) -> None:
+    path = tmp_path / "deals.csv"
+    path.write_text("deal_id\n")
+    broken = crm_reader._read_elsewhere(ingest.Input(path, _Broken))
+    (first, _) = next(broken)
+    assert [d.crm_id for d in first.deals] == ["D-1"]
+    with pytest.raises(ZeroDivisionError, match="a bug"):  # the bug, as reading here raises it
+        next(broken)
+    chunks = list(crm_reader._read_elsewhere(ingest.Input(path, _Killed)))
+    assert [[d.crm_id for d in crm.deals] for crm, _ in chunks] == [["D-1"], ["D-2"]]  # each once
+
+
+def test_a_reader_process_that_cannot_start_reads_here(export: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    here = _chunks(crm_reader.read_here(_item(export)))
+
+    def refuse(self: object) -> None:
+        raise OSError("no more processes")
+
+    monkeypatch.setattr(multiprocessing.context.SpawnProcess, "start", refuse)
+    assert _chunks(crm_reader._read_elsewhere(_item(export))) == here
