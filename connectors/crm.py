@@ -295,17 +295,17 @@ def parse_date(raw: str) -> date | None:
     s = raw.strip()
     if not s:
         return None
-    m = _ISO_DATE.fullmatch(s)
-    if m:
-        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    m = _US_DATE.fullmatch(s)
-    if m:
-        year = int(m.group(3))
-        year = year + 2000 if year < 100 else year
-        return date(year, int(m.group(1)), int(m.group(2)))
-    m = _DOTTED_DATE.fullmatch(s)
-    if m:
-        return date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+    try:
+        if m := _ISO_DATE.fullmatch(s):
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        if m := _US_DATE.fullmatch(s):
+            year = int(m.group(3))
+            year = year + 2000 if year < 100 else year
+            return date(year, int(m.group(1)), int(m.group(2)))
+        if m := _DOTTED_DATE.fullmatch(s):
+            return date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+    except ValueError as e:  # a day or month out of range: the value said, with why
+        raise ValueError(f"cannot read the date {raw!r}: {e}") from e
     if not _WORD.search(s):
         raise ValueError(f"cannot read the date {raw!r}")
     try:

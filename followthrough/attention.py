@@ -201,9 +201,9 @@ def collect(store: Store, as_of: date, *, domains: set[str]) -> Attention:
     att.totals = {name: section.total for name, section in sections.items()}
     att.by_owner = {k: dict(v) for k, v in sorted(owners.items(), key=lambda kv: -kv[1]["open"])}
     att.waiting = collect_waiting(store, as_of, limit=MAX_ROWS, totals=att.totals)
-    silent = store.silent_accounts(as_of, silent_days(), domains)
-    att.totals["silent_accounts"] = len(silent)
-    att.silent = silent[:MAX_ROWS]
+    att.silent, att.totals["silent_accounts"] = store.top_silent_accounts(
+        as_of, silent_days(), domains, limit=MAX_ROWS
+    )
     return att
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from connectors.base import Yields
 from followthrough import ingest
 from followthrough.errors import InputError
+from followthrough.limits import CRM_READER_PROCESS
 from followthrough.types import CrmData
 from store import CrmRecords, admit_crm
 
@@ -80,7 +81,7 @@ def _read_elsewhere(item: ingest.Input) -> Iterator[Chunk]:
     twice), so nothing is lost and a bug shows as it would here."""
     context = multiprocessing.get_context("spawn")
     chunks: multiprocessing.Queue[tuple[Any, ...]] = context.Queue(IN_FLIGHT)
-    reader = context.Process(target=_reader, args=(item, chunks), name="followthrough-crm", daemon=True)
+    reader = context.Process(target=_reader, args=(item, chunks), name=CRM_READER_PROCESS, daemon=True)
     handed = 0  # chunks the reader process handed over
     try:
         reader.start()

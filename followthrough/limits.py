@@ -63,3 +63,7 @@ __all__ = [
     "MAX_SENTENCE_CHARS",
     "OFFLINE_BUDGET_S",
 ]
+
+
+CRM_READER_PROCESS = "followthrough-crm"
+"""The name of the process that reads a large CRM export (:mod:`followthrough.crm_reader`)."""

@@ -22,6 +22,7 @@ from store.crm_tasks import PushItem
 from store.inputs import InputFile
 from store.lookup import Unresolved
 from store.notifications import Delivery
+from store.priority import money
 from store.queries import InvalidCursor, Ranked, health
 from store.recording import SYSTEM_ACTORS
 from store.runs import Recording
@@ -90,6 +91,7 @@ __all__ = [
     "Unstorable",
     "admit_crm",
     "health",
+    "money",
     "normalize_url",
     "owner_email",
     "owner_trend",

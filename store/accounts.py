@@ -20,13 +20,17 @@ participant by name alone.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Generator, Iterable, Iterator, Mapping
+from contextlib import closing
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from typing import NamedTuple, Protocol
+from heapq import nsmallest
+from itertools import islice
+from typing import NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
+    Row,
     Text,
     bindparam,
     case,
@@ -43,7 +47,7 @@ from sqlalchemy.orm import Session
 from followthrough.types import TieredValue, tier_key, tier_rank
 from store.base import NotFound
 from store.bulk import select_in
-from store.crm import CrmStore
+from store.crm import CrmStore, stored_domains
 from store.deals import DealStore
 from store.lookup import find_person
 from store.models import AccountRow, CommitmentRow, ContactRow, DealRow, DocumentRow, table_of
@@ -66,39 +70,76 @@ class AccountStore(CrmStore, DealStore):
         (the order of :meth:`silent_accounts` and of the run report); one deal owner's with ``f.owner``.
         ``next_cursor`` is None on the last page. :class:`store.lookup.Unresolved` for an owner that
         names no one or several; :class:`InvalidCursor` for a cursor not handed out here, or one whose
-        account is gone."""
+        account is gone. Accounts are summed up one at a time: memory holds the page, not the CRM."""
         after = None
         if f.cursor:
             due, after = decode_cursor(f.cursor)
             if due is not None:
                 raise InvalidCursor("invalid cursor: use the next_cursor of a previous page, or no cursor")
-        every = self._views(f.as_of, silent_days, domains)
         order = _stake if f.silent else _by_id
-        views = sorted(self._selected(f, every), key=order)
-        if after is not None:
-            mark = next((v for v in every if v.id == after), None)
-            if mark is None:
-                raise InvalidCursor("invalid cursor: its account is gone; list again without a cursor")
-            views = [v for v in views if order(v) > order(mark)]
-        more = len(views) > f.limit
-        nxt = encode_cursor(None, views[f.limit - 1].id) if more else None
-        return AccountPage(items=views[: f.limit], next_cursor=nxt)
+        with self._tx() as s:
+            owner = find_person(s, f.owner).email if f.owner else None
+            mark: tuple[object, ...] | None = None
+            if after is not None:
+                found = _one(s, f.as_of, silent_days, domains, _Directory(self), after)
+                if found is None:
+                    raise InvalidCursor("invalid cursor: its account is gone; list again without a cursor")
+                mark = order(found)
+            with closing(_summaries(s, f.as_of, silent_days, domains, _Directory(self))) as every:
+                chosen = (
+                    a for a in every if _selected(a, f.silent, owner) and (mark is None or order(a) > mark)
+                )
+                # id order is the stream's own: the page is its first rows; else the page's worth of smallest
+                rows = (
+                    list(islice(chosen, f.limit + 1))
+                    if not f.silent
+                    else nsmallest(f.limit + 1, chosen, key=order)
+                )
+        more = len(rows) > f.limit
+        nxt = encode_cursor(None, rows[f.limit - 1].id) if more else None
+        return AccountPage(items=[_view(a) for a in rows[: f.limit]], next_cursor=nxt)
 
     def silent_accounts(
         self, as_of: date, silent_days: TieredValue, domains: set[str], *, owner: str | None = None
     ) -> list[AccountView]:
         """Silent accounts (of one deal owner with ``owner``), most at stake first: the open deal
         amount, then the tier, then the longest silence (never touched first)."""
-        f = AccountFilter(silent=True, owner=owner, as_of=as_of)
-        return sorted(self._selected(f, self._views(as_of, silent_days, domains)), key=_stake)
+        return self.top_silent_accounts(as_of, silent_days, domains, owner=owner)[0]
+
+    def top_silent_accounts(
+        self,
+        as_of: date,
+        silent_days: TieredValue,
+        domains: set[str],
+        *,
+        owner: str | None = None,
+        limit: int | None = None,
+    ) -> tuple[list[AccountView], int]:
+        """The first ``limit`` (all with ``None``) of :meth:`silent_accounts`, and how many there are:
+        a CRM of a million silent accounts costs the few views shown, not a million."""
+        with self._tx() as s:
+            email = find_person(s, owner).email if owner else None
+            total = 0
+
+            def counted(rows: Iterable[_Summary]) -> Iterator[_Summary]:
+                nonlocal total
+                for a in rows:
+                    if _selected(a, True, email):
+                        total += 1
+                        yield a
+
+            with closing(_summaries(s, as_of, silent_days, domains, _Directory(self))) as every:
+                chosen = counted(every)
+                rows = sorted(chosen, key=_stake) if limit is None else nsmallest(limit, chosen, key=_stake)
+        return [_view(a) for a in rows], total
 
     def get_account(
         self, account_id: int, as_of: date, silent_days: TieredValue, domains: set[str]
     ) -> AccountDetail:
         """One account with every deal and its open items by priority; :class:`NotFound` if unknown."""
         with self._tx() as s:
-            views = {v.id: v for v in _summaries(s, as_of, silent_days, domains, _Directory(self))}
-            if account_id not in views:
+            found = _one(s, as_of, silent_days, domains, _Directory(self), account_id)
+            if found is None:
                 raise NotFound(f"no account with id {account_id}")
             deal_ids = list(s.scalars(select(DealRow.id).where(DealRow.account_id == account_id)))
             items = fetch_views(
@@ -108,23 +149,28 @@ class AccountStore(CrmStore, DealStore):
                 .order_by(CommitmentRow.id),
                 as_of,
             )
-        view = views[account_id]
-        deals = [d for d in self.list_deals(as_of) if d.account == view.name]
+        view = _view(found)
+        deals = self.list_deals(as_of, account_id=account_id)
         items.sort(key=lambda c: (-c.priority, c.due or date.max, c.id))
         return AccountDetail(account=view, deals=deals, items=items)
 
-    def _views(self, as_of: date, silent_days: TieredValue, domains: set[str]) -> list[AccountView]:
-        """Every account's view as of ``as_of``, in id order."""
-        with self._tx() as s:
-            return _summaries(s, as_of, silent_days, domains, _Directory(self))
 
-    def _selected(self, f: AccountFilter, every: list[AccountView]) -> list[AccountView]:
-        """The accounts of ``every`` that ``f`` selects (its owner's; silent ones only with ``f.silent``)."""
-        if f.owner:
-            with self._tx() as s:
-                owner = find_person(s, f.owner).email
-            every = [v for v in every if owner in v.deal_owners]
-        return [v for v in every if v.silent or not f.silent]
+def _one(
+    s: Session,
+    as_of: date,
+    silent_days: TieredValue,
+    domains: set[str],
+    directory: Mapping[str, str],
+    account_id: int,
+) -> _Summary | None:
+    """One account summed up (:func:`_summaries`), ``None`` when there is no such account."""
+    with closing(_summaries(s, as_of, silent_days, domains, directory, only=[account_id])) as one:
+        return next(one, None)
+
+
+def _selected(a: _Summary, silent: bool, owner: str | None) -> bool:
+    """Whether a listing selects ``a``: silent ones only with ``silent``, one owner's with ``owner``."""
+    return (a.silent or not silent) and (owner is None or owner in a.deal_owners)
 
 
 class _Directory(Mapping[str, str]):
@@ -150,24 +196,33 @@ class _Directory(Mapping[str, str]):
         return len(self._read())
 
 
-class _Account(Protocol):
-    """What the touches need of an account (an :class:`AccountRow`, or a row of its columns)."""
-
-    @property
-    def id(self) -> int: ...
-
-    @property
-    def domains(self) -> Sequence[str] | None: ...
-
-
-class _AccountColumns(NamedTuple):
-    """The columns of an account that its view shows."""
+class _Summary(NamedTuple):
+    """One account summed up: the fields of its :class:`AccountView` but the reasons (a view is
+    built only for the accounts a listing shows)."""
 
     id: int
     name: str
     crm_id: str | None
     tier: str | None
-    domains: list[str] | None
+    domains: str | None  # its JSON text: decoded for the accounts shown only
+    open_deals: int
+    open_amount: float
+    deal_owners: list[str]
+    open_items: int
+    overdue_items: int
+    last_touch_by_us: datetime | None
+    last_touch_by_them: datetime | None
+    days_since_touch: int | None
+    silent_after_days: int
+    watched: bool
+    silent: bool
+
+
+def _view(a: _Summary) -> AccountView:
+    return AccountView(
+        **{**a._asdict(), "domains": stored_domains(a.domains)},
+        reasons=_reasons(a.open_amount, a.open_deals, a.tier, a.days_since_touch),
+    )
 
 
 class _Deals(NamedTuple):
@@ -185,59 +240,86 @@ _SEP = ","
 
 
 def _summaries(
-    s: Session, as_of: date, silent_days: TieredValue, domains: set[str], directory: Mapping[str, str]
-) -> list[AccountView]:
-    """Every account's view as of ``as_of``, in id order (``directory``: name → email, for
-    participants known by name only; see :meth:`store.crm.CrmStore.directory`)."""
+    s: Session,
+    as_of: date,
+    silent_days: TieredValue,
+    domains: set[str],
+    directory: Mapping[str, str],
+    *,
+    only: Collection[int] | None = None,
+) -> Generator[_Summary, None, None]:
+    """Every account (of ``only``, when given) summed up as of ``as_of``, in id order, one at a time:
+    the accounts and their deals' sums are read side by side, both in account order (``directory``:
+    name → email, for participants known by name only; see :meth:`store.crm.CrmStore.directory`)."""
     a_ = AccountRow
-    # Domains as JSON text, decoded here: the JSON type's own decoding costs twice as much per row.
-    accounts = [
-        _AccountColumns(id_, name, crm_id, tier, json.loads(domains) if domains else None)
-        for id_, name, crm_id, tier, domains in s.execute(
-            select(a_.id, a_.name, a_.crm_id, a_.tier, cast(a_.domains, Text)).order_by(a_.id)
-        )
-    ]
-    deals = _deal_summaries(s)
     items = _item_counts(s, as_of)
-    last_us, last_them = _last_touches(s, accounts, as_of, domains, directory)
+    last_us, last_them = _last_touches(s, as_of, domains, directory)
+    # Domains as JSON text, decoded here: the JSON type's own decoding costs twice as much per row.
+    query = select(a_.id, a_.name, a_.crm_id, a_.tier, cast(a_.domains, Text)).order_by(a_.id)
+    if only is not None:
+        query = query.where(a_.id.in_(list(only)))
+    deals = _deal_summaries(s, only)
+    accounts = s.connection().execute(query.execution_options(yield_per=_BLOCK))
+    try:
+        yield from _merged(accounts, deals, as_of, silent_days, items, (last_us, last_them))
+    finally:  # a listing that stops early closes both streams (server-side cursors on PostgreSQL)
+        deals.close()
+        accounts.close()
+
+
+def _merged(
+    accounts: Iterable[Row[int, str, str | None, str | None, str | None]],
+    deals: Iterator[tuple[int, _Deals]],
+    as_of: date,
+    silent_days: TieredValue,
+    items: dict[int, tuple[int, int]],
+    touches: tuple[dict[int, datetime], dict[int, datetime]],
+) -> Iterator[_Summary]:
+    """:func:`_summaries`: each account (in id order) with its deals' sums (in account order)."""
+    last_us, last_them = touches
     watched_tiers = {name for name, _ in silent_days.overrides}
     tiers: dict[str | None, tuple[int, bool]] = {}  # tier → (its silence limit, watched for its tier)
-    views = []
-    for a in accounts:
-        mine = deals.get(a.id, _NO_DEALS)
-        us = last_us.get(a.id)
+    account_id, mine = next(deals, (None, _NO_DEALS))
+    for id_, name, crm_id, tier, listed in accounts:
+        while account_id is not None and account_id < id_:  # deals of an account gone meanwhile
+            account_id, mine = next(deals, (None, _NO_DEALS))
+        summed = mine if account_id == id_ else _NO_DEALS
+        us = last_us.get(id_)
         days = (as_of - us.date()).days if us is not None else None
-        if a.tier not in tiers:
-            tiers[a.tier] = (int(silent_days.for_tier(a.tier)), tier_key(a.tier) in watched_tiers)
-        limit, tier_watched = tiers[a.tier]
-        watched = bool(mine.open) or tier_watched
-        open_items, overdue_items = items.get(a.id, (0, 0))
-        views.append(
-            AccountView(
-                id=a.id,
-                name=a.name,
-                crm_id=a.crm_id,
-                tier=a.tier,
-                domains=list(a.domains or []),
-                open_deals=mine.open,
-                open_amount=mine.amount,
-                deal_owners=mine.owners,
-                open_items=open_items,
-                overdue_items=overdue_items,
-                last_touch_by_us=us,
-                last_touch_by_them=last_them.get(a.id),
-                days_since_touch=days,
-                silent_after_days=limit,
-                watched=watched,
-                silent=watched and (days is None or days >= limit),
-                reasons=_reasons(mine.amount, mine.open, a.tier, days),
-            )
+        if tier not in tiers:
+            tiers[tier] = (int(silent_days.for_tier(tier)), tier_key(tier) in watched_tiers)
+        limit, tier_watched = tiers[tier]
+        watched = bool(summed.open) or tier_watched
+        open_items, overdue_items = items.get(id_, (0, 0))
+        yield _Summary(
+            id=id_,
+            name=name,
+            crm_id=crm_id,
+            tier=tier,
+            domains=listed,
+            open_deals=summed.open,
+            open_amount=summed.amount,
+            deal_owners=summed.owners,
+            open_items=open_items,
+            overdue_items=overdue_items,
+            last_touch_by_us=us,
+            last_touch_by_them=last_them.get(id_),
+            days_since_touch=days,
+            silent_after_days=limit,
+            watched=watched,
+            silent=watched and (days is None or days >= limit),
         )
-    return views
 
 
-def _deal_summaries(s: Session) -> dict[int, _Deals]:
-    """Per account id with deals: its deals summed up (:class:`_Deals`), in one grouped query.
+_BLOCK = 20_000
+"""Accounts fetched at a time."""
+
+
+def _deal_summaries(
+    s: Session, only: Collection[int] | None = None
+) -> Generator[tuple[int, _Deals], None, None]:
+    """``(account id, its deals summed up)`` for each account with deals (of ``only``, when given), in
+    account order, from one grouped query (:class:`_Deals`).
 
     Whether a deal is open is :func:`store.priority.is_closed` of its stage: the stages in use are
     read first (``DISTINCT``, a handful) and the closed ones are named in the query. Each account's
@@ -261,7 +343,7 @@ def _deal_summaries(s: Session) -> dict[int, _Deals]:
     # index and reads the table in index order (2.5x slower at a million deals than a scan and a sort).
     account = (d.account_id + literal_column("0")).label("account")
     postgres = s.get_bind().dialect.name == "postgresql"
-    rows = s.execute(
+    query = (
         select(
             account,
             func.count().filter(is_open),
@@ -270,20 +352,32 @@ def _deal_summaries(s: Session) -> dict[int, _Deals]:
             if postgres
             else func.group_concat(distinct(flagged)),
             func.max(case((d.owner_email.contains(_SEP), 1), else_=0)),
-        ).group_by(account)
+        )
+        .group_by(account)
+        .order_by(account)
     )
-    out: dict[int, _Deals] = {}
+    if only is not None:
+        query = query.where(d.account_id.in_(list(only)))
     same: dict[str, str] = {}  # one string per owner, however many accounts name them
-    for account_id, n_open, amount, listed, odd in rows:
-        if odd:
-            out[account_id] = _deals_one_by_one(s, account_id)
-            continue
-        pieces = listed.split(_SEP) if listed else []
-        names = {p[1:] for p in pieces if p[0] == "+"} if n_open else {p[1:] for p in pieces}
-        names.discard("")
-        owners = [same.setdefault(o, o) for o in sorted(names)]
-        out[account_id] = _Deals(int(n_open), float(amount or 0), owners)
-    return out
+    with s.connection().execute(query.execution_options(yield_per=_BLOCK)) as rows:
+        for account_id, n_open, amount, listed, odd in rows:
+            if odd:
+                yield account_id, _deals_one_by_one(s, account_id)
+                continue
+            if not listed:
+                owners = []
+            elif _SEP not in listed:  # one owner (most accounts): no list to split and sort
+                owners = (
+                    [same.setdefault(listed[1:], listed[1:])]
+                    if listed[1:] and (listed[0] == "+" or not n_open)
+                    else []
+                )
+            else:
+                pieces = listed.split(_SEP)
+                names = {p[1:] for p in pieces if p[0] == "+"} if n_open else {p[1:] for p in pieces}
+                names.discard("")
+                owners = [same.setdefault(o, o) for o in sorted(names)]
+            yield account_id, _Deals(int(n_open), float(amount or 0), owners)
 
 
 def _deals_one_by_one(s: Session, account_id: int) -> _Deals:
@@ -318,7 +412,7 @@ CONTACT_BATCH = 500
 
 
 def _last_touches(
-    s: Session, accounts: Iterable[_Account], as_of: date, domains: set[str], directory: Mapping[str, str]
+    s: Session, as_of: date, domains: set[str], directory: Mapping[str, str]
 ) -> tuple[dict[int, datetime], dict[int, datetime]]:
     """Per account id: the last touch by us, and by them, up to the end of ``as_of``.
 
@@ -349,17 +443,12 @@ def _last_touches(
     touched = sorted({*log.by_us, *log.by_them})
     found = select_in(s, table_of(ContactRow), "email", ["account_id"], touched, batch=CONTACT_BATCH)
     contacts: dict[str, int] = {email: account for email, account in found.values() if account is not None}
-    by_domain = {dom.lower(): a.id for a in accounts for dom in a.domains or []}
+    by_domain = _domain_accounts(s, {_parents(e) for e in touched if e not in contacts})
 
     def account_of(email: str) -> int | None:
         if email in contacts:
             return contacts[email]
-        host = email.rsplit("@", 1)[-1]
-        parts = host.split(".")
-        return next(
-            (by_domain[".".join(parts[i:])] for i in range(len(parts)) if ".".join(parts[i:]) in by_domain),
-            None,
-        )
+        return next((by_domain[d] for d in _parents(email) if d in by_domain), None)
 
     out: tuple[dict[int, datetime], dict[int, datetime]] = ({}, {})
     for last, acc in ((log.by_us, out[0]), (log.by_them, out[1])):
@@ -367,6 +456,29 @@ def _last_touches(
             account = account_of(email)
             if account is not None and (account not in acc or at > acc[account]):
                 acc[account] = at
+    return out
+
+
+def _parents(email: str) -> tuple[str, ...]:
+    """The domain of ``email`` and each parent domain: ``("mail.acme.com", "acme.com", "com")``."""
+    parts = email.rsplit("@", 1)[-1].split(".")
+    return tuple(".".join(parts[i:]) for i in range(len(parts)))
+
+
+def _domain_accounts(s: Session, wanted: set[tuple[str, ...]]) -> dict[str, int]:
+    """Lowercased domain → the last account (by id) that lists it, for the domains in ``wanted``
+    only: one pass over the accounts' domains, none when nothing is wanted."""
+    domains = {d for parents in wanted for d in parents}
+    out: dict[str, int] = {}
+    if not domains:
+        return out
+    a_ = AccountRow
+    query = select(a_.id, cast(a_.domains, Text)).order_by(a_.id).execution_options(yield_per=_BLOCK)
+    for account_id, listed in s.connection().execute(query):
+        if listed and listed != "[]":
+            for d in stored_domains(listed):
+                if (key := d.lower()) in domains:
+                    out[key] = account_id
     return out
 
 
@@ -399,7 +511,7 @@ def _tier_reason(tier: str | None) -> str | None:
     return None
 
 
-def _stake(v: AccountView) -> tuple[float, int, int, str, int]:
+def _stake(v: _Summary) -> tuple[float, int, int, str, int]:
     """Sort key: the largest open amount, then the best tier, then the longest silence (never first);
     then the name and the id, so that the order is total (a cursor resumes after one account)."""
     rank = tier_rank(v.tier)
@@ -412,6 +524,6 @@ def _stake(v: AccountView) -> tuple[float, int, int, str, int]:
     )
 
 
-def _by_id(v: AccountView) -> tuple[int]:
+def _by_id(v: _Summary) -> tuple[int]:
     """Sort key: the account's id."""
     return (v.id,)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator
 from typing import TypeVar
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Text, bindparam, cast, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from followthrough.types import ItemFlag, domain_of, normalize_domains
 from store import deal_rules
 from store.base import StoreCore, _retry_conflicts
+from store.crm import stored_domains
 from store.models import (
     AccountRow,
     CommitmentDealLinkRow,
@@ -241,9 +242,9 @@ class _CrmNames:
         """Lowercased domain → the first account (by id) that has it; read once."""
         if self._domains is None:
             self._domains = {}
-            query = select(AccountRow.id, AccountRow.domains).order_by(AccountRow.id)
-            for account_id, domains in s.connection().execute(query.execution_options(yield_per=_BLOCK)):
-                for d in domains or []:
+            query = select(AccountRow.id, cast(AccountRow.domains, Text)).order_by(AccountRow.id)
+            for account_id, listed in s.connection().execute(query.execution_options(yield_per=_BLOCK)):
+                for d in stored_domains(listed):
                     self._domains.setdefault(d.lower(), account_id)
         return self._domains
 

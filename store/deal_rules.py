@@ -150,9 +150,18 @@ class LinkDecision:
     confidence: float
 
 
+_SUFFIX_ENDS = tuple(
+    "inc inc. incorporated corp corp. corporation co co. company llc l.l.c. ltd ltd. limited gmbh ag "
+    "s.a. sa plc bv b.v. pty group holdings".split()
+)
+"""How a name with a legal suffix (:data:`_SUFFIXES`) ends: most names are tested by one ``endswith``."""
+
+
 def account_aliases(name: str) -> list[str]:
     """The account's name and, when it has one, the name without its legal suffix."""
     out = [name.strip()]
+    if not out[0].lower().endswith(_SUFFIX_ENDS):
+        return [a for a in out if len(a) >= 3]
     short = _SUFFIXES.sub("", name.strip()).strip()
     if short and short.lower() != name.strip().lower() and len(short) >= 3:
         out.append(short)

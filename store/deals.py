@@ -28,14 +28,60 @@ from store.views import CommitmentSummary, CommitmentView, DealPage, DealView
 class DealStore(StoreCore):
     """Every deal with its counts, one deal's summary, and a deal's commitments."""
 
-    def list_deals(self, as_of: date) -> list[DealView]:
-        """Every deal with its commitment counts and health, worst first."""
+    def list_deals(
+        self,
+        as_of: date,
+        *,
+        limit: int | None = None,
+        owner_email: str | None = None,
+        account_id: int | None = None,
+    ) -> list[DealView]:
+        """Deals (``owner_email``'s, ``account_id``'s, or all) with their commitment counts and health,
+        worst first: most overdue, most open, then the largest amount; the first ``limit`` of them
+        (all with ``None``).
+
+        Only the deals with open items are ranked in Python; the others follow by amount from the
+        database, ``limit`` at most (a CRM of a million deals costs the page, not the CRM).
+        :meth:`count_deals` says how many there are in all.
+        """
         with self._tx() as s:
-            deals = s.execute(_deal_rows()).all()
-            counts = {row[0]: row for row in s.execute(_deal_counts(as_of))}
-        views = [_deal_view(d, counts.get(d[0])) for d in deals]
-        views.sort(key=lambda v: (-v.overdue_count, -v.open_count, -(v.amount or 0), v.crm_id))
-        return views
+            counts = {
+                row[0]: row
+                for row in s.execute(_deal_counts(as_of))
+                if row[3] or row[4]  # open or overdue: ranked ahead of the deals ranked by amount
+            }
+            ranked = [
+                _deal_view(d, counts[d[0]])
+                for ids in _chunked(sorted(counts))
+                for d in s.execute(_owned(_deal_rows(), owner_email, account_id).where(DealRow.id.in_(ids)))
+            ]
+            ranked.sort(key=_worst_first)
+            if limit is not None and len(ranked) >= limit:
+                return ranked[:limit]
+            crm_id = DealRow.crm_id  # ordered by code point, as Python orders the ranked ones
+            if s.get_bind().dialect.name == "postgresql":
+                crm_id = crm_id.collate("C")  # type: ignore[assignment]
+            rest = _owned(_deal_rows(), owner_email, account_id).order_by(
+                func.coalesce(DealRow.amount, 0).desc(), crm_id
+            )
+            if limit is not None:
+                rest = rest.limit(limit - len(ranked) + len(counts))
+            others = [d for d in s.execute(rest) if d[0] not in counts]
+            plain = {
+                row[0]: row
+                for ids in _chunked([d[0] for d in others])
+                for row in s.execute(_deal_counts(as_of).where(CommitmentRow.deal_id.in_(ids)))
+            }  # items all closed: their totals still show
+        views = ranked + [_deal_view(d, plain.get(d[0])) for d in others]
+        return views if limit is None else views[:limit]
+
+    def count_deals(self, *, owner_email: str | None = None) -> int:
+        """How many deals there are (``owner_email``'s)."""
+        with self._tx() as s:
+            query = select(func.count()).select_from(DealRow)
+            if owner_email is not None:
+                query = query.where(DealRow.owner_email == owner_email)
+            return int(s.scalar(query) or 0)
 
     def deal_owners(self, crm_ids: Collection[str]) -> dict[str, str | None]:
         """CRM deal id → its owner's email (lowercased; ``None`` when the CRM names none), for the
@@ -114,6 +160,25 @@ class DealStore(StoreCore):
             key=lambda v: (v.status is not CommitmentStatus.OPEN, -v.priority, v.due or date.max, v.id)
         )
         return items
+
+
+def _worst_first(v: DealView) -> tuple[int, int, float, str]:
+    return (-v.overdue_count, -v.open_count, -(v.amount or 0), v.crm_id)
+
+
+def _owned(
+    query: Select[*tuple[Any, ...]], owner_email: str | None, account_id: int | None
+) -> Select[*tuple[Any, ...]]:
+    """``query`` over deals, narrowed to one owner's and to one account's when given."""
+    if owner_email is not None:
+        query = query.where(DealRow.owner_email == owner_email)
+    if account_id is not None:
+        query = query.where(DealRow.account_id == account_id)
+    return query
+
+
+def _chunked(ids: list[int], size: int = 500) -> list[list[int]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
 def _deal_rows() -> Select[*tuple[Any, ...]]:

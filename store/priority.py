@@ -92,7 +92,7 @@ def stage_weight(stage: str | None) -> float:
 
 
 def money(amount: float) -> str:
-    """$950, $12.5k, $120k, $1.2M."""
+    """$950, $1.5k, $12k, $120k, $1.2M (whole thousands from $10k on)."""
     if amount >= 1_000_000:
         return f"${amount / 1_000_000:.1f}M".replace(".0M", "M")
     if amount >= 10_000:

@@ -57,6 +57,7 @@ SURFACES = {
         "Unstorable",
         "admit_crm",
         "health",
+        "money",
         "normalize_url",
         "owner_email",
         "owner_trend",

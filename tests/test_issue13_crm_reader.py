@@ -13,6 +13,8 @@ import csv
 import multiprocessing
 import multiprocessing.context
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ from followthrough.types import CrmData, Deal
 from store import Store
 from store.crm_records import CrmRecords
 from store.models import AccountRow, ContactRow, DealRow
+from tests.conftest import REPO
 
 HEADER = ["deal_id", "deal_name", "account_name", "account_domain", "stage", "amount", "close_date",
           "owner_email", "owner_name", "contact_email", "contact_name"]  # fmt: skip
@@ -154,3 +157,32 @@ def test_a_reader_process_that_cannot_start_reads_here(export: Path, monkeypatch
 
     monkeypatch.setattr(multiprocessing.context.SpawnProcess, "start", refuse)
     assert _chunks(crm_reader._read_elsewhere(_item(export))) == here
+
+
+def test_a_script_without_a_main_guard_imports_once_through_the_reader_process(
+    export: Path, tmp_path: Path
+) -> None:
+    """``spawn`` runs the main script again in the reader process: the command it calls does nothing
+    there, so the export is read there and stored here, once, with no error line."""
+    db = tmp_path / "script.db"
+    script = tmp_path / "embed.py"
+    script.write_text(
+        "import sys\n"
+        "import followthrough.crm_reader\n"
+        "from followthrough.cli import console\n"
+        "followthrough.crm_reader.PROCESS_BYTES = 1  # this small export is read in a process of its own\n"
+        "print('script ran', flush=True)\n"
+        f"sys.argv = ['followthrough', '-q', '--db', 'sqlite:///{db}', 'ingest', '{export}']\n"
+        "console()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=REPO
+    )
+    assert "internal error" not in done.stderr, done.stderr
+    if len(os.sched_getaffinity(0)) > 1:
+        assert done.stdout.count("script ran") == 2  # here, and again in the reader process
+    stored = _stored(f"sqlite:///{db}")
+    here = tmp_path / "here.db"
+    report = pipeline.RunReport()
+    pipeline._store_crm(Store(f"sqlite:///{here}"), [_item(export)], report)
+    assert stored == _stored(f"sqlite:///{here}")

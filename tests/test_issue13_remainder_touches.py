@@ -137,7 +137,7 @@ def test_grouped_touches_are_the_touches_of_every_document(store: Store) -> None
     with store._tx() as s:
         accounts = list(s.scalars(select(AccountRow)))
         ids = {a.name: a.id for a in accounts}
-        last_us, last_them = _last_touches(s, accounts, as_of, OURS, store.directory())
+        last_us, last_them = _last_touches(s, as_of, OURS, store.directory())
     domain_of = {"acme.com": "Acme", "globex.com": "Globex", "initech.com": "Initech"}
     want_us: dict[int, datetime] = {}
     want_them: dict[int, datetime] = {}

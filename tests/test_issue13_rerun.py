@@ -8,17 +8,19 @@ and its order; the deferred offline backend must carry the same cache key and fi
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from benchmarks.end_to_end import generate
 from extractor.offline import DeferredOffline, OfflineExtractor
 from followthrough import attention
-from followthrough.cli import GC_THRESHOLDS
+from followthrough.cli import GC_THRESHOLDS, report
 from followthrough.types import CommitmentStatus, TieredValue
 from store import CommitmentFilter, CommitmentSummary, Ranked, Store
 from tests.clirunner import followthrough
@@ -164,3 +166,26 @@ def test_the_command_runs_with_its_collector_settings() -> None:
     )
     out = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.splitlines()[-1] == f"0 {GC_THRESHOLDS} True"
+
+
+def test_each_cut_section_names_the_command_that_lists_all_of_it(
+    generated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each "… N more" names the listing of that section (its filter, the same day), and that listing
+    holds the section's count; the silent accounts are cut too, with their count."""
+    monkeypatch.setattr(attention, "MAX_ROWS", 2)
+    monkeypatch.setattr(report, "_MAX_ROWS", 2)
+    with Store(f"sqlite:///{generated}") as store:
+        att = attention.collect(store, AS_OF, domains={"northwind.io"})
+    out = Console(record=True, width=300)
+    report.render_attention(out, att, AS_OF)
+    text = out.export_text()
+    hints = [line.split("more: ", 1)[1] for line in text.splitlines() if "more: " in line]
+    overdue_hint = f"followthrough --as-of {AS_OF} commitments list --overdue --type commitment"
+    assert any(h.startswith(overdue_hint) for h in hints)
+    assert att.totals["overdue"] > 2 and att.totals["silent_accounts"] > len(att.silent) == 2
+    assert "followthrough accounts --silent" in hints
+    for section, hint in (("overdue", overdue_hint), ("unanswered_requests", "--type request")):
+        (command,) = [h for h in hints if h.startswith("followthrough --as-of") and hint in h]
+        listed = followthrough(*command.split()[1:], "--json", db=generated)
+        assert len(json.loads(listed.stdout)) == att.totals[section], command

@@ -19,6 +19,7 @@ line on stderr. Every message is passed through
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import os
 import sys
 from datetime import date
@@ -31,6 +32,7 @@ from followthrough.cli.dates import DATE_HELP, METAVAR, as_of_day, set_reference
 from followthrough.cli.lazy import LAZY, Lazy, RootGroup
 from followthrough.cli.state import State
 from followthrough.errors import FollowthroughError
+from followthrough.limits import CRM_READER_PROCESS
 from followthrough.redaction import redact
 
 app = typer.Typer(
@@ -114,7 +116,7 @@ LAZY.extend(
         Lazy(
             "deals",
             "followthrough.cli.deals",
-            "Deals with their open and overdue commitments (or one deal's commitments).",
+            "Deals with their open and overdue commitments, worst first (or one deal's commitments).",
         ),
         Lazy(
             "digest",
@@ -200,7 +202,13 @@ def console() -> None:
     On the way out every object is frozen (:func:`gc.freeze`): the interpreter's own collections at
     exit then skip what the command built, which is freed by reference counting anyway (a sixth of
     a re-run's time was the collector at exit, walking every module and cache). Only here, never in
-    :func:`main`, which tests and embedding programs call in their own long-lived process."""
+    :func:`main`, which tests and embedding programs call in their own long-lived process.
+
+    Nothing at all in a CRM reader process (:mod:`followthrough.crm_reader`): ``spawn`` runs the
+    main script again there, and a script that calls this without an ``if __name__ == "__main__"``
+    guard must not run its command twice."""
+    if multiprocessing.current_process().name == CRM_READER_PROCESS:
+        return  # a script without a main guard, run again to start a CRM reader process: not the command
     gc.set_threshold(*GC_THRESHOLDS)
     try:
         main()

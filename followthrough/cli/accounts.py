@@ -15,7 +15,7 @@ from followthrough.cli.report import WIDE, commitments_table
 from followthrough.cli.state import OWNER_HELP, not_blank, state
 from followthrough.cli.tables import NAME_MIN_WIDTH, Column, fitted_table
 from followthrough.config import silent_days
-from store import AccountDetail, AccountFilter, AccountView, NotFound, Store
+from store import AccountDetail, AccountFilter, AccountView, NotFound, Store, money
 
 
 def _all_accounts(store: Store, f: AccountFilter, domains: set[str]) -> list[AccountView]:
@@ -41,7 +41,7 @@ def _silence(a: AccountView) -> str:
 def _amount(a: AccountView, wide: bool) -> str:
     if not a.open_deals:
         return "-"
-    return f"{a.open_amount:,.0f}" if wide else f"${a.open_amount / 1000:,.0f}k"
+    return f"{a.open_amount:,.0f}" if wide else money(a.open_amount)
 
 
 def accounts_table(accounts: list[AccountView], width: int) -> Table:

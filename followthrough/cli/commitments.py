@@ -26,7 +26,7 @@ from followthrough.cli.filters import (
     commitment_filter,
 )
 from followthrough.cli.merge import split_cmd
-from followthrough.cli.params import IdArg
+from followthrough.cli.params import LIST_LIMIT, IdArg
 from followthrough.cli.state import not_blank, state
 from followthrough.types import CommitmentStatus, ParticipantRole, SourceDocument
 
@@ -50,7 +50,7 @@ def list_cmd(
     source: SourceOpt = None,
     type_: TypeOpt = None,
     due_before: DueBeforeOpt = None,
-    limit: Annotated[int, typer.Option(min=1, max=100_000, help="At most this many rows.")] = 200,
+    limit: Annotated[int, typer.Option(min=1, max=100_000, help="At most this many rows.")] = LIST_LIMIT,
     as_json: JsonOpt = False,
 ) -> None:
     """Open commitments (or other statuses), ranked by what is at stake.

@@ -7,9 +7,11 @@ from typing import Annotated
 
 import typer
 
+from followthrough.cli.params import LIST_LIMIT
 from followthrough.cli.report import WIDE, commitments_table, ranked
 from followthrough.cli.state import OWNER_HELP, not_blank, state
 from followthrough.cli.tables import NAME_MIN_WIDTH, Column, fitted_table
+from store import money
 
 
 def register(app: typer.Typer) -> None:
@@ -27,9 +29,12 @@ def register(app: typer.Typer) -> None:
         owner: Annotated[
             str | None, typer.Option(parser=not_blank, help=OWNER_HELP + " Only the deals they own.")
         ] = None,
+        limit: Annotated[
+            int, typer.Option(min=1, max=1_000_000, help="At most this many deals.")
+        ] = LIST_LIMIT,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
-        """Deals with their open and overdue commitments (or one deal's commitments)."""
+        """Deals with their open and overdue commitments, worst first (or one deal's commitments)."""
         st = state(ctx)
         as_of = st.settings().as_of
         with st.open_store() as store:
@@ -43,18 +48,14 @@ def register(app: typer.Typer) -> None:
                         commitments_table(f"Deal {deal}: {len(items)} item(s)", items, as_of, st.out.width)
                     )
                 return
-            deals = store.list_deals(as_of)
-            if owner:
-                email = store.find_person(owner).email
-                deals = [d for d in deals if d.owner_email == email]
+            email = store.find_person(owner).email if owner else None
+            deals = store.list_deals(as_of, limit=limit, owner_email=email)
+            total = store.count_deals(owner_email=email) if len(deals) == limit else len(deals)
         if as_json:
             typer.echo(json.dumps([d.model_dump(mode="json") for d in deals], indent=2))
             return
         wide = st.out.width >= WIDE
-        amounts = [
-            "" if d.amount is None else f"{d.amount:,.0f}" if wide else f"${d.amount / 1000:,.0f}k"
-            for d in deals
-        ]
+        amounts = ["" if d.amount is None else f"{d.amount:,.0f}" if wide else money(d.amount) for d in deals]
         # The deal id (typed next) and the name are never left out; the others go, Account first.
         columns = [
             Column("Deal", [d.crm_id for d in deals]),
@@ -75,5 +76,7 @@ def register(app: typer.Typer) -> None:
             Column("Late", [str(d.overdue_count) for d in deals], justify="right", drop=4),
             Column("Health", [d.health for d in deals]),
         ]
-        table = fitted_table(f"Deals ({len(deals)})", columns, st.out.width)
+        table = fitted_table(f"Deals ({total})", columns, st.out.width)
+        if total > len(deals):
+            table.caption = f"{total - len(deals)} more: followthrough deals --limit {total}"
         st.out.print(table)

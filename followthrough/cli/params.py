@@ -4,6 +4,7 @@ shares, and usage errors worded as one plain sentence.
 - :func:`id_argument` / :data:`IdArg`: every id a command takes (``commitments show ID``, ``edit``,
   ``split``, ...) is an integer from 1 to :data:`ID_MAX`, shown as ``ID``; any other value is a usage
   error (exit code 2), the same everywhere.
+- :data:`LIST_LIMIT`: the rows ``commitments list`` prints by default (the report names it in its hints).
 - :func:`plain_message`: typer checks values with pydantic, whose messages carry its own wording
   (``Value error, 'xml' is not one of 'jsonl', 'csv'.``, ``Input should be a valid integer, unable to
   parse string as an integer``). :class:`followthrough.cli.lazy.RootGroup` rewrites every usage error
@@ -94,3 +95,7 @@ def plain_message(message: str, param: Any = None, cause: BaseException | None =
     for prefix in _PYDANTIC_PREFIXES:
         message = message.removeprefix(prefix)
     return message.replace("Input should be ", "must be ")
+
+
+LIST_LIMIT = 200
+"""Rows ``commitments list`` prints unless told (``--limit``)."""

@@ -3,7 +3,7 @@ sections come from :mod:`followthrough.attention`)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from rich.console import Console
 from rich.markup import escape
@@ -17,6 +17,7 @@ from followthrough.attention import (  # the sections and their ranking live the
     collect_waiting,
     ranked,
 )
+from followthrough.cli.params import LIST_LIMIT
 from followthrough.cli.tables import Column, fitted_table
 from followthrough.cli.waiting import render_waiting
 from followthrough.pipeline import RunReport
@@ -112,10 +113,16 @@ def commitments_table(
 
 
 def render_cards(
-    out: Console, title: str, items: list[CommitmentView], as_of: date, *, total: int | None = None
+    out: Console,
+    title: str,
+    items: list[CommitmentView],
+    as_of: date,
+    *,
+    total: int | None = None,
+    more: str = "followthrough commitments list",
 ) -> None:
     """Each item as a short block: readable at any terminal width, and in a pipe. ``total``: how many
-    the section holds when ``items`` are only its first rows."""
+    the section holds when ``items`` are only its first rows; ``more``: the command that lists them all."""
     out.print(f"\n[bold]{escape(title)}[/bold]")
     for c in items[:_MAX_ROWS]:
         who = c.owner_name or c.owner or "no owner"
@@ -136,7 +143,7 @@ def render_cards(
             )
     total = len(items) if total is None else total
     if total > _MAX_ROWS:
-        out.print(f"  … {total - _MAX_ROWS} more: followthrough commitments list")
+        out.print(f"  … {total - _MAX_ROWS} more: {more}", highlight=False, markup=False)
 
 
 def render_run(out: Console, rep: RunReport) -> None:
@@ -206,16 +213,25 @@ def render_silent(
 
 def render_attention(out: Console, att: Attention, as_of: date) -> None:
     out.print(f"\n[bold]Needs attention as of {as_of.isoformat()}[/bold] ({att.open_total} open)")
-    sections = (
-        ("Overdue", att.overdue, "overdue"),
-        (f"Due in the next {DUE_SOON_DAYS} days", att.due_soon, "due_soon"),
-        ("Unlinked to any deal", att.unlinked, "unlinked"),
-        ("Customer requests waiting for our answer", att.requests, "unanswered_requests"),
+    soon = (as_of + timedelta(days=DUE_SOON_DAYS + 1)).isoformat()
+    sections = (  # title, rows, section, the listing's filter for the whole section
+        ("Overdue", att.overdue, "overdue", "--overdue --type commitment"),
+        (
+            f"Due in the next {DUE_SOON_DAYS} days",
+            att.due_soon,
+            "due_soon",
+            f"--type commitment --due-before {soon}",
+        ),
+        ("Unlinked to any deal", att.unlinked, "unlinked", "--unlinked"),
+        ("Customer requests waiting for our answer", att.requests, "unanswered_requests", "--type request"),
     )
-    for title, items, name in sections:
+    for title, items, name, only in sections:
         total = att.totals.get(name, len(items))
+        more = f"followthrough --as-of {as_of.isoformat()} commitments list {only}"
+        if total > LIST_LIMIT:
+            more += f" --limit {total}"
         if items:
-            render_cards(out, f"{title} ({total})", items, as_of, total=total)
+            render_cards(out, f"{title} ({total})", items, as_of, total=total, more=more)
         else:
             out.print(f"\n[bold]{title}[/bold]: none")
     waiting = att.totals.get("waiting_on_customer", len(att.waiting))
