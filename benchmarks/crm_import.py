@@ -1,10 +1,11 @@
 """Importing a CRM deals export: rows per second and peak memory, 10k to 1M rows.
 
-    python benchmarks/crm_import.py [--rows 10000,100000,1000000] [--max-rss-mb 500]
-                                    [--min-rate 0] [--keep DIR]
+    python benchmarks/crm_import.py [--rows 10000,100000,1000000] [--unique-accounts] [--messages 3000]
+                                    [--max-rss-mb 500] [--min-rate 0] [--max-run-s 60] [--keep DIR]
 
 For each size, writes a deals export (one row per deal: 20 deals per account,
-200 owners, one buyer contact per row; about 180 bytes a row), then measures,
+or an account of its own on every row with ``--unique-accounts``; 200 owners,
+one buyer contact per row; about 180 bytes a row), then measures,
 each in a process of its own:
 
 - ``csv.reader``   the baseline: the same file read by the standard library
@@ -60,15 +61,16 @@ print(rows)
 """
 
 
-def write_export(path: Path, rows: int, seed: int = 1) -> Path:
-    """A deals export of ``rows`` rows (deterministic for a seed)."""
+def write_export(path: Path, rows: int, seed: int = 1, *, unique_accounts: bool = False) -> Path:
+    """A deals export of ``rows`` rows (deterministic for a seed): 20 deals per account, or with
+    ``unique_accounts`` an account of its own on every row."""
     rng = random.Random(seed)
     accounts = max(1, rows // 20)
     with path.open("w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
         out.writerow(HEADER)
         for i in range(rows):
-            a, o = rng.randrange(accounts), rng.randrange(200)
+            a, o = (i if unique_accounts else rng.randrange(accounts)), rng.randrange(200)
             out.writerow(
                 [
                     f"D-{i:07d}",
@@ -137,8 +139,8 @@ def measure(cmd: list[str]) -> Step:
     return Step(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, peak[0] / 1024)
 
 
-def bench(rows: int, folder: Path, messages: int) -> dict[str, Step]:
-    export = write_export(folder / f"deals-{rows}.csv", rows)
+def bench(rows: int, folder: Path, messages: int, unique_accounts: bool = False) -> dict[str, Step]:
+    export = write_export(folder / f"deals-{rows}.csv", rows, unique_accounts=unique_accounts)
     db = folder / f"crm-{rows}.db"
     db.unlink(missing_ok=True)
     ingest = [sys.executable, "-m", "followthrough", "-q", "--db", f"sqlite:///{db}", "ingest", str(export)]
@@ -172,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--messages", type=int, default=3000, help="messages beside the export in run+mail (0: no run)"
     )
+    ap.add_argument("--unique-accounts", action="store_true", help="an account of its own on every row")
     ap.add_argument("--max-run-s", type=float, default=60.0, help="wall-time target of run+mail")
     ap.add_argument(
         "--max-tree-mb", type=float, default=1024.0, help="process-tree memory target of run+mail"
@@ -181,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="crm-import-") as tmp:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        results = {rows: bench(rows, folder, args.messages) for rows in sizes}
+        results = {rows: bench(rows, folder, args.messages, args.unique_accounts) for rows in sizes}
     print(
         f"{'rows':>9} {'step':<11} {'wall s':>8} {'cpu s':>8} {'rows/s':>9} {'peak MB':>8} "
         f"{'tree MB':>8}  ratio"

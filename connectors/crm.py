@@ -694,6 +694,8 @@ class _Builder:
 
     def chunk(self) -> CrmData:
         """The records of the rows read since the last chunk; the next chunk starts empty."""
+        if len(self.sent) + len(self.accounts) > _CELLS_KEPT:
+            self.sent.clear()  # a file of ever new accounts: later rows that name one send it again
         for key, acc in self.accounts.items():
             self.sent[key] = self.sent.get(key, frozenset()).union(acc.domains)
         crm = CrmData(

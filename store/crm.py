@@ -76,6 +76,11 @@ class _Counts:
             self.values[f"{table}_updated"] += 1
 
 
+KNOWN_ACCOUNTS = 200_000
+"""Accounts a :class:`CrmImport` remembers at most (more than any real CRM's; an export of a new
+account on every row forgets and starts again, at about 80 MB)."""
+
+
 @dataclass(frozen=True)
 class _Known:
     """An account as this import last stored or read it."""
@@ -173,6 +178,8 @@ class CrmStore(StoreCore):
             if cache and s.get_bind().dialect.name == "sqlite":
                 s.execute(text(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}"))
             upsert_records(s, crm, now, counts, known, learned)
+        if len(known) + len(learned) > KNOWN_ACCOUNTS:
+            known.clear()  # an export of ever new accounts: remembering them all would only cost memory
         known.update(learned)  # committed: what the next chunk of this import may take as stored
         return counts.values
 

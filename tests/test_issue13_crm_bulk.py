@@ -19,6 +19,7 @@ from sqlalchemy import select, text
 
 from followthrough.types import Account, Contact, CrmData, Deal
 from store import Store, admit_crm
+from store import crm as crm_module
 from store.bulk import insert_rows, select_in
 from store.crm import IMPORT_CACHE_KIB
 from store.models import AccountRow, ContactRow, DealRow
@@ -193,3 +194,28 @@ def test_an_import_gives_its_page_cache_back(tmp_path: Path) -> None:
             assert cache_size() == -IMPORT_CACHE_KIB
         assert cache_size() == default
         assert db.get_deal("D1").account == "Acme"
+
+
+def test_an_import_of_ever_new_accounts_forgets_them_and_stores_every_one(
+    store: Store,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(crm_module, "KNOWN_ACCOUNTS", 5)
+    with store.crm_import() as importing:
+        for chunk in range(6):
+            names = [f"Company {chunk}-{i}" for i in range(3)]
+            importing.upsert(
+                CrmData(
+                    accounts=[Account(name=n, domains=[f"c{chunk}-{i}.com"]) for i, n in enumerate(names)],
+                    deals=[
+                        Deal(crm_id=f"D{chunk}-{i}", name="Deal", account_name=n) for i, n in enumerate(names)
+                    ],
+                )
+            )
+            assert len(importing.known) <= 5 + 3
+        # an account forgotten and named again is read back, not added twice
+        importing.upsert(CrmData(deals=[Deal(crm_id="again", name="Again", account_name="company 0-1")]))
+    with store.engine.connect() as conn:
+        accounts = dict(conn.execute(select(AccountRow.name, AccountRow.id)).all())
+        again = conn.scalar(select(DealRow.account_id).where(DealRow.crm_id == "again"))
+    assert len(accounts) == 18 and again == accounts["Company 0-1"]
