@@ -20,6 +20,7 @@ batch, and never a half-written transaction.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from datetime import UTC, datetime, timedelta
@@ -29,6 +30,7 @@ from pydantic_core import PydanticSerializationError
 
 from followthrough.errors import StoreError
 from followthrough.types import Account, Contact, CrmData, Deal, ExtractedItem, SourceDocument
+from store.crm_records import AccountRecord, ContactRecord, CrmRecords, DealRecord
 
 IDENTIFIER_MAX = 1000
 """``documents.external_id`` and ``thread_id`` (``String(1000)``)."""
@@ -136,8 +138,12 @@ AMOUNT_MAX = 1e15
 """A deal amount past a quadrillion is a broken cell, not a deal."""
 
 
-def admit_crm(crm: CrmData) -> tuple[CrmData, list[str]]:
-    """``crm`` as it will be stored, and one line per record left out or value cut.
+_Crm = TypeVar("_Crm", CrmData, CrmRecords)
+
+
+def admit_crm(crm: _Crm) -> tuple[_Crm, list[str]]:
+    """``crm`` as it will be stored, and one line per record left out or value cut (as models, or as
+    the tuples a CRM reader process hands over: :class:`store.CrmRecords`).
 
     A record whose key cannot be stored (an account name, contact email or deal id past its
     column) is left out; a value that is only descriptive (a deal name, stage, tier, role, an
@@ -148,7 +154,7 @@ def admit_crm(crm: CrmData) -> tuple[CrmData, list[str]]:
     """
     problems: list[str] = []
     dirty = _unstorable_anywhere(crm)
-    accounts: list[Account] = []
+    accounts: list[Any] = []
     refused: set[str] = set()
     tier_max = CRM_LIMITS["tier"]
     for account in crm.accounts:
@@ -168,7 +174,7 @@ def admit_crm(crm: CrmData) -> tuple[CrmData, list[str]]:
                 crm_id=a.crm_id if a.crm_id is None or len(a.crm_id) <= 200 else None,
             )
         accounts.append(a)
-    contacts: list[Contact] = []
+    contacts: list[Any] = []
     account_max, role_max = CRM_LIMITS["account"], CRM_LIMITS["role"]
     for contact in crm.contacts:
         c = _admitted(contact) if dirty else contact
@@ -184,7 +190,7 @@ def admit_crm(crm: CrmData) -> tuple[CrmData, list[str]]:
                 account_name=None if too_long else c.account_name,
             )
         contacts.append(c)
-    deals: list[Deal] = []
+    deals: list[Any] = []
     name_max, stage_max = CRM_LIMITS["deal_name"], CRM_LIMITS["stage"]
     for deal in crm.deals:
         d = _admitted(deal) if dirty else deal
@@ -211,6 +217,8 @@ def admit_crm(crm: CrmData) -> tuple[CrmData, list[str]]:
                 owner_email=owner,
             )
         deals.append(d)
+    if isinstance(crm, CrmRecords):
+        return CrmRecords(accounts, contacts, deals), problems
     return CrmData(accounts=accounts, contacts=contacts, deals=deals), problems
 
 
@@ -218,37 +226,50 @@ def _longer(value: str | None, limit: int) -> bool:
     return value is not None and len(value) > limit
 
 
-def _unstorable_anywhere(crm: CrmData) -> bool:
+def _unstorable_anywhere(crm: CrmData | CrmRecords) -> bool:
     """Whether any text of any record of ``crm`` may hold NUL or a lone surrogate, from the chunk's
-    JSON (serialized in one call, in pydantic's compiled core): a lone surrogate cannot be encoded
-    at all, NUL is spelled ``\\u0000``. A false alarm (a value that spells it) only sends the chunk
-    through the record-by-record check."""
+    JSON (serialized in one call, in pydantic's compiled core or the ``json`` module's): a lone
+    surrogate cannot be encoded at all, NUL is spelled ``\\u0000``. A false alarm (a value that
+    spells it) only sends the chunk through the record-by-record check."""
     try:
-        text = crm.model_dump_json()
+        if isinstance(crm, CrmRecords):
+            text = json.dumps(crm.rows(), default=str, ensure_ascii=False)
+            text.encode("utf-8")  # a lone surrogate: UnicodeEncodeError, a ValueError
+        else:
+            text = crm.model_dump_json()
     except (PydanticSerializationError, ValueError):
         return True
     return "\\u0000" in text
 
 
-_Record = TypeVar("_Record", Account, Contact, Deal)
+_Record = TypeVar("_Record", Account, Contact, Deal, AccountRecord, ContactRecord, DealRecord)
 
 
 def _admitted(record: _Record) -> _Record:
     """``record`` with NUL and lone surrogates replaced in its text (itself when it holds none)."""
     update: dict[str, Any] = {}
-    for name, value in vars(record).items():
+    fields = record._asdict() if isinstance(record, tuple) else vars(record)
+    for name, value in fields.items():
         if isinstance(value, str):
             if _UNSTORABLE_CHARS.search(value):
                 update[name] = clean(value)
         elif isinstance(value, list) and _clean_tree(value) != value:
             update[name] = _clean_tree(value)
-    return record.model_copy(update=update) if update else record
+    return _copy(record, update)
 
 
 def _updated(record: _Record, **values: Any) -> _Record:
     """``record`` with ``values`` set; itself (no copy) when it already holds them."""
-    update = {k: v for k, v in values.items() if getattr(record, k) != v}
-    return record.model_copy(update=update) if update else record
+    return _copy(record, {k: v for k, v in values.items() if getattr(record, k) != v})
+
+
+def _copy(record: _Record, update: dict[str, Any]) -> _Record:
+    """``record`` with ``update`` (a model's copy, a tuple's ``_replace``); itself when there is none."""
+    if not update:
+        return record
+    if isinstance(record, tuple):
+        return record._replace(**update)
+    return record.model_copy(update=update)
 
 
 def clamp_count(n: int) -> int:

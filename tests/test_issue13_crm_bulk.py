@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select, text
 
 from followthrough.types import Account, Contact, CrmData, Deal
-from store import Store, admit_crm
+from store import CrmRecords, Store, admit_crm
 from store import crm as crm_module
 from store.bulk import insert_rows, select_in
 from store.crm import IMPORT_CACHE_KIB
@@ -219,3 +219,29 @@ def test_an_import_of_ever_new_accounts_forgets_them_and_stores_every_one(
         accounts = dict(conn.execute(select(AccountRow.name, AccountRow.id)).all())
         again = conn.scalar(select(DealRow.account_id).where(DealRow.crm_id == "again"))
     assert len(accounts) == 18 and again == accounts["Company 0-1"]
+
+
+@pytest.mark.parametrize("dirty", ["", "\x00", "\ud800"])
+def test_records_from_a_reader_process_are_admitted_as_the_models_are(dirty: str) -> None:
+    crm = CrmData(
+        accounts=[
+            Account(name="Acme" + dirty, tier="T" * 80, domains=["acme.com" + dirty]),
+            Account(name="A" * 400),
+        ],
+        contacts=[
+            Contact(email="dana@acme.com", name="N" * 400 + dirty, role="R" * 300, account_name="Acme"),
+            Contact(email="x" * 400 + "@acme.com"),
+        ],
+        deals=[
+            Deal(
+                crm_id="D1", name="P" * 600, account_name="Acme" + dirty, stage="S" * 150, amount=float("inf")
+            ),
+            Deal(crm_id="D2", name="Two", account_name="A" * 400),
+        ],
+    )
+    as_models, said = admit_crm(crm)
+    as_records, said_too = admit_crm(CrmRecords.of(crm))
+    assert isinstance(as_records, CrmRecords)
+    assert as_records.rows() == CrmRecords.rows_of(as_models) and said_too == said
+    assert len(said) == 3 and all("\x00" not in str(row) for row in as_records.rows())
+    assert as_records.accounts[0].name == "Acme" + ("\ufffd" if dirty else "")
