@@ -486,14 +486,10 @@ def _rows(
                 continue
             cells = list(map(str.strip, row[:width]))
             if len(row) > width and any(extra.strip() for extra in row[width:]):
-                extra = len(row) - width
-                on_error(
-                    InputError(
-                        f"{path}:{line}",
-                        f"{len(row)} fields where the header names {width}: the last {extra} left out "
-                        "(a comma inside a value needs quotes)",
-                    )
-                )
+                # its values may sit under the wrong columns: skipped whole, as one line
+                problem = f"{len(row)} fields where the header names {width}; row skipped"
+                on_error(InputError(f"{path}:{line}", problem + " (a comma inside a value needs quotes)"))
+                continue
             if any(cells):
                 yield line, cells
 

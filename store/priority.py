@@ -92,14 +92,24 @@ def stage_weight(stage: str | None) -> float:
 
 
 def money(amount: float) -> str:
-    """$950, $1.5k, $12k, $120k, $1.2M (whole thousands from $10k on)."""
-    if amount >= 1_000_000:
-        return f"${amount / 1_000_000:.1f}M".replace(".0M", "M")
-    if amount >= 10_000:
-        return f"${amount / 1000:.0f}k"
-    if amount >= 1000:
-        return f"${amount / 1000:.1f}k".replace(".0k", "k")
-    return f"${amount:.0f}"
+    """$950, $1.5k, $13k, $120k, $1.2M, $3B, -$500: rounded half up to what is shown, in the
+    smallest unit that shows it under 1000 ($999,500 reads $1M, never $1000k)."""
+    if amount < 0:
+        return "-" + money(-amount)
+    if _half_up(amount, 0) < 1000:
+        return f"${_half_up(amount, 0):.0f}"
+    for unit, size in (("k", 1e3), ("M", 1e6)):
+        places = 1 if amount / size < 9.9995 else 0 if unit == "k" else 1
+        shown = _half_up(amount / size, places)
+        if shown < 1000:
+            return f"${shown:.{places}f}".removesuffix(".0") + unit
+    return f"${_half_up(amount / 1e9, 1):.1f}".removesuffix(".0") + "B"
+
+
+def _half_up(value: float, places: int) -> float:
+    """``value`` rounded to ``places`` decimals, halves away from zero (``round`` rounds them to even)."""
+    scale = 10.0**places
+    return math.floor(value * scale + 0.5) / scale
 
 
 class Stake(NamedTuple):

@@ -238,8 +238,8 @@ def test_a_deals_export_with_one_contact_per_row(tmp_path: Path) -> None:
 
 
 def test_extra_fields_and_impossible_dates_are_said_with_their_values(tmp_path: Path) -> None:
-    """A row wider than the header keeps its first fields and says so (a trailing empty field is
-    no news); a date no calendar has names the value."""
+    """A row wider than the header is one line and skipped (its values may sit under the wrong
+    columns; a trailing empty field is no news); a date no calendar has names the value."""
     text = (
         "deal_id,deal_name,account_name,amount,close_date\n"
         "D-1,Renewal,Acme,100,2026-03-31,a note past the last column\n"
@@ -249,8 +249,8 @@ def test_extra_fields_and_impossible_dates_are_said_with_their_values(tmp_path: 
     path = write(tmp_path, "deals.csv", text)
     errors: list[InputError] = []
     data = read_crm_csv(path, on_error=errors.append)
-    assert [d.crm_id for d in data.deals] == ["D-1", "D-2"]
+    assert [d.crm_id for d in data.deals] == ["D-2"]
     assert [str(e) for e in errors] == [
-        f"{path}:2: 6 fields where the header names 5: the last 1 left out (a comma inside a value needs quotes)",
+        f"{path}:2: 6 fields where the header names 5; row skipped (a comma inside a value needs quotes)",
         f"{path}:4: cannot read the date '31/31/2099': month must be in 1..12",
     ]

@@ -68,4 +68,7 @@ def test_the_deals_command_shows_a_page_and_says_how_many_more(tmp_path: Path) -
         _build(s, random.Random(3))
     out = followthrough("--as-of", AS_OF.isoformat(), "deals", "--limit", "10", db=db, env={"COLUMNS": "120"})
     assert out.returncode == 0, out.stderr
-    assert "Deals (120)" in out.stdout and "110 more: followthrough deals --limit 120" in out.stdout
+    assert (
+        "Deals (120)" in out.stdout
+        and f"110 more: followthrough --as-of {AS_OF} deals --limit 120" in out.stdout
+    )

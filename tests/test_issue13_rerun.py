@@ -184,8 +184,30 @@ def test_each_cut_section_names_the_command_that_lists_all_of_it(
     overdue_hint = f"followthrough --as-of {AS_OF} commitments list --overdue --type commitment"
     assert any(h.startswith(overdue_hint) for h in hints)
     assert att.totals["overdue"] > 2 and att.totals["silent_accounts"] > len(att.silent) == 2
-    assert "followthrough accounts --silent" in hints
-    for section, hint in (("overdue", overdue_hint), ("unanswered_requests", "--type request")):
+    assert f"followthrough --as-of {AS_OF} accounts --silent" in hints
+    sections = [("overdue", overdue_hint), ("unanswered_requests", "--type request")]
+    if att.totals["due_soon"] > 2:
+        sections.append(("due_soon", "--due-within 7"))
+    for section, hint in sections:
         (command,) = [h for h in hints if h.startswith("followthrough --as-of") and hint in h]
         listed = followthrough(*command.split()[1:], "--json", db=generated)
         assert len(json.loads(listed.stdout)) == att.totals[section], command
+
+
+def test_a_run_names_its_database_and_day_in_the_commands_it_hints(workspace: tuple[Path, Path]) -> None:
+    """The hinted commands read what the run read: the database given with ``--db`` (a password
+    hidden) and the same ``--as-of``."""
+    ws, db = workspace
+    url = f"sqlite:///{db}"
+    again = followthrough("--db", url, "--as-of", AS_OF.isoformat(), "run", ws, env={"COLUMNS": "400"})
+    assert again.returncode == 0, again.stderr
+    hints = [line.split("more: ", 1)[1] for line in again.stdout.splitlines() if "more: " in line]
+    assert hints and all(h.startswith(f"followthrough --db {url} --as-of {AS_OF}") for h in hints), hints
+    deals = followthrough(
+        "--db", url, "--as-of", AS_OF.isoformat(), "deals", "--limit", "1", "--owner", "lena"
+    )
+    assert deals.returncode == 0, deals.stderr
+    assert (
+        f"more: followthrough --db {url} --as-of {AS_OF} deals --owner lena --limit"
+        in deals.stdout.replace("\n", "")
+    )

@@ -15,11 +15,16 @@ from tests.clirunner import followthrough
     ("amount", "shown"),
     [
         (500, "$500"),
-        (999.6, "$1000"),
+        (999, "$999"),
+        (999.6, "$1k"),
         (1500, "$1.5k"),
-        (12_500, "$12k"),
+        (12_500, "$13k"),  # halves up, as $12.5M does not round down either
         (120_000, "$120k"),
-        (1_250_000, "$1.2M"),
+        (999_499, "$999k"),
+        (999_500, "$1M"),  # never $1000k
+        (1_250_000, "$1.3M"),
+        (999_999_999, "$1B"),
+        (-500, "-$500"),
     ],
 )
 def test_money(amount: float, shown: str) -> None:

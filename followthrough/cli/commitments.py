@@ -50,6 +50,10 @@ def list_cmd(
     source: SourceOpt = None,
     type_: TypeOpt = None,
     due_before: DueBeforeOpt = None,
+    due_within: Annotated[
+        int | None,
+        typer.Option(min=0, max=3650, metavar="DAYS", help="Only due from today to DAYS days from today."),
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000, help="At most this many rows.")] = LIST_LIMIT,
     as_json: JsonOpt = False,
 ) -> None:
@@ -70,6 +74,7 @@ def list_cmd(
         source=source,
         type_=type_,
         due_before=due_before,
+        due_within=due_within,
         as_of=as_of,
         page=min(limit, 500),
     )
@@ -82,7 +87,9 @@ def list_cmd(
         st.out.print("No commitments match.")
         return
     title = f"{len(items)} {status or ALL} item(s)"
-    st.out.print(commitments_table(title, items, as_of, st.out.width, show_status=status is None))
+    st.out.print(
+        commitments_table(title, items, as_of, st.out.width, show_status=status is None, rows=len(items))
+    )
 
 
 def _sender(doc: SourceDocument) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from typing import Annotated
 
 import typer
@@ -78,5 +79,6 @@ def register(app: typer.Typer) -> None:
         ]
         table = fitted_table(f"Deals ({total})", columns, st.out.width)
         if total > len(deals):
-            table.caption = f"{total - len(deals)} more: followthrough deals --limit {total}"
+            mine = f" --owner {shlex.quote(owner)}" if owner else ""
+            table.caption = f"{total - len(deals)} more: {st.again()} deals{mine} --limit {total}"
         st.out.print(table)

@@ -80,6 +80,7 @@ def commitment_filter(
     due_before: date | None,
     as_of: date,
     page: int = 500,
+    due_within: int | None = None,
 ) -> CommitmentFilter:
     """The store's filter for these option values, ``page`` items a page."""
     from store import CommitmentFilter  # noqa: PLC0415 - the store loads only when a command runs
@@ -93,6 +94,7 @@ def commitment_filter(
         unlinked=unlinked,
         source=source,
         type=type_,
+        due_within_days=due_within,
         due_before=due_before,
         as_of=as_of,
         limit=page,

@@ -3,7 +3,7 @@ sections come from :mod:`followthrough.attention`)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from rich.console import Console
 from rich.markup import escape
@@ -75,7 +75,14 @@ def owner_label(c: CommitmentView, wide: bool) -> str:
 
 
 def commitments_table(
-    title: str, items: list[CommitmentView], as_of: date, width: int = 80, *, show_status: bool = False
+    title: str,
+    items: list[CommitmentView],
+    as_of: date,
+    width: int = 80,
+    *,
+    show_status: bool = False,
+    rows: int | None = None,
+    more: str = "followthrough commitments list",
 ) -> Table:
     """One row per item; the action gets the width the other columns leave and wraps, never cut.
 
@@ -84,10 +91,12 @@ def commitments_table(
     name, how late, and the Account too. ``show_status``: a Status column (``--status all``). The ids
     a user types next (item, deal), the status and the due date are never cut; a long owner or account
     name ends in an ellipsis; the Action takes the width left, at least :data:`ACTION_MIN_WIDTH`
-    columns. Too narrow for all that: Account, then Deal, then Owner are left out.
+    columns. Too narrow for all that: Account, then Deal, then Owner are left out. ``rows``: how many
+    to show (default :data:`_MAX_ROWS`; the caption says how many more, and ``more`` lists them).
     """
     wide = width >= WIDE
-    shown = items[:_MAX_ROWS]
+    cut = _MAX_ROWS if rows is None else rows
+    shown = items[:cut]
     columns = [Column("ID", [str(c.id) for c in shown], justify="right")]
     if show_status:
         columns.append(Column("Status", [c.status for c in shown]))
@@ -107,8 +116,8 @@ def commitments_table(
             Column("Account", [c.deal.account if c.deal else "" for c in shown], max_width=16, drop=1)
         )
     table = fitted_table(title, columns, width)
-    if len(items) > _MAX_ROWS:
-        table.caption = f"{len(items) - _MAX_ROWS} more: followthrough commitments list"
+    if len(items) > cut:
+        table.caption = f"{len(items) - cut} more: {more}"
     return table
 
 
@@ -186,7 +195,12 @@ def render_run(out: Console, rep: RunReport) -> None:
 
 
 def render_silent(
-    out: Console, accounts: list[AccountView], title: str = "Silent accounts", *, total: int | None = None
+    out: Console,
+    accounts: list[AccountView],
+    title: str = "Silent accounts",
+    *,
+    total: int | None = None,
+    more: str = "followthrough accounts --silent",
 ) -> None:
     """Each silent account as a short block, in the order given (most at stake first): who owns its
     deals, what is at stake, and when each side last spoke. ``total``: how many there are in all,
@@ -208,26 +222,28 @@ def render_silent(
         )
         out.print(f"      why: {'; '.join(a.reasons)}", style="dim", highlight=False, markup=False)
     if total > min(len(accounts), _MAX_ROWS):
-        out.print(f"  … {total - min(len(accounts), _MAX_ROWS)} more: followthrough accounts --silent")
+        out.print(f"  … {total - min(len(accounts), _MAX_ROWS)} more: {more}", highlight=False, markup=False)
 
 
-def render_attention(out: Console, att: Attention, as_of: date) -> None:
+def render_attention(out: Console, att: Attention, as_of: date, *, again: str | None = None) -> None:
+    """The report's sections; each one cut ends with the command that lists it all, starting with
+    ``again`` (``followthrough --db URL --as-of DAY``: :meth:`State.again`)."""
+    again = again or f"followthrough --as-of {as_of.isoformat()}"
     out.print(f"\n[bold]Needs attention as of {as_of.isoformat()}[/bold] ({att.open_total} open)")
-    soon = (as_of + timedelta(days=DUE_SOON_DAYS + 1)).isoformat()
     sections = (  # title, rows, section, the listing's filter for the whole section
         ("Overdue", att.overdue, "overdue", "--overdue --type commitment"),
         (
             f"Due in the next {DUE_SOON_DAYS} days",
             att.due_soon,
             "due_soon",
-            f"--type commitment --due-before {soon}",
+            f"--type commitment --due-within {DUE_SOON_DAYS}",
         ),
         ("Unlinked to any deal", att.unlinked, "unlinked", "--unlinked"),
         ("Customer requests waiting for our answer", att.requests, "unanswered_requests", "--type request"),
     )
     for title, items, name, only in sections:
         total = att.totals.get(name, len(items))
-        more = f"followthrough --as-of {as_of.isoformat()} commitments list {only}"
+        more = f"{again} commitments list {only}"
         if total > LIST_LIMIT:
             more += f" --limit {total}"
         if items:
@@ -241,8 +257,9 @@ def render_attention(out: Console, att: Attention, as_of: date) -> None:
         f"Waiting on customer ({waiting}, {nudges} overdue)" if att.waiting else "Waiting on customer",
         att.waiting,
         total=waiting,
+        again=again,
     )
-    render_silent(out, att.silent, total=att.totals.get("silent_accounts"))
+    render_silent(out, att.silent, total=att.totals.get("silent_accounts"), more=f"{again} accounts --silent")
     if att.by_owner:
         out.print()
         table = Table(title="By owner", title_justify="left")

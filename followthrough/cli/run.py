@@ -367,7 +367,7 @@ def _batch_report(
         _print_problems(st, rep)
         report_view.render_run(st.out, rep)
         if found is not None:
-            report_view.render_attention(st.out, found, st.settings().as_of)
+            report_view.render_attention(st.out, found, st.settings().as_of, again=st.again())
     code = _exit_code(rep, read=paths is not None or gather is not None)
     if code == EXIT_PARTIAL:
         st.err.print(

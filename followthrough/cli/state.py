@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -71,6 +72,21 @@ class State:
                 model=model,
             )
         return self._settings
+
+    def again(self) -> str:
+        """The command line a follow-up command starts with: ``followthrough``, the database when one
+        was given (its password hidden), and the day (``--as-of``), so that it reads what this did."""
+        words = ["followthrough"]
+        if self.database:
+            from sqlalchemy.engine import make_url  # noqa: PLC0415 - see TYPE_CHECKING above
+
+            try:
+                shown = make_url(self.database).render_as_string(hide_password=True)
+            except (ValueError, TypeError):  # not a URL the store would open: said as given
+                shown = self.database
+            words += ["--db", shlex.quote(shown)]
+        words += ["--as-of", self.settings().as_of.isoformat()]
+        return " ".join(words)
 
     def company_domains(self, store: Store) -> set[str]:
         """Our own email domains: ``--company-domains`` or the environment, else the CRM deal owners'."""

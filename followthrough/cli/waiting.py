@@ -15,7 +15,14 @@ from followthrough.attention import Waiting, waiting_on_customers
 _MAX_ROWS = 50
 
 
-def render_waiting(out: Console, title: str, items: list[Waiting], *, total: int | None = None) -> None:
+def render_waiting(
+    out: Console,
+    title: str,
+    items: list[Waiting],
+    *,
+    total: int | None = None,
+    again: str = "followthrough",
+) -> None:
     """Each promise as a short block: who owes what, when, on which deal, and whom to nudge.
 
     ``total``: how many there are in all when ``items`` holds only the first of them."""
@@ -33,7 +40,9 @@ def render_waiting(out: Console, title: str, items: list[Waiting], *, total: int
             out.print(f"      {nudge} (promised {c.due_text or c.due})", style="yellow", markup=False)
     more = (len(items) if total is None else total) - min(len(items), _MAX_ROWS)
     if more > 0:
-        out.print(f"  … {more} more: followthrough commitments list --status waiting")
+        out.print(
+            f"  … {more} more: {again} commitments list --status waiting", highlight=False, markup=False
+        )
 
 
 __all__ = ["Waiting", "render_waiting", "waiting_on_customers"]
