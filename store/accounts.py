@@ -117,6 +117,21 @@ class AccountStore(CrmStore, DealStore):
     ) -> tuple[list[AccountView], int]:
         """The first ``limit`` (all with ``None``) of :meth:`silent_accounts`, and how many there are:
         a CRM of a million silent accounts costs the few views shown, not a million."""
+        return self.top_accounts(as_of, silent_days, domains, silent=True, owner=owner, limit=limit)
+
+    def top_accounts(
+        self,
+        as_of: date,
+        silent_days: TieredValue,
+        domains: set[str],
+        *,
+        silent: bool = False,
+        owner: str | None = None,
+        limit: int | None = None,
+    ) -> tuple[list[AccountView], int]:
+        """The first ``limit`` accounts (all with ``None``) in the order of :meth:`list_accounts`
+        (id order; with ``silent`` the silent ones, most at stake first), and how many it selects."""
+        order = _stake if silent else _by_id
         with self._tx() as s:
             email = find_person(s, owner).email if owner else None
             total = 0
@@ -124,13 +139,13 @@ class AccountStore(CrmStore, DealStore):
             def counted(rows: Iterable[_Summary]) -> Iterator[_Summary]:
                 nonlocal total
                 for a in rows:
-                    if _selected(a, True, email):
+                    if _selected(a, silent, email):
                         total += 1
                         yield a
 
             with closing(_summaries(s, as_of, silent_days, domains, _Directory(self))) as every:
                 chosen = counted(every)
-                rows = sorted(chosen, key=_stake) if limit is None else nsmallest(limit, chosen, key=_stake)
+                rows = sorted(chosen, key=order) if limit is None else nsmallest(limit, chosen, key=order)
         return [_view(a) for a in rows], total
 
     def get_account(

@@ -1,6 +1,7 @@
 """Issue 13: ``deals`` on a large CRM lists the worst deals first without ranking every deal in
 Python; the first ``limit`` are exactly those of ranking them all (most overdue, most open, then the
-largest amount, then the CRM id by code point), on SQLite and PostgreSQL."""
+largest amount, then the CRM id by code point), on SQLite and PostgreSQL. ``accounts`` likewise
+shows a page (``Store.top_accounts``: the listing's first page, and how many it selects)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from followthrough.config import silent_days
 from followthrough.types import Account, CommitmentStatus, CrmData, Deal
-from store import Store
+from store import AccountFilter, Store
 from tests.clirunner import followthrough
 from tests.store_fixtures import make_doc, make_item, store, store_url  # noqa: F401
 
@@ -71,4 +73,30 @@ def test_the_deals_command_shows_a_page_and_says_how_many_more(tmp_path: Path) -
     assert (
         "Deals (120)" in out.stdout
         and f"110 more: followthrough --as-of {AS_OF} deals --limit 120" in out.stdout
+    )
+
+
+@pytest.mark.parametrize("silent", [False, True])
+def test_top_accounts_are_the_first_page_of_the_listing(store: Store, silent: bool) -> None:  # noqa: F811
+    _build(store, random.Random(4))
+    days = silent_days()
+    for limit in (1, 3, 50):
+        page = store.list_accounts(AccountFilter(silent=silent, as_of=AS_OF, limit=limit), days, set())
+        top, total = store.top_accounts(AS_OF, days, set(), silent=silent, limit=limit)
+        assert [a.id for a in top] == [a.id for a in page.items]
+        everyone = store.list_accounts(AccountFilter(silent=silent, as_of=AS_OF, limit=1000), days, set())
+        assert total == len(everyone.items) > 0
+
+
+def test_the_accounts_command_shows_a_page_and_says_how_many_more(tmp_path: Path) -> None:
+    db = tmp_path / "ft.db"
+    with Store(f"sqlite:///{db}") as s:
+        _build(s, random.Random(5))
+    out = followthrough(
+        "--as-of", AS_OF.isoformat(), "accounts", "--limit", "3", db=db, env={"COLUMNS": "160"}
+    )
+    assert out.returncode == 0, out.stderr
+    assert (
+        "Accounts (7)" in out.stdout
+        and f"4 more: followthrough --as-of {AS_OF} accounts --limit 7" in out.stdout
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from datetime import date, datetime
 from typing import Annotated
 
@@ -11,21 +12,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from followthrough.cli.params import LIST_LIMIT
 from followthrough.cli.report import WIDE, commitments_table
 from followthrough.cli.state import OWNER_HELP, not_blank, state
 from followthrough.cli.tables import NAME_MIN_WIDTH, Column, fitted_table
 from followthrough.config import silent_days
-from store import AccountDetail, AccountFilter, AccountView, NotFound, Store, money
-
-
-def _all_accounts(store: Store, f: AccountFilter, domains: set[str]) -> list[AccountView]:
-    out: list[AccountView] = []
-    while True:
-        page = store.list_accounts(f, silent_days(), domains)
-        out.extend(page.items)
-        if not page.next_cursor:
-            return out
-        f = f.model_copy(update={"cursor": page.next_cursor})
+from store import AccountDetail, AccountView, NotFound, Store, money
 
 
 def _day(at: datetime | None) -> str:
@@ -44,7 +36,7 @@ def _amount(a: AccountView, wide: bool) -> str:
     return f"{a.open_amount:,.0f}" if wide else money(a.open_amount)
 
 
-def accounts_table(accounts: list[AccountView], width: int) -> Table:
+def accounts_table(accounts: list[AccountView], width: int, *, total: int | None = None) -> Table:
     """One row per account (silent ones in bold): the name takes the room left and wraps; from
     :data:`WIDE` columns also the tier. The id (typed next) and the name are never cut; too narrow
     for all the columns, the last touch by them goes first, then the tier, by us, the deal count."""
@@ -71,7 +63,7 @@ def accounts_table(accounts: list[AccountView], width: int) -> Table:
         Column("Since", [_silence(a) for a in accounts]),
     ]
     return fitted_table(
-        f"Accounts ({len(accounts)})",
+        f"Accounts ({len(accounts) if total is None else total})",
         columns,
         width,
         row_styles=["bold" if a.silent else None for a in accounts],
@@ -164,6 +156,9 @@ def register(app: typer.Typer) -> None:
         owner: Annotated[
             str | None, typer.Option(parser=not_blank, help=OWNER_HELP + " Only accounts with their deals.")
         ] = None,
+        limit: Annotated[
+            int, typer.Option(min=1, max=1_000_000, help="At most this many accounts.")
+        ] = LIST_LIMIT,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
         """Accounts: tier, open deals, open items, last touch by us and by them, silence.
@@ -179,8 +174,9 @@ def register(app: typer.Typer) -> None:
             if name is not None:
                 detail = _one(store, name, as_of, domains)
             else:
-                f = AccountFilter(silent=silent, owner=owner, as_of=as_of, limit=1000)
-                accounts = _all_accounts(store, f, domains)
+                accounts, total = store.top_accounts(
+                    as_of, silent_days(), domains, silent=silent, owner=owner, limit=limit
+                )
         if name is not None:
             if as_json:
                 typer.echo(json.dumps(detail.model_dump(mode="json"), indent=2))
@@ -192,4 +188,8 @@ def register(app: typer.Typer) -> None:
         elif not accounts:
             st.out.print("No silent accounts." if silent else "No accounts: load a CRM export first.")
         else:
-            st.out.print(accounts_table(accounts, st.out.width))
+            table = accounts_table(accounts, st.out.width, total=total)
+            if total > len(accounts):
+                flags = (" --silent" if silent else "") + (f" --owner {shlex.quote(owner)}" if owner else "")
+                table.caption = f"{total - len(accounts)} more: {st.again()} accounts{flags} --limit {total}"
+            st.out.print(table)
