@@ -20,9 +20,9 @@ batch, and never a half-written transaction.
 
 from __future__ import annotations
 
-import json
 import math
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -231,15 +231,23 @@ def _unstorable_anywhere(crm: CrmData | CrmRecords) -> bool:
     JSON (serialized in one call, in pydantic's compiled core or the ``json`` module's): a lone
     surrogate cannot be encoded at all, NUL is spelled ``\\u0000``. A false alarm (a value that
     spells it) only sends the chunk through the record-by-record check."""
+    if isinstance(crm, CrmRecords):  # their text, joined: one search in the compiled engine
+        return _UNSTORABLE_CHARS.search("\n".join(filter(None, _texts(crm)))) is not None
     try:
-        if isinstance(crm, CrmRecords):
-            text = json.dumps(crm.rows(), default=str, ensure_ascii=False)
-            text.encode("utf-8")  # a lone surrogate: UnicodeEncodeError, a ValueError
-        else:
-            text = crm.model_dump_json()
+        text = crm.model_dump_json()
     except (PydanticSerializationError, ValueError):
         return True
     return "\\u0000" in text
+
+
+def _texts(crm: CrmRecords) -> Iterator[str | None]:
+    """Every text value of ``crm``'s records (``None`` for an empty one)."""
+    for a in crm.accounts:
+        yield from (a.name, a.tier, a.crm_id, *a.domains)
+    for c in crm.contacts:
+        yield from (c.email, c.name, c.account_name, c.role)
+    for d in crm.deals:
+        yield from (d.crm_id, d.name, d.account_name, d.stage, d.owner_email)
 
 
 _Record = TypeVar("_Record", Account, Contact, Deal, AccountRecord, ContactRecord, DealRecord)
