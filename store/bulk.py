@@ -14,14 +14,25 @@ Internal to :mod:`store`; nothing here knows what the rows mean.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Column, Dialect, Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 _Processor = Callable[[Any], Any] | None
+
+
+IN_SIZE = 500
+"""Values per ``IN (...)`` list of a lookup by keys (:func:`chunked`)."""
+_T = TypeVar("_T")
+
+
+def chunked(values: Sequence[_T], size: int = IN_SIZE) -> Iterator[Sequence[_T]]:
+    """``values`` in runs of ``size`` (the last one shorter), for ``IN (...)`` lookups."""
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
 
 
 @cache

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
-from typing import TypeVar
+from collections.abc import Collection, Iterable
 
 from sqlalchemy import Text, bindparam, cast, insert, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -11,6 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 from followthrough.types import ItemFlag, domain_of, normalize_domains
 from store import deal_rules
 from store.base import StoreCore, _retry_conflicts
+from store.bulk import chunked
 from store.crm import stored_domains
 from store.models import (
     AccountRow,
@@ -24,7 +24,6 @@ from store.models import (
 )
 
 _LINK_BATCH = 500  # commitments linked per transaction
-T = TypeVar("T")
 
 
 class LinkStore(StoreCore):
@@ -145,7 +144,6 @@ def _store_links(s: Session, links: list[dict[str, object]]) -> None:
     )
 
 
-_IN_BATCH = 500  # values per IN (...) query
 _BLOCK = 20_000  # rows fetched at a time from a query streamed over the whole CRM
 
 
@@ -202,7 +200,7 @@ class _CrmNames:
             self.accounts.find(keys, account_ids)
         contact_accounts: dict[str, int] = {}
         query = select(ContactRow.email, ContactRow.account_id).where(ContactRow.account_id.is_not(None))
-        for chunk in _chunks(sorted(emails)):
+        for chunk in chunked(sorted(emails)):
             for email, account_id in s.execute(query.where(ContactRow.email.in_(chunk))):
                 if account_id is not None:
                     contact_accounts[email] = account_id
@@ -218,7 +216,7 @@ class _CrmNames:
         a_, d_ = AccountRow, DealRow
         accounts = [
             deal_rules.AccountInfo(account_id, name, tuple(domains or []))
-            for chunk in _chunks(sorted(account_ids))
+            for chunk in chunked(sorted(account_ids))
             for account_id, name, domains in s.execute(
                 select(a_.id, a_.name, a_.domains).where(a_.id.in_(chunk))
             )
@@ -227,7 +225,7 @@ class _CrmNames:
         deals = {
             row[0]: deal_rules.DealInfo(*row)
             for key, ids in ((d_.id, deal_ids), (d_.account_id, {a.id for a in accounts}))
-            for chunk in _chunks(sorted(ids))
+            for chunk in chunked(sorted(ids))
             for row in s.execute(select(*columns).where(key.in_(chunk)))
         }
         return deal_rules.LinkIndex(
@@ -293,11 +291,6 @@ class _KeyIds:
                 into.update(hit)
             else:
                 into.add(hit)
-
-
-def _chunks(values: list[T]) -> Iterator[list[T]]:
-    for i in range(0, len(values), _IN_BATCH):
-        yield values[i : i + _IN_BATCH]
 
 
 class _UniqueNames:

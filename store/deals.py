@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from followthrough.types import CommitmentStatus
 from store.base import NotFound, StoreCore
+from store.bulk import chunked
 from store.models import AccountRow, CommitmentRow, DealRow
 from store.queries import (
     InvalidCursor,
@@ -52,7 +53,7 @@ class DealStore(StoreCore):
             }
             ranked = [
                 _deal_view(d, counts[d[0]])
-                for ids in _chunked(sorted(counts))
+                for ids in chunked(sorted(counts))
                 for d in s.execute(_owned(_deal_rows(), owner_email, account_id).where(DealRow.id.in_(ids)))
             ]
             ranked.sort(key=_worst_first)
@@ -69,7 +70,7 @@ class DealStore(StoreCore):
             others = [d for d in s.execute(rest) if d[0] not in counts]
             plain = {
                 row[0]: row
-                for ids in _chunked([d[0] for d in others])
+                for ids in chunked([d[0] for d in others])
                 for row in s.execute(_deal_counts(as_of).where(CommitmentRow.deal_id.in_(ids)))
             }  # items all closed: their totals still show
         views = ranked + [_deal_view(d, plain.get(d[0])) for d in others]
@@ -175,10 +176,6 @@ def _owned(
     if account_id is not None:
         query = query.where(DealRow.account_id == account_id)
     return query
-
-
-def _chunked(ids: list[int], size: int = 500) -> list[list[int]]:
-    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
 def _deal_rows() -> Select[*tuple[Any, ...]]:

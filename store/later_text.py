@@ -29,14 +29,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from followthrough.types import CommitmentStatus, ItemFlag, ParticipantRole
+from store.bulk import chunked
 from store.fulfilment_rules import LATER_DOCUMENTS, LATER_WINDOW_CHARS, DocumentSentences, LaterText
 from store.models import CommitmentHistoryRow, CommitmentRow, DocumentRow
 from store.recording import SYSTEM_ACTORS
 
 BATCH_ITEMS = 500
 """Open items per batch (whole threads: one long thread makes a larger batch)."""
-_CHUNK = 500
-"""Ids per ``IN (...)`` of one query."""
 
 ThreadKey = tuple[str, str]
 """``(source, thread id)``; ``("", "<document id>")`` for a document in no thread."""
@@ -61,11 +60,6 @@ class _Placed:
 
     id: int
     occurred_at: datetime
-
-
-def _chunks(ids: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(ids), _CHUNK):
-        yield ids[i : i + _CHUNK]
 
 
 def _key(source: str, thread_id: str | None, doc_id: int) -> ThreadKey:
@@ -116,18 +110,18 @@ def _items_by_thread(
         rows = list(s.execute(query))
     else:
         keys: set[ThreadKey] = set()
-        for chunk in _chunks(sorted(set(documents))):
+        for chunk in chunked(sorted(set(documents))):
             keys.update(
                 _key(src, t, i)
                 for i, src, t in s.execute(select(d.id, d.source, d.thread_id).where(d.id.in_(chunk)))
             )
         lone = sorted(int(t) for src, t in keys if not src)
         named = sorted({t for src, t in keys if src})
-        for chunk in _chunks(lone):
+        for chunk in chunked(lone):
             rows += s.execute(query.where(c.document_id.in_(chunk)))
-        for chunk in _chunks(named):
+        for threads in chunked(named):
             rows += [
-                r for r in s.execute(query.where(d.thread_id.in_(chunk))) if (r.source, r.thread_id) in keys
+                r for r in s.execute(query.where(d.thread_id.in_(threads))) if (r.source, r.thread_id) in keys
             ]
     out: dict[ThreadKey, list[tuple[int, int]]] = defaultdict(list)
     for r in rows:
@@ -160,7 +154,7 @@ def _windows(
     ids = [i for i, _ in wanted]
     touched: set[int] = set()
     rows: dict[int, CommitmentRow] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunked(ids):
         h = CommitmentHistoryRow
         touched.update(
             s.scalars(
@@ -205,22 +199,22 @@ def _thread_order(
     d = DocumentRow
     order: dict[ThreadKey, list[_Placed]] = defaultdict(list)
     named = sorted({t for src, t in batch if src})
-    for chunk in _chunks(named):
+    for chunk in chunked(named):
         query = select(d.id, d.source, d.thread_id, d.occurred_at).where(d.thread_id.in_(chunk))
         for r in s.execute(query.order_by(d.occurred_at, d.id)):
             key = (r.source, r.thread_id)
             if key in batch:
                 order[key].append(_Placed(r.id, r.occurred_at))
     lone = [int(t) for src, t in batch if not src]
-    for chunk in _chunks(lone):
-        for doc_id, occurred_at in s.execute(select(d.id, d.occurred_at).where(d.id.in_(chunk))):
+    for ids in chunked(lone):
+        for doc_id, occurred_at in s.execute(select(d.id, d.occurred_at).where(d.id.in_(ids))):
             order[("", str(doc_id))].append(_Placed(doc_id, occurred_at))
     return order
 
 
 def _documents(s: Session, ids: set[int]) -> dict[int, DocumentRow]:
     out: dict[int, DocumentRow] = {}
-    for chunk in _chunks(sorted(ids)):
+    for chunk in chunked(sorted(ids)):
         out.update((r.id, r) for r in s.scalars(select(DocumentRow).where(DocumentRow.id.in_(chunk))))
     return out
 
