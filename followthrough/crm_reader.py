@@ -14,6 +14,7 @@ export, never a hang.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import queue
@@ -24,7 +25,7 @@ from typing import Any, TypeVar
 from connectors.base import Yields
 from followthrough import ingest
 from followthrough.errors import InputError
-from followthrough.limits import CRM_READER_PROCESS
+from followthrough.limits import CRM_READER_PROCESS, GC_THRESHOLDS
 from followthrough.types import CrmData
 from store import CrmRecords, admit_crm
 
@@ -129,6 +130,7 @@ def _read_elsewhere(item: ingest.Input) -> Iterator[Chunk]:
 
 def _reader(item: ingest.Input, chunks: multiprocessing.Queue[tuple[Any, ...]]) -> None:
     """The reader process: every chunk of ``item`` onto ``chunks``, then :attr:`_Message.DONE`."""
+    gc.set_threshold(*GC_THRESHOLDS)  # the command's own (half this process's time with Python's)
     try:
         for crm, problems in _read(item):
             chunks.put((_Message.CHUNK, CrmRecords.rows_of(crm), [(e.path, e.problem) for e in problems]))

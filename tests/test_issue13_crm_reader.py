@@ -10,6 +10,7 @@ from where it stopped: nothing lost, nothing stored twice, never a hang.
 from __future__ import annotations
 
 import csv
+import gc
 import multiprocessing
 import multiprocessing.context
 import os
@@ -25,6 +26,7 @@ from sqlalchemy import select
 from connectors.base import CrmReader
 from connectors.crm import CHUNK_ROWS, CrmCsvReader
 from followthrough import crm_reader, ingest, pipeline
+from followthrough.limits import GC_THRESHOLDS
 from followthrough.types import CrmData, Deal
 from store import Store
 from store.crm_records import CrmRecords
@@ -186,3 +188,27 @@ def test_a_script_without_a_main_guard_imports_once_through_the_reader_process(
     report = pipeline.RunReport()
     pipeline._store_crm(Store(f"sqlite:///{here}"), [_item(export)], report)
     assert stored == _stored(f"sqlite:///{here}")
+
+
+class _Collected:
+    """What a reader process puts on its queue, kept in a list (``put`` is all it calls)."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[Any, ...]] = []
+
+    def put(self, item: tuple[Any, ...]) -> None:
+        self.items.append(item)
+
+
+def test_the_reader_process_collects_garbage_as_the_command_does(export: Path) -> None:
+    """With Python's thresholds (700, 10, 10) the collector took half a reader process's time."""
+    before = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    queue = _Collected()
+    try:
+        crm_reader._reader(_item(export), queue)  # type: ignore[arg-type]
+        assert gc.get_threshold() == GC_THRESHOLDS != (700, 10, 10)
+    finally:
+        gc.set_threshold(*before)
+    assert queue.items[-1] == ("done",)
+    assert sum(len(item[1][2]) for item in queue.items if item[0] == "chunk") > 0  # deals handed over

@@ -32,7 +32,7 @@ from followthrough.cli.dates import DATE_HELP, METAVAR, as_of_day, set_reference
 from followthrough.cli.lazy import LAZY, Lazy, RootGroup
 from followthrough.cli.state import State
 from followthrough.errors import FollowthroughError
-from followthrough.limits import CRM_READER_PROCESS
+from followthrough.limits import CRM_READER_PROCESS, GC_THRESHOLDS
 from followthrough.redaction import redact
 
 app = typer.Typer(
@@ -185,14 +185,6 @@ def _closed_pipe() -> None:
     except (OSError, ValueError):  # no file descriptor (a test's captured output): nothing to quiet
         pass
     sys.exit(EXIT_CLOSED_PIPE)
-
-
-GC_THRESHOLDS = (10_000, 10, 10)
-"""The collector's thresholds in the command's own process (Python's default: 700, 10, 10). A command
-allocates in bursts (imports, a page of rows, a batch of documents) and frees most of it by reference
-counting; collecting the youngest generation every 700 allocations made the collector walk the same
-young objects dozens of times per burst (measured: 7% of a re-run of 10,000 messages, and more of a
-first run)."""
 
 
 def console() -> None:
