@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -588,6 +589,45 @@ def test_records_cut_text_exactly_as_the_csv_module_reads_it(text: str, delimite
         expected.append((start, row))
         start = reader.line_num + 1
     assert [(line, parse_record(rec, delimiter)) for line, rec in records(text, delimiter)] == expected
+
+
+@FAST
+@given(
+    st.lists(st.lists(_CSV_PIECES, max_size=6).map("".join), min_size=1, max_size=6),
+    st.sampled_from([",", ";", "\t"]),
+    st.sampled_from([csv.QUOTE_ALL, csv.QUOTE_MINIMAL]),
+)
+def test_quoted_records_read_as_the_csv_module_reads_them(
+    rows: list[str], delimiter: str, quoting: int
+) -> None:
+    """Every field quoted (how Salesforce and HubSpot export): the quick split agrees with ``csv``."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, delimiter=delimiter, quoting=quoting)
+    for row in rows:
+        writer.writerow(row.split("|"))
+    text = out.getvalue()
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    expected: list[tuple[int, list[str]]] = []
+    start = 1
+    for row_read in reader:
+        expected.append((start, row_read))
+        start = reader.line_num + 1
+    assert [(line, parse_record(rec, delimiter)) for line, rec in records(text, delimiter)] == expected
+
+
+@pytest.mark.parametrize(
+    ("record", "fields"),
+    [
+        ('"Acme, Inc","Demo","12,500"\r\n', ["Acme, Inc", "Demo", "12,500"]),
+        ('"line one\nline two","x"\n', ["line one\nline two", "x"]),
+        ('"say ""hi""","x"\n', ['say "hi"', "x"]),  # a quote inside: read by csv
+        ('"a",b,"c"\n', ["a", "b", "c"]),  # not every field quoted: read by csv
+        ('"a"x,"b"\n', ["ax", "b"]),  # text after a closing quote: read by csv
+        ('""\n', [""]),
+    ],
+)
+def test_quoted_record_fields(record: str, fields: list[str]) -> None:
+    assert parse_record(record, ",") == fields
 
 
 @FAST
