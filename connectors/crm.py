@@ -73,7 +73,7 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from datetime import date, datetime
 from operator import itemgetter
 from pathlib import Path
@@ -385,14 +385,28 @@ def _line_breaks(text: str) -> int:
     return text.count("\n") + text.count("\r") - text.count("\r\n")
 
 
+MAX_RECORD_CHARS = 8 * 131_072
+"""Characters one CSV record may take (eight fields at ``csv``'s default size limit); past it the
+record is cut at its first line end (:class:`CutRecord`): an unterminated quote loses one line, not
+the rest of the file, and memory holds at most this much of a record."""
+
+
+class CutRecord(str):
+    """The first line of a record that ran past :data:`MAX_RECORD_CHARS` (an unterminated quote, or
+    a line that long), at most that many characters of it: reading goes on at the next line."""
+
+    __slots__ = ()
+
+
 def records(source: str | TextIO, delimiter: str) -> Iterator[tuple[int, str]]:
     """``(first line number, raw text)`` of every CSV record in ``source``, blank lines included.
 
     ``source``: the text, or a stream of it (read a block at a time: memory holds one block,
-    or one record when a record is longer). Cutting records apart before parsing them means
-    a record ``csv`` refuses (a field over its size limit, :func:`csv.field_size_limit`) is
-    one bad record: the records after it are cut at the right place and keep their true
-    line numbers.
+    or one record when a record is longer, up to :data:`MAX_RECORD_CHARS`). Cutting records
+    apart before parsing them means a record ``csv`` refuses (a field over its size limit,
+    :func:`csv.field_size_limit`) is one bad record: the records after it are cut at the right
+    place and keep their true line numbers. A record longer than :data:`MAX_RECORD_CHARS` comes
+    as a :class:`CutRecord` of its first line, and the next record starts on the line after it.
     """
     stream = io.StringIO(source, newline="") if isinstance(source, str) else source
     pattern = _record_pattern(delimiter)
@@ -400,6 +414,10 @@ def records(source: str | TextIO, delimiter: str) -> Iterator[tuple[int, str]]:
     while not (eof and pos >= len(buf)):
         m = pattern.match(buf, pos)
         if not eof and (m is None or m.end() >= len(buf)):
+            if len(buf) - pos > MAX_RECORD_CHARS:
+                buf, pos, eof = yield from _cut(stream, buf, pos, line)
+                line += 1
+                continue
             # The record may go on in the text not read yet. Reading at least as much as is
             # pending keeps a long record's rescans linear in its length.
             more = stream.read(max(_BLOCK_BYTES, len(buf) - pos))
@@ -412,6 +430,27 @@ def records(source: str | TextIO, delimiter: str) -> Iterator[tuple[int, str]]:
         yield line, record
         line += _line_breaks(record)
         pos = m.end()
+
+
+_LINE_END = re.compile(r"\r\n?|\n")
+
+
+def _cut(
+    stream: TextIO, buf: str, pos: int, line: int
+) -> Generator[tuple[int, str], None, tuple[str, int, bool]]:
+    """Yield the first line of the over-long record at ``pos`` as a :class:`CutRecord`; the text
+    after that line as ``(buf, pos, eof)``, skipping (a block at a time) to the line's end."""
+    end = _LINE_END.search(buf, pos)
+    yield line, CutRecord(buf[pos : min(end.start() if end else len(buf), pos + MAX_RECORD_CHARS)])
+    while end is None:
+        buf = stream.read(_BLOCK_BYTES)
+        if not buf:
+            return "", 0, True
+        end = _LINE_END.search(buf)
+        if end is not None and end.end() == len(buf) and buf.endswith("\r"):
+            buf += stream.read(1)  # a CR LF cut between two blocks is one line end
+            end = _LINE_END.search(buf, end.start())
+    return buf[end.end() :], 0, False
 
 
 def parse_record(record: str, delimiter: str) -> list[str]:
@@ -477,6 +516,15 @@ def _rows(
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         for line, record in cut:
+            if isinstance(record, CutRecord):
+                on_error(
+                    InputError(
+                        f"{path}:{line}",
+                        f"a record longer than {MAX_RECORD_CHARS:,} characters (an unterminated quote?); "
+                        f"line {line} skipped, reading goes on at line {line + 1}",
+                    )
+                )
+                continue
             try:
                 row = parse_record(record, delimiter)
             except csv.Error as e:

@@ -31,7 +31,15 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from connectors.base import Yields
-from connectors.crm import is_crm_csv, parse_amount, parse_date, parse_record, read_crm_csv, records
+from connectors.crm import (
+    MAX_RECORD_CHARS,
+    is_crm_csv,
+    parse_amount,
+    parse_date,
+    parse_record,
+    read_crm_csv,
+    records,
+)
 from connectors.email import EmlConnector, MboxConnector, documents_from_bytes
 from connectors.mail.mbox import iter_mbox
 from connectors.meetings import MeetingNotesConnector, VttTranscriptConnector, not_meeting_notes
@@ -673,3 +681,18 @@ def test_crm_csv_field_over_the_limit_is_one_bad_row_wherever_it_is() -> None:
             crm = read_crm_csv(path, on_error=errors.append)
             assert sorted(d.crm_id for d in crm.deals) == ["1", "3"]
             assert [e.path for e in errors] == [f"{path}:3"]
+
+
+def test_an_unterminated_quote_costs_its_line_not_the_rest_of_the_export() -> None:
+    """Past MAX_RECORD_CHARS an open quote is one line: the rows after it are read, with true lines."""
+    rows = [f"{i},Deal {i},Acme" for i in range(MAX_RECORD_CHARS // 20)]
+    rows[2] = '2,"Deal 2,Acme'  # the quote never closes
+    rows[5] = "5," + "x" * (MAX_RECORD_CHARS + 10) + ",Acme"  # a line longer than a record may be
+    rows[-1] = "oops,,Acme"  # a bad row far after both: its own line number
+    text = "deal_id,deal_name,account_name\n" + "\n".join(rows) + "\n"
+    with _file("crm.csv", text.encode()) as path:
+        errors: list[InputError] = []
+        crm = read_crm_csv(path, on_error=errors.append)
+        assert len(crm.deals) == len(rows) - 3
+        assert [e.path for e in errors] == [f"{path}:4", f"{path}:7", f"{path}:{len(rows) + 1}"]
+        assert "line 4 skipped, reading goes on at line 5" in errors[0].problem
