@@ -520,7 +520,8 @@ def _rows(
                 on_error(
                     InputError(
                         f"{path}:{line}",
-                        f"a record longer than {MAX_RECORD_CHARS:,} characters (an unterminated quote?); "
+                        f"a record longer than {MAX_RECORD_CHARS:,} characters "
+                        "(a field that long, or an unterminated quote); "
                         f"line {line} skipped, reading goes on at line {line + 1}",
                     )
                 )
