@@ -461,10 +461,9 @@ def parse_record(record: str, delimiter: str) -> list[str]:
     Salesforce and HubSpot write exports); any other goes to ``csv``.
     """
     if len(record) <= csv.field_size_limit():
-        if '"' not in record:
-            line = record.rstrip("\r\n")
-            return line.split(delimiter) if line else []
         line = record.rstrip("\r\n")
+        if '"' not in line:
+            return line.split(delimiter) if line else []
         if len(line) >= 2 and line[0] == line[-1] == '"':
             fields = line[1:-1].split(f'"{delimiter}"')
             if not any('"' in f for f in fields):

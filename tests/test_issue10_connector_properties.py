@@ -586,17 +586,27 @@ _CRM_HEADERS = st.sampled_from(
 )
 
 
+def _csv_reads(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
+    """What ``csv.reader`` reads of ``text``: each row with the line it starts on."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    out: list[tuple[int, list[str]]] = []
+    start = 1
+    for row in reader:
+        out.append((start, row))
+        start = reader.line_num + 1
+    return out
+
+
+def _our_reads(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
+    """What :func:`records` and :func:`parse_record` read of ``text``, in :func:`_csv_reads`'s shape."""
+    return [(line, parse_record(record, delimiter)) for line, record in records(text, delimiter)]
+
+
 @FAST
 @given(st.lists(_CSV_PIECES, max_size=40).map("".join), st.sampled_from([",", ";", "\t"]))
 def test_records_cut_text_exactly_as_the_csv_module_reads_it(text: str, delimiter: str) -> None:
     """The record splitter agrees with ``csv.reader``: same rows, same starting line numbers."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    expected: list[tuple[int, list[str]]] = []
-    start = 1
-    for row in reader:
-        expected.append((start, row))
-        start = reader.line_num + 1
-    assert [(line, parse_record(rec, delimiter)) for line, rec in records(text, delimiter)] == expected
+    assert _our_reads(text, delimiter) == _csv_reads(text, delimiter)
 
 
 @FAST
@@ -614,13 +624,7 @@ def test_quoted_records_read_as_the_csv_module_reads_them(
     for row in rows:
         writer.writerow(row.split("|"))
     text = out.getvalue()
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    expected: list[tuple[int, list[str]]] = []
-    start = 1
-    for row_read in reader:
-        expected.append((start, row_read))
-        start = reader.line_num + 1
-    assert [(line, parse_record(rec, delimiter)) for line, rec in records(text, delimiter)] == expected
+    assert _our_reads(text, delimiter) == _csv_reads(text, delimiter)
 
 
 @pytest.mark.parametrize(
