@@ -120,6 +120,7 @@ def test_mime_body(headers: str) -> None:
 
 def test_unflow_and_mojibake() -> None:
     assert superlinear(unflow, rep("soft line \n")) is None
+    assert superlinear(unflow, rep("> so \n")) is None  # a quoted paragraph
     assert superlinear(repair_mojibake, rep("cafÃ© Iâ€™ll ")) is None
 
 

@@ -458,26 +458,35 @@ def extract_body(msg: Message) -> Body:
 
 
 def unflow(text: str, *, delsp: bool = False) -> str:
-    """Join RFC 3676 format=flowed soft line breaks (a line ending in a space)."""
+    """Join RFC 3676 format=flowed soft line breaks (a line ending in a space).
+
+    Linear in ``text``: a paragraph being joined is a list of pieces with its quote depth beside
+    it (growing one string line by line, and measuring its depth each time, is quadratic on a
+    megabyte of soft breaks).
+    """
     out: list[str] = []
-    buf = ""
+    pieces: list[str] = []  # the paragraph being joined
+    joined_depth = 0  # its quote depth ("> > " counts 2)
     for line in text.split("\n"):
         depth = len(line) - len(line.lstrip(">"))
         content = line
-        if buf and (len(buf) - len(buf.lstrip(">"))) != depth:
-            out.append(buf)
-            buf = ""
-        if buf:
+        if pieces and joined_depth != depth:
+            out.append("".join(pieces))
+            pieces = []
+        if pieces:
             content = line[depth:]
             if content.startswith(" "):
                 content = content[1:]  # space-stuffing
         if line.endswith(" ") and line.rstrip() != "--" and line.strip():
-            buf += content[:-1] if delsp else content
+            if not pieces:
+                joined_depth = depth
+            pieces.append(content[:-1] if delsp else content)
         else:
-            out.append(buf + content)
-            buf = ""
-    if buf:
-        out.append(buf)
+            pieces.append(content)
+            out.append("".join(pieces))
+            pieces = []
+    if pieces:
+        out.append("".join(pieces))
     return "\n".join(out)
 
 
