@@ -164,12 +164,13 @@ class OpenAIExtractor(Extractor):
             temperature=temperature,
             sleep=sleep,
         )
+        names = directory if directory is not None else {}  # never `or`: a NameIndex's length reads it whole
         if confirmer is None and isinstance(prefilter, OfflineExtractor):
             confirmer = prefilter  # the same model and directory
         self.item_builder = ItemBuilder(
             grounding=grounding or Grounding(),
-            confirmer=confirmer or OfflineExtractor(directory=dict(directory or {})),
-            directory=directory or {},
+            confirmer=confirmer or OfflineExtractor(directory=names),
+            directory=names,
         )
 
     # -- identity -----------------------------------------------------------------

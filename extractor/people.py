@@ -27,12 +27,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from followthrough.types import (
+    NameIndex,
     Participant,
     ParticipantRole,
     Segment,
     SourceDocument,
+    first_name_emails,
     is_internal,
     normalize_domains,
+    person_key,
 )
 
 __all__ = ["NOBODY", "Directory", "People", "Person", "Segments"]
@@ -120,25 +123,32 @@ class Segments:
 class Directory:
     """The CRM directory and the company domains: what is known of people before a document is read.
 
-    ``directory``: person name → email (any case; white space is collapsed). A
-    first name of a multi-word name also finds its email when no other name
-    in the directory starts with it. ``company_domains``: our domains
-    (``{"northwind.io"}``, any case, a leading ``@`` ignored); empty when
-    unknown, and then nobody's side is known from an email.
+    ``directory``: person name → email (any case; white space is collapsed), a ``dict`` or a
+    :class:`~followthrough.types.NameIndex` that looks names up where they are stored (a store's
+    million contacts, never read whole). A first name of a multi-word name also finds its email
+    when no other name in the directory starts with it. ``company_domains``: our domains
+    (``{"northwind.io"}``, any case, a leading ``@`` ignored); empty when unknown, and then
+    nobody's side is known from an email.
     """
 
     def __init__(self, company_domains: set[str] | None, directory: Mapping[str, str] | None) -> None:
         self.company_domains = normalize_domains(company_domains or ())
-        names: Mapping[str, str] = directory or {}
-        if any(k != " ".join(k.lower().split()) for k in names):  # else kept as given: no copy of a
-            names = {" ".join(k.lower().split()): v for k, v in names.items()}  # million-name CRM
+        names: Mapping[str, str] = directory if directory is not None else {}  # no len() of a NameIndex
+        self._index = names if isinstance(names, NameIndex) else None
+        if self._index is None and any(k != person_key(k) for k in names):  # else kept as given
+            names = {person_key(k): v for k, v in names.items()}
         self.names = names
-        firsts: dict[str, str | None] = {}  # first name → its one email, or None when several have it
-        for full, email in names.items():
-            first, _, rest = full.partition(" ")
-            if rest and first not in _NOT_FIRST_NAMES:
-                firsts[first] = email if firsts.get(first, email) == email else None
-        self.first_names = {k: v for k, v in firsts.items() if v is not None}
+        self._first_names = first_name_emails(names) if self._index is None else {}
+
+    def first_name_email(self, first: str) -> str | None:
+        """The one email of the directory's multi-word names that start with ``first`` (a lower-case
+        word), ``None`` when several emails have such names, or none, or ``first`` is no first name
+        ("the", "team", "support")."""
+        if not first or first in _NOT_FIRST_NAMES:
+            return None
+        if self._index is not None:
+            return self._index.sole_email_of_first_name(first)
+        return self._first_names.get(first)
 
     def is_internal(self, p: Participant | None) -> bool | None:
         """``p``'s side: its own mark, else by its email's domain; ``None`` when unknown (or no ``p``)."""
@@ -152,7 +162,8 @@ class Directory:
 
     def email_of(self, name: str) -> str | None:
         """The directory's email for a lower-case name or unique first name, else ``None``."""
-        return self.names.get(name) or self.first_names.get(name.split()[0] if name else "")
+        words = name.split()
+        return self.names.get(name) or (self.first_name_email(words[0]) if words else None)
 
     def people(self, doc: SourceDocument) -> People:
         """``doc``'s participants, indexed for lookups."""
@@ -236,7 +247,11 @@ class People:
         key = name.lstrip("@").strip().lower()
         if not key:
             return False
-        return key in self.by_name or key in self.world.names or key.split()[0] in self.world.first_names
+        return (
+            key in self.by_name
+            or key in self.world.names
+            or self.world.first_name_email(key.split()[0]) is not None
+        )
 
     def author_at(self, offset: int | None) -> Person:
         """Who wrote or said the text at ``offset``: its segment's speaker, else the sender.

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from abc import abstractmethod
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -320,6 +321,41 @@ def is_internal(email: str | None, domains: set[str] | frozenset[str]) -> bool:
     """
     host = domain_of(email)
     return host is not None and any(host == d or host.endswith("." + d) for d in domains)
+
+
+def person_key(name: str | None) -> str:
+    """A person's name as a name directory keys it: lower-case, white space collapsed to one space
+    (``" Dana  LEE "`` → ``"dana lee"``); ``""`` for no name."""
+    return " ".join((name or "").lower().split())
+
+
+class NameIndex(Mapping[str, str]):
+    """A name directory (:func:`person_key` → email) that looks names up where they are stored
+    instead of holding them: a CRM of millions of contacts.
+
+    A :class:`~collections.abc.Mapping` like the ``dict`` any caller may pass instead, and its answers
+    are the ones the same ``dict`` gives, plus the one question that would otherwise walk every name:
+    :meth:`sole_email_of_first_name`. Iterating it (or asking its length) reads the whole directory
+    once and keeps it, for those who must ship it elsewhere (a cluster's workers).
+    """
+
+    @abstractmethod
+    def sole_email_of_first_name(self, first: str) -> str | None:
+        """The email that every multi-word name of this directory starting with the word ``first``
+        maps to (``"dana"`` → the email of ``"dana lee"``, the only Dana), ``None`` when there are
+        several emails or none. ``first``: one lower-case word."""
+
+
+def first_name_emails(names: Mapping[str, str]) -> dict[str, str]:
+    """First word → email of a plain directory's multi-word names, for the first words all of whose
+    names map to one email: ``{"dana lee": "d@x", "dana ray": "r@x", "raj kumar": "k@x"}`` →
+    ``{"raj": "k@x"}``. Walks every name once."""
+    firsts: dict[str, str | None] = {}
+    for full, email in names.items():
+        first, _, rest = full.partition(" ")
+        if rest:
+            firsts[first] = email if firsts.get(first, email) == email else None
+    return {k: v for k, v in firsts.items() if v is not None}
 
 
 def compute_content_hash(source: str, external_id: str, text: str) -> str:

@@ -249,7 +249,8 @@ def find_answer(
     adjacent = True
     replying, we_spoke = True, False  # still our reply: see "It assesses" in the module docstring
     made = _Promises(promises)
-    for n, turn in enumerate(_turns(later, request, internal_domains, directory or {})):
+    names = directory if directory is not None else {}  # never `or`: a NameIndex's length reads it whole
+    for n, turn in enumerate(_turns(later, request, internal_domains, names)):
         if n >= LATER_TURNS:
             return None
         asker = turn.who is not None and turn.who == request.asker

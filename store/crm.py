@@ -14,20 +14,20 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import MappingProxyType
 from typing import Any, cast
 
 from sqlalchemy import Table, func, select, text, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from followthrough.types import Contact, CrmData, Deal, domain_of
+from followthrough.types import Contact, CrmData, Deal, domain_of, person_key
 from store.base import StoreCore, _retry_conflicts
 from store.bulk import insert_rows, select_in
 from store.crm_records import ContactRecord, CrmRecords, DealRecord
+from store.directory import StoredDirectory
 from store.models import AccountRow, Base, ContactRow, DealRow, PersonRow, utcnow
 
 IN_BATCH = 5_000
@@ -188,66 +188,26 @@ class CrmStore(StoreCore):
         with self._tx() as s:
             return crm_company_domains(s)
 
-    _directory_memo: tuple[tuple[Any, ...], dict[str, str]] | None = None
-    """The last :meth:`directory` read by this store, with the :func:`_directory_key` it was read at."""
+    _directory_memo: tuple[tuple[Any, ...], StoredDirectory] | None = None
+    """The last :meth:`directory` made by this store, with the :func:`_directory_key` it was made at."""
 
-    def directory(self) -> Mapping[str, str]:
-        """Lowercased person name → email, from CRM contacts, deal owners and people seen in documents.
+    def directory(self) -> StoredDirectory:
+        """Lowercased person name → email, from CRM contacts, deal owners and people seen in documents
+        (:class:`store.directory.StoredDirectory`: the rules, and how a million contacts are looked
+        up rather than read).
 
-        Holds full names, and first names that belong to exactly one person. A
-        deal owner with no known name is also found by the local part of their
-        email (``marco@…`` → ``marco``) when that is a plain word. CRM names win
-        over names seen in documents (email headers, Slack profiles, attendee
-        lines); names shared by two different emails are left out rather than
-        guessed.
-
-        Read once per state of what it is built from: while the contacts, the people and
-        the deals keep their :func:`_directory_key` (row counts, newest id, newest change),
-        this store hands out the map it last read (a run asks three times) instead of reading
-        every contact again: read-only, shared by every caller (no copy of a million names).
+        Made once per state of what it is built from: while the contacts, the people and the deals
+        keep their :func:`_directory_key` (row counts, newest id, newest change), this store hands
+        out the directory it last made (a run asks three times), with the answers it has kept.
         """
         with self._tx() as s:
             key = _directory_key(s)
         memo = self._directory_memo
         if memo is None or memo[0] != key:
-            # Read after the key: a change landing in between makes the next key differ (read again),
-            # never a stale map kept.
-            memo = self._directory_memo = (key, self._read_directory())
-        return MappingProxyType(memo[1])
-
-    def _read_directory(self) -> dict[str, str]:
-        """:meth:`directory` as the tables hold it now."""
-        full_crm: dict[str, str] = {}
-        full_seen: dict[str, str] = {}
-        first: dict[str, str] = {}
-        with self._tx() as s:
-            owners = set(
-                s.scalars(select(DealRow.owner_email).where(DealRow.owner_email.is_not(None)).distinct())
-            )
-            named: set[str] = set()  # the owners with a name somewhere
-            sources = (
-                (full_crm, select(ContactRow.name, ContactRow.email).where(ContactRow.name.is_not(None))),
-                (full_seen, select(PersonRow.name, PersonRow.email)),
-            )
-            for full, query in sources:
-                for name, email in s.execute(query):  # streamed: a million contacts are never a list
-                    key = " ".join((name or "").lower().split())
-                    if not key or "@" in key:
-                        continue
-                    if email in owners:
-                        named.add(email)
-                    if full is full_seen and key in full_crm:
-                        continue  # the CRM already says who this is
-                    _one_or_shared(full, key, email)
-                    _one_or_shared(first, key.split()[0], email)
-        for owner in owners:
-            if owner and owner not in named:
-                local = owner.split("@", 1)[0].lower()
-                if local.isalpha():
-                    _one_or_shared(first, local, owner)
-        out = {k: v for k, v in first.items() if v is not _SHARED}
-        out.update((k, v) for full in (full_crm, full_seen) for k, v in full.items() if v is not _SHARED)
-        return out
+            # Made after the key: a change landing in between makes the next key differ (made again),
+            # never a stale directory kept.
+            memo = self._directory_memo = (key, StoredDirectory(self))
+        return memo[1]
 
 
 def _directory_key(s: Session) -> tuple[Any, ...]:
@@ -273,19 +233,6 @@ def stored_domains(listed: str | None) -> list[str]:
     if "\\" in listed:
         return [str(d) for d in json.loads(listed)]
     return _QUOTED.findall(listed)
-
-
-_SHARED = "\0shared"
-"""In a name → email map: the name belongs to several emails (no email holds NUL)."""
-
-
-def _one_or_shared(names: dict[str, str], key: str, email: str) -> None:
-    """Map ``key`` to ``email``, or to :data:`_SHARED` when it already maps to another email."""
-    known = names.get(key)
-    if known is None:
-        names[key] = email
-    elif known != email:
-        names[key] = _SHARED
 
 
 def _table(row: type[Base]) -> Table:
@@ -431,13 +378,22 @@ def _upsert_contacts(
     for email, (said_name, said_role, said_account) in wanted.items():
         row = stored.get(email)
         if row is None:
-            new.append((email, said_name, said_role, said_account))
+            new.append((email, said_name, *_name_keys(said_name), said_role, said_account))
             continue
         _, id_, name, role, account_id, created_at, updated_at = row
         values = (said_name or name, said_role or role, said_account or account_id)
         if values != (name, role, account_id):
+            name_key, first_name_key = _name_keys(values[0])
             changed.append(
-                {"id": id_, "name": values[0], "role": values[1], "account_id": values[2], "updated_at": now}
+                {
+                    "id": id_,
+                    "name": values[0],
+                    "name_key": name_key,
+                    "first_name_key": first_name_key,
+                    "role": values[1],
+                    "account_id": values[2],
+                    "updated_at": now,
+                }
             )
             counts.updated("contacts", created_at, updated_at)
     if new:
@@ -450,7 +406,15 @@ def _upsert_contacts(
 
 _DEAL_VALUES = ("name", "account_id", "stage", "amount", "close_date", "owner_email")
 _ACCOUNT_COLUMNS = ("name", "name_key", "domains", "tier", "crm_id")
-_CONTACT_COLUMNS = ("email", "name", "role", "account_id")
+_CONTACT_COLUMNS = ("email", "name", "name_key", "first_name_key", "role", "account_id")
+
+
+def _name_keys(name: str | None) -> tuple[str | None, str | None]:
+    """A contact's ``name_key`` and ``first_name_key`` (:class:`store.models.ContactRow`)."""
+    key = person_key(name)
+    if not key or "@" in key:
+        return None, None
+    return key, key.split(" ", 1)[0]
 
 
 def _upsert_deals(

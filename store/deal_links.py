@@ -162,7 +162,6 @@ class _CrmNames:
         self.internal = set(normalize_domains(internal_domains))
         self.deals, self.accounts = _KeyIds(), _KeyIds()
         self._domains: dict[str, int] | None = None
-        self._names: dict[str, int] | None = None
         with store._tx() as s:
             self.has_deals = s.scalar(select(DealRow.id).limit(1)) is not None
             if not self.has_deals:
@@ -204,8 +203,7 @@ class _CrmNames:
             for email, account_id in s.execute(query.where(ContactRow.email.in_(chunk))):
                 if account_id is not None:
                     contact_accounts[email] = account_id
-        unique = self._unique_names(s) if names else {}
-        contact_names = {key: unique[key] for key in names if key in unique}
+        contact_names = _unique_contact_names(s, names)
         by_domain = self._domain_accounts(s) if emails else {}
         for email in emails:
             parts = (domain_of(email) or "").split(".")
@@ -246,17 +244,6 @@ class _CrmNames:
                     self._domains.setdefault(d.lower(), account_id)
         return self._domains
 
-    def _unique_names(self, s: Session) -> dict[str, int]:
-        """Full name (lowercased, one space) → account id, for names only one contact has; read once."""
-        if self._names is None:
-            names = _UniqueNames()
-            query = select(ContactRow.name, ContactRow.account_id).where(ContactRow.name.is_not(None))
-            for name, account_id in s.connection().execute(query.execution_options(yield_per=_BLOCK)):
-                if name:
-                    names.add(name, account_id)
-            self._names = names.unique()
-        return self._names
-
 
 class _KeyIds:
     """Name key → the ids of the rows that have it, kept as the key's hash (a candidate: the name's
@@ -295,15 +282,14 @@ class _KeyIds:
 
 class _UniqueNames:
     """Full name → account id for contacts whose name no other contact shares, gathered one contact
-    at a time (one entry per name: a CRM of a million contacts costs one dictionary)."""
+    at a time."""
 
     _SHARED = -1
 
     def __init__(self) -> None:
         self.by_name: dict[str, int | None] = {}
 
-    def add(self, name: str, account_id: int | None) -> None:
-        key = " ".join(name.lower().split())
+    def add(self, key: str, account_id: int | None) -> None:
         if " " not in key:
             return  # a full name has two words at least
         seen = self.by_name.get(key, self)
@@ -314,6 +300,21 @@ class _UniqueNames:
 
     def unique(self) -> dict[str, int]:
         return {k: v for k, v in self.by_name.items() if v is not None and v != self._SHARED}
+
+
+def _unique_contact_names(s: Session, names: Collection[str]) -> dict[str, int]:
+    """Those of ``names`` (:func:`~followthrough.types.person_key` keys) that contacts of one account
+    only carry → that account's id: a few lookups on the contacts' name index, never every contact."""
+    found = _UniqueNames()
+    c_ = ContactRow
+    for chunk in chunked(sorted(k for k in names if " " in k)):
+        firsts = sorted({k.split(" ", 1)[0] for k in chunk})
+        query = select(c_.name_key, c_.account_id).where(
+            c_.first_name_key.in_(firsts), c_.name_key.in_(chunk)
+        )
+        for key, account_id in s.execute(query):
+            found.add(key or "", account_id)
+    return found.unique()
 
 
 def _link_input(c: CommitmentRow) -> deal_rules.LinkInput:

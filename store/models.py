@@ -142,11 +142,19 @@ class AccountRow(Base):
 
 
 class ContactRow(Base):
+    """A CRM contact. ``name_key``: its name as the name directory keys it
+    (:func:`followthrough.types.person_key`; ``NULL`` for no name, or one holding ``@``), and
+    ``first_name_key`` that key's first word: one index on both finds a full name or every name with
+    a first name without reading the contacts (:mod:`store.directory`)."""
+
     __tablename__ = "contacts"
+    __table_args__ = (Index("ix_contacts_first_name_key_name_key", "first_name_key", "name_key"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str | None] = mapped_column(String(300))
+    name_key: Mapped[str | None] = mapped_column(String(300))
+    first_name_key: Mapped[str | None] = mapped_column(String(300))
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
     role: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

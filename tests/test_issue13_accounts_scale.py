@@ -30,8 +30,10 @@ from followthrough.types import (
 )
 from store import Store
 from store import accounts as accounts_module
+from store import crm as store_crm
 from store.bulk import select_in
 from store.crm import CrmStore
+from store.directory import StoredDirectory
 from store.models import DealRow
 from store.priority import is_closed
 from tests.store_fixtures import store, store_url  # noqa: F401
@@ -243,14 +245,15 @@ def test_directory_read_only_for_a_name_alone(store: Store, monkeypatch: pytest.
 
 
 def _reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the directories the store makes (each reads the people and the deal owners)."""
     reads: list[int] = []
-    real = CrmStore._read_directory
 
-    def counted(self: CrmStore) -> dict[str, str]:
-        reads.append(1)
-        return real(self)
+    class Counted(StoredDirectory):
+        def __init__(self, crm: CrmStore) -> None:
+            reads.append(1)
+            super().__init__(crm)
 
-    monkeypatch.setattr(CrmStore, "_read_directory", counted)
+    monkeypatch.setattr(store_crm, "StoredDirectory", Counted)
     return reads
 
 
