@@ -119,6 +119,8 @@ def _contacts(shape: Shape) -> Iterator[dict[str, Any]]:
                 "id": 2 * (i - 1) + k + 1,
                 "email": f"buyer{k}@acct{i}.example.com",
                 "name": f"Buyer{k} Account{i}",
+                "name_key": f"buyer{k} account{i}",  # as store.crm keys a contact's name
+                "first_name_key": f"buyer{k}",
                 "account_id": i,
                 "role": "Buyer",
                 "created_at": NOW,

@@ -100,6 +100,8 @@ class StoredDirectory(NameIndex):
         self._sole = lru_cache(maxsize=ANSWERS_KEPT)(self._look_up_first_name)
 
     def __getitem__(self, key: str) -> str:
+        if not isinstance(key, str):
+            raise KeyError(key)
         email = self._all.get(key) if self._all is not None else self._email(key)
         if email is None:
             raise KeyError(key)

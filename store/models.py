@@ -153,8 +153,9 @@ class ContactRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str | None] = mapped_column(String(300))
-    name_key: Mapped[str | None] = mapped_column(String(300))
-    first_name_key: Mapped[str | None] = mapped_column(String(300))
+    # 600: lower-casing "İ" gives two characters, so a 300-character name's key may double.
+    name_key: Mapped[str | None] = mapped_column(String(600))
+    first_name_key: Mapped[str | None] = mapped_column(String(600))
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
     role: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -217,3 +217,11 @@ def test_migration_0017_keys_the_contacts_already_stored(tmp_path: Path) -> None
             unkeyed = s.scalars(select(ContactRow.email).where(ContactRow.name_key.is_(None))).all()
         assert unkeyed == ["odd@acme.com"]
         assert len(names) == 5_000
+
+
+def test_a_name_whose_key_is_longer_than_the_name_is_stored_and_found(store: Store) -> None:  # noqa: F811
+    """Lower-casing "İ" gives two characters: a 300-character name's key is longer than 300."""
+    name = "İ" * 150 + " " + "x" * 149
+    store.upsert_crm(CrmData(contacts=[Contact(email="long@acme.com", name=name)]))
+    assert store.directory().get(person_key(name)) == "long@acme.com"
+    assert store.directory().get(5) is None  # type: ignore[call-overload]  # no key, as in a dict

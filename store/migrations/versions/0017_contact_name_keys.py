@@ -29,8 +29,9 @@ _BATCH = 1000
 
 def upgrade() -> None:
     with op.batch_alter_table("contacts") as batch:
-        batch.add_column(sa.Column("name_key", sa.String(length=300), nullable=True))
-        batch.add_column(sa.Column("first_name_key", sa.String(length=300), nullable=True))
+        # 600: lower-casing "İ" gives two characters, so a 300-character name's key may double.
+        batch.add_column(sa.Column("name_key", sa.String(length=600), nullable=True))
+        batch.add_column(sa.Column("first_name_key", sa.String(length=600), nullable=True))
     contacts = sa.table(
         "contacts",
         sa.column("id", sa.Integer),
