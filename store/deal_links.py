@@ -152,7 +152,8 @@ class _CrmNames:
 
     Which deals and accounts a text may name: each name's key (:func:`store.deal_rules.name_key`),
     hashed, → the ids named so (a CRM of a million deals costs one dictionary of integers). Built
-    when first needed: each domain's account and the contacts' unique full names. For each batch of
+    when first needed: each domain's account. The contacts' unique full names are looked up per
+    batch in the contacts' name index (:func:`_unique_contact_names`). For each batch of
     commitments, :meth:`index_for` reads the few rows the batch can reach into a
     :class:`store.deal_rules.LinkIndex`, so that :func:`store.deal_rules.decide` sees what it would
     see with the whole CRM in memory.
