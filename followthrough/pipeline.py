@@ -755,6 +755,7 @@ def link(
     """
     for method, n in store.link_commitments(domains, ids=ids).items():
         report.links[method] = report.links.get(method, 0) + n
-    report.fulfilled += store.detect_fulfilments(domains, documents=documents)
-    report.answered += store.detect_answers(domains, documents=documents)
+    fulfilled, answered = store.close_delivered_and_answered(domains, documents=documents)
+    report.fulfilled += fulfilled
+    report.answered += answered
     report.merged += store.merge_duplicates(ids=ids)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Collection, Iterable
+from typing import Any
 
 from sqlalchemy import Text, bindparam, cast, insert, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from followthrough.types import ItemFlag, domain_of, normalize_domains
 from store import deal_rules
@@ -18,6 +20,7 @@ from store.models import (
     CommitmentRow,
     ContactRow,
     DealRow,
+    DocumentRow,
     EvidenceRow,
     table_of,
     utcnow,
@@ -61,25 +64,23 @@ class LinkStore(StoreCore):
                 chunk = chunks.pop(0)
             with self._tx() as s:
                 self._lock(s, "linking")
+                cr = CommitmentRow
                 query = (
-                    select(CommitmentRow)
-                    .outerjoin(CommitmentDealLinkRow, CommitmentDealLinkRow.commitment_id == CommitmentRow.id)
+                    select(cr.id, cr.flags, cr.document_id, cr.owner, cr.owner_email, cr.counterparty)
+                    .add_columns(cr.counterparty_email)
+                    .outerjoin(CommitmentDealLinkRow, CommitmentDealLinkRow.commitment_id == cr.id)
                     .where(CommitmentDealLinkRow.commitment_id.is_(None))
-                    .order_by(CommitmentRow.id)
-                    .options(
-                        selectinload(CommitmentRow.document),
-                        selectinload(CommitmentRow.evidence).selectinload(EvidenceRow.document),
-                    )
+                    .order_by(cr.id)
                 )
                 if chunk is None:
-                    query = query.where(CommitmentRow.id > last_id).limit(_LINK_BATCH)
+                    query = query.where(cr.id > last_id).limit(_LINK_BATCH)
                 else:
-                    query = query.where(CommitmentRow.id.in_(chunk))
-                rows = s.scalars(query).all()
+                    query = query.where(cr.id.in_(chunk))
+                rows = list(s.execute(query))
                 if not rows and chunk is None:
                     break
                 links: list[dict[str, object]] = []
-                inputs = {c.id: _link_input(c) for c in rows if ItemFlag.UNGROUNDED not in (c.flags or [])}
+                inputs = _link_inputs(s, [r for r in rows if ItemFlag.UNGROUNDED not in (r.flags or [])])
                 index = crm.index_for(s, inputs.values()) if crm.has_deals else None
                 for c in rows:
                     last_id = c.id
@@ -318,16 +319,37 @@ def _unique_contact_names(s: Session, names: Collection[str]) -> dict[str, int]:
     return found.unique()
 
 
-def _link_input(c: CommitmentRow) -> deal_rules.LinkInput:
-    docs = [c.document, *(e.document for e in c.evidence if e.document_id != c.document_id)]
-    people: list[deal_rules.Participation] = []
-    for d in docs:
-        for p in d.participants or []:
-            if p.get("email") or p.get("name"):
-                people.append(deal_rules.Participation(p.get("email"), p.get("internal"), p.get("name")))
-    for email, name in ((c.counterparty_email, c.counterparty), (c.owner_email, c.owner)):
-        if email or name:
-            people.append(deal_rules.Participation(email, None, name))
-    texts = [e.quote for e in c.evidence] + [d.title or "" for d in docs]
-    bodies = [d.text for d in docs]
-    return deal_rules.LinkInput(texts, people, occurred=c.document.occurred_at.date(), bodies=bodies)
+def _link_inputs(s: Session, rows: list[Any]) -> dict[int, deal_rules.LinkInput]:
+    """What linking looks at for each of ``rows`` (commitment columns: id, document_id, owner,
+    owner_email, counterparty, counterparty_email), read as columns in a few ``IN`` queries: each
+    document once however many of the batch's items it holds, no ORM objects."""
+    e, d = EvidenceRow, DocumentRow
+    evidence: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for chunk in chunked([r.id for r in rows]):
+        query = (
+            select(e.commitment_id, e.document_id, e.quote).where(e.commitment_id.in_(chunk)).order_by(e.id)
+        )
+        for cid, doc_id, quote in s.execute(query):
+            evidence[cid].append((doc_id, quote))
+    wanted = {r.document_id for r in rows} | {doc_id for ev in evidence.values() for doc_id, _ in ev}
+    docs: dict[int, Any] = {}
+    for chunk in chunked(sorted(wanted)):
+        query = select(d.id, d.participants, d.title, d.text, d.occurred_at).where(d.id.in_(chunk))
+        docs.update((doc.id, doc) for doc in s.execute(query))
+    out: dict[int, deal_rules.LinkInput] = {}
+    for c in rows:
+        own = docs[c.document_id]
+        seen = [own, *(docs[doc_id] for doc_id, _ in evidence[c.id] if doc_id != c.document_id)]
+        people: list[deal_rules.Participation] = []
+        for doc in seen:
+            for p in doc.participants or []:
+                if p.get("email") or p.get("name"):
+                    people.append(deal_rules.Participation(p.get("email"), p.get("internal"), p.get("name")))
+        for email, name in ((c.counterparty_email, c.counterparty), (c.owner_email, c.owner)):
+            if email or name:
+                people.append(deal_rules.Participation(email, None, name))
+        texts = [quote for _, quote in evidence[c.id]] + [doc.title or "" for doc in seen]
+        out[c.id] = deal_rules.LinkInput(
+            texts, people, occurred=own.occurred_at.date(), bodies=[doc.text for doc in seen]
+        )
+    return out

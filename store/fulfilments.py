@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from followthrough.types import CommitmentStatus, ItemFlag, normalize_domains
@@ -15,15 +15,14 @@ from store import answer_rules, fulfilment_rules
 from store.base import _retry_conflicts
 from store.commitments import history_entry
 from store.crm import CrmStore
-from store.later_text import open_windows, sender
-from store.models import CommitmentRow, DocumentRow, EvidenceRow, utcnow
+from store.later_text import OpenItem, Window, open_windows, sender
+from store.models import CommitmentRow, DocumentRow, EvidenceRow, table_of, utcnow
 
 
 class FulfilmentStore(CrmStore):
     """Closes delivered items and answered requests (rules: :mod:`store.fulfilment_rules`,
     :mod:`store.answer_rules`)."""
 
-    @_retry_conflicts
     def detect_fulfilments(
         self, internal_domains: set[str], *, documents: Collection[int] | None = None
     ) -> int:
@@ -38,35 +37,8 @@ class FulfilmentStore(CrmStore):
         these documents (what a run stored or changed, or the API's one document); ``None``:
         every open item.
         """
-        internal = normalize_domains(internal_domains)
-        closed = 0
-        with self._tx() as s:
-            self._lock(s, "fulfilment")
-            for batch in open_windows(s, documents=documents):
-                for w in batch:
-                    c = w.item
-                    hit = fulfilment_rules.find(c.action, c.owner, c.owner_email, w.later, internal)
-                    if hit is None:
-                        continue
-                    old = c.status
-                    c.status = CommitmentStatus.DONE
-                    c.snoozed_until = None
-                    c.flags = [*(c.flags or []), ItemFlag.FULFILLED]
-                    c.updated_at = utcnow()
-                    s.add(
-                        history_entry(
-                            c.id,
-                            "status",
-                            old,
-                            CommitmentStatus.DONE,
-                            "fulfilment",
-                            f"{hit.message_id}: {hit.quote}",
-                        )
-                    )
-                    closed += 1
-        return closed
+        return self.close_delivered_and_answered(internal_domains, documents=documents, answers=False)[0]
 
-    @_retry_conflicts
     def detect_answers(self, internal_domains: set[str], *, documents: Collection[int] | None = None) -> int:
         """Close open requests that one of ours answered later in their thread or meeting.
 
@@ -78,38 +50,102 @@ class FulfilmentStore(CrmStore):
         stays open. Returns how many were closed. Each request reads its local
         window (:mod:`store.later_text`); ``documents``: as for :meth:`detect_fulfilments`.
         """
+        return self.close_delivered_and_answered(internal_domains, documents=documents, deliveries=False)[1]
+
+    @_retry_conflicts
+    def close_delivered_and_answered(
+        self,
+        internal_domains: set[str],
+        *,
+        documents: Collection[int] | None = None,
+        deliveries: bool = True,
+        answers: bool = True,
+    ) -> tuple[int, int]:
+        """:meth:`detect_fulfilments` then :meth:`detect_answers` in one pass over the open items'
+        windows (each read once, not once per pass): an item a later message delivers is closed
+        ``done``; a request still open is then closed ``answered`` where one of ours answered it. The
+        same as the two passes one after the other (closing an item as done changes no other item's
+        answer). Returns ``(delivered, answered)``.
+        """
         internal = normalize_domains(internal_domains)
-        names = self.directory()
-        closed = 0
+        names = self.directory() if answers else {}
+        delivered = answered = 0
         with self._tx() as s:
             self._lock(s, "fulfilment")
-            for batch in open_windows(s, kind="request", documents=documents):
-                promises = _promises(s, {d for w in batch for d in w.documents})
+            for batch in open_windows(s, kind=None if deliveries else "request", documents=documents):
+                requests = [w for w in batch if w.item.type == "request"] if answers else []
+                promises = _promises(s, {d for w in requests for d in w.documents}) if requests else {}
                 askers = _Askers(names)
+                closed: list[dict[str, Any]] = []
                 for w in batch:
-                    c = w.item
-                    request = answer_rules.Request(
-                        action=c.action,
-                        quote=" ".join(e.quote for e in c.evidence),
-                        owner=c.owner,
-                        owner_email=c.owner_email,
-                        asker=askers.of(c),
-                    )
-                    near = [p for d in w.documents for p in promises.get(d, [])]
-                    hit = answer_rules.find_answer(request, w.later, near, internal, names)
-                    if hit is None:
-                        continue
-                    note = f"{hit.message_id}: {hit.quote}"
-                    if hit.commitment_id is not None:
-                        note = f"taken on by commitment {hit.commitment_id}: {note}"
-                    s.add(
-                        history_entry(c.id, "status", c.status, CommitmentStatus.ANSWERED, "answered", note)
-                    )
-                    c.status = CommitmentStatus.ANSWERED
-                    c.snoozed_until = None
-                    c.updated_at = utcnow()
-                    closed += 1
-        return closed
+                    if deliveries and (change := _delivered(s, w, internal)):
+                        closed.append(change)
+                        delivered += 1
+                    elif (
+                        answers
+                        and w.item.type == "request"
+                        and (change := _answered(s, w, internal, names, promises, askers))
+                    ):
+                        closed.append(change)
+                        answered += 1
+                _close(s, closed)
+        return delivered, answered
+
+
+def _close(s: Session, closed: list[dict[str, Any]]) -> None:
+    """Write a batch's closed items: one ``executemany`` (the history entries are in the session)."""
+    if not closed:
+        return
+    t = table_of(CommitmentRow)
+    s.connection().execute(
+        update(t)
+        .where(t.c.id == bindparam("cid"))
+        .values(status=bindparam("new_status"), flags=bindparam("new_flags"), snoozed_until=None)
+        .values(updated_at=bindparam("at")),
+        closed,
+    )
+
+
+def _delivered(s: Session, w: Window, internal: frozenset[str]) -> dict[str, Any] | None:
+    """The change that closes ``w``'s item as done when its window delivers it
+    (:func:`fulfilment_rules.find`), its history entry added to ``s``; ``None`` when it does not."""
+    c = w.item
+    hit = fulfilment_rules.find(c.action, c.owner, c.owner_email, w.later, internal)
+    if hit is None:
+        return None
+    note = f"{hit.message_id}: {hit.quote}"
+    s.add(history_entry(c.id, "status", c.status, CommitmentStatus.DONE, "fulfilment", note))
+    flags = [*c.flags, ItemFlag.FULFILLED]
+    return {"cid": c.id, "new_status": CommitmentStatus.DONE, "new_flags": flags, "at": utcnow()}
+
+
+def _answered(
+    s: Session,
+    w: Window,
+    internal: frozenset[str],
+    names: Mapping[str, str],
+    promises: Mapping[int, list[answer_rules.Promise]],
+    askers: _Askers,
+) -> dict[str, Any] | None:
+    """The change that closes ``w``'s request as answered when one of ours answered it
+    (:func:`answer_rules.find_answer`), its history entry added to ``s``; ``None`` when none did."""
+    c = w.item
+    request = answer_rules.Request(
+        action=c.action,
+        quote=" ".join(e.quote for e in c.evidence),
+        owner=c.owner,
+        owner_email=c.owner_email,
+        asker=askers.of(c),
+    )
+    near = [p for d in w.documents for p in promises.get(d, [])]
+    hit = answer_rules.find_answer(request, w.later, near, internal, names)
+    if hit is None:
+        return None
+    note = f"{hit.message_id}: {hit.quote}"
+    if hit.commitment_id is not None:
+        note = f"taken on by commitment {hit.commitment_id}: {note}"
+    s.add(history_entry(c.id, "status", c.status, CommitmentStatus.ANSWERED, "answered", note))
+    return {"cid": c.id, "new_status": CommitmentStatus.ANSWERED, "new_flags": c.flags, "at": utcnow()}
 
 
 class _Askers:
@@ -119,7 +155,7 @@ class _Askers:
         self.directory = directory
         self._spans: dict[int, tuple[list[int], list[dict[str, Any]]]] = {}
 
-    def of(self, request: CommitmentRow) -> str | None:
+    def of(self, request: OpenItem) -> str | None:
         """The speaker of the request's evidence where its document has speakers, else the sender
         (:func:`~store.answer_rules.person_key`)."""
         doc = request.document

@@ -26,12 +26,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from followthrough.types import CommitmentStatus, ItemFlag, ParticipantRole
 from store.bulk import chunked
 from store.fulfilment_rules import LATER_DOCUMENTS, LATER_WINDOW_CHARS, DocumentSentences, LaterText
-from store.models import CommitmentHistoryRow, CommitmentRow, DocumentRow
+from store.models import CommitmentHistoryRow, CommitmentRow, DocumentRow, EvidenceRow
 from store.recording import SYSTEM_ACTORS
 
 BATCH_ITEMS = 500
@@ -42,14 +42,52 @@ ThreadKey = tuple[str, str]
 
 
 @dataclass(frozen=True)
+class OpenDocument:
+    """What the passes read of a document: its text, speaker segments and participants (JSON, as
+    stored)."""
+
+    id: int
+    external_id: str
+    text: str
+    segments: list[dict[str, Any]] | None
+    participants: list[dict[str, Any]] | None
+
+
+@dataclass(frozen=True)
+class OpenEvidence:
+    """One piece of an open item's evidence: its document and the quote's character offsets."""
+
+    document_id: int
+    char_start: int | None
+    char_end: int | None
+    quote: str
+
+
+@dataclass(frozen=True)
+class OpenItem:
+    """An open item as the passes read it: columns, not an ORM row (a pass that closes it writes
+    the change itself)."""
+
+    id: int
+    type: str
+    status: CommitmentStatus
+    flags: list[ItemFlag]
+    action: str
+    owner: str | None
+    owner_email: str | None
+    document: OpenDocument
+    evidence: list[OpenEvidence]
+
+
+@dataclass(frozen=True)
 class Window:
-    """One open item (its row, with its document and evidence loaded) and what came after it.
+    """One open item (with its document and evidence) and what came after it.
 
     ``later``: the rest of its own document first (even when empty), then its thread's later
     documents in time order. ``documents``: the ids of those documents, in the same order.
     """
 
-    item: CommitmentRow
+    item: OpenItem
     later: list[LaterText]
     documents: list[int]
 
@@ -73,7 +111,8 @@ def open_windows(
     its window (see the module docstring). ``kind``: only ``"commitment"`` or ``"request"`` items.
     ``documents``: only the items whose window holds one of these documents; ``None``: every item.
 
-    The caller may change the rows of a batch; they are flushed and let go before the next batch.
+    The items are columns, not ORM rows: the caller writes what it changes (what it added to the
+    session is flushed before the next batch).
     """
     threads = _items_by_thread(s, kind, documents)
     changed = set(documents) if documents is not None else None
@@ -89,7 +128,6 @@ def open_windows(
         if windows:
             yield windows
         s.flush()
-        s.expunge_all()
         start = end
 
 
@@ -153,9 +191,10 @@ def _windows(
         return []
     ids = [i for i, _ in wanted]
     touched: set[int] = set()
-    rows: dict[int, CommitmentRow] = {}
+    c, e, h = CommitmentRow, EvidenceRow, CommitmentHistoryRow
+    rows: dict[int, Any] = {}
+    evidence: dict[int, list[OpenEvidence]] = defaultdict(list)
     for chunk in chunked(ids):
-        h = CommitmentHistoryRow
         touched.update(
             s.scalars(
                 select(h.commitment_id).where(
@@ -163,22 +202,24 @@ def _windows(
                 )
             )
         )
-        query = (
-            select(CommitmentRow)
-            .where(CommitmentRow.id.in_(chunk))
-            .options(selectinload(CommitmentRow.document), selectinload(CommitmentRow.evidence))
-        )
-        rows.update((c.id, c) for c in s.scalars(query))
-    docs = _documents(s, {d for _, window in wanted for d in window[1:]})
+        columns = (c.id, c.type, c.status, c.flags, c.action, c.owner, c.owner_email, c.document_id)
+        rows.update((r.id, r) for r in s.execute(select(*columns).where(c.id.in_(chunk))))
+        quotes = select(e.commitment_id, e.document_id, e.char_start, e.char_end, e.quote)
+        for q in s.execute(quotes.where(e.commitment_id.in_(chunk)).order_by(e.id)):
+            evidence[q.commitment_id].append(OpenEvidence(q.document_id, q.char_start, q.char_end, q.quote))
+    docs = _documents(s, {d for _, window in wanted for d in window})
     whole: dict[int, DocumentSentences] = {}  # own documents, split once
     texts: dict[int, LaterText] = {}  # later documents, from their start
     out: list[Window] = []
     for item_id, window in wanted:
-        c = rows.get(item_id)
-        if c is None or item_id in touched:
+        r = rows.get(item_id)
+        if r is None or item_id in touched:
             continue
-        doc = c.document
-        after = max((e.char_end or 0) for e in c.evidence if e.document_id == doc.id)
+        doc = docs[r.document_id]
+        item = OpenItem(
+            r.id, r.type, r.status, list(r.flags or []), r.action, r.owner, r.owner_email, doc, evidence[r.id]
+        )
+        after = max((q.char_end or 0) for q in item.evidence if q.document_id == doc.id)
         if doc.id not in whole:
             whole[doc.id] = DocumentSentences(doc.text, speakers(doc))
         own = later_text(doc, whole[doc.id].after(after, LATER_WINDOW_CHARS))
@@ -188,7 +229,7 @@ def _windows(
                     docs[d].text, speakers(docs[d]), stop=LATER_WINDOW_CHARS
                 )
                 texts[d] = later_text(docs[d], split.after(0, LATER_WINDOW_CHARS))
-        out.append(Window(c, [own, *(texts[d] for d in window[1:])], window))
+        out.append(Window(item, [own, *(texts[d] for d in window[1:])], window))
     return out
 
 
@@ -212,14 +253,16 @@ def _thread_order(
     return order
 
 
-def _documents(s: Session, ids: set[int]) -> dict[int, DocumentRow]:
-    out: dict[int, DocumentRow] = {}
+def _documents(s: Session, ids: set[int]) -> dict[int, OpenDocument]:
+    d = DocumentRow
+    out: dict[int, OpenDocument] = {}
     for chunk in chunked(sorted(ids)):
-        out.update((r.id, r) for r in s.scalars(select(DocumentRow).where(DocumentRow.id.in_(chunk))))
+        query = select(d.id, d.external_id, d.text, d.segments, d.participants).where(d.id.in_(chunk))
+        out.update((r.id, OpenDocument(*r)) for r in s.execute(query))
     return out
 
 
-def speakers(doc: DocumentRow) -> list[tuple[int, int, str | None, str | None]]:
+def speakers(doc: OpenDocument) -> list[tuple[int, int, str | None, str | None]]:
     """The document's segments as :data:`~store.fulfilment_rules.Speaker` spans."""
     return [
         (int(g.get("char_start", 0)), int(g.get("char_end", 0)), g.get("speaker"), g.get("speaker_email"))
@@ -227,12 +270,12 @@ def speakers(doc: DocumentRow) -> list[tuple[int, int, str | None, str | None]]:
     ]
 
 
-def sender(doc: DocumentRow) -> dict[str, Any]:
+def sender(doc: OpenDocument | DocumentRow) -> dict[str, Any]:
     """The document's sender participant (a JSON dict), ``{}`` when it has none."""
     return next((p for p in doc.participants or [] if p.get("role") == ParticipantRole.SENDER), {})
 
 
-def later_text(doc: DocumentRow, sentences: Sequence[Any]) -> LaterText:
+def later_text(doc: OpenDocument, sentences: Sequence[Any]) -> LaterText:
     """``sentences`` of ``doc`` to search, with its sender."""
     who = sender(doc)
     return LaterText(

@@ -284,16 +284,25 @@ def dues_compatible(a: date | None, b: date | None) -> bool:
 def content_words(action: str, names: frozenset[str] = frozenset()) -> frozenset[str]:
     """The action's content words, normalised as the module docstring says; ``names`` (lowercase
     words of the people involved) are dropped."""
+    words = frozenset(word for part, word in _content_parts(action) if part not in names)
+    return words | months(action, names)
+
+
+@lru_cache(maxsize=_CACHE)
+def _content_parts(action: str) -> tuple[tuple[str, str], ...]:
+    """Each content word of ``action`` as written (after phrases and number words) with its
+    normalised form: the work :func:`content_words` does whoever the people are, done once per
+    action (the merge pass asks for one action with the names of each pair it is in)."""
     text = _DATE.sub(" ", action.lower())
     for pattern, canon in _PHRASES:
         text = pattern.sub(canon, text)
-    words = []
+    out = []
     for w in _WORD.findall(text):
         for part in w.split("-"):
             part = _NUMBER_WORDS.get(part, part)
-            if part and part not in names and part not in _STOP and part not in _CALENDAR:
-                words.append(stem(_SYNONYMS.get(part, part)))
-    return frozenset(words) | months(action, names)
+            if part and part not in _STOP and part not in _CALENDAR:
+                out.append((part, stem(_SYNONYMS.get(part, part))))
+    return tuple(out)
 
 
 @lru_cache(maxsize=_CACHE)
@@ -305,20 +314,24 @@ def months(action: str, names: frozenset[str] = frozenset()) -> frozenset[str]:
     date, not a deliverable: the due rule compares it. A month is written in full in any case, or
     as a title-case abbreviation ("Apr", "Sept"); "May" only capitalised and not the first word (a
     lowercase "may" is the modal verb). ``names`` (people's: "April") are no months."""
-    found = set()
+    return frozenset(month for low, month in _month_tokens(action) if low not in names)
+
+
+@lru_cache(maxsize=_CACHE)
+def _month_tokens(action: str) -> tuple[tuple[str, str], ...]:
+    """Each token of ``action`` that :func:`months` counts, lowercased, with the month it names."""
+    found = []
     text = _BY_MONTH.sub(" ", _DATE_ANY_CASE.sub(" ", action))
     for i, token in enumerate(_TOKEN.findall(text)):
         low = token.lower()
-        if low in names:
-            continue
         if low == "may":
             if i and token[0] == "M":
-                found.add("may")
+                found.append((low, "may"))
         elif low in _MONTHS:
-            found.add(low)
+            found.append((low, low))
         elif low in _MONTH_ABBR and token[0].isupper():
-            found.add(_MONTH_ABBR[low])
-    return frozenset(found)
+            found.append((low, _MONTH_ABBR[low]))
+    return tuple(found)
 
 
 @lru_cache(maxsize=_CACHE)
@@ -333,6 +346,7 @@ def _numbers(words: Set[str]) -> set[str]:
     return {w for w in words if w.isdigit()}
 
 
+@lru_cache(maxsize=1 << 16)
 def _same_word(x: str, y: str) -> bool:
     """Equal, one a prefix of the other (``fix``/``fixed``), or RapidFuzz ``ratio`` ≥ :data:`WORD_MATCH`."""
     short, long_ = sorted((x, y), key=len)
@@ -340,7 +354,7 @@ def _same_word(x: str, y: str) -> bool:
 
 
 def _unmatched(xs: Set[str], ys: Set[str]) -> set[str]:
-    return {x for x in xs if not any(_same_word(x, y) for y in ys)}
+    return {x for x in xs if x not in ys and not any(_same_word(x, y) for y in ys)}
 
 
 def action_similarity(a: Set[str], b: Set[str]) -> tuple[float, bool]:

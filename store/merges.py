@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session, selectinload
 from followthrough.types import CommitmentStatus, ItemFlag
 from store import merge_rules
 from store.base import NotFound, StoreCore, _retry_conflicts
+from store.bulk import chunked
 from store.commitments import history_entry
 from store.merge_rules import Said
 from store.models import (
@@ -83,7 +84,7 @@ class MergeStore(StoreCore):
                     groups[c.merged_into].append(c.id)
             split = _split_ids(s)
             by_id = {c.id: c for c in rows}
-            merged = 0
+            plans: list[_Plan] = []
             for x, y, score in _matches(said, groups, ids):
                 rx, ry = _root(by_id, x), _root(by_id, y)
                 if rx == ry or not (by_id[rx].status in _LIVE or by_id[ry].status in _LIVE):
@@ -92,14 +93,14 @@ class MergeStore(StoreCore):
                 if not split.isdisjoint(both) or not _joinable(said, groups[rx], groups[ry]):
                     continue
                 keep, gone = _survivor(by_id[rx], by_id[ry], said)
-                _merge(s, keep.id, gone.id, [g for g in groups[gone.id] if g != gone.id], score)
-                for g in groups[gone.id]:  # what _merge wrote, on the rows this pass reads
+                plans.append(_Plan(keep.id, gone.id, [g for g in groups[gone.id] if g != gone.id], score))
+                for g in groups[gone.id]:  # what _apply will write, on the rows this pass reads
                     if by_id[g].merged_into == gone.id or g == gone.id:
                         by_id[g].merged_into = keep.id
                 gone.status = CommitmentStatus.MERGED
                 groups[keep.id].extend(groups.pop(gone.id))
-                merged += 1
-            return merged
+            _apply(s, plans)
+            return len(plans)
 
     @_retry_conflicts
     def split_commitment(self, cid: int, *, actor: str = "cli") -> list[int]:
@@ -391,14 +392,59 @@ def _survivor(a: _Row, b: _Row, said: dict[int, Said]) -> tuple[_Row, _Row]:
     return (a, b) if rank(a) >= rank(b) else (b, a)
 
 
-def _merge(s: Session, keep_id: int, gone_id: int, members: list[int], score: float) -> None:
-    """Fold ``gone_id`` (and what was merged into it: among ``members``, its group) into ``keep_id``."""
+@dataclass(frozen=True)
+class _Plan:
+    """One merge the pass decided: ``gone`` (and ``members``, merged into it before) into ``keep``."""
+
+    keep: int
+    gone: int
+    members: list[int]
+    score: float
+
+
+def _apply(s: Session, plans: list[_Plan]) -> None:
+    """Carry out the pass's merges, in the order it decided them, with one read of the rows, evidence
+    and documents they touch and one flush (not several statements and a flush per merge)."""
+    if not plans:
+        return
+    involved = sorted({i for p in plans for i in (p.keep, p.gone, *p.members)})
+    rows: dict[int, CommitmentRow] = {}
+    for chunk in chunked(involved):
+        rows.update((c.id, c) for c in s.scalars(select(CommitmentRow).where(CommitmentRow.id.in_(chunk))))
+    gone_ids = sorted({p.gone for p in plans})
+    evidence: dict[int, list[EvidenceRow]] = defaultdict(list)
+    for chunk in chunked(gone_ids):
+        query = select(EvidenceRow).where(EvidenceRow.commitment_id.in_(chunk)).order_by(EvidenceRow.id)
+        for e in s.scalars(query):
+            evidence[e.commitment_id].append(e)
+    where: dict[int, tuple[str, str]] = {}
+    for chunk in chunked(sorted({rows[g].document_id for g in gone_ids})):
+        placed = select(DocumentRow.id, DocumentRow.source, DocumentRow.external_id).where(
+            DocumentRow.id.in_(chunk)
+        )
+        where.update((doc_id, (source, external_id)) for doc_id, source, external_id in s.execute(placed))
+    for p in plans:
+        _merge(s, rows, evidence, where, p)
+    s.flush()
+
+
+def _merge(
+    s: Session,
+    rows: dict[int, CommitmentRow],
+    evidence: dict[int, list[EvidenceRow]],
+    where: dict[int, tuple[str, str]],
+    plan: _Plan,
+) -> None:
+    """Fold ``plan.gone`` (and what was merged into it: among ``plan.members``, its group) into
+    ``plan.keep``; ``evidence``: each gone commitment's evidence rows, kept in step as they move."""
     now = utcnow()
-    keep, gone = s.get_one(CommitmentRow, keep_id), s.get_one(CommitmentRow, gone_id)
-    for e in list(s.scalars(select(EvidenceRow).where(EvidenceRow.commitment_id == gone.id))):
+    keep, gone = rows[plan.keep], rows[plan.gone]
+    moved = evidence.pop(gone.id, [])
+    for e in moved:
         e.commitment_id = keep.id
         e.merged_from = e.merged_from or gone.id
-    for other in (s.get_one(CommitmentRow, m) for m in members):
+    evidence[keep.id].extend(moved)
+    for other in (rows[m] for m in plan.members):
         if other.merged_into == gone.id:
             s.add(
                 history_entry(
@@ -407,8 +453,8 @@ def _merge(s: Session, keep_id: int, gone_id: int, members: list[int], score: fl
             )
             other.merged_into = keep.id
             other.updated_at = now
-    doc = gone.document
-    note = f"the same promise, seen again in {doc.source} {doc.external_id} (similarity {score:.2f})"
+    source, external_id = where[gone.document_id]
+    note = f"the same promise, seen again in {source} {external_id} (similarity {plan.score:.2f})"
     s.add(history_entry(keep.id, "merged", None, gone.id, ACTOR, note))
     s.add(
         history_entry(
@@ -420,7 +466,6 @@ def _merge(s: Session, keep_id: int, gone_id: int, members: list[int], score: fl
     gone.snoozed_until = None
     gone.merged_into = keep.id
     gone.updated_at = keep.updated_at = now
-    s.flush()
 
 
 def _status_before_merge(s: Session, cid: int) -> CommitmentStatus:

@@ -17,7 +17,7 @@ from datetime import UTC, timedelta
 from typing import Any
 
 from sqlalchemy import Float, Integer, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from followthrough.redaction import redact
 from followthrough.types import ExtractedItem, ExtractionStatus, RunStatus
@@ -193,7 +193,11 @@ class RunStore(StoreCore):
                 prepared.append(e)
         ids = [r.document_id for r in recordings]
         with self._tx() as s:
-            docs = {d.id: d for d in s.scalars(select(DocumentRow).where(DocumentRow.id.in_(ids)))}
+            d_ = DocumentRow
+            # what recording reads of a document; a re-recorded one (record_items) loads the rest
+            # when it needs it, so a fresh batch never reads the texts the extractor just had
+            lean = load_only(d_.id, d_.source, d_.thread_id, d_.external_id, d_.content_hash)
+            docs = {d.id: d for d in s.scalars(select(d_).where(d_.id.in_(ids)).options(lean))}
             for doc_id in ids:
                 if doc_id not in docs:
                     raise NotFound(f"no document with id {doc_id}")

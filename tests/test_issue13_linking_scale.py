@@ -16,18 +16,16 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from followthrough.types import Account, Contact, CrmData, Deal, Participant
 from store import Store, deal_links, deal_rules
-from store.deal_links import _link_input
+from store.deal_links import _link_inputs
 from store.models import (
     AccountRow,
     CommitmentDealLinkRow,
     CommitmentRow,
     ContactRow,
     DealRow,
-    EvidenceRow,
 )
 from tests.store_fixtures import EST, make_doc, make_item, store, store_url  # noqa: F401
 
@@ -141,16 +139,18 @@ def _whole_crm_decisions(st: Store) -> dict[int, tuple[int, str] | None]:
             internal_domains={"northwind.io"},
             contact_names={k: v for k, v in by_name.items() if v is not None and v != -1},
         )
-        rows = s.scalars(
-            select(CommitmentRow).options(
-                selectinload(CommitmentRow.document),
-                selectinload(CommitmentRow.evidence).selectinload(EvidenceRow.document),
+        c_ = CommitmentRow
+        rows = list(
+            s.execute(
+                select(
+                    c_.id, c_.document_id, c_.owner, c_.owner_email, c_.counterparty, c_.counterparty_email
+                )
             )
-        ).all()
+        )
         out: dict[int, tuple[int, str] | None] = {}
-        for c in rows:
-            decision = deal_rules.decide(_link_input(c), index)
-            out[c.id] = (decision.deal_id, decision.method) if decision else None
+        for cid, link_input in _link_inputs(s, rows).items():
+            decision = deal_rules.decide(link_input, index)
+            out[cid] = (decision.deal_id, decision.method) if decision else None
         return out
 
 
