@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from followthrough.types import ExtractionStatus, Participant, Segment, SourceDocument
 from store.admission import Unstorable, admit_document, fits_directory
 from store.base import NotFound, StoreCore, _retry_conflicts
+from store.bulk import insert_rows
 from store.models import CommitmentRow, DocumentRow, ExtractionRow, PersonRow, table_of, utcnow
 
 
@@ -197,9 +198,11 @@ class _Batch:
                 values["thread_id"] = self.threads.get(values["external_id"], values["thread_id"])
         ids: dict[int, int] = {}
         if new_rows:
-            # one executemany (SQLite runs an INSERT … RETURNING per row once a column mixes NULL and
-            # values), then the ids by (source, external_id), unique
-            s.execute(insert(DocumentRow), new_rows)
+            # one executemany at the driver (store.bulk: no RETURNING, no per-row parameter dicts),
+            # then the ids by (source, external_id), unique
+            keys = list(new_rows[0])
+            columns = ["metadata" if k == "meta" else k for k in keys]  # the attribute's column
+            insert_rows(s, table_of(DocumentRow), columns, ([v[k] for k in keys] for v in new_rows))
             by_key: dict[tuple[str, str], int] = {}
             for source in {str(v["source"]) for v in new_rows}:
                 ext = [str(v["external_id"]) for v in new_rows if v["source"] == source]

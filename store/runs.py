@@ -16,14 +16,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 from typing import Any
 
-from sqlalchemy import Float, Integer, insert, select
+from sqlalchemy import Float, Integer, select
 from sqlalchemy.orm import Session, load_only
 
 from followthrough.redaction import redact
 from followthrough.types import ExtractedItem, ExtractionStatus, RunStatus
 from store.admission import Unstorable, admit_item, clamp_count, clean
 from store.base import NotFound, StoreCore, _retry_conflicts
-from store.models import CommitmentRow, DocumentRow, EvidenceRow, ExtractionRow, ExtractionRunRow, utcnow
+from store.bulk import insert_rows
+from store.models import (
+    CommitmentRow,
+    DocumentRow,
+    EvidenceRow,
+    ExtractionRow,
+    ExtractionRunRow,
+    table_of,
+    utcnow,
+)
 from store.recording import record_fresh, record_items
 from store.views import RunView
 
@@ -205,27 +214,27 @@ class RunStore(StoreCore):
                 self._lock(s, key)
             if s.get(ExtractionRunRow, run_id) is None:
                 raise NotFound(f"no extraction run with id {run_id}")
-            s.execute(
-                insert(ExtractionRow),
-                [
-                    {
-                        "document_id": r.document_id,
-                        "run_id": run_id,
-                        "cache_key": cache_key,
-                        "content_hash": docs[r.document_id].content_hash,
-                        "status": r.status,
-                        "error": error,
-                        "items": [i.model_dump(mode="json") for i in items]
-                        if r.status is ExtractionStatus.OK
-                        else [],
-                        "prompt_tokens": clamp_count(r.prompt_tokens),
-                        "completion_tokens": clamp_count(r.completion_tokens),
-                        "created_at": utcnow(),
-                    }
+            insert_rows(
+                s,
+                table_of(ExtractionRow),
+                _EXTRACTION_COLUMNS,
+                (
+                    (
+                        r.document_id,
+                        run_id,
+                        cache_key,
+                        docs[r.document_id].content_hash,
+                        r.status,
+                        error,
+                        [i.model_dump(mode="json") for i in items] if r.status is ExtractionStatus.OK else [],
+                        clamp_count(r.prompt_tokens),
+                        clamp_count(r.completion_tokens),
+                    )
                     for p in prepared
                     if not isinstance(p, Unstorable)
                     for r, items, error in [p]
-                ],
+                ),
+                shared={"created_at": utcnow()},
             )
             ok = [p for p in prepared if not isinstance(p, Unstorable) and p[0].status is ExtractionStatus.OK]
             earlier = _documents_with_items(s, [r.document_id for r, _, _ in ok])
@@ -279,6 +288,19 @@ class RunStore(StoreCore):
         if isinstance(result, Unstorable):
             raise result
         return result
+
+
+_EXTRACTION_COLUMNS = (
+    "document_id",
+    "run_id",
+    "cache_key",
+    "content_hash",
+    "status",
+    "error",
+    "items",
+    "prompt_tokens",
+    "completion_tokens",
+)
 
 
 @dataclass(frozen=True)
