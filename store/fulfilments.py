@@ -182,20 +182,21 @@ def _promises(s: Session, documents: Collection[int]) -> dict[int, list[answer_r
     out: dict[int, list[answer_rules.Promise]] = defaultdict(list)
     ids = sorted(documents)
     for i in range(0, len(ids), 500):
+        # kind and status checked here, not in SQL: with ``type = 'commitment'`` there, a database
+        # without statistics yet (a first run) reads every commitment by the type index per batch
         query = (
-            select(c.id, c.document_id, c.action, c.flags, d.external_id)
+            select(c.id, c.document_id, c.action, c.flags, c.type, c.status, d.external_id)
             .join(d, d.id == c.document_id)
-            .where(
-                c.document_id.in_(ids[i : i + 500]),
-                c.type == "commitment",
-                c.status.not_in((CommitmentStatus.DISMISSED, CommitmentStatus.WAITING)),
-            )
+            .where(c.document_id.in_(ids[i : i + 500]))
             .order_by(c.id)
         )
         rows = [
             r
             for r in s.execute(query)
-            if ItemFlag.UNGROUNDED not in (r.flags or []) and ItemFlag.CUSTOMER_PROMISE not in (r.flags or [])
+            if r.type == "commitment"
+            and r.status not in (CommitmentStatus.DISMISSED, CommitmentStatus.WAITING)
+            and ItemFlag.UNGROUNDED not in (r.flags or [])
+            and ItemFlag.CUSTOMER_PROMISE not in (r.flags or [])
         ]
         first: dict[int, tuple[int, str]] = {}
         for j in range(0, len(rows), 500):

@@ -137,12 +137,10 @@ def _items_by_thread(
     """``(item id, document id)`` of the candidate items, by thread."""
     c, d = CommitmentRow, DocumentRow
     query = (
-        select(c.id, c.document_id, c.flags, d.source, d.thread_id)
+        select(c.id, c.document_id, c.flags, c.type, d.source, d.thread_id)
         .join(d, d.id == c.document_id)
         .where(c.status.in_((CommitmentStatus.OPEN, CommitmentStatus.SNOOZED)))
     )
-    if kind is not None:
-        query = query.where(c.type == kind)
     rows: list[Any] = []
     if documents is None:
         rows = list(s.execute(query))
@@ -153,17 +151,19 @@ def _items_by_thread(
                 _key(src, t, i)
                 for i, src, t in s.execute(select(d.id, d.source, d.thread_id).where(d.id.in_(chunk)))
             )
-        lone = sorted(int(t) for src, t in keys if not src)
+        held = [int(t) for src, t in keys if not src]  # the threads' documents
         named = sorted({t for src, t in keys if src})
-        for chunk in chunked(lone):
-            rows += s.execute(query.where(c.document_id.in_(chunk)))
+        # the named threads' documents by the thread index first, then their items by document
+        # (the kind checked below): ``thread_id IN`` or ``type =`` beside ``status IN`` lets a
+        # database without statistics yet (a first run) read every open item for each chunk
         for threads in chunked(named):
-            rows += [
-                r for r in s.execute(query.where(d.thread_id.in_(threads))) if (r.source, r.thread_id) in keys
-            ]
+            placed = select(d.id, d.source, d.thread_id).where(d.thread_id.in_(threads))
+            held += [i for i, src, t in s.execute(placed) if (src, t) in keys]
+        for chunk in chunked(sorted(set(held))):
+            rows += s.execute(query.where(c.document_id.in_(chunk)))
     out: dict[ThreadKey, list[tuple[int, int]]] = defaultdict(list)
     for r in rows:
-        if ItemFlag.UNGROUNDED not in (r.flags or []):
+        if (kind is None or r.type == kind) and ItemFlag.UNGROUNDED not in (r.flags or []):
             out[_key(r.source, r.thread_id, r.document_id)].append((r.id, r.document_id))
     return out
 
