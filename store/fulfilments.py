@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from followthrough.types import CommitmentStatus, ItemFlag, normalize_domains
@@ -16,7 +16,7 @@ from store.base import _retry_conflicts
 from store.commitments import history_entry
 from store.crm import CrmStore
 from store.later_text import OpenItem, Window, open_windows, sender
-from store.models import CommitmentRow, DocumentRow, EvidenceRow, table_of, utcnow
+from store.models import CommitmentRow, DocumentRow, EvidenceRow, utcnow
 
 
 class FulfilmentStore(CrmStore):
@@ -93,17 +93,15 @@ class FulfilmentStore(CrmStore):
 
 
 def _close(s: Session, closed: list[dict[str, Any]]) -> None:
-    """Write a batch's closed items: one ``executemany`` (the history entries are in the session)."""
-    if not closed:
-        return
-    t = table_of(CommitmentRow)
-    s.connection().execute(
-        update(t)
-        .where(t.c.id == bindparam("cid"))
-        .values(status=bindparam("new_status"), flags=bindparam("new_flags"), snoozed_until=None)
-        .values(updated_at=bindparam("at")),
-        closed,
-    )
+    """Write a batch's closed items (an UPDATE by primary key for many rows, as the CRM import
+    writes its changed rows; the history entries are in the session)."""
+    if closed:
+        s.execute(update(CommitmentRow), closed)
+
+
+def _closing(c: OpenItem, status: CommitmentStatus, flags: list[ItemFlag]) -> dict[str, Any]:
+    """The row values that close ``c`` with ``status`` (:func:`_close` writes them)."""
+    return {"id": c.id, "status": status, "flags": flags, "snoozed_until": None, "updated_at": utcnow()}
 
 
 def _delivered(s: Session, w: Window, internal: frozenset[str]) -> dict[str, Any] | None:
@@ -116,7 +114,7 @@ def _delivered(s: Session, w: Window, internal: frozenset[str]) -> dict[str, Any
     note = f"{hit.message_id}: {hit.quote}"
     s.add(history_entry(c.id, "status", c.status, CommitmentStatus.DONE, "fulfilment", note))
     flags = [*c.flags, ItemFlag.FULFILLED]
-    return {"cid": c.id, "new_status": CommitmentStatus.DONE, "new_flags": flags, "at": utcnow()}
+    return _closing(c, CommitmentStatus.DONE, flags)
 
 
 def _answered(
@@ -145,7 +143,7 @@ def _answered(
     if hit.commitment_id is not None:
         note = f"taken on by commitment {hit.commitment_id}: {note}"
     s.add(history_entry(c.id, "status", c.status, CommitmentStatus.ANSWERED, "answered", note))
-    return {"cid": c.id, "new_status": CommitmentStatus.ANSWERED, "new_flags": c.flags, "at": utcnow()}
+    return _closing(c, CommitmentStatus.ANSWERED, c.flags)
 
 
 class _Askers:

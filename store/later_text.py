@@ -270,7 +270,7 @@ def speakers(doc: OpenDocument) -> list[tuple[int, int, str | None, str | None]]
     ]
 
 
-def sender(doc: OpenDocument | DocumentRow) -> dict[str, Any]:
+def sender(doc: OpenDocument) -> dict[str, Any]:
     """The document's sender participant (a JSON dict), ``{}`` when it has none."""
     return next((p for p in doc.participants or [] if p.get("role") == ParticipantRole.SENDER), {})
 
