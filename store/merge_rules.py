@@ -157,7 +157,7 @@ _WORD = re.compile(r"[a-z0-9][a-z0-9-]*")
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Said:
     """One stored commitment (or request) as the merge rules see it.
 

@@ -131,7 +131,7 @@ class NotMerged(NotFound):
     """``split`` of a commitment that holds no merged commitment and was not merged itself."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Row:
     """A candidate as the pass reads it: the columns the rules need, not an ORM object (the pass
     holds every live item of the store at once; the rows it merges are loaded when it does)."""
@@ -183,7 +183,13 @@ def _candidates(s: Session) -> list[_Row]:
         .order_by(c.id)
     )
     keep: dict[int, _Row] = {}
-    for r in s.execute(query):
+    shared: dict[str, str] = {}  # one object per distinct name, email and thread: the pass holds every row
+
+    def one(text: str | None) -> str | None:
+        return None if text is None else shared.setdefault(text, text)
+
+    rows = s.connection().execute  # Core rows, streamed: the ORM's execute buffers every row first
+    for r in rows(query):
         flags = r.flags or []
         if ItemFlag.UNGROUNDED in flags or (
             r.status == CommitmentStatus.DONE and ItemFlag.FULFILLED not in flags
@@ -194,25 +200,25 @@ def _candidates(s: Session) -> list[_Row]:
         )  # recording.thread_scope
         keep[r.id] = _Row(
             r.id,
-            r.type,
+            shared.setdefault(r.type, r.type),
             r.status,
-            r.owner,
-            r.owner_email,
-            r.counterparty,
-            r.counterparty_email,
+            one(r.owner),
+            one(r.owner_email),
+            one(r.counterparty),
+            one(r.counterparty_email),
             r.action,
             r.due,
             r.deal_id,
             r.merged_into,
             r.document_id,
             r.occurred_at,
-            thread,
+            shared.setdefault(thread, thread),
         )
     e = EvidenceRow
     held = select(e.commitment_id, e.merged_from, e.document_id, e.char_start).join(
         c, c.id == e.commitment_id
     )
-    for cid, merged_from, doc_id, start in s.execute(held.where(wanted)):
+    for cid, merged_from, doc_id, start in rows(held.where(wanted)):
         row = keep.get(cid)
         if row is not None:
             row.evidence.append((merged_from, doc_id, start))
