@@ -108,6 +108,11 @@ STATISTICS_TABLES = (
 )
 """The tables whose statistics PostgreSQL refreshes after bulk work (the ones the listings read)."""
 
+ITEM_STATUS_LOCK = "item-status"
+"""The lock the passes that close or merge open items share (merge, split, fulfilment and answers):
+each reads an item's row and its evidence in separate statements, so on PostgreSQL a concurrent run's
+pass must not move evidence or change a status between them."""
+
 
 class StoreCore:
     """The engine, a transaction per call, and the writers' lock; :class:`store.Store` sets them up."""

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from followthrough.types import CommitmentStatus, ItemFlag, normalize_domains
 from store import answer_rules, fulfilment_rules
-from store.base import _retry_conflicts
+from store.base import ITEM_STATUS_LOCK, _retry_conflicts
 from store.commitments import history_entry
 from store.crm import CrmStore
 from store.later_text import OpenItem, Window, open_windows, sender
@@ -71,7 +71,7 @@ class FulfilmentStore(CrmStore):
         names = self.directory() if answers else {}
         delivered = answered = 0
         with self._tx() as s:
-            self._lock(s, "fulfilment")
+            self._lock(s, ITEM_STATUS_LOCK)
             for batch in open_windows(s, kind=None if deliveries else "request", documents=documents):
                 requests = [w for w in batch if w.item.type == "request"] if answers else []
                 promises = _promises(s, {d for w in requests for d in w.documents}) if requests else {}

@@ -219,7 +219,10 @@ def _windows(
         item = OpenItem(
             r.id, r.type, r.status, list(r.flags or []), r.action, r.owner, r.owner_email, doc, evidence[r.id]
         )
-        after = max((q.char_end or 0) for q in item.evidence if q.document_id == doc.id)
+        ends = [q.char_end or 0 for q in item.evidence if q.document_id == doc.id]
+        if not ends:  # its evidence moved since its row was read: merged away by another writer
+            continue
+        after = max(ends)
         if doc.id not in whole:
             whole[doc.id] = DocumentSentences(doc.text, speakers(doc))
         own = later_text(doc, whole[doc.id].after(after, LATER_WINDOW_CHARS))

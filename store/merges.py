@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from followthrough.types import CommitmentStatus, ItemFlag
 from store import merge_rules
-from store.base import NotFound, StoreCore, _retry_conflicts
+from store.base import ITEM_STATUS_LOCK, NotFound, StoreCore, _retry_conflicts
 from store.bulk import chunked
 from store.commitments import history_entry
 from store.merge_rules import Said
@@ -74,7 +74,7 @@ class MergeStore(StoreCore):
         if ids is not None and not ids:
             return 0  # nothing new to pair (a re-run on unchanged input)
         with self._tx() as s:
-            self._lock(s, "merge")
+            self._lock(s, ITEM_STATUS_LOCK)
             _keep_in_step(s)
             rows = _candidates(s)
             said = _said(s, rows)
@@ -110,7 +110,7 @@ class MergeStore(StoreCore):
         :class:`NotMerged` error when it was never merged.
         """
         with self._tx() as s:
-            self._lock(s, "merge")
+            self._lock(s, ITEM_STATUS_LOCK)
             row = s.get(CommitmentRow, cid)
             if row is None:
                 raise NotFound(f"no commitment with id {cid}")

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from sqlalchemy import delete
+
 from followthrough.types import Participant, ParticipantRole, Segment, SourceDocument
 from store import CommitmentFilter, Store
 from store.fulfilment_rules import LaterText, Sentence, find, keywords, sentences
+from store.models import EvidenceRow
 from tests.store_fixtures import EST, make_doc, make_item, store, store_url  # noqa: F401
 
 AS_OF = date(2026, 3, 16)
@@ -82,6 +85,27 @@ def test_a_later_email_in_the_thread_closes_the_promise(store: Store) -> None:  
     store.set_status(cid, "open", actor="cli")
     assert store.detect_fulfilments(OURS) == 0
     assert store.get_commitment(cid).status == "open"
+
+
+def test_an_item_whose_evidence_another_writer_moved_is_left_alone(store: Store) -> None:  # noqa: F811
+    """Between reading an open item's row and its evidence, a concurrent run's merge may move the
+    evidence to the survivor: the pass leaves that item to it instead of failing the run."""
+    promise = make_doc(text="Thanks Dana. I'll send the revised pricing to you by Friday.")
+    cid = _record(
+        store, promise, "I'll send the revised pricing to you by Friday", action="Send the revised pricing"
+    )
+    store.add_document(
+        make_doc(
+            "<m2@northwind.io>",
+            "Hi Dana, attached is the revised pricing with the volume discount.",
+            occurred_at=datetime(2026, 3, 12, 9, 0, tzinfo=EST),
+            participants=[MARCO, DANA.model_copy(update={"role": ParticipantRole.RECIPIENT})],
+        )
+    )
+    with store.engine.begin() as conn:
+        conn.execute(delete(EvidenceRow).where(EvidenceRow.commitment_id == cid))
+    assert store.close_delivered_and_answered(OURS) == (0, 0)
+    assert store.get_commitment(cid, as_of=AS_OF).status == "open"
 
 
 def test_later_in_the_same_slack_thread_document(store: Store) -> None:  # noqa: F811
