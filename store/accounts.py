@@ -36,6 +36,7 @@ from sqlalchemy import (
     case,
     cast,
     distinct,
+    false,
     func,
     literal_column,
     or_,
@@ -46,8 +47,8 @@ from sqlalchemy.orm import Session
 
 from followthrough.types import TieredValue, tier_key, tier_rank
 from store.base import NotFound
-from store.bulk import select_in
-from store.crm import CrmStore, stored_domains
+from store.bulk import chunked, select_in
+from store.crm import CrmStore, domain_accounts, stored_domains
 from store.deals import DealStore
 from store.lookup import find_person
 from store.models import AccountRow, CommitmentRow, ContactRow, DealRow, DocumentRow, table_of
@@ -133,6 +134,10 @@ class AccountStore(CrmStore, DealStore):
         (id order; with ``silent`` the silent ones, most at stake first), and how many it selects."""
         order = _stake if silent else _by_id
         with self._tx() as s:
+            if silent and owner is None and limit is not None:
+                top = _top_silent(s, as_of, silent_days, domains, _Directory(self), limit)
+                if top is not None:
+                    return [_view(a) for a in top[0]], top[1]
             email = find_person(s, owner).email if owner else None
             total = 0
 
@@ -262,13 +267,16 @@ def _summaries(
     directory: Mapping[str, str],
     *,
     only: Collection[int] | None = None,
+    known: tuple[dict[int, tuple[int, int]], _Touches] | None = None,
 ) -> Generator[_Summary, None, None]:
     """Every account (of ``only``, when given) summed up as of ``as_of``, in id order, one at a time:
     the accounts and their deals' sums are read side by side, both in account order (``directory``:
-    name → email, for participants known by name only; see :meth:`store.crm.CrmStore.directory`)."""
+    name → email, for participants known by name only; see :meth:`store.crm.CrmStore.directory`).
+    ``known``: the item counts and touches when the caller has read them already."""
     a_ = AccountRow
-    items = _item_counts(s, as_of)
-    last_us, last_them = _last_touches(s, as_of, domains, directory)
+    if known is None:
+        known = (_item_counts(s, as_of), _last_touches(s, as_of, domains, directory))
+    items, (last_us, last_them) = known
     # Domains as JSON text, decoded here: the JSON type's own decoding costs twice as much per row.
     query = select(a_.id, a_.name, a_.crm_id, a_.tier, cast(a_.domains, Text)).order_by(a_.id)
     if only is not None:
@@ -288,7 +296,7 @@ def _merged(
     as_of: date,
     silent_days: TieredValue,
     items: dict[int, tuple[int, int]],
-    touches: tuple[dict[int, datetime], dict[int, datetime]],
+    touches: _Touches,
 ) -> Iterator[_Summary]:
     """:func:`_summaries`: each account (in id order) with its deals' sums (in account order)."""
     last_us, last_them = touches
@@ -343,16 +351,7 @@ def _deal_summaries(
     deal.
     """
     d = DealRow
-    stages = s.scalars(select(d.stage).distinct()).all()
-    closed = sorted(stage for stage in stages if stage is not None and is_closed(stage))
-    is_open: ColumnElement[bool] = (
-        or_(
-            d.stage.is_(None),
-            d.stage.not_in(bindparam("closed", closed, expanding=True, literal_execute=True)),
-        )
-        if closed
-        else true()
-    )
+    is_open = _open_deal(s)
     flagged = case((is_open, literal_column("'+'")), else_=literal_column("'-'")).concat(d.owner_email)
     # Grouped by ``account_id + 0``: on SQLite, grouping by the indexed column itself walks that
     # index and reads the table in index order (2.5x slower at a million deals than a scan and a sort).
@@ -395,6 +394,92 @@ def _deal_summaries(
             yield account_id, _Deals(int(n_open), float(amount or 0), owners)
 
 
+def _open_deal(s: Session) -> ColumnElement[bool]:
+    """Whether a deal row is open (:func:`store.priority.is_closed` of its stage): the stages in use
+    are read first (``DISTINCT``, a handful) and the closed ones are named in the clause."""
+    d = DealRow
+    stages = s.scalars(select(d.stage).distinct()).all()
+    closed = sorted(stage for stage in stages if stage is not None and is_closed(stage))
+    if not closed:
+        return true()
+    return or_(
+        d.stage.is_(None), d.stage.not_in(bindparam("closed", closed, expanding=True, literal_execute=True))
+    )
+
+
+TIERS_IN_SQL = 1_000
+"""Most distinct tiers :func:`_top_silent` ranks in the database (a ``CASE`` over them); a CRM with
+more is ranked one account at a time."""
+
+
+def _top_silent(
+    s: Session,
+    as_of: date,
+    silent_days: TieredValue,
+    domains: set[str],
+    directory: Mapping[str, str],
+    limit: int,
+) -> tuple[list[_Summary], int] | None:
+    """The first ``limit`` silent accounts in :func:`_stake` order and how many are silent, reading
+    the few accounts shown rather than summing up every one (a CRM of a million accounts).
+
+    An account nobody of ours has touched is silent when it is watched, and among those the order is
+    the open amount, the tier's rank, the name and the id: the database sorts them (its open deals
+    grouped and summed) and returns the first ``limit``. The accounts we have touched are few (the
+    documents' people) and are summed up here, each judged on its own silence. ``None`` when the
+    accounts hold more than :data:`TIERS_IN_SQL` tiers (the caller sums up every account)."""
+    a_, d_ = AccountRow, DealRow
+    tiers = s.scalars(select(a_.tier).distinct().limit(TIERS_IN_SQL + 1)).all()
+    if len(tiers) > TIERS_IN_SQL:
+        return None
+    items, touches = _item_counts(s, as_of), _last_touches(s, as_of, domains, directory)
+    touched = sorted(touches[0])  # by us: the accounts whose silence is counted in days
+    watched_tiers = {name for name, _ in silent_days.overrides}
+    watched = [t for t in tiers if t is not None and tier_key(t) in watched_tiers]
+    no_tier_watched = tier_key(None) in watched_tiers
+    ranks = {t: r for t in tiers if t is not None and (r := tier_rank(t)) is not None}
+    is_open = _open_deal(s)
+    sums = (
+        select(
+            d_.account_id.label("account_id"),
+            func.count().filter(is_open).label("open"),
+            func.coalesce(func.sum(case((is_open, d_.amount))), 0.0).label("amount"),
+        )
+        .group_by(d_.account_id)
+        .subquery()
+    )
+    amount = func.coalesce(sums.c.amount, 0.0)
+    is_watched = or_(
+        sums.c.open > 0,
+        a_.tier.in_(watched) if watched else false(),
+        a_.tier.is_(None) if no_tier_watched else false(),
+    )
+    # the tier's rank (none: 99, as _stake); no ranked tier: every account alike
+    rank = [case(ranks, value=a_.tier, else_=99)] if ranks else []
+    name = a_.name.collate("C") if s.get_bind().dialect.name == "postgresql" else a_.name
+    # every watched account in stake order (as if none were touched), with how many there are
+    query = (
+        select(a_.id, func.count().over())
+        .outerjoin(sums, sums.c.account_id == a_.id)
+        .where(is_watched)
+        .order_by(amount.desc(), *rank, name, a_.id)
+        .limit(limit + len(touched))
+    )
+    total, first = 0, list[int]()
+    for id_, watched_total in s.execute(query):
+        total = watched_total
+        if id_ not in touches[0] and len(first) < limit:
+            first.append(id_)
+    known = (items, touches)
+    shown = list(_summaries(s, as_of, silent_days, domains, directory, only=first, known=known))
+    for chunk in chunked(touched):
+        for a in _summaries(s, as_of, silent_days, domains, directory, only=chunk, known=known):
+            total += a.silent - a.watched  # counted above as a watched account never touched
+            if a.silent:
+                shown.append(a)
+    return nsmallest(limit, shown, key=_stake), total
+
+
 def _deals_one_by_one(s: Session, account_id: int) -> _Deals:
     """One account's deals summed up from its deal rows (what :func:`_deal_summaries` does in SQL)."""
     rows = s.execute(
@@ -426,9 +511,11 @@ CONTACT_BATCH = 500
 """Emails per ``IN (...)`` lookup of the contacts the documents name."""
 
 
-def _last_touches(
-    s: Session, as_of: date, domains: set[str], directory: Mapping[str, str]
-) -> tuple[dict[int, datetime], dict[int, datetime]]:
+_Touches = tuple[dict[int, datetime], dict[int, datetime]]
+"""Per account id: the last touch by us, and by them (:func:`_last_touches`)."""
+
+
+def _last_touches(s: Session, as_of: date, domains: set[str], directory: Mapping[str, str]) -> _Touches:
     """Per account id: the last touch by us, and by them, up to the end of ``as_of``.
 
     A person's account is their CRM contact's, else the account with their email's domain (or a
@@ -465,7 +552,7 @@ def _last_touches(
             return contacts[email]
         return next((by_domain[d] for d in _parents(email) if d in by_domain), None)
 
-    out: tuple[dict[int, datetime], dict[int, datetime]] = ({}, {})
+    out: _Touches = ({}, {})
     for last, acc in ((log.by_us, out[0]), (log.by_them, out[1])):
         for email, at in last.items():
             account = account_of(email)
@@ -482,19 +569,8 @@ def _parents(email: str) -> tuple[str, ...]:
 
 def _domain_accounts(s: Session, wanted: set[tuple[str, ...]]) -> dict[str, int]:
     """Lowercased domain → the last account (by id) that lists it, for the domains in ``wanted``
-    only: one pass over the accounts' domains, none when nothing is wanted."""
-    domains = {d for parents in wanted for d in parents}
-    out: dict[str, int] = {}
-    if not domains:
-        return out
-    a_ = AccountRow
-    query = select(a_.id, cast(a_.domains, Text)).order_by(a_.id).execution_options(yield_per=_BLOCK)
-    for account_id, listed in s.connection().execute(query):
-        if listed and listed != "[]":
-            for d in stored_domains(listed):
-                if (key := d.lower()) in domains:
-                    out[key] = account_id
-    return out
+    only: looked up in ``account_domains`` (its index), never every account's list."""
+    return domain_accounts(s, {d for parents in wanted for d in parents}, last=True)
 
 
 def _reasons(amount: float, open_deals: int, tier: str | None, days: int | None) -> list[str]:

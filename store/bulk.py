@@ -35,13 +35,27 @@ def chunked(values: Sequence[_T], size: int = IN_SIZE) -> Iterator[Sequence[_T]]
         yield values[i : i + size]
 
 
+def dialect_insert(dialect: str, table: Any) -> Any:
+    """``INSERT`` with the ``ON CONFLICT`` clauses of ``dialect`` (``"postgresql"``, else SQLite's):
+    the dialect's module is imported here, on first use, not by every process that opens a store."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
+
+
 @cache
 def _compiled_insert(
-    table: Table, columns: tuple[str, ...], dialect: Dialect
+    table: Table, columns: tuple[str, ...], dialect: Dialect, skip_existing: bool = False
 ) -> tuple[str, tuple[str, ...] | None]:
     """The SQL of ``INSERT INTO table (columns)`` in ``dialect``'s parameter style, and the order of
-    its positional parameters (``None`` for a named style)."""
-    compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
+    its positional parameters (``None`` for a named style). ``skip_existing``: ``ON CONFLICT DO
+    NOTHING`` (SQLite and PostgreSQL), a row whose key is stored already is left as it is."""
+    stmt = dialect_insert(dialect.name, table).on_conflict_do_nothing() if skip_existing else insert(table)
+    compiled = stmt.compile(dialect=dialect, column_keys=list(columns))
     order = tuple(compiled.positiontup) if compiled.positiontup is not None else None
     return compiled.string, order
 
@@ -63,16 +77,18 @@ def insert_rows(
     rows: Iterable[Sequence[Any]],
     *,
     shared: Mapping[str, Any] | None = None,
+    skip_existing: bool = False,
 ) -> int:
     """Insert ``rows`` (one value per name of ``columns``, in that order) plus ``shared`` (the same
-    value in every row) into ``table``, in ``s``'s transaction, with one ``executemany``.
+    value in every row) into ``table``, in ``s``'s transaction, with one ``executemany``;
+    with ``skip_existing``, a row whose primary or unique key is stored already is skipped.
 
     Returns the number of rows. Values are Python values, as for any SQLAlchemy insert.
     """
     dialect = s.get_bind().dialect
     shared = dict(shared or {})
     names = (*columns, *shared)
-    sql, order = _compiled_insert(table, names, dialect)
+    sql, order = _compiled_insert(table, names, dialect, skip_existing)
     procs = [_processor(table.c[name], dialect) for name in columns]
     fixed = tuple(
         proc(value) if (proc := _processor(table.c[name], dialect)) else value

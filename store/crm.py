@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,10 +25,10 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from followthrough.types import Contact, CrmData, Deal, domain_of, person_key
 from store.base import StoreCore, _retry_conflicts
-from store.bulk import insert_rows, select_in
+from store.bulk import chunked, insert_rows, select_in
 from store.crm_records import ContactRecord, CrmRecords, DealRecord
 from store.directory import StoredDirectory
-from store.models import AccountRow, Base, ContactRow, DealRow, PersonRow, utcnow
+from store.models import AccountDomainRow, AccountRow, Base, ContactRow, DealRow, PersonRow, utcnow
 
 IN_BATCH = 5_000
 """Keys per ``IN (...)`` lookup: well under SQLite's 32,766 bound parameters."""
@@ -240,6 +240,18 @@ def stored_domains(listed: str | None) -> list[str]:
     return _QUOTED.findall(listed)
 
 
+def domain_accounts(s: Session, domains: Collection[str], *, last: bool = False) -> dict[str, int]:
+    """Lowercased domain → the first account (by id; the last with ``last``) that lists it, for
+    ``domains`` (lower-cased) only: a few lookups in ``account_domains``' index."""
+    ad = AccountDomainRow
+    pick = func.max(ad.account_id) if last else func.min(ad.account_id)
+    out: dict[str, int] = {}
+    for chunk in chunked(sorted(domains)):
+        query = select(ad.domain, pick).where(ad.domain.in_(chunk)).group_by(ad.domain)
+        out.update((domain, account_id) for domain, account_id in s.execute(query))
+    return out
+
+
 def _table(row: type[Base]) -> Table:
     """The table of an ORM row class, for Core bulk inserts (a fifth of the ORM's cost per row)."""
     return cast(Table, row.__table__)
@@ -324,6 +336,7 @@ def _upsert_accounts(
     )
     new: list[tuple[Any, ...]] = []
     changed: list[dict[str, Any]] = []
+    listed: list[tuple[str, int]] = []  # (domain, account id) rows of account_domains to add
     for key in unsure:
         a = wanted[key]
         row = stored.get(key)
@@ -336,6 +349,9 @@ def _upsert_accounts(
         merged = (sorted({*(domains or []), *a.domains}), a.tier or tier, a.crm_id or crm_id)
         learned[key] = _Known(id_, frozenset(merged[0]), merged[1], merged[2])
         if merged != (domains, tier, crm_id):
+            listed += [
+                (d, id_) for d in sorted({d.lower() for d in merged[0]} - {d.lower() for d in domains or []})
+            ]
             changed.append(
                 {"id": id_, "domains": merged[0], "tier": merged[1], "crm_id": merged[2], "updated_at": now}
             )
@@ -346,8 +362,13 @@ def _upsert_accounts(
         for _, key, domains, tier, crm_id in new:
             ids[key] = added[key][1]
             learned[key] = _Known(ids[key], frozenset(domains), tier, crm_id)
+            listed += [(d, ids[key]) for d in domains]  # lower-cased, once each (``wanted``)
     if changed:
         s.execute(update(AccountRow), changed)
+    if listed:
+        listed.sort()  # in index order
+        # skip_existing: a row another writer or an edit of ``accounts.domains`` left is kept
+        insert_rows(s, _table(AccountDomainRow), ("domain", "account_id"), listed, skip_existing=True)
     return ids
 
 

@@ -6,14 +6,14 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from sqlalchemy import Text, bindparam, cast, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from followthrough.types import ItemFlag, domain_of, normalize_domains
 from store import deal_rules
 from store.base import StoreCore, _retry_conflicts
 from store.bulk import chunked
-from store.crm import stored_domains
+from store.crm import domain_accounts
 from store.models import (
     AccountRow,
     CommitmentDealLinkRow,
@@ -163,7 +163,7 @@ class _CrmNames:
     def __init__(self, store: StoreCore, internal_domains: Collection[str]) -> None:
         self.internal = set(normalize_domains(internal_domains))
         self.deals, self.accounts = _KeyIds(), _KeyIds()
-        self._domains: dict[str, int] | None = None
+        self._domains: dict[str, int | None] = {}
         with store._tx() as s:
             self.has_deals = s.scalar(select(DealRow.id).limit(1)) is not None
             if not self.has_deals:
@@ -206,12 +206,14 @@ class _CrmNames:
                 if account_id is not None:
                     contact_accounts[email] = account_id
         contact_names = _unique_contact_names(s, names)
-        by_domain = self._domain_accounts(s) if emails else {}
-        for email in emails:
-            parts = (domain_of(email) or "").split(".")
-            account_ids.update(
-                by_domain[d] for i in range(len(parts)) if (d := ".".join(parts[i:])) in by_domain
-            )
+        parents = {
+            email: [".".join(parts[i:]) for i in range(len(parts))]
+            for email in emails
+            if (parts := (domain_of(email) or "").split("."))
+        }
+        by_domain = self._domain_accounts(s, {d for ds in parents.values() for d in ds})
+        for ds in parents.values():
+            account_ids.update(found for d in ds if (found := by_domain.get(d)) is not None)
         account_ids.update(contact_accounts.values(), contact_names.values())
         a_, d_ = AccountRow, DealRow
         accounts = [
@@ -236,15 +238,14 @@ class _CrmNames:
             contact_names=contact_names,
         )
 
-    def _domain_accounts(self, s: Session) -> dict[str, int]:
-        """Lowercased domain → the first account (by id) that has it; read once."""
-        if self._domains is None:
-            self._domains = {}
-            query = select(AccountRow.id, cast(AccountRow.domains, Text)).order_by(AccountRow.id)
-            for account_id, listed in s.connection().execute(query.execution_options(yield_per=_BLOCK)):
-                for d in stored_domains(listed):
-                    self._domains.setdefault(d.lower(), account_id)
-        return self._domains
+    def _domain_accounts(self, s: Session, domains: set[str]) -> dict[str, int | None]:
+        """Lowercased domain → the first account (by id) that has it (``None``: no account has it),
+        for ``domains``: looked up in ``account_domains`` once each per pass."""
+        unknown = domains.difference(self._domains)
+        if unknown:
+            found = domain_accounts(s, unknown)
+            self._domains.update((d, found.get(d)) for d in unknown)
+        return {d: self._domains[d] for d in domains}
 
 
 class _KeyIds:

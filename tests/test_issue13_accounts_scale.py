@@ -346,3 +346,87 @@ def test_directory_is_never_stale_after_documents_add_people(
     )
     assert store.directory()["dana lee"] == "dana@acme.com"
     assert len(reads) == 3
+
+
+def _mixed_crm(seed: int) -> CrmData:
+    """Accounts of every tier shape (none, numbered, named, odd), some without deals, amounts that tie
+    and names that tie but for case, deals in every stage shape."""
+    import random
+
+    rnd = random.Random(seed)
+    tiers = [None, "", "1", "Tier 2", "Enterprise", "smb", "Platinum", "weird", "7"]
+    accounts = [
+        Account(
+            name=rnd.choice(["Acme", "acme", "Zeta", "Ärger", "Beta"]) + f" {i % 40}",
+            domains=[f"a{i}.com"],
+            tier=rnd.choice(tiers),
+        )
+        for i in range(120)
+    ]
+    names = list(dict.fromkeys(a.name for a in accounts))
+    # most accounts: one open deal of a few amounts (ties that the tier, the silence, the name break)
+    picks = names[:-5] + [rnd.choice(names[:-5]) for _ in range(20)]  # the last five names: no deal
+    deals = [
+        Deal(
+            crm_id=f"D-{n}",
+            name=f"Deal {n}",
+            account_name=account,
+            stage=rnd.choice(["Demo", "Demo", "Negotiation", *STAGES]),
+            amount=rnd.choice([None, 0.0, *[1000.0] * 6, 2500.5]),
+            owner_email=rnd.choice(OWNERS),
+        )
+        for n, account in enumerate(picks)
+    ]
+    return CrmData(accounts=accounts, deals=deals)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_first_silent_accounts_are_those_of_every_account_summed_up(
+    store: Store,  # noqa: F811
+    seed: int,
+) -> None:
+    """The report's silent accounts (the database ranks those nobody of ours touched, the touched ones
+    are judged here) are the first rows of the listing that sums up every account, and their count is
+    its length: with ties in amount, tier and name, tiers watched or not, accounts touched recently,
+    long ago or only by them."""
+    crm = _mixed_crm(seed)
+    store.upsert_crm(crm)
+    docs = []
+    for i, acc in enumerate(crm.accounts[::3]):
+        ours = i % 3 != 2  # every third: only they wrote
+        sender = (
+            Participant(name="Marco", email="marco@northwind.io", role=ParticipantRole.SENDER)
+            if ours
+            else Participant(email=f"x@{acc.domains[0]}", role=ParticipantRole.SENDER)
+        )
+        other = Participant(
+            email=f"buyer@{acc.domains[0]}" if ours else "marco@northwind.io", role=ParticipantRole.RECIPIENT
+        )
+        docs.append(
+            SourceDocument(
+                source="email",
+                external_id=f"<m{i}@northwind.io>",
+                occurred_at=T0 - timedelta(days=(i * 7) % 60),
+                participants=[sender, other],
+                text="Hello.",
+            )
+        )
+    store.add_documents(docs)
+    tiered = TieredValue(30.0, (("1", 14.0), ("weird", 5.0), ("", 3.0)))
+    for silent_days in (SILENT, tiered):
+        every = store.silent_accounts(AS_OF, silent_days, OURS)
+        assert len(every) > 10
+        for limit in range(1, len(every) + 3):
+            top, total = store.top_silent_accounts(AS_OF, silent_days, OURS, limit=limit)
+            assert total == len(every)
+            assert [v.model_dump() for v in top] == [v.model_dump() for v in every[:limit]], limit
+
+
+def test_many_tiers_rank_every_account(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """A CRM with more tiers than the database ranks is summed up account by account: the same rows."""
+    store.upsert_crm(_mixed_crm(4))
+    every = store.silent_accounts(AS_OF, SILENT, OURS)
+    fast = store.top_silent_accounts(AS_OF, SILENT, OURS, limit=7)
+    monkeypatch.setattr(accounts_module, "TIERS_IN_SQL", 3)
+    slow = store.top_silent_accounts(AS_OF, SILENT, OURS, limit=7)
+    assert fast == slow == (every[:7], len(every))

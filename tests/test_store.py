@@ -13,7 +13,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
 from followthrough.errors import StoreError
-from followthrough.types import RunStatus
+from followthrough.types import Account, CrmData, RunStatus
 from store import CommitmentFilter, NotFound, Store
 from store.migrate import alembic_config
 from store.models import Base
@@ -70,6 +70,32 @@ def test_migration_0005_gives_linked_commitments_their_deal(tmp_path: Path) -> N
         assert "deal_id" not in {c["name"] for c in inspect(old.engine).get_columns("commitments")}
     with Store(url) as new:  # opening applies 0005, which fills the column from the links
         assert (new.get_deal("D-100").total_count, new.get_deal("D-200").total_count) == (1, 0)
+
+
+def test_migration_0018_lists_every_account_domain(tmp_path: Path) -> None:
+    """Accounts stored before ``account_domains`` existed are found by their domains after the
+    upgrade (lower-cased, each once), and an import after it adds what it writes."""
+    url = f"sqlite:///{tmp_path / 'ft.db'}"
+    with Store(url) as old:
+        with old.engine.begin() as conn:
+            cfg = alembic_config()
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0017")
+            now = "2026-12-01 00:00:00.000000"
+            conn.execute(
+                text(
+                    "INSERT INTO accounts (name, name_key, domains, created_at, updated_at) VALUES "
+                    "('Acme', 'acme', '[\"acme.com\", \"ACME.io\", \"acme.io\"]', :t, :t), "
+                    "('Bare', 'bare', '[]', :t, :t), ('Initech', 'initech', '[\"initech.com\"]', :t, :t)"
+                ),
+                {"t": now},
+            )
+    with Store(url) as new, new.engine.connect() as conn:
+        rows = {(d, a) for d, a in conn.execute(text("SELECT domain, account_id FROM account_domains"))}
+        assert rows == {("acme.com", 1), ("acme.io", 1), ("initech.com", 3)}
+        new.upsert_crm(CrmData(accounts=[Account(name="Bare", domains=["Bare.org"])]))
+        rows = {(d, a) for d, a in conn.execute(text("SELECT domain, account_id FROM account_domains"))}
+        assert ("bare.org", 2) in rows and len(rows) == 4
 
 
 def test_unreachable_database_is_a_store_error() -> None:
