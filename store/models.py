@@ -277,11 +277,13 @@ class CommitmentRow(Base):
         Index("ix_commitments_due_id", "due", "id"),
         Index("ix_commitments_owner_due_id", "owner_email", "due", "id"),  # migration 0004
         Index("ix_commitments_deal_counts", "deal_id", "status", "due", "snoozed_until"),  # migration 0005
-        # migration 0013: the owner names of items with no resolved address (store.lookup's loose match)
+        # migration 0013: the owner names of items with no resolved address (store.lookup's loose
+        # match). Partial on both databases (the migration says so); naming ``postgresql_where`` here
+        # would load the PostgreSQL dialect in every process that imports the models, a tenth of a
+        # re-run's time on SQLite.
         Index(
             "ix_commitments_loose_owner",
             "owner",
-            postgresql_where=sql_text("owner_email IS NULL AND owner IS NOT NULL"),
             sqlite_where=sql_text("owner_email IS NULL AND owner IS NOT NULL"),
         ),
     )

@@ -24,10 +24,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from store.base import StoreCore, _retry_conflicts
+from store.bulk import dialect_insert
 from store.models import CommitmentRow, DeliveryRow, utcnow
 
 ERROR_MAX = 1000
@@ -159,9 +158,8 @@ class NotificationStore(StoreCore):
             ids = sorted(fingerprints)
             live = s.scalars(select(CommitmentRow.id).where(CommitmentRow.id.in_(ids))).all()
             if live:
-                insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
                 s.execute(
-                    insert(DeliveryRow)
+                    dialect_insert(self.engine.dialect.name, DeliveryRow)
                     .values(
                         [
                             {

@@ -148,33 +148,52 @@ def overdue_days(due: date | None, as_of: date, is_open: bool) -> int | None:
 
 def score(stake: Stake, as_of: date) -> tuple[float, list[str]]:
     """The priority of one commitment on ``as_of`` and the reasons for it."""
-    points = 1.0
-    reasons: list[str] = []
+    return _scored(stake, as_of, [])
+
+
+def points(stake: Stake, as_of: date) -> float:
+    """:func:`score`'s priority alone, without putting the reasons into words (a report ranks every
+    open item and shows the reasons of a few)."""
+    return _scored(stake, as_of, None)[0]
+
+
+def _scored(stake: Stake, as_of: date, reasons: list[str] | None) -> tuple[float, list[str]]:
+    """The priority, and into ``reasons`` (unless ``None``) why."""
+    value = 1.0
     if stake.amount:
-        points += 10 * math.log10(1 + stake.amount / 10_000) * stage_weight(stake.stage)
-        where = f" in {stake.stage}" if stake.stage else ""
-        reasons.append(f"{money(stake.amount)} deal{where}")
+        value += 10 * math.log10(1 + stake.amount / 10_000) * stage_weight(stake.stage)
+        if reasons is not None:
+            where = f" in {stake.stage}" if stake.stage else ""
+            reasons.append(f"{money(stake.amount)} deal{where}")
     late = overdue_days(stake.due, as_of, stake.is_open)
     if late is not None:
-        points += min(40.0, 5 + 2 * late)
-        reasons.append("1 day overdue" if late == 1 else f"{late} days overdue")
+        value += min(40.0, 5 + 2 * late)
+        if reasons is not None:
+            reasons.append("1 day overdue" if late == 1 else f"{late} days overdue")
     elif stake.is_open and stake.due is not None and (stake.due - as_of).days <= 3:
         days = (stake.due - as_of).days
-        points += 4
-        reasons.append("due today" if days == 0 else ("due tomorrow" if days == 1 else f"due in {days} days"))
+        value += 4
+        if reasons is not None:
+            reasons.append(
+                "due today" if days == 0 else ("due tomorrow" if days == 1 else f"due in {days} days")
+            )
     age, target = stake.age_hours, stake.response_hours
     if stake.is_open and age is not None and target is not None and age > target:
-        points += min(40.0, 5 + 2 * (age - target) / 24)
-        reasons.append(f"unanswered {age:.0f}h (target {target:g}h)")
+        value += min(40.0, 5 + 2 * (age - target) / 24)
+        if reasons is not None:
+            reasons.append(f"unanswered {age:.0f}h (target {target:g}h)")
     tier = tier_rank(stake.tier)
     if tier in (1, 2):
-        points += 8 if tier == 1 else 4
-        named = stake.tier and not re.search(r"\d", stake.tier)
-        reasons.append(f"{stake.tier} account" if named else f"tier {tier} account")
+        value += 8 if tier == 1 else 4
+        if reasons is not None:
+            named = stake.tier and not re.search(r"\d", stake.tier)
+            reasons.append(f"{stake.tier} account" if named else f"tier {tier} account")
     if stake.type == "request":
-        points += 3
-        reasons.append("customer request")
+        value += 3
+        if reasons is not None:
+            reasons.append("customer request")
     if stake.confidence < 0.4:
-        points -= 2
-        reasons.append("low confidence")
-    return round(max(points, 0.0), 2), reasons
+        value -= 2
+        if reasons is not None:
+            reasons.append("low confidence")
+    return round(max(value, 0.0), 2), reasons if reasons is not None else []

@@ -43,7 +43,7 @@ from store.models import (
     DocumentRow,
     EvidenceRow,
 )
-from store.priority import Stake, age_hours, overdue_days, score
+from store.priority import Stake, age_hours, overdue_days, points, score
 from store.views import (
     CommitmentFilter,
     CommitmentSummary,
@@ -518,7 +518,7 @@ def fetch_ranked(
             email or owner,
             due,
             crm_id,
-            score(stake, as_of)[0],
+            points(stake, as_of),
             _owed_days(due, status, as_of),
             age is not None and target is not None and age > target,
             asked_at,
