@@ -34,6 +34,7 @@ from sqlalchemy.engine import make_url
 
 from store import Store
 from store.models import (
+    AccountDomainRow,
     AccountRow,
     CommitmentDealLinkRow,
     CommitmentRow,
@@ -110,6 +111,12 @@ def _accounts(shape: Shape) -> Iterator[dict[str, Any]]:
             "created_at": NOW,
             "updated_at": NOW,
         }
+
+
+def _account_domains(shape: Shape) -> Iterator[dict[str, Any]]:
+    """Each account's domain, as the CRM import lists it beside the account (migration 0018)."""
+    for i in range(1, shape.accounts + 1):
+        yield {"domain": f"acct{i}.example.com", "account_id": i}
 
 
 def _contacts(shape: Shape) -> Iterator[dict[str, Any]]:
@@ -280,6 +287,7 @@ def _links(shape: Shape) -> Iterator[dict[str, Any]]:
 
 TABLES: list[tuple[Any, Callable[[Shape], Iterator[dict[str, Any]]]]] = [
     (AccountRow, _accounts),
+    (AccountDomainRow, _account_domains),
     (ContactRow, _contacts),
     (DealRow, _deals),
     (DocumentRow, _documents),

@@ -134,7 +134,7 @@ class AccountStore(CrmStore, DealStore):
         (id order; with ``silent`` the silent ones, most at stake first), and how many it selects."""
         order = _stake if silent else _by_id
         with self._tx() as s:
-            if silent and owner is None and limit is not None:
+            if silent and owner is None and limit is not None and limit > 0:
                 top = _top_silent(s, as_of, silent_days, domains, _Directory(self), limit)
                 if top is not None:
                     return [_view(a) for a in top[0]], top[1]
@@ -267,21 +267,21 @@ def _summaries(
     directory: Mapping[str, str],
     *,
     only: Collection[int] | None = None,
-    known: tuple[dict[int, tuple[int, int]], _Touches] | None = None,
+    known: tuple[dict[int, tuple[int, int]], _Touches, ColumnElement[bool]] | None = None,
 ) -> Generator[_Summary, None, None]:
     """Every account (of ``only``, when given) summed up as of ``as_of``, in id order, one at a time:
     the accounts and their deals' sums are read side by side, both in account order (``directory``:
     name → email, for participants known by name only; see :meth:`store.crm.CrmStore.directory`).
-    ``known``: the item counts and touches when the caller has read them already."""
+    ``known``: the item counts, the touches and the open-deal clause when the caller has them."""
     a_ = AccountRow
     if known is None:
-        known = (_item_counts(s, as_of), _last_touches(s, as_of, domains, directory))
-    items, (last_us, last_them) = known
+        known = (_item_counts(s, as_of), _last_touches(s, as_of, domains, directory), _open_deal(s))
+    items, (last_us, last_them), is_open = known
     # Domains as JSON text, decoded here: the JSON type's own decoding costs twice as much per row.
     query = select(a_.id, a_.name, a_.crm_id, a_.tier, cast(a_.domains, Text)).order_by(a_.id)
     if only is not None:
         query = query.where(a_.id.in_(list(only)))
-    deals = _deal_summaries(s, only)
+    deals = _deal_summaries(s, is_open, only)
     accounts = s.connection().execute(query.execution_options(yield_per=_BLOCK))
     try:
         yield from _merged(accounts, deals, as_of, silent_days, items, (last_us, last_them))
@@ -339,7 +339,7 @@ _BLOCK = 20_000
 
 
 def _deal_summaries(
-    s: Session, only: Collection[int] | None = None
+    s: Session, is_open: ColumnElement[bool], only: Collection[int] | None = None
 ) -> Generator[tuple[int, _Deals], None, None]:
     """``(account id, its deals summed up)`` for each account with deals (of ``only``, when given), in
     account order, from one grouped query (:class:`_Deals`).
@@ -351,7 +351,6 @@ def _deal_summaries(
     deal.
     """
     d = DealRow
-    is_open = _open_deal(s)
     flagged = case((is_open, literal_column("'+'")), else_=literal_column("'-'")).concat(d.owner_email)
     # Grouped by ``account_id + 0``: on SQLite, grouping by the indexed column itself walks that
     # index and reads the table in index order (2.5x slower at a million deals than a scan and a sort).
@@ -439,13 +438,14 @@ def _top_silent(
     no_tier_watched = tier_key(None) in watched_tiers
     ranks = {t: r for t in tiers if t is not None and (r := tier_rank(t)) is not None}
     is_open = _open_deal(s)
+    grouped = (d_.account_id + literal_column("0")).label("account_id")  # a scan, as _deal_summaries
     sums = (
         select(
-            d_.account_id.label("account_id"),
+            grouped,
             func.count().filter(is_open).label("open"),
             func.coalesce(func.sum(case((is_open, d_.amount))), 0.0).label("amount"),
         )
-        .group_by(d_.account_id)
+        .group_by(grouped)
         .subquery()
     )
     amount = func.coalesce(sums.c.amount, 0.0)
@@ -470,7 +470,7 @@ def _top_silent(
         total = watched_total
         if id_ not in touches[0] and len(first) < limit:
             first.append(id_)
-    known = (items, touches)
+    known = (items, touches, is_open)
     shown = list(_summaries(s, as_of, silent_days, domains, directory, only=first, known=known))
     for chunk in chunked(touched):
         for a in _summaries(s, as_of, silent_days, domains, directory, only=chunk, known=known):

@@ -252,6 +252,17 @@ def domain_accounts(s: Session, domains: Collection[str], *, last: bool = False)
     return out
 
 
+MAX_DOMAIN = 253
+"""The longest domain name DNS allows: an account's longer "domain" is kept in its list but is no
+email's domain, so ``account_domains`` (``String(300)``) does not list it."""
+
+
+def _listable(domains: Iterable[str]) -> set[str]:
+    """What ``account_domains`` lists of an account's ``domains``: each lower-cased, once, up to
+    :data:`MAX_DOMAIN` characters (migration 0018 lists stored accounts' domains the same way)."""
+    return {key for d in domains if len(key := d.lower()) <= MAX_DOMAIN}
+
+
 def _table(row: type[Base]) -> Table:
     """The table of an ORM row class, for Core bulk inserts (a fifth of the ORM's cost per row)."""
     return cast(Table, row.__table__)
@@ -349,9 +360,7 @@ def _upsert_accounts(
         merged = (sorted({*(domains or []), *a.domains}), a.tier or tier, a.crm_id or crm_id)
         learned[key] = _Known(id_, frozenset(merged[0]), merged[1], merged[2])
         if merged != (domains, tier, crm_id):
-            listed += [
-                (d, id_) for d in sorted({d.lower() for d in merged[0]} - {d.lower() for d in domains or []})
-            ]
+            listed += [(d, id_) for d in sorted(_listable(merged[0]) - _listable(domains or []))]
             changed.append(
                 {"id": id_, "domains": merged[0], "tier": merged[1], "crm_id": merged[2], "updated_at": now}
             )
@@ -362,7 +371,7 @@ def _upsert_accounts(
         for _, key, domains, tier, crm_id in new:
             ids[key] = added[key][1]
             learned[key] = _Known(ids[key], frozenset(domains), tier, crm_id)
-            listed += [(d, ids[key]) for d in domains]  # lower-cased, once each (``wanted``)
+            listed += [(d, ids[key]) for d in _listable(domains)]
     if changed:
         s.execute(update(AccountRow), changed)
     if listed:

@@ -34,7 +34,7 @@ from store import crm as store_crm
 from store.bulk import select_in
 from store.crm import CrmStore
 from store.directory import StoredDirectory
-from store.models import DealRow
+from store.models import AccountDomainRow, DealRow
 from store.priority import is_closed
 from tests.store_fixtures import store, store_url  # noqa: F401
 
@@ -430,3 +430,17 @@ def test_many_tiers_rank_every_account(store: Store, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(accounts_module, "TIERS_IN_SQL", 3)
     slow = store.top_silent_accounts(AS_OF, SILENT, OURS, limit=7)
     assert fast == slow == (every[:7], len(every))
+
+
+def test_a_domain_longer_than_dns_allows_is_kept_but_not_looked_up(store: Store) -> None:  # noqa: F811
+    """An export's over-long "domain" (no email has it) is stored in the account's list, and the
+    import goes on (``account_domains`` lists domains of up to 253 characters)."""
+    long = "a" * 301 + ".com"
+    counts = store.upsert_crm(CrmData(accounts=[Account(name="Acme", domains=["acme.com", long])]))
+    assert counts["accounts_added"] == 1
+    store.upsert_crm(CrmData(accounts=[Account(name="Acme", domains=["b" * 260 + ".io", "acme.io"])]))
+    with store.engine.connect() as conn:
+        listed = {d for (d,) in conn.execute(select(AccountDomainRow.domain))}
+    assert listed == {"acme.com", "acme.io"}
+    (view,) = store.list_accounts(_filter(), SILENT, OURS).items
+    assert long in view.domains

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import date
 from pathlib import Path
@@ -82,13 +83,14 @@ def test_migration_0018_lists_every_account_domain(tmp_path: Path) -> None:
             cfg.attributes["connection"] = conn
             command.downgrade(cfg, "0017")
             now = "2026-12-01 00:00:00.000000"
+            too_long = "a" * 300  # no email's domain: not listed
             conn.execute(
                 text(
                     "INSERT INTO accounts (name, name_key, domains, created_at, updated_at) VALUES "
-                    "('Acme', 'acme', '[\"acme.com\", \"ACME.io\", \"acme.io\"]', :t, :t), "
+                    "('Acme', 'acme', :acme, :t, :t), "
                     "('Bare', 'bare', '[]', :t, :t), ('Initech', 'initech', '[\"initech.com\"]', :t, :t)"
                 ),
-                {"t": now},
+                {"t": now, "acme": json.dumps(["acme.com", "ACME.io", "acme.io", too_long])},
             )
     with Store(url) as new, new.engine.connect() as conn:
         rows = {(d, a) for d, a in conn.execute(text("SELECT domain, account_id FROM account_domains"))}

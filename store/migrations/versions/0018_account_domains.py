@@ -3,7 +3,8 @@
 ``account_domains`` holds one row per (lower-cased domain, account): what ``accounts.domains`` lists.
 Finding the account of a person's email domain (the silent accounts, deal linking) read every
 account's JSON list before, a million of them for a large CRM; the primary key (domain first) now
-answers it from the index. Existing accounts' domains are copied here, a thousand accounts at a time.
+answers it from the index. Existing accounts' domains are copied here, a thousand accounts at a time;
+one longer than DNS allows (253 characters) is no email's domain and is not listed.
 
 Revision ID: 0018
 Revises: 0017
@@ -51,6 +52,7 @@ def upgrade() -> None:
             {"domain": d, "account_id": id_}
             for id_, listed in rows
             for d in sorted({str(x).lower() for x in json.loads(listed or "[]") or []})
+            if len(d) <= 253
         ]
         if pairs:
             conn.execute(sa.insert(domains), pairs)
