@@ -252,6 +252,26 @@ def domain_accounts(s: Session, domains: Collection[str], *, last: bool = False)
     return out
 
 
+def _consecutive_ids(s: Session, keys: Sequence[str]) -> list[int] | None:
+    """The ids SQLite gave the accounts just inserted with ``keys`` (``name_key``, in insertion order)
+    without reading them back: in one write transaction SQLite numbers new rows one past the largest
+    id, so they are ``last_insert_rowid() - len(keys) + 1`` onwards. Checked (the first and last
+    rows' keys, and that the range holds that many rows); ``None`` when not SQLite or not so."""
+    if not keys or s.get_bind().dialect.name != "sqlite":
+        return None
+    conn = s.connection()
+    last = conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one()
+    first = last - len(keys) + 1
+    found = conn.exec_driver_sql(
+        "SELECT count(*), min(CASE WHEN id = ? THEN name_key END), min(CASE WHEN id = ? THEN name_key END) "
+        "FROM accounts WHERE id BETWEEN ? AND ?",
+        (first, last, first, last),
+    ).one()
+    if tuple(found) != (len(keys), keys[0], keys[-1]):
+        return None
+    return list(range(first, last + 1))
+
+
 MAX_DOMAIN = 253
 """The longest domain name DNS allows: an account's longer "domain" is kept in its list but is no
 email's domain, so ``account_domains`` (``String(300)``) does not list it."""
@@ -367,11 +387,16 @@ def _upsert_accounts(
             counts.updated("accounts", created_at, updated_at)
     if new:
         insert_rows(s, _table(AccountRow), _ACCOUNT_COLUMNS, new, shared=_stamped(now))
-        added = _existing(s, (a_.id,), a_.name_key, (row[1] for row in new))
-        for _, key, domains, tier, crm_id in new:
-            ids[key] = added[key][1]
-            learned[key] = _Known(ids[key], frozenset(domains), tier, crm_id)
-            listed += [(d, ids[key]) for d in _listable(domains)]
+        keys = [row[1] for row in new]
+        given = _consecutive_ids(s, keys)
+        if given is None:
+            added = _existing(s, (a_.id,), a_.name_key, keys)
+            given = [added[key][1] for key in keys]
+        for (_, key, domains, tier, crm_id), id_ in zip(new, given, strict=True):
+            ids[key] = id_
+            learned[key] = _Known(id_, frozenset(domains), tier, crm_id)
+            # ``domains``: lower-cased, once each (``_AccountIn``)
+            listed += [(d, id_) for d in domains if len(d) <= MAX_DOMAIN]
     if changed:
         s.execute(update(AccountRow), changed)
     if listed:

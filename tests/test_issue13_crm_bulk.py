@@ -246,3 +246,45 @@ def test_records_from_a_reader_process_are_admitted_as_the_models_are(dirty: str
     assert as_records.rows() == CrmRecords.rows_of(as_models) and said_too == said
     assert len(said) == 3 and all("\x00" not in str(row) for row in as_records.rows())
     assert as_records.accounts[0].name == "Acme" + ("\ufffd" if dirty else "")
+
+
+def test_new_accounts_get_the_ids_the_database_gave_them(
+    store: Store,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The ids of a chunk's new accounts (on SQLite taken from the insert, not read back) are the
+    stored ones: every deal and contact is on its own account, over chunks that mix new and known
+    accounts, after another writer's rows, and when the shortcut declines (ids read back)."""
+
+    def chunk(lo: int, hi: int) -> CrmData:
+        names = [f"Acct {i:03d}" for i in range(lo, hi)]
+        return CrmData(
+            accounts=[Account(name=n, domains=[f"d{n[-3:]}.com"]) for n in names],
+            contacts=[Contact(email=f"c{n[-3:]}@d{n[-3:]}.com", account_name=n) for n in names],
+            deals=[Deal(crm_id=f"D-{n[-3:]}", name=f"{n} deal", account_name=n) for n in names],
+        )
+
+    def check() -> None:
+        with store.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT a.name, d.name, c.email, ad.domain FROM deals d"
+                    " JOIN accounts a ON a.id = d.account_id JOIN contacts c ON c.account_id = a.id"
+                    " JOIN account_domains ad ON ad.account_id = a.id"
+                )
+            ).all()
+        assert rows and all(
+            deal == f"{name} deal" and email == f"c{name[-3:]}@d{name[-3:]}.com" == f"c{name[-3:]}@{domain}"
+            for name, deal, email, domain in rows
+        )
+
+    store.upsert_crm(CrmData(accounts=[Account(name="Earlier")]))  # ids do not start at 1
+    with store.crm_import() as importing:
+        importing.upsert(chunk(0, 40))
+        importing.upsert(chunk(20, 70))  # half known, half new
+    check()
+    monkeypatch.setattr(crm_module, "_consecutive_ids", lambda s, keys: None)
+    store.upsert_crm(chunk(60, 90))
+    check()
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM accounts")).scalar_one() == 91
