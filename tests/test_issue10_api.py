@@ -378,7 +378,8 @@ def test_healthz_answers_while_a_200k_document_is_extracted(
         while r.status_code == 503 and time.monotonic() < deadline:
             time.sleep(1)
             r = httpx.post(server.url + "/v1/documents", json=body, headers=headers, timeout=120)
-        assert r.status_code == 201, r.text
+        # stored by this request (201), or, after a 503, by the extraction that went on (200, unchanged)
+        assert r.status_code == 201 if first.status_code == 201 else r.status_code in (200, 201), r.text
         assert r.json()["items"]
 
 
