@@ -545,7 +545,9 @@ def _last_touches(s: Session, as_of: date, domains: set[str], directory: Mapping
     touched = sorted({*log.by_us, *log.by_them})
     found = select_in(s, table_of(ContactRow), "email", ["account_id"], touched, batch=CONTACT_BATCH)
     contacts: dict[str, int] = {email: account for email, account in found.values() if account is not None}
-    by_domain = _domain_accounts(s, {_parents(e) for e in touched if e not in contacts})
+    # each domain's last account (by id) that lists it, for the touched people's domains only
+    wanted = {d for e in touched if e not in contacts for d in _parents(e)}
+    by_domain = domain_accounts(s, wanted, last=True)
 
     def account_of(email: str) -> int | None:
         if email in contacts:
@@ -565,12 +567,6 @@ def _parents(email: str) -> tuple[str, ...]:
     """The domain of ``email`` and each parent domain: ``("mail.acme.com", "acme.com", "com")``."""
     parts = email.rsplit("@", 1)[-1].split(".")
     return tuple(".".join(parts[i:]) for i in range(len(parts)))
-
-
-def _domain_accounts(s: Session, wanted: set[tuple[str, ...]]) -> dict[str, int]:
-    """Lowercased domain → the last account (by id) that lists it, for the domains in ``wanted``
-    only: looked up in ``account_domains`` (its index), never every account's list."""
-    return domain_accounts(s, {d for parents in wanted for d in parents}, last=True)
 
 
 def _reasons(amount: float, open_deals: int, tier: str | None, days: int | None) -> list[str]:

@@ -62,7 +62,8 @@ def _record(store: Store, doc: SourceDocument, quote: str, **kw: object) -> int:
     return cid
 
 
-def test_a_later_email_in_the_thread_closes_the_promise(store: Store) -> None:  # noqa: F811
+def _promise_then_delivery(store: Store) -> int:  # noqa: F811
+    """A promise to send the revised pricing, then a later email of ours that attaches it."""
     promise = make_doc(text="Thanks Dana. I'll send the revised pricing to you by Friday.")
     cid = _record(
         store, promise, "I'll send the revised pricing to you by Friday", action="Send the revised pricing"
@@ -75,6 +76,11 @@ def test_a_later_email_in_the_thread_closes_the_promise(store: Store) -> None:  
             participants=[MARCO, DANA.model_copy(update={"role": ParticipantRole.RECIPIENT})],
         )
     )
+    return cid
+
+
+def test_a_later_email_in_the_thread_closes_the_promise(store: Store) -> None:  # noqa: F811
+    cid = _promise_then_delivery(store)
     assert store.detect_fulfilments(OURS) == 1
     v = store.get_commitment(cid, as_of=AS_OF)
     assert v.status == "done" and "fulfilled" in v.flags
@@ -90,18 +96,7 @@ def test_a_later_email_in_the_thread_closes_the_promise(store: Store) -> None:  
 def test_an_item_whose_evidence_another_writer_moved_is_left_alone(store: Store) -> None:  # noqa: F811
     """Between reading an open item's row and its evidence, a concurrent run's merge may move the
     evidence to the survivor: the pass leaves that item to it instead of failing the run."""
-    promise = make_doc(text="Thanks Dana. I'll send the revised pricing to you by Friday.")
-    cid = _record(
-        store, promise, "I'll send the revised pricing to you by Friday", action="Send the revised pricing"
-    )
-    store.add_document(
-        make_doc(
-            "<m2@northwind.io>",
-            "Hi Dana, attached is the revised pricing with the volume discount.",
-            occurred_at=datetime(2026, 3, 12, 9, 0, tzinfo=EST),
-            participants=[MARCO, DANA.model_copy(update={"role": ParticipantRole.RECIPIENT})],
-        )
-    )
+    cid = _promise_then_delivery(store)
     with store.engine.begin() as conn:
         conn.execute(delete(EvidenceRow).where(EvidenceRow.commitment_id == cid))
     assert store.close_delivered_and_answered(OURS) == (0, 0)
