@@ -31,7 +31,7 @@ DUE_SOON_DAYS = 7
 MAX_ROWS = 50
 """Rows each section keeps (its ``totals`` entry says how many it has in all)."""
 RANK_PAGE = 1_000
-"""Items read per transaction while a report ranks and counts them (memory: one page)."""
+"""Items read per transaction while a report ranks the customers' promises (memory: one page)."""
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ class _Section:
 def collect(store: Store, as_of: date, *, domains: set[str]) -> Attention:
     """Gather the report's sections from the store, each ranked by priority.
 
-    The open items stream by as lean :class:`store.Ranked` tuples, a page at a time: each section
+    The open items stream by as lean :class:`store.Ranked` tuples from one query: each section
     keeps its count and its first :data:`MAX_ROWS` rows, the owners their counts; only the rows
     shown are read in full. Memory stays flat however many items are open.
 
@@ -163,7 +163,6 @@ def collect(store: Store, as_of: date, *, domains: set[str]) -> Attention:
     Unanswered requests are the open ones (a request one of ours answered is
     closed ``answered`` by the run): those past their response target first.
     """
-    base = CommitmentFilter(status=CommitmentStatus.OPEN, as_of=as_of, limit=RANK_PAGE)
     sections = {
         "overdue": _Section(_rank_key),
         "due_soon": _Section(_rank_key),
@@ -172,7 +171,7 @@ def collect(store: Store, as_of: date, *, domains: set[str]) -> Attention:
     }
     owners: dict[str, Counter[str]] = {}
     open_total = 0
-    for c in store.ranked_items(base):
+    for c in store.open_ranked(as_of):
         open_total += 1
         commitment = c.type == "commitment"
         overdue = commitment and c.due is not None and c.due < as_of

@@ -36,6 +36,7 @@ from store.queries import (
     fetch_ranked,
     fetch_summaries,
     fetch_views,
+    open_ranked,
     own_evidence_first,
     read_page,
     to_view,
@@ -117,6 +118,13 @@ class CommitmentStore(StoreCore):
             if nxt is None:
                 return
             f = f.model_copy(update={"cursor": nxt})
+
+    def open_ranked(self, as_of: date) -> Iterator[Ranked]:
+        """Every item open on ``as_of`` as :meth:`ranked_items` gives it for an open filter (the same
+        tuples, in the same order), streamed from one query in one transaction: a report that counts
+        and ranks every open item reads them so (memory: :data:`store.queries.RANKED_BATCH` rows)."""
+        with self._tx() as s:
+            yield from open_ranked(s, as_of, response=self.response_hours)
 
     def get_commitments(self, ids: Sequence[int], *, as_of: date | None = None) -> list[CommitmentView]:
         """The full items of ``ids`` (with evidence, deal and history) in one read, in id order;

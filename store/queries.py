@@ -20,7 +20,7 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -253,15 +253,23 @@ class _ById:
     def select(self, *columns: Any) -> Select[Any]:
         """``columns`` of the commitments whose id is in ``ids`` (an expanding parameter), each with
         its document, and its link, deal and account when it has them."""
+        return self.where_ids(select(*columns))
+
+    def where_ids(self, stmt: Select[Any]) -> Select[Any]:
+        """``stmt`` (a select of these tables' columns) over the commitments whose id is in ``ids``
+        (an expanding parameter), each with its document, and its link, deal and account."""
+        return self.joined(stmt).where(self.c.c.id.in_(bindparam("ids", expanding=True)))
+
+    def joined(self, stmt: Select[Any]) -> Select[Any]:
+        """``stmt`` over every commitment, each with its document, and its link, deal and account
+        when it has them."""
         c = self.c
         return (
-            select(*columns)
-            .select_from(c)
+            stmt.select_from(c)
             .join(self.d, self.d.c.id == c.c.document_id)
             .outerjoin(self.ln, self.ln.c.commitment_id == c.c.id)
             .outerjoin(self.dl, self.dl.c.id == self.ln.c.deal_id)
             .outerjoin(self.ac, self.ac.c.id == self.dl.c.account_id)
-            .where(c.c.id.in_(bindparam("ids", expanding=True)))
         )
 
 
@@ -506,32 +514,54 @@ def fetch_ranked(
     ids = list(s.scalars(stmt.with_only_columns(CommitmentRow.id)))
     if not ids:
         return []
-    found: dict[int, Ranked] = {}
     rows = s.execute(_ranked_statement(), {"ids": ids}).all()
-    for cid, kind, stored, snoozed, owner, email, due, conf, asked_at, crm_id, amount, stage, tier in rows:
-        deal = (amount, stage, tier) if crm_id is not None else None
-        status, stake = _stake_of(kind, stored, snoozed, due, conf, asked_at, deal, as_of, response)
-        age, target = stake.age_hours, stake.response_hours
-        found[cid] = Ranked(
-            cid,
-            kind,
-            email or owner,
-            due,
-            crm_id,
-            points(stake, as_of),
-            _owed_days(due, status, as_of),
-            age is not None and target is not None and age > target,
-            asked_at,
-        )
+    found = {r.id: r for r in (ranked_row(row, as_of, response) for row in rows)}
     return [found[i] for i in ids if i in found]
 
 
-@cache
-def _ranked_statement() -> Select[Any]:
-    """The by-id query of :func:`fetch_ranked` (``ids`` is an expanding parameter), built once."""
+def open_ranked(s: Session, as_of: date, *, response: TieredValue | None = None) -> Iterator[Ranked]:
+    """Every item open on ``as_of`` as a :class:`Ranked` tuple, in ``(due, id)`` order (undated
+    last), streamed from one query (:data:`RANKED_BATCH` rows at a time): what a report that counts
+    and ranks them all reads, without a page's two queries per thousand items."""
     q = _ById()
     c = q.c
-    return q.select(
+    stmt = (
+        q.joined(_ranked_columns(q))
+        .where(open_clause(as_of))
+        .order_by(c.c.due.is_(None), c.c.due, c.c.id)
+        .execution_options(yield_per=RANKED_BATCH)
+    )
+    for row in s.execute(stmt):
+        yield ranked_row(row, as_of, response)
+
+
+RANKED_BATCH = 1_000
+"""Rows :func:`open_ranked` holds at a time."""
+
+
+def ranked_row(row: Any, as_of: date, response: TieredValue | None) -> Ranked:
+    """One row of :func:`_ranked_columns` as its :class:`Ranked` tuple on ``as_of``."""
+    cid, kind, stored, snoozed, owner, email, due, conf, asked_at, crm_id, amount, stage, tier = row
+    deal = (amount, stage, tier) if crm_id is not None else None
+    status, stake = _stake_of(kind, stored, snoozed, due, conf, asked_at, deal, as_of, response)
+    age, target = stake.age_hours, stake.response_hours
+    return Ranked(
+        cid,
+        kind,
+        email or owner,
+        due,
+        crm_id,
+        points(stake, as_of),
+        _owed_days(due, status, as_of),
+        age is not None and target is not None and age > target,
+        asked_at,
+    )
+
+
+def _ranked_columns(q: _ById) -> Select[Any]:
+    """What :func:`ranked_row` reads of a commitment, its document, deal and account."""
+    c = q.c
+    return select(
         c.c.id,
         c.c.type,
         c.c.status,
@@ -546,6 +576,13 @@ def _ranked_statement() -> Select[Any]:
         q.dl.c.stage,
         q.ac.c.tier,
     )
+
+
+@cache
+def _ranked_statement() -> Select[Any]:
+    """The by-id query of :func:`fetch_ranked` (``ids`` is an expanding parameter), built once."""
+    q = _ById()
+    return q.where_ids(_ranked_columns(q))
 
 
 def own_evidence_first(c: CommitmentRow) -> list[EvidenceRow]:

@@ -48,25 +48,27 @@ class TouchLog:
     ) -> None:
         """Count one document: ``participants`` and ``segments`` as stored (JSON dicts)."""
         sides: dict[str, bool] = {}
-        by_name: dict[str, str] = {}
+        by_name: dict[str, str] = {}  # a Slack message's author may be named only
         for p in participants:
             email = self._email(p.get("email"), p.get("name"))
             if email is None:
                 continue
             flag = p.get("internal")
             sides[email] = flag if isinstance(flag, bool) else self._is_ours(email)
-            if p.get("name"):
+            if source == "slack" and p.get("name"):
                 by_name[" ".join(str(p["name"]).lower().split())] = email
         theirs = [e for e, ours in sides.items() if not ours]
-        if not theirs or not any(sides.values()):
+        if not theirs or len(theirs) == len(sides):
             return
         if source == "meeting":
+            at = occurred_at.astimezone(UTC)
             for e in theirs:
-                _later(self.by_us, e, occurred_at)
-                _later(self.by_them, e, occurred_at)
+                _later(self.by_us, e, at)
+                _later(self.by_them, e, at)
             return
         for author, at in self._messages(source, occurred_at, participants, segments or [], by_name):
             ours = sides[author] if author in sides else self._is_ours(author)
+            at = at.astimezone(UTC)
             if ours:
                 for e in theirs:
                     _later(self.by_us, e, at)
@@ -113,6 +115,7 @@ class TouchLog:
 
 
 def _later(last: dict[str, datetime], email: str, at: datetime) -> None:
-    at = at.astimezone(UTC)
-    if email not in last or at > last[email]:
+    """``last[email]`` moved to ``at`` (UTC) when that is later."""
+    old = last.get(email)
+    if old is None or at > old:
         last[email] = at

@@ -87,6 +87,31 @@ def test_ranked_rows_say_what_the_summaries_say(
         assert any(r.overdue_response for r in ranked) and any(r.overdue_days for r in ranked)
 
 
+@pytest.mark.parametrize("as_of", [AS_OF, AS_OF - timedelta(days=90)])
+def test_the_open_items_streamed_in_one_query_are_the_pages_items(generated: Path, as_of: date) -> None:
+    """The report's one-query stream (:meth:`Store.open_ranked`) gives the items the paged listing
+    gives, tuple for tuple and in its order, a snooze that has run out included."""
+    with Store(f"sqlite:///{generated}", response_hours=TieredValue(48, (("1", 24),))) as store:
+        f = CommitmentFilter(status=CommitmentStatus.OPEN, as_of=as_of, limit=37)
+        snoozed = _summaries(store, f)[1]
+        store.set_status(snoozed.id, CommitmentStatus.SNOOZED, until=as_of, actor="test")
+        store.set_status(
+            _summaries(store, f)[2].id,
+            CommitmentStatus.SNOOZED,
+            until=as_of + timedelta(days=1),
+            actor="test",
+        )
+        try:
+            paged = list(store.ranked_items(f))
+            streamed = list(store.open_ranked(as_of))
+        finally:
+            for c in _summaries(store, CommitmentFilter(status=CommitmentStatus.SNOOZED, as_of=as_of)):
+                store.set_status(c.id, CommitmentStatus.OPEN, actor="test")
+    assert len(paged) > 10 and any(r.due is None for r in paged) and any(r.deal for r in paged)
+    assert snoozed.id in {r.id for r in streamed}
+    assert streamed == paged
+
+
 def test_waiting_on_customer_is_cut_with_its_count_and_order(
     generated: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

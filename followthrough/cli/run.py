@@ -9,24 +9,15 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
 from extractor.batch.settings import BatchSettings
 from extractor.llm_settings import DEFAULT_CONCURRENCY
 from followthrough import distributed, pipeline
+from followthrough.attention import collect
 from followthrough.backends import LlmOptions, build_extractor
-from followthrough.cli import report as report_view
 from followthrough.cli.dates import DATE_HELP, METAVAR, day
 from followthrough.cli.params import not_one_of
 from followthrough.cli.state import State, state
@@ -36,6 +27,9 @@ from followthrough.pipeline import RunReport
 from followthrough.redaction import redact
 from followthrough.types import RunStatus
 from store import Store
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 PathsArg = Annotated[
     list[Path],
@@ -171,6 +165,16 @@ class _Bar:
 def _progress(st: State, as_json: bool) -> tuple[AbstractContextManager[object], _Bar]:
     if st.quiet or as_json or not st.err.is_terminal:
         return nullcontext(), _Bar(None)
+    # rich's progress bar, markup and tables load only when shown (a --json re-run never needs them)
+    from rich.progress import (  # noqa: PLC0415
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     bar = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -183,34 +187,41 @@ def _progress(st: State, as_json: bool) -> tuple[AbstractContextManager[object],
     return bar, _Bar(bar)
 
 
+def _escape(text: str) -> str:
+    """``text`` with rich markup escaped (rich's markup module loads on the first line printed)."""
+    from rich.markup import escape  # noqa: PLC0415
+
+    return escape(text)
+
+
 _SKIPPED_LISTED = 5
 
 
 def _print_problems(st: State, rep: RunReport) -> None:
     for e in rep.errors:
-        st.err.print(f"[red]error[/red]: {escape(redact(str(e)))}", highlight=False)
+        st.err.print(f"[red]error[/red]: {_escape(redact(str(e)))}", highlight=False)
     if len(rep.skipped) <= _SKIPPED_LISTED:
         for e in rep.skipped:
-            st.err.print(f"[yellow]skipped[/yellow]: {escape(str(e))}", highlight=False)
+            st.err.print(f"[yellow]skipped[/yellow]: {_escape(str(e))}", highlight=False)
     else:
         by_reason: dict[str, list[InputError]] = {}
         for e in rep.skipped:
             by_reason.setdefault(_reason_kind(e.problem), []).append(e)
         for reason, group in sorted(by_reason.items(), key=lambda kv: -len(kv[1])):
             if len(group) == 1:
-                st.err.print(f"[yellow]skipped[/yellow]: {escape(redact(str(group[0])))}", highlight=False)
+                st.err.print(f"[yellow]skipped[/yellow]: {_escape(redact(str(group[0])))}", highlight=False)
                 continue
             kinds = Counter(Path(e.path).suffix or "(no suffix)" for e in group)
             summary = ", ".join(f"{n} {suffix}" for suffix, n in kinds.most_common(6))
             st.err.print(
-                f"[yellow]skipped[/yellow] {len(group)} files: {escape(reason)} ({summary}), "
-                f"e.g. {escape(group[0].path)}; --json lists them all",
+                f"[yellow]skipped[/yellow] {len(group)} files: {_escape(reason)} ({summary}), "
+                f"e.g. {_escape(group[0].path)}; --json lists them all",
                 highlight=False,
             )
     for e in rep.notes:
-        st.err.print(f"[cyan]note[/cyan]: {escape(str(e))}", highlight=False)
+        st.err.print(f"[cyan]note[/cyan]: {_escape(str(e))}", highlight=False)
     for f in rep.failed:
-        st.err.print(f"[red]extraction failed[/red]: {escape(redact(f))}", highlight=False)
+        st.err.print(f"[red]extraction failed[/red]: {_escape(redact(f))}", highlight=False)
 
 
 EXIT_OK = 0
@@ -318,7 +329,7 @@ def _batch_report(
     ``gather``: what else stores documents first (live sources); ``extract``: extract and link."""
     with st.open_store() as store:
         store.on_busy = lambda message: st.err.print(
-            f"[yellow]waiting[/yellow]: {escape(message)}", highlight=False
+            f"[yellow]waiting[/yellow]: {_escape(message)}", highlight=False
         )
         rep = RunReport()
         ctxm, bar = _progress(st, as_json)
@@ -357,13 +368,15 @@ def _batch_report(
         if rep.stored_anything:  # bulk work done: the listings that follow (and the API) plan well
             store.refresh_statistics()
         if attention:
-            found = report_view.collect(store, st.settings().as_of, domains=st.company_domains(store))
+            found = collect(store, st.settings().as_of, domains=st.company_domains(store))
     if as_json:
         out: dict[str, object] = rep.as_dict()
         if found is not None:
             out = {"run": out, "attention": found.as_dict()}
         typer.echo(json.dumps(out, default=str, indent=2))
     else:
+        from followthrough.cli import report as report_view  # noqa: PLC0415 - rich, only to render
+
         _print_problems(st, rep)
         report_view.render_run(st.out, rep)
         if found is not None:

@@ -43,9 +43,23 @@ class State:
     database: str | None = None
     domains: str | None = None
     quiet: bool = False
-    out: Console = field(default_factory=lambda: _console(stderr=False))
-    err: Console = field(default_factory=lambda: _console(stderr=True))
+    _out: Console | None = field(default=None, repr=False)
+    _err: Console | None = field(default=None, repr=False)
     _settings: Settings | None = None
+
+    @property
+    def out(self) -> Console:
+        """Standard output's console, made on first use (a ``--json`` run prints through neither)."""
+        if self._out is None:
+            self._out = _console(stderr=False)
+        return self._out
+
+    @property
+    def err(self) -> Console:
+        """Standard error's console (progress, problems, notes), made on first use."""
+        if self._err is None:
+            self._err = _console(stderr=True)
+        return self._err
 
     def lift(self, name: str, value: object) -> None:
         """Take a global option given after the command (``commitments list --as-of 2026-03-16``):
