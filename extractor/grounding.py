@@ -25,9 +25,8 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
-
-from rapidfuzz import fuzz
+from functools import cache, lru_cache
+from types import ModuleType
 
 from followthrough.types import AlignmentStatus, Evidence
 
@@ -260,7 +259,7 @@ class Aligner:
             hay = folded[lo:hi]
             if not hay:
                 continue
-            hint = fuzz.partial_ratio_alignment(q, hay, score_cutoff=self.threshold * 100 * 0.8)
+            hint = _fuzz().partial_ratio_alignment(q, hay, score_cutoff=self.threshold * 100 * 0.8)
             if hint is None:
                 continue
             cand = self._refine(q, lo + hint.dest_start, lo + hint.dest_end)
@@ -286,7 +285,7 @@ class Aligner:
         tail = self._locate(q[-piece:], [(max(head[2], lo), hi)])
         if tail is None or tail[0] < self.threshold or not 0.6 * len(q) <= tail[2] - head[1] <= 1.6 * len(q):
             return None
-        return fuzz.ratio(q, folded[head[1] : tail[2]]) / 100.0, head[1], tail[2]
+        return _fuzz().ratio(q, folded[head[1] : tail[2]]) / 100.0, head[1], tail[2]
 
     def _refine(self, q: str, hs: int, he: int) -> tuple[float, int, int] | None:
         """Best (ratio, start, end) near a partial-ratio hit, with ends on word boundaries."""
@@ -311,6 +310,7 @@ class Aligner:
             starts = sorted(sorted(starts, key=lambda i: abs(i - hs))[:keep])
             ends = sorted(sorted(ends, key=lambda j: abs(j - he))[:keep])
         best: tuple[float, int, int] | None = None
+        fuzz = _fuzz()
         for i in starts:
             for j in ends:
                 if j - i < n * 0.6 or j - i > n * 1.6:
@@ -340,3 +340,12 @@ def align_quote(
 ) -> Evidence:
     """Align one ``quote`` to ``text``; see the module docstring."""
     return Aligner(text, threshold=threshold).evidence(quote, within)
+
+
+@cache
+def _fuzz() -> ModuleType:
+    """rapidfuzz's ``fuzz`` module, imported on the first fuzzy search: only quotes not found as
+    written or normalized need it, and a command that grounds nothing (a re-run) never loads it."""
+    from rapidfuzz import fuzz  # noqa: PLC0415
+
+    return fuzz

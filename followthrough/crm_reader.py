@@ -15,12 +15,11 @@ export, never a hang.
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 import queue
 from collections.abc import Iterator
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from connectors.base import Yields
 from followthrough import ingest
@@ -28,6 +27,9 @@ from followthrough.errors import InputError
 from followthrough.limits import CRM_READER_PROCESS, GC_THRESHOLDS
 from followthrough.types import CrmData
 from store import CrmRecords, admit_crm
+
+if TYPE_CHECKING:
+    import multiprocessing
 
 PROCESS_BYTES = 16 * 2**20
 """Exports of this many bytes or more (about 90,000 deal rows) are read in a process of their own."""
@@ -94,6 +96,8 @@ def _read_elsewhere(item: ingest.Input) -> Iterator[Chunk]:
     """:func:`read_here` in a reader process; where that process cannot start, fails or dies, the
     export is read here instead from where it stopped (the chunks it handed over are not stored
     twice), so nothing is lost and a bug shows as it would here."""
+    import multiprocessing  # noqa: PLC0415 - only for a large export (a re-run never loads it)
+
     context = multiprocessing.get_context("spawn")
     chunks: multiprocessing.Queue[tuple[Any, ...]] = context.Queue(IN_FLIGHT)
     reader = context.Process(target=_reader, args=(item, chunks), name=CRM_READER_PROCESS, daemon=True)

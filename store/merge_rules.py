@@ -51,8 +51,6 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
-from rapidfuzz import fuzz
-
 from store.fulfilment_rules import stem
 
 _CACHE = 8192
@@ -349,8 +347,10 @@ def _numbers(words: Set[str]) -> set[str]:
 @lru_cache(maxsize=1 << 16)
 def _same_word(x: str, y: str) -> bool:
     """Equal, one a prefix of the other (``fix``/``fixed``), or RapidFuzz ``ratio`` ≥ :data:`WORD_MATCH`."""
+    from rapidfuzz.fuzz import ratio  # noqa: PLC0415 - loaded by the first comparison (a re-run makes none)
+
     short, long_ = sorted((x, y), key=len)
-    return x == y or (len(short) >= 3 and long_.startswith(short)) or fuzz.ratio(x, y) >= WORD_MATCH
+    return x == y or (len(short) >= 3 and long_.startswith(short)) or ratio(x, y) >= WORD_MATCH
 
 
 def _unmatched(xs: Set[str], ys: Set[str]) -> set[str]:

@@ -19,7 +19,6 @@ line on stderr. Every message is passed through
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 import sys
 from datetime import date
@@ -199,7 +198,9 @@ def console() -> None:
     Nothing at all in a CRM reader process (:mod:`followthrough.crm_reader`): ``spawn`` runs the
     main script again there, and a script that calls this without an ``if __name__ == "__main__"``
     guard must not run its command twice."""
-    if multiprocessing.current_process().name == CRM_READER_PROCESS:
+    # a spawned process has imported multiprocessing before it runs this; a command has not (yet)
+    spawned = sys.modules.get("multiprocessing")
+    if spawned is not None and spawned.current_process().name == CRM_READER_PROCESS:
         return  # a script without a main guard, run again to start a CRM reader process: not the command
     gc.set_threshold(*GC_THRESHOLDS)
     try:
