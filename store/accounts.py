@@ -19,10 +19,9 @@ participant by name alone.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Generator, Iterable, Iterator, Mapping
 from contextlib import closing
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from functools import lru_cache
 from heapq import nsmallest
 from itertools import islice
@@ -43,18 +42,20 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from followthrough.types import TieredValue, tier_key, tier_rank
-from store.base import NotFound
+from store import touch_log
+from store.base import NotFound, log
 from store.bulk import chunked, select_in
 from store.crm import CrmStore, domain_accounts, stored_domains
 from store.deals import DealStore
 from store.lookup import find_person
-from store.models import AccountRow, CommitmentRow, ContactRow, DealRow, DocumentRow, table_of
+from store.models import AccountRow, CommitmentRow, ContactRow, DealRow, table_of
 from store.priority import is_closed, money
 from store.queries import InvalidCursor, decode_cursor, encode_cursor, fetch_views, open_clause
-from store.touches import TouchLog
+from store.touch_log import people_touches
 from store.views import AccountDetail, AccountFilter, AccountPage, AccountView
 
 
@@ -65,6 +66,19 @@ class AccountStore(CrmStore, DealStore):
     (:func:`followthrough.config.silent_days`); ``domains`` are our own company's
     domains, for participants the pipeline did not mark ours or theirs.
     """
+
+    def refresh_touches(self, as_of: date, domains: set[str]) -> bool:
+        """Store the last touches by us and by them up to the end of ``as_of`` (``domains``: ours),
+        unless the stored ones are current (:mod:`store.touch_log`): what ``run`` does before its
+        report, so that a report on a store nothing has changed since does not read every document.
+        Whether they were written; a failure (another writer holds the database) is logged and
+        returns ``False``: the report then reads the documents, as it would without a log."""
+        try:
+            with self._tx() as s:
+                return touch_log.refresh(s, as_of, domains, _Directory(self))
+        except SQLAlchemyError as e:
+            log.warning("touch log not stored: %s", type(e).__name__)
+            return False
 
     def list_accounts(self, f: AccountFilter, silent_days: TieredValue, domains: set[str]) -> AccountPage:
         """A page of accounts in id order, or with ``f.silent`` the silent ones only, most at stake first
@@ -519,30 +533,10 @@ def _last_touches(s: Session, as_of: date, domains: set[str], directory: Mapping
     """Per account id: the last touch by us, and by them, up to the end of ``as_of``.
 
     A person's account is their CRM contact's, else the account with their email's domain (or a
-    parent domain); only the contacts of the people touched are read."""
-    log = TouchLog(frozenset(domains), directory)
-    end = datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=UTC)
-    d = DocumentRow
-    # Outside Slack a document's touches follow from its participants alone, at its time, and only the
-    # latest touch counts: documents with the same participants (a thread's replies) are read once, at
-    # their latest time. A Slack document's touches are its messages' (its segments).
-    same = cast(d.participants, Text)
-    groups = s.execute(
-        select(d.source, func.max(d.occurred_at), same)
-        .where(d.occurred_at < end, d.source != "slack")
-        .group_by(d.source, same)
-        .execution_options(yield_per=1000)
-    )
-    for source, occurred_at, participants in groups:
-        log.add(source, occurred_at, json.loads(participants) if participants else [])
-    slack = s.execute(
-        select(d.occurred_at, d.participants, d.segments)
-        .where(d.occurred_at < end, d.source == "slack")
-        .execution_options(yield_per=1000)
-    )
-    for occurred_at, participants, segments in slack:
-        log.add("slack", occurred_at, participants or [], segments)
-    touched = sorted({*log.by_us, *log.by_them})
+    parent domain); only the contacts of the people touched are read. The people's touches are the
+    log a run stored when it is current (:mod:`store.touch_log`), else read from every document."""
+    by_us, by_them = people_touches(s, as_of, domains, directory)
+    touched = sorted({*by_us, *by_them})
     found = select_in(s, table_of(ContactRow), "email", ["account_id"], touched, batch=CONTACT_BATCH)
     contacts: dict[str, int] = {email: account for email, account in found.values() if account is not None}
     # each domain's last account (by id) that lists it, for the touched people's domains only
@@ -555,7 +549,7 @@ def _last_touches(s: Session, as_of: date, domains: set[str], directory: Mapping
         return next((by_domain[d] for d in _parents(email) if d in by_domain), None)
 
     out: _Touches = ({}, {})
-    for last, acc in ((log.by_us, out[0]), (log.by_them, out[1])):
+    for last, acc in ((by_us, out[0]), (by_them, out[1])):
         for email, at in last.items():
             account = account_of(email)
             if account is not None and (account not in acc or at > acc[account]):

@@ -194,7 +194,7 @@ class CrmStore(StoreCore):
             return crm_company_domains(s)
 
     _directory_memo: tuple[tuple[Any, ...], StoredDirectory] | None = None
-    """The last :meth:`directory` made by this store, with the :func:`_directory_key` it was made at."""
+    """The last :meth:`directory` made by this store, with the :func:`directory_key` it was made at."""
 
     def directory(self) -> StoredDirectory:
         """Lowercased person name → email, from CRM contacts, deal owners and people seen in documents
@@ -202,11 +202,11 @@ class CrmStore(StoreCore):
         up rather than read).
 
         Made once per state of what it is built from: while the contacts, the people and the deals
-        keep their :func:`_directory_key` (row counts, newest id, newest change), this store hands
+        keep their :func:`directory_key` (row counts, newest id, newest change), this store hands
         out the directory it last made (a run asks three times), with the answers it has kept.
         """
         with self._tx() as s:
-            key = _directory_key(s)
+            key = directory_key(s)
         memo = self._directory_memo
         if memo is None or memo[0] != key:
             # Made after the key: a change landing in between makes the next key differ (made again),
@@ -215,7 +215,7 @@ class CrmStore(StoreCore):
         return memo[1]
 
 
-def _directory_key(s: Session) -> tuple[Any, ...]:
+def directory_key(s: Session) -> tuple[Any, ...]:
     """What :meth:`CrmStore.directory` is read from, in a few values: per table (contacts, people,
     deals) its row count, newest id and newest ``updated_at``. Every write to them adds a row (count,
     id) or stamps the row it changes with the time (an import's rows, a fuller name seen in a

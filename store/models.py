@@ -214,7 +214,23 @@ class DocumentRow(Base):
     quoted_text: Mapped[str] = mapped_column(Text, default="")
     signature: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class TouchLogRow(Base):
+    """The last touches by us and by them as a run left them (migration 0019; one row, ``id`` 1):
+    ``log`` holds ``{"by_us": {email: time}, "by_them": {email: time}}`` (ISO 8601, UTC), read from
+    every document up to the end of a day; ``basis`` says from what (:mod:`store.touch_log`)."""
+
+    __tablename__ = "touch_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    basis: Mapped[str] = mapped_column(Text)
+    named: Mapped[bool] = mapped_column(default=False)
+    """Whether a participant known by name only was looked up in the name directory (which the
+    basis then covers too)."""
+    log: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    written_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class PersonRow(Base):

@@ -38,6 +38,12 @@ class TouchLog:
     by_them: dict[str, datetime] = field(default_factory=dict)
     _ours: dict[str, bool] = field(default_factory=dict, repr=False)
     """Email → at one of ``domains``, as found (the same people recur in every document)."""
+    consulted: bool = False
+    """Whether ``directory`` was asked for a name (a participant or Slack author known by name only)."""
+
+    def result(self) -> tuple[dict[str, datetime], dict[str, datetime]]:
+        """``(by_us, by_them)``."""
+        return self.by_us, self.by_them
 
     def add(
         self,
@@ -85,6 +91,7 @@ class TouchLog:
         if isinstance(email, str) and "@" in email:
             return email.strip().lower()
         if isinstance(name, str):
+            self.consulted = True
             return self.directory.get(" ".join(name.lower().split()))
         return None
 
@@ -102,7 +109,9 @@ class TouchLog:
             for g in segments:
                 speaker = " ".join(str(g.get("speaker") or "").lower().split())
                 author = self._email(g.get("speaker_email"), None) or by_name.get(speaker)
-                author = author or self.directory.get(speaker)
+                if not author:
+                    self.consulted = True
+                    author = self.directory.get(speaker)
                 if author:
                     at = g.get("occurred_at")
                     out.append((author, datetime.fromisoformat(at) if isinstance(at, str) else occurred_at))

@@ -8,13 +8,16 @@ document counted by :class:`store.touches.TouchLog` — on SQLite and PostgreSQL
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from followthrough.types import Participant, ParticipantRole, Segment, SourceDocument
 from store import Store
 from store.accounts import _last_touches
 from store.models import AccountRow, DocumentRow
+from store.touch_log import people_touches
 from store.touches import TouchLog
 from tests.store_fixtures import store, store_url  # noqa: F401
 
@@ -151,3 +154,107 @@ def test_grouped_touches_are_the_touches_of_every_document(store: Store) -> None
     assert last_them[ids["Globex"]] == T0 + timedelta(days=3, hours=1)
     # The document after the day asked about is not counted.
     assert last_them[ids["Acme"]] < T0 + timedelta(days=200)
+
+
+def _counting_adds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every :meth:`TouchLog.add` from now on, by source: reading the documents, not the stored log."""
+    calls: list[str] = []
+    real = TouchLog.add
+
+    def add(self: TouchLog, source: str, *args: Any, **kwargs: Any) -> None:
+        calls.append(source)
+        real(self, source, *args, **kwargs)
+
+    monkeypatch.setattr(TouchLog, "add", add)
+    return calls
+
+
+def _with_crm_and_documents(db: Store) -> None:
+    from followthrough.types import Account, CrmData
+
+    db.upsert_crm(CrmData(accounts=[Account(crm_id="A1", name="Acme", domains=["acme.com"])]))
+    db.add_documents(_documents())
+
+
+def test_a_stored_touch_log_is_the_log_of_every_document_until_a_document_changes(
+    store: Store,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What ``run`` stores before its report (:meth:`Store.refresh_touches`) is what reading every
+    document gives; a report reads it instead while nothing changed, and reads the documents again
+    once one is added, for another day or for other domains of ours."""
+    _with_crm_and_documents(store)
+    as_of = date(2026, 10, 1)
+    expected = _by_definition(store, as_of)
+    assert store.refresh_touches(as_of, OURS) is True
+    assert store.refresh_touches(as_of, OURS) is False  # current: not written again
+    calls = _counting_adds(monkeypatch)
+    with store._tx() as s:
+        assert people_touches(s, as_of, OURS, store.directory()) == expected
+    assert calls == []  # the stored log, not the documents
+    for day, ours in ((as_of + timedelta(days=1), OURS), (as_of, {"northwind.io", "acme.com"})):
+        with store._tx() as s:
+            people_touches(s, day, ours, store.directory())
+        assert calls, (day, ours)  # another day or other domains: not what was stored
+        calls.clear()
+    later = T0 + timedelta(days=20)
+    store.add_documents(
+        [
+            SourceDocument(
+                source="email",
+                external_id="<new@x>",
+                occurred_at=later,
+                participants=[
+                    _p("Marco Rossi", "marco@northwind.io", ParticipantRole.SENDER),
+                    _p("Dana", "dana@acme.com", ParticipantRole.RECIPIENT),
+                ],
+                text="A new message.",
+            )
+        ]
+    )
+    with store._tx() as s:
+        by_us, _ = people_touches(s, as_of, OURS, store.directory())
+    assert calls and by_us["dana@acme.com"] == later  # read again: the new message counts
+    assert store.refresh_touches(as_of, OURS) is True
+    expected = _by_definition(store, as_of)
+    calls.clear()
+    with store._tx() as s:
+        assert people_touches(s, as_of, OURS, store.directory()) == expected
+    assert calls == []
+
+
+def test_a_touch_log_that_looked_names_up_is_read_again_when_the_directory_changes(
+    store: Store,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A meeting speaker known by name only is found in the name directory: a contact added later
+    can change whom that name is, so such a log is current only while the directory is unchanged."""
+    from followthrough.types import Contact, CrmData
+
+    _with_crm_and_documents(store)
+    store.add_documents(
+        [
+            SourceDocument(
+                source="meeting",
+                external_id="meeting-by-name",
+                occurred_at=T0 + timedelta(days=12),
+                participants=[
+                    _p("Priya Shah", "priya@northwind.io", ParticipantRole.ATTENDEE),
+                    _p("Olga Berg", None, ParticipantRole.ATTENDEE),
+                ],
+                text="Priya: hello. Olga: hi.",
+            )
+        ]
+    )
+    as_of = date(2026, 10, 1)
+    assert store.refresh_touches(as_of, OURS)
+    assert "olga@acme.com" not in _by_definition(store, as_of)[0]
+    store.upsert_crm(
+        CrmData(contacts=[Contact(email="olga@acme.com", name="Olga Berg", account_name="Acme")])
+    )
+    calls = _counting_adds(monkeypatch)
+    with store._tx() as s:
+        by_us, _ = people_touches(s, as_of, OURS, store.directory())
+    assert calls  # the directory changed: read again
+    assert by_us["olga@acme.com"] == T0 + timedelta(days=12)
+    assert (by_us, _) == _by_definition(store, as_of)

@@ -368,7 +368,9 @@ def _batch_report(
         if rep.stored_anything:  # bulk work done: the listings that follow (and the API) plan well
             store.refresh_statistics()
         if attention:
-            found = collect(store, st.settings().as_of, domains=st.company_domains(store))
+            as_of, ours = st.settings().as_of, st.company_domains(store)
+            store.refresh_touches(as_of, ours)  # kept for the next report while nothing changes
+            found = collect(store, as_of, domains=ours)
     if as_json:
         out: dict[str, object] = rep.as_dict()
         if found is not None:
