@@ -758,7 +758,8 @@ class _Builder:
         if len(self.sent) + len(self.accounts) > _CELLS_KEPT:
             self.sent.clear()  # a file of ever new accounts: later rows that name one send it again
         for key, acc in self.accounts.items():
-            self.sent[key] = self.sent.get(key, frozenset()).union(acc.domains)
+            before = self.sent.get(key)
+            self.sent[key] = frozenset(acc.domains) if before is None else before.union(acc.domains)
         crm = CrmData(
             accounts=list(self.accounts.values()),
             contacts=list(self.contacts.values()),

@@ -24,6 +24,8 @@ import math
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import chain
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from pydantic_core import PydanticSerializationError
@@ -241,13 +243,21 @@ def _unstorable_anywhere(crm: CrmData | CrmRecords) -> bool:
 
 
 def _texts(crm: CrmRecords) -> Iterator[str | None]:
-    """Every text value of ``crm``'s records (``None`` for an empty one)."""
-    for a in crm.accounts:
-        yield from (a.name, a.tier, a.crm_id, *a.domains)
-    for c in crm.contacts:
-        yield from (c.email, c.name, c.account_name, c.role)
-    for d in crm.deals:
-        yield from (d.crm_id, d.name, d.account_name, d.stage, d.owner_email)
+    """Every text value of ``crm``'s records (``None`` for an empty one), taken from the tuples by
+    position (:data:`_ACCOUNT_TEXTS`, :data:`_DEAL_TEXTS`; a contact is all text): no Python-level
+    step per value, a million-row import checks its text in a fraction of a second."""
+    return chain(
+        chain.from_iterable(map(_ACCOUNT_TEXTS, crm.accounts)),
+        chain.from_iterable(a.domains for a in crm.accounts),
+        chain.from_iterable(crm.contacts),
+        chain.from_iterable(map(_DEAL_TEXTS, crm.deals)),
+    )
+
+
+_ACCOUNT_TEXTS = itemgetter(*(AccountRecord._fields.index(f) for f in ("name", "tier", "crm_id")))
+_DEAL_TEXTS = itemgetter(
+    *(DealRecord._fields.index(f) for f in ("crm_id", "name", "account_name", "stage", "owner_email"))
+)
 
 
 _Record = TypeVar("_Record", Account, Contact, Deal, AccountRecord, ContactRecord, DealRecord)
