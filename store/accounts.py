@@ -42,9 +42,9 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from followthrough.errors import StoreError
 from followthrough.types import TieredValue, tier_key, tier_rank
 from store import touch_log
 from store.base import NotFound, log
@@ -75,9 +75,10 @@ class AccountStore(CrmStore, DealStore):
         returns ``False``: the report then reads the documents, as it would without a log."""
         try:
             with self._tx() as s:
+                self._lock(s, touch_log.LOCK)  # two runs refreshing at once: one writes, one finds it current
                 return touch_log.refresh(s, as_of, domains, _Directory(self))
-        except SQLAlchemyError as e:
-            log.warning("touch log not stored: %s", type(e).__name__)
+        except StoreError as e:
+            log.warning("touch log not stored: %s", e)
             return False
 
     def list_accounts(self, f: AccountFilter, silent_days: TieredValue, domains: set[str]) -> AccountPage:

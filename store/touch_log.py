@@ -33,6 +33,8 @@ Touches = tuple[dict[str, datetime], dict[str, datetime]]
 
 _ROW = 1
 """The id of the one ``touch_log`` row."""
+LOCK = "touch-log"
+"""What writers of the log serialize on (:meth:`store.base.StoreCore._lock`)."""
 
 
 def people_touches(s: Session, as_of: date, domains: set[str], directory: Mapping[str, str]) -> Touches:
@@ -46,17 +48,23 @@ def people_touches(s: Session, as_of: date, domains: set[str], directory: Mappin
 
 def refresh(s: Session, as_of: date, domains: set[str], directory: Mapping[str, str]) -> bool:
     """Store the log :func:`people_touches` reads for ``as_of`` and ``domains`` (in ``s``'s
-    transaction), unless the stored one is current; whether it was written."""
+    transaction, which the caller serializes with other writers of the log), unless the stored one
+    is current; whether it was written.
+
+    The basis is taken before the documents are read: a document stored meanwhile by another
+    process may or may not be in the log, but it is not in the basis, so the next check finds the
+    basis changed and reads the documents again, never a log that misses it taken as current."""
     stored = s.get(TouchLogRow, _ROW)
     if stored is not None and stored.basis == _basis(s, as_of, domains, named=stored.named):
         return False
+    plain, named = _basis(s, as_of, domains, named=False), _basis(s, as_of, domains, named=True)
     log = read_touches(s, as_of, domains, directory)
     by_us, by_them = log.result()
     s.execute(delete(TouchLogRow))
     s.add(
         TouchLogRow(
             id=_ROW,
-            basis=_basis(s, as_of, domains, named=log.consulted),
+            basis=named if log.consulted else plain,
             named=log.consulted,
             log={"by_us": _encoded(by_us), "by_them": _encoded(by_them)},
             written_at=utcnow(),
@@ -94,14 +102,15 @@ def read_touches(s: Session, as_of: date, domains: set[str], directory: Mapping[
 
 
 def _basis(s: Session, as_of: date, domains: set[str], *, named: bool) -> str:
-    """What the log of ``as_of`` and ``domains`` is read from, in one line (module docstring)."""
+    """What the log of ``as_of`` and ``domains`` is read from, in one line of JSON (module
+    docstring): the directory's state only with ``named``."""
     d = DocumentRow
     count, newest_id = s.execute(select(func.count(), func.max(d.id))).one()
     changed = s.scalar(select(func.max(d.updated_at)))
-    parts = [_end(as_of).isoformat(), ",".join(sorted(domains)), str(count), str(newest_id), str(changed)]
+    parts: list[object] = [_end(as_of).isoformat(), sorted(domains), count, newest_id, str(changed)]
     if named:
         parts.append(repr(directory_key(s)))
-    return "|".join(parts)
+    return json.dumps(parts)
 
 
 def _end(as_of: date) -> datetime:

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from followthrough.errors import StoreError
 from followthrough.types import Participant, ParticipantRole, Segment, SourceDocument
-from store import Store
+from store import Store, touch_log
 from store.accounts import _last_touches
 from store.models import AccountRow, DocumentRow
 from store.touch_log import people_touches
@@ -258,3 +259,62 @@ def test_a_touch_log_that_looked_names_up_is_read_again_when_the_directory_chang
     assert calls  # the directory changed: read again
     assert by_us["olga@acme.com"] == T0 + timedelta(days=12)
     assert (by_us, _) == _by_definition(store, as_of)
+
+
+def test_a_document_stored_while_the_log_is_read_is_never_missed(
+    store: Store,  # noqa: F811
+    store_url: str,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another process stores a message while a run reads the documents for its log: the log's
+    basis was taken before, so the next report finds it changed and counts the new message."""
+    _with_crm_and_documents(store)
+    as_of, later = date(2026, 10, 1), T0 + timedelta(days=20)
+    other = Store(store_url)
+    real = touch_log.read_touches
+
+    def while_reading(*args: Any, **kwargs: Any) -> TouchLog:
+        found = real(*args, **kwargs)
+        other.add_documents(
+            [
+                SourceDocument(
+                    source="email",
+                    external_id="<meanwhile@x>",
+                    occurred_at=later,
+                    participants=[
+                        _p("Marco Rossi", "marco@northwind.io", ParticipantRole.SENDER),
+                        _p("Dana", "dana@acme.com", ParticipantRole.RECIPIENT),
+                    ],
+                    text="Stored by another process.",
+                )
+            ]
+        )
+        return found
+
+    monkeypatch.setattr(touch_log, "read_touches", while_reading)
+    try:
+        assert store.refresh_touches(as_of, OURS)
+    finally:
+        other.close()
+    monkeypatch.setattr(touch_log, "read_touches", real)
+    with store._tx() as s:
+        by_us, _ = people_touches(s, as_of, OURS, store.directory())
+    assert by_us["dana@acme.com"] == later
+
+
+def test_a_log_that_cannot_be_stored_leaves_the_report_to_read_the_documents(
+    store: Store,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another writer holding the database (or any store error) while the log is written: one
+    warning, ``False``, and the report reads the documents as it would without a log."""
+    _with_crm_and_documents(store)
+
+    def busy(*args: Any, **kwargs: Any) -> bool:
+        raise StoreError("database error: database is locked")
+
+    monkeypatch.setattr(touch_log, "refresh", busy)
+    as_of = date(2026, 10, 1)
+    assert store.refresh_touches(as_of, OURS) is False
+    with store._tx() as s:
+        assert people_touches(s, as_of, OURS, store.directory()) == _by_definition(store, as_of)
