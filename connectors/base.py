@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import ClassVar, Protocol
 
 from followthrough.errors import InputError
-from followthrough.types import CrmData, SourceDocument
+from followthrough.types import CrmData, CrmRows, SourceDocument
 
 
 class ErrorSink(Protocol):
@@ -114,3 +114,9 @@ class CrmReader(Reader):
     def records(self) -> Iterator[CrmData]:
         """Every record in the export, in chunks of bounded size (a bad row goes to ``on_error`` and is
         left out): a run stores each chunk before reading the next, so memory stays flat."""
+
+    def record_rows(self) -> Iterator[CrmRows]:
+        """:meth:`records` as :data:`~followthrough.types.CrmRows` (what a run stores): a reader that
+        can build them without a model per record overrides this; by default, each chunk's models."""
+        for crm in self.records():
+            yield crm.rows()

