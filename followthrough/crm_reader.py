@@ -1,11 +1,11 @@
 """CRM exports read a chunk at a time, as the store will hold them; a large one in a second process.
 
 Reading a large deals export (cutting CSV records, parsing values, building the records) costs
-more than storing it. With more than one CPU, an export of :data:`PROCESS_BYTES` or more is read
-in a process of its own (``multiprocessing``, started by ``spawn``: nothing of this process's
-threads or connections is inherited) while this one admits (:func:`store.admit_crm`) and stores
-the chunks it has already read: a 1,000,000-row export imports in about two thirds of the time. The chunks
-cross over as tuples of built-in values (:class:`store.crm_records.CrmRecords`), at most
+about as much as storing it. With more than one CPU, an export of :data:`PROCESS_BYTES` or more
+is read and admitted (:func:`store.admit_crm`) in a process of its own (``multiprocessing``,
+started by ``spawn``: nothing of this process's threads or connections is inherited) while this
+one stores the chunks already read: a 1,000,000-row export imports in about two thirds of the
+time. The chunks cross over as tuples of built-in values (:class:`store.crm_records.CrmRecords`), at most
 :data:`IN_FLIGHT` at a time, so memory stays flat in both processes; what the reader finds wrong
 with a record comes with the chunk it belongs to, as when it is read here. A reader process that
 cannot start, fails or dies hands over to reading here (from where it stopped): never a lost
@@ -114,8 +114,8 @@ def _read_elsewhere(item: ingest.Input) -> Iterator[Chunk]:
                 break
             rows, problems = rest
             handed += 1
-            read = [InputError(path, problem) for path, problem in problems]
-            yield _admitted(CrmRecords.from_rows(rows), read, item)  # admitted here: this process waits
+            # admitted there (reading builds tuples, no models: the reader process is the one with time)
+            yield CrmRecords.from_rows(rows), [InputError(path, problem) for path, problem in problems]
     except OSError:
         pass  # no process could start: read here
     finally:
@@ -134,7 +134,8 @@ def _reader(item: ingest.Input, chunks: multiprocessing.Queue[tuple[Any, ...]]) 
     gc.set_threshold(*GC_THRESHOLDS)  # the command's own (half this process's time with Python's)
     try:
         for rows, problems in _read(item):
-            chunks.put((_Message.CHUNK, rows, [(e.path, e.problem) for e in problems]))
+            admitted, lines = _admitted(CrmRecords.from_rows(rows), problems, item)
+            chunks.put((_Message.CHUNK, admitted.rows(), [(e.path, e.problem) for e in lines]))
     except Exception as e:  # a bug, not a bad record (those are problems): read again, and raised, there
         chunks.put((_Message.FAILED, f"{type(e).__name__}: {e}"))
         return
