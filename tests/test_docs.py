@@ -60,6 +60,7 @@ def test_shared_types_surface_is_pinned() -> None:
         "CommitmentStatus",
         "Contact",
         "CrmData",
+        "CrmRows",
         "Deal",
         "Evidence",
         "ExtractedItem",
