@@ -49,7 +49,7 @@ class DealRecord(NamedTuple):
 class CrmRecords:
     """Validated CRM records as plain tuples, read like :class:`CrmData` (module docstring).
 
-    :meth:`rows_of` (of models) and :meth:`rows` are the form that crosses the process boundary
+    :meth:`CrmData.rows` (of models) and :meth:`rows` are the form that crosses the process boundary
     (tuples of built-in values only), :meth:`from_rows` makes it records again.
     """
 
@@ -59,12 +59,7 @@ class CrmRecords:
 
     @classmethod
     def of(cls, crm: CrmData) -> CrmRecords:
-        return cls.from_rows(cls.rows_of(crm))
-
-    @staticmethod
-    def rows_of(crm: CrmData) -> CrmRows:
-        """``crm``'s records as tuples of built-in values, in the records' field order."""
-        return crm.rows()
+        return cls.from_rows(crm.rows())
 
     def rows(self) -> CrmRows:
         """The records as tuples of built-in values (what :meth:`from_rows` takes)."""

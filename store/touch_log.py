@@ -40,10 +40,11 @@ LOCK = "touch-log"
 def people_touches(s: Session, as_of: date, domains: set[str], directory: Mapping[str, str]) -> Touches:
     """Per outside person, the last touch by us and by them up to the end of ``as_of``: the stored
     log when its basis is the current one (module docstring), else read from every document."""
-    stored = s.get(TouchLogRow, _ROW)
-    if stored is not None and stored.basis == _basis(s, as_of, domains, named=stored.named):
+    stored = _current(s, as_of, domains)
+    if stored is not None:
         return _decoded(stored.log)
-    return read_touches(s, as_of, domains, directory).result()
+    log = read_touches(s, as_of, domains, directory)
+    return log.by_us, log.by_them
 
 
 def refresh(s: Session, as_of: date, domains: set[str], directory: Mapping[str, str]) -> bool:
@@ -54,23 +55,30 @@ def refresh(s: Session, as_of: date, domains: set[str], directory: Mapping[str, 
     The basis is taken before the documents are read: a document stored meanwhile by another
     process may or may not be in the log, but it is not in the basis, so the next check finds the
     basis changed and reads the documents again, never a log that misses it taken as current."""
-    stored = s.get(TouchLogRow, _ROW)
-    if stored is not None and stored.basis == _basis(s, as_of, domains, named=stored.named):
+    if _current(s, as_of, domains) is not None:
         return False
-    plain, named = _basis(s, as_of, domains, named=False), _basis(s, as_of, domains, named=True)
+    plain, named = _basis(s, as_of, domains), _basis(s, as_of, domains, directory_key(s))
     log = read_touches(s, as_of, domains, directory)
-    by_us, by_them = log.result()
     s.execute(delete(TouchLogRow))
     s.add(
         TouchLogRow(
             id=_ROW,
             basis=named if log.consulted else plain,
             named=log.consulted,
-            log={"by_us": _encoded(by_us), "by_them": _encoded(by_them)},
+            log={"by_us": _encoded(log.by_us), "by_them": _encoded(log.by_them)},
             written_at=utcnow(),
         )
     )
     return True
+
+
+def _current(s: Session, as_of: date, domains: set[str]) -> TouchLogRow | None:
+    """The stored log when its basis is the current one for ``as_of`` and ``domains``."""
+    stored = s.get(TouchLogRow, _ROW)
+    if stored is None:
+        return None
+    names = directory_key(s) if stored.named else None
+    return stored if stored.basis == _basis(s, as_of, domains, names) else None
 
 
 def read_touches(s: Session, as_of: date, domains: set[str], directory: Mapping[str, str]) -> TouchLog:
@@ -101,15 +109,15 @@ def read_touches(s: Session, as_of: date, domains: set[str], directory: Mapping[
     return log
 
 
-def _basis(s: Session, as_of: date, domains: set[str], *, named: bool) -> str:
+def _basis(s: Session, as_of: date, domains: set[str], names: tuple[object, ...] | None = None) -> str:
     """What the log of ``as_of`` and ``domains`` is read from, in one line of JSON (module
-    docstring): the directory's state only with ``named``."""
+    docstring); ``names``: the name directory's state, when the log looked names up."""
     d = DocumentRow
     count, newest_id = s.execute(select(func.count(), func.max(d.id))).one()
     changed = s.scalar(select(func.max(d.updated_at)))
     parts: list[object] = [_end(as_of).isoformat(), sorted(domains), count, newest_id, str(changed)]
-    if named:
-        parts.append(repr(directory_key(s)))
+    if names is not None:
+        parts.append(repr(names))
     return json.dumps(parts)
 
 

@@ -41,10 +41,6 @@ class TouchLog:
     consulted: bool = False
     """Whether ``directory`` was asked for a name (a participant or Slack author known by name only)."""
 
-    def result(self) -> tuple[dict[str, datetime], dict[str, datetime]]:
-        """``(by_us, by_them)``."""
-        return self.by_us, self.by_them
-
     def add(
         self,
         source: str,

@@ -170,6 +170,20 @@ def _counting_adds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
+def _marco_to_dana(external_id: str, at: datetime) -> SourceDocument:
+    """An email from one of ours to Dana (acme.com) at ``at``: a touch by us."""
+    return SourceDocument(
+        source="email",
+        external_id=external_id,
+        occurred_at=at,
+        participants=[
+            _p("Marco Rossi", "marco@northwind.io", ParticipantRole.SENDER),
+            _p("Dana", "dana@acme.com", ParticipantRole.RECIPIENT),
+        ],
+        text=f"Message {external_id}.",
+    )
+
+
 def _with_crm_and_documents(db: Store) -> None:
     from followthrough.types import Account, CrmData
 
@@ -199,20 +213,7 @@ def test_a_stored_touch_log_is_the_log_of_every_document_until_a_document_change
         assert calls, (day, ours)  # another day or other domains: not what was stored
         calls.clear()
     later = T0 + timedelta(days=20)
-    store.add_documents(
-        [
-            SourceDocument(
-                source="email",
-                external_id="<new@x>",
-                occurred_at=later,
-                participants=[
-                    _p("Marco Rossi", "marco@northwind.io", ParticipantRole.SENDER),
-                    _p("Dana", "dana@acme.com", ParticipantRole.RECIPIENT),
-                ],
-                text="A new message.",
-            )
-        ]
-    )
+    store.add_documents([_marco_to_dana("<new@x>", later)])
     with store._tx() as s:
         by_us, _ = people_touches(s, as_of, OURS, store.directory())
     assert calls and by_us["dana@acme.com"] == later  # read again: the new message counts
@@ -275,20 +276,7 @@ def test_a_document_stored_while_the_log_is_read_is_never_missed(
 
     def while_reading(*args: Any, **kwargs: Any) -> TouchLog:
         found = real(*args, **kwargs)
-        other.add_documents(
-            [
-                SourceDocument(
-                    source="email",
-                    external_id="<meanwhile@x>",
-                    occurred_at=later,
-                    participants=[
-                        _p("Marco Rossi", "marco@northwind.io", ParticipantRole.SENDER),
-                        _p("Dana", "dana@acme.com", ParticipantRole.RECIPIENT),
-                    ],
-                    text="Stored by another process.",
-                )
-            ]
-        )
+        other.add_documents([_marco_to_dana("<meanwhile@x>", later)])
         return found
 
     monkeypatch.setattr(touch_log, "read_touches", while_reading)
