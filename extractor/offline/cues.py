@@ -125,8 +125,19 @@ class Cue:
 # --------------------------------------------------------------------------- helpers
 
 
+_TEST_GATES: dict[Callable[[View], bool], _Gated | Prefiltered] = {}
+"""A cue test → the gate it checks first (a test not here is always run): :func:`analyze` checks the
+gate itself, so a cue that cannot fire costs a set test rather than a call."""
+
+
+def _gated(test: Callable[[View], bool], gate: _Gated | Prefiltered) -> Callable[[View], bool]:
+    _TEST_GATES[test] = gate
+    return test
+
+
 def _search(keys: tuple[str, ...], pattern: str) -> Callable[[View], bool]:
-    return _Gated(keys, pattern).search
+    g = _Gated(keys, pattern)
+    return _gated(g.search, g)
 
 
 # The tests below read ``v.text`` or ``v.body`` (a suffix of it): a pattern whose literal prefilter
@@ -135,17 +146,19 @@ def _search(keys: tuple[str, ...], pattern: str) -> Callable[[View], bool]:
 
 def _on_body(pattern: str) -> Callable[[View], bool]:
     f = _prefiltered(pattern)
-    return lambda v: _possible(f, v) and f.rx.match(v.body) is not None
+    return _gated(lambda v: _possible(f, v) and f.rx.match(v.body) is not None, f)
 
 
 def _text_or_body(pattern: str) -> Callable[[View], bool]:
     f = _prefiltered(pattern)
-    return lambda v: _possible(f, v) and (f.rx.search(v.text) is not None or f.rx.search(v.body) is not None)
+    return _gated(
+        lambda v: _possible(f, v) and (f.rx.search(v.text) is not None or f.rx.search(v.body) is not None), f
+    )
 
 
 def _anywhere(pattern: str) -> Callable[[View], bool]:
     f = _prefiltered(pattern)
-    return lambda v: _possible(f, v) and f.rx.search(v.text) is not None
+    return _gated(lambda v: _possible(f, v) and f.rx.search(v.text) is not None, f)
 
 
 _PURPOSE = re.compile(r"\bso(?:\s+that)?\s+(?:i|we)\s+(?:can|could|will|'ll)\b", _I)
@@ -209,7 +222,7 @@ def _main_clause(keys: tuple[str, ...], pattern: str) -> Callable[[View], bool]:
             return True
         return False
 
-    return test
+    return _gated(test, g)
 
 
 # --------------------------------------------------------------------------- the sentence body
@@ -297,7 +310,8 @@ def fluent(sentence: str) -> str:
     """``sentence`` as read: typographic apostrophes made plain, spoken fillers and immediate word
     repeats dropped ("I’ll, uh, I’ll send it" -> "I'll send it"). For reading only, never for offsets."""
     s = sentence.replace("’", "'").replace("‘", "'")
-    if any(f in s.lower() for f in ("uh", "um", "er", "ah", "hm", "mm")):
+    low = s.lower()
+    if "uh" in low or "um" in low or "er" in low or "ah" in low or "hm" in low or "mm" in low:
         s = _FILLER.sub("", s)
     if _may_repeat(s) and _REPEAT.search(s):
         s = _REPEAT.sub(r"\1", s)
@@ -1072,10 +1086,31 @@ class Cues:
         return not self.fired.isdisjoint(DIRECTIVE)
 
 
+@lru_cache(maxsize=1)
+def _plan() -> tuple[tuple[str, Callable[[View], bool], frozenset[str], bool], ...]:
+    """Each cue of the table as ``(name, test, keys, any_text)``: the test can fire only when the
+    sentence holds one of ``keys`` (empty: always tried), or, with ``any_text``, is not ASCII (a
+    literal prefilter is exact for ASCII text only; see :mod:`.literals`)."""
+    plan = []
+    for c in CUES:
+        gate = _TEST_GATES.get(c.test)
+        keys = gate.keyset if gate is not None else frozenset()
+        plan.append((c.name, c.test, keys, isinstance(gate, Prefiltered)))
+    return tuple(plan)
+
+
 def analyze(sentence: str) -> Cues:
-    """Every cue of the table tested on one sentence."""
+    """Every cue of the table tested on one sentence (a cue whose gate's keys the sentence lacks is
+    not tried: its test would say no)."""
     v = view(sentence)
-    return Cues(frozenset(c.name for c in CUES if c.test(v)), v.body, v.text)
+    present = _keys_in(v)
+    plain = v.text.isascii()
+    fired = frozenset(
+        name
+        for name, test, keys, any_text in _plan()
+        if (not keys or not keys.isdisjoint(present) or (any_text and not plain)) and test(v)
+    )
+    return Cues(fired, v.body, v.text)
 
 
 # The cheap gate: triggers are the commissive and directive cues whose test is
