@@ -195,10 +195,12 @@ class _CrmNames:
                     emails.add(p.email.lower())
                 elif p.internal is not True and (key := " ".join((p.name or "").lower().split())):
                     names.add(key)
+        keys: set[str] = set()
         for text in texts:
-            keys = deal_rules.text_keys(text)
-            self.deals.find(keys, deal_ids)
-            self.accounts.find(keys, account_ids)
+            keys.update(deal_rules.text_keys(text))
+        hashes = [hash(k) for k in keys]  # each key of the batch's texts hashed once, for both tables
+        self.deals.find(hashes, deal_ids)
+        self.accounts.find(hashes, account_ids)
         contact_accounts: dict[str, int] = {}
         query = select(ContactRow.email, ContactRow.account_id).where(ContactRow.account_id.is_not(None))
         for chunk in chunked(sorted(emails)):
@@ -271,10 +273,11 @@ class _KeyIds:
         elif old != row_id:
             self.ids[h] = [old, row_id]
 
-    def find(self, keys: Iterable[str], into: set[int]) -> None:
-        """Add to ``into`` the ids filed under any of ``keys``."""
-        for key in keys:
-            hit = self.ids.get(hash(key))
+    def find(self, hashes: Iterable[int], into: set[int]) -> None:
+        """Add to ``into`` the ids filed under any of the keys whose ``hash`` is in ``hashes``."""
+        get = self.ids.get
+        for h in hashes:
+            hit = get(h)
             if hit is None:
                 continue
             if isinstance(hit, list):

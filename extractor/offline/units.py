@@ -42,15 +42,28 @@ _WORD = re.compile(r"[^\W\d_]{2}")
 _LABEL_ONLY = re.compile(r"^\W*[\w .'’-]{1,40}:\s*$|^\W*$")
 
 
+# The ASCII characters that :data:`_SPACE` and :data:`_NOT_LETTER` take out, to count ASCII text with
+# ``bytes.translate`` (one pass in C) rather than two substitutions; derived from the patterns themselves.
+_ASCII_SPACE = bytes(c for c in range(128) if _SPACE.match(chr(c)))
+_ASCII_NOT_LETTER = bytes(c for c in range(128) if _NOT_LETTER.match(chr(c)))
+
+
 def _looks_like_code(sentence: str) -> bool:
     """Code, paths, stack traces and tables: fewer than half of the visible characters are letters."""
     text = (
         _URL.sub("link", sentence) if "://" in sentence or "www." in sentence or "@" in sentence else sentence
     )
-    visible = len(_SPACE.sub("", text))
-    if visible < 12:
-        return False
-    letters = len(_NOT_LETTER.sub("", text))
+    if text.isascii():
+        raw = text.encode("ascii")
+        visible = len(raw.translate(None, _ASCII_SPACE))
+        if visible < 12:
+            return False
+        letters = len(raw.translate(None, _ASCII_NOT_LETTER))
+    else:
+        visible = len(_SPACE.sub("", text))
+        if visible < 12:
+            return False
+        letters = len(_NOT_LETTER.sub("", text))
     return letters < 0.5 * visible or text.count("/") > 4 or "();" in text or "{" in text
 
 
