@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from connectors.email import EmlConnector, MboxConnector
+from connectors.mail import mime
 from connectors.mail.mime import extract_body, parse_bytes
 from connectors.mail.quotes import split_reply
 from followthrough.errors import InputError
@@ -525,3 +526,26 @@ def test_mbox_streams_many_messages(tmp_path: Path) -> None:
         assert doc.quoted_text.endswith("> earlier")
         count += 1
     assert count == 2000
+
+
+def test_address_headers_read_alike_short_repeated_and_long() -> None:
+    """A short address header is parsed once per process and reused; a long one each time. Both
+    give the same mailboxes, each call its own list."""
+    short = (
+        b"From: =?utf-8?q?Ren=C3=A9e?= <Renee@X.org>\r\n"
+        b'To: a@b.org, "c@d.org" <c@d.org>, undisclosed:;\r\n\r\nx'
+    )
+    many = ", ".join(f"Person {i} <p{i}@big.example>" for i in range(200))
+    long = f"From: ann@x.org\r\nTo: {many}\r\n\r\nx".encode()
+    first = mime.addresses(parse_bytes(short), "from")
+    again = mime.addresses(parse_bytes(short), "FROM")
+    assert first == again == [("Renée", "renee@x.org")]
+    first.append((None, "changed@x.org"))  # a caller's list is its own
+    assert mime.addresses(parse_bytes(short), "from") == [("Renée", "renee@x.org")]
+    assert mime.addresses(parse_bytes(short), "to") == [(None, "a@b.org"), (None, "c@d.org")]
+    before = mime._mailboxes_cached.cache_info().currsize
+    to = mime.addresses(parse_bytes(long), "to")
+    assert len(many) > mime._CACHED_ADDRESS_CHARS
+    assert to[0] == ("Person 0", "p0@big.example") and to[-1] == ("Person 199", "p199@big.example")
+    assert len(to) == 200
+    assert mime._mailboxes_cached.cache_info().currsize == before

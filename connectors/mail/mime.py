@@ -148,11 +148,24 @@ def header_text(msg: Message, name: str) -> str | None:
 
 def addresses(msg: Message, name: str) -> list[tuple[str | None, str | None]]:
     """(display name, lowercased address) for every mailbox in an address header."""
-    raws = [_undo_surrogates(str(v)) for k, v in msg.raw_items() if k.lower() == name.lower()]
-    out: list[tuple[str | None, str | None]] = []
+    lname = name.lower()
+    raws = tuple(str(v) for k, v in msg.raw_items() if k.lower() == lname)
     if not raws:
-        return out
-    for display, addr in email.utils.getaddresses(raws):
+        return []
+    if sum(map(len, raws)) <= _CACHED_ADDRESS_CHARS:
+        return list(_mailboxes_cached(raws))
+    return list(_mailboxes(raws))
+
+
+_CACHED_ADDRESS_CHARS = 2_000
+"""Address headers up to this many characters are parsed once per process and reused: a mailbox
+names the same few people again and again; a longer value is parsed each time (no cache holds it)."""
+
+
+def _mailboxes(raws: tuple[str, ...]) -> tuple[tuple[str | None, str | None], ...]:
+    """What :func:`addresses` gives for the raw values of one header."""
+    out: list[tuple[str | None, str | None]] = []
+    for display, addr in email.utils.getaddresses([_undo_surrogates(r) for r in raws]):
         name_text: str | None = " ".join(decode_words(display).split()).strip("'\" ") or None
         addr_text: str | None = addr.strip().strip("<>").lower() or None
         if addr_text is None and name_text is None:
@@ -162,7 +175,10 @@ def addresses(msg: Message, name: str) -> list[tuple[str | None, str | None]]:
         if name_text is not None and addr_text is not None and name_text.lower() == addr_text:
             name_text = None  # "bob@x.org" <bob@x.org>
         out.append((name_text, addr_text))
-    return out
+    return tuple(out)
+
+
+_mailboxes_cached = lru_cache(maxsize=4096)(_mailboxes)
 
 
 def message_ids(value: str | None) -> list[str]:
