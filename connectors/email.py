@@ -45,7 +45,7 @@ from connectors.mail.mime import (
 from connectors.mail.quotes import split_reply
 from connectors.mail.threads import ThreadIndex, reference_chain, single_thread_id
 from followthrough.errors import InputError
-from followthrough.limits import MAX_FORWARD_DEPTH, MAX_MESSAGE_BYTES
+from followthrough.limits import MAX_FORWARD_DEPTH, MAX_MESSAGE_BYTES, MAX_PARTICIPANTS
 from followthrough.types import Participant, ParticipantRole, Segment, SourceDocument
 
 _PEEK = 8192
@@ -123,7 +123,9 @@ def _occurred_at(msg: Message, path: Path, from_line: str) -> tuple[datetime, st
         return datetime.fromtimestamp(0, tz=UTC), "unknown"
 
 
-def _participants(msg: Message) -> list[Participant]:
+def _participants(msg: Message) -> tuple[list[Participant], bool]:
+    """The people ``msg`` names, by role (sender first), each once; at most
+    :data:`~followthrough.limits.MAX_PARTICIPANTS`, and whether there were more."""
     out: list[Participant] = []
     seen: set[tuple[str | None, str | None, str]] = set()
     for header, role in _ROLES:
@@ -131,9 +133,11 @@ def _participants(msg: Message) -> list[Participant]:
             key = (name if addr is None else None, addr, role)
             if key in seen:
                 continue
+            if len(out) == MAX_PARTICIPANTS:
+                return out, True
             seen.add(key)
             out.append(Participant(name=name, email=addr, role=role))
-    return out
+    return out, False
 
 
 def _ids(msg: Message) -> tuple[str | None, list[str], list[str]]:
@@ -319,7 +323,9 @@ def _build(
         metadata["attachments"] = ", ".join(body.attachments)
         metadata["attachment_count"] = str(len(body.attachments))
 
-    participants = _participants(msg)
+    participants, cut = _participants(msg)
+    if cut:
+        metadata["participants_cut"] = "true"
     sender = next((p for p in participants if p.role is ParticipantRole.SENDER), None)
     segments = []
     if parts.text:

@@ -27,6 +27,16 @@ MAX_MIME_DEPTH = 30
 inside them. Real mail nests a few levels (a chain of ten forwards as attachments, about thirty); a
 deeper message is refused."""
 
+MAX_MIME_PARTS = 10_000
+"""MIME parts in one message, counted at every depth. A digest of a list's week or a message with
+many attached files has tens to a few hundred; a message with more is refused, each part being
+decoded and rendered (a message of the size limit could hold half a million empty ones)."""
+
+MAX_PARTICIPANTS = 1_000
+"""People one message names (From, To, Cc and the rest, counted together): the first ones are kept,
+the sender first. Mail addressed to more is a mass mailing; a header of a quarter of a million
+addresses took seconds to parse and tens of MB in every read of the document's people."""
+
 MAX_FORWARD_DEPTH = 10
 """Messages forwarded as attachments inside forwarded messages: each level down to this one is read
 as its own document; deeper ones stay inside the message that carries them."""

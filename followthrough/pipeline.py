@@ -21,7 +21,7 @@ from extractor import ExtractionFailed, ExtractionResult, Extractor
 from followthrough import digests, ingest
 from followthrough.crm_reader import admitted_chunks
 from followthrough.errors import InputError, StoreError
-from followthrough.limits import MAX_BODY_CHARS, MAX_ITEMS_PER_DOCUMENT
+from followthrough.limits import MAX_BODY_CHARS, MAX_ITEMS_PER_DOCUMENT, MAX_PARTICIPANTS
 from followthrough.redaction import redact
 from followthrough.types import ExtractionStatus, RunStatus, SourceDocument, is_internal
 from store import InputFile, NotFound, Recording, Store, Unstorable
@@ -350,12 +350,7 @@ def _read_documents(
                     f"({_DATE_HINT.get(doc.metadata.get('format', ''), _DATE_HINT['notes'])})",
                 )
             )
-        if doc.metadata.get("truncated") == "true":
-            report.notes.append(
-                InputError(
-                    _where(doc), f"body cut at {MAX_BODY_CHARS:,} characters (the limit); the rest not read"
-                )
-            )
+        report.notes.extend(cut_notes(doc))
         if doc.source == "email" and doc.metadata.get("date_source") in ("file_mtime", "unknown"):
             report.notes.append(
                 InputError(
@@ -399,12 +394,7 @@ def ingest_documents(
     """
     batch: list[SourceDocument] = []
     for doc in documents:
-        if doc.metadata.get("truncated") == "true":
-            report.notes.append(
-                InputError(
-                    _where(doc), f"body cut at {MAX_BODY_CHARS:,} characters (the limit); the rest not read"
-                )
-            )
+        report.notes.extend(cut_notes(doc))
         batch.append(classify_participants(doc, domains))
     _store_batch(store, batch, report, progress, save=save, always=True)
 
@@ -430,6 +420,26 @@ def _store_batch(
         report.documents_new += int(result[1])
     progress("ingest", len(batch), None)
     batch.clear()
+
+
+def cut_notes(doc: SourceDocument) -> list[InputError]:
+    """The notes for what a connector cut from ``doc`` at a limit (its body, its people)."""
+    notes: list[InputError] = []
+    if doc.metadata.get("truncated") == "true":
+        notes.append(
+            InputError(
+                _where(doc), f"body cut at {MAX_BODY_CHARS:,} characters (the limit); the rest not read"
+            )
+        )
+    if doc.metadata.get("participants_cut") == "true":
+        notes.append(
+            InputError(
+                _where(doc),
+                f"more than {MAX_PARTICIPANTS:,} people in its address headers (the limit); "
+                f"the first {MAX_PARTICIPANTS:,} kept",
+            )
+        )
+    return notes
 
 
 def _where(doc: SourceDocument) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from followthrough.types import ExtractionStatus, Participant, Segment, SourceDocument
 from store.admission import Unstorable, admit_document, fits_directory
 from store.base import NotFound, StoreCore, _retry_conflicts
-from store.bulk import insert_rows
+from store.bulk import chunked, insert_rows
 from store.models import CommitmentRow, DocumentRow, ExtractionRow, PersonRow, table_of, utcnow
 
 
@@ -292,7 +292,12 @@ def _remember_people(s: Session, participants: list[Participant]) -> None:
             pairs[email] = name
     if not pairs:
         return
-    known = {r.email: r for r in s.scalars(select(PersonRow).where(PersonRow.email.in_(list(pairs))))}
+    emails = list(pairs)  # in chunks: a batch's people can outnumber a statement's parameters
+    known = {
+        r.email: r
+        for chunk in chunked(emails)
+        for r in s.scalars(select(PersonRow).where(PersonRow.email.in_(chunk)))
+    }
     new = [{"email": e, "name": n, "updated_at": utcnow()} for e, n in pairs.items() if e not in known]
     if new:
         s.connection().execute(insert(table_of(PersonRow)), new)

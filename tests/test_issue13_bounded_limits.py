@@ -24,7 +24,14 @@ from extractor import ExtractionFailed
 from extractor.offline import OfflineExtractor, split_sentences
 from extractor.offline.budget import BUDGET_ENV, BudgetExceeded, offline_budget_s
 from followthrough.errors import ConfigError, InputError
-from followthrough.limits import MAX_MIME_DEPTH, MAX_SENTENCE_CHARS, OFFLINE_BUDGET_S
+from followthrough.limits import (
+    MAX_MIME_DEPTH,
+    MAX_MIME_PARTS,
+    MAX_PARTICIPANTS,
+    MAX_SENTENCE_CHARS,
+    OFFLINE_BUDGET_S,
+)
+from followthrough.pipeline import cut_notes
 from followthrough.types import Participant, ParticipantRole, Segment, SourceDocument
 from tests.clirunner import followthrough
 
@@ -173,6 +180,86 @@ def test_mime_nested_past_the_parser_is_the_same_line(tmp_path: Path) -> None:
     path.write_text(data + boundaries + "--b3000\nContent-Type: text/plain\n\nhi\n")
     with pytest.raises(InputError, match=f"nested more than {MAX_MIME_DEPTH} levels deep"):
         list(EmlConnector(path).documents())
+
+
+def _parts(count: int) -> bytes:
+    """A message of ``count`` MIME parts in all: a multipart/mixed holding ``count - 1`` text parts."""
+    part = "--b\nContent-Type: text/plain\n\nI'll send the deck by Friday.\n"
+    head = HEAD.format(subject="parts") + 'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="b"\n\n'
+    return (head + part * (count - 1) + "--b--\n").encode()
+
+
+def test_more_mime_parts_than_the_limit_is_one_line() -> None:
+    with pytest.raises(InputError) as err:
+        documents_from_bytes(_parts(MAX_MIME_PARTS + 1), path=Path("p.eml"), origin="p.eml", number=1)
+    assert str(err.value) == f"p.eml: more than {MAX_MIME_PARTS:,} MIME parts (the limit); not read"
+
+
+def test_mime_parts_up_to_the_limit_are_read() -> None:
+    (doc,) = documents_from_bytes(_parts(MAX_MIME_PARTS), path=Path("p.eml"), origin="p.eml", number=1)
+    assert doc.text.startswith("I'll send the deck by Friday.")
+
+
+def test_a_message_past_the_parts_limit_in_an_mbox_leaves_the_rest(tmp_path: Path) -> None:
+    box = tmp_path / "inbox.mbox"
+    many = _parts(MAX_MIME_PARTS + 1).decode()
+    box.write_text(
+        _mbox(_eml("before", "I'll call you Monday.\n"), many, _eml("after", "Could you sign it?\n"))
+    )
+    problems: list[InputError] = []
+    docs = list(MboxConnector(box, on_error=problems.append).documents())
+    assert [d.text.strip() for d in docs] == ["I'll call you Monday.", "Could you sign it?"]
+    assert [str(p) for p in problems] == [
+        f"{box}#2: more than {MAX_MIME_PARTS:,} MIME parts (the limit); not read"
+    ]
+
+
+# --------------------------------------------------------------------------- people of a message
+
+
+def _addressed(count: int) -> bytes:
+    """A message from Priya to ``count`` people (To and Cc), ``count`` of them on one To line."""
+    to = ", ".join(f"Person {i} <p{i}@customer.com>" for i in range(count))
+    head = HEAD.replace("To: Dana Lee <dana@customer.com>", f"To: {to}\nCc: Dana Lee <dana@customer.com>")
+    return (head.format(subject="all") + "\nI'll send the deck by Friday.\n").encode()
+
+
+def test_people_past_the_limit_are_cut_with_a_note() -> None:
+    (doc,) = documents_from_bytes(
+        _addressed(MAX_PARTICIPANTS + 10), path=Path("a.eml"), origin="a.eml", number=1
+    )
+    assert len(doc.participants) == MAX_PARTICIPANTS
+    assert (
+        doc.participants[0].email == "priya@ourco.com" and doc.participants[0].role is ParticipantRole.SENDER
+    )
+    assert doc.participants[-1].email == f"p{MAX_PARTICIPANTS - 2}@customer.com"
+    assert [str(n) for n in cut_notes(doc)] == [
+        f"a.eml (message <all@ourco.com>): more than {MAX_PARTICIPANTS:,} people in its address headers "
+        f"(the limit); the first {MAX_PARTICIPANTS:,} kept"
+    ]
+
+
+def test_people_within_the_limit_are_all_kept() -> None:
+    (doc,) = documents_from_bytes(
+        _addressed(MAX_PARTICIPANTS - 2), path=Path("a.eml"), origin="a.eml", number=1
+    )
+    assert [p.email for p in doc.participants][-2:] == [
+        f"p{MAX_PARTICIPANTS - 3}@customer.com",
+        "dana@customer.com",
+    ]
+    assert "participants_cut" not in doc.metadata and cut_notes(doc) == []
+
+
+def test_a_header_of_a_million_addresses_is_read_to_its_cut() -> None:
+    """Only the first :data:`ADDRESS_CHARS` of an address header are parsed (a quarter of a million
+    addresses took seconds), cut after a comma: no half address."""
+    from connectors.mail.mime import ADDRESS_CHARS, addresses, parse_bytes  # noqa: PLC0415
+
+    msg = parse_bytes(_addressed(30_000))
+    found = addresses(msg, "To")
+    assert MAX_PARTICIPANTS < len(found) < 30_000
+    assert sum(len(f"Person {i} <p{i}@customer.com>, ") for i in range(len(found))) <= ADDRESS_CHARS + 2
+    assert found[-1] == (f"Person {len(found) - 1}", f"p{len(found) - 1}@customer.com")
 
 
 # --------------------------------------------------------------------------- meeting files, folders

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import mailbox
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -225,3 +225,41 @@ def test_each_item_shows_its_own_document_first_after_its_source_changes(tmp_pat
     for c in items:
         if c.quotes and c.status != CommitmentStatus.MERGED:
             assert c.quotes[0].document_id == c.document_id and c.evidence == c.quotes[0].quote, c.id
+
+
+def test_a_batch_naming_more_people_than_a_statement_holds_is_stored(tmp_path: Path) -> None:
+    """The people a batch names are looked up in chunks: one ``IN`` list of every one of them passed
+    the database's limit on a statement's parameters (SQLite's, lowered here to 999; a message to a
+    quarter of a million people failed the whole run with "too many SQL variables")."""
+    import sqlite3  # noqa: PLC0415
+
+    from followthrough.types import Participant, ParticipantRole, SourceDocument  # noqa: PLC0415
+    from store import Store  # noqa: PLC0415
+
+    store = Store(f"sqlite:///{tmp_path / 'ft.db'}")
+
+    @event.listens_for(store.engine, "connect")
+    def _few_variables(conn: sqlite3.Connection, _: object) -> None:
+        conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+
+    store.engine.dispose()  # connections opened from here on have the lower limit
+    people = [
+        Participant(name=f"Person {i}", email=f"p{i}@customer.com", role=ParticipantRole.RECIPIENT)
+        for i in range(1_500)
+    ]
+    store.add_documents(
+        [
+            SourceDocument(
+                source="email",
+                external_id="<all@ourco.com>",
+                occurred_at=datetime(2026, 3, 16, 10, tzinfo=UTC),
+                participants=[
+                    Participant(name="Priya Shah", email="priya@ourco.com", role=ParticipantRole.SENDER),
+                    *people,
+                ],
+                text="I'll send the deck by Friday.",
+            )
+        ]
+    )
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM people")).scalar() == 1_501

@@ -31,7 +31,13 @@ from charset_normalizer import from_bytes
 
 from connectors.mail.html_text import html_to_text
 from connectors.mail.quotes import normalize_newlines
-from followthrough.limits import MAX_BODY_CHARS, MAX_MIME_DEPTH, MAX_PART_CHARS
+from followthrough.limits import (
+    MAX_BODY_CHARS,
+    MAX_MIME_DEPTH,
+    MAX_MIME_PARTS,
+    MAX_PART_CHARS,
+    MAX_PARTICIPANTS,
+)
 
 _KEY_HEADERS = ("from", "to", "subject", "date", "message-id", "received", "mime-version", "return-path")
 _SURROGATE = re.compile("[\udc80-\udcff]")
@@ -60,12 +66,14 @@ def parse_bytes(data: bytes) -> Message:
     """Parse raw message bytes; bad mail becomes defects, not errors.
 
     Raises :class:`MessageProblem` for parts nested deeper than
-    :data:`~followthrough.limits.MAX_MIME_DEPTH` (multiparts and attached messages alike), and
-    ``RecursionError`` when they nest too deep for the parser itself.
+    :data:`~followthrough.limits.MAX_MIME_DEPTH` (multiparts and attached messages alike) or more
+    than :data:`~followthrough.limits.MAX_MIME_PARTS` of them, and ``RecursionError`` when they
+    nest too deep for the parser itself.
     """
     msg = _PARSER.parsebytes(data)
-    if nested_deeper(msg, MAX_MIME_DEPTH):
-        raise MessageProblem(too_deep())
+    problem = _over_limits(msg, MAX_MIME_DEPTH, MAX_MIME_PARTS)
+    if problem is not None:
+        raise MessageProblem(problem)
     return msg
 
 
@@ -74,18 +82,28 @@ def too_deep() -> str:
     return f"MIME parts nested more than {MAX_MIME_DEPTH} levels deep (the limit); not read"
 
 
-def nested_deeper(msg: Message, limit: int) -> bool:
-    """Whether ``msg``'s parts (sub-parts of multiparts, messages attached as ``message/*``) nest
-    more than ``limit`` levels below it. Walks each part once, without recursion."""
+def too_many_parts() -> str:
+    """What the user is told about a message with more parts than the limit."""
+    return f"more than {MAX_MIME_PARTS:,} MIME parts (the limit); not read"
+
+
+def _over_limits(msg: Message, depth_limit: int, parts_limit: int) -> str | None:
+    """Why ``msg`` is refused: its parts (sub-parts of multiparts, messages attached as
+    ``message/*``) nest more than ``depth_limit`` levels below it, or number more than
+    ``parts_limit``; ``None`` when neither. Walks each part once, without recursion."""
     stack: list[tuple[Message, int]] = [(msg, 0)]
+    parts = 0
     while stack:
         part, depth = stack.pop()
-        if depth > limit:
-            return True
+        if depth > depth_limit:
+            return too_deep()
+        parts += 1
+        if parts > parts_limit:
+            return too_many_parts()
         payload = part.get_payload()
         if isinstance(payload, list):
             stack.extend((child, depth + 1) for child in payload if isinstance(child, Message))
-    return False
+    return None
 
 
 def looks_binary(head: bytes) -> bool:
@@ -128,14 +146,26 @@ def _undo_surrogates(raw: str) -> str:
 
 
 def decode_words(raw: str) -> str:
-    """Decode RFC 2047 encoded words; a broken word is kept as written."""
+    """Decode RFC 2047 encoded words; a broken word is kept as written, and so is what follows the
+    first :data:`ENCODED_CHARS` characters of a value that has any (cut at white space)."""
     raw = _undo_surrogates(raw)
     if "=?" not in raw:
         return repair_mojibake(raw)[0]
+    rest = ""
+    if len(raw) > ENCODED_CHARS:
+        cut = max(raw.rfind(" ", 0, ENCODED_CHARS), raw.rfind("\t", 0, ENCODED_CHARS))
+        cut = cut if cut > 0 else ENCODED_CHARS
+        raw, rest = raw[:cut], raw[cut:]
     try:
-        return repair_mojibake(str(make_header(decode_header(raw))))[0]
+        return repair_mojibake(str(make_header(decode_header(raw))))[0] + rest
     except (LookupError, UnicodeError, ValueError, HeaderParseError):
-        return raw
+        return raw + rest
+
+
+ENCODED_CHARS = 16_000
+"""Encoded words are decoded in a header's first this many characters. The standard library's
+decoder is quadratic in the words of one value (a list popped from its front): 200,000 of them took
+a minute; a subject or a name is read in the first few hundred characters."""
 
 
 def header_text(msg: Message, name: str) -> str | None:
@@ -149,12 +179,35 @@ def header_text(msg: Message, name: str) -> str | None:
 def addresses(msg: Message, name: str) -> list[tuple[str | None, str | None]]:
     """(display name, lowercased address) for every mailbox in an address header."""
     lname = name.lower()
-    raws = tuple(str(v) for k, v in msg.raw_items() if k.lower() == lname)
+    raws = _within(tuple(str(v) for k, v in msg.raw_items() if k.lower() == lname))
     if not raws:
         return []
     if sum(map(len, raws)) <= _CACHED_ADDRESS_CHARS:
         return list(_mailboxes_cached(raws))
     return list(_mailboxes(raws))
+
+
+ADDRESS_CHARS = 100 * MAX_PARTICIPANTS
+"""An address header is parsed up to here, cut after the last comma before it: room for more mailboxes
+than a message keeps (:data:`~followthrough.limits.MAX_PARTICIPANTS`) at 100 characters each."""
+
+
+def _within(raws: tuple[str, ...]) -> tuple[str, ...]:
+    """The raw values of one header up to :data:`ADDRESS_CHARS` in all, the last cut after its last
+    comma before the limit (a mailbox cut in two is no mailbox)."""
+    if sum(map(len, raws)) <= ADDRESS_CHARS:
+        return raws
+    kept: list[str] = []
+    room = ADDRESS_CHARS
+    for raw in raws:
+        if len(raw) > room:
+            cut = raw.rfind(",", 0, room)
+            if cut > 0:
+                kept.append(raw[:cut])
+            break
+        kept.append(raw)
+        room -= len(raw)
+    return tuple(kept)
 
 
 _CACHED_ADDRESS_CHARS = 2_000
@@ -423,6 +476,7 @@ def _render(part: Message, state: _Render, depth: int = 0) -> list[str]:
 def _attachments(msg: Message, shown: list[Message]) -> list[str]:
     """Names (or content types) of the attached files and messages."""
     names: list[str] = []
+    seen = {id(s) for s in shown}  # by identity: a list scan per part was quadratic in the parts
     stack = [msg]
     while stack:
         part = stack.pop()
@@ -432,7 +486,7 @@ def _attachments(msg: Message, shown: list[Message]) -> list[str]:
             if isinstance(payload, list):
                 stack.extend(reversed([c for c in payload if isinstance(c, Message)]))
             continue
-        if any(part is s for s in shown):
+        if id(part) in seen:
             continue
         filename = part.get_filename()
         if filename or _attached(part) or part.get_content_maintype() not in ("text", "multipart"):
