@@ -37,6 +37,12 @@ MAX_PARTICIPANTS = 1_000
 the sender first. Mail addressed to more is a mass mailing; a header of a quarter of a million
 addresses took seconds to parse and tens of MB in every read of the document's people."""
 
+MAX_PROBLEMS_PER_EXPORT = 500
+"""Problem lines one CRM export gives (a row without a name, a deal id seen twice): the first are
+shown, the rest counted in one line. An export whose every one of a million rows is wrong is one
+mistake a user fixes once, not a million lines held and printed. Under the 1,000 lines an input's
+record keeps for a re-run (``store.inputs``), so an unchanged export with problems is not read again."""
+
 MAX_FORWARD_DEPTH = 10
 """Messages forwarded as attachments inside forwarded messages: each level down to this one is read
 as its own document; deeper ones stay inside the message that carries them."""

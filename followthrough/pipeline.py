@@ -21,7 +21,12 @@ from extractor import ExtractionFailed, ExtractionResult, Extractor
 from followthrough import digests, ingest
 from followthrough.crm_reader import admitted_chunks
 from followthrough.errors import InputError, StoreError
-from followthrough.limits import MAX_BODY_CHARS, MAX_ITEMS_PER_DOCUMENT, MAX_PARTICIPANTS
+from followthrough.limits import (
+    MAX_BODY_CHARS,
+    MAX_ITEMS_PER_DOCUMENT,
+    MAX_PARTICIPANTS,
+    MAX_PROBLEMS_PER_EXPORT,
+)
 from followthrough.redaction import redact
 from followthrough.types import ExtractionStatus, RunStatus, SourceDocument, is_internal
 from store import InputFile, NotFound, Recording, Store, Unstorable
@@ -464,8 +469,11 @@ def _store_crm(store: Store, inputs: list[ingest.Input], report: RunReport) -> N
     marks = _marks(report)
     with store.crm_import() as importing:  # a row this import adds or changes is counted once
         for item in unread:
+            shown = hidden = 0
             for crm, problems in admitted_chunks(item):
-                report.errors.extend(problems)
+                room = max(0, MAX_PROBLEMS_PER_EXPORT - shown)
+                report.errors.extend(problems[:room])
+                shown, hidden = shown + min(room, len(problems)), hidden + max(0, len(problems) - room)
                 if not (crm.accounts or crm.contacts or crm.deals):
                     continue
                 try:
@@ -475,6 +483,14 @@ def _store_crm(store: Store, inputs: list[ingest.Input], report: RunReport) -> N
                     continue
                 for key, n in counts.items():
                     report.crm[key] = report.crm.get(key, 0) + n
+            if hidden:
+                report.errors.append(
+                    InputError(
+                        item.path,
+                        f"{hidden:,} more problem lines not shown (the first {MAX_PROBLEMS_PER_EXPORT:,} "
+                        "are; the limit)",
+                    )
+                )
     if unread:
         _remember(store, unread, sums, report, marks, {}, state=store.crm_state())
 

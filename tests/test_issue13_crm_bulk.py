@@ -11,6 +11,7 @@ the accounts an import remembers must store exactly what the slower paths stored
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -288,3 +289,28 @@ def test_new_accounts_get_the_ids_the_database_gave_them(
     check()
     with store.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM accounts")).scalar_one() == 91
+
+
+def test_an_export_of_many_bad_rows_shows_the_first_lines_and_counts_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deal id on every row: each row after the first is a problem line, up to the limit; the rest
+    is one line with their count, and the unchanged export is not read again."""
+    from followthrough import pipeline  # noqa: PLC0415
+    from tests.clirunner import followthrough  # noqa: PLC0415
+
+    monkeypatch.setattr(pipeline, "MAX_PROBLEMS_PER_EXPORT", 5)
+    export = tmp_path / "crm" / "deals.csv"
+    export.parent.mkdir()
+    rows = "".join(f"D-1,Renewal {i},Acme,acme.com,Proposal,1000\n" for i in range(12))
+    export.write_text("deal_id,deal_name,account_name,account_domain,stage,amount\n" + rows)
+    env = {"FOLLOWTHROUGH_DATABASE_URL": f"sqlite:///{tmp_path / 'ft.db'}"}
+    first = followthrough("run", str(tmp_path / "crm"), "--json", env=env)
+    assert first.returncode == 3, first.stderr
+    errors = json.loads(first.stdout)["run"]["errors"]
+    assert errors == [
+        f"{export}:{n}: deal id 'D-1' appears twice; kept the first row" for n in range(3, 8)
+    ] + [f"{export}: 6 more problem lines not shown (the first 5 are; the limit)"]
+    again = followthrough("run", str(tmp_path / "crm"), "--json", env=env)
+    assert (again.returncode, json.loads(again.stdout)["run"]["unchanged_inputs"]) == (3, 1)
+    assert json.loads(again.stdout)["run"]["errors"] == errors
