@@ -65,6 +65,7 @@ from connectors.slack_export import (
 )
 from connectors.slack_text import Rendered, render_mrkdwn
 from followthrough.errors import InputError
+from followthrough.limits import MAX_BODY_CHARS, MAX_PART_CHARS
 from followthrough.types import Participant, ParticipantRole, Segment, SourceDocument
 
 SKIP_SUBTYPES = frozenset(
@@ -404,7 +405,7 @@ def _accept(obj: dict[str, Any], origin: str, names: _Names) -> _Message | None:
 def _render(obj: dict[str, Any], names: _Names) -> Rendered:
     """The message's ``text``, or its ``blocks`` when the text is empty, missing or only a fallback."""
     raw = obj.get("text")
-    raw = raw if isinstance(raw, str) else ""
+    raw = raw[:MAX_PART_CHARS] if isinstance(raw, str) else ""  # as a mail part: a thread is cut later
     if raw.strip() and not is_fallback_text(raw):
         return render_mrkdwn(raw, names.display, names.channels)
     from_blocks = render_blocks(obj.get("blocks"), names.display, names.channels)
@@ -414,26 +415,37 @@ def _render(obj: dict[str, Any], names: _Names) -> Rendered:
 
 
 def _document(channel: str, thread_ts: str, msgs: list[_Message], names: _Names) -> SourceDocument:
+    """One thread (or a message without replies) as a document, each message a segment; a thread
+    longer than :data:`~followthrough.limits.MAX_BODY_CHARS` is cut there, as a mail body is
+    (metadata ``truncated``; the messages past the cut are not in it)."""
     parts: list[str] = []
     segments: list[Segment] = []
     pos = 0
+    kept: list[_Message] = []
     for m in msgs:
+        if pos + bool(parts) >= MAX_BODY_CHARS:
+            break
         if parts:
             parts.append("\n")
             pos += 1
+        text = m.text[: MAX_BODY_CHARS - pos]
         author = names.user(m.user)
         segments.append(
             Segment(
                 speaker=author.name,
                 speaker_email=author.email,
                 char_start=pos,
-                char_end=pos + len(m.text),
-                text=m.text,
+                char_end=pos + len(text),
+                text=text,
                 occurred_at=ts_datetime(m.key).astimezone(user_zone(author)),
             )
         )
-        parts.append(m.text)
-        pos += len(m.text)
+        parts.append(text)
+        pos += len(text)
+        kept.append(m)
+    truncated = len(kept) < len(msgs) or len(kept[-1].text) > len(segments[-1].text)
+    last = max(m.key for m in msgs)  # the thread's time is its last reply's, kept or not
+    msgs = kept
 
     participants: list[Participant] = []
     seen: set[str] = set()
@@ -456,14 +468,15 @@ def _document(channel: str, thread_ts: str, msgs: list[_Message], names: _Names)
         source="slack",
         external_id=ident,
         thread_id=ident,
-        occurred_at=ts_datetime(max(m.key for m in msgs)),
+        occurred_at=ts_datetime(last),
         title=f"#{channel}",
         participants=participants,
         segments=segments,
         text="".join(parts),
         url=next((m.permalink for m in msgs if m.permalink), None),
         origin=msgs[0].origin,
-        metadata={"channel": channel, "segment_ts": json.dumps([m.ts for m in msgs])},
+        metadata={"channel": channel, "segment_ts": json.dumps([m.ts for m in msgs])}
+        | ({"truncated": "true"} if truncated else {}),
     )
 
 

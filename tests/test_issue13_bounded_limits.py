@@ -425,3 +425,44 @@ def test_a_repeated_question_is_put_to_whoever_speaks_after_it() -> None:
         (segments[0].char_start, "priya@ourco.com"),
         (segments[2].char_start, "tom@ourco.com"),
     ]
+
+
+# --------------------------------------------------------------------------- a Slack thread
+
+
+def test_a_slack_thread_past_the_body_limit_is_cut_with_a_note(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A thread is one document: cut at the body limit, as a mail body is (a 50 MB thread was 1.2 GB
+    of memory and every reply read by the extractor). Its time stays its last reply's."""
+    import json  # noqa: PLC0415
+
+    import connectors.slack as slack  # noqa: PLC0415
+    from connectors.slack import SlackConnector  # noqa: PLC0415
+
+    monkeypatch.setattr(slack, "MAX_BODY_CHARS", 60)
+    root = tmp_path / "export"
+    (root / "general").mkdir(parents=True)
+    (root / "users.json").write_text(json.dumps([{"id": "U1", "name": "priya", "real_name": "Priya Shah"}]))
+    (root / "channels.json").write_text(json.dumps([{"id": "C1", "name": "general"}]))
+    first = {
+        "type": "message",
+        "user": "U1",
+        "text": "I'll send the deck by Friday.",
+        "ts": "1773300000.000100",
+    }
+    replies = [
+        {"type": "message", "user": "U1", "text": f"Reply {i} here.", "ts": f"17733000{10 + i}.000100"}
+        for i in range(5)
+    ]
+    for r in replies:
+        r["thread_ts"] = first["ts"]
+    first["thread_ts"] = first["ts"]
+    (root / "general" / "2026-03-12.json").write_text(json.dumps([first, *replies]))
+    (doc,) = SlackConnector(root).documents()
+    assert doc.text == "I'll send the deck by Friday.\nReply 0 here.\nReply 1 here.\nRe"
+    assert [s.text for s in doc.segments][-1] == "Re" and len(doc.segments) == 4
+    assert doc.metadata["truncated"] == "true"
+    assert doc.occurred_at == datetime(2026, 3, 12, 7, 20, 14, 100, tzinfo=UTC)
+    (note,) = cut_notes(doc)
+    assert str(note).endswith("body cut at 200,000 characters (the limit); the rest not read")
