@@ -285,3 +285,32 @@ def test_pathological_bodies_stay_linear(body: str) -> None:
 def test_promises_after_a_sign_off_stay_in_the_text(tail: str) -> None:
     parts = split_reply(f"Hi all,\n\nNotes from today below.\n\n{tail}\n")
     assert tail.splitlines()[-1] in parts.text
+
+
+@pytest.mark.parametrize(
+    ("html", "text"),
+    [
+        ("<p>I will send it.</p><![x > hello", "I will send it.\n\n<![x > hello"),  # the parser raised
+        ("<p>Hi</p><![ if x]>there", "Hi\n\n<![ if x]>there"),
+        ("<p>Send it</p><a href='x' <b>now", "Send it\n\n<a href='x' now"),
+        ("<p>Send it</p><!-- never closed <p>Friday</p>", "Send it\n\n<!-- never closed\nFriday"),
+        ("<!--[if gte mso 9]><xml><o:a>1</o:a></xml><![endif]--><p>Hi <b>Dana</b></p>", "Hi Dana"),
+        ("<![if !supportLists]>1.<![endif]> Send the deck", "1. Send the deck"),
+        ("<!-- old <b>x</b> -- ><p>new</p>", "new"),
+        ("<p>a < b and c > d</p>", "a < b and c > d"),
+    ],
+    ids=[
+        "unknown-marked-section",
+        "marked-section-with-space",
+        "unterminated-tag",
+        "unterminated-comment",
+        "outlook-conditional-comment",
+        "outlook-marked-sections",
+        "comment-holding-tags",
+        "lone-brackets",
+    ],
+)
+def test_markup_that_never_ends_is_text(html: str, text: str) -> None:
+    """What the parser would never see end (or would raise on) is read as text, as a browser shows it;
+    the markup mail really carries (Outlook's conditional comments and sections) is read as before."""
+    assert html_to_text(html) == text

@@ -94,8 +94,30 @@ def test_split_reply_on_many_marker_lines(make: Callable[[int], str]) -> None:
 
 @pytest.mark.parametrize(
     "make",
-    [rep(PROSE), rep("<blockquote>a"), rep("<div>a"), rep("<p>x</p>")],
-    ids=["prose", "nested-blockquote", "nested-div", "paragraphs"],
+    [
+        rep(PROSE),
+        rep("<blockquote>a"),
+        rep("<div>a"),
+        rep("<p>x</p>"),
+        rep("<a href='x' "),
+        rep("<!-- x "),
+        rep("</a "),
+        rep("<?x "),
+        rep("<![CDATA[x "),
+        rep("<!x "),
+    ],
+    ids=[
+        "prose",
+        "nested-blockquote",
+        "nested-div",
+        "paragraphs",
+        "unterminated-tags",
+        "unterminated-comments",
+        "unterminated-end-tags",
+        "unterminated-instructions",
+        "unterminated-cdata",
+        "unterminated-declarations",
+    ],
 )
 def test_html_to_text(make: Callable[[int], str]) -> None:
     assert superlinear(html_to_text, make) is None

@@ -9,6 +9,11 @@ separator line, and ``<head>``, ``<style>`` and ``<script>`` are dropped.
 The text is never much longer than the HTML: a quote nested deeper than
 :data:`_MAX_QUOTE_MARKS` levels keeps that many ``> `` marks (otherwise each line
 of thousands of nested ``<blockquote>`` would repeat thousands of marks).
+
+Markup that never ends is text before the parser sees it (:func:`closed_markup`): the standard
+library's parser (3.11, before CVE-2025-6069's fix) tried each unterminated tag, comment or
+declaration again over the rest of the body, quadratic in it (200 KB of ``<a href='x' `` took
+two minutes), and a ``<![`` of no known kind raised ``AssertionError``.
 """
 
 from __future__ import annotations
@@ -23,6 +28,68 @@ _BLOCK = frozenset(
 _SKIP = frozenset({"head", "style", "script", "title", "xml"})
 _SPACES = re.compile(r"[ \t\n\r\f\v\xa0\u200b]+")
 _MAX_QUOTE_MARKS = 10
+_MARKED = re.compile(r"<!\[([a-zA-Z][-_.a-zA-Z0-9]*)")
+"""A marked section's kind, as the parser scans it (``_markupbase``: a name right after ``<![``)."""
+_COMMENT_END = re.compile(r"--\s*>")
+_MARKED_ENDS = {
+    **dict.fromkeys(("if", "else", "endif"), re.compile(r"]\s*>")),
+    **dict.fromkeys(("temp", "cdata", "ignore", "include", "rcdata"), re.compile(r"]\s*]\s*>")),
+}
+
+
+class _Next:
+    """The first match of a pattern at or after a position, for positions that only grow: searched
+    again only once the last match is behind (linear in the text over all calls)."""
+
+    def __init__(self, text: str, find: re.Pattern[str] | str) -> None:
+        self._text, self._find, self._at = text, find, -1
+        self._none_after = len(text) + 1  # no match at or after this position
+
+    def after(self, pos: int) -> int:
+        """Where the first match at or after ``pos`` starts, or -1."""
+        if pos >= self._none_after:
+            return -1
+        if self._at < pos:
+            if isinstance(self._find, str):
+                self._at = self._text.find(self._find, pos)
+            else:
+                found = self._find.search(self._text, pos)
+                self._at = found.start() if found else -1
+            if self._at < 0:
+                self._none_after = pos
+                return -1
+        return self._at
+
+
+def closed_markup(html: str) -> str:
+    """``html`` with each ``<`` that opens markup the parser would never see end written as
+    ``&lt;`` (text, as a browser shows it): a tag, end tag, declaration or processing instruction
+    with no ``>`` before the next ``<``, a comment with no ``-->`` after it, a marked section of no
+    known kind or with no end. Linear: each end is looked for once per stretch of text it ends."""
+    if "<" not in html:
+        return html
+    gt, lt, comment = _Next(html, ">"), _Next(html, "<"), _Next(html, _COMMENT_END)
+    marked = {pattern: _Next(html, pattern) for pattern in set(_MARKED_ENDS.values())}
+    out: list[str] = []
+    start = 0
+    i = html.find("<")
+    while i >= 0:
+        if html.startswith("<!--", i):
+            closed = comment.after(i + 4) >= 0
+        elif html.startswith("<![", i):
+            kind = _MARKED.match(html, i)
+            ends = _MARKED_ENDS.get(kind.group(1).lower()) if kind else None
+            closed = ends is not None and marked[ends].after(i + 3) >= 0
+        else:
+            end, following = gt.after(i + 1), lt.after(i + 1)
+            closed = end >= 0 and (following < 0 or end < following)
+        if not closed:
+            out.append(html[start:i])
+            out.append("&lt;")
+            start = i + 1
+        i = lt.after(i + 1)
+    out.append(html[start:])
+    return "".join(out)
 
 
 class _TextBuilder(HTMLParser):
@@ -121,6 +188,11 @@ class _TextBuilder(HTMLParser):
 def html_to_text(html: str) -> str:
     """The readable text of ``html``, one line per block, quotes as ``> `` lines."""
     builder = _TextBuilder()
-    builder.feed(html)
-    builder.close()
+    try:
+        builder.feed(closed_markup(html))
+        builder.close()
+    except AssertionError:  # the parser's own complaint about markup it cannot place: read it as text
+        builder = _TextBuilder()
+        builder.feed(html.replace("<", "&lt;"))
+        builder.close()
     return builder.text()
