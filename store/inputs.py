@@ -13,9 +13,11 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from store.admission import clean
 from store.base import StoreCore, _retry_conflicts
+from store.bulk import chunked
 from store.models import InputFileRow, utcnow
 
 
@@ -44,10 +46,11 @@ class InputStore(StoreCore):
         if not paths:
             return {}
         with self._tx() as s:
-            rows = s.scalars(select(InputFileRow).where(InputFileRow.path.in_(list(paths)))).all()
+            rows = _rows(s, paths)
             return {
-                r.path: InputFile(r.path, r.digest, r.documents, [(k, w, p) for k, w, p in r.problems or []])
-                for r in rows
+                path: InputFile(path, r.digest, r.documents, [(k, w, p) for k, w, p in r.problems or []])
+                for path in paths
+                if (r := rows.get(clean(path))) is not None
             }
 
     @_retry_conflicts
@@ -57,22 +60,29 @@ class InputStore(StoreCore):
         if not inputs:
             return
         with self._tx() as s:
-            rows = {
-                r.path: r
-                for r in s.scalars(
-                    select(InputFileRow).where(InputFileRow.path.in_([i.path for i in inputs]))
-                )
-            }
+            rows = _rows(s, [i.path for i in inputs])
             for i in inputs:
-                row = rows.get(i.path)
+                row = rows.get(clean(i.path))
                 if len(i.problems) > _PROBLEMS_KEPT:
                     if row is not None:
                         s.delete(row)
                     continue
                 if row is None:
-                    row = InputFileRow(path=clean(i.path))
+                    row = rows[clean(i.path)] = InputFileRow(path=clean(i.path))
                     s.add(row)
                 row.digest = i.digest
                 row.documents = i.documents
                 row.problems = [[k, clean(w), clean(p)] for k, w, p in i.problems]
                 row.read_at = utcnow()
+
+
+def _rows(s: Session, paths: Collection[str]) -> dict[str, InputFileRow]:
+    """The recorded rows of ``paths`` by their stored path (:func:`~store.admission.clean`: a file name
+    that is not UTF-8 is stored with U+FFFD, and no driver takes its surrogates), in chunks: a run over
+    70,000 files named more than PostgreSQL's 65,535 parameters in one statement."""
+    stored = sorted({clean(p) for p in paths})
+    return {
+        r.path: r
+        for chunk in chunked(stored)
+        for r in s.scalars(select(InputFileRow).where(InputFileRow.path.in_(chunk)))
+    }

@@ -263,3 +263,27 @@ def test_a_batch_naming_more_people_than_a_statement_holds_is_stored(tmp_path: P
     )
     with store.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM people")).scalar() == 1_501
+
+
+def test_inputs_are_looked_up_in_chunks_and_by_their_stored_names(tmp_path: Path) -> None:
+    """A run over more files than a statement holds parameters (70,000 on PostgreSQL; SQLite's limit
+    lowered here to 999) and a file name that is not UTF-8 (its surrogates no driver takes) are both
+    remembered and found again: either one used to end the whole run with a database error."""
+    import sqlite3  # noqa: PLC0415
+
+    from store import InputFile, Store  # noqa: PLC0415
+
+    store = Store(f"sqlite:///{tmp_path / 'ft.db'}")
+
+    @event.listens_for(store.engine, "connect")
+    def _few_variables(conn: sqlite3.Connection, _: object) -> None:
+        conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+
+    store.engine.dispose()
+    paths = [f"/in/{i}.eml" for i in range(1_500)] + ["/in/bad\udcffname.eml"]
+    store.remember_inputs([InputFile(p, f"{i:064x}", 1) for i, p in enumerate(paths)])
+    found = store.input_files(paths)
+    assert sorted(found) == sorted(paths)
+    assert found["/in/bad\udcffname.eml"].digest == f"{1_500:064x}"
+    store.remember_inputs([InputFile("/in/bad\udcffname.eml", "f" * 64, 2)])  # the same row, replaced
+    assert store.input_files(["/in/bad\udcffname.eml"])["/in/bad\udcffname.eml"].documents == 2
