@@ -49,8 +49,9 @@ METADATA_FILES = frozenset(
 _ROOT_MARKERS = ("channels.json", "users.json")
 _DAY_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
 MAX_MEMBER_BYTES = 64 << 20
-"""A file of a zipped export larger than this, uncompressed, is not read: a day of even a busy channel is a
-few MiB, and parsing 200 MiB of JSON took 1.8 GB of memory (a ZIP bomb, not a day of chat)."""
+"""A file of a zipped export larger than this, uncompressed, is not read, nor a day file of an unpacked
+one: a day of even a busy channel is a few MiB, and parsing 200 MiB of JSON took 1.8 GB of memory (a
+ZIP bomb, not a day of chat; a 100 MB day file in a folder, 1.5 GB)."""
 MAX_EXPANSION = 100
 """A member that says it expands more than this many times its compressed size is not read (JSON of real
 chat compresses 5-20x); checked from the archive's directory before any byte is inflated."""
@@ -156,6 +157,19 @@ def read_file(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as e:
         raise InputError(path, _unreadable(e)) from e
+
+
+def read_day_file(path: Path) -> bytes:
+    """A day file's bytes, at most :data:`MAX_MEMBER_BYTES` (as in a zipped export); raises
+    :class:`InputError` naming it when it cannot be read or is larger."""
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_MEMBER_BYTES + 1)
+    except OSError as e:
+        raise InputError(path, _unreadable(e)) from e
+    if len(data) > MAX_MEMBER_BYTES:
+        raise InputError(path, f"larger than {MAX_MEMBER_BYTES >> 20} MiB; not read")
+    return data
 
 
 class Export:
@@ -289,7 +303,7 @@ class FolderExport(Export):
             for file in self._listing(folder):
                 if self._day_file(file):
                     yield DayFile(
-                        channel=folder.name, origin=str(file), read=functools.partial(read_file, file)
+                        channel=folder.name, origin=str(file), read=functools.partial(read_day_file, file)
                     )
 
 

@@ -27,7 +27,7 @@ from connectors.base import Connector, CrmReader, Reader, Yields
 from connectors.meetings_common import meeting_id
 from connectors.registry import reader_for, registered
 from followthrough.errors import InputError
-from followthrough.limits import MAX_INPUT_FILES
+from followthrough.limits import MAX_FOLDER_DEPTH, MAX_INPUT_FILES
 from followthrough.types import CrmData, CrmRows, SourceDocument
 
 _IGNORED_NAMES = {"COMMIT", "ORIGIN", "Thumbs.db"}
@@ -175,7 +175,7 @@ class _Walk:
     def _problem(self, error: InputError, *, explicit: bool, skip: bool = False) -> None:
         (self.result.skipped if skip and not explicit else self.result.errors).append(error)
 
-    def _visit(self, path: Path, info: os.stat_result, *, top: Path, explicit: bool) -> None:
+    def _visit(self, path: Path, info: os.stat_result, *, top: Path, explicit: bool, depth: int = 0) -> None:
         real = os.path.realpath(path)
         if real in self.seen:
             return
@@ -206,11 +206,15 @@ class _Walk:
             self.result.inputs.append(Input(path, reader, follow_symlinks=self.follow_symlinks))
             return
         if stat.S_ISDIR(mode):
-            self._walk_folder(path, top)
+            if depth > MAX_FOLDER_DEPTH:
+                problem = f"folders nested more than {MAX_FOLDER_DEPTH} levels deep (the limit); not read"
+                self.result.errors.append(InputError(path, problem))
+                return
+            self._walk_folder(path, top, depth)
             return
         self._problem(InputError(path, _unread_reason(path)), explicit=explicit, skip=True)
 
-    def _walk_folder(self, folder: Path, top: Path) -> None:
+    def _walk_folder(self, folder: Path, top: Path, depth: int) -> None:
         try:
             # Never more names than the limit leaves room for (and one, to know it is hit).
             children = sorted(islice(folder.iterdir(), max(0, MAX_INPUT_FILES - self.met) + 1))
@@ -223,7 +227,7 @@ class _Walk:
             if not self._room(top):
                 return
             if not _ignored(child):
-                self._child(child, top)
+                self._child(child, top, depth + 1)
 
     def _room(self, top: Path) -> bool:
         """Count one more entry met; False (with one line, said once) past :data:`MAX_INPUT_FILES`."""
@@ -235,7 +239,7 @@ class _Walk:
             self.result.errors.append(InputError(top, problem))
         return self.met <= MAX_INPUT_FILES
 
-    def _child(self, child: Path, top: Path) -> None:
+    def _child(self, child: Path, top: Path, depth: int) -> None:
         """One entry met while walking ``top``: confined to it unless ``follow_symlinks``."""
         try:
             is_link = stat.S_ISLNK(child.lstat().st_mode)
@@ -262,7 +266,7 @@ class _Walk:
                 problem = f"symlink points outside {top}; not read (pass --follow-symlinks to read it)"
                 self.result.skipped.append(InputError(child, problem))
                 return
-        self._visit(child, info, top=top, explicit=False)
+        self._visit(child, info, top=top, explicit=False, depth=depth)
 
 
 def _unread_reason(path: Path) -> str:

@@ -60,6 +60,10 @@ MAX_INPUT_FILES = 100_000
 """Files and folders met while walking the folders named on the command line; past this many the
 walk stops with one line, and what was found before is read."""
 
+MAX_FOLDER_DEPTH = 100
+"""Folders inside a folder named on the command line: a deeper one is not walked (one line). A mail
+archive or an export nests a few levels; the walk is recursive, and 500 levels passed Python's stack."""
+
 MAX_ITEMS_PER_DOCUMENT = 1_000
 """Items kept from one document: the first this many (one line says so). An hour's meeting holds tens;
 a file that yields thousands is a list or a generated log, and every item costs the later passes."""
@@ -71,13 +75,17 @@ __all__ = [
     "CRM_READER_PROCESS",
     "GC_THRESHOLDS",
     "MAX_BODY_CHARS",
+    "MAX_FOLDER_DEPTH",
     "MAX_FORWARD_DEPTH",
     "MAX_INPUT_FILES",
     "MAX_ITEMS_PER_DOCUMENT",
     "MAX_MEETING_FILE_BYTES",
     "MAX_MESSAGE_BYTES",
     "MAX_MIME_DEPTH",
+    "MAX_MIME_PARTS",
+    "MAX_PARTICIPANTS",
     "MAX_PART_CHARS",
+    "MAX_PROBLEMS_PER_EXPORT",
     "MAX_SENTENCE_CHARS",
     "OFFLINE_BUDGET_S",
 ]

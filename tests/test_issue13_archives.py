@@ -78,3 +78,20 @@ def test_small_members_are_read_whatever_their_ratio(tmp_path: Path) -> None:
     archive = _archive(tmp_path, small)
     _, errors = _read(archive)
     assert errors == []
+
+
+def test_a_day_file_past_the_size_cap_in_a_folder_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unpacked export's day file is capped as a member of a zipped one (a 100 MB day file in a
+    folder took 1.5 GB); the file is read no further than the cap, and the rest of the export is read."""
+    _mini_export(tmp_path / "export")
+    original = _original(tmp_path)
+    monkeypatch.setattr(slack_export, "MAX_MEMBER_BYTES", 64 << 10)  # 64 KiB stands in for 64 MiB
+    big = tmp_path / "export" / DAY
+    big.write_bytes(
+        b"[" + b"".join(MESSAGE.replace("Friday", f"day {n}").encode() for n in range(2000)) + b"{}]"
+    )
+    ids, errors = _read(tmp_path / "export")
+    assert [e.path for e in errors] == [str(big)] and "larger than" in str(errors[0])
+    assert ids == original  # the export without that day

@@ -295,6 +295,30 @@ def test_a_walk_stops_at_the_file_limit_with_one_line(
     assert len(ingest.plan([inbox]).inputs) == 8 and not ingest.plan([inbox]).errors
 
 
+def test_folders_nested_past_the_limit_are_one_line_and_the_rest_is_read(tmp_path: Path) -> None:
+    """500 folders deep passed Python's stack (the walk is recursive): an internal error, nothing read."""
+    from followthrough.limits import MAX_FOLDER_DEPTH  # noqa: PLC0415
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "top.eml").write_text(_eml("top", "hello\n"))
+    deep = inbox
+    for i in range(500):
+        deep = deep / f"d{i}"
+    deep.mkdir(parents=True)
+    (deep / "bottom.eml").write_text(_eml("bottom", "hello\n"))
+    within = inbox / "d0"
+    for i in range(1, MAX_FOLDER_DEPTH):
+        within = within / f"d{i}"
+    (within / "within.eml").write_text(_eml("within", "hello\n"))
+    planned = ingest.plan([inbox])
+    assert sorted(i.path.name for i in planned.inputs) == ["top.eml", "within.eml"]
+    too_deep = within / f"d{MAX_FOLDER_DEPTH}"
+    assert [str(e) for e in planned.errors] == [
+        f"{too_deep}: folders nested more than {MAX_FOLDER_DEPTH} levels deep (the limit); not read"
+    ]
+
+
 # --------------------------------------------------------------------------- long sentences
 
 
