@@ -411,6 +411,11 @@ def test_run_fails_the_slow_document_with_one_line_and_records_the_rest(tmp_path
     assert len(failed) == 1 and "slow.eml" in failed[0], res.stderr
     assert "offline extraction exceeded its 0.3 s budget" in failed[0]
     assert "security questionnaire" in res.stdout
+    # the re-run tries the failed one again, alone: still partial (the folder was read), not "every
+    # document failed" (exit 1, as when nothing extracted at all)
+    again = followthrough("run", inbox, db=tmp_path / "t.db", env={BUDGET_ENV: "0.3"})
+    assert again.returncode == 3, again.stderr
+    assert "every document failed" not in again.stderr and "slow.eml" in again.stderr
 
 
 # --------------------------------------------------------------------------- meetings: who answers

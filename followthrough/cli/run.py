@@ -240,10 +240,11 @@ def _reason_kind(problem: str) -> str:
 def _exit_code(rep: RunReport, *, read: bool) -> int:
     """``0`` all read, stored and extracted; ``3`` partial (some input, record or document failed:
     the count is printed); ``1`` inputs were given (``read``) and nothing could be read, or every
-    document extracted failed."""
+    document extracted failed, unless inputs were read and gave more documents than failed (a re-run
+    tries only the one that failed before: the rest of the unchanged folder is still read)."""
     if read and not rep.processed_anything:
         return EXIT_FAILED
-    if rep.extraction_status is RunStatus.FAILED:
+    if rep.extraction_status is RunStatus.FAILED and not (read and rep.documents_seen > len(rep.failed)):
         return EXIT_FAILED
     return EXIT_PARTIAL if rep.problems else EXIT_OK
 
