@@ -129,7 +129,8 @@ def parse_json(data: bytes, origin: str) -> Any:
     except UnicodeDecodeError as e:
         raise InputError(origin, f"invalid JSON: not UTF-8 ({e.reason})") from e
     except json.JSONDecodeError as e:
-        raise InputError(origin, f"invalid JSON: {e.msg} at line {e.lineno} column {e.colno}") from e
+        what = e.msg.removesuffix(" at")  # "Unterminated string starting at" ends with its own "at"
+        raise InputError(origin, f"invalid JSON: {what} at line {e.lineno} column {e.colno}") from e
     except RecursionError as e:
         raise InputError(origin, "invalid JSON: nested too deeply to read") from e
     except ValueError as e:  # "Exceeds the limit (4300 digits) for integer string conversion..."

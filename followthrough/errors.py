@@ -33,7 +33,19 @@ class InputError(FollowthroughError):
     def __init__(self, path: str | Path, problem: str) -> None:
         self.path = str(path)
         self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
+        super().__init__(f"{self.path.translate(_ONE_LINE)}: {problem}")
+
+
+_ONE_LINE = {
+    0x0A: "\\n",
+    0x0D: "\\r",
+    0x0B: "\\v",
+    0x0C: "\\f",
+    0x85: "\\x85",
+    0x2028: "\\u2028",
+    0x2029: "\\u2029",
+}
+"""Line breaks a file name may hold, written as escapes in the one line that names it."""
 
 
 class ExtractionError(FollowthroughError):

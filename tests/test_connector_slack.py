@@ -285,3 +285,22 @@ def test_demo_slack_threads_carry_the_planted_items_with_their_authors() -> None
         assert seg is not None
         author = item["owner_email"] if item["type"] == "commitment" else item.get("requester_email")
         assert seg.speaker_email == author, item
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (b'[{"text": "never closed', "invalid JSON: Unterminated string starting at line 1 column 11"),
+        (
+            b'[{"text": 1,]',
+            "invalid JSON: Expecting property name enclosed in double quotes at line 1 column 13",
+        ),
+        (b"\xff[]", "invalid JSON: not UTF-8 (invalid start byte)"),
+    ],
+)
+def test_a_day_file_that_is_not_json_is_one_plain_line(data: bytes, problem: str) -> None:
+    from connectors.slack_export import parse_json  # noqa: PLC0415
+
+    with pytest.raises(InputError) as err:
+        parse_json(data, "general/2026-03-12.json")
+    assert str(err.value) == f"general/2026-03-12.json: {problem}"

@@ -495,3 +495,14 @@ def test_a_slack_thread_past_the_body_limit_is_cut_with_a_note(
     assert doc.occurred_at == datetime(2026, 3, 12, 7, 20, 14, 100, tzinfo=UTC)
     (note,) = cut_notes(doc)
     assert str(note).endswith("body cut at 200,000 characters (the limit); the rest not read")
+
+
+def test_a_file_name_with_a_line_break_is_still_one_line(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "good.eml").write_text(_eml("good", "I'll send the deck by Friday.\n"))
+    (inbox / "two\nlines.eml").write_bytes(b"\x00\x01binary" * 100)
+    res = followthrough("run", inbox, db=tmp_path / "t.db")
+    assert res.returncode == 3, res.stderr
+    (line,) = [ln for ln in res.stderr.splitlines() if "lines.eml" in ln]
+    assert f"{inbox}/two\\nlines.eml: " in line and "binary" in line
