@@ -506,3 +506,20 @@ def test_a_file_name_with_a_line_break_is_still_one_line(tmp_path: Path) -> None
     assert res.returncode == 3, res.stderr
     (line,) = [ln for ln in res.stderr.splitlines() if "lines.eml" in ln]
     assert f"{inbox}/two\\nlines.eml: " in line and "binary" in line
+
+
+def test_lines_are_printed_as_written_never_as_emoji(tmp_path: Path) -> None:
+    """rich read ``:100:`` in "deals.csv:100: ..." as an emoji code: the line number became 💯."""
+    crm = tmp_path / "crm"
+    crm.mkdir()
+    good = [f"D-{i},Deal {i},Acme,acme.com,Proposal,100" for i in range(98)]
+    (crm / "deals.csv").write_text(
+        "\n".join(
+            ["deal_id,deal_name,account_name,account_domain,stage,amount", *good, "D-x,,,acme.com,Proposal,1"]
+        )
+        + "\n"
+    )
+    res = followthrough("run", crm, db=tmp_path / "t.db")
+    assert res.returncode == 3, res.stderr
+    assert f"{crm / 'deals.csv'}:100: missing deal_name, account_name" in res.stderr
+    assert "\N{HUNDRED POINTS SYMBOL}" not in res.stderr + res.stdout

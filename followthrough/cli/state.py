@@ -20,7 +20,10 @@ if TYPE_CHECKING:  # imported where used: ``followthrough --help`` loads neither
 def _console(*, stderr: bool) -> Console:
     from rich.console import Console  # noqa: PLC0415 - see TYPE_CHECKING above
 
-    return Console(stderr=True, soft_wrap=True) if stderr else Console(soft_wrap=False)
+    # emoji=False: text from files and mail is printed as written (rich made "deals.csv:100:" "deals.csv💯")
+    return (
+        Console(stderr=True, soft_wrap=True, emoji=False) if stderr else Console(soft_wrap=False, emoji=False)
+    )
 
 
 OWNER_HELP = 'A person: an email, a local part ("marco"), a first or a full name.'
