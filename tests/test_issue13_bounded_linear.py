@@ -212,7 +212,9 @@ def test_split_sentences(shape: str) -> None:
     _check(split_sentences, shape)
 
 
-EXTRACTOR = OfflineExtractor(company_domains={"ourco.com"})
+EXTRACTOR = OfflineExtractor(company_domains={"ourco.com"}, budget_s=3_600)
+"""No time budget to speak of: these tests measure how time grows, and a 1 MB meeting on a machine
+busy with other tests may take longer than the 20 s default (tested in test_issue13_bounded_limits)."""
 
 
 def _email(text: str) -> SourceDocument:
