@@ -152,24 +152,21 @@ def _unreadable(e: OSError) -> str:
     return f"cannot read file ({e.strerror or e})"
 
 
-def read_file(path: Path) -> bytes:
-    """A file's bytes; raises :class:`InputError` naming it when it cannot be read."""
-    try:
-        return path.read_bytes()
-    except OSError as e:
-        raise InputError(path, _unreadable(e)) from e
-
-
-def read_day_file(path: Path) -> bytes:
-    """A day file's bytes, at most :data:`MAX_MEMBER_BYTES` (as in a zipped export); raises
-    :class:`InputError` naming it when it cannot be read or is larger."""
+def read_file(path: Path, *, capped: bool = False) -> bytes:
+    """A file's bytes; with ``capped`` (a day file) at most :data:`MAX_MEMBER_BYTES`, as a member of
+    a zipped export. Raises :class:`InputError` naming it when it cannot be read or is larger."""
     try:
         with path.open("rb") as f:
-            data = f.read(MAX_MEMBER_BYTES + 1)
+            data = f.read(MAX_MEMBER_BYTES + 1) if capped else f.read()
     except OSError as e:
         raise InputError(path, _unreadable(e)) from e
+    return _within_cap(data, str(path)) if capped else data
+
+
+def _within_cap(data: bytes, origin: str, how: str = "") -> bytes:
+    """``data`` when it is no larger than :data:`MAX_MEMBER_BYTES`; else :class:`InputError`."""
     if len(data) > MAX_MEMBER_BYTES:
-        raise InputError(path, f"larger than {MAX_MEMBER_BYTES >> 20} MiB; not read")
+        raise InputError(origin, f"larger than {MAX_MEMBER_BYTES >> 20} MiB{how}; not read")
     return data
 
 
@@ -304,7 +301,9 @@ class FolderExport(Export):
             for file in self._listing(folder):
                 if self._day_file(file):
                     yield DayFile(
-                        channel=folder.name, origin=str(file), read=functools.partial(read_day_file, file)
+                        channel=folder.name,
+                        origin=str(file),
+                        read=functools.partial(read_file, file, capped=True),
                     )
 
 
@@ -351,11 +350,7 @@ class ZipExport(Export):
             ValueError,
         ) as e:
             raise InputError(self._origin(member), f"cannot read from the ZIP archive ({e})") from e
-        if len(data) > MAX_MEMBER_BYTES:
-            raise InputError(
-                self._origin(member), f"larger than {MAX_MEMBER_BYTES >> 20} MiB uncompressed; not read"
-            )
-        return data
+        return _within_cap(data, self._origin(member), " uncompressed")
 
     def _read_root_file(self, name: str, problems: list[InputError]) -> tuple[bytes, str] | None:
         member = self.prefix + name
