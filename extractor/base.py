@@ -54,6 +54,7 @@ class ExtractionFailed(ExtractionError):
         if isinstance(error, ExtractionFailed):
             return error
         failed = cls(str(error))
+        failed.held_under = error.held_under
         failed.__cause__ = error
         return failed
 
@@ -86,6 +87,13 @@ class Extractor(ABC):
     def cache_key(self) -> str:
         """Results are cached by (content hash, this key)."""
         return f"{self.name}:{self.model}:{self.prompt_version}"
+
+    @property
+    def held_under(self) -> str | None:
+        """The condition this backend runs under for failures that would recur (see
+        :attr:`~followthrough.errors.ExtractionError.held_under`): a document that failed under the
+        same one is not tried again unless asked. ``None``: every failure is tried again."""
+        return None
 
     def estimate_cost(self, prompt_tokens: int, completion_tokens: int) -> float | None:
         """Estimated USD for these tokens; ``None`` when unknown (and for backends that call no model)."""

@@ -231,9 +231,12 @@ class _Failed:
 
     message: str
     spent: ExtractionResult
+    held_under: str | None = None
 
     def error(self) -> ExtractionFailed:
-        return ExtractionFailed(self.message, self.spent)
+        failed = ExtractionFailed(self.message, self.spent)
+        failed.held_under = self.held_under
+        return failed
 
 
 def _extract_slice(
@@ -247,7 +250,7 @@ def _extract_slice(
         return [
             (
                 at[doc.external_id, doc.source],
-                _Failed(str(out), out.spent) if isinstance(out, ExtractionFailed) else out,
+                _Failed(str(out), out.spent, out.held_under) if isinstance(out, ExtractionFailed) else out,
             )
             for doc, out in backend.run_many(docs)
         ]
@@ -282,6 +285,10 @@ class RayExtractor(Extractor):
     @property
     def cache_key(self) -> str:
         return self.inner.cache_key
+
+    @property
+    def held_under(self) -> str | None:
+        return self.inner.held_under
 
     def estimate_cost(self, prompt_tokens: int, completion_tokens: int) -> float | None:
         return self.inner.estimate_cost(prompt_tokens, completion_tokens)

@@ -49,7 +49,15 @@ _ONE_LINE = {
 
 
 class ExtractionError(FollowthroughError):
-    """An extraction backend failed on a document (after its retries)."""
+    """An extraction backend failed on a document (after its retries).
+
+    ``held_under``: for a failure that would recur on the same content under the same condition (the
+    offline extractor's time budget spent: ``"budget 20 s"``), that condition; a later run whose
+    backend runs under the same one does not try the document again unless asked (``--retry-failed``).
+    ``None`` (the default, e.g. a timeout or a refused request): the next run tries it again.
+    """
+
+    held_under: str | None = None
 
 
 class StoreError(FollowthroughError):

@@ -20,7 +20,7 @@ from connectors.base import Yields
 from extractor import ExtractionFailed, ExtractionResult, Extractor
 from followthrough import digests, ingest
 from followthrough.crm_reader import admitted_chunks
-from followthrough.errors import InputError, StoreError
+from followthrough.errors import ExtractionError, InputError, StoreError
 from followthrough.limits import (
     MAX_BODY_CHARS,
     MAX_ITEMS_PER_DOCUMENT,
@@ -86,6 +86,9 @@ class RunReport:
     cached: int = field(default=0, metadata=_STAT)
     failed: list[str] = field(default_factory=list, metadata=_STAT)
     """One line per document that failed: where it came from and why (stored as a count)."""
+    held: list[str] = field(default_factory=list)
+    """One line per document not tried again: it failed on an earlier run in a way that recurs under
+    the same condition (the offline time budget), its content unchanged (``--retry-failed`` tries it)."""
     items: int = field(default=0, metadata=_STAT)
     ungrounded: int = field(default=0, metadata=_STAT)
     unconfirmed: int = field(default=0, metadata=_STAT)
@@ -125,7 +128,7 @@ class RunReport:
     @property
     def problems(self) -> int:
         """Inputs, records and documents that could not be read, stored or extracted."""
-        return len(self.errors) + len(self.failed)
+        return len(self.errors) + len(self.failed) + len(self.held)
 
     @property
     def extraction_status(self) -> RunStatus:
@@ -449,9 +452,14 @@ def cut_notes(doc: SourceDocument) -> list[InputError]:
 
 def _where(doc: SourceDocument) -> str:
     """The file (and message) a document came from, for one error line."""
-    origin = doc.origin or doc.external_id
-    ident = doc.external_id if len(doc.external_id) <= 80 else doc.external_id[:77] + "..."
-    return origin if doc.external_id in origin else f"{origin} (message {ident})"
+    return _where_of(doc.origin, doc.external_id)
+
+
+def _where_of(origin: str, external_id: str) -> str:
+    """:func:`_where` of a document's ``origin`` and ``external_id``."""
+    origin = origin or external_id
+    ident = external_id if len(external_id) <= 80 else external_id[:77] + "..."
+    return origin if external_id in origin else f"{origin} (message {ident})"
 
 
 def _store_crm(store: Store, inputs: list[ingest.Input], report: RunReport) -> None:
@@ -718,6 +726,7 @@ class ExtractionRun:
                 error=reason,
                 prompt_tokens=spent.prompt_tokens if spent else 0,
                 completion_tokens=spent.completion_tokens if spent else 0,
+                held_under=error.held_under if isinstance(error, ExtractionError) else None,
             )
         except Unstorable:
             pass  # the reason itself could not be stored; the report still names it
@@ -734,14 +743,26 @@ def extract_pending(
     report: RunReport,
     domains: set[str],
     progress: Progress = _no_progress,
+    *,
+    retry_failed: bool = False,
 ) -> ExtractionRun:
     """Extract every document that has no successful extraction under the extractor's key.
 
     One :class:`ExtractionRun` over the pending documents, :data:`EXTRACT_BATCH` at a time;
     returned (closed) so that :func:`link` can look at what it recorded
-    (:attr:`ExtractionRun.recorded`, :attr:`ExtractionRun.commitments`).
+    (:attr:`ExtractionRun.recorded`, :attr:`ExtractionRun.commitments`). A document whose unchanged
+    content failed before in a way that recurs under the backend's condition
+    (:attr:`Extractor.held_under`: the offline time budget spent) is not tried again but is one line
+    in ``report.held``, unless ``retry_failed``.
     """
-    pending = store.pending_documents(extractor.cache_key)
+    held_under = None if retry_failed else extractor.held_under
+    pending = store.pending_documents(extractor.cache_key, held_under)
+    if held_under is not None:
+        report.held.extend(
+            f"{_where_of(h.origin, h.external_id)}: {h.error or 'failed'} (an earlier run; not tried "
+            "again under the same condition: --retry-failed tries it)"
+            for h in store.held_documents(extractor.cache_key, held_under)
+        )
     with ExtractionRun(store, extractor, report, domains, documents=len(pending), progress=progress) as run:
         progress("extract", 0, len(pending))
         for start in range(0, len(pending), EXTRACT_BATCH):

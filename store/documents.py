@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy.orm import Session, aliased
 
 from followthrough.types import ExtractionStatus, Participant, Segment, SourceDocument
 from store.admission import Unstorable, admit_document, fits_directory
@@ -86,30 +86,71 @@ class DocumentStore(StoreCore):
                 )
             ).first()
 
-    def pending_documents(self, cache_key: str) -> list[int]:
+    def pending_documents(self, cache_key: str, held_under: str | None = None) -> list[int]:
         """Ids of documents whose current content has no OK extraction under ``cache_key``.
 
         New documents, documents whose content changed since their last
-        extraction, and documents whose extraction failed are all pending.
+        extraction, and documents whose extraction failed are all pending, but
+        for those held under ``held_under`` when it is given (:meth:`held_documents`).
         """
-        done = (
-            select(ExtractionRow.id)
+        query = select(DocumentRow.id).where(~_extractions(cache_key, ExtractionStatus.OK).exists())
+        if held_under is not None:
+            query = query.where(~_extractions(cache_key, ExtractionStatus.FAILED, held_under).exists())
+        with self._tx() as s:
+            return list(s.scalars(query.order_by(DocumentRow.id)).all())
+
+    def held_documents(self, cache_key: str, held_under: str) -> list[HeldDocument]:
+        """Documents whose current content failed under ``cache_key`` in a way that recurs under
+        ``held_under`` (the offline time budget it spent) and has no OK extraction since: what a run
+        under the same condition does not try again. In id order, each with its latest such error."""
+        e_, d_ = ExtractionRow, DocumentRow
+        query = (
+            select(d_.id, d_.source, d_.external_id, d_.origin, e_.error)
+            .join(e_, e_.document_id == d_.id)
             .where(
-                ExtractionRow.document_id == DocumentRow.id,
-                ExtractionRow.cache_key == cache_key,
-                ExtractionRow.content_hash == DocumentRow.content_hash,
-                ExtractionRow.status == ExtractionStatus.OK,
+                e_.cache_key == cache_key,
+                e_.content_hash == d_.content_hash,
+                e_.status == ExtractionStatus.FAILED,
+                e_.held_under == held_under,
+                ~_extractions(cache_key, ExtractionStatus.OK).exists(),
             )
-            .exists()
+            .order_by(d_.id, e_.id)
         )
         with self._tx() as s:
-            return list(s.scalars(select(DocumentRow.id).where(~done).order_by(DocumentRow.id)).all())
+            latest = {row[0]: row for row in s.execute(query).all()}  # a document's last failure wins
+        return [HeldDocument(*row) for row in latest.values()]
 
     def count_documents(self) -> dict[str, int]:
         """Number of stored documents by source."""
         with self._tx() as s:
             rows = s.execute(select(DocumentRow.source, func.count()).group_by(DocumentRow.source)).all()
         return {src: int(n) for src, n in rows}
+
+
+@dataclass(frozen=True)
+class HeldDocument:
+    """A document a run does not try again (:meth:`DocumentStore.held_documents`): where it came
+    from and why its extraction failed."""
+
+    document_id: int
+    source: str
+    external_id: str
+    origin: str
+    error: str | None
+
+
+def _extractions(cache_key: str, status: ExtractionStatus, held_under: str | None = None) -> Select[int]:
+    """A document's extractions of its current content under ``cache_key`` with ``status`` (and,
+    given, ``held_under``), correlated with ``documents`` only (an alias of ``extractions``, so that a
+    query over extractions can hold it too)."""
+    e_ = aliased(ExtractionRow)
+    query = select(e_.id).where(
+        e_.document_id == DocumentRow.id,
+        e_.cache_key == cache_key,
+        e_.content_hash == DocumentRow.content_hash,
+        e_.status == status,
+    )
+    return query if held_under is None else query.where(e_.held_under == held_under)
 
 
 def _row_values(doc: SourceDocument, thread: str | None) -> dict[str, Any]:

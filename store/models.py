@@ -285,6 +285,8 @@ class ExtractionRow(Base):
     prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    held_under: Mapped[str | None] = mapped_column(String(100))  # migration 0020
+    """A failure that would recur under the same condition: that condition (``"budget 20 s"``)."""
 
 
 class CommitmentRow(Base):

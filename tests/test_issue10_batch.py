@@ -54,7 +54,7 @@ def test_a_bad_value_costs_its_own_document_only(tmp_path: Path, entry: object) 
         assert len(errors) == 1, res.stderr
         assert entry.name in errors[0]
         assert len(errors[0]) < 400
-        assert "failed (listed above); exit code 3" in res.stderr
+        assert "1 input or record not read or stored (listed above); exit code 3" in res.stderr
     else:
         assert res.returncode == 0, res.stderr
         assert errors == []
@@ -267,7 +267,7 @@ def test_exit_codes_say_all_good_partial_or_nothing_read(tmp_path: Path) -> None
     assert followthrough("ingest", good, db=tmp_path / "a.db").returncode == 0
     partial = followthrough_process("ingest", good, bad, db=tmp_path / "b.db")
     assert partial.returncode == 3
-    assert "1 input(s) or document(s) failed" in partial.stderr
+    assert "1 input or record not read or stored (listed above)" in partial.stderr
     assert followthrough("ingest", bad, db=tmp_path / "c.db").returncode == 1
     assert followthrough_process("ingest", tmp_path / "missing.eml", db=tmp_path / "d.db").returncode == 1
 

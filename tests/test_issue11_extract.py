@@ -38,6 +38,7 @@ RUN_JSON_KEYS = [
     "extracted",
     "cached",
     "failed",
+    "held",
     "items",
     "ungrounded",
     "unconfirmed",
@@ -204,7 +205,7 @@ def test_cached_documents_are_recorded_before_the_extractor_reads_its_input(
     pipeline.extract_pending(store, _Promises(), RunReport(), OURS)  # both extracted: both in the cache
     store.add_document(make_doc("<b@northwind.io>", f"Changed. {PROMISE}.", thread_id="b"))
     # another process recorded ``done`` after this run listed it as pending: the cache answers it
-    monkeypatch.setattr(store, "pending_documents", lambda key: [done_id, fresh_id])
+    monkeypatch.setattr(store, "pending_documents", lambda key, held_under=None: [done_id, fresh_id])
     writes: list[int] = []
     record = store.record_extractions
 

@@ -8,6 +8,7 @@ budget turns a document that takes too long into a failed one, with the reason, 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -23,6 +24,7 @@ from connectors.meetings import MeetingNotesConnector, VttTranscriptConnector
 from extractor import ExtractionFailed
 from extractor.offline import OfflineExtractor, split_sentences
 from extractor.offline.budget import BUDGET_ENV, BudgetExceeded, offline_budget_s
+from extractor.offline.deferred import DeferredOffline
 from followthrough.errors import ConfigError, InputError
 from followthrough.limits import (
     MAX_MIME_DEPTH,
@@ -378,6 +380,9 @@ def test_a_document_past_its_budget_is_failed_with_the_reason() -> None:
     outcome = ex.run_safely(_long_doc(50))
     assert isinstance(outcome, ExtractionFailed)
     assert "exceeded its 1e-09 s budget (stopped after" in str(outcome) and BUDGET_ENV in str(outcome)
+    # a later run under the same budget would spend it again: the failure names that condition
+    assert outcome.held_under == ex.held_under == "budget 1e-09 s"
+    assert DeferredOffline().held_under == OfflineExtractor().held_under == f"budget {OFFLINE_BUDGET_S:g} s"
 
 
 def test_within_its_budget_a_document_is_extracted_as_before() -> None:
@@ -411,11 +416,47 @@ def test_run_fails_the_slow_document_with_one_line_and_records_the_rest(tmp_path
     assert len(failed) == 1 and "slow.eml" in failed[0], res.stderr
     assert "offline extraction exceeded its 0.3 s budget" in failed[0]
     assert "security questionnaire" in res.stdout
-    # the re-run tries the failed one again, alone: still partial (the folder was read), not "every
-    # document failed" (exit 1, as when nothing extracted at all)
+    # the re-run does not spend the same budget on the same content again: the document is listed as
+    # not tried again (still partial: it is not extracted), and the folder's other document is cached
+    again = followthrough("run", inbox, "--json", db=tmp_path / "t.db", env={BUDGET_ENV: "0.3"})
+    assert again.returncode == 3, again.stderr
+    report = json.loads(again.stdout)["run"]
+    assert report["failed"] == [] and report["extracted"] == 0, report
+    (held,) = report["held"]
+    assert "slow.eml" in held and "exceeded its 0.3 s budget" in held and "--retry-failed" in held
+    # asked to, a run tries it again under the same budget (and it fails again, as it did) ...
+    retried = followthrough(
+        "run", inbox, "--retry-failed", "--json", db=tmp_path / "t.db", env={BUDGET_ENV: "0.3"}
+    )
+    assert retried.returncode == 3, retried.stderr
+    report = json.loads(retried.stdout)["run"]
+    assert report["held"] == [] and len(report["failed"]) == 1 and "slow.eml" in report["failed"][0]
+    # ... and under a larger budget, another condition, a plain run tries it and extracts it
+    larger = followthrough("run", inbox, "--json", db=tmp_path / "t.db", env={BUDGET_ENV: "600"})
+    assert larger.returncode == 0, larger.stderr
+    report = json.loads(larger.stdout)["run"]
+    assert report["held"] == [] and report["failed"] == [] and report["extracted"] == 1, report
+    assert report["items"] > 1_000
+    # extracted, it is done: a re-run under the small budget again has nothing to hold back
+    done = followthrough("run", inbox, "--json", db=tmp_path / "t.db", env={BUDGET_ENV: "0.3"})
+    assert done.returncode == 0 and json.loads(done.stdout)["run"]["held"] == [], done.stderr
+
+
+def test_the_held_line_and_the_problem_count_read_as_a_person_would_say_them(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    slow = " ".join(f"I'll send report {i} by Friday, and could you review part {i}?" for i in range(4_000))
+    (inbox / "slow.eml").write_text(_eml("slow", slow + "\n"))
+    (inbox / "bad.eml").write_bytes(b"")
+    (inbox / "good.eml").write_text(_eml("good", "Hi Dana,\n\nI'll send you the pricing sheet by Friday.\n"))
+    first = followthrough("run", inbox, db=tmp_path / "t.db", env={BUDGET_ENV: "0.3"})
+    assert first.returncode == 3, first.stderr
+    assert "1 input or record not read or stored, 1 document not extracted (listed above)" in first.stderr
     again = followthrough("run", inbox, db=tmp_path / "t.db", env={BUDGET_ENV: "0.3"})
     assert again.returncode == 3, again.stderr
-    assert "every document failed" not in again.stderr and "slow.eml" in again.stderr
+    (line,) = [ln for ln in again.stderr.splitlines() if ln.startswith("not extracted:")]
+    assert "slow.eml" in line and "not tried again" in line and "--retry-failed" in line
+    assert "1 not tried again (spent the time budget before: --retry-failed)" in again.stdout
 
 
 # --------------------------------------------------------------------------- meetings: who answers

@@ -22,7 +22,20 @@ BUDGET_ENV = "FOLLOWTHROUGH_OFFLINE_BUDGET"
 
 
 class BudgetExceeded(ExtractionError):
-    """The offline extractor spent its time budget on one document; ``str()`` is the one line."""
+    """The offline extractor spent its time budget on one document; ``str()`` is the one line.
+
+    Held under :func:`budget_condition` of that budget: a later run under the same budget would spend it
+    again on the same content, so it does not try the document again unless asked.
+    """
+
+    def __init__(self, message: str, budget_s: float) -> None:
+        super().__init__(message)
+        self.held_under = budget_condition(budget_s)
+
+
+def budget_condition(budget_s: float) -> str:
+    """The condition a budget failure holds under (``"budget 20 s"``): a larger budget is another one."""
+    return f"budget {budget_s:g} s"
 
 
 def offline_budget_s(explicit: float | None = None) -> float:
@@ -58,8 +71,9 @@ class Deadline:
         if time.monotonic() > self.end:
             raise BudgetExceeded(
                 f"offline extraction exceeded its {self.budget_s:g} s budget "
-                f"(stopped after {read:,} sentences; set {BUDGET_ENV} to allow more)"
+                f"(stopped after {read:,} sentences; set {BUDGET_ENV} to allow more)",
+                self.budget_s,
             )
 
 
-__all__ = ["BUDGET_ENV", "BudgetExceeded", "Deadline", "offline_budget_s"]
+__all__ = ["BUDGET_ENV", "BudgetExceeded", "Deadline", "budget_condition", "offline_budget_s"]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from extractor.base import Extractor
 from extractor.offline import identity
-from extractor.offline.budget import offline_budget_s
+from extractor.offline.budget import budget_condition, offline_budget_s
 from followthrough.types import ExtractedItem, SourceDocument
 
 if TYPE_CHECKING:
@@ -41,6 +41,11 @@ class DeferredOffline(Extractor):
     def prompt_version(self) -> str:
         """The shipped rules and model (:func:`extractor.offline.identity.prompt_version`)."""
         return identity.prompt_version(identity.text_digest(identity.model_text()))
+
+    @property
+    def held_under(self) -> str:
+        """As the backend's (:attr:`OfflineExtractor.held_under`), without loading it."""
+        return budget_condition(self._budget_s)
 
     def loaded(self) -> OfflineExtractor:
         """The backend itself (loaded on the first call)."""

@@ -164,6 +164,8 @@ def render_run(out: Console, rep: RunReport) -> None:
     if rep.extracted or rep.cached or rep.failed:
         parts.append(f"{rep.extracted} extracted, {rep.cached} from cache, {len(rep.failed)} failed")
         parts.append(f"{rep.items} items")
+    if rep.held:
+        parts.append(f"{len(rep.held)} not tried again (spent the time budget before: --retry-failed)")
     if rep.ungrounded:
         parts.append(f"{rep.ungrounded} ungrounded (not stored as open)")
     if rep.unconfirmed or rep.instruction_like:

@@ -111,6 +111,14 @@ MaxWaitOpt = Annotated[
 ]
 
 
+RetryOpt = Annotated[
+    bool,
+    typer.Option(
+        "--retry-failed",
+        help="Also try documents that spent the offline time budget on an earlier run (unchanged, they "
+        "are otherwise listed and not tried again under the same budget).",
+    ),
+]
 NotifyOpt = Annotated[
     bool,
     typer.Option(
@@ -222,6 +230,21 @@ def _print_problems(st: State, rep: RunReport) -> None:
         st.err.print(f"[cyan]note[/cyan]: {_escape(str(e))}", highlight=False)
     for f in rep.failed:
         st.err.print(f"[red]extraction failed[/red]: {_escape(redact(f))}", highlight=False)
+    for f in rep.held:
+        st.err.print(f"[red]not extracted[/red]: {_escape(redact(f))}", highlight=False)
+
+
+def _problem_counts(rep: RunReport) -> str:
+    """What went wrong, counted by kind: ``"2 inputs or records not read or stored, 1 document not
+    extracted"``."""
+    unread, failed = len(rep.errors), len(rep.failed) + len(rep.held)
+    parts = []
+    if unread:
+        s = "s" if unread > 1 else ""
+        parts.append(f"{unread} input{s} or record{s} not read or stored")
+    if failed:
+        parts.append(f"{failed} document{'s' if failed > 1 else ''} not extracted")
+    return ", ".join(parts)
 
 
 EXIT_OK = 0
@@ -260,9 +283,11 @@ def _extract(
     options: LlmOptions,
     relink: bool = True,
     cluster: distributed.Cluster | None = None,
+    retry_failed: bool = False,
 ) -> None:
     """Extract what is pending, then link. ``relink``: look at every unlinked item again (the CRM
-    may have changed: `extract` alone, or a run that stored CRM records); else only at this run's."""
+    may have changed: `extract` alone, or a run that stored CRM records); else only at this run's.
+    ``retry_failed``: also what failed before in a way that would recur (:func:`pipeline.extract_pending`)."""
     settings = st.settings(extractor=extractor, model=model)
     domains = st.company_domains(store)
     backend = build_extractor(settings, domains=domains, directory=store.directory(), options=options)
@@ -275,7 +300,7 @@ def _extract(
             extract_batched(store, backend, rep, domains, options.batch, bar)
             done = None
         else:
-            done = pipeline.extract_pending(store, backend, rep, domains, bar)
+            done = pipeline.extract_pending(store, backend, rep, domains, bar, retry_failed=retry_failed)
     finally:
         backend.close()
     if done is None or relink:
@@ -298,6 +323,7 @@ def _batch(
     undated: date | None = None,
     follow_symlinks: bool = False,
     ray: str | None = None,
+    retry_failed: bool = False,
 ) -> None:
     """The shared shape of run/ingest/extract: work under a progress bar, then one report; exits with
     its code (:func:`_batch_report`)."""
@@ -310,6 +336,7 @@ def _batch(
         undated=undated,
         follow_symlinks=follow_symlinks,
         ray=ray,
+        retry_failed=retry_failed,
     )
     raise typer.Exit(code)
 
@@ -325,9 +352,11 @@ def _batch_report(
     undated: date | None = None,
     follow_symlinks: bool = False,
     ray: str | None = None,
+    retry_failed: bool = False,
 ) -> int:
     """Work under a progress bar, then one report; the exit code. ``paths``: inputs to read;
-    ``gather``: what else stores documents first (live sources); ``extract``: extract and link."""
+    ``gather``: what else stores documents first (live sources); ``extract``: extract and link
+    (``retry_failed``: also documents held back, :func:`pipeline.extract_pending`)."""
     with st.open_store() as store:
         store.on_busy = lambda message: st.err.print(
             f"[yellow]waiting[/yellow]: {_escape(message)}", highlight=False
@@ -365,6 +394,7 @@ def _batch_report(
                     options=options,
                     relink=relink,
                     cluster=cluster,
+                    retry_failed=retry_failed,
                 )
         if rep.stored_anything:  # bulk work done: the listings that follow (and the API) plan well
             store.refresh_statistics()
@@ -387,8 +417,7 @@ def _batch_report(
     code = _exit_code(rep, read=paths is not None or gather is not None)
     if code == EXIT_PARTIAL:
         st.err.print(
-            f"[red]{rep.problems} input(s) or document(s) failed[/red] (listed above); exit code 3 (partial)",
-            highlight=False,
+            f"[red]{_problem_counts(rep)}[/red] (listed above); exit code 3 (partial)", highlight=False
         )
     elif code == EXIT_FAILED and rep.extraction_status is RunStatus.FAILED:
         st.err.print(
@@ -419,13 +448,15 @@ def register(app: typer.Typer) -> None:
         meeting_date: DateOpt = None,
         follow_symlinks: FollowOpt = False,
         ray: RayOpt = None,
+        retry_failed: RetryOpt = False,
         notify: NotifyOpt = False,
         as_json: JsonOpt = False,
     ) -> None:
         """Ingest, extract, link, then report what needs attention.
 
-        Exit code: 0 everything read and extracted, 3 partial (some input or document failed;
-        each is one line on stderr), 1 nothing could be read, every document failed to extract
+        Exit code: 0 everything read and extracted, 3 partial (some input or document failed, or one
+        that spent the offline time budget before was not tried again; each is one line on stderr),
+        1 nothing could be read, every document failed to extract
         (an unreachable or misconfigured LLM server: one line names it), or an error stopped the run.
         With --notify, a run that exits 0 exits 1 (or 3) when no (or not every) message could be
         delivered: those stay pending for the next digest or run; 2 when no channel is configured.
@@ -450,6 +481,7 @@ def register(app: typer.Typer) -> None:
             undated=meeting_date,
             follow_symlinks=follow_symlinks,
             ray=ray,
+            retry_failed=retry_failed,
         )
         if notify:
             code = digest_cli.after_run(state(ctx), code, as_json=as_json)
@@ -483,11 +515,13 @@ def register(app: typer.Typer) -> None:
         poll_seconds: PollOpt = BatchSettings.poll_s,
         max_wait_seconds: MaxWaitOpt = BatchSettings.max_wait_s,
         ray: RayOpt = None,
+        retry_failed: RetryOpt = False,
         as_json: JsonOpt = False,
     ) -> None:
         """Extract every stored document not yet extracted (or failed) with this extractor, then link.
 
-        Exit code: 0 all extracted, 3 partial (some document failed; it stays pending), 1 every
+        Exit code: 0 all extracted, 3 partial (some document failed; it stays pending, or one that
+        spent the offline time budget before was not tried again: --retry-failed), 1 every
         document failed (an unreachable or misconfigured LLM server) or an error stopped the run.
         """
         options = LlmOptions(
@@ -497,4 +531,4 @@ def register(app: typer.Typer) -> None:
             prefilter=prefilter,
             batch=BatchSettings(wait, poll_seconds, max_wait_seconds) if batch else None,
         )
-        _batch(state(ctx), as_json, extract=(extractor, model, options), ray=ray)
+        _batch(state(ctx), as_json, extract=(extractor, model, options), ray=ray, retry_failed=retry_failed)
