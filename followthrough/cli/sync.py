@@ -114,6 +114,7 @@ def register(app: typer.Typer) -> None:
         watch: WatchOpt = None,
         extractor: run_cmds.ExtractorOpt = None,
         model: run_cmds.ModelOpt = None,
+        retry_failed: run_cmds.RetryOpt = False,
         as_json: run_cmds.JsonOpt = False,
     ) -> None:
         """Pull what is new from the configured live sources, then extract, link and report as `run` does.
@@ -138,12 +139,12 @@ def register(app: typer.Typer) -> None:
         extract = (extractor, model, LlmOptions())
         try:
             if interval is None:
-                raise typer.Exit(_sync_once(st, as_json, sources, extract, lambda: False))
+                raise typer.Exit(_sync_once(st, as_json, sources, extract, lambda: False, retry_failed))
             stop = _StopRequest(st)
             previous = signal.signal(signal.SIGINT, stop)
             try:
                 while not stop.requested():
-                    _sync_once(st, as_json, sources, extract, stop.requested)
+                    _sync_once(st, as_json, sources, extract, stop.requested, retry_failed)
                     stop.event.wait(interval)
             finally:
                 signal.signal(signal.SIGINT, previous)
@@ -206,13 +207,17 @@ def _sync_once(
     sources: list[SourceConfig],
     extract: tuple[str | None, str | None, LlmOptions],
     stop: runner.Stop,
+    retry_failed: bool = False,
 ) -> int:
-    """One sync of ``sources`` with the report ``run`` prints; its exit code."""
+    """One sync of ``sources`` with the report ``run`` prints; its exit code (``retry_failed``: as
+    ``run --retry-failed``)."""
 
     def gather(store: Store, report: RunReport, bar: run_cmds._Bar) -> None:
         runner.sync_sources(store, sources, report, st.company_domains(store), progress=bar, stop=stop)
 
-    return run_cmds._batch_report(st, as_json, gather=gather, extract=extract, attention=True)
+    return run_cmds._batch_report(
+        st, as_json, gather=gather, extract=extract, attention=True, retry_failed=retry_failed
+    )
 
 
 def _source_rows(store: Store, sources: list[SourceConfig]) -> list[dict[str, object]]:
