@@ -9,6 +9,7 @@ is not read again, and its problem lines are reported as they were.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
@@ -50,7 +51,7 @@ class InputStore(StoreCore):
             return {
                 path: InputFile(path, r.digest, r.documents, [(k, w, p) for k, w, p in r.problems or []])
                 for path in paths
-                if (r := rows.get(clean(path))) is not None
+                if (r := rows.get(_path_key(path))) is not None
             }
 
     @_retry_conflicts
@@ -62,13 +63,13 @@ class InputStore(StoreCore):
         with self._tx() as s:
             rows = _rows(s, [i.path for i in inputs])
             for i in inputs:
-                row = rows.get(clean(i.path))
+                row = rows.get(_path_key(i.path))
                 if len(i.problems) > _PROBLEMS_KEPT:
                     if row is not None:
                         s.delete(row)
                     continue
                 if row is None:
-                    row = rows[clean(i.path)] = InputFileRow(path=clean(i.path))
+                    row = rows[_path_key(i.path)] = InputFileRow(path=_path_key(i.path))
                     s.add(row)
                 row.digest = i.digest
                 row.documents = i.documents
@@ -77,12 +78,23 @@ class InputStore(StoreCore):
 
 
 def _rows(s: Session, paths: Collection[str]) -> dict[str, InputFileRow]:
-    """The recorded rows of ``paths`` by their stored path (:func:`~store.admission.clean`: a file name
-    that is not UTF-8 is stored with U+FFFD, and no driver takes its surrogates), in chunks: a run over
+    """The recorded rows of ``paths`` by their stored path (:func:`_path_key`), in chunks: a run over
     70,000 files named more than PostgreSQL's 65,535 parameters in one statement."""
-    stored = sorted({clean(p) for p in paths})
+    stored = sorted({_path_key(p) for p in paths})
     return {
         r.path: r
         for chunk in chunked(stored)
         for r in s.scalars(select(InputFileRow).where(InputFileRow.path.in_(chunk)))
     }
+
+
+def _path_key(path: str) -> str:
+    """How ``path`` is stored: itself, or for a name no driver takes (bytes that are not UTF-8, held
+    as lone surrogates, or a NUL) :func:`~store.admission.clean` of it (U+FFFD for each) followed by
+    `` #`` and a digest of its exact characters, so that two names differing only in such bytes are
+    two inputs, not one."""
+    cleaned = clean(path)
+    if cleaned == path:
+        return path
+    exact = path.encode("utf-8", "surrogatepass")
+    return f"{cleaned} #{hashlib.blake2b(exact, digest_size=8).hexdigest()}"

@@ -287,3 +287,9 @@ def test_inputs_are_looked_up_in_chunks_and_by_their_stored_names(tmp_path: Path
     assert found["/in/bad\udcffname.eml"].digest == f"{1_500:064x}"
     store.remember_inputs([InputFile("/in/bad\udcffname.eml", "f" * 64, 2)])  # the same row, replaced
     assert store.input_files(["/in/bad\udcffname.eml"])["/in/bad\udcffname.eml"].documents == 2
+    # two names that differ only in their bytes that are not UTF-8 are two inputs, not one row
+    twin = "/in/bad\udcfename.eml"
+    store.remember_inputs([InputFile(twin, "e" * 64, 3)])
+    both = store.input_files(["/in/bad\udcffname.eml", twin, "/in/bad\ufffdname.eml"])
+    assert (both["/in/bad\udcffname.eml"].digest, both[twin].digest) == ("f" * 64, "e" * 64)
+    assert "/in/bad\ufffdname.eml" not in both  # a real U+FFFD in a name is a third name
