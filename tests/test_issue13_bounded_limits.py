@@ -9,6 +9,8 @@ budget turns a document that takes too long into a failed one, with the reason, 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -36,6 +38,7 @@ from followthrough.limits import (
 from followthrough.pipeline import cut_notes
 from followthrough.types import Participant, ParticipantRole, Segment, SourceDocument
 from tests.clirunner import followthrough
+from tests.conftest import REPO
 
 MONDAY = datetime(2026, 3, 16, 10, tzinfo=UTC)
 HEAD = (
@@ -383,6 +386,27 @@ def test_a_document_past_its_budget_is_failed_with_the_reason() -> None:
     # a later run under the same budget would spend it again: the failure names that condition
     assert outcome.held_under == ex.held_under == "budget 1e-09 s"
     assert DeferredOffline().held_under == OfflineExtractor().held_under == f"budget {OFFLINE_BUDGET_S:g} s"
+
+
+def test_what_the_rules_compute_on_first_use_is_not_charged_to_the_first_document() -> None:
+    """In a fresh process the first document read used to pay a few tenths of a second of one-time
+    work (the cue gate's literals, patterns compiled on first use) inside its budget: a two-line email
+    failed a small budget once per process. The warm-up reads two documents outside any budget."""
+    script = (
+        "from datetime import UTC, datetime\n"
+        "from extractor.offline import OfflineExtractor\n"
+        "from followthrough.types import Participant, SourceDocument\n"
+        "doc = SourceDocument(source='email', external_id='<a@x>',\n"
+        "    occurred_at=datetime(2026, 3, 2, tzinfo=UTC),\n"
+        "    participants=[Participant(name='Priya', email='priya@ourco.com', role='sender')],\n"
+        "    text='Hi Dana,\\n\\nI will send the pricing sheet by Friday. Could you review the MSA?\\n')\n"
+        "print(len(OfflineExtractor(budget_s=0.05).extract(doc)))\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=REPO
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.strip() == "2"
 
 
 def test_within_its_budget_a_document_is_extracted_as_before() -> None:
