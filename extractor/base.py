@@ -54,7 +54,7 @@ class ExtractionFailed(ExtractionError):
         if isinstance(error, ExtractionFailed):
             return error
         failed = cls(str(error))
-        failed.held_under = error.held_under
+        failed.budget_s = error.budget_s
         failed.__cause__ = error
         return failed
 
@@ -73,6 +73,10 @@ class Extractor(ABC):
 
     name: ClassVar[str]
     version: ClassVar[str] = "1"
+    budget_s: float | None = None
+    """The time budget of one document, in seconds, for a backend that has one (the offline extractor):
+    a document whose failure spent a budget at least this large is not tried again unless asked
+    (:attr:`~followthrough.errors.ExtractionError.budget_s`). ``None``: every failure is tried again."""
 
     @property
     def model(self) -> str:
@@ -87,13 +91,6 @@ class Extractor(ABC):
     def cache_key(self) -> str:
         """Results are cached by (content hash, this key)."""
         return f"{self.name}:{self.model}:{self.prompt_version}"
-
-    @property
-    def held_under(self) -> str | None:
-        """The condition this backend runs under for failures that would recur (see
-        :attr:`~followthrough.errors.ExtractionError.held_under`): a document that failed under the
-        same one is not tried again unless asked. ``None``: every failure is tried again."""
-        return None
 
     def estimate_cost(self, prompt_tokens: int, completion_tokens: int) -> float | None:
         """Estimated USD for these tokens; ``None`` when unknown (and for backends that call no model)."""

@@ -231,11 +231,11 @@ class _Failed:
 
     message: str
     spent: ExtractionResult
-    held_under: str | None = None
+    budget_s: float | None = None
 
     def error(self) -> ExtractionFailed:
         failed = ExtractionFailed(self.message, self.spent)
-        failed.held_under = self.held_under
+        failed.budget_s = self.budget_s
         return failed
 
 
@@ -250,7 +250,7 @@ def _extract_slice(
         return [
             (
                 at[doc.external_id, doc.source],
-                _Failed(str(out), out.spent, out.held_under) if isinstance(out, ExtractionFailed) else out,
+                _Failed(str(out), out.spent, out.budget_s) if isinstance(out, ExtractionFailed) else out,
             )
             for doc, out in backend.run_many(docs)
         ]
@@ -273,6 +273,7 @@ class RayExtractor(Extractor):
         self.name = inner.name  # type: ignore[misc]  # the wrapped backend's, for the run's record
         self.recipe = recipe
         self.workers = workers
+        self.budget_s = inner.budget_s
 
     @property
     def model(self) -> str:
@@ -285,10 +286,6 @@ class RayExtractor(Extractor):
     @property
     def cache_key(self) -> str:
         return self.inner.cache_key
-
-    @property
-    def held_under(self) -> str | None:
-        return self.inner.held_under
 
     def estimate_cost(self, prompt_tokens: int, completion_tokens: int) -> float | None:
         return self.inner.estimate_cost(prompt_tokens, completion_tokens)

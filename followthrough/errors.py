@@ -51,13 +51,13 @@ _ONE_LINE = {
 class ExtractionError(FollowthroughError):
     """An extraction backend failed on a document (after its retries).
 
-    ``held_under``: for a failure that would recur on the same content under the same condition (the
-    offline extractor's time budget spent: ``"budget 20 s"``), that condition; a later run whose
-    backend runs under the same one does not try the document again unless asked (``--retry-failed``).
-    ``None`` (the default, e.g. a timeout or a refused request): the next run tries it again.
+    ``budget_s``: for a failure that spent a time budget (the offline extractor's, in seconds), that
+    budget: the same content would spend it again, so a later run under a budget no larger does not
+    try the document again unless asked (``--retry-failed``). ``None`` (the default: a timeout, a
+    refused request) means the next run tries it again.
     """
 
-    held_under: str | None = None
+    budget_s: float | None = None
 
 
 class StoreError(FollowthroughError):

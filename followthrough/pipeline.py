@@ -18,6 +18,7 @@ from typing import assert_never
 
 from connectors.base import Yields
 from extractor import ExtractionFailed, ExtractionResult, Extractor
+from extractor.offline.budget import BUDGET_ENV
 from followthrough import digests, ingest
 from followthrough.crm_reader import admitted_chunks
 from followthrough.errors import ExtractionError, InputError, StoreError
@@ -87,8 +88,9 @@ class RunReport:
     failed: list[str] = field(default_factory=list, metadata=_STAT)
     """One line per document that failed: where it came from and why (stored as a count)."""
     held: list[str] = field(default_factory=list)
-    """One line per document not tried again: it failed on an earlier run in a way that recurs under
-    the same condition (the offline time budget), its content unchanged (``--retry-failed`` tries it)."""
+    """One line per document held back: its unchanged content ran out of a time budget no smaller
+    than this run's on an earlier run (reported then), so it is not tried again (``--retry-failed``
+    tries it). Not a problem of this run: it does not change the exit code."""
     items: int = field(default=0, metadata=_STAT)
     ungrounded: int = field(default=0, metadata=_STAT)
     unconfirmed: int = field(default=0, metadata=_STAT)
@@ -128,7 +130,7 @@ class RunReport:
     @property
     def problems(self) -> int:
         """Inputs, records and documents that could not be read, stored or extracted."""
-        return len(self.errors) + len(self.failed) + len(self.held)
+        return len(self.errors) + len(self.failed)
 
     @property
     def extraction_status(self) -> RunStatus:
@@ -726,7 +728,7 @@ class ExtractionRun:
                 error=reason,
                 prompt_tokens=spent.prompt_tokens if spent else 0,
                 completion_tokens=spent.completion_tokens if spent else 0,
-                held_under=error.held_under if isinstance(error, ExtractionError) else None,
+                budget_s=error.budget_s if isinstance(error, ExtractionError) else None,
             )
         except Unstorable:
             pass  # the reason itself could not be stored; the report still names it
@@ -751,17 +753,17 @@ def extract_pending(
     One :class:`ExtractionRun` over the pending documents, :data:`EXTRACT_BATCH` at a time;
     returned (closed) so that :func:`link` can look at what it recorded
     (:attr:`ExtractionRun.recorded`, :attr:`ExtractionRun.commitments`). A document whose unchanged
-    content failed before in a way that recurs under the backend's condition
-    (:attr:`Extractor.held_under`: the offline time budget spent) is not tried again but is one line
-    in ``report.held``, unless ``retry_failed``.
+    content ran out of a time budget at least as large as the backend's (:attr:`Extractor.budget_s`)
+    on an earlier run is not tried again but is one line in ``report.held``, unless ``retry_failed``.
     """
-    held_under = None if retry_failed else extractor.held_under
-    pending = store.pending_documents(extractor.cache_key, held_under)
-    if held_under is not None:
+    budget_s = None if retry_failed else extractor.budget_s
+    pending = store.pending_documents(extractor.cache_key, budget_s)
+    if budget_s is not None:
         report.held.extend(
-            f"{_where_of(h.origin, h.external_id)}: {h.error or 'failed'} (an earlier run; not tried "
-            "again under the same condition: --retry-failed tries it)"
-            for h in store.held_documents(extractor.cache_key, held_under)
+            f"{_where_of(h.origin, h.external_id)}: ran out of its {h.budget_s:g} s offline time budget "
+            f"on an earlier run; not tried again under a budget no larger (raise {BUDGET_ENV}, or pass "
+            "--retry-failed)"
+            for h in store.held_documents(extractor.cache_key, budget_s)
         )
     with ExtractionRun(store, extractor, report, domains, documents=len(pending), progress=progress) as run:
         progress("extract", 0, len(pending))

@@ -86,39 +86,42 @@ class DocumentStore(StoreCore):
                 )
             ).first()
 
-    def pending_documents(self, cache_key: str, held_under: str | None = None) -> list[int]:
+    def pending_documents(self, cache_key: str, budget_s: float | None = None) -> list[int]:
         """Ids of documents whose current content has no OK extraction under ``cache_key``.
 
-        New documents, documents whose content changed since their last
-        extraction, and documents whose extraction failed are all pending, but
-        for those held under ``held_under`` when it is given (:meth:`held_documents`).
+        New documents, documents whose content changed since their last extraction, and documents
+        whose extraction failed are all pending, but for those held back under a time budget of
+        ``budget_s`` seconds when it is given (:meth:`held_documents`).
         """
         query = select(DocumentRow.id).where(~_extractions(cache_key, ExtractionStatus.OK).exists())
-        if held_under is not None:
-            query = query.where(~_extractions(cache_key, ExtractionStatus.FAILED, held_under).exists())
+        if budget_s is not None:
+            query = query.where(~_spent(cache_key, budget_s).exists())
         with self._tx() as s:
             return list(s.scalars(query.order_by(DocumentRow.id)).all())
 
-    def held_documents(self, cache_key: str, held_under: str) -> list[HeldDocument]:
-        """Documents whose current content failed under ``cache_key`` in a way that recurs under
-        ``held_under`` (the offline time budget it spent) and has no OK extraction since: what a run
-        under the same condition does not try again. In id order, each with its latest such error."""
+    def held_documents(self, cache_key: str, budget_s: float) -> list[HeldDocument]:
+        """Documents whose current content, extracted under ``cache_key``, failed by spending a time
+        budget at least ``budget_s`` seconds long and has no OK extraction since: what a run under a
+        budget of ``budget_s`` does not try again. In id order, each with the largest budget it spent."""
         e_, d_ = ExtractionRow, DocumentRow
         query = (
-            select(d_.id, d_.source, d_.external_id, d_.origin, e_.error)
+            select(d_.id, d_.source, d_.external_id, d_.origin, func.max(e_.budget_s))
             .join(e_, e_.document_id == d_.id)
             .where(
                 e_.cache_key == cache_key,
                 e_.content_hash == d_.content_hash,
                 e_.status == ExtractionStatus.FAILED,
-                e_.held_under == held_under,
+                e_.budget_s >= budget_s,
                 ~_extractions(cache_key, ExtractionStatus.OK).exists(),
             )
-            .order_by(d_.id, e_.id)
+            .group_by(d_.id, d_.source, d_.external_id, d_.origin)
+            .order_by(d_.id)
         )
         with self._tx() as s:
-            latest = {row[0]: row for row in s.execute(query).all()}  # a document's last failure wins
-        return [HeldDocument(*row) for row in latest.values()]
+            return [
+                HeldDocument(i, src, ext, origin, spent or 0.0)
+                for i, src, ext, origin, spent in s.execute(query)
+            ]
 
     def count_documents(self) -> dict[str, int]:
         """Number of stored documents by source."""
@@ -129,28 +132,39 @@ class DocumentStore(StoreCore):
 
 @dataclass(frozen=True)
 class HeldDocument:
-    """A document a run does not try again (:meth:`DocumentStore.held_documents`): where it came
-    from and why its extraction failed."""
+    """A document a run does not try again (:meth:`DocumentStore.held_documents`): where it came from
+    and the time budget (seconds) its extraction spent."""
 
     document_id: int
     source: str
     external_id: str
     origin: str
-    error: str | None
+    budget_s: float
 
 
-def _extractions(cache_key: str, status: ExtractionStatus, held_under: str | None = None) -> Select[int]:
-    """A document's extractions of its current content under ``cache_key`` with ``status`` (and,
-    given, ``held_under``), correlated with ``documents`` only (an alias of ``extractions``, so that a
-    query over extractions can hold it too)."""
+def _extractions(cache_key: str, status: ExtractionStatus) -> Select[int]:
+    """A document's extractions of its current content under ``cache_key`` with ``status``, correlated
+    with ``documents`` only (an alias of ``extractions``, so that a query over extractions can hold it)."""
     e_ = aliased(ExtractionRow)
-    query = select(e_.id).where(
+    return select(e_.id).where(
         e_.document_id == DocumentRow.id,
         e_.cache_key == cache_key,
         e_.content_hash == DocumentRow.content_hash,
         e_.status == status,
     )
-    return query if held_under is None else query.where(e_.held_under == held_under)
+
+
+def _spent(cache_key: str, budget_s: float) -> Select[int]:
+    """A document's failed extractions of its current content under ``cache_key`` that spent a time
+    budget of at least ``budget_s`` seconds (correlated with ``documents``)."""
+    e_ = aliased(ExtractionRow)
+    return select(e_.id).where(
+        e_.document_id == DocumentRow.id,
+        e_.cache_key == cache_key,
+        e_.content_hash == DocumentRow.content_hash,
+        e_.status == ExtractionStatus.FAILED,
+        e_.budget_s >= budget_s,
+    )
 
 
 def _row_values(doc: SourceDocument, thread: str | None) -> dict[str, Any]:

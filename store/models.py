@@ -285,8 +285,9 @@ class ExtractionRow(Base):
     prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    held_under: Mapped[str | None] = mapped_column(String(100))  # migration 0020
-    """A failure that would recur under the same condition: that condition (``"budget 20 s"``)."""
+    budget_s: Mapped[float | None] = mapped_column(Float)  # migration 0020
+    """A failure that spent a time budget: that budget, in seconds (a run under one no larger does not
+    try the same content again unless asked)."""
 
 
 class CommitmentRow(Base):

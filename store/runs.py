@@ -184,7 +184,7 @@ class RunStore(StoreCore):
                             error=r.error,
                             prompt_tokens=r.prompt_tokens,
                             completion_tokens=r.completion_tokens,
-                            held_under=r.held_under,
+                            budget_s=r.budget_s,
                         )
                     )
                 except Unstorable as e:
@@ -230,7 +230,7 @@ class RunStore(StoreCore):
                         [i.model_dump(mode="json") for i in items] if r.status is ExtractionStatus.OK else [],
                         clamp_count(r.prompt_tokens),
                         clamp_count(r.completion_tokens),
-                        r.held_under[:100] if r.held_under and r.status is ExtractionStatus.FAILED else None,
+                        r.budget_s if r.status is ExtractionStatus.FAILED else None,
                     )
                     for p in prepared
                     if not isinstance(p, Unstorable)
@@ -270,7 +270,7 @@ class RunStore(StoreCore):
         error: str | None = None,
         prompt_tokens: int = 0,
         completion_tokens: int = 0,
-        held_under: str | None = None,
+        budget_s: float | None = None,
     ) -> list[int]:
         """Record one document's extraction and store its items as commitments
         (:meth:`record_extractions` of one, in a transaction of its own).
@@ -281,12 +281,12 @@ class RunStore(StoreCore):
         the caller's, stored by :meth:`finish_run`.
         A failed extraction (``status=ExtractionStatus.FAILED``; another value than a member or its
         string is a ``ValueError``) is recorded with its error and
-        changes no commitment; the document stays pending, unless ``held_under`` names the
-        condition it would fail under again (see :meth:`~store.documents.DocumentStore.pending_documents`).
+        changes no commitment; the document stays pending, unless it spent a time budget of
+        ``budget_s`` seconds (see :meth:`~store.documents.DocumentStore.pending_documents`).
         See :mod:`store.recording` for dedup and re-record rules.
         """
         recording = Recording(
-            doc_id, items, ExtractionStatus(status), error, prompt_tokens, completion_tokens, held_under
+            doc_id, items, ExtractionStatus(status), error, prompt_tokens, completion_tokens, budget_s
         )
         (result,) = self._record_batch(run_id, cache_key, [recording])
         if isinstance(result, Unstorable):
@@ -304,7 +304,7 @@ _EXTRACTION_COLUMNS = (
     "items",
     "prompt_tokens",
     "completion_tokens",
-    "held_under",
+    "budget_s",
 )
 
 
@@ -319,9 +319,9 @@ class Recording:
     """Why it failed (``status`` failed); redacted and cut to 2,000 characters when stored."""
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    held_under: str | None = None
-    """For a failure that would recur under the same condition (``"budget 20 s"``), that condition
-    (:attr:`followthrough.errors.ExtractionError.held_under`); stored with a failure only."""
+    budget_s: float | None = None
+    """For a failure that spent a time budget, that budget in seconds
+    (:attr:`followthrough.errors.ExtractionError.budget_s`); stored with a failure only."""
 
 
 def _error_text(error: str | None) -> str | None:

@@ -186,9 +186,9 @@ def test_an_extraction_failure_keeps_what_it_spent_on_its_way_back() -> None:
         7,
         2,
     )
-    assert failure.held_under is None
-    held = pickle.loads(pickle.dumps(distributed._Failed("budget spent", spent, "budget 20 s")))
-    assert held.error().held_under == "budget 20 s"  # a worker's budget failure is held as at home
+    assert failure.budget_s is None
+    held = pickle.loads(pickle.dumps(distributed._Failed("budget spent", spent, 20.0)))
+    assert held.error().budget_s == 20.0  # a worker's budget failure is held back as at home
 
 
 def test_an_extraction_task_answers_each_document_by_its_place(inputs: list[Path]) -> None:

@@ -147,34 +147,36 @@ def test_pending_and_cached(store: Store) -> None:  # noqa: F811
     assert store.pending_documents("k1") == [doc_id]
 
 
-def test_a_failure_that_would_recur_is_held_under_its_condition_only(store: Store) -> None:  # noqa: F811
+def test_a_failure_that_spent_a_budget_is_held_back_under_one_no_larger(store: Store) -> None:  # noqa: F811
     held_id, _ = store.add_document(make_doc("<held@acme.com>"))
     plain_id, _ = store.add_document(make_doc("<plain@acme.com>"))
     run = store.start_run(extractor="offline", model="m", prompt_version="v1")
-    store.record_extraction(run, held_id, "k1", [], status="failed", error="first", held_under="budget 20 s")
-    store.record_extraction(run, held_id, "k1", [], status="failed", error="again", held_under="budget 20 s")
+    store.record_extraction(run, held_id, "k1", [], status="failed", error="first", budget_s=20.0)
+    store.record_extraction(run, held_id, "k1", [], status="failed", error="again", budget_s=30.0)
     store.record_extraction(run, plain_id, "k1", [], status="failed", error="a timeout")
-    # held under the same condition only; every failure is pending when no condition is given
-    assert store.pending_documents("k1", "budget 20 s") == [plain_id]
-    assert store.pending_documents("k1", "budget 60 s") == [held_id, plain_id]
+    # held back under a budget no larger than one it spent; every failure is pending without a budget
+    assert store.pending_documents("k1", 20.0) == [plain_id]
+    assert store.pending_documents("k1", 30.0) == [plain_id]
+    assert store.pending_documents("k1", 30.5) == [held_id, plain_id]
     assert store.pending_documents("k1") == [held_id, plain_id]
-    assert store.pending_documents("k2", "budget 20 s") == [held_id, plain_id]
-    (held,) = store.held_documents("k1", "budget 20 s")
-    assert (held.document_id, held.external_id, held.origin, held.error) == (
+    assert store.pending_documents("k2", 20.0) == [held_id, plain_id]
+    (held,) = store.held_documents("k1", 5.0)
+    assert (held.document_id, held.external_id, held.origin, held.budget_s) == (
         held_id,
         "<held@acme.com>",
         "inbox.mbox:1",
-        "again",
+        30.0,
     )
-    assert store.held_documents("k1", "budget 60 s") == [] and store.held_documents("k2", "budget 20 s") == []
+    assert store.held_documents("k1", 60.0) == [] and store.held_documents("k2", 20.0) == []
     # an OK extraction of the same content ends the hold; new content is pending again
     store.record_extraction(run, held_id, "k1", [])
-    assert store.held_documents("k1", "budget 20 s") == []
-    assert store.pending_documents("k1", "budget 20 s") == [plain_id]
-    store.record_extraction(run, plain_id, "k1", [], status="failed", error="x", held_under="budget 20 s")
+    assert store.held_documents("k1", 20.0) == []
+    assert store.pending_documents("k1", 20.0) == [plain_id]
+    store.record_extraction(run, plain_id, "k1", [], status="failed", error="x", budget_s=20.0)
+    assert store.pending_documents("k1", 20.0) == []
     store.add_document(make_doc("<plain@acme.com>", text="Thanks Dana. I'll send the deck by Monday."))
-    assert store.pending_documents("k1", "budget 20 s") == [plain_id]
-    assert store.held_documents("k1", "budget 20 s") == []
+    assert store.pending_documents("k1", 20.0) == [plain_id]
+    assert store.held_documents("k1", 20.0) == []
 
 
 def test_ungrounded_items_are_never_open(store: Store) -> None:  # noqa: F811

@@ -22,20 +22,13 @@ BUDGET_ENV = "FOLLOWTHROUGH_OFFLINE_BUDGET"
 
 
 class BudgetExceeded(ExtractionError):
-    """The offline extractor spent its time budget on one document; ``str()`` is the one line.
-
-    Held under :func:`budget_condition` of that budget: a later run under the same budget would spend it
-    again on the same content, so it does not try the document again unless asked.
-    """
+    """The offline extractor spent its time budget of ``budget_s`` seconds on one document; ``str()``
+    is the one line. A later run under a budget no larger would spend it again on the same content:
+    it does not try the document again unless asked (:attr:`ExtractionError.budget_s`)."""
 
     def __init__(self, message: str, budget_s: float) -> None:
         super().__init__(message)
-        self.held_under = budget_condition(budget_s)
-
-
-def budget_condition(budget_s: float) -> str:
-    """The condition a budget failure holds under (``"budget 20 s"``): a larger budget is another one."""
-    return f"budget {budget_s:g} s"
+        self.budget_s = budget_s
 
 
 def offline_budget_s(explicit: float | None = None) -> float:
@@ -70,10 +63,10 @@ class Deadline:
         """Raise :class:`BudgetExceeded` when the budget is spent; ``read``: sentences read so far."""
         if time.monotonic() > self.end:
             raise BudgetExceeded(
-                f"offline extraction exceeded its {self.budget_s:g} s budget "
-                f"(stopped after {read:,} sentences; set {BUDGET_ENV} to allow more)",
+                f"offline extraction exceeded its {self.budget_s:g} s budget (stopped after {read:,} "
+                f"sentence{'s' if read != 1 else ''}; set {BUDGET_ENV} to allow more)",
                 self.budget_s,
             )
 
 
-__all__ = ["BUDGET_ENV", "BudgetExceeded", "Deadline", "budget_condition", "offline_budget_s"]
+__all__ = ["BUDGET_ENV", "BudgetExceeded", "Deadline", "offline_budget_s"]

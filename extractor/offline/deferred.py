@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from extractor.base import Extractor
 from extractor.offline import identity
-from extractor.offline.budget import budget_condition, offline_budget_s
+from extractor.offline.budget import offline_budget_s
 from followthrough.types import ExtractedItem, SourceDocument
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ class DeferredOffline(Extractor):
     ):
         self._domains = company_domains
         self._directory = directory
-        self._budget_s = offline_budget_s(None)
+        self.budget_s = offline_budget_s(None)
         self._loaded: OfflineExtractor | None = None
 
     @property
@@ -42,18 +42,13 @@ class DeferredOffline(Extractor):
         """The shipped rules and model (:func:`extractor.offline.identity.prompt_version`)."""
         return identity.prompt_version(identity.text_digest(identity.model_text()))
 
-    @property
-    def held_under(self) -> str:
-        """As the backend's (:attr:`OfflineExtractor.held_under`), without loading it."""
-        return budget_condition(self._budget_s)
-
     def loaded(self) -> OfflineExtractor:
         """The backend itself (loaded on the first call)."""
         if self._loaded is None:
             from extractor.offline.extractor import OfflineExtractor  # noqa: PLC0415 - the point of this class
 
             self._loaded = OfflineExtractor(
-                company_domains=self._domains, directory=self._directory, budget_s=self._budget_s
+                company_domains=self._domains, directory=self._directory, budget_s=self.budget_s
             )
         return self._loaded
 

@@ -48,7 +48,7 @@ from extractor.offline.actions import (
     clause_start,
     make_action,
 )
-from extractor.offline.budget import Deadline, budget_condition, offline_budget_s
+from extractor.offline.budget import Deadline, offline_budget_s
 from extractor.offline.cues import (
     ACTION_VERB,
     NOT_NAMES,
@@ -257,18 +257,12 @@ class OfflineExtractor(Extractor):
         self.company_domains = self.world.company_domains
         self.directory = self.world.names
         self.detector = model or default_model()
-        self.budget_s = offline_budget_s(budget_s)
+        self.budget_s: float = offline_budget_s(budget_s)
 
     @property
     def prompt_version(self) -> str:
         """Rules and model in use: any change to either invalidates cached extractions."""
         return identity.prompt_version(self.detector.digest)
-
-    @property
-    def held_under(self) -> str:
-        """Its time budget (:func:`~extractor.offline.budget.budget_condition`): a document that spent
-        the same budget before is not tried again unless asked."""
-        return budget_condition(self.budget_s)
 
     # ------------------------------------------------------------------ public API
 

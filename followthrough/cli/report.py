@@ -165,7 +165,7 @@ def render_run(out: Console, rep: RunReport) -> None:
         parts.append(f"{rep.extracted} extracted, {rep.cached} from cache, {len(rep.failed)} failed")
         parts.append(f"{rep.items} items")
     if rep.held:
-        parts.append(f"{len(rep.held)} not tried again (spent the time budget before: --retry-failed)")
+        parts.append(f"{len(rep.held)} held back (out of the time budget on an earlier run)")
     if rep.ungrounded:
         parts.append(f"{rep.ungrounded} ungrounded (not stored as open)")
     if rep.unconfirmed or rep.instruction_like:

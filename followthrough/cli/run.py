@@ -115,8 +115,9 @@ RetryOpt = Annotated[
     bool,
     typer.Option(
         "--retry-failed",
-        help="Also try documents that spent the offline time budget on an earlier run (unchanged, they "
-        "are otherwise listed and not tried again under the same budget).",
+        help="Try again documents that ran out of the offline time budget on an earlier run (by default "
+        "an unchanged one is listed and skipped while the budget is no larger; other failures are always "
+        "tried again).",
     ),
 ]
 NotifyOpt = Annotated[
@@ -231,13 +232,13 @@ def _print_problems(st: State, rep: RunReport) -> None:
     for f in rep.failed:
         st.err.print(f"[red]extraction failed[/red]: {_escape(redact(f))}", highlight=False)
     for f in rep.held:
-        st.err.print(f"[red]not extracted[/red]: {_escape(redact(f))}", highlight=False)
+        st.err.print(f"[yellow]held back[/yellow]: {_escape(redact(f))}", highlight=False)
 
 
 def _problem_counts(rep: RunReport) -> str:
     """What went wrong, counted by kind: ``"2 inputs or records not read or stored, 1 document not
     extracted"``."""
-    unread, failed = len(rep.errors), len(rep.failed) + len(rep.held)
+    unread, failed = len(rep.errors), len(rep.failed)
     parts = []
     if unread:
         s = "s" if unread > 1 else ""
@@ -421,8 +422,8 @@ def _batch_report(
         )
     elif code == EXIT_FAILED and rep.extraction_status is RunStatus.FAILED:
         st.err.print(
-            f"[red]every document failed to extract[/red] ({len(rep.failed)}, listed above; they stay "
-            "pending for the next run); exit code 1",
+            f"[red]every document failed to extract[/red] ({len(rep.failed)}, listed above: the next run "
+            "tries them again, but those that ran out of the offline time budget); exit code 1",
             highlight=False,
         )
     elif code == EXIT_FAILED:
@@ -454,9 +455,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Ingest, extract, link, then report what needs attention.
 
-        Exit code: 0 everything read and extracted, 3 partial (some input or document failed, or one
-        that spent the offline time budget before was not tried again; each is one line on stderr),
-        1 nothing could be read, every document failed to extract
+        Exit code: 0 everything read and extracted (a document held back, as it ran out of the offline
+        time budget on an earlier run, is one line but no failure), 3 partial (some input or document
+        failed; each is one line on stderr), 1 nothing could be read, every document failed to extract
         (an unreachable or misconfigured LLM server: one line names it), or an error stopped the run.
         With --notify, a run that exits 0 exits 1 (or 3) when no (or not every) message could be
         delivered: those stay pending for the next digest or run; 2 when no channel is configured.
@@ -518,10 +519,11 @@ def register(app: typer.Typer) -> None:
         retry_failed: RetryOpt = False,
         as_json: JsonOpt = False,
     ) -> None:
-        """Extract every stored document not yet extracted (or failed) with this extractor, then link.
+        """Extract every stored document not yet extracted with this extractor (or failed: not one that
+        ran out of the offline time budget before, without --retry-failed), then link.
 
-        Exit code: 0 all extracted, 3 partial (some document failed; it stays pending, or one that
-        spent the offline time budget before was not tried again: --retry-failed), 1 every
+        Exit code: 0 all extracted (but those held back), 3 partial (some document failed; it stays
+        pending), 1 every
         document failed (an unreachable or misconfigured LLM server) or an error stopped the run.
         """
         options = LlmOptions(
