@@ -95,7 +95,7 @@ class DocumentStore(StoreCore):
         """
         query = select(DocumentRow.id).where(~_extractions(cache_key, ExtractionStatus.OK).exists())
         if budget_s is not None:
-            query = query.where(~_spent(cache_key, budget_s).exists())
+            query = query.where(~_extractions(cache_key, ExtractionStatus.FAILED, budget_s).exists())
         with self._tx() as s:
             return list(s.scalars(query.order_by(DocumentRow.id)).all())
 
@@ -142,29 +142,18 @@ class HeldDocument:
     budget_s: float
 
 
-def _extractions(cache_key: str, status: ExtractionStatus) -> Select[int]:
-    """A document's extractions of its current content under ``cache_key`` with ``status``, correlated
-    with ``documents`` only (an alias of ``extractions``, so that a query over extractions can hold it)."""
+def _extractions(cache_key: str, status: ExtractionStatus, spent_s: float | None = None) -> Select[int]:
+    """A document's extractions of its current content under ``cache_key`` with ``status`` (and, given
+    ``spent_s``, that spent a time budget of at least that many seconds), correlated with ``documents``
+    only (an alias of ``extractions``, so that a query over extractions can hold it)."""
     e_ = aliased(ExtractionRow)
-    return select(e_.id).where(
+    query = select(e_.id).where(
         e_.document_id == DocumentRow.id,
         e_.cache_key == cache_key,
         e_.content_hash == DocumentRow.content_hash,
         e_.status == status,
     )
-
-
-def _spent(cache_key: str, budget_s: float) -> Select[int]:
-    """A document's failed extractions of its current content under ``cache_key`` that spent a time
-    budget of at least ``budget_s`` seconds (correlated with ``documents``)."""
-    e_ = aliased(ExtractionRow)
-    return select(e_.id).where(
-        e_.document_id == DocumentRow.id,
-        e_.cache_key == cache_key,
-        e_.content_hash == DocumentRow.content_hash,
-        e_.status == ExtractionStatus.FAILED,
-        e_.budget_s >= budget_s,
-    )
+    return query if spent_s is None else query.where(e_.budget_s >= spent_s)
 
 
 def _row_values(doc: SourceDocument, thread: str | None) -> dict[str, Any]:
