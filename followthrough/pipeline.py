@@ -87,10 +87,13 @@ class RunReport:
     cached: int = field(default=0, metadata=_STAT)
     failed: list[str] = field(default_factory=list, metadata=_STAT)
     """One line per document that failed: where it came from and why (stored as a count)."""
-    held: list[str] = field(default_factory=list)
+    over_budget: int = field(default=0, metadata=_STAT)
+    """Of ``failed``, the documents that ran out of the offline time budget (a fault of the document's
+    size, not of a backend: a run whose every failure is one of these is partial, not failed)."""
+    held: list[str] = field(default_factory=list, metadata=_STAT)
     """One line per document held back: its unchanged content ran out of a time budget no smaller
     than this run's on an earlier run (reported then), so it is not tried again (``--retry-failed``
-    tries it). Not a problem of this run: it does not change the exit code."""
+    tries it). Not a problem of this run: it does not change the exit code (stored as a count)."""
     items: int = field(default=0, metadata=_STAT)
     ungrounded: int = field(default=0, metadata=_STAT)
     unconfirmed: int = field(default=0, metadata=_STAT)
@@ -733,6 +736,8 @@ class ExtractionRun:
         except Unstorable:
             pass  # the reason itself could not be stored; the report still names it
         self.report.failed.append(f"{where}: {reason}")
+        if isinstance(error, ExtractionError) and error.budget_s is not None:
+            self.report.over_budget += 1
         if spent is not None:
             _account(spent, self.report)
         self.progress("extract", 1, None)

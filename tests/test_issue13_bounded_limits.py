@@ -478,6 +478,32 @@ def test_run_fails_the_slow_document_with_one_line_and_records_the_rest(tmp_path
     assert done.returncode == 0 and json.loads(done.stdout)["run"]["held"] == [], done.stderr
 
 
+def test_a_lone_document_too_long_for_its_budget_is_partial_and_its_hold_is_on_record(tmp_path: Path) -> None:
+    """Running out of the budget is the document's fault, not the backend's: a run whose only document
+    did is partial (3), not "every document failed" (1, kept for a backend that fails them all); the
+    runs that held it back count it (`runs` shows a Held column)."""
+    slow = " ".join(f"I'll send report {i} by Friday, and could you review part {i}?" for i in range(4_000))
+    mail = tmp_path / "slow.eml"
+    mail.write_text(_eml("slow", slow + "\n"))
+    env, db = {BUDGET_ENV: "0.3"}, tmp_path / "t.db"
+    first = followthrough("run", mail, db=db, env=env)
+    assert first.returncode == 3 and "every document failed" not in first.stderr, first.stderr
+    assert "1 document not extracted (listed above); exit code 3" in first.stderr
+    retried = followthrough("extract", "--retry-failed", "--json", db=db, env=env)
+    assert retried.returncode == 3, retried.stderr
+    assert json.loads(retried.stdout)["over_budget"] == 1
+    held = followthrough("extract", "--json", db=db, env=env)
+    assert held.returncode == 0 and len(json.loads(held.stdout)["held"]) == 1, held.stderr
+    runs = json.loads(followthrough("runs", "--json", db=db).stdout)
+    assert [(r["failed"], r["stats"]["over_budget"], r["stats"]["held"]) for r in runs] == [
+        (0, 0, 1),
+        (1, 1, 0),
+        (1, 1, 0),
+    ]
+    table = followthrough("runs", db=db, env={"COLUMNS": "200"}).stdout
+    assert "Held" in table
+
+
 def test_the_held_line_and_the_problem_count_read_as_a_person_would_say_them(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()

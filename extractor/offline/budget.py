@@ -64,7 +64,8 @@ class Deadline:
         if time.monotonic() > self.end:
             raise BudgetExceeded(
                 f"offline extraction exceeded its {self.budget_s:g} s budget (stopped after {read:,} "
-                f"sentence{'s' if read != 1 else ''}; set {BUDGET_ENV} to allow more)",
+                f"sentence{'s' if read != 1 else ''}; not tried again under a budget no larger: set "
+                f"{BUDGET_ENV} to allow more)",
                 self.budget_s,
             )
 

@@ -100,7 +100,8 @@ LAZY.extend(
         Lazy(
             "extract",
             "followthrough.cli.run",
-            "Extract every stored document not yet extracted (or failed) with this extractor, then link.",
+            "Extract every stored document not yet extracted (or failed) with this extractor, then link "
+            "(--retry-failed: also those held back after running out of the time budget).",
         ),
         Lazy(
             "sync",

@@ -156,7 +156,8 @@ def render_cards(
 
 
 def render_run(out: Console, rep: RunReport) -> None:
-    parts = [f"{rep.documents_seen} documents read ({rep.documents_new} new or changed)"]
+    seen = rep.documents_seen
+    parts = [f"{seen} document{'' if seen == 1 else 's'} read ({rep.documents_new} new or changed)"]
     if rep.crm:
         crm = {k.replace("_", " "): n for k, n in rep.crm.items() if n}
         if crm:

@@ -268,7 +268,11 @@ def _exit_code(rep: RunReport, *, read: bool) -> int:
     tries only the one that failed before: the rest of the unchanged folder is still read)."""
     if read and not rep.processed_anything:
         return EXIT_FAILED
-    if rep.extraction_status is RunStatus.FAILED and not (read and rep.documents_seen > len(rep.failed)):
+    if (
+        rep.extraction_status is RunStatus.FAILED
+        and not (read and rep.documents_seen > len(rep.failed))
+        and rep.over_budget < len(rep.failed)  # documents too long for the budget: theirs, not the backend's
+    ):
         return EXIT_FAILED
     return EXIT_PARTIAL if rep.problems else EXIT_OK
 
@@ -422,8 +426,7 @@ def _batch_report(
         )
     elif code == EXIT_FAILED and rep.extraction_status is RunStatus.FAILED:
         st.err.print(
-            f"[red]every document failed to extract[/red] ({len(rep.failed)}, listed above: the next run "
-            "tries them again, but those that ran out of the offline time budget); exit code 1",
+            f"[red]every document failed to extract[/red] ({len(rep.failed)}, listed above); exit code 1",
             highlight=False,
         )
     elif code == EXIT_FAILED:

@@ -49,6 +49,8 @@ def register(app: typer.Typer) -> None:
         if wide:
             columns[4:4] = ["Prompt"]
             columns.insert(-2, "Ungrounded")
+        if any(r.stats.get("held") for r in runs):  # documents held back after running out of the budget
+            columns.insert(columns.index("Failed") + 1, "Held")
         for col in columns:
             left = col in ("Started", "Status", "Extractor", "Prompt")
             header = {
@@ -70,6 +72,7 @@ def register(app: typer.Typer) -> None:
                 "Items": str(r.items),
                 "Cached": str(r.cached),
                 "Failed": str(r.failed),
+                "Held": str(r.stats.get("held", 0)),
                 "Ungrounded": str(r.ungrounded),
                 "Tokens": f"{r.prompt_tokens}/{r.completion_tokens}",
                 "Cost": f"${r.cost_usd:.4f}" if r.cost_usd else "-",
