@@ -522,8 +522,8 @@ def register(app: typer.Typer) -> None:
         retry_failed: RetryOpt = False,
         as_json: JsonOpt = False,
     ) -> None:
-        """Extract every stored document not yet extracted with this extractor (or failed: not one that
-        ran out of the offline time budget before, without --retry-failed), then link.
+        """Extract every stored document not yet extracted (or failed) with this extractor, then link
+        (--retry-failed: also those held back after running out of the time budget).
 
         Exit code: 0 all extracted (but those held back), 3 partial (some document failed; it stays
         pending), 1 every
