@@ -51,7 +51,7 @@ def test_broken_files_each_get_one_clear_line_and_the_rest_is_processed(tmp_path
     assert "empty" in line_for("empty.vtt").lower()
     assert "unsupported" in line_for("data.xyz").lower()
     assert "no such file" in line_for("nope.eml")
-    assert "1 documents read" in res.stdout
+    assert "1 document read" in res.stdout
 
     listed = followthrough("commitments", "list", "--status", "all", "--json", db=tmp_path / "t.db")
     assert listed.returncode == 0
@@ -135,4 +135,4 @@ def test_deeply_nested_mime_is_one_error_and_the_batch_goes_on(tmp_path: Path) -
     good.write_text(GOOD_EML)
     res = followthrough("ingest", nest, good, db=tmp_path / "t.db")
     assert res.returncode == 3 and "Traceback" not in res.stderr
-    assert "nest.eml" in res.stderr and "1 documents read" in res.stdout
+    assert "nest.eml" in res.stderr and "1 document read" in res.stdout
