@@ -134,8 +134,10 @@ def _reader(item: ingest.Input, chunks: multiprocessing.Queue[tuple[Any, ...]]) 
     gc.set_threshold(*GC_THRESHOLDS)  # the command's own (half this process's time with Python's)
     try:
         for rows, problems in _read(item):
-            admitted, lines = _admitted(CrmRecords.from_rows(rows), problems, item)
-            chunks.put((_Message.CHUNK, admitted.rows(), [(e.path, e.problem) for e in lines]))
+            read = CrmRecords.from_rows(rows)
+            admitted, lines = _admitted(read, problems, item)
+            sent = rows if admitted.same_as(read) else admitted.rows()  # the usual chunk: as read
+            chunks.put((_Message.CHUNK, sent, [(e.path, e.problem) for e in lines]))
     except Exception as e:  # a bug, not a bad record (those are problems): read again, and raised, there
         chunks.put((_Message.FAILED, f"{type(e).__name__}: {e}"))
         return

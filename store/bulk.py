@@ -14,11 +14,12 @@ Internal to :mod:`store`; nothing here knows what the rows mean.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, Dialect, Table, bindparam, insert, select
+from sqlalchemy import JSON, Column, Dialect, Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 _Processor = Callable[[Any], Any] | None
@@ -62,8 +63,34 @@ def _compiled_insert(
 
 @cache
 def _processor(column: Column[Any], dialect: Dialect) -> _Processor:
-    """What SQLAlchemy does to a value of ``column`` before the driver sees it (``None``: nothing)."""
-    return column.type.dialect_impl(dialect).bind_processor(dialect)
+    """What SQLAlchemy does to a value of ``column`` before the driver sees it (``None``: nothing).
+
+    SQLite's JSON is ``json.dumps`` text: a list of plain strings (an account's domains) is written
+    directly, the same text in a tenth of the time (:func:`_json_strings`)."""
+    proc = column.type.dialect_impl(dialect).bind_processor(dialect)
+    if proc is not None and isinstance(column.type, JSON) and dialect.name == "sqlite":
+        return _json_strings(proc)
+    return proc
+
+
+_PLAIN_JSON = re.compile(r"[ !#-\[\]-~]*")
+"""A string ``json.dumps`` writes as it is between quotes: printable ASCII but ``"`` and ``\\``."""
+
+
+def _json_strings(dumps: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``dumps`` (SQLAlchemy's JSON bind for SQLite: ``json.dumps``), with a list of plain strings
+    (:data:`_PLAIN_JSON`) joined directly, as ``json.dumps`` spells it; anything else goes to ``dumps``."""
+
+    def process(value: Any) -> Any:
+        if type(value) is list:
+            try:
+                if all(map(_PLAIN_JSON.fullmatch, value)):
+                    return '["' + '", "'.join(value) + '"]' if value else "[]"
+            except TypeError:  # not all strings
+                pass
+        return dumps(value)
+
+    return process
 
 
 def _convert(proc: _Processor, value: Any) -> Any:
@@ -83,7 +110,9 @@ def insert_rows(
     value in every row) into ``table``, in ``s``'s transaction, with one ``executemany``;
     with ``skip_existing``, a row whose primary or unique key is stored already is skipped.
 
-    Returns the number of rows. Values are Python values, as for any SQLAlchemy insert.
+    Returns the number of rows inserted: all of them, or with ``skip_existing`` as many as the
+    driver counts (SQLite's and psycopg's ``executemany`` add up each row's). Values are Python
+    values, as for any SQLAlchemy insert.
     """
     dialect = s.get_bind().dialect
     shared = dict(shared or {})
@@ -115,8 +144,8 @@ def insert_rows(
         params = (
             converted if picks == list(range(len(names))) else [tuple(v[i] for i in picks) for v in converted]
         )
-    s.connection().exec_driver_sql(sql, params)
-    return len(converted)
+    result = s.connection().exec_driver_sql(sql, params)
+    return result.rowcount if skip_existing else len(converted)
 
 
 @cache

@@ -5,9 +5,12 @@
 ``INSERT`` for the new ones (:func:`store.bulk.insert_rows`: values converted once per
 column, no parameter dictionary per row) and one ``executemany`` ``UPDATE`` for the
 changed ones, inside one transaction. Its cost grows with the chunk, never with what
-the store already holds. On SQLite the transaction first gives its connection a page
-cache of :data:`IMPORT_CACHE_KIB` (the default 2 MiB held a tenth of a million-row
-export's email index, so every insert read pages back from the file).
+the store already holds. On SQLite, while an import's chunks mostly add rows (a first
+import), each table's rows are inserted first (``ON CONFLICT DO NOTHING``) and only the
+keys a chunk found stored are looked up (:func:`_add_new`). On SQLite the transaction
+first gives its connection a page cache of :data:`IMPORT_CACHE_KIB` (the default 2 MiB
+held a tenth of a million-row export's email index, so every insert read pages back from
+the file).
 """
 
 from __future__ import annotations
@@ -111,6 +114,7 @@ class CrmImport:
         self.store = store
         self.since = utcnow()
         self.known: dict[str, _Known] = {}
+        self.novelty = _novelty()
         self.chunks = 0
 
     def upsert(self, crm: CrmData | CrmRecords) -> dict[str, int]:
@@ -118,7 +122,7 @@ class CrmImport:
 
         ``crm``: the records, as models or (from a reader process) as validated tuples."""
         self.chunks += 1
-        return self.store._upsert(crm, since=self.since, known=self.known, cache=True)
+        return self.store._upsert(crm, since=self.since, known=self.known, novelty=self.novelty)
 
     def close(self) -> None:
         """End the import: on SQLite, the pooled connections (their page caches, their longer log)
@@ -169,20 +173,25 @@ class CrmStore(StoreCore):
         (:meth:`crm_import` keeps it, and more, for such an import). Returns
         ``{accounts,contacts,deals}_{added,updated}`` counts.
         """
-        return self._upsert(crm, since=since, known={}, cache=False)
+        return self._upsert(crm, since=since, known={}, novelty=None)
 
     @_retry_conflicts
     def _upsert(
-        self, crm: CrmData | CrmRecords, *, since: datetime | None, known: dict[str, _Known], cache: bool
+        self,
+        crm: CrmData | CrmRecords,
+        *,
+        since: datetime | None,
+        known: dict[str, _Known],
+        novelty: dict[str, bool] | None,
     ) -> dict[str, int]:
         now = utcnow()
         counts = _Counts(since or now)
         learned: dict[str, _Known] = {}
         with self._tx() as s:
-            if cache and s.get_bind().dialect.name == "sqlite":
+            if novelty is not None and s.get_bind().dialect.name == "sqlite":  # an import
                 s.execute(text(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}"))
                 s.execute(text(f"PRAGMA wal_autocheckpoint = {IMPORT_WAL_PAGES}"))
-            upsert_records(s, crm, now, counts, known, learned)
+            upsert_records(s, crm, now, counts, known, learned, novelty)
         if len(known) + len(learned) > KNOWN_ACCOUNTS:
             known.clear()  # an export of ever new accounts: remembering them all would only cost memory
         known.update(learned)  # committed: what the next chunk of this import may take as stored
@@ -315,12 +324,77 @@ def upsert_records(
     counts: _Counts,
     known: dict[str, _Known] | None = None,
     learned: dict[str, _Known] | None = None,
+    novelty: dict[str, bool] | None = None,
 ) -> None:
     """Write ``crm``'s accounts, contacts and deals in ``s``'s transaction (see
-    :meth:`CrmStore.upsert_crm`; ``known`` and ``learned`` as :func:`_upsert_accounts` takes them)."""
-    accounts = _upsert_accounts(s, crm, now, counts, known or {}, {} if learned is None else learned)
-    _upsert_contacts(s, crm.contacts, accounts, now, counts)
-    _upsert_deals(s, crm.deals, accounts, now, counts)
+    :meth:`CrmStore.upsert_crm`; ``known`` and ``learned`` as :func:`_upsert_accounts` takes them,
+    ``novelty`` as :func:`_add_new`)."""
+    learned = {} if learned is None else learned
+    accounts = _upsert_accounts(s, crm, now, counts, known or {}, learned, novelty)
+    _upsert_contacts(s, crm.contacts, accounts, now, counts, novelty)
+    _upsert_deals(s, crm.deals, accounts, now, counts, novelty)
+
+
+def _novelty() -> dict[str, bool]:
+    """An import's start: every table taken to be mostly new (:func:`_add_new`)."""
+    return dict.fromkeys(("accounts", "contacts", "deals"), True)
+
+
+def _add_new(
+    s: Session,
+    row: type[Base],
+    key: InstrumentedAttribute[str],
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    look: Sequence[InstrumentedAttribute[Any]],
+    now: datetime,
+    novelty: dict[str, bool] | None,
+) -> tuple[list[str], dict[str, tuple[Any, ...]]]:
+    """Insert those of ``rows`` (values of ``columns``, each key once) whose ``key`` is not stored.
+
+    Returns the keys inserted, in ``rows``' order, and the stored rows of the others (the key,
+    then ``look``) by key. The keys are looked up first and the new rows inserted; or, on SQLite
+    while ``novelty`` says this import's chunks of the table mostly add rows, every row is
+    inserted first (``ON CONFLICT DO NOTHING``) and only the keys it skipped are looked up: a
+    first import of a large export looks up nothing but the few keys each chunk repeats (a deal
+    owner). ``novelty`` (``None``: not an import, look up first) learns from this chunk.
+    """
+    table = _table(row)
+    at = columns.index(key.key)
+    keys = [r[at] for r in rows]
+    stored: dict[str, tuple[Any, ...]]
+    if novelty is None or not novelty[table.name] or s.get_bind().dialect.name != "sqlite":
+        stored = _existing(s, look, key, keys)
+        new = [r for r in rows if r[at] not in stored]
+        if new:
+            insert_rows(s, table, columns, new, shared=_stamped(now))
+        added = [r[at] for r in new]
+    else:
+        n = insert_rows(s, table, columns, rows, shared=_stamped(now), skip_existing=True)
+        if n == len(rows):
+            added, stored = keys, {}
+        else:
+            ours = _last_keys(s, table, key.key, n, keys, now)
+            added = [k for k in keys if k in ours]
+            stored = _existing(s, look, key, [k for k in keys if k not in ours])
+    if novelty is not None:
+        novelty[table.name] = 2 * len(added) >= len(rows)
+    return added, stored
+
+
+def _last_keys(s: Session, table: Table, key: str, n: int, keys: Sequence[str], now: datetime) -> set[str]:
+    """The ``key`` of the ``n`` rows of ``keys`` just inserted into ``table`` (SQLite, in this write
+    transaction): the last ``n`` ids given, as SQLite numbers a new row one past the largest id
+    (checked: the range holds ``n`` rows of ``keys``); else those of ``keys`` stamped ``now``."""
+    if not n:
+        return set()
+    conn = s.connection()
+    last = conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one()
+    found = set(conn.execute(select(table.c[key]).where(table.c.id.between(last - n + 1, last))).scalars())
+    if len(found) == n and found.issubset(keys):
+        return found
+    stamped = select_in(s, table, key, ["created_at"], keys, batch=IN_BATCH)
+    return {k for k, (_, created_at) in stamped.items() if created_at == now}
 
 
 def _upsert_accounts(
@@ -330,6 +404,7 @@ def _upsert_accounts(
     counts: _Counts,
     known: dict[str, _Known],
     learned: dict[str, _Known],
+    novelty: dict[str, bool] | None,
 ) -> dict[str, int]:
     """Write the accounts ``crm`` holds or names (by its contacts and deals); their ids by name key.
 
@@ -362,19 +437,14 @@ def _upsert_accounts(
         else:
             unsure.append(key)
     a_ = AccountRow
-    stored = _existing(
-        s, (a_.id, a_.domains, a_.tier, a_.crm_id, a_.created_at, a_.updated_at), a_.name_key, unsure
-    )
-    new: list[tuple[Any, ...]] = []
+    rows = [(a.name, key, sorted(a.domains), a.tier, a.crm_id) for key in unsure for a in (wanted[key],)]
+    look = (a_.id, a_.domains, a_.tier, a_.crm_id, a_.created_at, a_.updated_at)
+    added, stored = _add_new(s, AccountRow, a_.name_key, _ACCOUNT_COLUMNS, rows, look, now, novelty)
+    counts.values["accounts_added"] += len(added)
     changed: list[dict[str, Any]] = []
     listed: list[tuple[str, int]] = []  # (domain, account id) rows of account_domains to add
-    for key in unsure:
+    for key, row in stored.items():
         a = wanted[key]
-        row = stored.get(key)
-        if row is None:
-            new.append((a.name, key, sorted(a.domains), a.tier, a.crm_id))
-            counts.added("accounts")
-            continue
         _, id_, domains, tier, crm_id, created_at, updated_at = row
         ids[key] = id_
         merged = (sorted({*(domains or []), *a.domains}), a.tier or tier, a.crm_id or crm_id)
@@ -385,14 +455,14 @@ def _upsert_accounts(
                 {"id": id_, "domains": merged[0], "tier": merged[1], "crm_id": merged[2], "updated_at": now}
             )
             counts.updated("accounts", created_at, updated_at)
-    if new:
-        insert_rows(s, _table(AccountRow), _ACCOUNT_COLUMNS, new, shared=_stamped(now))
-        keys = [row[1] for row in new]
-        given = _consecutive_ids(s, keys)
+    if added:
+        given = _consecutive_ids(s, added)
         if given is None:
-            added = _existing(s, (a_.id,), a_.name_key, keys)
-            given = [added[key][1] for key in keys]
-        for (_, key, domains, tier, crm_id), id_ in zip(new, given, strict=True):
+            found = _existing(s, (a_.id,), a_.name_key, added)
+            given = [found[key][1] for key in added]
+        new = {row[1]: row for row in rows}
+        for key, id_ in zip(added, given, strict=True):
+            _, _, domains, tier, crm_id = new[key]
             ids[key] = id_
             learned[key] = _Known(id_, frozenset(domains), tier, crm_id)
             # ``domains``: lower-cased, once each (``_AccountIn``)
@@ -412,6 +482,7 @@ def _upsert_contacts(
     accounts: dict[str, int],
     now: datetime,
     counts: _Counts,
+    novelty: dict[str, bool] | None = None,
 ) -> None:
     """Write ``contacts`` (by email; a later record's name, role and account win when not empty)."""
     wanted: dict[str, tuple[str | None, str | None, int | None]] = {}
@@ -430,16 +501,16 @@ def _upsert_contacts(
         else:
             wanted[email] = (con.name or before[0], con.role or before[1], account_id or before[2])
     c_ = ContactRow
-    stored = _existing(
-        s, (c_.id, c_.name, c_.role, c_.account_id, c_.created_at, c_.updated_at), c_.email, wanted
+    # in index order: each chunk's inserts walk the email index once, not at random
+    rows = sorted(
+        (email, name, *_name_keys(name), role, account) for email, (name, role, account) in wanted.items()
     )
-    new: list[tuple[Any, ...]] = []
+    look = (c_.id, c_.name, c_.role, c_.account_id, c_.created_at, c_.updated_at)
+    added, stored = _add_new(s, ContactRow, c_.email, _CONTACT_COLUMNS, rows, look, now, novelty)
+    counts.values["contacts_added"] += len(added)
     changed: list[dict[str, Any]] = []
-    for email, (said_name, said_role, said_account) in wanted.items():
-        row = stored.get(email)
-        if row is None:
-            new.append((email, said_name, *_name_keys(said_name), said_role, said_account))
-            continue
+    for email, row in stored.items():
+        said_name, said_role, said_account = wanted[email]
         _, id_, name, role, account_id, created_at, updated_at = row
         values = (said_name or name, said_role or role, said_account or account_id)
         if values != (name, role, account_id):
@@ -456,10 +527,6 @@ def _upsert_contacts(
                 }
             )
             counts.updated("contacts", created_at, updated_at)
-    if new:
-        counts.values["contacts_added"] += len(new)
-        new.sort()  # in index order: each chunk's inserts walk the email index once, not at random
-        insert_rows(s, _table(ContactRow), _CONTACT_COLUMNS, new, shared=_stamped(now))
     if changed:
         s.execute(update(ContactRow), changed)
 
@@ -478,7 +545,12 @@ def _name_keys(name: str | None) -> tuple[str | None, str | None]:
 
 
 def _upsert_deals(
-    s: Session, deals: Sequence[Deal | DealRecord], accounts: dict[str, int], now: datetime, counts: _Counts
+    s: Session,
+    deals: Sequence[Deal | DealRecord],
+    accounts: dict[str, int],
+    now: datetime,
+    counts: _Counts,
+    novelty: dict[str, bool] | None = None,
 ) -> None:
     """Write ``deals`` (by CRM id; a later record wins whole)."""
     keys: dict[str, str] = {}
@@ -491,19 +563,15 @@ def _upsert_deals(
         wanted[deal.crm_id] = (deal.name, accounts[key], deal.stage, deal.amount, deal.close_date, owner)
     d_ = DealRow
     columns = (d_.id, d_.name, d_.account_id, d_.stage, d_.amount, d_.close_date, d_.owner_email)
-    stored = _existing(s, (*columns, d_.created_at, d_.updated_at), d_.crm_id, wanted)
-    new: list[tuple[Any, ...]] = []
+    rows = [(crm_id, *values) for crm_id, values in wanted.items()]
+    look = (*columns, d_.created_at, d_.updated_at)
+    added, stored = _add_new(s, DealRow, d_.crm_id, ("crm_id", *_DEAL_VALUES), rows, look, now, novelty)
+    counts.values["deals_added"] += len(added)
     changed: list[dict[str, Any]] = []
-    for crm_id, values in wanted.items():
-        row = stored.get(crm_id)
-        if row is None:
-            new.append((crm_id, *values))
-            continue
+    for crm_id, row in stored.items():
+        values = wanted[crm_id]
         if values != tuple(row[2:8]):
             changed.append({"id": row[1], **dict(zip(_DEAL_VALUES, values, strict=True)), "updated_at": now})
             counts.updated("deals", row[8], row[9])
-    if new:
-        counts.values["deals_added"] += len(new)
-        insert_rows(s, _table(DealRow), ("crm_id", *_DEAL_VALUES), new, shared=_stamped(now))
     if changed:
         s.execute(update(DealRow), changed)

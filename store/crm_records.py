@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from operator import is_
 from typing import NamedTuple
 
 from followthrough.types import CrmData, CrmRows
@@ -67,6 +68,18 @@ class CrmRecords:
             [tuple(a) for a in self.accounts],
             [tuple(c) for c in self.contacts],
             [tuple(d) for d in self.deals],
+        )
+
+    def same_as(self, other: CrmRecords) -> bool:
+        """Whether ``other`` holds these very records (the same objects, in the same order): what
+        :func:`store.admit_crm` returns for a chunk it had nothing to cut or clean."""
+        return all(
+            len(mine) == len(theirs) and all(map(is_, mine, theirs))
+            for mine, theirs in (
+                (self.accounts, other.accounts),
+                (self.contacts, other.contacts),
+                (self.deals, other.deals),
+            )
         )
 
     @classmethod

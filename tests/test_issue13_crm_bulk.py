@@ -78,6 +78,31 @@ def test_rows_written_in_bulk_read_back_as_the_orm_wrote_them(store: Store) -> N
         assert acme["acme"][1:] == (["acme.com", "acme.io"], NOW)
 
 
+LISTS = [[], ["acme.com"], ["acme.com", "acme.io"], ['say "hi"'], ["back\\slash"], ["ünïcode.de"],
+         ["nul\x00"], ["del\x7f"], ["tab\t"], [" !#[]~"], [1, "a"], ["a", None], [["nested"]]]  # fmt: skip
+
+
+@pytest.mark.parametrize("value", LISTS)
+def test_a_json_list_is_written_as_json_dumps_writes_it(value: list[object]) -> None:
+    from store.bulk import _json_strings
+
+    assert _json_strings(json.dumps)(value) == json.dumps(value)
+
+
+def test_account_domains_are_stored_as_the_orm_stores_them(store: Store) -> None:  # noqa: F811
+    """The JSON text in the column itself, whichever way it was written."""
+    lists = [v for v in LISTS if all(isinstance(d, str) and "\x00" not in d for d in v)]
+    rows = [(f"A{i}", f"a{i}", v, None, None) for i, v in enumerate(lists)]
+    with store._tx() as s:
+        insert_rows(s, AccountRow.__table__, ("name", "name_key", "domains", "tier", "crm_id"), rows,  # type: ignore[arg-type]
+                    shared={"created_at": NOW, "updated_at": NOW})  # fmt: skip
+        stored = dict(s.execute(text("SELECT name_key, CAST(domains AS TEXT) FROM accounts")).all())
+        read = {a.name_key: a.domains for a in s.scalars(select(AccountRow))}
+    if store.engine.dialect.name == "sqlite":
+        assert stored == {f"a{i}": json.dumps(v) for i, v in enumerate(lists)}
+    assert read == {f"a{i}": v for i, v in enumerate(lists)}
+
+
 @pytest.mark.parametrize("size", [1, 2, 3, 1000, 5000])
 def test_a_lookup_finds_every_key_whatever_the_batch(store: Store, size: int) -> None:  # noqa: F811
     crm = CrmData(contacts=[Contact(email=f"c{i}@acme.com", name=f"C {i}") for i in range(size)])
@@ -179,6 +204,105 @@ def test_an_import_remembers_its_accounts_and_still_writes_what_a_later_chunk_ad
     with store.crm_import() as again:
         assert again.upsert(later)["accounts_updated"] == 1
     assert store.upsert_crm(later)["accounts_updated"] == 0  # the same again: nothing to write
+
+
+def _overlapping_chunks() -> list[CrmData]:
+    """Three chunks of ten rows a table: four the store holds (seeded, or the chunk before), six new."""
+    chunks = []
+    for c in range(3):
+        ids = range(2 + 6 * c, 12 + 6 * c)
+        chunks.append(
+            CrmData(
+                accounts=[Account(name=f"Co {i}", domains=[f"co{i}.com", f"v{c}.com"]) for i in ids],
+                contacts=[
+                    Contact(email=f"c{i}@co{i}.com", name=f"C {i}", role=f"r{c}", account_name=f"Co {i}")
+                    for i in ids
+                ]
+                + [Contact(email="owner@us.com", name="Owner", role=f"owner {c}")],
+                deals=[Deal(crm_id=f"D{i}", name=f"Deal {i}", account_name=f"Co {i}", amount=c) for i in ids],
+            )  # fmt: skip
+        )
+    return chunks
+
+
+def _by_name(db: Store) -> tuple[list[tuple[object, ...]], ...]:
+    """The CRM tables' contents, accounts named (not numbered), without timestamps."""
+    with db.engine.connect() as conn:
+        name = dict(conn.execute(select(AccountRow.id, AccountRow.name)).all())
+        contacts = conn.execute(select(ContactRow)).all()
+        deals = conn.execute(select(DealRow)).all()
+        listed = conn.execute(text("SELECT domain, account_id FROM account_domains")).all()
+        return (
+            sorted((a.name, a.domains, a.tier) for a in conn.execute(select(AccountRow)).all()),
+            sorted((c.email, c.name, c.role, name.get(c.account_id)) for c in contacts),
+            sorted((d.crm_id, d.name, name[d.account_id], d.amount) for d in deals),
+            sorted((d, name[a]) for d, a in listed),
+        )
+
+
+def _top_rows(db: Store) -> None:
+    """A row with the largest id SQLite allows in each CRM table: new rows are numbered at random."""
+    top, stamps = 2**63 - 1, {"created_at": NOW, "updated_at": NOW}
+    rows = (
+        (AccountRow, ("id", "name", "name_key", "domains"), (top, "Top", "top", [])),
+        (ContactRow, ("id", "email"), (top, "top@top.com")),
+        (DealRow, ("id", "crm_id", "name", "account_id"), (top, "T", "T", top)),
+    )
+    with db._tx() as s:
+        for row, columns, values in rows:
+            insert_rows(s, row.__table__, columns, [values], shared=stamps)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("ids_at_the_top", [False, True])
+def test_an_import_inserts_first_and_stores_what_looking_up_first_stores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ids_at_the_top: bool
+) -> None:
+    """An import's chunk that is mostly new is inserted first (``ON CONFLICT DO NOTHING``) and only
+    the keys it skipped are looked up: the rows and counts are those of looking every key up first
+    (``upsert_crm``, chunk by chunk, counting from the same start). With the largest id taken,
+    SQLite numbers new rows at random: the ones just added are then told by their timestamp."""
+    looked_up: dict[str, list[int]] = {"import": [], "calls": []}
+    stamps: list[str] = []
+    existing, select_in = crm_module._existing, crm_module.select_in
+    results = []
+    for way in ("import", "calls"):
+        monkeypatch.setattr(
+            crm_module,
+            "_existing",
+            lambda s, c, k, keys, w=way: looked_up[w].append(len(list(keys))) or existing(s, c, k, keys),
+        )
+        monkeypatch.setattr(
+            crm_module,
+            "select_in",
+            lambda s, t, k, c, keys, **kw: stamps.append(c[0]) or select_in(s, t, k, c, keys, **kw),
+        )
+        db = Store(f"sqlite:///{tmp_path / way}.db")
+        db.upsert_crm(CrmData(
+            contacts=[Contact(email=f"c{i}@co{i}.com", name=f"C {i}") for i in range(6)],
+            deals=[Deal(crm_id=f"D{i}", name="Old", account_name=f"Co {i}") for i in range(6)],
+        ))  # fmt: skip
+        if ids_at_the_top:
+            _top_rows(db)
+        looked_up[way].clear()
+        if way == "import":
+            with db.crm_import() as importing:
+                counts = [importing.upsert(chunk) for chunk in _overlapping_chunks()]
+                assert set(importing.novelty.values()) == {True}
+        else:
+            since = crm_module.utcnow()
+            counts = [db.upsert_crm(chunk, since=since) for chunk in _overlapping_chunks()]
+        results.append((_by_name(db), counts))
+    assert results[0] == results[1]
+    first, second, _ = results[0][1]  # the store's four rows of a table updated, this import's not
+    assert first == {"accounts_added": 6, "accounts_updated": 4, "contacts_added": 7,
+                     "contacts_updated": 4, "deals_added": 6, "deals_updated": 4}  # fmt: skip
+    assert second == {"accounts_added": 6, "accounts_updated": 0, "contacts_added": 6,
+                      "contacts_updated": 0, "deals_added": 6, "deals_updated": 0}  # fmt: skip
+    assert 5 < min(looked_up["calls"])
+    if ids_at_the_top:  # (and the new accounts' ids looked up)
+        assert "created_at" in stamps
+    else:
+        assert max(looked_up["import"]) <= 5 and "created_at" not in stamps  # the four held, the owner
 
 
 def test_an_import_gives_its_page_cache_back(tmp_path: Path) -> None:

@@ -27,8 +27,8 @@ from connectors.base import CrmReader
 from connectors.crm import CHUNK_ROWS, CrmCsvReader
 from followthrough import crm_reader, ingest, pipeline
 from followthrough.limits import GC_THRESHOLDS
-from followthrough.types import CrmData, Deal
-from store import Store
+from followthrough.types import CrmData, CrmRows, Deal
+from store import Store, admit_crm
 from store.crm_records import CrmRecords
 from store.models import AccountRow, ContactRow, DealRow
 from tests.conftest import REPO
@@ -37,8 +37,9 @@ HEADER = ["deal_id", "deal_name", "account_name", "account_domain", "stage", "am
           "owner_email", "owner_name", "contact_email", "contact_name"]  # fmt: skip
 
 
-def _export(path: Path, rows: int) -> Path:
-    """A deals export over several chunks, with bad rows and values to cut among good ones."""
+def _export(path: Path, rows: int, *, clean: bool = False) -> Path:
+    """A deals export over several chunks, with bad rows and values to cut among good ones (none
+    with ``clean``: each chunk crosses over as read, not rebuilt)."""
     with path.open("w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
         out.writerow(HEADER)
@@ -47,11 +48,13 @@ def _export(path: Path, rows: int) -> Path:
             row = [f"D-{i}", f"Account {a} - Deal {i}", f"Account {a}", f"acct{a}.com", "Demo",
                    str(1000 + i), f"2026-{1 + i % 12:02d}-15", f"owner{i % 7}@northwind.io",
                    f"Owner {i % 7}", f"buyer{i}@acct{a}.com", f"Buyer {i}"]  # fmt: skip
-            if i % 1009 == 5:
+            if clean:
+                pass
+            elif i % 1009 == 5:
                 row[0] = ""  # a row without its deal id: one line, the others stored
-            if i % 1013 == 7:
+            elif i % 1013 == 7:
                 row[5] = "1e400"  # an amount no column holds: emptied, one line
-            if i % 2027 == 9:
+            elif i % 2027 == 9:
                 row[9] = "not an email"
             out.writerow(row)
     return path
@@ -96,6 +99,31 @@ def test_the_reader_process_hands_over_what_reading_here_reads(
     assert crm_reader._worth_a_process(_item(export)) == (len(os.sched_getaffinity(0)) > 1)
     elsewhere = _chunks(crm_reader._read_elsewhere(_item(export)))
     assert elsewhere == here
+
+
+def test_a_clean_export_is_handed_over_as_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    clean = _export(tmp_path / "clean.csv", CHUNK_ROWS + 17, clean=True)
+    here = _chunks(crm_reader.read_here(_item(clean)))
+    assert len(here) == 2 and not any(problems for _, problems in here)
+    monkeypatch.setattr(crm_reader, "PROCESS_BYTES", 1)
+    assert _chunks(crm_reader._read_elsewhere(_item(clean))) == here
+
+
+def test_admitting_a_clean_chunk_keeps_its_records_and_a_dirty_one_does_not() -> None:
+    rows: CrmRows = (
+        [("Acme", ["acme.com"], None, None)],
+        [("ann@acme.com", "Ann", "Acme", None)],
+        [("D-1", "Renewal", "Acme", "Demo", 10.0, None, None)],
+    )
+    read = CrmRecords.from_rows(rows)
+    admitted, problems = admit_crm(read)
+    assert admitted.same_as(read) and not problems
+    dirty = CrmRecords.from_rows(
+        (rows[0], rows[1], [("D-1", "Renewal", "Acme", "Demo", float("inf"), None, None)])
+    )
+    admitted, problems = admit_crm(dirty)
+    assert not admitted.same_as(dirty) and problems
+    assert not CrmRecords.from_rows(rows).same_as(read)  # equal records, other objects
 
 
 def test_a_run_stores_the_same_rows_and_lines_either_way(
