@@ -641,6 +641,23 @@ _UNSEEN = object()
 T = TypeVar("T")
 
 
+_ContactRow = tuple[str, str | None, str | None, str | None]
+
+
+def _adds(known: _ContactRow, name: str | None, account: str | None, role: str | None) -> bool:
+    """Whether a row's ``name``, ``account`` or ``role`` says something ``known`` (a contact's row of
+    :data:`CrmRows`) does not: a later non-empty value wins, an empty one keeps the known."""
+    _, old_name, old_account, old_role = known
+    return bool(
+        (name and name != old_name) or (account and account != old_account) or (role and role != old_role)
+    )
+
+
+def _merged(known: _ContactRow, name: str | None, account: str | None, role: str | None) -> _ContactRow:
+    email, old_name, old_account, old_role = known
+    return (email, name or old_name, account or old_account, role or old_role)
+
+
 class _AccountRow:
     """An account as a chunk gathers it (rows add domains, the file's first tier wins)."""
 
@@ -657,7 +674,7 @@ class _Builder:
 
     def __init__(self) -> None:
         self.accounts: dict[str, _AccountRow] = {}
-        self.contacts: dict[str, tuple[str, str | None, str | None, str | None]] = {}
+        self.contacts: dict[str, _ContactRow] = {}
         """Email → ``(email, name, account_name, role)``: a contact's row of :data:`CrmRows`."""
         self.deals: dict[str, tuple[Any, ...]] = {}
         """Deal id → the deal's row of :data:`CrmRows`."""
@@ -667,6 +684,11 @@ class _Builder:
         """Accounts (casefolded names) the file has given a tier (its first tier wins)."""
         self.sent: dict[str, frozenset[str]] = {}
         """Accounts (casefolded names) earlier chunks carried, with the domains they carried."""
+        self.recurring: dict[str, _ContactRow] = {}
+        """Contacts that came on more than one row of a chunk (a deal owner), by email, as the last
+        chunk that carried them did: a later chunk carries one again only when a row adds to it."""
+        self.repeated: set[str] = set()
+        """Emails of this chunk's contacts that came on more than one of its rows."""
         self.cells: dict[str, dict[str, object]] = {}
         """Per kind, cells read so far → what they were read as (owners, companies, domains: the
         same values recur on many rows), at most :data:`_CELLS_KEPT` of each kind."""
@@ -706,12 +728,16 @@ class _Builder:
             raise ValueError(f"not an email address: {email!r}")
         old = self.contacts.get(email)
         if old is None:
-            self.contacts[email] = (email, name, account, role)
+            sent = self.recurring.get(email)
+            if sent is None:
+                self.contacts[email] = (email, name, account, role)
+            elif _adds(sent, name, account, role):
+                self.contacts[email] = _merged(sent, name, account, role)
             return
         # A deal owner recurs on many rows: the record is rebuilt only when a row says something new.
-        _, old_name, old_account, old_role = old
-        if (name and name != old_name) or (account and account != old_account) or (role and role != old_role):
-            self.contacts[email] = (email, name or old_name, account or old_account, role or old_role)
+        self.repeated.add(email)
+        if _adds(old, name, account, role):
+            self.contacts[email] = _merged(old, name, account, role)
 
     def deal_row(self, values: tuple[str, ...]) -> None:
         """One row of a deals export: the values of :data:`_DEAL_FIELDS`, in that order."""
@@ -728,7 +754,7 @@ class _Builder:
         if crm_id in self.deal_ids:
             raise ValueError(f"deal id {crm_id!r} appears twice; kept the first row")
         amount = parse_amount(amount_raw)
-        close = parse_date(close_raw)
+        close = self.read("date", close_raw, parse_date) if close_raw else None
         named, owner_email = self.read("person", owner_raw, parse_person)
         if owner_email_raw:
             _, owner_email = self.read("person", owner_email_raw, parse_person)
@@ -771,12 +797,18 @@ class _Builder:
         for key, acc in self.accounts.items():
             before = self.sent.get(key)
             self.sent[key] = frozenset(acc.domains) if before is None else before.union(acc.domains)
+        if len(self.recurring) + len(self.repeated) > _CELLS_KEPT:
+            self.recurring.clear()
+        for email in self.repeated:
+            self.recurring[email] = self.contacts[email]
+        for email in self.recurring.keys() & self.contacts.keys():
+            self.recurring[email] = self.contacts[email]  # carried again, with what it added
         rows = (
             [(a.name, a.domains, a.tier, None) for a in self.accounts.values()],
             list(self.contacts.values()),
             list(self.deals.values()),
         )
-        self.accounts, self.contacts, self.deals = {}, {}, {}
+        self.accounts, self.contacts, self.deals, self.repeated = {}, {}, {}, set()
         return rows
 
 

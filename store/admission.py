@@ -234,7 +234,10 @@ def _unstorable_anywhere(crm: CrmData | CrmRecords) -> bool:
     surrogate cannot be encoded at all, NUL is spelled ``\\u0000``. A false alarm (a value that
     spells it) only sends the chunk through the record-by-record check."""
     if isinstance(crm, CrmRecords):  # their text, joined: one search in the compiled engine
-        return _UNSTORABLE_CHARS.search("\n".join(filter(None, _texts(crm)))) is not None
+        text = "\n".join(filter(None, _texts(crm)))
+        if text.isascii():  # (known without a look: how the string is held) no surrogate, then
+            return "\x00" in text
+        return _UNSTORABLE_CHARS.search(text) is not None
     try:
         text = crm.model_dump_json()
     except (PydanticSerializationError, ValueError):

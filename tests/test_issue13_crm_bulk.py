@@ -347,7 +347,7 @@ def test_an_import_of_ever_new_accounts_forgets_them_and_stores_every_one(
     assert len(accounts) == 18 and again == accounts["Company 0-1"]
 
 
-@pytest.mark.parametrize("dirty", ["", "\x00", "\ud800"])
+@pytest.mark.parametrize("dirty", ["", "\x00", "\ud800", "é", "é\x00"])
 def test_records_from_a_reader_process_are_admitted_as_the_models_are(dirty: str) -> None:
     crm = CrmData(
         accounts=[
@@ -370,7 +370,7 @@ def test_records_from_a_reader_process_are_admitted_as_the_models_are(dirty: str
     assert isinstance(as_records, CrmRecords)
     assert as_records.rows() == as_models.rows() and said_too == said
     assert len(said) == 3 and all("\x00" not in str(row) for row in as_records.rows())
-    assert as_records.accounts[0].name == "Acme" + ("\ufffd" if dirty else "")
+    assert as_records.accounts[0].name == "Acme" + dirty.replace("\x00", "\ufffd").replace("\ud800", "\ufffd")
 
 
 def test_new_accounts_get_the_ids_the_database_gave_them(

@@ -145,6 +145,27 @@ def test_the_reader_yields_bounded_chunks_and_keeps_file_wide_rules(tmp_path: Pa
     assert {d.account_name for d in chunks[3].deals} == {"Account 0", "Account 1"}
 
 
+def test_a_recurring_contact_comes_again_only_when_a_row_adds_to_it(tmp_path: Path) -> None:
+    """A deal owner on every row is carried by the first chunk that has it on two rows, then by a
+    later chunk only when a row says something new of it (its name); a buyer on one row each chunk
+    is carried by each (nothing is remembered of it)."""
+    row = ["", "Deal", "Acme", "", "", "", "", "owen@northwind.io", "Owen", "", "", ""]
+    rows = [[f"D{i}", *row[1:]] for i in range(9)]
+    rows[7][8] = rows[8][8] = "Owen Price"  # a later name: the owner comes again, named so
+    for i in (0, 3, 6):
+        rows[i][10] = "bea@acme.com"  # once in each chunk
+    errors: list[Any] = []
+    chunks = list(
+        read_crm_chunks(write_deals(tmp_path / "deals.csv", 0, extra=rows), on_error=errors.append, rows=3)
+    )
+    assert not errors and [len(c.deals) for c in chunks] == [3, 3, 3]
+    owners = [[(c.email, c.name) for c in chunk.contacts if c.role == "deal owner"] for chunk in chunks]
+    assert owners == [[("owen@northwind.io", "Owen")], [], [("owen@northwind.io", "Owen Price")]]
+    assert [[c.email for c in chunk.contacts if c.role != "deal owner"] for chunk in chunks] == [
+        ["bea@acme.com"]
+    ] * 3
+
+
 def test_the_registered_reader_streams(tmp_path: Path) -> None:
     path = write_deals(tmp_path / "deals.csv", CHUNK_ROWS + 10)
     chunks = CrmCsvReader(path).records()
