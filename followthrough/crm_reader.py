@@ -26,7 +26,7 @@ from followthrough import ingest
 from followthrough.errors import InputError
 from followthrough.limits import CRM_READER_PROCESS, GC_THRESHOLDS
 from followthrough.types import CrmRows
-from store import CrmRecords, admit_crm
+from store import CrmRecords, admissible_as_read, admit_crm
 
 if TYPE_CHECKING:
     import multiprocessing
@@ -134,9 +134,11 @@ def _reader(item: ingest.Input, chunks: multiprocessing.Queue[tuple[Any, ...]]) 
     gc.set_threshold(*GC_THRESHOLDS)  # the command's own (half this process's time with Python's)
     try:
         for rows, problems in _read(item):
-            read = CrmRecords.from_rows(rows)
-            admitted, lines = _admitted(read, problems, item)
-            sent = rows if admitted.same_as(read) else admitted.rows()  # the usual chunk: as read
+            sent, lines = rows, problems  # the usual chunk: as read, no record built to be admitted
+            if not admissible_as_read(rows):
+                read = CrmRecords.from_rows(rows)
+                admitted, lines = _admitted(read, problems, item)
+                sent = rows if admitted.same_as(read) else admitted.rows()
             chunks.put((_Message.CHUNK, sent, [(e.path, e.problem) for e in lines]))
     except Exception as e:  # a bug, not a bad record (those are problems): read again, and raised, there
         chunks.put((_Message.FAILED, f"{type(e).__name__}: {e}"))

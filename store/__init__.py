@@ -14,7 +14,7 @@ bearer tokens (:class:`ApiTokens`, :class:`Principal`), :func:`admit_crm`,
 :mod:`store.trends`).
 """
 
-from store.admission import Unstorable, admit_crm
+from store.admission import Unstorable, admissible_as_read, admit_crm
 from store.api_tokens import ApiTokens, Principal
 from store.commitments import InvalidStatus
 from store.crm_records import CrmRecords
@@ -89,6 +89,7 @@ __all__ = [
     "SummaryPage",
     "Unresolved",
     "Unstorable",
+    "admissible_as_read",
     "admit_crm",
     "health",
     "money",

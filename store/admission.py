@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import chain
 from operator import itemgetter
@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 from pydantic_core import PydanticSerializationError
 
 from followthrough.errors import StoreError
-from followthrough.types import Account, Contact, CrmData, Deal, ExtractedItem, SourceDocument
+from followthrough.types import Account, Contact, CrmData, CrmRows, Deal, ExtractedItem, SourceDocument
 from store.crm_records import AccountRecord, ContactRecord, CrmRecords, DealRecord
 
 IDENTIFIER_MAX = 1000
@@ -224,6 +224,50 @@ def admit_crm(crm: _Crm) -> tuple[_Crm, list[str]]:
     return CrmData(accounts=accounts, contacts=contacts, deals=deals), problems
 
 
+def admissible_as_read(rows: CrmRows) -> bool:
+    """Whether :func:`admit_crm` keeps every record of ``rows`` (:data:`CrmRows`, as a CRM reader
+    builds them) as it is and finds nothing to say: no text past its column, no amount out of
+    range, no unstorable character. Known from each column's longest value and the amounts' range,
+    taken by position without a Python step per record: a clean chunk (the usual one) then crosses
+    from a reader process as read, no record built to be admitted."""
+    if any(
+        _longest(records, at) > limit
+        for records, limits in zip(rows, _ROW_LIMITS, strict=True)
+        for at, limit in limits
+    ):
+        return False
+    amounts = list(filter(None, map(_AMOUNT, rows[2])))  # (0.0 needs no look)
+    if not all(map(math.isfinite, amounts)) or max(map(abs, amounts), default=0.0) > AMOUNT_MAX:
+        return False
+    return not _unstorable_text(*rows)
+
+
+def _longest(records: Sequence[tuple[Any, ...]], at: int) -> int:
+    """The longest non-empty value at position ``at`` of ``records`` (0 when none)."""
+    return max(map(len, filter(None, map(itemgetter(at), records))), default=0)
+
+
+_ROW_LIMITS: tuple[tuple[tuple[int, int], ...], ...] = tuple(
+    tuple((fields._fields.index(name), limit) for name, limit in limits)
+    for fields, limits in (
+        (AccountRecord, (("name", CRM_LIMITS["account"]), ("tier", CRM_LIMITS["tier"]), ("crm_id", 200))),
+        (
+            ContactRecord,
+            (("email", EMAIL_MAX), ("name", NAME_MAX), ("account_name", CRM_LIMITS["account"]),
+             ("role", CRM_LIMITS["role"])),
+        ),
+        (
+            DealRecord,
+            (("crm_id", CRM_LIMITS["deal_id"]), ("name", CRM_LIMITS["deal_name"]),
+             ("account_name", CRM_LIMITS["account"]), ("stage", CRM_LIMITS["stage"]),
+             ("owner_email", EMAIL_MAX)),
+        ),
+    )
+)  # fmt: skip
+"""Per record kind of :data:`CrmRows`, (position, longest value :func:`admit_crm` keeps as it is)."""
+_AMOUNT = itemgetter(DealRecord._fields.index("amount"))
+
+
 def _longer(value: str | None, limit: int) -> bool:
     return value is not None and len(value) > limit
 
@@ -233,11 +277,8 @@ def _unstorable_anywhere(crm: CrmData | CrmRecords) -> bool:
     JSON (serialized in one call, in pydantic's compiled core or the ``json`` module's): a lone
     surrogate cannot be encoded at all, NUL is spelled ``\\u0000``. A false alarm (a value that
     spells it) only sends the chunk through the record-by-record check."""
-    if isinstance(crm, CrmRecords):  # their text, joined: one search in the compiled engine
-        text = "\n".join(filter(None, _texts(crm)))
-        if text.isascii():  # (known without a look: how the string is held) no surrogate, then
-            return "\x00" in text
-        return _UNSTORABLE_CHARS.search(text) is not None
+    if isinstance(crm, CrmRecords):
+        return _unstorable_text(crm.accounts, crm.contacts, crm.deals)
     try:
         text = crm.model_dump_json()
     except (PydanticSerializationError, ValueError):
@@ -245,18 +286,33 @@ def _unstorable_anywhere(crm: CrmData | CrmRecords) -> bool:
     return "\\u0000" in text
 
 
-def _texts(crm: CrmRecords) -> Iterator[str | None]:
-    """Every text value of ``crm``'s records (``None`` for an empty one), taken from the tuples by
+def _unstorable_text(
+    accounts: Sequence[tuple[Any, ...]], contacts: Sequence[tuple[Any, ...]], deals: Sequence[tuple[Any, ...]]
+) -> bool:
+    """Whether any text of these records (tuples of :data:`CrmRows`, or records) may hold NUL or a
+    lone surrogate: their text, joined, then one search in the compiled engine (none when the text
+    is ASCII: a string knows that without a look)."""
+    text = "\n".join(filter(None, _texts(accounts, contacts, deals)))
+    if text.isascii():
+        return "\x00" in text
+    return _UNSTORABLE_CHARS.search(text) is not None
+
+
+def _texts(
+    accounts: Sequence[tuple[Any, ...]], contacts: Sequence[tuple[Any, ...]], deals: Sequence[tuple[Any, ...]]
+) -> Iterator[str | None]:
+    """Every text value of these records (``None`` for an empty one), taken from the tuples by
     position (:data:`_ACCOUNT_TEXTS`, :data:`_DEAL_TEXTS`; a contact is all text): no Python-level
     step per value, a million-row import checks its text in a fraction of a second."""
     return chain(
-        chain.from_iterable(map(_ACCOUNT_TEXTS, crm.accounts)),
-        chain.from_iterable(a.domains for a in crm.accounts),
-        chain.from_iterable(crm.contacts),
-        chain.from_iterable(map(_DEAL_TEXTS, crm.deals)),
+        chain.from_iterable(map(_ACCOUNT_TEXTS, accounts)),
+        chain.from_iterable(map(_DOMAINS, accounts)),
+        chain.from_iterable(contacts),
+        chain.from_iterable(map(_DEAL_TEXTS, deals)),
     )
 
 
+_DOMAINS = itemgetter(AccountRecord._fields.index("domains"))
 _ACCOUNT_TEXTS = itemgetter(*(AccountRecord._fields.index(f) for f in ("name", "tier", "crm_id")))
 _DEAL_TEXTS = itemgetter(
     *(DealRecord._fields.index(f) for f in ("crm_id", "name", "account_name", "stage", "owner_email"))
@@ -300,6 +356,7 @@ def clamp_count(n: int) -> int:
 
 __all__ = [
     "Unstorable",
+    "admissible_as_read",
     "admit_crm",
     "admit_document",
     "admit_item",

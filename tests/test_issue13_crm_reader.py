@@ -28,7 +28,7 @@ from connectors.crm import CHUNK_ROWS, CrmCsvReader
 from followthrough import crm_reader, ingest, pipeline
 from followthrough.limits import GC_THRESHOLDS
 from followthrough.types import CrmData, CrmRows, Deal
-from store import Store, admit_crm
+from store import Store, admissible_as_read, admit_crm
 from store.crm_records import CrmRecords
 from store.models import AccountRow, ContactRow, DealRow
 from tests.conftest import REPO
@@ -124,6 +124,40 @@ def test_admitting_a_clean_chunk_keeps_its_records_and_a_dirty_one_does_not() ->
     admitted, problems = admit_crm(dirty)
     assert not admitted.same_as(dirty) and problems
     assert not CrmRecords.from_rows(rows).same_as(read)  # equal records, other objects
+
+
+_CLEAN: CrmRows = (
+    [("Acme", ["acme.com"], "Enterprise", None), ("Ünïcode", [], None, "7")],
+    [("ann@acme.com", "Ann", "Acme", "Buyer"), ("owner@us.com", None, None, None)],
+    [("D-1", "Renewal", "Acme", "Demo", 10.0, None, "owner@us.com"),
+     ("D-2", "New", "Ünïcode", None, None, None, None)],
+)  # fmt: skip
+_BREAKS = [  # (kind, record, position, value): one value admit_crm changes, or says something of
+    (0, 0, 0, "A" * 301), (0, 0, 2, "T" * 51), (0, 0, 3, "9" * 201), (0, 0, 1, ["acme.com\x00"]),
+    (0, 1, 0, "Ünï\ud800"), (1, 0, 0, "a" * 321), (1, 0, 1, "N" * 301), (1, 0, 2, "A" * 301),
+    (1, 0, 3, "R" * 201), (1, 1, 1, "nul\x00"), (2, 0, 0, "D" * 201), (2, 0, 1, "P" * 501),
+    (2, 0, 2, "A" * 301), (2, 0, 3, "S" * 101), (2, 0, 4, float("inf")), (2, 0, 4, float("nan")),
+    (2, 0, 4, -2e15), (2, 0, 6, "o" * 321), (2, 1, 1, "é\x00"),
+]  # fmt: skip
+
+
+def _with(rows: CrmRows, kind: int, record: int, at: int, value: object) -> CrmRows:
+    changed = [list(map(tuple, records)) for records in rows]
+    row = list(changed[kind][record])
+    row[at] = value
+    changed[kind][record] = tuple(row)
+    return changed[0], changed[1], changed[2]
+
+
+@pytest.mark.parametrize("brk", _BREAKS, ids=[f"{k}-{r}-{a}" for k, r, a, _ in _BREAKS])
+def test_a_chunk_is_admissible_as_read_only_when_admitting_it_changes_nothing(brk: tuple[Any, ...]) -> None:
+    assert admissible_as_read(_CLEAN)
+    admitted, problems = admit_crm(read := CrmRecords.from_rows(_CLEAN))
+    assert admitted.same_as(read) and not problems
+    broken = _with(_CLEAN, *brk)
+    admitted, problems = admit_crm(read := CrmRecords.from_rows(broken))
+    assert not admitted.same_as(read) or problems  # admitting it does something
+    assert not admissible_as_read(broken)
 
 
 def test_a_run_stores_the_same_rows_and_lines_either_way(
