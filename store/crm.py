@@ -21,7 +21,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, func, select, text, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -50,14 +50,16 @@ def crm_company_domains(s: Session) -> set[str]:
     return {d for d in (domain_of(e) for e in emails if e) if d}
 
 
-@dataclass
 class _AccountIn:
     """What one call says about an account: its records merged in order."""
 
-    name: str
-    domains: set[str] = field(default_factory=set)
-    tier: str | None = None
-    crm_id: str | None = None
+    __slots__ = ("crm_id", "domains", "name", "tier")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.domains: set[str] = set()
+        self.tier: str | None = None
+        self.crm_id: str | None = None
 
 
 @dataclass
@@ -88,8 +90,7 @@ KNOWN_ACCOUNTS = 200_000
 account on every row forgets and starts again, at about 80 MB)."""
 
 
-@dataclass(frozen=True)
-class _Known:
+class _Known(NamedTuple):
     """An account as this import last stored or read it."""
 
     id: int
@@ -306,6 +307,10 @@ def _key(name: str) -> str:
     return name.strip().casefold()
 
 
+def _domain(domain: str) -> str:
+    return domain.lower().strip()
+
+
 def _existing(
     s: Session,
     columns: Sequence[InstrumentedAttribute[Any]],
@@ -413,8 +418,12 @@ def _upsert_accounts(
     """
     wanted: dict[str, _AccountIn] = {}
     for acc in crm.accounts:
-        a = wanted.setdefault(_key(acc.name), _AccountIn(acc.name.strip()))
-        a.domains |= {d.lower().strip() for d in acc.domains if d.strip()}
+        key = _key(acc.name)
+        a = wanted.get(key)
+        if a is None:
+            a = wanted[key] = _AccountIn(acc.name.strip())
+        if acc.domains:
+            a.domains.update(d for d in map(_domain, acc.domains) if d)
         a.tier = acc.tier or a.tier
         a.crm_id = acc.crm_id or a.crm_id
     named = dict.fromkeys(c.account_name for c in crm.contacts if c.account_name)  # in order, once each
@@ -465,8 +474,13 @@ def _upsert_accounts(
             _, _, domains, tier, crm_id = new[key]
             ids[key] = id_
             learned[key] = _Known(id_, frozenset(domains), tier, crm_id)
-            # ``domains``: lower-cased, once each (``_AccountIn``)
-            listed += [(d, id_) for d in domains if len(d) <= MAX_DOMAIN]
+        # ``domains``: lower-cased, once each (``_AccountIn``)
+        listed.extend(
+            (d, id_)
+            for key, id_ in zip(added, given, strict=True)
+            for d in new[key][2]
+            if len(d) <= MAX_DOMAIN
+        )
     if changed:
         s.execute(update(AccountRow), changed)
     if listed:
