@@ -55,6 +55,7 @@ SURFACES = {
         "SummaryPage",
         "Unresolved",
         "Unstorable",
+        "admissible_as_read",
         "admit_crm",
         "health",
         "money",

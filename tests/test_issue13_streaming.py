@@ -24,7 +24,7 @@ import connectors.crm as crm_module
 from connectors.crm import CHUNK_ROWS, CrmCsvReader, read_crm_chunks
 from followthrough.pipeline import RunReport, ingest_paths
 from followthrough.types import Account, Contact, CrmData, Deal
-from store import Store
+from store import Store, admit_crm
 from store.models import AccountRow, ContactRow, DealRow
 from tests.store_fixtures import store, store_url  # noqa: F401
 
@@ -164,6 +164,16 @@ def test_a_recurring_contact_comes_again_only_when_a_row_adds_to_it(tmp_path: Pa
     assert [[c.email for c in chunk.contacts if c.role != "deal owner"] for chunk in chunks] == [
         ["bea@acme.com"]
     ] * 3
+
+
+def test_a_recurring_contact_past_its_column_is_said_once(tmp_path: Path) -> None:
+    """An owner whose email no column holds, on every row: left out, and said once, not once per
+    chunk (a later chunk does not carry it again; it says nothing new of it)."""
+    email = "u" * 321 + "@x.com"
+    rows = [[f"D{i}", "Deal", "Acme", "", "", "", "", email, "Lee", "", "", ""] for i in range(9)]
+    chunks = list(read_crm_chunks(write_deals(tmp_path / "deals.csv", 0, extra=rows), rows=3))
+    said = [problem for chunk in chunks for problem in admit_crm(chunk)[1]]
+    assert len(chunks) == 3 and len(said) == 1 and "email longer than 320" in said[0]
 
 
 def test_the_registered_reader_streams(tmp_path: Path) -> None:
