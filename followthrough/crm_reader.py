@@ -135,10 +135,9 @@ def _reader(item: ingest.Input, chunks: multiprocessing.Queue[tuple[Any, ...]]) 
     try:
         for rows, problems in _read(item):
             sent, lines = rows, problems  # the usual chunk: as read, no record built to be admitted
-            if not admissible_as_read(rows):
-                read = CrmRecords.from_rows(rows)
-                admitted, lines = _admitted(read, problems, item)
-                sent = rows if admitted.same_as(read) else admitted.rows()
+            if not admissible_as_read(rows):  # something to cut, clean or say: admitted record by record
+                admitted, lines = _admitted(CrmRecords.from_rows(rows), problems, item)
+                sent = admitted.rows()
             chunks.put((_Message.CHUNK, sent, [(e.path, e.problem) for e in lines]))
     except Exception as e:  # a bug, not a bad record (those are problems): read again, and raised, there
         chunks.put((_Message.FAILED, f"{type(e).__name__}: {e}"))

@@ -496,7 +496,7 @@ def _upsert_contacts(
     accounts: dict[str, int],
     now: datetime,
     counts: _Counts,
-    novelty: dict[str, bool] | None = None,
+    novelty: dict[str, bool] | None,
 ) -> None:
     """Write ``contacts`` (by email; a later record's name, role and account win when not empty)."""
     wanted: dict[str, tuple[str | None, str | None, int | None]] = {}
@@ -564,7 +564,7 @@ def _upsert_deals(
     accounts: dict[str, int],
     now: datetime,
     counts: _Counts,
-    novelty: dict[str, bool] | None = None,
+    novelty: dict[str, bool] | None,
 ) -> None:
     """Write ``deals`` (by CRM id; a later record wins whole)."""
     keys: dict[str, str] = {}
