@@ -11,6 +11,12 @@ keys a chunk found stored are looked up (:func:`_add_new`). On SQLite the transa
 first gives its connection a page cache of :data:`IMPORT_CACHE_KIB` (the default 2 MiB
 held a tenth of a million-row export's email index, so every insert read pages back from
 the file).
+
+A first import (the contacts or deals table empty when its first chunk comes) on SQLite
+drops that table's secondary indexes (:data:`DEFERRABLE_INDEXES`: none enforces anything)
+and makes them again, by one sort each, when the import ends: keeping them up to date row
+by row was a third of a million-row import's time. Opening the store makes any of them
+missing again (:func:`restore_indexes`), so an import killed half way loses none.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, func, select, text, update
+from sqlalchemy import Connection, Engine, Index, Table, func, literal, select, text, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from followthrough.types import Contact, CrmData, Deal, domain_of, person_key
@@ -117,17 +123,28 @@ class CrmImport:
         self.known: dict[str, _Known] = {}
         self.novelty = _novelty()
         self.chunks = 0
+        self.deferred: list[Index] = []
+        """The secondary indexes this import dropped (:func:`defer_indexes`), made again by :meth:`close`."""
 
     def upsert(self, crm: CrmData | CrmRecords) -> dict[str, int]:
         """Store one chunk in one transaction; its ``{accounts,contacts,deals}_{added,updated}``.
 
         ``crm``: the records, as models or (from a reader process) as validated tuples."""
         self.chunks += 1
+        if self.chunks == 1 and self.store.engine.dialect.name == "sqlite":
+            with self.store.engine.begin() as conn:
+                self.deferred = defer_indexes(conn)
         return self.store._upsert(crm, since=self.since, known=self.known, novelty=self.novelty)
 
     def close(self) -> None:
-        """End the import: on SQLite, the pooled connections (their page caches, their longer log)
-        are closed (a database in memory lives in its one connection, and is left alone)."""
+        """End the import: the indexes it dropped are made again; on SQLite, the pooled connections
+        (their page caches, their longer log) are closed (a database in memory lives in its one
+        connection, and is left alone)."""
+        if self.deferred:
+            with self.store.engine.begin() as conn:
+                for index in self.deferred:
+                    index.create(conn, checkfirst=True)
+            self.deferred = []
         url = self.store.engine.url
         in_memory = url.database in (None, "", ":memory:") or "mode=memory" in str(url)
         if self.chunks and url.get_backend_name() == "sqlite" and not in_memory:
@@ -338,6 +355,44 @@ def upsert_records(
     accounts = _upsert_accounts(s, crm, now, counts, known or {}, learned, novelty)
     _upsert_contacts(s, crm.contacts, accounts, now, counts, novelty)
     _upsert_deals(s, crm.deals, accounts, now, counts, novelty)
+
+
+DEFERRABLE_INDEXES: tuple[Index, ...] = tuple(
+    index
+    for row in (ContactRow, DealRow)
+    for index in sorted(_table(row).indexes, key=lambda i: str(i.name))
+    if not index.unique
+)
+"""The CRM indexes an import may drop while it fills an empty table: the contacts' by account and
+by name, the deals' by account. Only lookups use them; the unique ones (emails, CRM ids, account
+names) stay, as every chunk's insert relies on them to find what is already stored."""
+
+
+def defer_indexes(conn: Connection) -> list[Index]:
+    """Drop the :data:`DEFERRABLE_INDEXES` of each of the contacts and deals tables that holds no
+    row yet, in ``conn``'s transaction (SQLite); the indexes dropped, for the caller to make again
+    (:meth:`CrmImport.close`). Building an index once from a million rows sorts them (about a second
+    each); keeping it while they are inserted costs a B-tree insert per row in random order."""
+    dropped: list[Index] = []
+    for index in DEFERRABLE_INDEXES:
+        table = cast(Table, index.table)
+        if conn.execute(select(literal(1)).select_from(table).limit(1)).first() is None:
+            index.drop(conn, checkfirst=True)
+            dropped.append(index)
+    return dropped
+
+
+def restore_indexes(engine: Engine) -> None:
+    """Make any of the :data:`DEFERRABLE_INDEXES` that the database lacks (SQLite): an import that
+    dropped them and was killed before making them again (:func:`defer_indexes`). One read of the
+    schema when none is missing; called whenever the store is opened."""
+    with engine.connect() as conn:
+        names = set(conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'")).scalars())
+    missing = [index for index in DEFERRABLE_INDEXES if index.name not in names]
+    if missing:
+        with engine.begin() as conn:
+            for index in missing:
+                index.create(conn, checkfirst=True)
 
 
 def _novelty() -> dict[str, bool]:

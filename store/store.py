@@ -43,7 +43,7 @@ from store.accounts import AccountStore
 from store.base import BUSY_ATTEMPT_S, NotFound
 from store.batches import BatchStore
 from store.commitments import CommitmentStore
-from store.crm import CrmStore
+from store.crm import CrmStore, restore_indexes
 from store.crm_tasks import CrmTaskStore
 from store.dashboard import DashboardStore
 from store.deal_links import LinkStore
@@ -124,6 +124,8 @@ class Store(
             else:
                 self.engine = create_engine(self.url, pool_pre_ping=True)
             migrate.upgrade(self.engine)
+            if self.engine.dialect.name == "sqlite":
+                restore_indexes(self.engine)  # an import killed before it made its indexes again
         except migrate.UnknownRevision as e:
             raise StoreError(
                 f"the database at {_safe(self.url)} has a schema this version of followthrough does not know "

@@ -438,3 +438,60 @@ def test_an_export_of_many_bad_rows_shows_the_first_lines_and_counts_the_rest(
     again = followthrough("run", str(tmp_path / "crm"), "--json", env=env)
     assert (again.returncode, json.loads(again.stdout)["run"]["unchanged_inputs"]) == (3, 1)
     assert json.loads(again.stdout)["run"]["errors"] == errors
+
+
+def _crm_indexes(db: Store) -> set[str]:
+    """The names of the deferrable CRM indexes the database holds now."""
+    with db.engine.connect() as conn:
+        names = set(conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'")).scalars())
+    return names & {str(i.name) for i in crm_module.DEFERRABLE_INDEXES}
+
+
+ALL_DEFERRABLE = {"ix_contacts_account_id", "ix_contacts_first_name_key_name_key", "ix_deals_account_id"}
+
+
+def test_a_first_import_builds_its_lookup_indexes_once_at_the_end(tmp_path: Path) -> None:
+    """Into empty tables, an import drops the contacts' and deals' lookup indexes and makes them again
+    when it ends; the unique ones stay throughout (each chunk's insert relies on them)."""
+    assert {str(i.name) for i in crm_module.DEFERRABLE_INDEXES} == ALL_DEFERRABLE
+    with Store(f"sqlite:///{tmp_path / 'ft.db'}") as db:
+        assert _crm_indexes(db) == ALL_DEFERRABLE
+        with db.crm_import() as importing:
+            for chunk in _overlapping_chunks():
+                importing.upsert(chunk)
+                assert _crm_indexes(db) == set()
+            with pytest.raises(Exception, match="UNIQUE"), db._tx() as s:  # the unique ones are there
+                s.execute(text("INSERT INTO deals SELECT id + 1000, crm_id, name, account_id, stage, amount, "
+                               "close_date, owner_email, created_at, updated_at FROM deals"))  # fmt: skip
+        assert _crm_indexes(db) == ALL_DEFERRABLE
+        with db.engine.connect() as conn:
+            query = text("EXPLAIN QUERY PLAN SELECT id FROM deals WHERE account_id = 3")
+            plan = " ".join(str(r[-1]) for r in conn.execute(query))
+        assert "ix_deals_account_id" in plan
+        assert len(_by_name(db)[2]) == 22 and db.get_deal("D23").account == "Co 23"
+
+
+def test_an_import_into_tables_that_hold_rows_keeps_their_indexes(tmp_path: Path) -> None:
+    with Store(f"sqlite:///{tmp_path / 'ft.db'}") as db:
+        db.upsert_crm(CrmData(deals=[Deal(crm_id="D0", name="Zero", account_name="Acme")]))  # no contact
+        with db.crm_import() as importing:
+            importing.upsert(_overlapping_chunks()[0])
+            assert _crm_indexes(db) == {"ix_deals_account_id"}
+        assert _crm_indexes(db) == ALL_DEFERRABLE
+
+
+def test_an_import_that_fails_half_way_makes_its_indexes_again(tmp_path: Path) -> None:
+    with Store(f"sqlite:///{tmp_path / 'ft.db'}") as db:
+        with pytest.raises(RuntimeError), db.crm_import() as importing:
+            importing.upsert(_overlapping_chunks()[0])
+            raise RuntimeError("the reader died")
+        assert _crm_indexes(db) == ALL_DEFERRABLE
+        assert len(_by_name(db)[2]) == 10  # the chunk stored before it stays
+
+
+def test_opening_the_store_makes_the_indexes_a_killed_import_dropped(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ft.db'}"
+    with Store(url) as db, db.engine.begin() as conn:  # what a killed import leaves
+        assert {str(i.name) for i in crm_module.defer_indexes(conn)} == ALL_DEFERRABLE
+    with Store(url) as db:
+        assert _crm_indexes(db) == ALL_DEFERRABLE
