@@ -73,11 +73,12 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
+from functools import cache
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import Any, TextIO, TypeVar, cast
 
 from charset_normalizer import from_bytes
 from dateutil import parser as dateparser
@@ -386,16 +387,20 @@ def _line_breaks(text: str) -> int:
 
 
 MAX_RECORD_CHARS = 8 * 131_072
-"""Characters one CSV record may take (eight fields at ``csv``'s default size limit); past it the
-record is cut at its first line end (:class:`CutRecord`): an unterminated quote loses one line, not
-the rest of the file, and memory holds at most this much of a record."""
+"""Characters one CSV record may take (eight fields at ``csv``'s default size limit). A longer
+record is skipped whole when it ends within :data:`MAX_SKIP_CHARS` (a quoted field that long: its
+lines are never read as rows of their own), else cut at its first line end (an unterminated
+quote loses one line, not the rest of the file); memory holds at most this much of a record."""
+MAX_SKIP_CHARS = 16 * MAX_RECORD_CHARS
+"""How far past its start an over-long record is followed, a block at a time, to find its end."""
 
 
 class CutRecord(str):
-    """The first line of a record that ran past :data:`MAX_RECORD_CHARS` (an unterminated quote, or
-    a line that long), at most that many characters of it: reading goes on at the next line."""
+    """The first line of a record that ran past :data:`MAX_RECORD_CHARS`, at most that many
+    characters of it. ``last``: the record's last line when it was skipped whole, else ``None``
+    (an unterminated quote, or a line that long: reading goes on at the next line)."""
 
-    __slots__ = ()
+    last: int | None = None
 
 
 def records(source: str | TextIO, delimiter: str) -> Iterator[tuple[int, str]]:
@@ -406,16 +411,31 @@ def records(source: str | TextIO, delimiter: str) -> Iterator[tuple[int, str]]:
     apart before parsing them means a record ``csv`` refuses (a field over its size limit,
     :func:`csv.field_size_limit`) is one bad record: the records after it are cut at the right
     place and keep their true line numbers. A record longer than :data:`MAX_RECORD_CHARS` comes
-    as a :class:`CutRecord` of its first line, and the next record starts on the line after it.
+    as a :class:`CutRecord` of its first line; the next record starts after the record's end
+    when a seekable ``source`` shows one within :data:`MAX_SKIP_CHARS`, else on the line after
+    the first (and, once a record was followed that far in vain, for every later long record).
     """
     stream = io.StringIO(source, newline="") if isinstance(source, str) else source
     pattern = _record_pattern(delimiter)
+    follow = stream.seekable()
     buf, pos, line, eof = "", 0, 1, False
     while not (eof and pos >= len(buf)):
         m = pattern.match(buf, pos)
         if not eof and (m is None or m.end() >= len(buf)):
             if len(buf) - pos > MAX_RECORD_CHARS:
-                buf, pos, eof = yield from _cut(stream, buf, pos, line)
+                first = _first_line_of(buf, pos)
+                if follow:
+                    mark = stream.tell()
+                    found = _record_end(stream, buf, pos, delimiter)
+                    if found is not None:
+                        buf, pos, eof, inner, ended = found
+                        yield line, _cut_record(first, line + inner)
+                        line += inner + ended
+                        continue
+                    stream.seek(mark)  # no end in sight: an unterminated quote, read on from its next line
+                    follow = False
+                yield line, _cut_record(first, None)
+                buf, pos, eof = _past_line(stream, buf, pos)
                 line += 1
                 continue
             # The record may go on in the text not read yet. Reading at least as much as is
@@ -435,13 +455,21 @@ def records(source: str | TextIO, delimiter: str) -> Iterator[tuple[int, str]]:
 _LINE_END = re.compile(r"\r\n?|\n")
 
 
-def _cut(
-    stream: TextIO, buf: str, pos: int, line: int
-) -> Generator[tuple[int, str], None, tuple[str, int, bool]]:
-    """Yield the first line of the over-long record at ``pos`` as a :class:`CutRecord`; the text
-    after that line as ``(buf, pos, eof)``, skipping (a block at a time) to the line's end."""
+def _first_line_of(buf: str, pos: int) -> str:
+    end = _LINE_END.search(buf, pos, pos + MAX_RECORD_CHARS)
+    return buf[pos : end.start() if end else pos + MAX_RECORD_CHARS]
+
+
+def _cut_record(text: str, last: int | None) -> CutRecord:
+    cut = CutRecord(text)
+    cut.last = last
+    return cut
+
+
+def _past_line(stream: TextIO, buf: str, pos: int) -> tuple[str, int, bool]:
+    """The text after the line at ``pos`` as ``(buf, pos, eof)``, skipping (a block at a time) to
+    that line's end."""
     end = _LINE_END.search(buf, pos)
-    yield line, CutRecord(buf[pos : min(end.start() if end else len(buf), pos + MAX_RECORD_CHARS)])
     while end is None:
         buf = stream.read(_BLOCK_BYTES)
         if not buf:
@@ -451,6 +479,70 @@ def _cut(
             buf += stream.read(1)  # a CR LF cut between two blocks is one line end
             end = _LINE_END.search(buf, end.start())
     return buf[end.end() :], 0, False
+
+
+_START, _FIELD, _QUOTED, _CLOSED = range(4)
+"""Where a scan is in a record (:func:`_record_end`): at a field's start, in an unquoted field, in
+a quoted field, just past a quoted field's closing quote."""
+
+
+@cache
+def _scan_patterns(delimiter: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Unquoted fields up to a line end or a field that opens with a quote; a quoted field's text up
+    to its closing quote (``""`` is a quote inside it). Possessive: linear, no backtracking."""
+    d = re.escape(delimiter)
+    unquoted = re.compile(f'[^{d}\\r\\n]*+(?:{d}(?!")[^{d}\\r\\n]*+)*+')
+    return unquoted, re.compile('[^"]*+(?:""[^"]*+)*+')
+
+
+def _record_end(stream: TextIO, buf: str, pos: int, delimiter: str) -> tuple[str, int, bool, int, int] | None:
+    """The end of the record that starts at ``buf[pos]``, as Python's ``csv`` cuts it
+    (:func:`_record_pattern`), reading on from ``stream`` a block at a time and keeping only the
+    text not yet scanned: ``(buf, pos, eof)`` after the record, the line ends inside it, and 1 when
+    a line end closes it (0: the text ends). ``None`` when the text ends inside a quoted field, a
+    quoted field's closing quote is followed by more text (the quote that opened it was one gone
+    astray: ``csv`` would run on to the next field's quote) or the record runs past
+    :data:`MAX_SKIP_CHARS`. Linear, by regular expressions over runs of fields."""
+    unquoted, quoted = _scan_patterns(delimiter)
+    state, i, breaks, seen, eof = _START, pos, 0, 0, False
+    while True:
+        if len(buf) - i < 2 and not eof:  # one character of look-ahead: a doubled quote, a CR LF
+            done = i - 1 if i > pos and buf[i - 1] == "\r" else i  # a CR is counted with its LF
+            breaks += _line_breaks(buf[pos:done])
+            seen += done - pos
+            if seen > MAX_SKIP_CHARS:
+                return None
+            more = stream.read(_BLOCK_BYTES)
+            buf, i, pos, eof = buf[done:] + more, i - done, 0, not more
+            continue
+        if i >= len(buf):  # the text ends
+            return None if state == _QUOTED else ("", 0, True, breaks + _line_breaks(buf[pos:]), 0)
+        if state == _QUOTED:
+            i = cast(re.Match[str], quoted.match(buf, i)).end()
+            if i < len(buf) - 1 or (eof and i == len(buf) - 1):
+                i, state = i + 1, _CLOSED  # past the closing quote (not the first of a pair)
+            continue
+        if state == _CLOSED and buf[i] not in (delimiter, "\r", "\n"):
+            return None  # text right after the closing quote: a quote gone astray (,"Acme, Inc")
+        if state == _START and buf[i] == '"':
+            i, state = i + 1, _QUOTED
+            continue
+        e = cast(re.Match[str], unquoted.match(buf, i)).end()
+        if e > i:
+            state = _START if buf[e - 1] == delimiter else _FIELD
+        if e < len(buf) and buf[e] == delimiter:  # the next field opens with a quote
+            i, state = e + 1, _START
+            continue
+        if e >= len(buf):
+            i = e
+            continue
+        end = e + 1  # a line end
+        if buf[e] == "\r" and end == len(buf) and not eof:
+            i, state = e, _FIELD  # read on: is it CR LF?
+            continue
+        if buf[e] == "\r" and buf.startswith("\n", end):
+            end += 1
+        return buf, end, eof and end >= len(buf), breaks + _line_breaks(buf[pos:e]), 1
 
 
 def parse_record(record: str, delimiter: str) -> list[str]:
@@ -520,8 +612,12 @@ def _rows(
                     InputError(
                         f"{path}:{line}",
                         f"a record longer than {MAX_RECORD_CHARS:,} characters "
-                        "(a field that long, or an unterminated quote); "
-                        f"line {line} skipped, reading goes on at line {line + 1}",
+                        + (
+                            f"(a quoted field that long): lines {line}-{record.last} skipped"
+                            if record.last is not None
+                            else "(a field that long, or an unterminated quote); "
+                            f"line {line} skipped, reading goes on at line {line + 1}"
+                        ),
                     )
                 )
                 continue

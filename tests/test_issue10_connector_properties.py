@@ -30,6 +30,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from connectors import crm as crm_connector
 from connectors.base import Yields
 from connectors.crm import (
     MAX_RECORD_CHARS,
@@ -700,3 +701,91 @@ def test_an_unterminated_quote_costs_its_line_not_the_rest_of_the_export() -> No
         assert len(crm.deals) == len(rows) - 3
         assert [e.path for e in errors] == [f"{path}:4", f"{path}:7", f"{path}:{len(rows) + 1}"]
         assert "line 4 skipped, reading goes on at line 5" in errors[0].problem
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_a_quoted_field_longer_than_a_record_is_skipped_whole_not_read_as_rows(newline: str) -> None:
+    """A notes column of 3 MiB over many lines (quotes doubled inside, a CR LF across a block's end)
+    is one skipped record: none of its lines becomes a deal, and the rows after it keep their lines."""
+    notes = newline.join(f'call {j}, said ""yes"", next step: demo' for j in range(80_000))
+    assert len(notes) > 2 * MAX_RECORD_CHARS
+    rows = [f"{i},Deal {i},Acme," for i in range(10)]
+    rows[3] = f'3,Deal 3,Acme,"{notes}"'
+    rows[-1] = "oops,,Acme,"  # a bad row after it: its own line number
+    text = "deal_id,deal_name,account_name,notes" + newline + newline.join(rows) + newline
+    with _file("crm.csv", text.encode()) as path:
+        errors: list[InputError] = []
+        crm = read_crm_csv(path, on_error=errors.append)
+        assert sorted(int(d.crm_id) for d in crm.deals) == [0, 1, 2, 4, 5, 6, 7, 8]
+        assert {d.account_name for d in crm.deals} == {"Acme"}
+        last = 5 + 80_000 - 1
+        assert [e.path for e in errors] == [f"{path}:5", f"{path}:{last + 6}"]
+        assert f"lines 5-{last} skipped" in errors[0].problem
+
+
+def test_records_after_a_skipped_long_record_are_cut_as_csv_cuts_them() -> None:
+    """The record boundaries after a long quoted field are csv's own, at the end of the text too."""
+    long = '"' + "a,\nb" * MAX_RECORD_CHARS + '"'
+    for tail in ("x,y\n", "x,y", '"p\nq",r\r\n', ""):
+        text = f"h1,h2\n1,{long}\n2,z\n{tail}"
+        got = list(records(io.StringIO(text, newline=""), ","))
+        assert got[1] == (2, '1,"a,') and got[1][1].__class__.__name__ == "CutRecord"
+        old = csv.field_size_limit(len(text))
+        try:  # csv's own cut of the whole text, the long field included
+            rest = list(csv.reader(io.StringIO(text, newline="")))[2:]
+        finally:
+            csv.field_size_limit(old)
+        assert [next(csv.reader([r])) if r.strip() else [] for _, r in got[2:]] == rest
+        assert got[2][0] == 2 + MAX_RECORD_CHARS + 1  # its line ends: one per "a,\\nb"
+
+
+def test_a_quote_gone_astray_far_before_the_next_quote_costs_one_line() -> None:
+    """An opening quote that a later field's quote would close (``"Deal 2`` ... ``,"Acme, Inc"``) is
+    a quote gone astray, not a long field: one line is lost, not every row up to that field."""
+    rows = [f"{i},Deal {i},Acme" for i in range(MAX_RECORD_CHARS // 10)]
+    rows[2] = '2,"Deal 2,Acme'
+    rows[-2] = f'{len(rows) - 2},Deal,"Acme, Inc"'
+    text = "deal_id,deal_name,account_name\n" + "\n".join(rows) + "\n"
+    with _file("crm.csv", text.encode()) as path:
+        errors: list[InputError] = []
+        crm = read_crm_csv(path, on_error=errors.append)
+        assert len(crm.deals) == len(rows) - 1
+        assert [e.path for e in errors] == [f"{path}:4"]
+
+
+def test_from_a_stream_that_cannot_seek_a_long_record_costs_its_first_line() -> None:
+    class Pipe(io.StringIO):
+        def seekable(self) -> bool:
+            return False
+
+    long = '"' + "a\n" * MAX_RECORD_CHARS + '"'
+    got = list(records(Pipe(f"h\n{long}\nz\n", newline=""), ","))
+    assert got[1][1].__class__.__name__ == "CutRecord" and got[1][1].last is None  # type: ignore[attr-defined]
+    assert got[2] == (3, "a\n")  # read on from its second line
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(alphabet='ab,"\n\r', max_size=200))
+def test_records_start_where_csv_starts_them_until_a_line_is_cut(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With records over 8 characters followed to their end (a block of 16 at a time), every record
+    starts on the line csv starts it on, up to a record cut at its first line (a quote gone astray)."""
+    monkeypatch.setattr(crm_connector, "MAX_RECORD_CHARS", 8)
+    monkeypatch.setattr(crm_connector, "MAX_SKIP_CHARS", 10**6)
+    monkeypatch.setattr(crm_connector, "_BLOCK_BYTES", 16)
+    got = list(records(io.StringIO(text, newline=""), ","))
+    reader, starts = csv.reader(io.StringIO(text, newline="")), []
+    try:
+        while True:
+            start = reader.line_num + 1
+            next(reader)
+            starts.append(start)
+    except (StopIteration, csv.Error):
+        pass
+    for k, (line, record) in enumerate(got):
+        if k >= len(starts):
+            break
+        assert line == starts[k]
+        if isinstance(record, crm_connector.CutRecord) and record.last is None:
+            break

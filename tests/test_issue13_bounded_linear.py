@@ -12,6 +12,7 @@ spaces before a letter in the token counter (tiktoken's stack overflowed: a pani
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import Message
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from connectors import crm
 from connectors.email import EmlConnector
 from connectors.mail.html_text import html_to_text
 from connectors.mail.mbox import iter_mbox
@@ -357,3 +359,37 @@ def test_a_mention_never_repeats_more_than_a_name_of_its_own() -> None:
     """A hostile ``users.json`` name repeated by every mention would make a message grow by its length."""
     rendered = render_mrkdwn("<@U1> " * 1_000, {"U1": "P" * 1_000_000})
     assert len(rendered.text) < 100_000
+
+
+@pytest.mark.parametrize(
+    ("unit", "close"),
+    [
+        ("x" * 40, '"'),  # a quoted field, one long line
+        ('say ""yes"" ' * 4, '"'),  # doubled quotes all along
+        ("a,\nb\r\n" * 6, '"'),  # line ends and delimiters inside the quotes
+        ("x" * 40, '"x'),  # a quote gone astray: closed, then text
+        ("x" * 40, ""),  # a quote never closed
+    ],
+)
+def test_following_an_over_long_csv_record(unit: str, close: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past MAX_RECORD_CHARS (made small here) a record is followed to its end a block at a time."""
+    monkeypatch.setattr(crm, "MAX_RECORD_CHARS", 1_000)
+    monkeypatch.setattr(crm, "MAX_SKIP_CHARS", 10**9)
+    monkeypatch.setattr(crm, "_BLOCK_BYTES", 4_096)
+
+    def make(n: int) -> str:
+        return f'a,b\n1,"{unit * (n // len(unit))}{close}\n2,z\n'
+
+    def cut(text: str) -> list[tuple[int, str]]:
+        return list(crm.records(io.StringIO(text, newline=""), ","))
+
+    assert isinstance(cut(make(10_000))[1][1], crm.CutRecord)
+    assert superlinear(cut, make) is None
+
+
+def test_following_an_over_long_line_of_many_fields(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(crm, "MAX_RECORD_CHARS", 1_000)
+    monkeypatch.setattr(crm, "_BLOCK_BYTES", 4_096)
+    make = rep("x,")
+    text = lambda t: io.StringIO(f"a\n{t}\nz\n", newline="")  # noqa: E731
+    assert superlinear(lambda t: list(crm.records(text(t), ",")), make) is None
