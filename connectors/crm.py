@@ -391,7 +391,7 @@ MAX_RECORD_CHARS = 8 * 131_072
 record is skipped whole when it ends within :data:`MAX_SKIP_CHARS` (a quoted field that long: its
 lines are never read as rows of their own), else cut at its first line end (an unterminated
 quote loses one line, not the rest of the file); memory holds at most this much of a record."""
-MAX_SKIP_CHARS = 16 * MAX_RECORD_CHARS
+MAX_SKIP_CHARS = 1 << 30
 """How far past its start an over-long record is followed, a block at a time, to find its end."""
 
 
@@ -413,27 +413,29 @@ def records(source: str | TextIO, delimiter: str) -> Iterator[tuple[int, str]]:
     place and keep their true line numbers. A record longer than :data:`MAX_RECORD_CHARS` comes
     as a :class:`CutRecord` of its first line; the next record starts after the record's end
     when a seekable ``source`` shows one within :data:`MAX_SKIP_CHARS`, else on the line after
-    the first (and, once a record was followed that far in vain, for every later long record).
+    the first. Text a record was followed over in vain is not followed again (a long record that
+    starts in it is cut at its first line): each character is scanned at most twice.
     """
     stream = io.StringIO(source, newline="") if isinstance(source, str) else source
     pattern = _record_pattern(delimiter)
-    follow = stream.seekable()
+    seekable = stream.seekable()
     buf, pos, line, eof = "", 0, 1, False
+    followed_to = 0  # the line the last record followed in vain was followed to
     while not (eof and pos >= len(buf)):
         m = pattern.match(buf, pos)
         if not eof and (m is None or m.end() >= len(buf)):
             if len(buf) - pos > MAX_RECORD_CHARS:
                 first = _first_line_of(buf, pos)
-                if follow:
+                if seekable and line >= followed_to:
                     mark = stream.tell()
                     found = _record_end(stream, buf, pos, delimiter)
-                    if found is not None:
+                    if not isinstance(found, int):
                         buf, pos, eof, inner, ended = found
                         yield line, _cut_record(first, line + inner)
                         line += inner + ended
                         continue
                     stream.seek(mark)  # no end in sight: an unterminated quote, read on from its next line
-                    follow = False
+                    followed_to = line + found
                 yield line, _cut_record(first, None)
                 buf, pos, eof = _past_line(stream, buf, pos)
                 line += 1
@@ -495,14 +497,15 @@ def _scan_patterns(delimiter: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
     return unquoted, re.compile('[^"]*+(?:""[^"]*+)*+')
 
 
-def _record_end(stream: TextIO, buf: str, pos: int, delimiter: str) -> tuple[str, int, bool, int, int] | None:
+def _record_end(stream: TextIO, buf: str, pos: int, delimiter: str) -> tuple[str, int, bool, int, int] | int:
     """The end of the record that starts at ``buf[pos]``, as Python's ``csv`` cuts it
     (:func:`_record_pattern`), reading on from ``stream`` a block at a time and keeping only the
     text not yet scanned: ``(buf, pos, eof)`` after the record, the line ends inside it, and 1 when
-    a line end closes it (0: the text ends). ``None`` when the text ends inside a quoted field, a
+    a line end closes it (0: the text ends). When the text ends inside a quoted field, a
     quoted field's closing quote is followed by more text (the quote that opened it was one gone
     astray: ``csv`` would run on to the next field's quote) or the record runs past
-    :data:`MAX_SKIP_CHARS`. Linear, by regular expressions over runs of fields."""
+    :data:`MAX_SKIP_CHARS`: the line ends it was followed over (an ``int``). Linear, by regular
+    expressions over runs of fields."""
     unquoted, quoted = _scan_patterns(delimiter)
     state, i, breaks, seen, eof = _START, pos, 0, 0, False
     while True:
@@ -511,19 +514,21 @@ def _record_end(stream: TextIO, buf: str, pos: int, delimiter: str) -> tuple[str
             breaks += _line_breaks(buf[pos:done])
             seen += done - pos
             if seen > MAX_SKIP_CHARS:
-                return None
+                return breaks
             more = stream.read(_BLOCK_BYTES)
             buf, i, pos, eof = buf[done:] + more, i - done, 0, not more
             continue
         if i >= len(buf):  # the text ends
-            return None if state == _QUOTED else ("", 0, True, breaks + _line_breaks(buf[pos:]), 0)
+            if state == _QUOTED:
+                return breaks + _line_breaks(buf[pos:])
+            return "", 0, True, breaks + _line_breaks(buf[pos:]), 0
         if state == _QUOTED:
             i = cast(re.Match[str], quoted.match(buf, i)).end()
             if i < len(buf) - 1 or (eof and i == len(buf) - 1):
                 i, state = i + 1, _CLOSED  # past the closing quote (not the first of a pair)
             continue
         if state == _CLOSED and buf[i] not in (delimiter, "\r", "\n"):
-            return None  # text right after the closing quote: a quote gone astray (,"Acme, Inc")
+            return breaks + _line_breaks(buf[pos:i])  # text after the closing quote: a quote gone astray
         if state == _START and buf[i] == '"':
             i, state = i + 1, _QUOTED
             continue
@@ -613,7 +618,8 @@ def _rows(
                         f"{path}:{line}",
                         f"a record longer than {MAX_RECORD_CHARS:,} characters "
                         + (
-                            f"(a quoted field that long): lines {line}-{record.last} skipped"
+                            f"(lines {line}-{record.last} read as one quoted field: a field that long, "
+                            f"or a stray quote on line {line}); record skipped"
                             if record.last is not None
                             else "(a field that long, or an unterminated quote); "
                             f"line {line} skipped, reading goes on at line {line + 1}"

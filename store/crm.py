@@ -30,10 +30,11 @@ from datetime import datetime
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Connection, Engine, Index, Table, func, literal, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from followthrough.types import Contact, CrmData, Deal, domain_of, person_key
-from store.base import StoreCore, _retry_conflicts
+from store.base import StoreCore, _retry_conflicts, log
 from store.bulk import chunked, insert_rows, select_in
 from store.crm_records import ContactRecord, CrmRecords, DealRecord
 from store.directory import StoredDirectory
@@ -136,15 +137,14 @@ class CrmImport:
                 self.deferred = defer_indexes(conn)
         return self.store._upsert(crm, since=self.since, known=self.known, novelty=self.novelty)
 
-    def close(self) -> None:
-        """End the import: the indexes it dropped are made again; on SQLite, the pooled connections
-        (their page caches, their longer log) are closed (a database in memory lives in its one
-        connection, and is left alone)."""
-        if self.deferred:
-            with self.store.engine.begin() as conn:
-                for index in self.deferred:
-                    index.create(conn, checkfirst=True)
-            self.deferred = []
+    def close(self, *, rebuild: bool = True) -> None:
+        """End the import: the indexes it dropped are made again (``rebuild``; else, and when that
+        fails, the next opening of the store makes them: :func:`restore_indexes`); on SQLite, the
+        pooled connections (their page caches, their longer log) are closed (a database in memory
+        lives in its one connection, and is left alone)."""
+        if self.deferred and rebuild:
+            _make_indexes(self.store.engine, self.deferred)
+        self.deferred = []
         url = self.store.engine.url
         in_memory = url.database in (None, "", ":memory:") or "mode=memory" in str(url)
         if self.chunks and url.get_backend_name() == "sqlite" and not in_memory:
@@ -176,8 +176,11 @@ class CrmStore(StoreCore):
         importing = CrmImport(self)
         try:
             yield importing
-        finally:
-            importing.close()
+        except BaseException as e:
+            # interrupted (Ctrl-C): stop now, the indexes are made when the store is next opened
+            importing.close(rebuild=isinstance(e, Exception))
+            raise
+        importing.close()
 
     def upsert_crm(self, crm: CrmData, *, since: datetime | None = None) -> dict[str, int]:
         """Add or update accounts, contacts and deals in bulk, in one transaction. Idempotent: a second
@@ -390,9 +393,19 @@ def restore_indexes(engine: Engine) -> None:
         names = set(conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'")).scalars())
     missing = [index for index in DEFERRABLE_INDEXES if index.name not in names]
     if missing:
+        _make_indexes(engine, missing)
+
+
+def _make_indexes(engine: Engine, indexes: Iterable[Index]) -> None:
+    """Make ``indexes`` where missing; a failure (a database opened read-only, another writer
+    holding it past the busy timeout) is logged: lookups work without them, only slower, and the
+    next opening of the store tries again."""
+    try:
         with engine.begin() as conn:
-            for index in missing:
+            for index in indexes:
                 index.create(conn, checkfirst=True)
+    except SQLAlchemyError as e:
+        log.warning("CRM lookup indexes not made now (%s); the next opening of the store makes them", e)
 
 
 def _novelty() -> dict[str, bool]:

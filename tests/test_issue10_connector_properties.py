@@ -720,7 +720,7 @@ def test_a_quoted_field_longer_than_a_record_is_skipped_whole_not_read_as_rows(n
         assert {d.account_name for d in crm.deals} == {"Acme"}
         last = 5 + 80_000 - 1
         assert [e.path for e in errors] == [f"{path}:5", f"{path}:{last + 6}"]
-        assert f"lines 5-{last} skipped" in errors[0].problem
+        assert f"lines 5-{last} read as one quoted field" in errors[0].problem
 
 
 def test_records_after_a_skipped_long_record_are_cut_as_csv_cuts_them() -> None:
@@ -789,3 +789,24 @@ def test_records_start_where_csv_starts_them_until_a_line_is_cut(
         assert line == starts[k]
         if isinstance(record, crm_connector.CutRecord) and record.last is None:
             break
+
+
+def test_after_a_stray_quote_a_later_long_field_is_still_skipped_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Only the text a record was followed over in vain is not followed again: a genuine notes field
+    later in the same export is one skipped record, none of its lines a deal."""
+    monkeypatch.setattr(crm_connector, "MAX_RECORD_CHARS", 200)
+    monkeypatch.setattr(crm_connector, "_BLOCK_BYTES", 64)
+    notes = "\n".join(f"n{j},Deal n{j},Junk" for j in range(100))
+    rows = [f"{i},Deal {i},Acme" for i in range(60)]
+    rows[2] = '2,"Deal 2,Acme'  # a stray quote ...
+    rows[20] = '20,Deal 20,"Acme, Inc"'  # ... that this field's quote would close: one line lost
+    rows[40] = f'40,"{notes}",Acme'  # a genuine long field, after it
+    text = "deal_id,deal_name,account_name\n" + "\n".join(rows) + "\n"
+    with _file("crm.csv", text.encode()) as path:
+        errors: list[InputError] = []
+        crm = read_crm_csv(path, on_error=errors.append)
+        assert sorted(int(d.crm_id) for d in crm.deals) == [i for i in range(60) if i not in (2, 40)]
+        assert [e.path for e in errors] == [f"{path}:4", f"{path}:42"]
+        assert "lines 42-141 read as one quoted field" in errors[1].problem

@@ -495,3 +495,33 @@ def test_opening_the_store_makes_the_indexes_a_killed_import_dropped(tmp_path: P
         assert {str(i.name) for i in crm_module.defer_indexes(conn)} == ALL_DEFERRABLE
     with Store(url) as db:
         assert _crm_indexes(db) == ALL_DEFERRABLE
+
+
+def test_an_interrupted_import_stops_at_once_and_the_next_opening_makes_the_indexes(tmp_path: Path) -> None:
+    """Ctrl-C is not held up by index building (nor turned into a database error): the next
+    opening of the store makes the indexes."""
+    url = f"sqlite:///{tmp_path / 'ft.db'}"
+    with Store(url) as db:
+        with pytest.raises(KeyboardInterrupt), db.crm_import() as importing:
+            importing.upsert(_overlapping_chunks()[0])
+            raise KeyboardInterrupt
+        assert _crm_indexes(db) == set()
+    with Store(url) as db:
+        assert _crm_indexes(db) == ALL_DEFERRABLE
+
+
+def test_a_database_opened_read_only_opens_without_the_indexes_an_import_left_missing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "ft.db"
+    with Store(f"sqlite:///{path}") as db:
+        db.upsert_crm(_overlapping_chunks()[0])
+        with db.engine.begin() as conn:
+            crm_module.defer_indexes(conn)  # (nothing dropped: the tables hold rows)
+            conn.execute(text("DROP INDEX ix_deals_account_id"))
+    with Store(f"sqlite:///file:{path}?mode=ro&uri=true") as db:
+        assert db.get_deal("D2").account == "Co 2"
+        assert _crm_indexes(db) == ALL_DEFERRABLE - {"ix_deals_account_id"}
+    assert "the next opening of the store makes them" in caplog.text
+    with Store(f"sqlite:///{path}") as db:
+        assert _crm_indexes(db) == ALL_DEFERRABLE
