@@ -366,6 +366,10 @@ def _company(raw: str) -> str:
 # ------------------------------------------------------------------ reader
 
 
+_QUOTED_TEXT = '[^"]*+(?:""[^"]*+)*+'
+"""A quoted field's text up to its closing quote (``""`` is a quote inside it); possessive."""
+
+
 def _record_pattern(delimiter: str) -> re.Pattern[str]:
     """One CSV record as Python's ``csv`` module (default dialect) cuts it, up to its line end.
 
@@ -375,7 +379,7 @@ def _record_pattern(delimiter: str) -> re.Pattern[str]:
     delimiter or the line end. Possessive quantifiers: no backtracking, linear time.
     """
     d = re.escape(delimiter)
-    quoted = '"[^"]*+(?:""[^"]*+)*+(?:"[^' + d + "\\r\\n]*+)?"
+    quoted = '"' + _QUOTED_TEXT + '(?:"[^' + d + "\\r\\n]*+)?"
     plain = "[^" + d + "\\r\\n]*+"
     field = f"(?>{quoted}|{plain})"
     return re.compile(f"{field}(?:{d}{field})*+(?:\\r\\n|\\r|\\n|\\Z)")
@@ -494,7 +498,7 @@ def _scan_patterns(delimiter: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
     to its closing quote (``""`` is a quote inside it). Possessive: linear, no backtracking."""
     d = re.escape(delimiter)
     unquoted = re.compile(f'[^{d}\\r\\n]*+(?:{d}(?!")[^{d}\\r\\n]*+)*+')
-    return unquoted, re.compile('[^"]*+(?:""[^"]*+)*+')
+    return unquoted, re.compile(_QUOTED_TEXT)
 
 
 def _record_end(stream: TextIO, buf: str, pos: int, delimiter: str) -> tuple[str, int, bool, int, int] | int:

@@ -15,8 +15,8 @@ the file).
 A first import (the contacts or deals table empty when its first chunk comes) on SQLite
 drops that table's secondary indexes (:data:`DEFERRABLE_INDEXES`: none enforces anything)
 and makes them again, by one sort each, when the import ends: keeping them up to date row
-by row was a third of a million-row import's time. Opening the store makes any of them
-missing again (:func:`restore_indexes`), so an import killed half way loses none.
+by row was a third of a million-row import's time. Opening the store makes again any of
+them that is missing (:func:`restore_indexes`), so an import killed half way loses none.
 """
 
 from __future__ import annotations
