@@ -21,15 +21,15 @@ import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import Message
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 from pathlib import Path
 
 from connectors.base import Connector
+from connectors.mail.header_block import HeaderBlock
 from connectors.mail.mbox import iter_mbox, looks_like_mbox
 from connectors.mail.mime import (
     Body,
     MessageProblem,
+    RawHeaders,
     addresses,
     attached_messages,
     extract_body,
@@ -52,7 +52,6 @@ _PEEK = 8192
 _ROLES = (("From", ParticipantRole.SENDER), ("To", ParticipantRole.RECIPIENT), ("Cc", ParticipantRole.CC))
 # Suffixes another connector owns or that are never a single message.
 _NOT_EML = frozenset({".mbox", ".md", ".markdown", ".vtt", ".srt", ".json", ".csv", ".zip", ".html", ".htm"})
-_HEADER_PARSER = BytesHeaderParser(policy=compat32)
 
 
 def _peek(path: Path) -> bytes:
@@ -140,7 +139,7 @@ def _participants(msg: Message) -> tuple[list[Participant], bool]:
     return out, False
 
 
-def _ids(msg: Message) -> tuple[str | None, list[str], list[str]]:
+def _ids(msg: RawHeaders) -> tuple[str | None, list[str], list[str]]:
     """Own Message-ID (as written), ancestors from root to parent, In-Reply-To ids."""
     own = (header_text(msg, "Message-ID") or "").strip() or None
     in_reply_to = message_ids(header_text(msg, "In-Reply-To"))
@@ -468,7 +467,7 @@ class MboxConnector(Connector):
         """First pass: every message's thread links, from its headers only."""
         index = ThreadIndex()
         for raw in iter_mbox(self.path, headers_only=True, max_bytes=MAX_MESSAGE_BYTES):
-            own, chain, _ = _ids(_HEADER_PARSER.parsebytes(raw.data))
+            own, chain, _ = _ids(HeaderBlock(raw.data))
             index.add(own, chain)
         return index
 

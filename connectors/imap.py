@@ -22,8 +22,6 @@ import ssl
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qs, quote, unquote, urlsplit
@@ -37,6 +35,7 @@ from imapclient.exceptions import (  # type: ignore[import-untyped]
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from connectors.email import _ids, documents_from_bytes, too_large
+from connectors.mail.header_block import HeaderBlock
 from connectors.mail.threads import ThreadIndex
 from connectors.tls import certificate_failed, certificate_line
 from followthrough.errors import FollowthroughError, InputError
@@ -50,7 +49,6 @@ FETCH_ATTEMPTS = 4
 """Tries of one command (the first and three after reconnecting) before a dropped connection is an error."""
 TIMEOUT_S = 60.0
 """Seconds a connection waits for the server before it counts as dropped."""
-_HEADER_PARSER = BytesHeaderParser(policy=compat32)
 _DROPPED = (IMAPClientAbortError, OSError, EOFError)
 """What a connection that went away raises (``ssl.SSLError`` and socket timeouts are ``OSError``)."""
 
@@ -415,7 +413,7 @@ def message_documents(
     index = ThreadIndex()
     for m in batch:
         try:
-            own, chain, _ = _ids(_HEADER_PARSER.parsebytes(m.data))
+            own, chain, _ = _ids(HeaderBlock(m.data))
         except (ValueError, LookupError, TypeError, UnicodeError):
             continue
         index.add(own, chain)

@@ -84,6 +84,16 @@ def storable_time(when: datetime, what: str = "date") -> datetime:
     return when
 
 
+def _all_storable(doc: SourceDocument) -> bool:
+    """True when no text of ``doc`` holds a NUL or a lone surrogate (one serialisation in Rust: a lone
+    surrogate cannot be written as UTF-8, a NUL is written ``\\u0000``; a text holding those six
+    characters as written only costs the exact check)."""
+    try:
+        return "\\u0000" not in doc.model_dump_json()
+    except PydanticSerializationError:
+        return False
+
+
 def admit_document(doc: SourceDocument) -> SourceDocument:
     """``doc`` as it will be stored (see the module docstring); :class:`Unstorable` when it cannot be."""
     storable_time(doc.occurred_at)
@@ -93,6 +103,8 @@ def admit_document(doc: SourceDocument) -> SourceDocument:
     for name, value in (("message id", doc.external_id), ("thread id", doc.thread_id or "")):
         if len(value) > IDENTIFIER_MAX:
             raise Unstorable(f"{name} is {len(value):,} characters long (at most {IDENTIFIER_MAX:,})")
+    if _all_storable(doc):
+        return doc
     data: dict[str, Any] = doc.model_dump()
     cleaned = _clean_tree(data)
     if cleaned == data:

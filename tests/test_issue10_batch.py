@@ -71,6 +71,32 @@ def test_nul_and_lone_surrogates_are_replaced_keeping_every_offset() -> None:
     assert admitted.segments[0].text == admitted.text
 
 
+@pytest.mark.parametrize(
+    "field",
+    ["quoted_text", "signature", "title", "metadata", "participant", "participant_surrogate"],
+)
+def test_a_nul_or_surrogate_anywhere_in_a_document_is_replaced(field: str) -> None:
+    """The quick check (one serialisation) sees every text of a document, not only its body."""
+    from followthrough.types import Participant
+
+    bad = "x\ud800y" if field.endswith("surrogate") else "x\x00y"
+    extra: dict[str, object] = {
+        "quoted_text": {"quoted_text": bad},
+        "signature": {"signature": bad},
+        "title": {"title": bad},
+        "metadata": {"metadata": {"note": bad}},
+    }.get(field, {"participants": [Participant(name=bad, email="a@acme.com", role="sender")]})
+    doc = make_doc().model_copy(update=extra)
+    admitted = admit_document(doc)
+    assert admitted != doc
+    assert "\x00" not in admitted.model_dump_json() and "\ud800" not in repr(admitted.model_dump())
+
+
+def test_text_that_spells_an_escaped_nul_is_stored_as_written() -> None:
+    doc = make_doc(text="The log shows \\u0000 and \\x00 as text.")
+    assert admit_document(doc).text == doc.text
+
+
 def test_a_date_the_database_cannot_hold_is_refused_before_writing(store: Store) -> None:  # noqa: F811
     from datetime import datetime, timedelta, timezone
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import codecs
 import email.utils
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.errors import HeaderParseError
@@ -26,6 +27,7 @@ from email.message import Message
 from email.parser import BytesParser
 from email.policy import compat32
 from functools import lru_cache
+from typing import Protocol
 
 from charset_normalizer import from_bytes
 
@@ -43,6 +45,12 @@ _KEY_HEADERS = ("from", "to", "subject", "date", "message-id", "received", "mime
 _SURROGATE = re.compile("[\udc80-\udcff]")
 _MSGID = re.compile(r"<[^<>\s]+>")
 _PARSER = BytesParser(policy=compat32)
+
+
+class RawHeaders(Protocol):
+    """What header lookups need: a ``Message``, or a :class:`~connectors.mail.header_block.HeaderBlock`."""
+
+    def raw_items(self) -> Iterable[tuple[str, object]]: ...
 
 
 class MessageProblem(Exception):
@@ -130,7 +138,7 @@ def has_headers(msg: Message) -> bool:
     return any(k.lower() in _KEY_HEADERS for k in msg.keys())
 
 
-def _raw_header(msg: Message, name: str) -> str | None:
+def _raw_header(msg: RawHeaders, name: str) -> str | None:
     lname = name.lower()
     for key, value in msg.raw_items():
         if key.lower() == lname:
@@ -168,7 +176,7 @@ decoder is quadratic in the words of one value (a list popped from its front): 2
 a minute; a subject or a name is read in the first few hundred characters."""
 
 
-def header_text(msg: Message, name: str) -> str | None:
+def header_text(msg: RawHeaders, name: str) -> str | None:
     """A header's decoded text with whitespace folded, or ``None`` if absent."""
     raw = _raw_header(msg, name)
     if raw is None:
@@ -614,8 +622,9 @@ def attached_messages(msg: Message) -> list[Message]:
                 children = [c for c in payload if isinstance(c, Message)]
                 stack.extend((c, depth + 1) for c in reversed(children))
             continue
-        filename = str(part.get_filename() or "")
-        if part is not msg and filename.lower().endswith(".eml"):
+        if part is msg:  # a message is not attached to itself, whatever its file name
+            continue
+        if str(part.get_filename() or "").lower().endswith(".eml"):
             data = part.get_payload(decode=True)
             if isinstance(data, bytes) and data.strip() and not looks_binary(data[:4096]):
                 inner = parse_bytes(data)
