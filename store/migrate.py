@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
 if TYPE_CHECKING:
@@ -62,6 +62,14 @@ def _at_head(engine: Engine) -> bool:
     return rows == [head_revision()]
 
 
+def _version(conn: Connection) -> list[str]:
+    """The revisions ``alembic_version`` holds; none when the table does not exist yet (asked without
+    failing a statement: on PostgreSQL that would end the transaction the lock belongs to)."""
+    if not inspect(conn).has_table("alembic_version"):
+        return []
+    return list(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema of ``engine``'s database to ``revision`` (default: the newest)."""
     if revision == "head" and _at_head(engine):
@@ -73,6 +81,12 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+        elif conn.dialect.name == "sqlite":
+            # The write lock first: a second process opening the same fresh database waits here (its busy
+            # timeout) instead of creating the tables the first is creating ("table ... already exists").
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if revision == "head" and _version(conn) == [head_revision()]:
+            return  # migrated by the process that held the lock before us
         cfg.attributes["connection"] = conn
         try:
             command.upgrade(cfg, revision)

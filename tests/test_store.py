@@ -48,6 +48,43 @@ def test_migrations_create_every_table_on_a_fresh_file(tmp_path: Path) -> None:
     Store(f"sqlite:///{path}").close()
 
 
+def test_a_fresh_file_another_process_is_migrating_is_waited_for_not_migrated_twice(tmp_path: Path) -> None:
+    """Two commands started together on a new database (a cron ingest and `serve`): the second waits
+    for the first's schema instead of failing with "table accounts already exists"."""
+    import sqlite3
+    import threading
+
+    done = tmp_path / "done.db"
+    Store(f"sqlite:///{done}").close()
+    with sqlite3.connect(done) as src:
+        schema = [s for s in src.iterdump() if s not in ("BEGIN TRANSACTION;", "COMMIT;")]
+    path = tmp_path / "ft.db"
+    first = sqlite3.connect(path, isolation_level=None)
+    first.execute("PRAGMA journal_mode=WAL")  # as every store connection starts
+    first.execute("BEGIN IMMEDIATE")  # the first process, migrating
+    opened: list[BaseException | None] = []
+
+    def second() -> None:
+        try:
+            Store(f"sqlite:///{path}").close()
+            opened.append(None)
+        except BaseException as e:  # noqa: BLE001 - reported by the assertion below
+            opened.append(e)
+
+    t = threading.Thread(target=second)
+    t.start()
+    t.join(0.5)
+    assert t.is_alive(), "the second opener did not wait for the first's write lock"
+    for statement in schema:
+        first.execute(statement)
+    first.execute("COMMIT")
+    first.close()
+    t.join(30)
+    assert opened == [None]
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM alembic_version").fetchone() == (1,)
+
+
 def test_migrations_match_the_models(store: Store) -> None:  # noqa: F811
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
