@@ -171,3 +171,15 @@ def test_repeat_prefilter_is_sound() -> None:
         s = "".join(rng.choice(words) + rng.choice(seps) for _ in range(rng.randint(1, 9)))
         if cues._REPEAT.search(s):
             assert cues._may_repeat(s), s
+
+
+def test_filler_prefilter_is_sound() -> None:
+    """:func:`cues.fluent` skips the filler substitution only where its pattern cannot match."""
+    rng = random.Random(4)
+    words = ["uh", "Uhh", "um", "umm", "uhm", "er", "Erm", "ah", "hmm", "mm", "after", "her", "-er", "err"]
+    words += ["I", "send", "it", "x-um", "sum", "ahead", "ERR", "Mm,", "uh.", "ok"]
+    seps = [" ", "  ", ", ", ",", "\t", "-", "'", ". ", ""]
+    for _ in range(20000):
+        s = "".join(rng.choice(words) + rng.choice(seps) for _ in range(rng.randint(1, 9)))
+        if cues._FILLER.search(s):
+            assert cues._FILLER_AT.search(s), s
