@@ -178,6 +178,26 @@ def test_a_run_with_nothing_pending_compiles_no_offline_pattern(tmp_path: Path) 
     assert loaded == "[]"
 
 
+def test_reading_mail_and_crm_exports_loads_no_charset_guesser_until_a_guess_is_needed() -> None:
+    """charset-normalizer (14 ms to import) is loaded by the first text that is not UTF-8 nor its
+    declared charset, not by every command that reads mail or a CRM export."""
+    script = (
+        "import sys\n"
+        "import followthrough.cli.run, followthrough.pipeline, connectors.email, connectors.crm\n"
+        "from connectors.mail.mime import decode_text\n"
+        "print('charset_normalizer' in sys.modules)\n"
+        "print(decode_text('caf\\u00e9'.encode('utf-8'), None)[0])\n"
+        "print('charset_normalizer' in sys.modules)\n"
+        "cp = 'Gr\\u00fc\\u00dfe aus K\\u00f6ln'.encode('cp1252')\n"
+        "print(decode_text(bytes([0x93]) + cp + bytes([0x94]), None)[1])\n"
+        "print('charset_normalizer' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=True)
+    before, utf8, still, guessed, after = out.stdout.splitlines()
+    assert (before, utf8, still, after) == ("False", "caf\u00e9", "False", "True")
+    assert guessed  # the guess's encoding, whatever charset-normalizer picks
+
+
 def test_the_command_runs_with_its_collector_settings() -> None:
     """``python -m followthrough`` goes through :func:`followthrough.cli.console` (thresholds set, objects
     frozen on the way out); the exit code is the command's."""
