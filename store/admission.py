@@ -86,8 +86,11 @@ def storable_time(when: datetime, what: str = "date") -> datetime:
 
 def _all_storable(doc: SourceDocument) -> bool:
     """True when no text of ``doc`` holds a NUL or a lone surrogate (one serialisation in Rust: a lone
-    surrogate cannot be written as UTF-8, a NUL is written ``\\u0000``; a text holding those six
-    characters as written only costs the exact check)."""
+    surrogate in a value cannot be written as UTF-8, a NUL is written ``\\u0000``; a text holding
+    those six characters as written only costs the exact check). pydantic writes a dictionary's keys
+    lossily instead of failing, so the metadata's keys are searched apart."""
+    if any(_UNSTORABLE_CHARS.search(key) for key in doc.metadata):
+        return False
     try:
         return "\\u0000" not in doc.model_dump_json()
     except PydanticSerializationError:

@@ -73,7 +73,16 @@ def test_nul_and_lone_surrogates_are_replaced_keeping_every_offset() -> None:
 
 @pytest.mark.parametrize(
     "field",
-    ["quoted_text", "signature", "title", "metadata", "participant", "participant_surrogate"],
+    [
+        "quoted_text",
+        "signature",
+        "title",
+        "metadata",
+        "metadata_key",
+        "metadata_key_surrogate",
+        "participant",
+        "participant_surrogate",
+    ],
 )
 def test_a_nul_or_surrogate_anywhere_in_a_document_is_replaced(field: str) -> None:
     """The quick check (one serialisation) sees every text of a document, not only its body."""
@@ -85,11 +94,26 @@ def test_a_nul_or_surrogate_anywhere_in_a_document_is_replaced(field: str) -> No
         "signature": {"signature": bad},
         "title": {"title": bad},
         "metadata": {"metadata": {"note": bad}},
+        "metadata_key": {"metadata": {bad: "note"}},
+        "metadata_key_surrogate": {"metadata": {bad: "note"}},
     }.get(field, {"participants": [Participant(name=bad, email="a@acme.com", role="sender")]})
     doc = make_doc().model_copy(update=extra)
     admitted = admit_document(doc)
     assert admitted != doc
-    assert "\x00" not in admitted.model_dump_json() and "\ud800" not in repr(admitted.model_dump())
+    texts = _texts(admitted.model_dump())
+    assert texts and not any("\x00" in t or "\ud800" in t for t in texts)
+    assert any("\ufffd" in t for t in texts)
+
+
+def _texts(value: object) -> list[str]:
+    """Every string in a dumped model, dictionary keys included."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for k, v in value.items() for t in (*_texts(k), *_texts(v))]
+    if isinstance(value, list):
+        return [t for v in value for t in _texts(v)]
+    return []
 
 
 def test_text_that_spells_an_escaped_nul_is_stored_as_written() -> None:
