@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cache
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from sqlalchemy import JSON, Column, Dialect, Table, bindparam, insert, select
@@ -141,9 +142,12 @@ def insert_rows(
     else:
         at = {name: i for i, name in enumerate(names)}
         picks = [at[name] for name in order]
-        params = (
-            converted if picks == list(range(len(names))) else [tuple(v[i] for i in picks) for v in converted]
-        )
+        if picks == list(range(len(names))):
+            params = converted
+        elif len(picks) == 1:
+            params = [(v[picks[0]],) for v in converted]
+        else:  # itemgetter of two or more positions gives the tuple, in C
+            params = list(map(itemgetter(*picks), converted))
     result = s.connection().exec_driver_sql(sql, params)
     return result.rowcount if skip_existing else len(converted)
 

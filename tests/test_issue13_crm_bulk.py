@@ -78,6 +78,32 @@ def test_rows_written_in_bulk_read_back_as_the_orm_wrote_them(store: Store) -> N
         assert acme["acme"][1:] == (["acme.com", "acme.io"], NOW)
 
 
+def test_columns_named_in_any_order_land_in_their_columns(store: Store) -> None:  # noqa: F811
+    """``insert_rows`` passes each row's values in the compiled statement's order, whatever the order
+    the caller names the columns in (one column, several, with shared values or without)."""
+    from sqlalchemy import Column, Integer, MetaData, String, Table
+
+    one = Table("one_column", MetaData(), Column("id", Integer, primary_key=True), Column("word", String))
+    with store._tx() as s:
+        one.create(s.connection())
+        insert_rows(s, one, ("word",), [("alpha",), ("beta",)])
+        insert_rows(
+            s,
+            AccountRow.__table__,  # type: ignore[arg-type]
+            ("crm_id", "tier", "domains", "name_key", "name"),
+            [("9", "Tier 2", ["zed.io"], "zed", "Zed"), (None, None, [], "yak", "Yak")],
+            shared={"updated_at": NOW, "created_at": NOW - timedelta(days=2)},
+        )
+    with store._tx() as s:
+        assert [w for (w,) in s.execute(select(one.c.word).order_by(one.c.id))] == ["alpha", "beta"]
+        zed, yak = (
+            s.scalars(select(AccountRow).where(AccountRow.name_key == k)).one() for k in ("zed", "yak")
+        )
+        assert (zed.name, zed.crm_id, zed.tier, zed.domains) == ("Zed", "9", "Tier 2", ["zed.io"])
+        assert (yak.name, yak.crm_id, yak.tier, yak.domains) == ("Yak", None, None, [])
+        assert (zed.created_at, zed.updated_at) == (NOW - timedelta(days=2), NOW)
+
+
 LISTS = [[], ["acme.com"], ["acme.com", "acme.io"], ['say "hi"'], ["back\\slash"], ["ünïcode.de"],
          ["nul\x00"], ["del\x7f"], ["tab\t"], [" !#[]~"], [1, "a"], ["a", None], [["nested"]]]  # fmt: skip
 
