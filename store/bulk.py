@@ -142,12 +142,8 @@ def insert_rows(
     else:
         at = {name: i for i, name in enumerate(names)}
         picks = [at[name] for name in order]
-        if picks == list(range(len(names))):
-            params = converted
-        elif len(picks) == 1:
-            params = [(v[picks[0]],) for v in converted]
-        else:  # itemgetter of two or more positions gives the tuple, in C
-            params = list(map(itemgetter(*picks), converted))
+        # in another order only when there are two names or more: itemgetter then gives the tuple, in C
+        params = converted if picks == list(range(len(names))) else list(map(itemgetter(*picks), converted))
     result = s.connection().exec_driver_sql(sql, params)
     return result.rowcount if skip_existing else len(converted)
 

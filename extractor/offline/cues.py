@@ -314,10 +314,7 @@ def fluent(sentence: str) -> str:
     """``sentence`` as read: typographic apostrophes made plain, spoken fillers and immediate word
     repeats dropped ("I’ll, uh, I’ll send it" -> "I'll send it"). For reading only, never for offsets."""
     s = sentence.replace("’", "'").replace("‘", "'")
-    low = s.lower()
-    if ("uh" in low or "um" in low or "er" in low or "ah" in low or "hm" in low or "mm" in low) and (
-        _FILLER_AT.search(s)
-    ):
+    if _FILLER_AT.search(s):
         s = _FILLER.sub("", s)
     if _may_repeat(s) and _REPEAT.search(s):
         s = _REPEAT.sub(r"\1", s)
